@@ -1,0 +1,45 @@
+//! # pfs-crypto: the primitives of the Status 1:1 protocol (level 0)
+//!
+//! This crate knows no protocol and no wire format. It offers typed keys and the
+//! primitives the upper layers need, each behind a small newtype:
+//!
+//! * [`secp256k1`]: secret and public keys (33-byte compressed and 65-byte uncompressed
+//!   SEC1 encodings), ECDH returning the 32-byte x-coordinate (as go-ethereum's
+//!   `ecies.GenerateShared(…, 16, 16)`), Ethereum-style recoverable ECDSA over a
+//!   Keccak-256 prehash (65 bytes `R‖S‖V`, `V ∈ {0,1}`, low-S, RFC 6979 nonces) and
+//!   public-key recovery;
+//! * [`x25519`]: Curve25519 Diffie-Hellman (x25519-dalek) for the specification's ratchet
+//!   suite;
+//! * [`hash`]: Keccak-256 (the original Keccak used by Ethereum, not SHA3-256) and SHA-256;
+//! * [`kdf`]: HMAC-SHA256, HKDF-SHA256 and PBKDF2-HMAC-SHA256 (ring), with constant-time
+//!   tag verification;
+//! * [`cipher`]: AES-256-CTR and AES-128-CTR (RustCrypto `aes` + `ctr`, since ring has no raw
+//!   CTR mode) and AES-256-GCM (ring);
+//! * [`rand`]: the injectable [`RandomSource`] trait object, so tests and vector replays
+//!   can feed chosen keys and nonces.
+//!
+//! Every secret type zeroizes its bytes on drop and prints as `<redacted>` in `Debug`.
+//! Every constructor that takes bytes validates them and returns a typed
+//! [`CryptoError`]; nothing here panics on bad input.
+#![forbid(unsafe_code)]
+
+pub mod cipher;
+mod error;
+pub mod hash;
+pub mod kdf;
+pub mod rand;
+pub mod secp256k1;
+mod secret;
+pub mod x25519;
+
+pub use error::CryptoError;
+pub use rand::{OsRandom, RandomSource};
+pub use secret::{SecretBytes, SecretVec};
+
+/// Compares two byte strings in constant time (for equal lengths).
+///
+/// Lengths are not secret: strings of different length compare unequal at once.
+pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+    use subtle::ConstantTimeEq;
+    a.len() == b.len() && bool::from(a.ct_eq(b))
+}

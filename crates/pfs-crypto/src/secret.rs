@@ -1,0 +1,95 @@
+use core::fmt;
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+/// A fixed-size secret byte string: zeroized on drop, redacted in `Debug`,
+/// compared in constant time.
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+pub struct SecretBytes<const N: usize>([u8; N]);
+
+impl<const N: usize> SecretBytes<N> {
+    /// Wraps bytes (the caller's copy is not zeroized by this call).
+    pub const fn new(bytes: [u8; N]) -> Self {
+        Self(bytes)
+    }
+
+    /// Copies a slice of exactly `N` bytes.
+    pub fn from_slice(what: &'static str, bytes: &[u8]) -> Result<Self, crate::CryptoError> {
+        let arr: [u8; N] = bytes
+            .try_into()
+            .map_err(|_| crate::CryptoError::InvalidLength {
+                what,
+                expected: N,
+                actual: bytes.len(),
+            })?;
+        Ok(Self(arr))
+    }
+
+    /// All zero bytes.
+    pub const fn zero() -> Self {
+        Self([0u8; N])
+    }
+
+    /// The secret bytes. Handle with care: do not log or copy them around.
+    pub const fn expose(&self) -> &[u8; N] {
+        &self.0
+    }
+
+    /// Mutable access, for filling the secret in place.
+    pub fn expose_mut(&mut self) -> &mut [u8; N] {
+        &mut self.0
+    }
+
+    /// True when every byte is zero (checked in constant time).
+    pub fn is_zero(&self) -> bool {
+        crate::ct_eq(&self.0, &[0u8; N])
+    }
+}
+
+impl<const N: usize> PartialEq for SecretBytes<N> {
+    fn eq(&self, other: &Self) -> bool {
+        crate::ct_eq(&self.0, &other.0)
+    }
+}
+impl<const N: usize> Eq for SecretBytes<N> {}
+
+impl<const N: usize> fmt::Debug for SecretBytes<N> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SecretBytes<{N}>(<redacted>)")
+    }
+}
+
+/// A variable-length secret byte string: zeroized on drop, redacted in `Debug`.
+#[derive(Clone, Default, Zeroize, ZeroizeOnDrop)]
+pub struct SecretVec(Vec<u8>);
+
+impl SecretVec {
+    /// Takes ownership of the bytes.
+    pub fn new(bytes: Vec<u8>) -> Self {
+        Self(bytes)
+    }
+    /// The secret bytes.
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+    /// Length in bytes.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl PartialEq for SecretVec {
+    fn eq(&self, other: &Self) -> bool {
+        crate::ct_eq(&self.0, &other.0)
+    }
+}
+impl Eq for SecretVec {}
+
+impl fmt::Debug for SecretVec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SecretVec(<redacted {} bytes>)", self.0.len())
+    }
+}

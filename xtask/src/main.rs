@@ -1,0 +1,33 @@
+//! Project automation for the pfs workspace.
+//!
+//! * `cargo xtask codegen [--check]`: regenerate the prost code of `proto/` into
+//!   `crates/pfs-wire/src/generated/` (or fail when the checked-in code is stale);
+//! * `cargo xtask vectors FILE...`: verify known-answer vector files (schema in
+//!   `../shared/vectors/README.md`), printing `N passed, M failed, K skipped`.
+#![forbid(unsafe_code)]
+
+mod codegen;
+mod vectors;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some(cmd) = args.first() else {
+        eprintln!("usage: cargo xtask <codegen [--check] | vectors FILE...>");
+        return ExitCode::from(2);
+    };
+    let rest = &args[1..];
+    let result = match cmd.as_str() {
+        "codegen" => codegen::run(rest),
+        "vectors" => vectors::run(rest),
+        other => Err(format!("unknown xtask command `{other}`")),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
