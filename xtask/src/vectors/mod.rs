@@ -90,5 +90,9 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
     report.print_failures();
     let (p, f, s) = report.counts();
     println!("{p} passed, {f} failed, {s} skipped");
-    Ok(if f == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if f == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
