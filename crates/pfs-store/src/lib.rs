@@ -2,6 +2,209 @@
 //!
 //! Everything the protocol engine must remember, behind object-safe traits, with an
 //! in-memory implementation and a SQLite implementation that pass one conformance
-//! suite. Each engine operation runs as one atomic transaction. Stores serve the
-//! engine and never call it.
+//! suite. Stores serve the engine and
+//! never call it.
+//!
+//! ## Transactions
+//! The engine runs every protocol operation (encrypt to N devices, decrypt one message,
+//! process a bundle, …) as **one** [`Transaction`]: it reads and writes through the
+//! transaction and calls [`Transaction::commit`] at the end. Dropping a transaction
+//! without committing rolls every change back, so an operation that fails half way (bad
+//! MAC, unknown session, …) leaves the store exactly as it was.
+//!
+//! ## What is stored
+//! Records are plain data: keys as fixed-size byte arrays, secrets in
+//! [`pfs_crypto::SecretBytes`]/[`pfs_crypto::SecretVec`], ratchet state as an opaque
+//! serialized blob that the engine produces with `pfs-ratchet`. The store never
+//! interprets protocol state; it only keeps it, atomically, and (for SQLite) encrypted at
+//! rest.
 #![forbid(unsafe_code)]
+
+mod records;
+pub use records::*;
+
+use pfs_crypto::SecretBytes;
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The database could not be opened or an I/O error occurred.
+    #[error("storage I/O error: {0}")]
+    Io(String),
+    /// Another process holds the database open for writing.
+    #[error("the store is in use by another process ({0})")]
+    Locked(String),
+    /// The database was written by a newer version of this software.
+    #[error(
+        "the store has schema version {found}, newer than the {supported} this version knows; refusing to open it"
+    )]
+    SchemaTooNew {
+        /// Version found in the file.
+        found: u32,
+        /// Highest version this code knows.
+        supported: u32,
+    },
+    /// The key supplied to open the store is wrong (nothing was changed).
+    #[error("wrong passphrase or store key")]
+    WrongKey,
+    /// Stored data failed to decrypt or decode.
+    #[error("corrupt store data: {0}")]
+    Corrupt(String),
+    /// A uniqueness or consistency rule of the store was violated by the caller.
+    #[error("invalid store operation: {0}")]
+    Invalid(String),
+}
+
+/// A 33-byte compressed secp256k1 public key, as stored.
+pub type Key33 = [u8; 33];
+
+/// Nanoseconds since the Unix epoch.
+pub type Nanos = i64;
+
+/// A store: a factory of transactions.
+pub trait Store: Send {
+    /// Starts a transaction. Only one transaction is open at a time per store value.
+    fn begin(&mut self) -> Result<Box<dyn Transaction + '_>, StoreError>;
+}
+
+/// One atomic unit of work. Reads see the transaction's own writes.
+/// Dropping it without [`Transaction::commit`] discards every change.
+pub trait Transaction {
+    /// Makes every change of this transaction durable, atomically.
+    fn commit(self: Box<Self>) -> Result<(), StoreError>;
+
+    // --- our account -------------------------------------------------------------
+    /// Our account (identity secret and installation id), if one was created.
+    fn account(&self) -> Result<Option<AccountRecord>, StoreError>;
+    /// Creates or replaces our account.
+    fn put_account(&mut self, account: &AccountRecord) -> Result<(), StoreError>;
+
+    // --- our signed prekeys ----------------------------------------------------------
+    /// All our signed prekeys (current and rotated), ordered by version ascending.
+    fn own_prekeys(&self) -> Result<Vec<OwnPreKeyRecord>, StoreError>;
+    /// Our signed prekey with this public key.
+    fn own_prekey(&self, public: &Key33) -> Result<Option<OwnPreKeyRecord>, StoreError>;
+    /// Creates or replaces a signed prekey (keyed by its public key).
+    fn put_own_prekey(&mut self, prekey: &OwnPreKeyRecord) -> Result<(), StoreError>;
+    /// Deletes a signed prekey (its private key is gone for good).
+    fn delete_own_prekey(&mut self, public: &Key33) -> Result<(), StoreError>;
+
+    // --- installations (ours and peers') -------------------------------------------
+    /// One installation of `identity`.
+    fn installation(
+        &self,
+        identity: &Key33,
+        installation_id: &str,
+    ) -> Result<Option<InstallationRecord>, StoreError>;
+    /// All installations of `identity`, ordered by installation id bytes.
+    fn installations(&self, identity: &Key33) -> Result<Vec<InstallationRecord>, StoreError>;
+    /// Every installation known, ordered by identity bytes then installation id bytes.
+    fn all_installations(&self) -> Result<Vec<InstallationRecord>, StoreError>;
+    /// Creates or replaces an installation (keyed by identity and installation id).
+    fn put_installation(&mut self, installation: &InstallationRecord) -> Result<(), StoreError>;
+    /// Deletes an installation.
+    fn delete_installation(
+        &mut self,
+        identity: &Key33,
+        installation_id: &str,
+    ) -> Result<(), StoreError>;
+
+    // --- peers' signed prekeys ------------------------------------------------------
+    /// The signed prekeys received for one installation of a peer, highest version first.
+    fn peer_prekeys(
+        &self,
+        identity: &Key33,
+        installation_id: &str,
+    ) -> Result<Vec<PeerPreKeyRecord>, StoreError>;
+    /// Creates or replaces a peer's signed prekey (keyed by identity, installation id and
+    /// public key).
+    fn put_peer_prekey(&mut self, prekey: &PeerPreKeyRecord) -> Result<(), StoreError>;
+
+    // --- sessions ------------------------------------------------------------------
+    /// A session by its key.
+    fn session(&self, key: &SessionKey) -> Result<Option<SessionRecord>, StoreError>;
+    /// Every session with one installation of a peer, ordered by session id bytes.
+    fn sessions_with(
+        &self,
+        identity: &Key33,
+        installation_id: &str,
+    ) -> Result<Vec<SessionRecord>, StoreError>;
+    /// Every session, ordered by peer identity then session id.
+    fn all_sessions(&self) -> Result<Vec<SessionRecord>, StoreError>;
+    /// Creates or replaces a session.
+    fn put_session(&mut self, session: &SessionRecord) -> Result<(), StoreError>;
+    /// Deletes a session **and all its skipped message keys**.
+    fn delete_session(&mut self, key: &SessionKey) -> Result<(), StoreError>;
+
+    // --- skipped (and unconfirmed) message keys --------------------------------------
+    /// The stored key for message `n` of the chain with ratchet key `ratchet_key`.
+    fn skipped_key(
+        &self,
+        session: &SessionKey,
+        ratchet_key: &[u8],
+        n: u32,
+    ) -> Result<Option<SkippedKeyRecord>, StoreError>;
+    /// Stores keys (replacing any with the same session, ratchet key and number).
+    fn put_skipped_keys(
+        &mut self,
+        session: &SessionKey,
+        keys: &[SkippedKeyRecord],
+    ) -> Result<(), StoreError>;
+    /// Deletes one key.
+    fn delete_skipped_key(
+        &mut self,
+        session: &SessionKey,
+        ratchet_key: &[u8],
+        n: u32,
+    ) -> Result<(), StoreError>;
+    /// Keeps only the `keep` keys with the highest `seq` of the session.
+    fn truncate_skipped_keys(
+        &mut self,
+        session: &SessionKey,
+        keep: usize,
+    ) -> Result<(), StoreError>;
+    /// Deletes the keys of the session whose `seq` is at most `seq`.
+    fn delete_skipped_keys_upto(
+        &mut self,
+        session: &SessionKey,
+        seq: u64,
+    ) -> Result<(), StoreError>;
+    /// Number of keys stored for the session.
+    fn count_skipped_keys(&self, session: &SessionKey) -> Result<usize, StoreError>;
+    /// Keys kept for messages awaiting the application's confirmation, by message id.
+    fn unconfirmed_keys(
+        &self,
+        message_id: &[u8],
+    ) -> Result<Vec<(SessionKey, SkippedKeyRecord)>, StoreError>;
+
+    // --- X3DH replay defence ---------------------------------------------------------
+    /// When an initial message with this (signed prekey, ephemeral key) was first accepted.
+    fn x3dh_seen(&self, spk: &Key33, ephemeral: &Key33) -> Result<Option<Nanos>, StoreError>;
+    /// Records an accepted initial message.
+    fn put_x3dh_seen(
+        &mut self,
+        spk: &Key33,
+        ephemeral: &Key33,
+        at: Nanos,
+    ) -> Result<(), StoreError>;
+    /// Forgets every record for a signed prekey (when its private key is deleted).
+    fn delete_x3dh_seen_for(&mut self, spk: &Key33) -> Result<(), StoreError>;
+
+    // --- rate limits --------------------------------------------------------------
+    /// When an action of `kind` was last done for `key` (e.g. a bundle reply to a peer).
+    fn rate_limit(&self, kind: &str, key: &[u8]) -> Result<Option<Nanos>, StoreError>;
+    /// Records when an action of `kind` was done for `key`.
+    fn put_rate_limit(&mut self, kind: &str, key: &[u8], at: Nanos) -> Result<(), StoreError>;
+
+    // --- contacts ---------------------------------------------------------------------
+    /// A contact by identity.
+    fn contact(&self, identity: &Key33) -> Result<Option<ContactRecord>, StoreError>;
+    /// Every contact, ordered by identity bytes.
+    fn contacts(&self) -> Result<Vec<ContactRecord>, StoreError>;
+    /// Creates or replaces a contact.
+    fn put_contact(&mut self, contact: &ContactRecord) -> Result<(), StoreError>;
+}
+
+/// The key that encrypts secrets at rest, derived by the application.
+pub type StoreKey = SecretBytes<32>;

@@ -1,0 +1,156 @@
+//! Plain records kept by the stores.
+
+use crate::{Key33, Nanos};
+use pfs_crypto::{SecretBytes, SecretVec};
+
+/// Our own account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountRecord {
+    /// The 32-byte secp256k1 identity secret key.
+    pub identity_secret: SecretBytes<32>,
+    /// Our installation id (UUID v4 string).
+    pub installation_id: String,
+    /// When the account (this installation) was created or recovered.
+    pub created_at: Nanos,
+}
+
+/// One of our signed prekeys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnPreKeyRecord {
+    /// 33-byte compressed public key (also its id on the wire).
+    pub public: Key33,
+    /// 32-byte secret key.
+    pub secret: SecretBytes<32>,
+    /// Rotation counter (1, 2, …).
+    pub version: u32,
+    /// When it was generated.
+    pub created_at: Nanos,
+    /// When it was replaced by a newer prekey (no new sessions are rooted in it after).
+    pub expired_at: Option<Nanos>,
+}
+
+/// An installation (device) of an identity: ours (paired devices) or a peer's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstallationRecord {
+    /// The identity the installation belongs to.
+    pub identity: Key33,
+    /// Its installation id.
+    pub installation_id: String,
+    /// Last activity: the newest bundle timestamp (sender's clock, ns) that listed it.
+    pub timestamp: Nanos,
+    /// Whether messages are sent to it (own devices need approval).
+    pub enabled: bool,
+    /// The protocol version it advertised.
+    pub protocol_version: u32,
+    /// When we first learnt of it (our clock).
+    pub first_seen: Nanos,
+    /// When a bundle listing it was last processed (our clock).
+    pub last_bundle_at: Nanos,
+    /// When a bundle of the same identity that did NOT list it started its stale timer
+    /// (our clock); `None` while it is listed.
+    pub missing_since: Option<Nanos>,
+    /// Marked stale: no bundle for 7 days while its identity sent others.
+    pub stale: bool,
+    /// We decrypted a message from it whose bundle advertised protocol version ≥ 1
+    /// (status-go's negotiated-secret bookkeeping).
+    pub heard_with_protocol_version: bool,
+}
+
+/// A signed prekey of a peer's installation, as learnt from a verified bundle.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerPreKeyRecord {
+    /// The peer's identity.
+    pub identity: Key33,
+    /// The installation the prekey belongs to.
+    pub installation_id: String,
+    /// 33-byte compressed prekey.
+    pub public: Key33,
+    /// Its version.
+    pub version: u32,
+    /// The protocol version advertised with it.
+    pub protocol_version: u32,
+    /// The timestamp of the bundle it came in (ns, sender's clock).
+    pub bundle_timestamp: Nanos,
+    /// Superseded by a higher version.
+    pub expired: bool,
+    /// When we received it (our clock).
+    pub received_at: Nanos,
+}
+
+/// Identifies a session: the peer's identity and status-go's session id
+/// (`signed prekey (33 bytes) ‖ UTF-8 of the peer's installation id`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SessionKey {
+    /// The peer's identity.
+    pub peer_identity: Key33,
+    /// The session id.
+    pub id: Vec<u8>,
+}
+
+/// A ratchet session with one installation of a peer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRecord {
+    /// Its key.
+    pub key: SessionKey,
+    /// The peer installation.
+    pub peer_installation: String,
+    /// The signed prekey the session is rooted in (ours or the peer's).
+    pub rooted_spk: Key33,
+    /// True when we ran the active (initiator) side of X3DH.
+    pub we_initiated: bool,
+    /// The ratchet suite (engine-defined code).
+    pub suite: u8,
+    /// The serialized ratchet state (secret; encrypted at rest).
+    pub state: SecretVec,
+    /// The X3DH shared secret (secret; used for the concurrent-session tie-break).
+    pub shared_secret: SecretBytes<32>,
+    /// The X3DH ephemeral key to repeat in the header until the peer answered.
+    pub pending_x3dh_ephemeral: Option<Key33>,
+    /// When the session was created.
+    pub created_at: Nanos,
+    /// When it last encrypted or decrypted.
+    pub last_used: Nanos,
+    /// When it stopped being used for sending (deleted 14 days later).
+    pub expired_at: Option<Nanos>,
+}
+
+/// A stored message key: skipped, or used and awaiting confirmation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SkippedKeyRecord {
+    /// The ratchet public key of its chain, as on the wire.
+    pub ratchet_key: Vec<u8>,
+    /// Its message number in that chain.
+    pub n: u32,
+    /// The message key (secret; encrypted at rest).
+    pub message_key: SecretBytes<32>,
+    /// Insertion sequence number (status-go's `seq_num`) used for eviction.
+    pub seq: u64,
+    /// For a used key kept until the application confirms: the message id.
+    pub pending_message_id: Option<Vec<u8>>,
+}
+
+/// The relationship with a peer identity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContactState {
+    /// We added them (contact code or chat key).
+    Added,
+    /// They wrote first; awaiting our decision.
+    RequestReceived,
+    /// We accepted their request.
+    Accepted,
+    /// We declined their request: their messages are dropped except a re-sent request.
+    Declined,
+}
+
+/// A contact.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContactRecord {
+    /// Their identity.
+    pub identity: Key33,
+    /// The relationship.
+    pub state: ContactState,
+    /// A local display name.
+    pub name: Option<String>,
+    /// When the state last changed.
+    pub updated_at: Nanos,
+}
