@@ -105,4 +105,9 @@ pub struct ProtocolMessage {
     /// Public chat payload, not encrypted.
     #[prost(bytes = "vec", tag = "102")]
     pub public_message: ::prost::alloc::vec::Vec<u8>,
+    /// pfs extension, ignored by status-go (unknown fields are skipped): the sender marks
+    /// this message as a contact request (spec "To be implemented" §1.5.x). The transport
+    /// envelope's signature covers it.
+    #[prost(bool, tag = "201")]
+    pub contact_request: bool,
 }
