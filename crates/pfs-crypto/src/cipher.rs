@@ -28,11 +28,12 @@ pub fn aes128_ctr_apply(key: &[u8; 16], iv: &[u8; 16], data: &mut [u8]) {
 }
 
 fn gcm_key(key: &[u8; 32]) -> Result<aead::LessSafeKey, CryptoError> {
-    let k = aead::UnboundKey::new(&aead::AES_256_GCM, key).map_err(|_| CryptoError::InvalidLength {
-        what: "AES-256 key",
-        expected: 32,
-        actual: key.len(),
-    })?;
+    let k =
+        aead::UnboundKey::new(&aead::AES_256_GCM, key).map_err(|_| CryptoError::InvalidLength {
+            what: "AES-256 key",
+            expected: 32,
+            actual: key.len(),
+        })?;
     Ok(aead::LessSafeKey::new(k))
 }
 

@@ -40,7 +40,12 @@ impl hkdf::KeyType for Len {
 
 /// HKDF-SHA256 (RFC 5869): extract with `salt` (an empty salt means 32 zero bytes, as the
 /// RFC says) and expand with `info` into `out`. At most 255 × 32 bytes of output.
-pub fn hkdf_sha256(salt: &[u8], ikm: &[u8], info: &[u8], out: &mut [u8]) -> Result<(), CryptoError> {
+pub fn hkdf_sha256(
+    salt: &[u8],
+    ikm: &[u8],
+    info: &[u8],
+    out: &mut [u8],
+) -> Result<(), CryptoError> {
     if out.len() > 255 * 32 {
         return Err(CryptoError::KdfLength(out.len()));
     }

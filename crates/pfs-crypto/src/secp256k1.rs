@@ -28,7 +28,8 @@ impl SecretKey {
                 actual: bytes.len(),
             });
         }
-        let inner = k256::SecretKey::from_slice(bytes).map_err(|_| CryptoError::InvalidSecretKey)?;
+        let inner =
+            k256::SecretKey::from_slice(bytes).map_err(|_| CryptoError::InvalidSecretKey)?;
         Ok(Self { inner })
     }
 
@@ -69,7 +70,10 @@ impl SecretKey {
 
     /// Signs a 32-byte prehash (e.g. a Keccak-256 digest) with RFC 6979 nonces, low-S,
     /// returning the 65-byte `R ‖ S ‖ V` form with `V ∈ {0,1}`.
-    pub fn sign_prehash_recoverable(&self, prehash: &[u8; 32]) -> Result<RecoverableSignature, CryptoError> {
+    pub fn sign_prehash_recoverable(
+        &self,
+        prehash: &[u8; 32],
+    ) -> Result<RecoverableSignature, CryptoError> {
         let sk = SigningKey::from(self.inner.clone());
         let (sig, recid) = sk.sign_prehash_recoverable(prehash);
         // k256 already normalises S; keep the recovery id consistent if it did not.
@@ -200,11 +204,12 @@ pub struct RecoverableSignature([u8; SIGNATURE_LEN]);
 impl RecoverableSignature {
     /// Takes 65 bytes. The content is checked when recovering.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, CryptoError> {
-        let arr: [u8; SIGNATURE_LEN] = bytes.try_into().map_err(|_| CryptoError::InvalidLength {
-            what: "recoverable signature",
-            expected: SIGNATURE_LEN,
-            actual: bytes.len(),
-        })?;
+        let arr: [u8; SIGNATURE_LEN] =
+            bytes.try_into().map_err(|_| CryptoError::InvalidLength {
+                what: "recoverable signature",
+                expected: SIGNATURE_LEN,
+                actual: bytes.len(),
+            })?;
         Ok(Self(arr))
     }
 
@@ -225,7 +230,8 @@ impl RecoverableSignature {
     /// same key.
     pub fn recover(&self, prehash: &[u8; 32]) -> Result<PublicKey, CryptoError> {
         let recid = RecoveryId::from_byte(self.0[64]).ok_or(CryptoError::MalformedSignature)?;
-        let sig = Signature::from_slice(&self.0[..64]).map_err(|_| CryptoError::MalformedSignature)?;
+        let sig =
+            Signature::from_slice(&self.0[..64]).map_err(|_| CryptoError::MalformedSignature)?;
         let (sig, recid) = match sig.normalize_s() {
             n if n == sig => (sig, recid),
             n => (n, RecoveryId::new(!recid.is_y_odd(), recid.is_x_reduced())),
@@ -259,8 +265,14 @@ mod tests {
 
     #[test]
     fn rejects_bad_secret_keys() {
-        assert!(matches!(SecretKey::from_bytes(&[0u8; 32]), Err(CryptoError::InvalidSecretKey)));
-        assert!(matches!(SecretKey::from_bytes(&[0xffu8; 32]), Err(CryptoError::InvalidSecretKey)));
+        assert!(matches!(
+            SecretKey::from_bytes(&[0u8; 32]),
+            Err(CryptoError::InvalidSecretKey)
+        ));
+        assert!(matches!(
+            SecretKey::from_bytes(&[0xffu8; 32]),
+            Err(CryptoError::InvalidSecretKey)
+        ));
         assert!(matches!(
             SecretKey::from_bytes(&[1u8; 31]),
             Err(CryptoError::InvalidLength { actual: 31, .. })
@@ -312,7 +324,12 @@ mod tests {
         assert_eq!(sig.recover(&h).unwrap(), sk.public_key());
         let mut bad = sig.to_bytes();
         bad[64] = 9;
-        assert!(RecoverableSignature::from_bytes(&bad).unwrap().recover(&h).is_err());
+        assert!(
+            RecoverableSignature::from_bytes(&bad)
+                .unwrap()
+                .recover(&h)
+                .is_err()
+        );
         assert!(RecoverableSignature::from_bytes(&bad[..64]).is_err());
     }
 

@@ -35,7 +35,9 @@ impl SecretKey {
 
     /// X25519. A non-contributory result (all zero, from a low-order point) is an error.
     pub fn diffie_hellman(&self, their: &PublicKey) -> Result<SecretBytes<32>, CryptoError> {
-        let shared = self.0.diffie_hellman(&x25519_dalek::PublicKey::from(their.0));
+        let shared = self
+            .0
+            .diffie_hellman(&x25519_dalek::PublicKey::from(their.0));
         if !shared.was_contributory() {
             return Err(CryptoError::NonContributory);
         }
