@@ -250,8 +250,17 @@ impl fmt::Debug for RecoverableSignature {
 
 /// Verifies a plain ECDSA signature (`R ‖ S`, 64 bytes) over a 32-byte prehash.
 /// High-S signatures are normalised before verification (as the protocol allows).
+/// A prehash of any other length is an [`CryptoError::InvalidLength`] (k256 alone would
+/// silently read it as a shorter or truncated integer).
 pub fn verify_prehash(public: &PublicKey, prehash: &[u8], sig64: &[u8]) -> Result<(), CryptoError> {
     use k256::ecdsa::signature::hazmat::PrehashVerifier;
+    if prehash.len() != 32 {
+        return Err(CryptoError::InvalidLength {
+            what: "ECDSA prehash",
+            expected: 32,
+            actual: prehash.len(),
+        });
+    }
     let sig = Signature::from_slice(sig64).map_err(|_| CryptoError::MalformedSignature)?;
     let sig = sig.normalize_s();
     let vk = VerifyingKey::from(&public.inner);
