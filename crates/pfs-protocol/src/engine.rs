@@ -1,0 +1,1467 @@
+//! The engine: accounts, bundles, devices, sending, receiving, maintenance.
+
+use crate::adapters::{self, BundleEntry, VerifiedBundle};
+use crate::clock::Clock;
+use crate::config::{Config, SuitePreference};
+use crate::error::{EngineError, ReceiveError, SendError};
+use crate::types::*;
+use pfs_crypto::secp256k1::{PublicKey, SecretKey};
+use pfs_crypto::{RandomSource, SecretBytes};
+use pfs_ratchet::{RatchetState, SuiteId};
+use pfs_store::{
+    AccountRecord, ContactRecord, ContactState, InstallationRecord, Key33, OwnPreKeyRecord,
+    PeerPreKeyRecord, SessionKey, SessionRecord, SkippedKeyRecord, Store, Transaction,
+};
+use pfs_wire::{Message, pb};
+use std::collections::HashMap;
+
+const RATE_BUNDLE_REPLY: &str = "bundle-reply";
+const RATE_MAINTENANCE: &str = "maintenance";
+const VERIFIED_CACHE_MAX: usize = 512;
+
+/// The protocol engine of one installation. Sans-IO: bytes in, bytes out.
+pub struct Engine {
+    store: Box<dyn Store>,
+    ctx: Ctx,
+}
+
+struct Me {
+    secret: SecretKey,
+    public: PublicKey,
+    installation_id: String,
+}
+
+struct CachedBundle {
+    entries: Vec<BundleEntry>,
+    timestamp: i64,
+    bundle: pb::Bundle,
+}
+
+struct Ctx {
+    clock: Box<dyn Clock>,
+    rng: Box<dyn RandomSource>,
+    config: Config,
+    me: Me,
+    bundle_cache: Option<CachedBundle>,
+    verified: HashMap<[u8; 32], VerifiedBundle>,
+    outbox: Vec<Outgoing>,
+    inspect: Option<Inspection>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("identity", &self.ctx.me.public)
+            .field("installation_id", &self.ctx.me.installation_id)
+            .finish_non_exhaustive()
+    }
+}
+
+fn key33(k: &PublicKey) -> Key33 {
+    k.to_compressed()
+}
+
+fn session_id(spk: &Key33, installation_id: &str) -> Vec<u8> {
+    let mut id = spk.to_vec();
+    id.extend_from_slice(installation_id.as_bytes());
+    id
+}
+
+impl Engine {
+    // ------------------------------------------------------------------ accounts
+
+    /// Creates a new account in an empty store: returns the engine and the 12-word
+    /// mnemonic (show it once; it is not stored).
+    pub fn create_account(
+        mut store: Box<dyn Store>,
+        clock: Box<dyn Clock>,
+        mut rng: Box<dyn RandomSource>,
+        config: Config,
+    ) -> Result<(Self, pfs_x3dh::Mnemonic), EngineError> {
+        let (account, mnemonic) = pfs_x3dh::Account::create(&mut *rng)
+            .map_err(|e| EngineError::Invalid(e.to_string()))?;
+        let secret = account.identity().secret().clone();
+        let installation_id = account.installation_id().to_string();
+        Self::install(&mut *store, &*clock, &secret, &installation_id)?;
+        Ok((
+            Self::new(store, clock, rng, config, secret, installation_id),
+            mnemonic,
+        ))
+    }
+
+    /// Recovers an account from its mnemonic into an empty store, with a new installation
+    /// id (spec §4.3: recovery is a new device).
+    pub fn recover_account(
+        mut store: Box<dyn Store>,
+        clock: Box<dyn Clock>,
+        mut rng: Box<dyn RandomSource>,
+        config: Config,
+        phrase: &str,
+    ) -> Result<Self, pfs_x3dh::AccountError> {
+        let account = pfs_x3dh::Account::recover(phrase, &mut *rng)?;
+        let secret = account.identity().secret().clone();
+        let installation_id = account.installation_id().to_string();
+        Self::install(&mut *store, &*clock, &secret, &installation_id)
+            .map_err(|e| pfs_x3dh::AccountError::Other(e.to_string()))?;
+        Ok(Self::new(
+            store,
+            clock,
+            rng,
+            config,
+            secret,
+            installation_id,
+        ))
+    }
+
+    /// Creates an account with a given identity key and installation id (tests, vector
+    /// replays, imports).
+    pub fn create_with_identity(
+        mut store: Box<dyn Store>,
+        clock: Box<dyn Clock>,
+        rng: Box<dyn RandomSource>,
+        config: Config,
+        identity_secret: &[u8],
+        installation_id: &str,
+    ) -> Result<Self, EngineError> {
+        let secret = SecretKey::from_bytes(identity_secret)?;
+        if installation_id.is_empty() {
+            return Err(EngineError::Invalid("empty installation id".into()));
+        }
+        Self::install(&mut *store, &*clock, &secret, installation_id)?;
+        Ok(Self::new(
+            store,
+            clock,
+            rng,
+            config,
+            secret,
+            installation_id.to_owned(),
+        ))
+    }
+
+    fn install(
+        store: &mut dyn Store,
+        clock: &dyn Clock,
+        secret: &SecretKey,
+        installation_id: &str,
+    ) -> Result<(), EngineError> {
+        let mut tx = store.begin()?;
+        if tx.account()?.is_some() {
+            return Err(EngineError::AccountExists);
+        }
+        tx.put_account(&AccountRecord {
+            identity_secret: secret.to_bytes(),
+            installation_id: installation_id.to_owned(),
+            created_at: clock.now_ns(),
+        })?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Opens the account held by `store`.
+    pub fn open(
+        mut store: Box<dyn Store>,
+        clock: Box<dyn Clock>,
+        rng: Box<dyn RandomSource>,
+        config: Config,
+    ) -> Result<Self, EngineError> {
+        let account = {
+            let tx = store.begin()?;
+            tx.account()?.ok_or(EngineError::NoAccount)?
+        };
+        let secret = SecretKey::from_bytes(account.identity_secret.expose())
+            .map_err(|e| EngineError::Corrupt(e.to_string()))?;
+        Ok(Self::new(
+            store,
+            clock,
+            rng,
+            config,
+            secret,
+            account.installation_id,
+        ))
+    }
+
+    fn new(
+        store: Box<dyn Store>,
+        clock: Box<dyn Clock>,
+        rng: Box<dyn RandomSource>,
+        config: Config,
+        secret: SecretKey,
+        installation_id: String,
+    ) -> Self {
+        let public = secret.public_key();
+        Self {
+            store,
+            ctx: Ctx {
+                clock,
+                rng,
+                config,
+                me: Me {
+                    secret,
+                    public,
+                    installation_id,
+                },
+                bundle_cache: None,
+                verified: HashMap::new(),
+                outbox: Vec::new(),
+                inspect: None,
+            },
+        }
+    }
+
+    /// Our identity (chat key).
+    pub fn identity(&self) -> &PublicKey {
+        &self.ctx.me.public
+    }
+
+    /// Our installation id.
+    pub fn installation_id(&self) -> &str {
+        &self.ctx.me.installation_id
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.ctx.config
+    }
+
+    /// Turns hazardous inspection (message keys of the last operation) on or off.
+    pub fn set_inspection(&mut self, on: bool) {
+        self.ctx.inspect = on.then(Inspection::default);
+    }
+
+    /// The inspection data of the last operation, when inspection is on.
+    pub fn inspection(&self) -> Option<&Inspection> {
+        self.ctx.inspect.as_ref()
+    }
+
+    /// Messages the engine wants sent (bundle replies), in order. Drains the outbox.
+    pub fn take_outgoing(&mut self) -> Vec<Outgoing> {
+        std::mem::take(&mut self.ctx.outbox)
+    }
+
+    // ------------------------------------------------------------------ bundles
+
+    /// Our current bundle (creating or rotating our signed prekey when needed).
+    pub fn own_bundle(&mut self) -> Result<pb::Bundle, EngineError> {
+        let now = self.ctx.clock.now_ns();
+        let mut tx = self.store.begin()?;
+        let b = self.ctx.own_bundle(&mut *tx, now)?;
+        tx.commit()?;
+        Ok(b)
+    }
+
+    /// Our current bundle as a contact code (base64 of the protobuf).
+    pub fn contact_code(&mut self) -> Result<String, EngineError> {
+        let b = self.own_bundle()?;
+        Ok(pfs_x3dh::contact_code(&b))
+    }
+
+    /// Verifies and stores a peer's (or our own other device's) bundle. Returns the
+    /// installations it added, sorted by id, with their advertised protocol version.
+    pub fn process_bundle(
+        &mut self,
+        bundle: &pb::Bundle,
+    ) -> Result<Vec<(String, u32)>, ReceiveError> {
+        pfs_wire::validate_bundle(bundle, &self.ctx.config.wire_limits)?;
+        let vb = self.ctx.verify_cached(bundle)?;
+        let now = self.ctx.clock.now_ns();
+        let mut tx = self.store.begin()?;
+        let added = self.ctx.store_bundle(&mut *tx, &vb, now)?;
+        tx.commit()?;
+        Ok(added)
+    }
+
+    // ------------------------------------------------------------------ devices
+
+    /// Every installation we know, ordered by identity then installation id.
+    pub fn installations(&mut self) -> Result<Vec<InstallationView>, EngineError> {
+        let tx = self.store.begin()?;
+        let rows = tx.all_installations()?;
+        rows.into_iter().map(|r| view_installation(&r)).collect()
+    }
+
+    /// Enables (approves, pairs) one of our own installations.
+    pub fn enable_installation(&mut self, installation_id: &str) -> Result<(), EngineError> {
+        self.set_installation_enabled(installation_id, true)
+    }
+
+    /// Disables one of our own installations (a local action, spec §4.1).
+    pub fn disable_installation(&mut self, installation_id: &str) -> Result<(), EngineError> {
+        self.set_installation_enabled(installation_id, false)
+    }
+
+    fn set_installation_enabled(
+        &mut self,
+        installation_id: &str,
+        enabled: bool,
+    ) -> Result<(), EngineError> {
+        let me = key33(&self.ctx.me.public);
+        let mut tx = self.store.begin()?;
+        let mut rec = tx
+            .installation(&me, installation_id)?
+            .ok_or_else(|| EngineError::UnknownInstallation(installation_id.to_owned()))?;
+        if enabled && !rec.enabled && self.ctx.config.contact_requests {
+            let enabled_now = tx.installations(&me)?.iter().filter(|r| r.enabled).count();
+            // we count ourselves: at most `max_installations` devices in total
+            if enabled_now + 2 > self.ctx.config.max_installations {
+                return Err(EngineError::TooManyDevices(
+                    self.ctx.config.max_installations,
+                ));
+            }
+        }
+        rec.enabled = enabled;
+        if enabled {
+            rec.stale = false;
+        }
+        tx.put_installation(&rec)?;
+        tx.commit()?;
+        self.ctx.bundle_cache = None;
+        Ok(())
+    }
+
+    // ------------------------------------------------------------------ sending
+
+    /// Encrypts `plaintext` for `to`: one message for the peer's devices and, when we have
+    /// other enabled devices, a second message addressed to our own identity so that they
+    /// get it too (spec §4.2).
+    pub fn send(&mut self, to: &PublicKey, plaintext: &[u8]) -> Result<Vec<Outgoing>, SendError> {
+        self.send_inner(to, plaintext, false)
+    }
+
+    /// Like [`Engine::send`], marked as a contact request (the only thing that reaches a
+    /// peer who declined us).
+    pub fn send_contact_request(
+        &mut self,
+        to: &PublicKey,
+        plaintext: &[u8],
+    ) -> Result<Vec<Outgoing>, SendError> {
+        self.send_inner(to, plaintext, true)
+    }
+
+    fn send_inner(
+        &mut self,
+        to: &PublicKey,
+        plaintext: &[u8],
+        request: bool,
+    ) -> Result<Vec<Outgoing>, SendError> {
+        let mut out = vec![self.encrypt_for(to, plaintext, request)?];
+        if *to != self.ctx.me.public {
+            let me = self.ctx.me.public.clone();
+            let copy = self.encrypt_for(&me, plaintext, false)?;
+            if !copy.entries.is_empty() {
+                out.push(Outgoing {
+                    kind: OutgoingKind::OwnDevicesCopy,
+                    ..copy
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Encrypts one `ProtocolMessage` for the installations of ONE identity (`to` may be
+    /// our own identity: that reaches our paired devices). This is status-go's
+    /// `BuildDirectMessage`.
+    pub fn encrypt_for(
+        &mut self,
+        to: &PublicKey,
+        plaintext: &[u8],
+        contact_request: bool,
+    ) -> Result<Outgoing, SendError> {
+        let now = self.ctx.clock.now_ns();
+        let mut tx = self.store.begin()?;
+        self.ctx.maybe_maintain(&mut *tx, now)?;
+        let out = self
+            .ctx
+            .encrypt_for(&mut *tx, to, plaintext, contact_request, now)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// A public (unencrypted) message carrying our bundle.
+    pub fn encrypt_public(&mut self, plaintext: &[u8]) -> Result<Outgoing, EngineError> {
+        let now = self.ctx.clock.now_ns();
+        let mut tx = self.store.begin()?;
+        let bundle = self.ctx.own_bundle(&mut *tx, now)?;
+        tx.commit()?;
+        let msg = pb::ProtocolMessage {
+            installation_id: self.ctx.me.installation_id.clone(),
+            bundles: vec![bundle],
+            public_message: plaintext.to_vec(),
+            ..Default::default()
+        };
+        Ok(Outgoing {
+            recipient: self.ctx.me.public.clone(),
+            bytes: msg.encode_to_vec(),
+            kind: OutgoingKind::Public,
+            targeted: Vec::new(),
+            entries: Vec::new(),
+            forward_secret: false,
+            agreed_secret: None,
+        })
+    }
+
+    // ------------------------------------------------------------------ receiving
+
+    /// Decrypts a message from `sender` (the identity authenticated by the transport).
+    /// `message_id` identifies it for two-phase confirmation ([`Engine::confirm`]).
+    ///
+    /// Bundles carried by the message are verified and stored first, even when the rest
+    /// then fails (as status-go does). A failure leaves every session untouched. Replies
+    /// the engine wants to send (bundle replies) are queued: see [`Engine::take_outgoing`].
+    pub fn decrypt(
+        &mut self,
+        sender: &PublicKey,
+        bytes: &[u8],
+        message_id: &[u8],
+    ) -> Result<Delivered, ReceiveError> {
+        let now = self.ctx.clock.now_ns();
+        let msg = pfs_wire::decode_protocol_message(bytes, &self.ctx.config.wire_limits)?;
+        // 1. bundles: verify all, then store all, in their own transaction
+        let mut verified = Vec::with_capacity(msg.bundles.len());
+        for b in &msg.bundles {
+            verified.push(self.ctx.verify_cached(b)?);
+        }
+        let mut new_installations = Vec::new();
+        if !verified.is_empty() {
+            let mut tx = self.store.begin()?;
+            for vb in &verified {
+                for (id, _) in self.ctx.store_bundle(&mut *tx, vb, now)? {
+                    new_installations.push((vb.identity.clone(), id));
+                }
+            }
+            tx.commit()?;
+        }
+        // 2. the message itself, atomically
+        let result = {
+            let mut tx = self.store.begin()?;
+            self.ctx.maybe_maintain(&mut *tx, now)?;
+            match self.ctx.receive(&mut *tx, sender, &msg, message_id, now) {
+                Ok(mut d) => {
+                    d.new_installations = new_installations;
+                    tx.commit()?;
+                    Ok(d)
+                }
+                Err(e) => Err(e),
+            }
+        };
+        // 3. replies (partitioned device, account recovery)
+        if let Err(e) = &result {
+            if matches!(
+                e,
+                ReceiveError::DeviceNotFound
+                    | ReceiveError::NotPairedDevice
+                    | ReceiveError::SessionNotFound
+                    | ReceiveError::UnknownSignedPreKey
+            ) {
+                self.queue_bundle_reply(sender, now)?;
+            }
+        }
+        result
+    }
+
+    /// Confirms that the application stored the message `message_id`: its kept message
+    /// key is deleted (two-phase mode). Unknown ids are ignored.
+    pub fn confirm(&mut self, message_id: &[u8]) -> Result<(), EngineError> {
+        let mut tx = self.store.begin()?;
+        for (session, key) in tx.unconfirmed_keys(message_id)? {
+            tx.delete_skipped_key(&session, &key.ratchet_key, key.n)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn queue_bundle_reply(&mut self, to: &PublicKey, now: i64) -> Result<(), EngineError> {
+        if !self.ctx.config.bundle_replies {
+            return Ok(());
+        }
+        let mut tx = self.store.begin()?;
+        let key = key33(to);
+        if let Some(last) = tx.rate_limit(RATE_BUNDLE_REPLY, &key)? {
+            if now.saturating_sub(last) < self.ctx.config.bundle_reply_interval_ns {
+                return Ok(());
+            }
+        }
+        let mut out = self.ctx.dh_message(&mut *tx, to, &[], now)?;
+        out.kind = OutgoingKind::BundleReply;
+        tx.put_rate_limit(RATE_BUNDLE_REPLY, &key, now)?;
+        tx.commit()?;
+        self.ctx.outbox.push(out);
+        Ok(())
+    }
+
+    // ------------------------------------------------------------------ sessions
+
+    /// Every session, for display.
+    pub fn sessions(&mut self) -> Result<Vec<SessionView>, EngineError> {
+        let tx = self.store.begin()?;
+        let mut out = Vec::new();
+        for s in tx.all_sessions()? {
+            let skipped = tx.count_skipped_keys(&s.key)?;
+            out.push(SessionView {
+                peer: PublicKey::from_compressed(&s.key.peer_identity)
+                    .map_err(|e| EngineError::Corrupt(e.to_string()))?,
+                peer_installation: s.peer_installation.clone(),
+                id: s.key.id.clone(),
+                suite: adapters::suite_from_code(s.suite)?,
+                active: s.expired_at.is_none(),
+                we_initiated: s.we_initiated,
+                created_at: s.created_at,
+                last_used: s.last_used,
+                expired_at: s.expired_at,
+                skipped_keys: skipped,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The ratchet state of one session (for inspection and vector replays).
+    pub fn session_state(
+        &mut self,
+        peer: &PublicKey,
+        id: &[u8],
+    ) -> Result<Option<RatchetState>, EngineError> {
+        let tx = self.store.begin()?;
+        let key = SessionKey {
+            peer_identity: key33(peer),
+            id: id.to_vec(),
+        };
+        match tx.session(&key)? {
+            Some(s) => Ok(Some(
+                RatchetState::from_bytes(s.state.expose())
+                    .map_err(|e| EngineError::Corrupt(e.to_string()))?,
+            )),
+            None => Ok(None),
+        }
+    }
+
+    /// True when a session usable for sending exists with some installation of `peer`
+    /// ("PFS established").
+    pub fn pfs_established(&mut self, peer: &PublicKey) -> Result<bool, EngineError> {
+        let tx = self.store.begin()?;
+        pfs_established(&*tx, peer)
+    }
+
+    /// Runs maintenance now: deletes sessions expired longer than the retention, deletes
+    /// prekeys no longer needed, marks stale devices.
+    pub fn maintain(&mut self) -> Result<(), EngineError> {
+        let now = self.ctx.clock.now_ns();
+        let mut tx = self.store.begin()?;
+        self.ctx.maintain(&mut *tx, now)?;
+        tx.put_rate_limit(RATE_MAINTENANCE, b"", now)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    // ------------------------------------------------------------------ contacts
+
+    /// Adds a contact from a contact code (its bundle is verified and stored, so the first
+    /// message is forward secret).
+    pub fn add_contact_code(
+        &mut self,
+        code: &str,
+        name: Option<&str>,
+    ) -> Result<PublicKey, ReceiveError> {
+        let vb = pfs_x3dh::parse_contact_code(code)
+            .map_err(|e| ReceiveError::InvalidBundle(e.to_string()))?;
+        let bundle = vb.bundle().clone();
+        self.process_bundle(&bundle)?;
+        let id = vb.identity().clone();
+        self.set_contact(&id, ContactState::Added, name)?;
+        Ok(id)
+    }
+
+    /// Adds a contact by bare chat key: messages go without forward secrecy until a
+    /// bundle of theirs arrives.
+    pub fn add_contact_key(
+        &mut self,
+        key: &PublicKey,
+        name: Option<&str>,
+    ) -> Result<(), EngineError> {
+        self.set_contact(key, ContactState::Added, name)
+    }
+
+    /// Accepts a contact request.
+    pub fn accept_contact(&mut self, key: &PublicKey) -> Result<(), EngineError> {
+        self.set_contact(key, ContactState::Accepted, None)
+    }
+
+    /// Declines a contact request: further messages are dropped, except a re-sent request.
+    pub fn decline_contact(&mut self, key: &PublicKey) -> Result<(), EngineError> {
+        self.set_contact(key, ContactState::Declined, None)
+    }
+
+    /// Every contact.
+    pub fn contacts(&mut self) -> Result<Vec<ContactRecord>, EngineError> {
+        let tx = self.store.begin()?;
+        Ok(tx.contacts()?)
+    }
+
+    fn set_contact(
+        &mut self,
+        key: &PublicKey,
+        state: ContactState,
+        name: Option<&str>,
+    ) -> Result<(), EngineError> {
+        let now = self.ctx.clock.now_ns();
+        let mut tx = self.store.begin()?;
+        let old = tx.contact(&key33(key))?;
+        let name = name.map(str::to_owned).or_else(|| old.and_then(|c| c.name));
+        tx.put_contact(&ContactRecord {
+            identity: key33(key),
+            state,
+            name,
+            updated_at: now,
+        })?;
+        tx.commit()?;
+        Ok(())
+    }
+}
+
+fn view_installation(r: &InstallationRecord) -> Result<InstallationView, EngineError> {
+    Ok(InstallationView {
+        identity: PublicKey::from_compressed(&r.identity)
+            .map_err(|e| EngineError::Corrupt(e.to_string()))?,
+        installation_id: r.installation_id.clone(),
+        timestamp: r.timestamp,
+        enabled: r.enabled,
+        protocol_version: r.protocol_version,
+        stale: r.stale,
+    })
+}
+
+fn pfs_established(tx: &dyn Transaction, peer: &PublicKey) -> Result<bool, EngineError> {
+    let me = key33(peer);
+    Ok(tx
+        .all_sessions()?
+        .iter()
+        .any(|s| s.key.peer_identity == me && s.expired_at.is_none()))
+}
+
+/// Read-only skipped-key lookup over a store transaction, for the ratchet.
+struct TxSkipped<'a> {
+    tx: &'a dyn Transaction,
+    key: &'a SessionKey,
+}
+
+impl pfs_ratchet::SkippedKeys for TxSkipped<'_> {
+    fn get(
+        &self,
+        ratchet_key: &[u8],
+        n: u32,
+    ) -> Result<Option<pfs_ratchet::MessageKey>, pfs_ratchet::SkippedKeysError> {
+        match self.tx.skipped_key(self.key, ratchet_key, n) {
+            Ok(Some(rec)) => Ok(Some(pfs_ratchet::MessageKey::from(rec.message_key.clone()))),
+            Ok(None) => Ok(None),
+            Err(e) => Err(pfs_ratchet::SkippedKeysError::new(e.to_string())),
+        }
+    }
+}
+
+impl Ctx {
+    fn me33(&self) -> Key33 {
+        key33(&self.me.public)
+    }
+
+    // ------------------------------------------------------------ own prekeys & bundle
+
+    fn current_prekey(
+        &mut self,
+        tx: &mut dyn Transaction,
+        now: i64,
+    ) -> Result<OwnPreKeyRecord, EngineError> {
+        let all = tx.own_prekeys()?;
+        let max_version = all.iter().map(|p| p.version).max().unwrap_or(0);
+        let current = all
+            .iter()
+            .filter(|p| p.expired_at.is_none())
+            .max_by_key(|p| p.version)
+            .cloned();
+        if let Some(p) = current {
+            if p.created_at >= now.saturating_sub(self.config.prekey_rotation_ns) {
+                return Ok(p);
+            }
+            // rotation: every own prekey expires; sessions rooted in them stop sending
+            let mut expired = Vec::new();
+            for mut old in all.into_iter().filter(|p| p.expired_at.is_none()) {
+                old.expired_at = Some(now);
+                tx.put_own_prekey(&old)?;
+                expired.push(old.public);
+            }
+            if self.config.expired_session_retention_ns.is_some() {
+                for mut s in tx.all_sessions()? {
+                    if !s.we_initiated && s.expired_at.is_none() && expired.contains(&s.rooted_spk) {
+                        s.expired_at = Some(now);
+                        tx.put_session(&s)?;
+                    }
+                }
+            }
+        }
+        let secret = SecretKey::generate(&mut *self.rng)?;
+        let rec = OwnPreKeyRecord {
+            public: secret.public_key().to_compressed(),
+            secret: secret.to_bytes(),
+            version: max_version + 1,
+            created_at: now,
+            expired_at: None,
+        };
+        tx.put_own_prekey(&rec)?;
+        self.bundle_cache = None;
+        Ok(rec)
+    }
+
+    /// Enabled, non-stale installations of `identity` other than ourselves, most recently
+    /// active first, ties by installation id bytes, at most `max`.
+    fn select_installations(
+        &self,
+        tx: &dyn Transaction,
+        identity: &Key33,
+        max: usize,
+    ) -> Result<Vec<InstallationRecord>, EngineError> {
+        let mut rows: Vec<InstallationRecord> = tx
+            .installations(identity)?
+            .into_iter()
+            .filter(|r| r.enabled && !r.stale)
+            .filter(|r| {
+                !(r.identity == self.me33() && r.installation_id == self.me.installation_id)
+            })
+            .collect();
+        rows.sort_by(|a, b| {
+            b.timestamp.cmp(&a.timestamp).then_with(|| {
+                a.installation_id
+                    .as_bytes()
+                    .cmp(b.installation_id.as_bytes())
+            })
+        });
+        rows.truncate(max);
+        Ok(rows)
+    }
+
+    fn own_bundle(
+        &mut self,
+        tx: &mut dyn Transaction,
+        now: i64,
+    ) -> Result<pb::Bundle, EngineError> {
+        let spk = self.current_prekey(tx, now)?;
+        let me = self.me33();
+        let mut entries = vec![BundleEntry {
+            installation_id: self.me.installation_id.clone(),
+            spk: spk.public,
+            version: spk.version,
+            protocol_version: self.config.protocol_version,
+        }];
+        let siblings =
+            self.select_installations(tx, &me, self.config.max_installations.saturating_sub(1))?;
+        for s in siblings {
+            let best = tx
+                .peer_prekeys(&me, &s.installation_id)?
+                .into_iter()
+                .filter(|p| !p.expired)
+                .max_by_key(|p| p.version);
+            if let Some(p) = best {
+                entries.push(BundleEntry {
+                    installation_id: s.installation_id.clone(),
+                    spk: p.public,
+                    version: p.version,
+                    protocol_version: s.protocol_version,
+                });
+            }
+        }
+        if let Some(c) = &self.bundle_cache {
+            if c.entries == entries
+                && self.config.bundle_resign_interval_ns > 0
+                && now.saturating_sub(c.timestamp) <= self.config.bundle_resign_interval_ns
+                && now >= c.timestamp
+            {
+                return Ok(c.bundle.clone());
+            }
+        }
+        let bundle = adapters::sign_bundle(&self.me.secret, &entries, now)?;
+        self.bundle_cache = Some(CachedBundle {
+            entries,
+            timestamp: now,
+            bundle: bundle.clone(),
+        });
+        Ok(bundle)
+    }
+
+    fn verify_cached(&mut self, bundle: &pb::Bundle) -> Result<VerifiedBundle, ReceiveError> {
+        let digest = pfs_crypto::hash::sha256(&bundle.encode_to_vec());
+        if let Some(v) = self.verified.get(&digest) {
+            return Ok(v.clone());
+        }
+        let vb = adapters::verify_bundle(bundle).map_err(ReceiveError::InvalidBundle)?;
+        if self.verified.len() >= VERIFIED_CACHE_MAX {
+            self.verified.clear();
+        }
+        self.verified.insert(digest, vb.clone());
+        Ok(vb)
+    }
+
+    /// Stores a verified bundle (status-go `ProcessPublicBundle` + the spec's stale timer).
+    fn store_bundle(
+        &mut self,
+        tx: &mut dyn Transaction,
+        vb: &VerifiedBundle,
+        now: i64,
+    ) -> Result<Vec<(String, u32)>, EngineError> {
+        let identity = key33(&vb.identity);
+        let own = identity == self.me33();
+        let mut added = Vec::new();
+        for e in &vb.entries {
+            if own && e.installation_id == self.me.installation_id {
+                continue;
+            }
+            // signed prekeys
+            let existing = tx.peer_prekeys(&identity, &e.installation_id)?;
+            let max_version = existing.iter().map(|p| p.version).max();
+            if !existing.iter().any(|p| p.public == e.spk) {
+                tx.put_peer_prekey(&PeerPreKeyRecord {
+                    identity,
+                    installation_id: e.installation_id.clone(),
+                    public: e.spk,
+                    version: e.version,
+                    protocol_version: e.protocol_version,
+                    bundle_timestamp: vb.timestamp,
+                    expired: max_version.is_some_and(|m| e.version < m),
+                    received_at: now,
+                })?;
+            }
+            if max_version.is_some_and(|m| e.version > m) {
+                for mut p in existing
+                    .into_iter()
+                    .filter(|p| p.version < e.version && !p.expired)
+                {
+                    p.expired = true;
+                    tx.put_peer_prekey(&p)?;
+                }
+            }
+            // installations
+            match tx.installation(&identity, &e.installation_id)? {
+                None => {
+                    tx.put_installation(&InstallationRecord {
+                        identity,
+                        installation_id: e.installation_id.clone(),
+                        timestamp: vb.timestamp,
+                        enabled: !own,
+                        protocol_version: e.protocol_version,
+                        first_seen: now,
+                        last_bundle_at: now,
+                        missing_since: None,
+                        stale: false,
+                        heard_with_protocol_version: false,
+                    })?;
+                    added.push((e.installation_id.clone(), e.protocol_version));
+                }
+                Some(mut r) => {
+                    if r.timestamp < vb.timestamp {
+                        r.timestamp = vb.timestamp;
+                        r.protocol_version = r.protocol_version.max(e.protocol_version);
+                    }
+                    r.last_bundle_at = now;
+                    r.missing_since = None;
+                    r.stale = false;
+                    tx.put_installation(&r)?;
+                }
+            }
+        }
+        if self.config.stale_device_after_ns.is_some() {
+            for mut r in tx.installations(&identity)? {
+                let listed = vb
+                    .entries
+                    .iter()
+                    .any(|e| e.installation_id == r.installation_id);
+                if !listed && r.missing_since.is_none() {
+                    r.missing_since = Some(now);
+                    tx.put_installation(&r)?;
+                }
+            }
+        }
+        if own {
+            self.bundle_cache = None;
+        }
+        added.sort();
+        Ok(added)
+    }
+
+    // ------------------------------------------------------------ sessions
+
+    fn prekey_expired(&self, tx: &dyn Transaction, s: &SessionRecord) -> Result<bool, EngineError> {
+        if s.we_initiated {
+            let theirs = tx.peer_prekeys(&s.key.peer_identity, &s.peer_installation)?;
+            Ok(theirs
+                .iter()
+                .find(|p| p.public == s.rooted_spk)
+                .is_none_or(|p| p.expired))
+        } else {
+            Ok(tx
+                .own_prekey(&s.rooted_spk)?
+                .is_none_or(|p| p.expired_at.is_some()))
+        }
+    }
+
+    /// The session to send on for one installation: unexpired, rooted in an unexpired
+    /// prekey; among several, the one whose shared secret is first in byte order (spec
+    /// §3.2), the others are marked expired.
+    fn sending_session(
+        &self,
+        tx: &mut dyn Transaction,
+        peer: &Key33,
+        installation_id: &str,
+        now: i64,
+    ) -> Result<Option<SessionRecord>, EngineError> {
+        let mut usable = Vec::new();
+        for mut s in tx.sessions_with(peer, installation_id)? {
+            if s.expired_at.is_some() {
+                continue;
+            }
+            if self.prekey_expired(&*tx, &s)? {
+                if self.config.expired_session_retention_ns.is_some() {
+                    s.expired_at = Some(now);
+                    tx.put_session(&s)?;
+                }
+                continue;
+            }
+            usable.push(s);
+        }
+        if usable.len() > 1 {
+            usable.sort_by(|a, b| a.shared_secret.expose().cmp(b.shared_secret.expose()));
+            for mut loser in usable.drain(1..) {
+                loser.expired_at = Some(now);
+                tx.put_session(&loser)?;
+            }
+        }
+        Ok(usable.into_iter().next())
+    }
+
+    fn choose_suite(&self, peer_protocol_version: u32) -> SuiteId {
+        match self.config.suite {
+            SuitePreference::SpecWhenSupported if peer_protocol_version >= 2 => SuiteId::Spec,
+            _ => SuiteId::StatusGo,
+        }
+    }
+
+    // ------------------------------------------------------------ sending
+
+    fn encrypt_for(
+        &mut self,
+        tx: &mut dyn Transaction,
+        to: &PublicKey,
+        plaintext: &[u8],
+        contact_request: bool,
+        now: i64,
+    ) -> Result<Outgoing, SendError> {
+        let to33 = key33(to);
+        let to_self = *to == self.me.public;
+        if let Some(inspect) = self.inspect.as_mut() {
+            *inspect = Inspection::default();
+        }
+        let targets = self.select_installations(&*tx, &to33, self.config.max_installations)?;
+        let mut entries: Vec<pb::DirectMessageEntry> = Vec::new();
+        let mut all_heard = !targets.is_empty();
+        for inst in &targets {
+            let Some(entry) = self.entry_for(tx, to, inst, plaintext, now)? else {
+                continue;
+            };
+            all_heard &= inst.heard_with_protocol_version;
+            entries.push(entry);
+        }
+        if entries.is_empty() && !to_self {
+            let mut out = self.dh_message(tx, to, plaintext, now)?;
+            out.targeted = targets.iter().map(|t| t.installation_id.clone()).collect();
+            if contact_request {
+                let mut msg =
+                    pfs_wire::decode_protocol_message(&out.bytes, &self.config.wire_limits)
+                        .map_err(|e| EngineError::Invalid(e.to_string()))?;
+                msg.contact_request = true;
+                out.bytes = msg.encode_to_vec();
+            }
+            self.note_contact_on_send(tx, to, now)?;
+            return Ok(out);
+        }
+        let bundle = self.own_bundle(tx, now)?;
+        let entry_ids = entries.iter().map(|e| e.installation_id.clone()).collect();
+        let msg = pb::ProtocolMessage {
+            installation_id: self.me.installation_id.clone(),
+            bundles: vec![bundle],
+            direct_message: entries,
+            contact_request,
+            ..Default::default()
+        };
+        if !to_self {
+            self.note_contact_on_send(tx, to, now)?;
+        }
+        let agreed_secret = all_heard.then(|| self.me.secret.diffie_hellman(to));
+        Ok(Outgoing {
+            recipient: to.clone(),
+            bytes: msg.encode_to_vec(),
+            kind: OutgoingKind::Message,
+            targeted: targets.iter().map(|t| t.installation_id.clone()).collect(),
+            entries: entry_ids,
+            forward_secret: true,
+            agreed_secret,
+        })
+    }
+
+    fn note_contact_on_send(
+        &self,
+        tx: &mut dyn Transaction,
+        to: &PublicKey,
+        now: i64,
+    ) -> Result<(), EngineError> {
+        if !self.config.contact_requests {
+            return Ok(());
+        }
+        let id = key33(to);
+        let state = match tx.contact(&id)?.map(|c| c.state) {
+            None => Some(ContactState::Added),
+            // replying to a request accepts it
+            Some(ContactState::RequestReceived) => Some(ContactState::Accepted),
+            _ => None,
+        };
+        if let Some(state) = state {
+            let name = tx.contact(&id)?.and_then(|c| c.name);
+            tx.put_contact(&ContactRecord {
+                identity: id,
+                state,
+                name,
+                updated_at: now,
+            })?;
+        }
+        Ok(())
+    }
+
+    /// The entry for one target installation: continue its session or start one (X3DH).
+    fn entry_for(
+        &mut self,
+        tx: &mut dyn Transaction,
+        to: &PublicKey,
+        inst: &InstallationRecord,
+        plaintext: &[u8],
+        now: i64,
+    ) -> Result<Option<pb::DirectMessageEntry>, SendError> {
+        let to33 = key33(to);
+        let mut new_sk = None;
+        let mut session = match self.sending_session(tx, &to33, &inst.installation_id, now)? {
+            Some(s) => s,
+            None => {
+                let Some(prekey) = tx
+                    .peer_prekeys(&to33, &inst.installation_id)?
+                    .into_iter()
+                    .filter(|p| !p.expired)
+                    .max_by_key(|p| p.version)
+                else {
+                    tracing::warn!(installation = %inst.installation_id, "no session and no prekey: skipped");
+                    return Ok(None);
+                };
+                let spk = PublicKey::from_compressed(&prekey.public).map_err(EngineError::from)?;
+                let (sk, ephemeral) =
+                    adapters::x3dh_initiate(&self.me.secret, to, &spk, &mut *self.rng)?;
+                let suite = self.choose_suite(inst.protocol_version.max(prekey.protocol_version));
+                let state = adapters::initiator_state(suite, &sk, &spk, &mut *self.rng)?;
+                new_sk = Some(sk.clone());
+                SessionRecord {
+                    key: SessionKey {
+                        peer_identity: to33,
+                        id: session_id(&prekey.public, &inst.installation_id),
+                    },
+                    peer_installation: inst.installation_id.clone(),
+                    rooted_spk: prekey.public,
+                    we_initiated: true,
+                    suite: adapters::suite_code(suite),
+                    state: state.to_bytes(),
+                    shared_secret: sk,
+                    pending_x3dh_ephemeral: Some(ephemeral.to_compressed()),
+                    created_at: now,
+                    last_used: now,
+                    expired_at: None,
+                }
+            }
+        };
+        let mut state = RatchetState::from_bytes(session.state.expose())
+            .map_err(|e| EngineError::Corrupt(e.to_string()))?;
+        let (header, payload) = state
+            .encrypt(plaintext, &[])
+            .map_err(|e| EngineError::Invalid(format!("ratchet cannot send: {e}")))?;
+        if let Some(inspect) = self.inspect.as_mut() {
+            let mut ad = Vec::with_capacity(8 + header.key.len());
+            ad.extend_from_slice(&header.n.to_le_bytes());
+            ad.extend_from_slice(&header.pn.to_le_bytes());
+            ad.extend_from_slice(&header.key);
+            inspect.sent.push(SentEntryInspection {
+                installation_id: inst.installation_id.clone(),
+                session_id: session.key.id.clone(),
+                message_key: state
+                    .last_message_key()
+                    .map(|k| SecretBytes::new(*k.expose()))
+                    .unwrap_or_else(SecretBytes::zero),
+                associated_data: ad,
+                new_session_sk: new_sk,
+            });
+        }
+        session.state = state.to_bytes();
+        session.last_used = now;
+        let x3dh_header = session.pending_x3dh_ephemeral.map(|ek| pb::X3dhHeader {
+            key: ek.to_vec(),
+            id: session.rooted_spk.to_vec(),
+        });
+        tx.put_session(&session)?;
+        Ok(Some(pb::DirectMessageEntry {
+            installation_id: inst.installation_id.clone(),
+            message: Some(pb::DirectMessageProtocol {
+                x3dh_header,
+                dr_header: Some(pb::DrHeader {
+                    key: header.key,
+                    n: header.n,
+                    pn: header.pn,
+                    id: session.rooted_spk.to_vec(),
+                }),
+                dh_header: None,
+                payload,
+            }),
+        }))
+    }
+
+    /// A message without forward secrecy (no bundle of the recipient): one `"none"` entry
+    /// with a DH header, AES-256-GCM under ECDH(ephemeral, recipient identity).
+    fn dh_message(
+        &mut self,
+        tx: &mut dyn Transaction,
+        to: &PublicKey,
+        plaintext: &[u8],
+        now: i64,
+    ) -> Result<Outgoing, EngineError> {
+        let ek = SecretKey::generate(&mut *self.rng)?;
+        let key = ek.diffie_hellman(to);
+        let mut nonce = [0u8; 12];
+        self.rng.fill_bytes(&mut nonce)?;
+        let payload = pfs_crypto::cipher::gcm_seal_nonce_appended(key.expose(), &nonce, plaintext)?;
+        let bundle = self.own_bundle(tx, now)?;
+        let msg = pb::ProtocolMessage {
+            installation_id: self.me.installation_id.clone(),
+            bundles: vec![bundle],
+            direct_message: vec![pb::DirectMessageEntry {
+                installation_id: pfs_wire::NO_INSTALLATION_ID.into(),
+                message: Some(pb::DirectMessageProtocol {
+                    dh_header: Some(pb::DhHeader {
+                        key: ek.public_key().to_compressed().to_vec(),
+                    }),
+                    payload,
+                    ..Default::default()
+                }),
+            }],
+            ..Default::default()
+        };
+        Ok(Outgoing {
+            recipient: to.clone(),
+            bytes: msg.encode_to_vec(),
+            kind: OutgoingKind::Message,
+            targeted: Vec::new(),
+            entries: vec![pfs_wire::NO_INSTALLATION_ID.into()],
+            forward_secret: false,
+            agreed_secret: None,
+        })
+    }
+
+    // ------------------------------------------------------------ receiving
+
+    fn receive(
+        &mut self,
+        tx: &mut dyn Transaction,
+        sender: &PublicKey,
+        msg: &pb::ProtocolMessage,
+        message_id: &[u8],
+        now: i64,
+    ) -> Result<Delivered, ReceiveError> {
+        let from_self = *sender == self.me.public;
+        if let Some(inspect) = self.inspect.as_mut() {
+            *inspect = Inspection::default();
+        }
+        let contact = if self.config.contact_requests && !from_self {
+            tx.contact(&key33(sender))?
+        } else {
+            None
+        };
+        if contact
+            .as_ref()
+            .is_some_and(|c| c.state == ContactState::Declined)
+            && !msg.contact_request
+        {
+            return Err(ReceiveError::Declined);
+        }
+        let mut delivered = Delivered {
+            sender: sender.clone(),
+            sender_installation: msg.installation_id.clone(),
+            kind: DeliveredKind::Direct,
+            plaintext: Vec::new(),
+            forward_secret: false,
+            suite: None,
+            pfs_established: false,
+            contact_request: false,
+            new_installations: Vec::new(),
+        };
+        if !msg.public_message.is_empty() {
+            delivered.kind = DeliveredKind::Public;
+            delivered.plaintext = msg.public_message.clone();
+            delivered.pfs_established = pfs_established(&*tx, sender)?;
+            return Ok(delivered);
+        }
+        let entry = msg
+            .entry(&self.me.installation_id)
+            .or_else(|| msg.entry(pfs_wire::NO_INSTALLATION_ID));
+        let Some(entry) = entry else {
+            return Err(if from_self {
+                ReceiveError::NotPairedDevice
+            } else {
+                ReceiveError::DeviceNotFound
+            });
+        };
+        if let Some(dh) = &entry.dh_header {
+            let ek = PublicKey::from_compressed(&dh.key)
+                .map_err(|e| ReceiveError::InvalidHeader(e.to_string()))?;
+            let key = self.me.secret.diffie_hellman(&ek);
+            let pt = pfs_crypto::cipher::gcm_open_nonce_appended(key.expose(), &entry.payload)
+                .map_err(ReceiveError::DhDecrypt)?;
+            delivered.kind = if pt.is_empty() {
+                DeliveredKind::BundleOnly
+            } else {
+                DeliveredKind::Direct
+            };
+            delivered.plaintext = pt;
+        } else {
+            let (pt, suite) = self.receive_ratchet(tx, sender, msg, entry, message_id, now)?;
+            delivered.plaintext = pt;
+            delivered.forward_secret = true;
+            delivered.suite = Some(suite);
+        }
+        // status-go bookkeeping: the sender's installation advertised protocol version ≥ 1
+        if let Some(first) = msg.bundles.first() {
+            if first
+                .signed_pre_key(&msg.installation_id)
+                .is_some_and(|s| s.protocol_version >= 1)
+            {
+                if let Some(mut inst) = tx.installation(&key33(sender), &msg.installation_id)? {
+                    if !inst.heard_with_protocol_version {
+                        inst.heard_with_protocol_version = true;
+                        tx.put_installation(&inst)?;
+                    }
+                }
+            }
+        }
+        if self.config.contact_requests && !from_self && delivered.kind != DeliveredKind::BundleOnly
+        {
+            let next = match contact.map(|c| c.state) {
+                None => Some(ContactState::RequestReceived),
+                Some(ContactState::Declined) => Some(ContactState::RequestReceived),
+                _ => None,
+            };
+            if let Some(state) = next {
+                tx.put_contact(&ContactRecord {
+                    identity: key33(sender),
+                    state,
+                    name: None,
+                    updated_at: now,
+                })?;
+            }
+            delivered.contact_request = matches!(
+                tx.contact(&key33(sender))?.map(|c| c.state),
+                Some(ContactState::RequestReceived)
+            );
+        }
+        delivered.pfs_established = pfs_established(&*tx, sender)?;
+        Ok(delivered)
+    }
+
+    fn receive_ratchet(
+        &mut self,
+        tx: &mut dyn Transaction,
+        sender: &PublicKey,
+        msg: &pb::ProtocolMessage,
+        entry: &pb::DirectMessageProtocol,
+        message_id: &[u8],
+        now: i64,
+    ) -> Result<(Vec<u8>, SuiteId), ReceiveError> {
+        let dr = entry
+            .dr_header
+            .as_ref()
+            .ok_or_else(|| ReceiveError::InvalidHeader("no DR, DH or X3DH header".into()))?;
+        let rooted: Key33 = dr.id.as_slice().try_into().map_err(|_| {
+            ReceiveError::InvalidHeader(format!("DR header id of {} bytes", dr.id.len()))
+        })?;
+        let key = SessionKey {
+            peer_identity: key33(sender),
+            id: session_id(&rooted, &msg.installation_id),
+        };
+        let mut new_x3dh: Option<(Key33, Key33)> = None;
+        let mut session = match (tx.session(&key)?, &entry.x3dh_header) {
+            (Some(s), _) => s,
+            (None, Some(x)) => {
+                if x.id != dr.id {
+                    return Err(ReceiveError::InvalidHeader(
+                        "X3DH and DR headers name different prekeys".into(),
+                    ));
+                }
+                let ek33: Key33 = x.key.as_slice().try_into().map_err(|_| {
+                    ReceiveError::InvalidHeader("X3DH ephemeral is not 33 bytes".into())
+                })?;
+                let ek = PublicKey::from_compressed(&ek33)
+                    .map_err(|e| ReceiveError::InvalidHeader(e.to_string()))?;
+                let our_spk = tx
+                    .own_prekey(&rooted)?
+                    .ok_or(ReceiveError::UnknownSignedPreKey)?;
+                if tx.x3dh_seen(&rooted, &ek33)?.is_some() {
+                    return Err(ReceiveError::Replay);
+                }
+                let spk_secret =
+                    SecretKey::from_bytes(our_spk.secret.expose()).map_err(EngineError::from)?;
+                let sk = adapters::x3dh_respond(&self.me.secret, &spk_secret, sender, &ek);
+                let suite = pfs_ratchet::suite_for_key_len(dr.key.len())
+                    .ok_or_else(|| {
+                        ReceiveError::InvalidHeader(format!(
+                            "ratchet key of {} bytes",
+                            dr.key.len()
+                        ))
+                    })?
+                    .id();
+                let state = adapters::responder_state(suite, &sk, &spk_secret)?;
+                new_x3dh = Some((rooted, ek33));
+                SessionRecord {
+                    key: key.clone(),
+                    peer_installation: msg.installation_id.clone(),
+                    rooted_spk: rooted,
+                    we_initiated: false,
+                    suite: adapters::suite_code(suite),
+                    state: state.to_bytes(),
+                    shared_secret: sk,
+                    pending_x3dh_ephemeral: None,
+                    created_at: now,
+                    last_used: now,
+                    expired_at: None,
+                }
+            }
+            (None, None) => return Err(ReceiveError::SessionNotFound),
+        };
+        let suite = adapters::suite_from_code(session.suite)?;
+        let state = RatchetState::from_bytes(session.state.expose())
+            .map_err(|e| EngineError::Corrupt(e.to_string()))?;
+        let header = pfs_ratchet::Header {
+            key: dr.key.clone(),
+            n: dr.n,
+            pn: dr.pn,
+        };
+        let decrypted = {
+            let lookup = TxSkipped {
+                tx: &*tx,
+                key: &key,
+            };
+            state.decrypt(
+                &lookup,
+                &header,
+                &entry.payload,
+                &[],
+                &mut *self.rng,
+                &self.config.ratchet_limits,
+                self.config.confirm_mode,
+            )?
+        };
+        // apply the skipped-key changes exactly as the ratchet described them
+        let changes = &decrypted.changes;
+        let receipt = decrypted.receipt.as_ref();
+        let records: Vec<SkippedKeyRecord> = changes
+            .insert
+            .iter()
+            .map(|k| SkippedKeyRecord {
+                ratchet_key: k.ratchet_key.clone(),
+                n: k.n,
+                message_key: SecretBytes::new(*k.mk.expose()),
+                seq: k.seq,
+                pending_message_id: receipt
+                    .filter(|r| r.ratchet_key == k.ratchet_key && r.n == k.n)
+                    .map(|_| message_id.to_vec()),
+            })
+            .collect();
+        if !records.is_empty() {
+            tx.put_skipped_keys(&key, &records)?;
+        }
+        for (rk, n) in &changes.remove {
+            tx.delete_skipped_key(&key, rk, *n)?;
+        }
+        if let Some(seq) = changes.delete_seq_at_or_below {
+            tx.delete_skipped_keys_upto(&key, seq)?;
+        }
+        tx.truncate_skipped_keys(&key, changes.keep_newest)?;
+        if let Some(inspect) = self.inspect.as_mut() {
+            inspect.received = Some((
+                SecretBytes::new(*decrypted.message_key.expose()),
+                decrypted.associated_data.clone(),
+            ));
+        }
+        session.state = decrypted.state.to_bytes();
+        session.last_used = now;
+        if session.we_initiated {
+            session.pending_x3dh_ephemeral = None;
+        }
+        tx.put_session(&session)?;
+        if let Some((spk, ek)) = new_x3dh {
+            tx.put_x3dh_seen(&spk, &ek, now)?;
+        }
+        Ok((decrypted.plaintext, suite))
+    }
+
+    // ------------------------------------------------------------ maintenance
+
+    fn maybe_maintain(&mut self, tx: &mut dyn Transaction, now: i64) -> Result<(), EngineError> {
+        let Some(interval) = self.config.maintenance_interval_ns else {
+            return Ok(());
+        };
+        if let Some(last) = tx.rate_limit(RATE_MAINTENANCE, b"")? {
+            if now.saturating_sub(last) < interval && now >= last {
+                return Ok(());
+            }
+        }
+        self.maintain(tx, now)?;
+        tx.put_rate_limit(RATE_MAINTENANCE, b"", now)?;
+        Ok(())
+    }
+
+    fn maintain(&mut self, tx: &mut dyn Transaction, now: i64) -> Result<(), EngineError> {
+        if let Some(retention) = self.config.expired_session_retention_ns {
+            let sessions = tx.all_sessions()?;
+            for mut s in sessions.iter().cloned() {
+                match s.expired_at {
+                    // counted from the later of expiry and last use: a session still receiving
+                    // late messages is not cut off under them
+                    Some(at) if now.saturating_sub(at.max(s.last_used)) >= retention => tx.delete_session(&s.key)?,
+                    Some(_) => {}
+                    None => {
+                        if self.prekey_expired(&*tx, &s)? {
+                            s.expired_at = Some(now);
+                            tx.put_session(&s)?;
+                        }
+                    }
+                }
+            }
+            let remaining = tx.all_sessions()?;
+            for p in tx.own_prekeys()? {
+                if let Some(at) = p.expired_at {
+                    let rooted = remaining
+                        .iter()
+                        .any(|s| !s.we_initiated && s.rooted_spk == p.public);
+                    if !rooted && now.saturating_sub(at) >= retention {
+                        tx.delete_own_prekey(&p.public)?;
+                        tx.delete_x3dh_seen_for(&p.public)?;
+                    }
+                }
+            }
+        }
+        if let Some(after) = self.config.stale_device_after_ns {
+            for mut r in tx.all_installations()? {
+                if let Some(since) = r.missing_since {
+                    if !r.stale && now.saturating_sub(since) >= after {
+                        r.stale = true;
+                        tx.put_installation(&r)?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}

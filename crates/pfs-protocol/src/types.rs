@@ -1,0 +1,145 @@
+//! What the engine returns to the application.
+
+use pfs_crypto::SecretBytes;
+use pfs_crypto::secp256k1::PublicKey;
+use pfs_ratchet::SuiteId;
+
+/// Why an outgoing message exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutgoingKind {
+    /// A message the application asked to send.
+    Message,
+    /// The copy of a message for our own paired devices (addressed to our own identity,
+    /// so it travels on our own topic, as status-go reaches paired devices).
+    OwnDevicesCopy,
+    /// An empty message carrying our bundle: the reply to a partitioned device or to a
+    /// message we could not decrypt (account recovery).
+    BundleReply,
+    /// A public (unencrypted) message.
+    Public,
+}
+
+/// An encoded `ProtocolMessage` ready for the transport.
+#[derive(Debug, Clone)]
+pub struct Outgoing {
+    /// The identity the message is addressed to (the transport encrypts to this key).
+    pub recipient: PublicKey,
+    /// The encoded `ProtocolMessage`.
+    pub bytes: Vec<u8>,
+    /// Why it exists.
+    pub kind: OutgoingKind,
+    /// The installations selected as targets, in selection order.
+    pub targeted: Vec<String>,
+    /// The installations an entry was built for (`"none"` for the no-bundle path).
+    pub entries: Vec<String>,
+    /// False when sent without forward secrecy (no bundle of the recipient: DH header).
+    pub forward_secret: bool,
+    /// status-go's negotiated secret (ECDH of the identity keys) when every addressed
+    /// installation has advertised protocol version ≥ 1 to us: the transport may then use
+    /// the negotiated topic and key.
+    pub agreed_secret: Option<SecretBytes<32>>,
+}
+
+/// What kind of message was received.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveredKind {
+    /// A 1:1 message.
+    Direct,
+    /// A public (unencrypted) message.
+    Public,
+    /// An empty message whose only purpose was to carry the sender's bundle.
+    BundleOnly,
+}
+
+/// A message that was accepted.
+#[derive(Debug, Clone)]
+pub struct Delivered {
+    /// The sender identity (as authenticated by the transport).
+    pub sender: PublicKey,
+    /// The sending installation.
+    pub sender_installation: String,
+    /// Kind of message.
+    pub kind: DeliveredKind,
+    /// The plaintext.
+    pub plaintext: Vec<u8>,
+    /// True when it was protected by a Double Ratchet session.
+    pub forward_secret: bool,
+    /// The ratchet suite used, for forward-secret messages.
+    pub suite: Option<SuiteId>,
+    /// True when a session with this sender now exists ("PFS established").
+    pub pfs_established: bool,
+    /// True when the sender is not (yet) an accepted contact: show it as a contact
+    /// request.
+    pub contact_request: bool,
+    /// Installations learnt from the message's bundles (own ones await approval).
+    pub new_installations: Vec<(PublicKey, String)>,
+}
+
+/// A row of the installation table, as shown to users and compared with vectors.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstallationView {
+    /// Identity it belongs to.
+    pub identity: PublicKey,
+    /// Installation id.
+    pub installation_id: String,
+    /// Last activity (bundle timestamp, ns).
+    pub timestamp: i64,
+    /// Enabled (paired / addressed).
+    pub enabled: bool,
+    /// Advertised protocol version.
+    pub protocol_version: u32,
+    /// Marked stale.
+    pub stale: bool,
+}
+
+/// A session, as shown to users.
+#[derive(Debug, Clone)]
+pub struct SessionView {
+    /// The peer.
+    pub peer: PublicKey,
+    /// The peer installation.
+    pub peer_installation: String,
+    /// status-go's session id.
+    pub id: Vec<u8>,
+    /// The suite.
+    pub suite: SuiteId,
+    /// True while it may be used for sending.
+    pub active: bool,
+    /// We started it.
+    pub we_initiated: bool,
+    /// Creation time.
+    pub created_at: i64,
+    /// Last use.
+    pub last_used: i64,
+    /// Expiry time.
+    pub expired_at: Option<i64>,
+    /// Skipped message keys held.
+    pub skipped_keys: usize,
+}
+
+/// Hazardous inspection data recorded when [`crate::Engine::set_inspection`] is on:
+/// message keys and associated data of the last operation. For vector replays and
+/// debugging only.
+#[derive(Debug, Clone, Default)]
+pub struct Inspection {
+    /// Per entry of the last send: installation id, session id, message key, AD, and for
+    /// a new session the X3DH shared secret.
+    pub sent: Vec<SentEntryInspection>,
+    /// The message key and AD of the last decryption.
+    pub received: Option<(SecretBytes<32>, Vec<u8>)>,
+}
+
+/// Inspection data of one sent entry.
+#[derive(Debug, Clone)]
+pub struct SentEntryInspection {
+    /// Target installation.
+    pub installation_id: String,
+    /// The session id used.
+    pub session_id: Vec<u8>,
+    /// The message key.
+    pub message_key: SecretBytes<32>,
+    /// The associated data.
+    pub associated_data: Vec<u8>,
+    /// For a session created by this send: the X3DH shared secret.
+    pub new_session_sk: Option<SecretBytes<32>>,
+}
