@@ -20,7 +20,8 @@ fn generate(out_dir: &Path) -> Result<(), String> {
     let mut cfg = prost_build::Config::new();
     cfg.out_dir(out_dir);
     cfg.bytes(["."]);
-    cfg.compile_fds(fds).map_err(|e| format!("prost-build: {e}"))?;
+    cfg.compile_fds(fds)
+        .map_err(|e| format!("prost-build: {e}"))?;
     // rustfmt the output so the checked-in code is stable and readable
     for entry in std::fs::read_dir(out_dir).map_err(|e| e.to_string())? {
         let path = entry.map_err(|e| e.to_string())?.path();

@@ -9,6 +9,7 @@ use serde_json::Value;
 use std::process::ExitCode;
 
 pub mod report;
+pub mod whisper;
 pub use report::Report;
 
 /// Hex field helper: decodes `obj[key]` as lowercase hex.
@@ -34,10 +35,7 @@ fn verify_file(path: &str, report: &mut Report) -> Result<(), String> {
     let doc: Value = serde_json::from_str(&text).map_err(|e| format!("{path}: {e}"))?;
     let before = report.counts();
     if doc.get("runs").is_some() {
-        report.skip(
-            "whisper-envelope",
-            "envelope verification is not built yet (transport issue)",
-        );
+        whisper::verify(&doc, report);
     } else if doc.get("cases").is_some() && doc.get("upstream_test_keys").is_some() {
         report.skip(
             "identity-visuals",
@@ -90,5 +88,9 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
     report.print_failures();
     let (p, f, s) = report.counts();
     println!("{p} passed, {f} failed, {s} skipped");
-    Ok(if f == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if f == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
