@@ -9,6 +9,7 @@ use serde_json::Value;
 use std::process::ExitCode;
 
 pub mod report;
+pub mod whisper;
 pub use report::Report;
 
 /// Hex field helper: decodes `obj[key]` as lowercase hex.
@@ -34,10 +35,7 @@ fn verify_file(path: &str, report: &mut Report) -> Result<(), String> {
     let doc: Value = serde_json::from_str(&text).map_err(|e| format!("{path}: {e}"))?;
     let before = report.counts();
     if doc.get("runs").is_some() {
-        report.skip(
-            "whisper-envelope",
-            "envelope verification is not built yet (transport issue)",
-        );
+        whisper::verify(&doc, report);
     } else if doc.get("cases").is_some() && doc.get("upstream_test_keys").is_some() {
         report.skip(
             "identity-visuals",

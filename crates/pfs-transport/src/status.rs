@@ -1,0 +1,210 @@
+//! Status's topic and key rules (status-protocol-go `transport/whisper`, identical to
+//! status-go HEAD `protocol/transport/topic.go`).
+//!
+//! | filter | chat id (topic = `Topic::from_string(chat id)`) | encryption |
+//! | --- | --- | --- |
+//! | generic discovery | `contact-discovery` | asymmetric |
+//! | personal discovery | `contact-discovery-<hex(uncompressed key)>` | asymmetric |
+//! | partitioned | `contact-discovery-<decimal(X mod 5000)>` | asymmetric |
+//! | contact code | `0x<hex(uncompressed key)>-contact-code` | symmetric, PBKDF2(chat id) |
+//! | negotiated | topic string `hex(shared secret)` | symmetric, PBKDF2(hex(shared secret)) |
+
+use crate::symmetric::{SymKey, SymmetricError};
+use crate::topic::Topic;
+use pfs_crypto::secp256k1::{PublicKey, SecretKey};
+use pfs_crypto::{SecretBytes, SecretVec};
+
+/// The generic discovery chat id.
+pub const GENERIC_DISCOVERY: &str = "contact-discovery";
+/// Number of partitions of the partitioned discovery topic.
+pub const PARTITIONS: u32 = 5000;
+
+/// What a filter listens to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FilterKind {
+    /// `contact-discovery-<X mod 5000>` of our key.
+    Partitioned,
+    /// `contact-discovery-<hex key>`.
+    PersonalDiscovery,
+    /// `contact-discovery`.
+    GenericDiscovery,
+    /// `0x<hex key>-contact-code`.
+    ContactCode,
+    /// The topic negotiated with one peer.
+    Negotiated,
+}
+
+/// A filter description: what status-go's `InitFilters` / `LoadNegotiated` create.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FilterSpec {
+    /// Kind of filter.
+    pub kind: FilterKind,
+    /// The chat id (a local label; for negotiated filters it is not hashed).
+    pub chat_id: String,
+    /// The topic listened to.
+    pub topic: Topic,
+    /// The symmetric key, or `None` for filters decrypting with our private key.
+    pub sym_key: Option<SymKey>,
+    /// Whether the filter carries one-to-one messages.
+    pub one_to_one: bool,
+    /// Whether it is a discovery filter.
+    pub discovery: bool,
+    /// Whether it is a negotiated filter.
+    pub negotiated: bool,
+}
+
+/// `value mod m` of a big-endian unsigned integer of any length (`m > 0`; 0 gives 0).
+pub fn mod_be(bytes: &[u8], m: u32) -> u32 {
+    if m == 0 {
+        return 0;
+    }
+    let m = u64::from(m);
+    let r = bytes
+        .iter()
+        .fold(0u64, |acc, &b| ((acc << 8) | u64::from(b)) % m);
+    // r < m ≤ u32::MAX
+    u32::try_from(r).unwrap_or(0)
+}
+
+/// Lowercase hex without `0x`.
+fn hex_lower(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for &b in bytes {
+        s.push(char::from(DIGITS[usize::from(b >> 4)]));
+        s.push(char::from(DIGITS[usize::from(b & 15)]));
+    }
+    s
+}
+
+/// The affine x coordinate of a public key, big-endian.
+pub fn x_coordinate(pk: &PublicKey) -> [u8; 32] {
+    let u = pk.to_uncompressed();
+    let mut x = [0u8; 32];
+    x.copy_from_slice(u.get(1..33).unwrap_or(&[0u8; 32]));
+    x
+}
+
+/// `X mod 5000` of the key.
+pub fn partition(pk: &PublicKey) -> u32 {
+    mod_be(&x_coordinate(pk), PARTITIONS)
+}
+
+/// `contact-discovery-<decimal(X mod 5000)>`: where 1:1 messages to `pk` go.
+pub fn partitioned_chat_id(pk: &PublicKey) -> String {
+    format!("{GENERIC_DISCOVERY}-{}", partition(pk))
+}
+
+/// The partitioned topic of `pk`.
+pub fn partitioned_topic(pk: &PublicKey) -> Topic {
+    Topic::from_string(&partitioned_chat_id(pk))
+}
+
+/// `contact-discovery-<hex(uncompressed key)>`.
+pub fn personal_discovery_chat_id(pk: &PublicKey) -> String {
+    format!("{GENERIC_DISCOVERY}-{}", hex_lower(&pk.to_uncompressed()))
+}
+
+/// `0x<hex(uncompressed key)>-contact-code`.
+pub fn contact_code_chat_id(pk: &PublicKey) -> String {
+    format!("0x{}-contact-code", hex_lower(&pk.to_uncompressed()))
+}
+
+/// `0x<hex(their uncompressed key)>-negotiated`: a local label only.
+pub fn negotiated_chat_id(their: &PublicKey) -> String {
+    format!("0x{}-negotiated", hex_lower(&their.to_uncompressed()))
+}
+
+/// The shared secret of two identity keys: the x coordinate of `ECDH(my, their)`.
+pub fn shared_secret(my: &SecretKey, their: &PublicKey) -> SecretBytes<32> {
+    my.diffie_hellman(their)
+}
+
+/// `hex(shared_secret)`: the negotiated topic string and key password (secret).
+pub fn negotiated_password(secret: &SecretBytes<32>) -> SecretVec {
+    SecretVec::new(hex_lower(secret.expose()).into_bytes())
+}
+
+/// The negotiated topic `Topic(hex(secret))`.
+pub fn negotiated_topic(secret: &SecretBytes<32>) -> Topic {
+    Topic::from_hash_input(negotiated_password(secret).expose())
+}
+
+/// The negotiated key `PBKDF2(hex(secret))`.
+pub fn negotiated_key(secret: &SecretBytes<32>) -> Result<SymKey, SymmetricError> {
+    SymKey::from_password_bytes(negotiated_password(secret).expose())
+}
+
+/// The four filters status-go's `InitFilters` creates for an identity: contact code,
+/// generic discovery, personal discovery and partitioned.
+pub fn identity_filters(pk: &PublicKey) -> Result<Vec<FilterSpec>, SymmetricError> {
+    let contact_code = contact_code_chat_id(pk);
+    let personal = personal_discovery_chat_id(pk);
+    let partitioned = partitioned_chat_id(pk);
+    Ok(vec![
+        FilterSpec {
+            kind: FilterKind::ContactCode,
+            topic: Topic::from_string(&contact_code),
+            sym_key: Some(SymKey::from_password(&contact_code)?),
+            chat_id: contact_code,
+            one_to_one: false,
+            discovery: false,
+            negotiated: false,
+        },
+        FilterSpec {
+            kind: FilterKind::GenericDiscovery,
+            chat_id: GENERIC_DISCOVERY.to_owned(),
+            topic: Topic::from_string(GENERIC_DISCOVERY),
+            sym_key: None,
+            one_to_one: true,
+            discovery: true,
+            negotiated: false,
+        },
+        FilterSpec {
+            kind: FilterKind::PersonalDiscovery,
+            topic: Topic::from_string(&personal),
+            chat_id: personal,
+            sym_key: None,
+            one_to_one: true,
+            discovery: true,
+            negotiated: false,
+        },
+        FilterSpec {
+            kind: FilterKind::Partitioned,
+            topic: Topic::from_string(&partitioned),
+            chat_id: partitioned,
+            sym_key: None,
+            one_to_one: true,
+            discovery: false,
+            negotiated: false,
+        },
+    ])
+}
+
+/// The negotiated filter `my` keeps for `their` key (status-go `LoadNegotiated`).
+pub fn negotiated_filter(my: &SecretKey, their: &PublicKey) -> Result<FilterSpec, SymmetricError> {
+    let secret = shared_secret(my, their);
+    Ok(FilterSpec {
+        kind: FilterKind::Negotiated,
+        chat_id: negotiated_chat_id(their),
+        topic: negotiated_topic(&secret),
+        sym_key: Some(negotiated_key(&secret)?),
+        one_to_one: true,
+        discovery: false,
+        negotiated: true,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mod_be_small_values() {
+        assert_eq!(mod_be(&[], 5000), 0);
+        assert_eq!(mod_be(&[0x13, 0x88], 5000), 0); // 5000
+        assert_eq!(mod_be(&[0x13, 0x89], 5000), 1);
+        // 2^64 mod 5000 = 18446744073709551616 mod 5000 = 1616
+        assert_eq!(mod_be(&[1, 0, 0, 0, 0, 0, 0, 0, 0], 5000), 1616);
+    }
+}

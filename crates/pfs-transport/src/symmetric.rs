@@ -1,0 +1,110 @@
+//! Whisper's symmetric encryption: AES-256-GCM, no associated data, with the 12-byte
+//! nonce appended after the tag (`ciphertext ‖ tag(16) ‖ nonce(12)`), and keys derived
+//! from passwords with PBKDF2.
+
+use pfs_crypto::cipher::{
+    GCM_NONCE_LEN, GCM_TAG_LEN, gcm_open_nonce_appended, gcm_seal_nonce_appended,
+};
+use pfs_crypto::{CryptoError, RandomSource, SecretBytes};
+
+/// Bytes added by symmetric encryption: tag (16) and nonce (12).
+pub const SYMMETRIC_OVERHEAD: usize = GCM_TAG_LEN + GCM_NONCE_LEN;
+/// PBKDF2 iteration count of whisper's `AddSymKeyFromPassword` (really 65 356).
+pub const PBKDF2_ITERATIONS: u32 = 65356;
+
+/// Errors of symmetric encryption and decryption.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SymmetricError {
+    /// The key is not 32 bytes long.
+    #[error("symmetric key must be 32 bytes, got {0}")]
+    KeyLength(usize),
+    /// The key is all zero (whisper refuses it).
+    #[error("symmetric key is all zero")]
+    ZeroKey,
+    /// The random source produced an all-zero nonce.
+    #[error("random GCM nonce is all zero")]
+    ZeroNonce,
+    /// The random source failed.
+    #[error("randomness: {0}")]
+    Randomness(CryptoError),
+    /// The data is too short to hold a tag and a nonce.
+    #[error("symmetric data of {0} bytes is shorter than tag and nonce (28 bytes)")]
+    TooShort(usize),
+    /// The GCM tag did not verify (wrong key or tampered data).
+    #[error("symmetric decryption failed: wrong key or tampered data")]
+    AuthenticationFailed,
+    /// The key derivation failed.
+    #[error("key derivation: {0}")]
+    Kdf(CryptoError),
+}
+
+/// A 32-byte AES-256-GCM key, never all zero. Zeroized on drop, redacted in `Debug`.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct SymKey(SecretBytes<32>);
+
+impl SymKey {
+    /// Takes a 32-byte key, rejecting the all-zero key.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, SymmetricError> {
+        let key = SecretBytes::<32>::from_slice("symmetric key", bytes)
+            .map_err(|_| SymmetricError::KeyLength(bytes.len()))?;
+        if key.is_zero() {
+            return Err(SymmetricError::ZeroKey);
+        }
+        Ok(Self(key))
+    }
+
+    /// whisper `AddSymKeyFromPassword`: PBKDF2-HMAC-SHA256 of the UTF-8 password with an
+    /// empty salt and 65 356 iterations, 32 bytes.
+    pub fn from_password(password: &str) -> Result<Self, SymmetricError> {
+        Self::from_password_bytes(password.as_bytes())
+    }
+
+    /// As [`SymKey::from_password`], for a password given as bytes.
+    pub fn from_password_bytes(password: &[u8]) -> Result<Self, SymmetricError> {
+        let mut key = SecretBytes::<32>::zero();
+        pfs_crypto::kdf::pbkdf2_hmac_sha256(password, &[], PBKDF2_ITERATIONS, key.expose_mut())
+            .map_err(SymmetricError::Kdf)?;
+        if key.is_zero() {
+            return Err(SymmetricError::ZeroKey);
+        }
+        Ok(Self(key))
+    }
+
+    /// The key bytes. Handle with care.
+    pub const fn expose(&self) -> &[u8; 32] {
+        self.0.expose()
+    }
+}
+
+/// Encrypts `plaintext`, drawing a 12-byte nonce from `rng` (an all-zero nonce is refused).
+pub fn encrypt(
+    key: &SymKey,
+    plaintext: &[u8],
+    rng: &mut dyn RandomSource,
+) -> Result<Vec<u8>, SymmetricError> {
+    let mut nonce = [0u8; GCM_NONCE_LEN];
+    rng.fill_bytes(&mut nonce)
+        .map_err(SymmetricError::Randomness)?;
+    if nonce.iter().all(|b| *b == 0) {
+        return Err(SymmetricError::ZeroNonce);
+    }
+    encrypt_with_nonce(key, &nonce, plaintext)
+}
+
+/// Encrypts with a given nonce: `AES-256-GCM(key, nonce, plaintext) ‖ nonce`.
+pub fn encrypt_with_nonce(
+    key: &SymKey,
+    nonce: &[u8; GCM_NONCE_LEN],
+    plaintext: &[u8],
+) -> Result<Vec<u8>, SymmetricError> {
+    gcm_seal_nonce_appended(key.expose(), nonce, plaintext)
+        .map_err(|_| SymmetricError::AuthenticationFailed)
+}
+
+/// Decrypts `ciphertext ‖ tag ‖ nonce`.
+pub fn decrypt(key: &SymKey, data: &[u8]) -> Result<Vec<u8>, SymmetricError> {
+    if data.len() < SYMMETRIC_OVERHEAD {
+        return Err(SymmetricError::TooShort(data.len()));
+    }
+    gcm_open_nonce_appended(key.expose(), data).map_err(|_| SymmetricError::AuthenticationFailed)
+}

@@ -1,0 +1,57 @@
+//! Whisper topics (`Keccak256(s)[:4]`) and their 64-byte bloom filters.
+
+use pfs_crypto::hash::keccak256;
+
+/// Length of a topic in bytes.
+pub const TOPIC_LEN: usize = 4;
+/// Length of a topic bloom filter in bytes.
+pub const BLOOM_LEN: usize = 64;
+
+/// A 4-byte Whisper topic.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug, Default)]
+pub struct Topic(pub [u8; TOPIC_LEN]);
+
+impl Topic {
+    /// The topic of a string: the first 4 bytes of `Keccak256(UTF-8(s))`
+    /// (status-go `ToTopic`, whisper `BytesToTopic(Keccak256(s))`).
+    pub fn from_string(s: &str) -> Self {
+        Self::from_hash_input(s.as_bytes())
+    }
+
+    /// The topic of arbitrary bytes: the first 4 bytes of their Keccak-256.
+    pub fn from_hash_input(bytes: &[u8]) -> Self {
+        let h = keccak256(bytes);
+        Self([h[0], h[1], h[2], h[3]])
+    }
+
+    /// The 4 topic bytes.
+    pub const fn as_bytes(&self) -> &[u8; TOPIC_LEN] {
+        &self.0
+    }
+
+    /// The bloom filter of this topic (whisper `TopicToBloom`).
+    ///
+    /// For `j` in 0..3 the bit index is `topic[j] + 256·(bit j of topic[3])`; the byte
+    /// holding that bit is **assigned** `1 << (index % 8)`, not OR-ed, so when two indices
+    /// share a byte only the later one survives (exactly as go-ethereum does).
+    pub fn bloom(&self) -> [u8; BLOOM_LEN] {
+        let mut bloom = [0u8; BLOOM_LEN];
+        let t = &self.0;
+        for j in 0..3 {
+            let mut index = usize::from(t[j]);
+            if t[3] & (1 << j) != 0 {
+                index += 256;
+            }
+            if let Some(byte) = bloom.get_mut(index / 8) {
+                *byte = 1 << (index % 8);
+            }
+        }
+        bloom
+    }
+}
+
+impl From<[u8; TOPIC_LEN]> for Topic {
+    fn from(b: [u8; TOPIC_LEN]) -> Self {
+        Self(b)
+    }
+}
