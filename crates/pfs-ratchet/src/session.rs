@@ -2,7 +2,7 @@
 //! embedders). It applies [`SkippedKeyChanges`] exactly as a persistent store must.
 
 use crate::keys::MessageKey;
-use crate::skipped::{ConfirmMode, Limits, Receipt, SkippedKeyChanges, SkippedKeys};
+use crate::skipped::{ConfirmMode, Decrypted, Limits, Receipt, SkippedKeyChanges, SkippedKeys};
 use crate::state::{Encrypted, Header, RatchetState};
 use crate::{DecryptError, RatchetError, SkippedKeysError};
 use pfs_crypto::RandomSource;
@@ -108,6 +108,19 @@ impl Session {
         ad_prefix: &[u8],
         rng: &mut dyn RandomSource,
     ) -> Result<(Vec<u8>, Option<Receipt>), DecryptError> {
+        let d = self.decrypt_detailed(header, ciphertext, ad_prefix, rng)?;
+        Ok((d.plaintext, d.receipt))
+    }
+
+    /// [`Self::decrypt`], returning everything the decryption produced (the `state` field
+    /// is a copy of the new state, the `changes` are those just applied).
+    pub fn decrypt_detailed(
+        &mut self,
+        header: &Header,
+        ciphertext: &[u8],
+        ad_prefix: &[u8],
+        rng: &mut dyn RandomSource,
+    ) -> Result<Decrypted, DecryptError> {
         let d = self.state.decrypt(
             &self.keys,
             header,
@@ -117,9 +130,9 @@ impl Session {
             &self.limits,
             self.mode,
         )?;
-        self.state = d.state;
-        self.apply(d.changes);
-        Ok((d.plaintext, d.receipt))
+        self.state = d.state.clone();
+        self.apply(d.changes.clone());
+        Ok(d)
     }
 
     /// Confirms a processed message ([`ConfirmMode::TwoPhase`]): deletes its key.

@@ -12,7 +12,10 @@ pub struct Report {
 
 impl Report {
     pub fn new(verbose: bool) -> Self {
-        Self { verbose, ..Self::default() }
+        Self {
+            verbose,
+            ..Self::default()
+        }
     }
 
     /// Counts one check: passed when `ok`.
