@@ -114,15 +114,15 @@ fn run(id: SuiteId, seed: u64, ops: &[Op]) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
 
     #[test]
-    fn interleavings_status_go(seed in any::<u64>(), ops in proptest::collection::vec(op(), 0..80)) {
+    fn interleavings_status_go(seed in any::<u64>(), ops in proptest::collection::vec(op(), 0..150)) {
         run(SuiteId::StatusGo, seed, &ops);
     }
 
     #[test]
-    fn interleavings_spec(seed in any::<u64>(), ops in proptest::collection::vec(op(), 0..80)) {
+    fn interleavings_spec(seed in any::<u64>(), ops in proptest::collection::vec(op(), 0..150)) {
         run(SuiteId::Spec, seed, &ops);
     }
 
