@@ -1,0 +1,171 @@
+//! A ratchet state with an in-memory skipped-key store (for tests, benchmarks and simple
+//! embedders). It applies [`SkippedKeyChanges`] exactly as a persistent store must.
+
+use crate::keys::MessageKey;
+use crate::skipped::{ConfirmMode, Decrypted, Limits, Receipt, SkippedKeyChanges, SkippedKeys};
+use crate::state::{Encrypted, Header, RatchetState};
+use crate::{DecryptError, RatchetError, SkippedKeysError};
+use pfs_crypto::RandomSource;
+use std::collections::BTreeMap;
+
+/// A [`RatchetState`] plus its skipped-key store, the [`Limits`] and the [`ConfirmMode`].
+#[derive(Debug, Clone)]
+pub struct Session {
+    state: RatchetState,
+    keys: MemStore,
+    limits: Limits,
+    mode: ConfirmMode,
+}
+
+/// (ratchet key, n) → (message key, seq).
+#[derive(Debug, Clone, Default)]
+struct MemStore(BTreeMap<(Vec<u8>, u32), (MessageKey, u64)>);
+
+impl SkippedKeys for MemStore {
+    fn get(&self, ratchet_key: &[u8], n: u32) -> Result<Option<MessageKey>, SkippedKeysError> {
+        Ok(self
+            .0
+            .get(&(ratchet_key.to_vec(), n))
+            .map(|(mk, _)| mk.clone()))
+    }
+}
+
+impl SkippedKeys for Session {
+    fn get(&self, ratchet_key: &[u8], n: u32) -> Result<Option<MessageKey>, SkippedKeysError> {
+        self.keys.get(ratchet_key, n)
+    }
+}
+
+impl Session {
+    /// A session with an empty skipped-key store.
+    pub fn new(state: RatchetState, limits: Limits, mode: ConfirmMode) -> Self {
+        Self {
+            state,
+            keys: MemStore::default(),
+            limits,
+            mode,
+        }
+    }
+
+    /// The ratchet state.
+    pub fn state(&self) -> &RatchetState {
+        &self.state
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// The confirmation mode.
+    pub fn mode(&self) -> ConfirmMode {
+        self.mode
+    }
+
+    /// Number of keys in the skipped-key store.
+    pub fn skipped_len(&self) -> usize {
+        self.keys.0.len()
+    }
+
+    /// True when the store holds a key for `(ratchet_key, n)`.
+    pub fn has_skipped(&self, ratchet_key: &[u8], n: u32) -> bool {
+        self.keys.0.contains_key(&(ratchet_key.to_vec(), n))
+    }
+
+    /// The store's entries as (ratchet key, n, seq), in key order (no secrets).
+    pub fn skipped_entries(&self) -> Vec<(Vec<u8>, u32, u64)> {
+        self.keys
+            .0
+            .iter()
+            .map(|((k, n), (_, seq))| (k.clone(), *n, *seq))
+            .collect()
+    }
+
+    /// Encrypts (see [`RatchetState::encrypt`]).
+    pub fn encrypt(
+        &mut self,
+        plaintext: &[u8],
+        ad_prefix: &[u8],
+    ) -> Result<(Header, Vec<u8>), RatchetError> {
+        self.state.encrypt(plaintext, ad_prefix)
+    }
+
+    /// Encrypts (see [`RatchetState::encrypt_detailed`]).
+    pub fn encrypt_detailed(
+        &mut self,
+        plaintext: &[u8],
+        ad_prefix: &[u8],
+    ) -> Result<Encrypted, RatchetError> {
+        self.state.encrypt_detailed(plaintext, ad_prefix)
+    }
+
+    /// Decrypts and, on success only, replaces the state and applies the store changes.
+    /// Returns the plaintext and, in [`ConfirmMode::TwoPhase`], the receipt to confirm.
+    pub fn decrypt(
+        &mut self,
+        header: &Header,
+        ciphertext: &[u8],
+        ad_prefix: &[u8],
+        rng: &mut dyn RandomSource,
+    ) -> Result<(Vec<u8>, Option<Receipt>), DecryptError> {
+        let d = self.decrypt_detailed(header, ciphertext, ad_prefix, rng)?;
+        Ok((d.plaintext, d.receipt))
+    }
+
+    /// [`Self::decrypt`], returning everything the decryption produced (the `state` field
+    /// is a copy of the new state, the `changes` are those just applied).
+    pub fn decrypt_detailed(
+        &mut self,
+        header: &Header,
+        ciphertext: &[u8],
+        ad_prefix: &[u8],
+        rng: &mut dyn RandomSource,
+    ) -> Result<Decrypted, DecryptError> {
+        let d = self.state.decrypt(
+            &self.keys,
+            header,
+            ciphertext,
+            ad_prefix,
+            rng,
+            &self.limits,
+            self.mode,
+        )?;
+        self.state = d.state.clone();
+        self.apply(d.changes.clone());
+        Ok(d)
+    }
+
+    /// Confirms a processed message ([`ConfirmMode::TwoPhase`]): deletes its key.
+    /// Returns whether a key was deleted.
+    pub fn confirm(&mut self, receipt: &Receipt) -> bool {
+        self.keys
+            .0
+            .remove(&(receipt.ratchet_key.clone(), receipt.n))
+            .is_some()
+    }
+
+    /// Applies store changes in the documented order: insert, remove, keep the newest
+    /// `keep_newest` by seq, delete seq ≤ `delete_seq_at_or_below`.
+    pub fn apply(&mut self, changes: SkippedKeyChanges) {
+        for k in changes.insert {
+            self.keys
+                .0
+                .insert((k.ratchet_key.clone(), k.n), (k.mk.clone(), k.seq));
+        }
+        for key in changes.remove {
+            self.keys.0.remove(&key);
+        }
+        if self.keys.0.len() > changes.keep_newest {
+            let mut seqs: Vec<u64> = self.keys.0.values().map(|(_, s)| *s).collect();
+            seqs.sort_unstable();
+            let drop = self.keys.0.len() - changes.keep_newest;
+            if let Some(&cut) = seqs.get(drop.saturating_sub(1)) {
+                // Sequence numbers are unique per session, so this drops exactly `drop`.
+                self.keys.0.retain(|_, (_, s)| *s > cut);
+            }
+        }
+        if let Some(limit) = changes.delete_seq_at_or_below {
+            self.keys.0.retain(|_, (_, s)| *s > limit);
+        }
+    }
+}
