@@ -93,7 +93,7 @@ pub(crate) fn initiator_state(
     rng: &mut dyn RandomSource,
 ) -> Result<RatchetState, EngineError> {
     let r = match suite {
-        SuiteId::StatusGo => RatchetState::new_status_go_initiator(sk, their_spk, rng),
+        SuiteId::StatusGo => RatchetState::new_status_go_initiator(sk, their_spk.as_compressed(), rng),
         SuiteId::Spec => RatchetState::new_spec_initiator(sk, rng),
     };
     r.map_err(|e| EngineError::Invalid(e.to_string()))
@@ -105,7 +105,13 @@ pub(crate) fn responder_state(
     our_spk: &SecretKey,
 ) -> Result<RatchetState, EngineError> {
     let r = match suite {
-        SuiteId::StatusGo => RatchetState::new_status_go_responder(sk, our_spk),
+        SuiteId::StatusGo => RatchetState::new_status_go_responder(
+            sk,
+            pfs_ratchet::DhKeyPair {
+                secret: our_spk.to_bytes(),
+                public: our_spk.public_key().to_compressed().to_vec(),
+            },
+        ),
         SuiteId::Spec => RatchetState::new_spec_responder(sk),
     };
     r.map_err(|e| EngineError::Invalid(e.to_string()))

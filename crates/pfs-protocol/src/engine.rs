@@ -649,9 +649,9 @@ impl pfs_ratchet::SkippedKeys for TxSkipped<'_> {
         n: u32,
     ) -> Result<Option<pfs_ratchet::MessageKey>, pfs_ratchet::SkippedKeysError> {
         match self.tx.skipped_key(self.key, ratchet_key, n) {
-            Ok(Some(rec)) => Ok(Some(pfs_ratchet::MessageKey::from(rec.message_key.clone()))),
+            Ok(Some(rec)) => Ok(Some(pfs_ratchet::MessageKey::new(rec.message_key.clone()))),
             Ok(None) => Ok(None),
-            Err(e) => Err(pfs_ratchet::SkippedKeysError::new(e.to_string())),
+            Err(e) => Err(pfs_ratchet::SkippedKeysError(e.to_string())),
         }
     }
 }
@@ -1078,25 +1078,19 @@ impl Ctx {
         };
         let mut state = RatchetState::from_bytes(session.state.expose())
             .map_err(|e| EngineError::Corrupt(e.to_string()))?;
-        let (header, payload) = state
-            .encrypt(plaintext, &[])
+        let enc = state
+            .encrypt_detailed(plaintext, &[])
             .map_err(|e| EngineError::Invalid(format!("ratchet cannot send: {e}")))?;
         if let Some(inspect) = self.inspect.as_mut() {
-            let mut ad = Vec::with_capacity(8 + header.key.len());
-            ad.extend_from_slice(&header.n.to_le_bytes());
-            ad.extend_from_slice(&header.pn.to_le_bytes());
-            ad.extend_from_slice(&header.key);
             inspect.sent.push(SentEntryInspection {
                 installation_id: inst.installation_id.clone(),
                 session_id: session.key.id.clone(),
-                message_key: state
-                    .last_message_key()
-                    .map(|k| SecretBytes::new(*k.expose()))
-                    .unwrap_or_else(SecretBytes::zero),
-                associated_data: ad,
+                message_key: SecretBytes::new(*enc.message_key.expose()),
+                associated_data: enc.associated_data.clone(),
                 new_session_sk: new_sk,
             });
         }
+        let (header, payload) = (enc.header, enc.ciphertext);
         session.state = state.to_bytes();
         session.last_used = now;
         let x3dh_header = session.pending_x3dh_ephemeral.map(|ek| pb::X3dhHeader {

@@ -298,9 +298,8 @@ fn check_session_init(report: &mut Report, label: &str, init: &Value, after: Opt
         let sk = pfs_crypto::secp256k1::SecretKey::from_bytes(dhs.expose()).map_err(|e| e.to_string())?;
         let spk = pubkey(&hex::encode(st.dhr().ok_or("no dhr")?))?;
         let dh = sk.diffie_hellman(&spk);
-        let root = pfs_ratchet::RootKey::from(pfs_crypto::SecretBytes::new(
-            hexf(init, "sk")?.try_into().map_err(|_| "sk length")?,
-        ));
+        let sk_bytes: [u8; 32] = hexf(init, "sk")?.try_into().map_err(|_| "sk length")?;
+        let root = pfs_ratchet::RootKey::new(pfs_crypto::SecretBytes::new(sk_bytes));
         let (rk, ck, _) = suite.kdf_rk(&root, &dh).map_err(|e| e.to_string())?;
         Ok((hex::encode(dh.expose()), hex::encode(rk.expose()), hex::encode(ck.expose())))
     })();
