@@ -8,6 +8,7 @@
 use serde_json::Value;
 use std::process::ExitCode;
 
+pub mod identity;
 pub mod report;
 pub use report::Report;
 
@@ -39,10 +40,7 @@ fn verify_file(path: &str, report: &mut Report) -> Result<(), String> {
             "envelope verification is not built yet (transport issue)",
         );
     } else if doc.get("cases").is_some() && doc.get("upstream_test_keys").is_some() {
-        report.skip(
-            "identity-visuals",
-            "identity visuals are not built yet (identity issue)",
-        );
+        identity::verify_at(&doc, std::path::Path::new(path), report);
     } else {
         if let Some(p) = doc.get("primitives") {
             verify_primitives(&doc, p, report);
