@@ -3,4 +3,37 @@
 //! The identicon, colour hash, colour ID, `zQ3sh…` compressed key, three-word name
 //! and emoji hash that the Status app shows for a chat key, computed byte for byte as
 //! status-go does, so that people can compare them face to face.
+//!
+//! Layer: this crate only depends on `pfs-crypto` (level 0) for secp256k1 point parsing;
+//! it holds no secrets and does no I/O except loading the word lists that the caller
+//! points it at ([`WordLists::load_dir`], [`RingPalette::load_dir`]). The word and emoji
+//! lists are inputs, never compiled in.
+//!
+//! What each representation proves (and does not) is written down in
+//! `docs/identity-visuals.md`: only the full [`zq3`] key or the [`emoji`] hash are fit
+//! for verifying a key; the three-word [`alias`] and the [`identicon`] are labels.
+//!
+//! Entry points: [`Visuals`] bundles everything for one key; each module exposes the
+//! single representation and its intermediate values.
 #![forbid(unsafe_code)]
+
+pub mod alias;
+pub mod bigint;
+pub mod colorhash;
+pub mod emoji;
+pub mod identicon;
+pub mod key;
+pub mod visuals;
+pub mod words;
+pub mod zq3;
+
+pub use alias::{Alias, Lfsr};
+pub use colorhash::{ColorHash, color_id, color_id_from_str};
+pub use emoji::{EmojiHash, Slices};
+pub use identicon::{Identicon, IdenticonError, TerminalStyle};
+pub use key::{
+    KeyError, parse_chat_key, parse_key_bytes, parse_public_key_string, public_key_string,
+};
+pub use visuals::Visuals;
+pub use words::{DataError, RingPalette, WordLists};
+pub use zq3::{parse_zq3, to_zq3};

@@ -8,6 +8,7 @@
 use serde_json::Value;
 use std::process::ExitCode;
 
+pub mod identity;
 pub mod ratchet;
 pub mod report;
 pub mod whisper;
@@ -38,10 +39,7 @@ fn verify_file(path: &str, report: &mut Report) -> Result<(), String> {
     if doc.get("runs").is_some() {
         whisper::verify(&doc, report);
     } else if doc.get("cases").is_some() && doc.get("upstream_test_keys").is_some() {
-        report.skip(
-            "identity-visuals",
-            "identity visuals are not built yet (identity issue)",
-        );
+        identity::verify_at(&doc, std::path::Path::new(path), report);
     } else {
         if let Some(p) = doc.get("primitives") {
             verify_primitives(&doc, p, report);

@@ -1,0 +1,119 @@
+//! The emoji hash (§4): 14 emojis encoding 160 bits of X, and the slicing of the
+//! compressed key shared with the colour hash (`identity.Slices`).
+
+use crate::bigint::{minimal_hex, strip_leading_zeros, to_base};
+use crate::key::{KeyError, parse_public_key_string};
+use crate::words::WordLists;
+use pfs_crypto::secp256k1::PublicKey;
+
+/// Number of emojis in an emoji hash.
+pub const EMOJI_HASH_LEN: usize = 14;
+/// The base of the emoji-hash digits (the alphabet size).
+pub const EMOJI_BASE: u32 = 2757;
+
+/// `identity.Slices(pub33)`: the 33-byte compressed key seen as 66 hex nibbles, cut
+/// into `[0,3)`, `[3,43)` (emoji value), `[43,63)` (colour value) and `[63,66)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Slices {
+    /// Nibbles 0..3 (the SEC1 tag and the first nibble of X), big-endian, 12 bits.
+    pub cut_a: [u8; 2],
+    /// Nibbles 3..43: the 160-bit emoji value.
+    pub emoji_value: [u8; 20],
+    /// Nibbles 43..63: the 80-bit colour value.
+    pub color_value: [u8; 10],
+    /// Nibbles 63..66 (the last three nibbles of X), big-endian, 12 bits.
+    pub cut_b: [u8; 2],
+}
+
+fn pack(nibbles: &[u8], out: &mut [u8]) {
+    // Right-aligned: an odd count gets a leading zero nibble.
+    let pad = out.len() * 2 - nibbles.len();
+    let padded = std::iter::repeat_n(0u8, pad).chain(nibbles.iter().copied());
+    let v: Vec<u8> = padded.collect();
+    for (o, pair) in out.iter_mut().zip(v.chunks_exact(2)) {
+        if let [hi, lo] = pair {
+            *o = (hi << 4) | lo;
+        }
+    }
+}
+
+impl Slices {
+    /// Slices a compressed key.
+    pub fn of_compressed(pub33: &[u8; 33]) -> Self {
+        let nib: Vec<u8> = pub33.iter().flat_map(|b| [b >> 4, b & 0x0f]).collect();
+        let mut s = Self {
+            cut_a: [0; 2],
+            emoji_value: [0; 20],
+            color_value: [0; 10],
+            cut_b: [0; 2],
+        };
+        pack(nib.get(0..3).unwrap_or(&[]), &mut s.cut_a);
+        pack(nib.get(3..43).unwrap_or(&[]), &mut s.emoji_value);
+        pack(nib.get(43..63).unwrap_or(&[]), &mut s.color_value);
+        pack(nib.get(63..66).unwrap_or(&[]), &mut s.cut_b);
+        s
+    }
+
+    /// Slices a key.
+    pub fn for_key(pk: &PublicKey) -> Self {
+        Self::of_compressed(pk.as_compressed())
+    }
+
+    /// The four slices as status-go returns them: minimal big-endian bytes, hex
+    /// (`""` for zero).
+    pub fn to_hex(&self) -> [String; 4] {
+        [
+            hex::encode(strip_leading_zeros(&self.cut_a)),
+            hex::encode(strip_leading_zeros(&self.emoji_value)),
+            hex::encode(strip_leading_zeros(&self.color_value)),
+            hex::encode(strip_leading_zeros(&self.cut_b)),
+        ]
+    }
+}
+
+/// An emoji hash: the 160-bit value and its 14 base-2757 digits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EmojiHash {
+    /// The 160-bit value (X nibbles 1..40), big-endian.
+    pub value: [u8; 20],
+    /// The 14 digits (indices into the emoji alphabet), most significant first.
+    pub indices: [u16; EMOJI_HASH_LEN],
+}
+
+impl EmojiHash {
+    /// The emoji hash of a key (`emojihash.GenerateFor`).
+    pub fn for_key(pk: &PublicKey) -> Self {
+        let value = Slices::for_key(pk).emoji_value;
+        let digits = to_base(&value, EMOJI_BASE).unwrap_or_default();
+        let mut indices = [0u16; EMOJI_HASH_LEN];
+        // Left-pad to 14 digits: 2757^14 > 2^160, so the digits always fit.
+        for (slot, d) in indices.iter_mut().rev().zip(digits.iter().rev()) {
+            *slot = u16::try_from(*d).unwrap_or(0);
+        }
+        Self { value, indices }
+    }
+
+    /// The emoji hash of a public-key string; only X matters, so case does not.
+    pub fn from_public_key_string(s: &str) -> Result<Self, KeyError> {
+        Ok(Self::for_key(&parse_public_key_string(s)?))
+    }
+
+    /// The value as minimal lowercase hex (`"0"` for zero).
+    pub fn value_hex(&self) -> String {
+        minimal_hex(&self.value)
+    }
+
+    /// The 14 emojis (exact UTF-8 strings of the alphabet).
+    pub fn emojis(&self, words: &WordLists) -> Vec<String> {
+        self.indices
+            .iter()
+            .map(|&i| {
+                words
+                    .emojis()
+                    .get(usize::from(i))
+                    .cloned()
+                    .unwrap_or_default()
+            })
+            .collect()
+    }
+}

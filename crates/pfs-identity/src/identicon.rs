@@ -1,0 +1,296 @@
+//! The legacy block identicon (§3): MD5 of the public-key string, a mirrored 5×5 grid
+//! and one HSL colour, drawn into a 50×50 RGBA image with a transparent background.
+//!
+//! The grid carries 15 bits and the hue one of 766 values: trivially grindable, so the
+//! identicon is a label, not a verification.
+//!
+//! PNG bytes are an encoder artefact (Go's `image/png` and the `png` crate write
+//! different bytes for the same pixels); compare decoded pixels.
+
+use base64::Engine as _;
+use md5::{Digest, Md5};
+use pfs_crypto::secp256k1::PublicKey;
+use std::fmt::Write as _;
+
+/// Image width and height in pixels.
+pub const IMAGE_SIZE: u32 = 50;
+/// Cells per row and per column.
+pub const GRID: usize = 5;
+/// Width of the transparent border around the grid.
+pub const MARGIN: u32 = 10;
+/// Side of one cell in pixels.
+pub const CELL: u32 = 6;
+
+/// Why an identicon image could not be encoded or decoded.
+#[derive(Debug, thiserror::Error)]
+pub enum IdenticonError {
+    /// The PNG encoder failed.
+    #[error("PNG encoding failed: {0}")]
+    Encode(String),
+    /// The PNG bytes could not be decoded.
+    #[error("PNG decoding failed: {0}")]
+    Decode(String),
+    /// The PNG decoded to a pixel format other than 8-bit RGB/RGBA.
+    #[error("unsupported PNG pixel format: {0}")]
+    Unsupported(String),
+}
+
+/// How [`Identicon::render_terminal`] draws.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TerminalStyle {
+    /// Filled cells as two full blocks in the identicon colour (24-bit ANSI escapes).
+    TrueColor,
+    /// Plain ASCII: `##` for a filled cell, `..` for an empty one.
+    Plain,
+}
+
+/// An identicon and its intermediate values.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Identicon {
+    input: String,
+    md5: [u8; 16],
+    pattern: [u8; GRID * GRID],
+    bitmap: [bool; GRID * GRID],
+    color_float: [f64; 3],
+    color16: [u16; 3],
+    color8: [u8; 3],
+}
+
+/// go-colorful `Hsl(h, s, l)` (v1.0.2/1.0.3), operation for operation.
+pub fn go_colorful_hsl(h: f64, s: f64, l: f64) -> [f64; 3] {
+    if s == 0.0 {
+        return [l, l, l];
+    }
+    let t1 = if l < 0.5 {
+        l * (1.0 + s)
+    } else {
+        l + s - l * s
+    };
+    let t2 = 2.0 * l - t1;
+    let h = h / 360.0;
+    let wrap = |mut t: f64| {
+        if t < 0.0 {
+            t += 1.0;
+        }
+        if t > 1.0 {
+            t -= 1.0;
+        }
+        t
+    };
+    let channel = |t: f64| {
+        if 6.0 * t < 1.0 {
+            t2 + (t1 - t2) * 6.0 * t
+        } else if 2.0 * t < 1.0 {
+            t1
+        } else if 3.0 * t < 2.0 {
+            t2 + (t1 - t2) * (2.0 / 3.0 - t) * 6.0
+        } else {
+            t2
+        }
+    };
+    [
+        channel(wrap(h + 1.0 / 3.0)),
+        channel(wrap(h)),
+        channel(wrap(h - 1.0 / 3.0)),
+    ]
+}
+
+/// Go's `colorful.Color.RGBA()` channel: `uint32(v*65535.0 + 0.5)`.
+fn to_16(v: f64) -> u16 {
+    // `as` saturates; the HSL output lies in [0, 1].
+    (v * 65535.0 + 0.5) as u16
+}
+
+impl Identicon {
+    /// The identicon of an arbitrary string, hashed as its raw bytes
+    /// (`identicon.Generate(s)`); status-go passes the public-key string, so case and
+    /// the `0x` prefix change the picture.
+    pub fn from_string(s: &str) -> Self {
+        let md5: [u8; 16] = Md5::digest(s.as_bytes()).into();
+        let mut pattern = [0u8; GRID * GRID];
+        for (k, p) in pattern.iter_mut().enumerate() {
+            let (i, j) = (k / GRID, k % GRID);
+            let c = if j <= 2 { j } else { 4 - j };
+            *p = md5.get(3 * i + c).copied().unwrap_or(0);
+        }
+        let bitmap = pattern.map(|p| p % 2 == 0);
+        let sum: u32 = md5.iter().skip(13).map(|&b| u32::from(b)).sum();
+        let hue = (f64::from(sum) / 765.0) * 360.0;
+        let color_float = go_colorful_hsl(hue, 0.5, 0.7);
+        let color16 = color_float.map(to_16);
+        let color8 = color16.map(|v| (v >> 8) as u8);
+        Self {
+            input: s.to_owned(),
+            md5,
+            pattern,
+            bitmap,
+            color_float,
+            color16,
+            color8,
+        }
+    }
+
+    /// The identicon of a key, from its canonical lowercase public-key string.
+    pub fn for_key(pk: &PublicKey) -> Self {
+        Self::from_string(&crate::key::public_key_string(pk))
+    }
+
+    /// The hashed string.
+    pub fn input(&self) -> &str {
+        &self.input
+    }
+
+    /// MD5 of the input.
+    pub fn md5(&self) -> &[u8; 16] {
+        &self.md5
+    }
+
+    /// The 25 mirrored pattern bytes, row-major.
+    pub fn pattern(&self) -> &[u8; GRID * GRID] {
+        &self.pattern
+    }
+
+    /// The 25 cells, row-major; `true` = filled.
+    pub fn bitmap(&self) -> &[bool; GRID * GRID] {
+        &self.bitmap
+    }
+
+    /// The float RGB colour from go-colorful `Hsl`.
+    pub fn color_float(&self) -> [f64; 3] {
+        self.color_float
+    }
+
+    /// The 16-bit RGBA colour (`color.RGBA()`, alpha 65535).
+    pub fn color_rgba16(&self) -> [u16; 4] {
+        let [r, g, b] = self.color16;
+        [r, g, b, u16::MAX]
+    }
+
+    /// The 8-bit RGBA colour written into the image (`v16 >> 8`, alpha 255).
+    pub fn color_rgba8(&self) -> [u8; 4] {
+        let [r, g, b] = self.color8;
+        [r, g, b, u8::MAX]
+    }
+
+    /// The colour as `#rrggbb`.
+    pub fn color_hex(&self) -> String {
+        let [r, g, b] = self.color8;
+        format!("#{r:02x}{g:02x}{b:02x}")
+    }
+
+    /// Whether pixel (x, y) of the 50×50 image lies in a filled cell.
+    pub fn is_filled(&self, x: u32, y: u32) -> bool {
+        let end = MARGIN + CELL * GRID as u32;
+        if !(MARGIN..end).contains(&x) || !(MARGIN..end).contains(&y) {
+            return false;
+        }
+        let col = ((x - MARGIN) / CELL) as usize;
+        let row = ((y - MARGIN) / CELL) as usize;
+        self.bitmap.get(row * GRID + col).copied().unwrap_or(false)
+    }
+
+    /// The 50×50 image as RGBA8 rows (transparent background, no blending).
+    pub fn rgba_pixels(&self) -> Vec<u8> {
+        let n = (IMAGE_SIZE * IMAGE_SIZE) as usize;
+        let mut out = vec![0u8; n * 4];
+        let color = self.color_rgba8();
+        for (i, px) in out.chunks_exact_mut(4).enumerate() {
+            let i = i as u32;
+            if self.is_filled(i % IMAGE_SIZE, i / IMAGE_SIZE) {
+                px.copy_from_slice(&color);
+            }
+        }
+        out
+    }
+
+    /// The image as PNG (8-bit RGBA). Same pixels as status-go's, different bytes.
+    pub fn to_png(&self) -> Result<Vec<u8>, IdenticonError> {
+        let mut buf = Vec::new();
+        let mut enc = png::Encoder::new(&mut buf, IMAGE_SIZE, IMAGE_SIZE);
+        enc.set_color(png::ColorType::Rgba);
+        enc.set_depth(png::BitDepth::Eight);
+        let mut w = enc
+            .write_header()
+            .map_err(|e| IdenticonError::Encode(e.to_string()))?;
+        w.write_image_data(&self.rgba_pixels())
+            .map_err(|e| IdenticonError::Encode(e.to_string()))?;
+        w.finish()
+            .map_err(|e| IdenticonError::Encode(e.to_string()))?;
+        Ok(buf)
+    }
+
+    /// `"data:image/png;base64,…"` of [`Self::to_png`].
+    pub fn to_data_uri(&self) -> Result<String, IdenticonError> {
+        let png = self.to_png()?;
+        Ok(format!(
+            "data:image/png;base64,{}",
+            base64::engine::general_purpose::STANDARD.encode(png)
+        ))
+    }
+
+    /// The grid as 5 lines of text, two characters per cell.
+    pub fn render_terminal(&self, style: TerminalStyle) -> String {
+        let [r, g, b] = self.color8;
+        let mut out = String::new();
+        for row in self.bitmap.chunks_exact(GRID) {
+            for &filled in row {
+                let cell = match (style, filled) {
+                    (TerminalStyle::TrueColor, true) => {
+                        format!("\x1b[38;2;{r};{g};{b}m\u{2588}\u{2588}\x1b[0m")
+                    }
+                    (TerminalStyle::TrueColor, false) => "  ".to_owned(),
+                    (TerminalStyle::Plain, true) => "##".to_owned(),
+                    (TerminalStyle::Plain, false) => "..".to_owned(),
+                };
+                out.push_str(&cell);
+            }
+            out.push('\n');
+        }
+        out
+    }
+}
+
+impl serde::Serialize for Identicon {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut bitmap = String::with_capacity(GRID * (GRID + 1));
+        for row in self.bitmap.chunks_exact(GRID) {
+            for &f in row {
+                let _ = write!(bitmap, "{}", u8::from(f));
+            }
+        }
+        let mut st = s.serialize_struct("Identicon", 5)?;
+        st.serialize_field("input_string", &self.input)?;
+        st.serialize_field("md5_hex", &hex::encode(self.md5))?;
+        st.serialize_field("bitmap", &self.bitmap.map(u8::from))?;
+        st.serialize_field("color_rgba8", &self.color_rgba8())?;
+        st.serialize_field("color_hex", &self.color_hex())?;
+        st.end()
+    }
+}
+
+/// Decodes PNG bytes into `(width, height, RGBA8 pixels)`; 8-bit RGB is widened with
+/// alpha 255. Used to compare images by pixels.
+pub fn decode_png_rgba8(bytes: &[u8]) -> Result<(u32, u32, Vec<u8>), IdenticonError> {
+    let dec = png::Decoder::new(std::io::Cursor::new(bytes));
+    let mut reader = dec
+        .read_info()
+        .map_err(|e| IdenticonError::Decode(e.to_string()))?;
+    let size = reader
+        .output_buffer_size()
+        .ok_or_else(|| IdenticonError::Decode("image too large".into()))?;
+    let mut buf = vec![0u8; size];
+    let info = reader
+        .next_frame(&mut buf)
+        .map_err(|e| IdenticonError::Decode(e.to_string()))?;
+    let data = buf.get(..info.buffer_size()).unwrap_or(&[]);
+    let rgba = match (info.color_type, info.bit_depth) {
+        (png::ColorType::Rgba, png::BitDepth::Eight) => data.to_vec(),
+        (png::ColorType::Rgb, png::BitDepth::Eight) => data
+            .chunks_exact(3)
+            .flat_map(|p| p.iter().copied().chain([u8::MAX]))
+            .collect(),
+        (c, d) => return Err(IdenticonError::Unsupported(format!("{c:?} {d:?}"))),
+    };
+    Ok((info.width, info.height, rgba))
+}

@@ -1,0 +1,96 @@
+//! Everything shown for one chat key, bundled (serialisable for `--json` output).
+
+use crate::alias::Alias;
+use crate::colorhash::{ColorHash, color_id};
+use crate::emoji::EmojiHash;
+use crate::identicon::Identicon;
+use crate::key::{KeyError, parse_chat_key, parse_public_key_string, public_key_string};
+use crate::words::{RingPalette, WordLists};
+use crate::zq3::to_zq3;
+use pfs_crypto::secp256k1::PublicKey;
+use serde::Serialize;
+
+/// All human-checkable representations of one chat key.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Visuals {
+    /// `"0x04…"`: the string the identicon was computed from.
+    pub public_key_string: String,
+    /// Hex of the 33-byte compressed key.
+    pub public_key_compressed_hex: String,
+    /// The `zQ3sh…` compressed chat key (compare this in full to verify a key).
+    pub compressed_key_zq3: String,
+    /// The three-word name; `None` without word lists. A label only.
+    pub alias: Option<String>,
+    /// The 14 emojis; `None` without word lists.
+    pub emoji_hash: Option<Vec<String>>,
+    /// The 14 emoji indices (always available).
+    pub emoji_hash_indices: [u16; 14],
+    /// The colour hash segments `[units, colour index]`.
+    pub color_hash: Vec<[u8; 2]>,
+    /// Ring colour per colour-hash segment; `None` without a palette.
+    pub ring_colors: Option<Vec<String>>,
+    /// The colour ID (0..10).
+    pub color_id: u8,
+    /// The block identicon.
+    pub identicon: Identicon,
+}
+
+impl Visuals {
+    fn build(
+        pk: &PublicKey,
+        pk_string: String,
+        words: Option<&WordLists>,
+        palette: Option<&RingPalette>,
+    ) -> Self {
+        let emoji = EmojiHash::for_key(pk);
+        let color = ColorHash::for_key(pk);
+        Self {
+            identicon: Identicon::from_string(&pk_string),
+            public_key_string: pk_string,
+            public_key_compressed_hex: hex::encode(pk.as_compressed()),
+            compressed_key_zq3: to_zq3(pk),
+            alias: words.map(|w| Alias::for_key(pk, w).name),
+            emoji_hash: words.map(|w| emoji.emojis(w)),
+            emoji_hash_indices: emoji.indices,
+            ring_colors: palette.map(|p| color.ring_colors(p)),
+            color_hash: color.segments,
+            color_id: color_id(pk),
+        }
+    }
+
+    /// The representations of a key, with the identicon of its canonical lowercase
+    /// public-key string.
+    pub fn for_key(
+        pk: &PublicKey,
+        words: Option<&WordLists>,
+        palette: Option<&RingPalette>,
+    ) -> Self {
+        Self::build(pk, public_key_string(pk), words, palette)
+    }
+
+    /// The representations of a status-go public-key string, with the identicon of that
+    /// string exactly as given (status-go hashes it case-sensitively).
+    pub fn from_public_key_string(
+        s: &str,
+        words: Option<&WordLists>,
+        palette: Option<&RingPalette>,
+    ) -> Result<Self, KeyError> {
+        let pk = parse_public_key_string(s)?;
+        Ok(Self::build(&pk, s.to_owned(), words, palette))
+    }
+
+    /// The representations of any textual chat key (`zQ3…`, `0x02…`/`0x03…`, `0x04…`).
+    /// A `0x04…` string keeps its case for the identicon, as status-go does; other
+    /// forms use the canonical lowercase string.
+    pub fn from_chat_key(
+        s: &str,
+        words: Option<&WordLists>,
+        palette: Option<&RingPalette>,
+    ) -> Result<Self, KeyError> {
+        let s = s.trim();
+        if let Ok(v) = Self::from_public_key_string(s, words, palette) {
+            return Ok(v);
+        }
+        Ok(Self::for_key(&parse_chat_key(s)?, words, palette))
+    }
+}
