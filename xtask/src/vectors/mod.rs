@@ -9,6 +9,7 @@ use serde_json::Value;
 use std::process::ExitCode;
 
 pub mod report;
+pub mod x3dh;
 pub use report::Report;
 
 /// Hex field helper: decodes `obj[key]` as lowercase hex.
@@ -48,6 +49,7 @@ fn verify_file(path: &str, report: &mut Report) -> Result<(), String> {
             verify_primitives(&doc, p, report);
         }
         if let Some(flows) = doc.get("flows").and_then(Value::as_array) {
+            x3dh::verify(&doc, report);
             for flow in flows {
                 let name = flow.get("name").and_then(Value::as_str).unwrap_or("?");
                 report.skip(
@@ -67,10 +69,13 @@ fn verify_file(path: &str, report: &mut Report) -> Result<(), String> {
     Ok(())
 }
 
-fn verify_primitives(_doc: &Value, p: &Value, report: &mut Report) {
+fn verify_primitives(doc: &Value, p: &Value, report: &mut Report) {
     if let Some(obj) = p.as_object() {
-        for (name, _) in obj {
-            report.skip(&format!("primitives.{name}"), "verifier not built yet");
+        for (name, v) in obj {
+            match name.as_str() {
+                n if x3dh::PRIMITIVES.contains(&n) => x3dh::verify_primitive(doc, n, v, report),
+                _ => report.skip(&format!("primitives.{name}"), "verifier not built yet"),
+            }
         }
     }
 }
