@@ -46,5 +46,5 @@ pub use keys::{
 };
 pub use x3dh::{
     InitialMessageId, X3dhError, X3dhHeader, x3dh_initiate, x3dh_initiate_with_ephemeral,
-    x3dh_respond,
+    x3dh_respond, x3dh_respond_to_header,
 };

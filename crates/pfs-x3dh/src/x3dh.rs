@@ -183,3 +183,21 @@ pub fn x3dh_respond(
     let dh3 = our_spk.diffie_hellman(header_ephemeral);
     combine(&dh1, &dh2, &dh3)
 }
+
+/// Responder side from a received header: `find_spk` looks up the secret of our signed
+/// prekey whose compressed encoding is `header.spk_id` (status-go `GetPrivateKeyBundle`);
+/// `None` gives [`X3dhError::UnknownSignedPreKey`].
+pub fn x3dh_respond_to_header(
+    our_identity: &IdentityKeyPair,
+    their_identity: &PublicKey,
+    header: &X3dhHeader,
+    find_spk: impl FnOnce(&[u8; SPK_ID_LEN]) -> Option<SecretKey>,
+) -> Result<SecretBytes<32>, X3dhError> {
+    let spk = find_spk(&header.spk_id).ok_or(X3dhError::UnknownSignedPreKey)?;
+    Ok(x3dh_respond(
+        our_identity,
+        &spk,
+        their_identity,
+        &header.ephemeral,
+    ))
+}

@@ -53,7 +53,19 @@ proptest! {
         let parsed = X3dhHeader::from_pb(&header.to_pb()).unwrap();
         prop_assert_eq!(&parsed, &header);
         let sk_b = x3dh_respond(&bob, &spk, alice.public(), &parsed.ephemeral);
-        prop_assert_eq!(sk, sk_b);
+        prop_assert_eq!(&sk, &sk_b);
+        let spk_id = spk.public_key().to_compressed();
+        let sk_c = x3dh_respond_to_header(&bob, alice.public(), &parsed,
+            |id| (id == &spk_id).then(|| spk.clone())).unwrap();
+        prop_assert_eq!(&sk, &sk_c);
+        prop_assert_eq!(
+            x3dh_respond_to_header(&bob, alice.public(), &parsed, |_| None).unwrap_err(),
+            X3dhError::UnknownSignedPreKey
+        );
+        // A different ephemeral gives a different SK and a different replay id.
+        let other = X3dhHeader { ephemeral: bob.public().clone(), spk_id };
+        prop_assert_ne!(x3dh_respond(&bob, &spk, alice.public(), &other.ephemeral), sk);
+        prop_assert_ne!(other.initial_message_id(), header.initial_message_id());
         prop_assert_eq!(parsed.initial_message_id(), header.initial_message_id());
     }
 
