@@ -12,6 +12,7 @@ pub mod identity;
 pub mod ratchet;
 pub mod report;
 pub mod whisper;
+pub mod x3dh;
 pub use report::Report;
 
 /// Hex field helper: decodes `obj[key]` as lowercase hex.
@@ -46,6 +47,7 @@ fn verify_file(path: &str, report: &mut Report) -> Result<(), String> {
         }
         ratchet::verify(&doc, report);
         if let Some(flows) = doc.get("flows").and_then(Value::as_array) {
+            x3dh::verify(&doc, report);
             for flow in flows {
                 let name = flow.get("name").and_then(Value::as_str).unwrap_or("?");
                 report.skip(
@@ -65,13 +67,14 @@ fn verify_file(path: &str, report: &mut Report) -> Result<(), String> {
     Ok(())
 }
 
-fn verify_primitives(_doc: &Value, p: &Value, report: &mut Report) {
+fn verify_primitives(doc: &Value, p: &Value, report: &mut Report) {
     if let Some(obj) = p.as_object() {
-        for (name, _) in obj {
-            if ratchet::PRIMITIVES.contains(&name.as_str()) {
-                continue;
+        for (name, v) in obj {
+            match name.as_str() {
+                n if ratchet::PRIMITIVES.contains(&n) => {}
+                n if x3dh::PRIMITIVES.contains(&n) => x3dh::verify_primitive(doc, n, v, report),
+                _ => report.skip(&format!("primitives.{name}"), "verifier not built yet"),
             }
-            report.skip(&format!("primitives.{name}"), "verifier not built yet");
         }
     }
 }

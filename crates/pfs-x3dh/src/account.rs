@@ -1,0 +1,245 @@
+//! Accounts: a BIP39 mnemonic, the identity key derived from it, and an installation id.
+//!
+//! The derivation (the one Status uses for the chat key) is:
+//!
+//! 1. the 12-word English BIP39 mnemonic encodes 16 bytes of entropy;
+//! 2. seed = BIP39 `PBKDF2-HMAC-SHA512(mnemonic, "mnemonic" ‖ passphrase, 2048)` with an
+//!    **empty passphrase** (64 bytes);
+//! 3. BIP32 master key from the seed, then the hardened/normal path
+//!    [`STATUS_CHAT_KEY_PATH`] = `m/43'/60'/1581'/0'/0` (EIP-1581, the "whisper" key);
+//! 4. the resulting secp256k1 private key is the identity key.
+//!
+//! Recovering from the mnemonic yields the same identity key and a **new** installation
+//! id: a recovered account is a new device of the same person.
+
+use core::fmt;
+
+use pfs_crypto::secp256k1::{PublicKey, SecretKey};
+use pfs_crypto::{CryptoError, RandomSource, SecretBytes};
+use zeroize::{Zeroize, Zeroizing};
+
+use crate::keys::{IdentityKeyPair, InstallationId};
+
+/// The BIP32 path of Status's chat (identity) key, EIP-1581 whisper key.
+pub const STATUS_CHAT_KEY_PATH: &str = "m/43'/60'/1581'/0'/0";
+
+/// Number of words of an account mnemonic.
+pub const MNEMONIC_WORDS: usize = 12;
+
+/// Bytes of entropy behind a 12-word mnemonic.
+pub const MNEMONIC_ENTROPY_LEN: usize = 16;
+
+/// Why an account could not be created or recovered.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AccountError {
+    /// The phrase does not have exactly [`MNEMONIC_WORDS`] words.
+    #[error("a recovery phrase has {expected} words, this one has {actual}")]
+    WrongWordCount {
+        /// Words required.
+        expected: usize,
+        /// Words given.
+        actual: usize,
+    },
+    /// A word is not in the BIP39 English word list.
+    #[error("word {position} of the recovery phrase is not in the BIP39 English word list")]
+    UnknownWord {
+        /// 1-based position of the word in the phrase.
+        position: usize,
+    },
+    /// Every word is valid but the checksum does not match: a word is wrong or misplaced.
+    #[error("the recovery phrase's checksum does not match (a word is wrong or out of order)")]
+    BadChecksum,
+    /// BIP32 derivation failed (astronomically unlikely for a valid seed).
+    #[error("key derivation failed: {0}")]
+    Derivation(String),
+    /// The randomness source or a key constructor failed.
+    #[error(transparent)]
+    Crypto(#[from] CryptoError),
+}
+
+/// A 12-word English BIP39 mnemonic: the account's secret recovery phrase.
+///
+/// Zeroized on drop and redacted in `Debug`; read it only through [`Mnemonic::phrase`].
+#[derive(Clone)]
+pub struct Mnemonic {
+    inner: bip39::Mnemonic,
+    phrase: Zeroizing<String>,
+}
+
+impl Mnemonic {
+    /// Encodes 16 bytes of entropy as a 12-word phrase.
+    pub fn from_entropy(entropy: &[u8; MNEMONIC_ENTROPY_LEN]) -> Result<Self, AccountError> {
+        let inner = bip39::Mnemonic::from_entropy_in(bip39::Language::English, entropy)
+            .map_err(|e| AccountError::Derivation(e.to_string()))?;
+        Ok(Self::wrap(inner))
+    }
+
+    /// Draws 16 bytes of entropy from `rng` (`fill_bytes`) and encodes them.
+    pub fn generate(rng: &mut dyn RandomSource) -> Result<Self, AccountError> {
+        let mut entropy = Zeroizing::new([0u8; MNEMONIC_ENTROPY_LEN]);
+        rng.fill_bytes(entropy.as_mut())?;
+        Self::from_entropy(&entropy)
+    }
+
+    /// Parses a phrase typed by a person: words separated by any whitespace, any case.
+    /// Errors name the first word not in the list (by position) before the checksum is
+    /// checked.
+    pub fn parse(phrase: &str) -> Result<Self, AccountError> {
+        let lang = bip39::Language::English;
+        let words: Vec<Zeroizing<String>> = phrase
+            .split_whitespace()
+            .map(|w| Zeroizing::new(w.to_lowercase()))
+            .collect();
+        if words.len() != MNEMONIC_WORDS {
+            return Err(AccountError::WrongWordCount {
+                expected: MNEMONIC_WORDS,
+                actual: words.len(),
+            });
+        }
+        for (i, w) in words.iter().enumerate() {
+            if lang.find_word(w).is_none() {
+                return Err(AccountError::UnknownWord { position: i + 1 });
+            }
+        }
+        let mut joined = Zeroizing::new(String::new());
+        for (i, w) in words.iter().enumerate() {
+            if i > 0 {
+                joined.push(' ');
+            }
+            joined.push_str(w);
+        }
+        let inner = bip39::Mnemonic::parse_in_normalized(lang, &joined).map_err(|e| match e {
+            bip39::Error::InvalidChecksum => AccountError::BadChecksum,
+            bip39::Error::UnknownWord(i) => AccountError::UnknownWord { position: i + 1 },
+            bip39::Error::BadWordCount(n) => AccountError::WrongWordCount {
+                expected: MNEMONIC_WORDS,
+                actual: n,
+            },
+            other => AccountError::Derivation(other.to_string()),
+        })?;
+        Ok(Self::wrap(inner))
+    }
+
+    fn wrap(inner: bip39::Mnemonic) -> Self {
+        let mut phrase = Zeroizing::new(String::new());
+        for (i, w) in inner.words().enumerate() {
+            if i > 0 {
+                phrase.push(' ');
+            }
+            phrase.push_str(w);
+        }
+        Self { inner, phrase }
+    }
+
+    /// The phrase: 12 lowercase words separated by single spaces. This is the account's
+    /// master secret: show it to its owner only.
+    pub fn phrase(&self) -> &str {
+        &self.phrase
+    }
+
+    /// The BIP39 seed for `passphrase` (NFKD-normalised). Status uses the empty
+    /// passphrase.
+    pub fn to_seed(&self, passphrase: &str) -> SecretBytes<64> {
+        let mut seed = self.inner.to_seed(passphrase);
+        let out = SecretBytes::new(seed);
+        seed.zeroize();
+        out
+    }
+
+    /// The identity key this mnemonic derives (see the module documentation).
+    pub fn identity(&self) -> Result<IdentityKeyPair, AccountError> {
+        let seed = self.to_seed("");
+        derive_secp256k1(seed.expose(), STATUS_CHAT_KEY_PATH).map(IdentityKeyPair::from_secret)
+    }
+}
+
+impl fmt::Debug for Mnemonic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Mnemonic(<redacted>)")
+    }
+}
+
+/// BIP32 derivation of a secp256k1 private key from `seed` (16, 32 or 64 bytes) along
+/// `path` (e.g. `m/0'/1/2'`). This is the helper the account derivation uses.
+pub fn derive_secp256k1(seed: &[u8], path: &str) -> Result<SecretKey, AccountError> {
+    let path: bip32::DerivationPath = path
+        .parse()
+        .map_err(|e: bip32::Error| AccountError::Derivation(e.to_string()))?;
+    let xprv = bip32::XPrv::derive_from_path(seed, &path)
+        .map_err(|e| AccountError::Derivation(e.to_string()))?;
+    let mut bytes = xprv.private_key().to_bytes();
+    let key = SecretKey::from_bytes(bytes.as_slice());
+    bytes.as_mut_slice().zeroize();
+    Ok(key?)
+}
+
+/// An account on this device: the identity key and this installation's id.
+#[derive(Clone)]
+pub struct Account {
+    identity: IdentityKeyPair,
+    installation_id: InstallationId,
+}
+
+impl Account {
+    /// Creates a new account: draws 16 bytes of mnemonic entropy from `rng`, then 16
+    /// bytes for the installation id (both with `fill_bytes`, in that order). Returns the
+    /// mnemonic so that it can be shown to the user once.
+    pub fn create(rng: &mut dyn RandomSource) -> Result<(Self, Mnemonic), AccountError> {
+        let mnemonic = Mnemonic::generate(rng)?;
+        let account = Self::from_mnemonic(&mnemonic, rng)?;
+        Ok((account, mnemonic))
+    }
+
+    /// Recovers an account from its phrase: the same identity key, a new installation id
+    /// (16 bytes drawn from `rng`).
+    pub fn recover(phrase: &str, rng: &mut dyn RandomSource) -> Result<Self, AccountError> {
+        let mnemonic = Mnemonic::parse(phrase)?;
+        Self::from_mnemonic(&mnemonic, rng)
+    }
+
+    /// Derives the identity from `mnemonic` and generates a new installation id.
+    pub fn from_mnemonic(
+        mnemonic: &Mnemonic,
+        rng: &mut dyn RandomSource,
+    ) -> Result<Self, AccountError> {
+        let identity = mnemonic.identity()?;
+        let installation_id = InstallationId::generate(rng)?;
+        Ok(Self {
+            identity,
+            installation_id,
+        })
+    }
+
+    /// An account from stored parts.
+    pub fn from_parts(identity: IdentityKeyPair, installation_id: InstallationId) -> Self {
+        Self {
+            identity,
+            installation_id,
+        }
+    }
+
+    /// The identity key pair.
+    pub fn identity(&self) -> &IdentityKeyPair {
+        &self.identity
+    }
+
+    /// The public identity key (the chat key).
+    pub fn public_key(&self) -> &PublicKey {
+        self.identity.public()
+    }
+
+    /// This installation's id.
+    pub fn installation_id(&self) -> &InstallationId {
+        &self.installation_id
+    }
+}
+
+impl fmt::Debug for Account {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Account")
+            .field("identity", &self.identity)
+            .field("installation_id", &self.installation_id)
+            .finish()
+    }
+}

@@ -1,0 +1,333 @@
+//! Key-role newtypes: identity, signed prekey, ephemeral, and the installation id.
+//!
+//! Every role wraps a `pfs_crypto` secp256k1 key pair so that an identity key cannot be
+//! passed where a signed prekey is expected. Secrets zeroize on drop (through
+//! `pfs_crypto::secp256k1::SecretKey`) and never appear in `Debug` output.
+
+use core::fmt;
+
+use pfs_crypto::secp256k1::{PublicKey, SecretKey};
+use pfs_crypto::{CryptoError, RandomSource};
+
+/// Length of a compressed secp256k1 public key, which is also the length of a signed
+/// prekey id on the wire (`X3DHHeader.id`, `DRHeader.id`).
+pub const SPK_ID_LEN: usize = 33;
+
+/// The long-term identity key of an account (the "chat key"): a secp256k1 key pair.
+#[derive(Clone, PartialEq, Eq)]
+pub struct IdentityKeyPair {
+    secret: SecretKey,
+    public: PublicKey,
+}
+
+impl IdentityKeyPair {
+    /// Wraps a secret key and derives its public key.
+    pub fn from_secret(secret: SecretKey) -> Self {
+        let public = secret.public_key();
+        Self { secret, public }
+    }
+
+    /// Parses a 32-byte big-endian secret scalar.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, CryptoError> {
+        SecretKey::from_bytes(bytes).map(Self::from_secret)
+    }
+
+    /// Generates a fresh identity from `rng` (one `secp256k1_secret` draw).
+    pub fn generate(rng: &mut dyn RandomSource) -> Result<Self, CryptoError> {
+        SecretKey::generate(rng).map(Self::from_secret)
+    }
+
+    /// The secret key.
+    pub fn secret(&self) -> &SecretKey {
+        &self.secret
+    }
+
+    /// The public identity key.
+    pub fn public(&self) -> &PublicKey {
+        &self.public
+    }
+}
+
+impl fmt::Debug for IdentityKeyPair {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IdentityKeyPair")
+            .field("public", &self.public)
+            .field("secret", &"<redacted>")
+            .finish()
+    }
+}
+
+/// A signed prekey of one installation, with its version (1 for the first, +1 at every
+/// rotation) and the time it was generated (nanoseconds since the Unix epoch).
+#[derive(Clone, PartialEq, Eq)]
+pub struct SignedPreKeyPair {
+    secret: SecretKey,
+    public: PublicKey,
+    version: u32,
+    created_ns: i64,
+}
+
+impl SignedPreKeyPair {
+    /// Wraps an existing secret key (e.g. loaded from the store).
+    pub fn new(secret: SecretKey, version: u32, created_ns: i64) -> Self {
+        let public = secret.public_key();
+        Self {
+            secret,
+            public,
+            version,
+            created_ns,
+        }
+    }
+
+    /// Generates a new signed prekey from `rng` (one `secp256k1_secret` draw), created at
+    /// `now_ns`.
+    pub fn generate(
+        rng: &mut dyn RandomSource,
+        version: u32,
+        now_ns: i64,
+    ) -> Result<Self, CryptoError> {
+        Ok(Self::new(SecretKey::generate(rng)?, version, now_ns))
+    }
+
+    /// The secret key.
+    pub fn secret(&self) -> &SecretKey {
+        &self.secret
+    }
+
+    /// The public key.
+    pub fn public(&self) -> &PublicKey {
+        &self.public
+    }
+
+    /// The version advertised in bundles.
+    pub fn version(&self) -> u32 {
+        self.version
+    }
+
+    /// When the key was generated (ns since the epoch).
+    pub fn created_ns(&self) -> i64 {
+        self.created_ns
+    }
+
+    /// The id that names this key on the wire: its 33-byte compressed encoding.
+    pub fn id(&self) -> [u8; SPK_ID_LEN] {
+        self.public.to_compressed()
+    }
+
+    /// True when this key is older than [`crate::BUNDLE_REFRESH_INTERVAL_NS`] at `now_ns`
+    /// (see [`crate::spk_needs_rotation`]).
+    pub fn needs_rotation(&self, now_ns: i64) -> bool {
+        crate::bundle::spk_needs_rotation(self.created_ns, now_ns)
+    }
+}
+
+impl fmt::Debug for SignedPreKeyPair {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SignedPreKeyPair")
+            .field("public", &self.public)
+            .field("version", &self.version)
+            .field("created_ns", &self.created_ns)
+            .field("secret", &"<redacted>")
+            .finish()
+    }
+}
+
+/// The one-time X3DH ephemeral key of the initiator.
+#[derive(Clone, PartialEq, Eq)]
+pub struct EphemeralKeyPair {
+    secret: SecretKey,
+    public: PublicKey,
+}
+
+impl EphemeralKeyPair {
+    /// Wraps a secret key.
+    pub fn from_secret(secret: SecretKey) -> Self {
+        let public = secret.public_key();
+        Self { secret, public }
+    }
+
+    /// Generates a fresh ephemeral from `rng` (one `secp256k1_secret` draw).
+    pub fn generate(rng: &mut dyn RandomSource) -> Result<Self, CryptoError> {
+        SecretKey::generate(rng).map(Self::from_secret)
+    }
+
+    /// The secret key.
+    pub fn secret(&self) -> &SecretKey {
+        &self.secret
+    }
+
+    /// The public key (sent as `X3DHHeader.key`).
+    pub fn public(&self) -> &PublicKey {
+        &self.public
+    }
+}
+
+impl fmt::Debug for EphemeralKeyPair {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EphemeralKeyPair")
+            .field("public", &self.public)
+            .field("secret", &"<redacted>")
+            .finish()
+    }
+}
+
+/// Why a string is not an installation id.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum InstallationIdError {
+    /// The id is empty.
+    #[error("installation id is empty")]
+    Empty,
+    /// The id is longer than [`InstallationId::MAX_LEN`] bytes.
+    #[error("installation id of {len} bytes exceeds the maximum of {max} bytes")]
+    TooLong {
+        /// Its length in bytes.
+        len: usize,
+        /// The maximum.
+        max: usize,
+    },
+}
+
+/// The id of one installation (device) of an account: a non-empty UTF-8 string of at
+/// most [`InstallationId::MAX_LEN`] bytes. Generated ids are lowercase UUID v4 strings, as
+/// status-go makes them; ids received from peers may be any such string.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct InstallationId(String);
+
+impl InstallationId {
+    /// Longest accepted id in bytes (the default wire limit).
+    pub const MAX_LEN: usize = 256;
+
+    /// Validates an id.
+    pub fn new(id: impl Into<String>) -> Result<Self, InstallationIdError> {
+        let id = id.into();
+        if id.is_empty() {
+            return Err(InstallationIdError::Empty);
+        }
+        if id.len() > Self::MAX_LEN {
+            return Err(InstallationIdError::TooLong {
+                len: id.len(),
+                max: Self::MAX_LEN,
+            });
+        }
+        Ok(Self(id))
+    }
+
+    /// A new random id: a UUID v4 built from 16 bytes drawn from `rng` with
+    /// `fill_bytes`, in its lowercase hyphenated form.
+    pub fn generate(rng: &mut dyn RandomSource) -> Result<Self, CryptoError> {
+        let mut bytes = [0u8; 16];
+        rng.fill_bytes(&mut bytes)?;
+        let uuid = uuid::Builder::from_random_bytes(bytes).into_uuid();
+        Ok(Self(uuid.hyphenated().to_string()))
+    }
+
+    /// The id as a string.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The id's UTF-8 bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+
+    /// Unwraps the string.
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+impl fmt::Debug for InstallationId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "InstallationId({:?})", self.0)
+    }
+}
+
+impl fmt::Display for InstallationId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl AsRef<str> for InstallationId {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for InstallationId {
+    type Error = InstallationIdError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Self::new(s)
+    }
+}
+
+impl TryFrom<&str> for InstallationId {
+    type Error = InstallationIdError;
+    fn try_from(s: &str) -> Result<Self, Self::Error> {
+        Self::new(s)
+    }
+}
+
+impl core::str::FromStr for InstallationId {
+    type Err = InstallationIdError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::new(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Counter(u8);
+    impl RandomSource for Counter {
+        fn fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), CryptoError> {
+            for b in dest {
+                self.0 = self.0.wrapping_add(1);
+                *b = self.0;
+            }
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn installation_id_validation() {
+        assert_eq!(InstallationId::new(""), Err(InstallationIdError::Empty));
+        assert!(matches!(
+            InstallationId::new("x".repeat(257)),
+            Err(InstallationIdError::TooLong { len: 257, max: 256 })
+        ));
+        assert_eq!(InstallationId::new("a").unwrap().as_str(), "a");
+        assert_eq!(
+            InstallationId::new("ü".repeat(128))
+                .unwrap()
+                .as_bytes()
+                .len(),
+            256
+        );
+    }
+
+    #[test]
+    fn generated_installation_id_is_uuid_v4() {
+        let id = InstallationId::generate(&mut Counter(0)).unwrap();
+        // bytes 01..10 with the version nibble set to 4 and the variant bits to 10.
+        assert_eq!(id.as_str(), "01020304-0506-4708-890a-0b0c0d0e0f10");
+        let parsed = uuid::Uuid::parse_str(id.as_str()).unwrap();
+        assert_eq!(parsed.get_version_num(), 4);
+    }
+
+    #[test]
+    fn debug_is_redacted() {
+        let ik = IdentityKeyPair::from_bytes(&[0x30; 32]).unwrap();
+        let s = format!("{ik:?}");
+        assert!(s.contains("<redacted>") && !s.contains("3030303030"));
+        let spk = SignedPreKeyPair::new(SecretKey::from_bytes(&[0x33; 32]).unwrap(), 1, 5);
+        let s = format!("{spk:?}");
+        assert!(s.contains("<redacted>") && !s.contains("3333333333"));
+        let ek = EphemeralKeyPair::from_secret(SecretKey::from_bytes(&[0x31; 32]).unwrap());
+        let s = format!("{ek:?}");
+        assert!(s.contains("<redacted>") && !s.contains("3131313131"));
+    }
+}

@@ -1,0 +1,203 @@
+//! X3DH on secp256k1 without one-time prekeys, exactly as status-go.
+//!
+//! ```text
+//! initiator (Alice)                       responder (Bob)
+//! DH1 = ECDH(IK_A, SPK_B)                 DH1 = ECDH(SPK_B, IK_A)
+//! DH2 = ECDH(EK_A, IK_B)                  DH2 = ECDH(IK_B,  EK_A)
+//! DH3 = ECDH(EK_A, SPK_B)                 DH3 = ECDH(SPK_B, EK_A)
+//! SK  = Keccak-256(DH1 ‖ DH2 ‖ DH3)       // 32 bytes, the Double Ratchet's shared key
+//! ```
+//!
+//! ECDH is the 32-byte x-coordinate, never hashed. There is no DH4, no HKDF and no
+//! associated data. The initiator sends an [`X3dhHeader`]: its ephemeral public key and
+//! the id (33-byte compressed encoding) of the signed prekey it used. The initiator's
+//! identity is not in the message: the transport authenticates it.
+//!
+//! # Replays
+//!
+//! status-go repeats the X3DH header on every message of a session until the initiator
+//! has received a reply, and the responder re-runs X3DH for each of them, which is
+//! idempotent while the session exists. A message with an X3DH header **for which no
+//! session exists** but whose [`InitialMessageId`] was seen before is a replay of an old
+//! session start (for instance after that session was deleted or expired): the engine
+//! must reject it instead of creating a session. So the engine, on receiving an X3DH
+//! header: (1) looks for an existing session rooted in that header (same ephemeral and
+//! SPK id) and continues it if found; (2) otherwise computes `InitialMessageId`, and
+//! rejects the message if the store has it; (3) otherwise runs [`x3dh_respond`], and
+//! once the first message decrypts, stores the id together with the new session (in the
+//! same transaction). Ids are kept at least as long as the signed prekey they name
+//! answers X3DH headers.
+
+use pfs_crypto::hash::keccak256_concat;
+use pfs_crypto::secp256k1::{PublicKey, SecretKey};
+use pfs_crypto::{CryptoError, RandomSource, SecretBytes};
+use pfs_wire::pb;
+
+use crate::keys::{EphemeralKeyPair, IdentityKeyPair, SPK_ID_LEN};
+
+/// Why an X3DH step failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum X3dhError {
+    /// The header's ephemeral key is not a valid 33-byte compressed point.
+    #[error("X3DH header key is not a valid compressed secp256k1 key ({len} bytes)")]
+    InvalidEphemeralKey {
+        /// Length of the field.
+        len: usize,
+    },
+    /// The header's signed prekey id is not a valid 33-byte compressed key.
+    #[error("X3DH header signed prekey id is not a valid compressed key ({len} bytes)")]
+    InvalidSignedPreKeyId {
+        /// Length of the field.
+        len: usize,
+    },
+    /// The signed prekey named by the header is not one of ours (the caller's lookup
+    /// failed; status-go answers "session not found").
+    #[error("unknown signed prekey")]
+    UnknownSignedPreKey,
+    /// The randomness source failed.
+    #[error("randomness source failed: {0}")]
+    Randomness(CryptoError),
+}
+
+/// The X3DH header of an initial message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct X3dhHeader {
+    /// The initiator's ephemeral public key (`X3DHHeader.key`).
+    pub ephemeral: PublicKey,
+    /// The compressed encoding of the responder's signed prekey used (`X3DHHeader.id`).
+    pub spk_id: [u8; SPK_ID_LEN],
+}
+
+impl X3dhHeader {
+    /// The wire form.
+    pub fn to_pb(&self) -> pb::X3dhHeader {
+        pb::X3dhHeader {
+            key: self.ephemeral.to_compressed().to_vec(),
+            id: self.spk_id.to_vec(),
+        }
+    }
+
+    /// Parses the wire form: the key must be a valid compressed point and the id a valid
+    /// compressed key.
+    pub fn from_pb(header: &pb::X3dhHeader) -> Result<Self, X3dhError> {
+        let ephemeral = PublicKey::from_compressed(&header.key).map_err(|_| {
+            X3dhError::InvalidEphemeralKey {
+                len: header.key.len(),
+            }
+        })?;
+        let spk = PublicKey::from_compressed(&header.id).map_err(|_| {
+            X3dhError::InvalidSignedPreKeyId {
+                len: header.id.len(),
+            }
+        })?;
+        Ok(Self {
+            ephemeral,
+            spk_id: spk.to_compressed(),
+        })
+    }
+
+    /// The replay-detection id of this header (see the module documentation).
+    pub fn initial_message_id(&self) -> InitialMessageId {
+        InitialMessageId::new(&self.spk_id, &self.ephemeral)
+    }
+}
+
+/// Identifies the session start an X3DH header belongs to:
+/// `Keccak-256(spk_id ‖ compressed ephemeral)`. The store remembers these ids to detect
+/// replayed initial messages (see the module documentation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct InitialMessageId([u8; 32]);
+
+impl InitialMessageId {
+    /// Computes the id of a header's (SPK id, ephemeral) pair.
+    pub fn new(spk_id: &[u8; SPK_ID_LEN], ephemeral: &PublicKey) -> Self {
+        Self(keccak256_concat(&[spk_id, ephemeral.as_compressed()]))
+    }
+
+    /// Rebuilds an id from stored bytes.
+    pub const fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+
+    /// The 32 bytes.
+    pub const fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+}
+
+fn combine(dh1: &SecretBytes<32>, dh2: &SecretBytes<32>, dh3: &SecretBytes<32>) -> SecretBytes<32> {
+    SecretBytes::new(keccak256_concat(&[
+        dh1.expose(),
+        dh2.expose(),
+        dh3.expose(),
+    ]))
+}
+
+/// Initiator side with a given ephemeral (for replaying recorded runs). Returns SK and
+/// the header to send.
+pub fn x3dh_initiate_with_ephemeral(
+    our_identity: &IdentityKeyPair,
+    their_identity: &PublicKey,
+    their_spk: &PublicKey,
+    ephemeral: &EphemeralKeyPair,
+) -> (SecretBytes<32>, X3dhHeader) {
+    let dh1 = our_identity.secret().diffie_hellman(their_spk);
+    let dh2 = ephemeral.secret().diffie_hellman(their_identity);
+    let dh3 = ephemeral.secret().diffie_hellman(their_spk);
+    let sk = combine(&dh1, &dh2, &dh3);
+    let header = X3dhHeader {
+        ephemeral: ephemeral.public().clone(),
+        spk_id: their_spk.to_compressed(),
+    };
+    (sk, header)
+}
+
+/// Initiator side: the ephemeral is the **first** key drawn from `rng`
+/// (`secp256k1_secret`). Returns SK and the header to send.
+pub fn x3dh_initiate(
+    our_identity: &IdentityKeyPair,
+    their_identity: &PublicKey,
+    their_spk: &PublicKey,
+    rng: &mut dyn RandomSource,
+) -> Result<(SecretBytes<32>, X3dhHeader), X3dhError> {
+    let ephemeral = EphemeralKeyPair::generate(rng).map_err(X3dhError::Randomness)?;
+    Ok(x3dh_initiate_with_ephemeral(
+        our_identity,
+        their_identity,
+        their_spk,
+        &ephemeral,
+    ))
+}
+
+/// Responder side: `our_spk` is the secret of the signed prekey named by the header's id
+/// (looked up by the caller), `their_identity` the transport-authenticated sender.
+pub fn x3dh_respond(
+    our_identity: &IdentityKeyPair,
+    our_spk: &SecretKey,
+    their_identity: &PublicKey,
+    header_ephemeral: &PublicKey,
+) -> SecretBytes<32> {
+    let dh1 = our_spk.diffie_hellman(their_identity);
+    let dh2 = our_identity.secret().diffie_hellman(header_ephemeral);
+    let dh3 = our_spk.diffie_hellman(header_ephemeral);
+    combine(&dh1, &dh2, &dh3)
+}
+
+/// Responder side from a received header: `find_spk` looks up the secret of our signed
+/// prekey whose compressed encoding is `header.spk_id` (status-go `GetPrivateKeyBundle`);
+/// `None` gives [`X3dhError::UnknownSignedPreKey`].
+pub fn x3dh_respond_to_header(
+    our_identity: &IdentityKeyPair,
+    their_identity: &PublicKey,
+    header: &X3dhHeader,
+    find_spk: impl FnOnce(&[u8; SPK_ID_LEN]) -> Option<SecretKey>,
+) -> Result<SecretBytes<32>, X3dhError> {
+    let spk = find_spk(&header.spk_id).ok_or(X3dhError::UnknownSignedPreKey)?;
+    Ok(x3dh_respond(
+        our_identity,
+        &spk,
+        their_identity,
+        &header.ephemeral,
+    ))
+}
