@@ -28,19 +28,18 @@ pub(crate) fn sign_bundle(
     entries: &[BundleEntry],
     timestamp: i64,
 ) -> Result<pb::Bundle, EngineError> {
-    let wire: Vec<pb::SignedPreKeyEntry> = entries
-        .iter()
-        .map(|e| pb::SignedPreKeyEntry {
-            installation_id: e.installation_id.clone(),
-            signed_pre_key: Some(pb::SignedPreKey {
-                signed_pre_key: e.spk.to_vec(),
-                version: e.version,
-                protocol_version: e.protocol_version,
-            }),
-        })
-        .collect();
+    let mut list = Vec::with_capacity(entries.len());
+    for e in entries {
+        list.push(pfs_x3dh::BundleEntry {
+            installation_id: pfs_x3dh::InstallationId::new(e.installation_id.clone())
+                .map_err(|err| EngineError::Invalid(err.to_string()))?,
+            signed_pre_key: PublicKey::from_compressed(&e.spk)?,
+            version: e.version,
+            protocol_version: e.protocol_version,
+        });
+    }
     let ikp = pfs_x3dh::IdentityKeyPair::from_secret(identity.clone());
-    pfs_x3dh::sign_bundle(&ikp, wire, timestamp).map_err(|e| EngineError::Invalid(e.to_string()))
+    pfs_x3dh::sign_bundle(&ikp, &list, timestamp).map_err(|e| EngineError::Invalid(e.to_string()))
 }
 
 pub(crate) fn verify_bundle(bundle: &pb::Bundle) -> Result<VerifiedBundle, String> {
@@ -49,7 +48,7 @@ pub(crate) fn verify_bundle(bundle: &pb::Bundle) -> Result<VerifiedBundle, Strin
         .entries()
         .iter()
         .map(|e| BundleEntry {
-            installation_id: e.installation_id.to_string(),
+            installation_id: e.installation_id.as_str().to_owned(),
             spk: e.signed_pre_key.to_compressed(),
             version: e.version,
             protocol_version: e.protocol_version,
@@ -58,7 +57,7 @@ pub(crate) fn verify_bundle(bundle: &pb::Bundle) -> Result<VerifiedBundle, Strin
     Ok(VerifiedBundle {
         identity: vb.identity().clone(),
         entries,
-        timestamp: vb.timestamp(),
+        timestamp: vb.timestamp_ns(),
     })
 }
 

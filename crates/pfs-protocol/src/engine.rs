@@ -97,12 +97,11 @@ impl Engine {
         mut rng: Box<dyn RandomSource>,
         config: Config,
         phrase: &str,
-    ) -> Result<Self, pfs_x3dh::AccountError> {
+    ) -> Result<Self, EngineError> {
         let account = pfs_x3dh::Account::recover(phrase, &mut *rng)?;
         let secret = account.identity().secret().clone();
         let installation_id = account.installation_id().to_string();
-        Self::install(&mut *store, &*clock, &secret, &installation_id)
-            .map_err(|e| pfs_x3dh::AccountError::Other(e.to_string()))?;
+        Self::install(&mut *store, &*clock, &secret, &installation_id)?;
         Ok(Self::new(
             store,
             clock,

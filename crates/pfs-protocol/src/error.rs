@@ -12,6 +12,9 @@ pub enum EngineError {
     /// The store has no account yet.
     #[error("no account in this store: create or recover one first")]
     NoAccount,
+    /// The mnemonic is wrong (word count, unknown word, checksum) or derivation failed.
+    #[error("account: {0}")]
+    Account(#[from] pfs_x3dh::AccountError),
     /// The store already holds an account.
     #[error("this store already holds an account")]
     AccountExists,
