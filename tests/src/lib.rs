@@ -5,7 +5,7 @@
 use pfs_crypto::secp256k1::{PublicKey, SecretKey};
 use pfs_crypto::{OsRandom, RandomSource};
 use pfs_protocol::{Config, Delivered, Engine, ManualClock, Outgoing, ReceiveError};
-use pfs_store::{MemoryStore, SqliteStore, Store};
+use pfs_store::{MemoryStore, SqliteOptions, SqliteStore, Store};
 
 /// Which store the devices use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,7 +47,10 @@ impl World {
             StoreKind::Memory => Box::new(MemoryStore::new()),
             StoreKind::Sqlite => {
                 let path = self.dir.join(format!("device-{}.sqlite", self.counter));
-                Box::new(SqliteStore::open_for_tests(&path).unwrap())
+                Box::new(
+                    SqliteStore::open(&path, b"scenario", SqliteOptions::default().with_kdf_iterations(1))
+                        .unwrap(),
+                )
             }
         }
     }
