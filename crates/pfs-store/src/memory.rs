@@ -237,7 +237,7 @@ impl Transaction for MemoryTx<'_> {
             .map(|(_, r)| r.clone())
             .collect();
         // Stable sort: equal versions stay in public-key order.
-        v.sort_by(|a, b| b.version.cmp(&a.version));
+        v.sort_by_key(|p| std::cmp::Reverse(p.version));
         Ok(v)
     }
 

@@ -52,7 +52,7 @@ fn message_key(k: u64, which: u8) -> SecretBytes<32> {
 /// Operation number `k` (k ≥ 1): deterministic, so the parent can replay it.
 fn op(tx: &mut dyn Transaction, k: u64) {
     let key = slot_key(k % SLOTS);
-    if k % 7 == 0 {
+    if k.is_multiple_of(7) {
         tx.delete_session(&key).unwrap();
     } else {
         let mut state = vec![(k % SLOTS) as u8; 300];
@@ -61,7 +61,7 @@ fn op(tx: &mut dyn Transaction, k: u64) {
             key: key.clone(),
             peer_installation: "peer-installation".into(),
             rooted_spk: [9u8; 33],
-            we_initiated: k % 2 == 0,
+            we_initiated: k.is_multiple_of(2),
             suite: 1,
             state: SecretVec::new(state),
             shared_secret: SecretBytes::new([k as u8; 32]),
@@ -84,10 +84,10 @@ fn op(tx: &mut dyn Transaction, k: u64) {
         tx.put_skipped_keys(&key, &keys).unwrap();
         tx.delete_skipped_keys_upto(&key, k.saturating_sub(20))
             .unwrap();
-        if k % 5 == 0 {
+        if k.is_multiple_of(5) {
             tx.truncate_skipped_keys(&key, 3).unwrap();
         }
-        if k % 11 == 0 {
+        if k.is_multiple_of(11) {
             tx.delete_skipped_key(&key, &ratchet(k, 0), k as u32)
                 .unwrap();
         }

@@ -41,7 +41,7 @@ pub fn own_prekey(b: u8, version: u32) -> OwnPreKeyRecord {
         secret: SecretBytes::new([b ^ 0x55; 32]),
         version,
         created_at: i64::from(version) * 10,
-        expired_at: if version % 2 == 0 {
+        expired_at: if version.is_multiple_of(2) {
             Some(i64::from(version) * 10 + 5)
         } else {
             None
@@ -84,18 +84,22 @@ pub fn session(key: SessionKey, inst: &str, tag: u8) -> SessionRecord {
         key,
         peer_installation: inst.to_owned(),
         rooted_spk: k33(0x70 ^ tag),
-        we_initiated: tag % 2 == 0,
+        we_initiated: tag.is_multiple_of(2),
         suite: tag,
         state: SecretVec::new(state),
         shared_secret: SecretBytes::new([tag ^ 0xA5; 32]),
-        pending_x3dh_ephemeral: if tag % 2 == 0 {
+        pending_x3dh_ephemeral: if tag.is_multiple_of(2) {
             Some(k33(0x60 ^ tag))
         } else {
             None
         },
         created_at: i64::MIN + i64::from(tag),
         last_used: i64::from(tag) * 1_000_000_007,
-        expired_at: if tag % 3 == 0 { Some(99) } else { None },
+        expired_at: if tag.is_multiple_of(3) {
+            Some(99)
+        } else {
+            None
+        },
     }
 }
 
@@ -908,8 +912,11 @@ pub fn reference_after_rounds(rounds: u32) -> MemoryStore {
     m
 }
 
+/// One conformance case.
+pub type Case = fn(&mut dyn Store);
+
 /// Lists every case, so a store can be run through all of them.
-pub const CASES: &[(&str, fn(&mut dyn Store))] = &[
+pub const CASES: &[(&str, Case)] = &[
     ("empty_store_reads_nothing", empty_store_reads_nothing),
     (
         "account_round_trip_and_replace",
