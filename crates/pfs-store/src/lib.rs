@@ -18,6 +18,23 @@
 //! serialized blob that the engine produces with `pfs-ratchet`. The store never
 //! interprets protocol state; it only keeps it, atomically, and (for SQLite) encrypted at
 //! rest.
+//!
+//! ## Implementations
+//! * [`MemoryStore`] ([`memory`]): `BTreeMap` tables, copy-on-write per table inside a
+//!   transaction.
+//! * [`SqliteStore`] ([`sqlite`]): one SQLite file in WAL mode, one process at a time
+//!   (exclusive lock taken at open), versioned embedded migrations, secrets sealed value by
+//!   value with AES-256-GCM bound to their row. The module docs explain the choices.
+//!
+//! Both pass the same conformance suite (`tests/common/mod.rs`). The crate's README states
+//! the schema-stability rule: a released schema version is never changed in place, new
+//! versions add migrations, and the checked-in database of every released version must
+//! keep opening.
+//!
+//! ## Rules every store follows beyond the method docs
+//! * Deleting something that does not exist is not an error.
+//! * A call rejected as [`StoreError::Invalid`] has changed nothing and the transaction
+//!   stays usable. After any other error the transaction should be dropped (rolled back).
 #![forbid(unsafe_code)]
 
 mod crypt;
