@@ -79,8 +79,9 @@ CREATE TABLE skipped_keys (
     PRIMARY KEY (session_peer, session_id, ratchet_key, n),
     FOREIGN KEY (session_peer, session_id) REFERENCES sessions (peer_identity, id) ON DELETE CASCADE
 );
-CREATE INDEX skipped_keys_by_seq ON skipped_keys (session_peer, session_id, seq);
-CREATE INDEX skipped_keys_by_message ON skipped_keys (pending_message_id)
+CREATE INDEX skipped_keys_by_seq ON skipped_keys (session_peer, session_id, seq, ratchet_key, n);
+CREATE INDEX skipped_keys_by_message
+    ON skipped_keys (pending_message_id, session_peer, session_id, ratchet_key, n)
     WHERE pending_message_id IS NOT NULL;
 
 CREATE TABLE x3dh_seen (

@@ -530,14 +530,27 @@ fn decode_contact(row: &Row<'_>) -> Result<ContactRecord, StoreError> {
     })
 }
 
+#[cfg(test)]
+thread_local! {
+    /// Every SQL statement prepared by a transaction on this thread (query-plan test).
+    static PREPARED_SQL: std::cell::RefCell<std::collections::BTreeSet<String>> =
+        const { std::cell::RefCell::new(std::collections::BTreeSet::new()) };
+}
+
 impl SqliteTx<'_> {
+    fn prepare(&self, sql: &str) -> Result<rusqlite::CachedStatement<'_>, StoreError> {
+        #[cfg(test)]
+        PREPARED_SQL.with(|s| s.borrow_mut().insert(sql.to_owned()));
+        self.tx.prepare_cached(sql).map_err(sql_err)
+    }
+
     fn collect<T, P: Params>(
         &self,
         sql: &str,
         params: P,
         mut decode: impl FnMut(&Row<'_>) -> Result<T, StoreError>,
     ) -> Result<Vec<T>, StoreError> {
-        let mut stmt = self.tx.prepare_cached(sql).map_err(sql_err)?;
+        let mut stmt = self.prepare(sql)?;
         let mut rows = stmt.query(params).map_err(sql_err)?;
         let mut out = Vec::new();
         while let Some(row) = rows.next().map_err(sql_err)? {
@@ -552,7 +565,7 @@ impl SqliteTx<'_> {
         params: P,
         decode: impl FnOnce(&Row<'_>) -> Result<T, StoreError>,
     ) -> Result<Option<T>, StoreError> {
-        let mut stmt = self.tx.prepare_cached(sql).map_err(sql_err)?;
+        let mut stmt = self.prepare(sql)?;
         let mut rows = stmt.query(params).map_err(sql_err)?;
         match rows.next().map_err(sql_err)? {
             Some(row) => decode(row).map(Some),
@@ -561,7 +574,7 @@ impl SqliteTx<'_> {
     }
 
     fn exec<P: Params>(&self, sql: &str, params: P) -> Result<usize, StoreError> {
-        let mut stmt = self.tx.prepare_cached(sql).map_err(sql_err)?;
+        let mut stmt = self.prepare(sql)?;
         stmt.execute(params).map_err(sql_err)
     }
 
@@ -976,15 +989,12 @@ impl Transaction for SqliteTx<'_> {
             let aad = skipped_aad(peer, &session.id, &k.ratchet_key, k.n);
             sealed.push(self.seal(&aad, k.message_key.expose())?);
         }
-        let mut stmt = self
-            .tx
-            .prepare_cached(&format!(
-                "INSERT INTO skipped_keys ({SKIPPED_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
+        let mut stmt = self.prepare(&format!(
+            "INSERT INTO skipped_keys ({SKIPPED_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
                  ON CONFLICT (session_peer, session_id, ratchet_key, n) DO UPDATE SET \
                  message_key_enc = excluded.message_key_enc, seq = excluded.seq, \
                  pending_message_id = excluded.pending_message_id"
-            ))
-            .map_err(sql_err)?;
+        ))?;
         for ((k, enc), seq) in keys.iter().zip(&sealed).zip(&seqs) {
             stmt.execute(params![
                 peer,
@@ -1143,5 +1153,123 @@ impl Transaction for SqliteTx<'_> {
             ],
         )?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::panic)]
+    use super::*;
+
+    /// Runs every trait method once, then checks the plan of every statement the
+    /// transactions prepared: lookups and deletes with a WHERE clause use an index
+    /// (no full `SCAN`), and no statement needs a temporary B-tree to sort.
+    #[test]
+    fn every_statement_uses_an_index_and_needs_no_sort() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = StoreKey::new([1; 32]);
+        let mut store =
+            SqliteStore::open_with_key(dir.path().join("s.sqlite"), &key, SqliteOptions::default())
+                .unwrap();
+        let k = [2u8; 33];
+        let sk = SessionKey {
+            peer_identity: k,
+            id: b"id".to_vec(),
+        };
+        {
+            let mut tx = store.begin().unwrap();
+            tx.account().unwrap();
+            tx.put_account(&AccountRecord {
+                identity_secret: pfs_crypto::SecretBytes::new([3; 32]),
+                installation_id: "i".into(),
+                created_at: 0,
+            })
+            .unwrap();
+            tx.own_prekeys().unwrap();
+            tx.own_prekey(&k).unwrap();
+            tx.put_own_prekey(&OwnPreKeyRecord {
+                public: k,
+                secret: pfs_crypto::SecretBytes::new([4; 32]),
+                version: 1,
+                created_at: 0,
+                expired_at: None,
+            })
+            .unwrap();
+            tx.delete_own_prekey(&k).unwrap();
+            tx.installation(&k, "i").unwrap();
+            tx.installations(&k).unwrap();
+            tx.all_installations().unwrap();
+            tx.delete_installation(&k, "i").unwrap();
+            tx.peer_prekeys(&k, "i").unwrap();
+            tx.put_session(&SessionRecord {
+                key: sk.clone(),
+                peer_installation: "i".into(),
+                rooted_spk: k,
+                we_initiated: true,
+                suite: 1,
+                state: pfs_crypto::SecretVec::new(vec![1; 10]),
+                shared_secret: pfs_crypto::SecretBytes::new([5; 32]),
+                pending_x3dh_ephemeral: None,
+                created_at: 0,
+                last_used: 0,
+                expired_at: None,
+            })
+            .unwrap();
+            tx.session(&sk).unwrap();
+            tx.sessions_with(&k, "i").unwrap();
+            tx.all_sessions().unwrap();
+            tx.put_skipped_keys(
+                &sk,
+                &[SkippedKeyRecord {
+                    ratchet_key: vec![1],
+                    n: 1,
+                    message_key: pfs_crypto::SecretBytes::new([6; 32]),
+                    seq: 1,
+                    pending_message_id: Some(b"m".to_vec()),
+                }],
+            )
+            .unwrap();
+            tx.skipped_key(&sk, b"r", 1).unwrap();
+            tx.delete_skipped_key(&sk, b"r", 1).unwrap();
+            tx.truncate_skipped_keys(&sk, 1).unwrap();
+            tx.delete_skipped_keys_upto(&sk, 1).unwrap();
+            tx.count_skipped_keys(&sk).unwrap();
+            tx.unconfirmed_keys(b"m").unwrap();
+            tx.delete_session(&sk).unwrap();
+            tx.x3dh_seen(&k, &k).unwrap();
+            tx.put_x3dh_seen(&k, &k, 1).unwrap();
+            tx.delete_x3dh_seen_for(&k).unwrap();
+            tx.rate_limit("k", b"v").unwrap();
+            tx.put_rate_limit("k", b"v", 1).unwrap();
+            tx.contact(&k).unwrap();
+            tx.contacts().unwrap();
+        }
+        let statements = PREPARED_SQL.with(|s| s.borrow().clone());
+        assert!(statements.len() >= 30, "{}", statements.len());
+        let mut checked = 0;
+        for sql in statements.iter().filter(|s| !s.starts_with("INSERT")) {
+            let mut stmt = store
+                .conn
+                .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+                .unwrap();
+            // Parameters stay unbound (NULL): the plan does not depend on them.
+            let mut rows = stmt.raw_query();
+            let mut details = Vec::new();
+            while let Some(r) = rows.next().unwrap() {
+                details.push(r.get::<_, String>(3).unwrap());
+            }
+            println!("{sql}\n    {details:?}");
+            for d in &details {
+                assert!(
+                    !d.contains("TEMP B-TREE"),
+                    "sort needed: {sql}\n{details:?}"
+                );
+                if sql.contains("WHERE") {
+                    assert!(!d.starts_with("SCAN"), "full scan: {sql}\n{details:?}");
+                }
+            }
+            checked += 1;
+        }
+        assert!(checked >= 20, "{checked}");
     }
 }
