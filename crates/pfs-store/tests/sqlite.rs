@@ -441,3 +441,27 @@ fn stability_v1_file_rejects_a_wrong_passphrase() {
     let err = SqliteStore::open(&copy, b"pfs-store stability v2", opts()).unwrap_err();
     assert!(matches!(err, StoreError::WrongKey), "{err:?}");
 }
+
+/// Tripwire for rule 1 of README.md: the migration of a released schema version is
+/// frozen. If this fails, a released migration was edited: revert it and add a new
+/// migration (and a new stability file) instead.
+#[test]
+fn released_migrations_are_frozen() {
+    const RELEASED: &[(&str, &str)] = &[(
+        "0001_initial.sql",
+        "516cceccaab31a99ddceed0de7553b4423bf78906825ea7458cd2cd499d78b15",
+    )];
+    for (file, digest) in RELEASED {
+        let path = format!("{}/migrations/{file}", env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read(&path).unwrap();
+        assert_eq!(
+            hex(&pfs_crypto::hash::sha256(&text)),
+            *digest,
+            "{file} was edited"
+        );
+    }
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
