@@ -31,17 +31,31 @@ fn session(counter: u64) -> SessionRecord {
     }
 }
 
+fn skipped(counter: u64) -> SkippedKeyRecord {
+    SkippedKeyRecord {
+        ratchet_key: vec![4u8; 33],
+        n: counter as u32,
+        message_key: SecretBytes::new([counter as u8; 32]),
+        seq: counter,
+        pending_message_id: None,
+    }
+}
+
+fn open(dir: &tempfile::TempDir, sync: Synchronous) -> SqliteStore {
+    let opts = SqliteOptions::default().with_synchronous(sync);
+    SqliteStore::open_with_key(
+        dir.path().join("bench.sqlite"),
+        &StoreKey::new([9; 32]),
+        opts,
+    )
+    .unwrap()
+}
+
 fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("sqlite_tx_put_session_and_1_skipped_key");
     for (name, sync) in [("normal", Synchronous::Normal), ("full", Synchronous::Full)] {
         let dir = tempfile::tempdir().unwrap();
-        let opts = SqliteOptions::default().with_synchronous(sync);
-        let mut store = SqliteStore::open_with_key(
-            dir.path().join("bench.sqlite"),
-            &StoreKey::new([9; 32]),
-            opts,
-        )
-        .unwrap();
+        let mut store = open(&dir, sync);
         let mut counter = 0u64;
         group.bench_function(name, |b| {
             b.iter(|| {
@@ -49,17 +63,32 @@ fn bench(c: &mut Criterion) {
                 let s = session(counter);
                 let mut tx = store.begin().unwrap();
                 tx.put_session(&s).unwrap();
-                tx.put_skipped_keys(
-                    &s.key,
-                    &[SkippedKeyRecord {
-                        ratchet_key: vec![4u8; 33],
-                        n: (counter % 2000) as u32,
-                        message_key: SecretBytes::new([counter as u8; 32]),
-                        seq: counter,
-                        pending_message_id: None,
-                    }],
-                )
-                .unwrap();
+                tx.put_skipped_keys(&s.key, &[skipped(counter)]).unwrap();
+                tx.commit().unwrap();
+            });
+        });
+    }
+    // The same plus status-go's per-session FIFO cap (keep 2000 keys), on a session that
+    // is at the cap, so every transaction evicts one key.
+    {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = open(&dir, Synchronous::Normal);
+        {
+            let s = session(0);
+            let mut tx = store.begin().unwrap();
+            tx.put_session(&s).unwrap();
+            let keys: Vec<_> = (1..=2000).map(skipped).collect();
+            tx.put_skipped_keys(&s.key, &keys).unwrap();
+            tx.commit().unwrap();
+        }
+        let mut counter = 2000u64;
+        group.bench_function("normal_with_truncate_at_2000", |b| {
+            b.iter(|| {
+                counter += 1;
+                let s = session(counter);
+                let mut tx = store.begin().unwrap();
+                tx.put_session(&s).unwrap();
+                tx.put_skipped_keys(&s.key, &[skipped(counter)]).unwrap();
                 tx.truncate_skipped_keys(&s.key, 2000).unwrap();
                 tx.commit().unwrap();
             });

@@ -1031,10 +1031,13 @@ impl Transaction for SqliteTx<'_> {
     ) -> Result<(), StoreError> {
         let keep = i64::try_from(keep).unwrap_or(i64::MAX);
         self.exec(
+            // The (keep+1)-th best key and every key ranked below it go; with at most
+            // `keep` keys the subquery is empty, the comparison NULL, nothing deleted.
+            // One index walk of `keep` entries, no list of rowids to build.
             "DELETE FROM skipped_keys WHERE session_peer = ?1 AND session_id = ?2 \
-             AND rowid NOT IN (SELECT rowid FROM skipped_keys \
+             AND (seq, ratchet_key, n) <= (SELECT seq, ratchet_key, n FROM skipped_keys \
                  WHERE session_peer = ?1 AND session_id = ?2 \
-                 ORDER BY seq DESC, ratchet_key DESC, n DESC LIMIT ?3)",
+                 ORDER BY seq DESC, ratchet_key DESC, n DESC LIMIT 1 OFFSET ?3)",
             params![&session.peer_identity[..], session.id, keep],
         )?;
         Ok(())
