@@ -174,7 +174,7 @@ pub trait Transaction {
     ///
     /// The session must exist (in the store or earlier in this transaction), otherwise
     /// [`StoreError::Invalid`]; so must every `seq` be at most `i64::MAX` (SQLite
-    /// integers are signed). Nothing is stored when an error is returned.
+    /// integers are signed). A rejected call stores none of the keys.
     fn put_skipped_keys(
         &mut self,
         session: &SessionKey,
