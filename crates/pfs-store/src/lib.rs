@@ -18,10 +18,33 @@
 //! serialized blob that the engine produces with `pfs-ratchet`. The store never
 //! interprets protocol state; it only keeps it, atomically, and (for SQLite) encrypted at
 //! rest.
+//!
+//! ## Implementations
+//! * [`MemoryStore`] ([`memory`]): `BTreeMap` tables, copy-on-write per table inside a
+//!   transaction.
+//! * [`SqliteStore`] ([`sqlite`]): one SQLite file in WAL mode, one process at a time
+//!   (exclusive lock taken at open), versioned embedded migrations, secrets sealed value by
+//!   value with AES-256-GCM bound to their row. The module docs explain the choices.
+//!
+//! Both pass the same conformance suite (`tests/common/mod.rs`). The crate's README states
+//! the schema-stability rule: a released schema version is never changed in place, new
+//! versions add migrations, and the checked-in database of every released version must
+//! keep opening.
+//!
+//! ## Rules every store follows beyond the method docs
+//! * Deleting something that does not exist is not an error.
+//! * A call rejected as [`StoreError::Invalid`] has changed nothing and the transaction
+//!   stays usable. After any other error the transaction should be dropped (rolled back).
 #![forbid(unsafe_code)]
 
+mod crypt;
+pub mod memory;
 mod records;
+pub mod sqlite;
+
+pub use memory::MemoryStore;
 pub use records::*;
+pub use sqlite::{SqliteOptions, SqliteStore, Synchronous};
 
 use pfs_crypto::SecretBytes;
 
@@ -81,7 +104,8 @@ pub trait Transaction {
     fn put_account(&mut self, account: &AccountRecord) -> Result<(), StoreError>;
 
     // --- our signed prekeys ----------------------------------------------------------
-    /// All our signed prekeys (current and rotated), ordered by version ascending.
+    /// All our signed prekeys (current and rotated), ordered by version ascending
+    /// (equal versions by public key bytes).
     fn own_prekeys(&self) -> Result<Vec<OwnPreKeyRecord>, StoreError>;
     /// Our signed prekey with this public key.
     fn own_prekey(&self, public: &Key33) -> Result<Option<OwnPreKeyRecord>, StoreError>;
@@ -111,7 +135,8 @@ pub trait Transaction {
     ) -> Result<(), StoreError>;
 
     // --- peers' signed prekeys ------------------------------------------------------
-    /// The signed prekeys received for one installation of a peer, highest version first.
+    /// The signed prekeys received for one installation of a peer, highest version first
+    /// (equal versions by public key bytes, ascending).
     fn peer_prekeys(
         &self,
         identity: &Key33,
@@ -146,6 +171,10 @@ pub trait Transaction {
         n: u32,
     ) -> Result<Option<SkippedKeyRecord>, StoreError>;
     /// Stores keys (replacing any with the same session, ratchet key and number).
+    ///
+    /// The session must exist (in the store or earlier in this transaction), otherwise
+    /// [`StoreError::Invalid`]; so must every `seq` be at most `i64::MAX` (SQLite
+    /// integers are signed). A rejected call stores none of the keys.
     fn put_skipped_keys(
         &mut self,
         session: &SessionKey,
@@ -158,7 +187,8 @@ pub trait Transaction {
         ratchet_key: &[u8],
         n: u32,
     ) -> Result<(), StoreError>;
-    /// Keeps only the `keep` keys with the highest `seq` of the session.
+    /// Keeps only the `keep` keys with the highest `seq` of the session (keys with equal
+    /// `seq` are ranked by ratchet key bytes then `n`, the highest kept first).
     fn truncate_skipped_keys(
         &mut self,
         session: &SessionKey,
@@ -172,7 +202,8 @@ pub trait Transaction {
     ) -> Result<(), StoreError>;
     /// Number of keys stored for the session.
     fn count_skipped_keys(&self, session: &SessionKey) -> Result<usize, StoreError>;
-    /// Keys kept for messages awaiting the application's confirmation, by message id.
+    /// Keys kept for messages awaiting the application's confirmation, by message id,
+    /// ordered by session (peer identity, session id), then ratchet key bytes, then `n`.
     fn unconfirmed_keys(
         &self,
         message_id: &[u8],
@@ -208,3 +239,9 @@ pub trait Transaction {
 
 /// The key that encrypts secrets at rest, derived by the application.
 pub type StoreKey = SecretBytes<32>;
+
+/// Checks that a skipped-key sequence number fits a signed 64-bit SQLite integer.
+pub(crate) fn check_seq(seq: u64) -> Result<i64, StoreError> {
+    i64::try_from(seq)
+        .map_err(|_| StoreError::Invalid(format!("skipped-key seq {seq} exceeds i64::MAX")))
+}

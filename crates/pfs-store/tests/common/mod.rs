@@ -1,0 +1,964 @@
+//! The store conformance suite: written once, run against every [`Store`].
+//!
+//! Each `pub fn` takes a fresh, empty store. `tests/conformance.rs` instantiates every case
+//! for [`pfs_store::MemoryStore`] and [`pfs_store::SqliteStore`].
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    missing_docs
+)]
+
+use pfs_crypto::{SecretBytes, SecretVec};
+use pfs_store::*;
+
+/// A test key: `02 ‖ b*32`.
+pub fn k33(b: u8) -> Key33 {
+    let mut k = [b; 33];
+    k[0] = 2;
+    k
+}
+
+pub fn skey(peer: u8, id: &[u8]) -> SessionKey {
+    SessionKey {
+        peer_identity: k33(peer),
+        id: id.to_vec(),
+    }
+}
+
+pub fn account(tag: u8) -> AccountRecord {
+    AccountRecord {
+        identity_secret: SecretBytes::new([tag; 32]),
+        installation_id: format!("install-{tag}"),
+        created_at: 1_000 + i64::from(tag),
+    }
+}
+
+pub fn own_prekey(b: u8, version: u32) -> OwnPreKeyRecord {
+    OwnPreKeyRecord {
+        public: k33(b),
+        secret: SecretBytes::new([b ^ 0x55; 32]),
+        version,
+        created_at: i64::from(version) * 10,
+        expired_at: if version.is_multiple_of(2) {
+            Some(i64::from(version) * 10 + 5)
+        } else {
+            None
+        },
+    }
+}
+
+pub fn installation(identity: u8, id: &str, ts: Nanos) -> InstallationRecord {
+    InstallationRecord {
+        identity: k33(identity),
+        installation_id: id.to_owned(),
+        timestamp: ts,
+        enabled: ts % 2 == 0,
+        protocol_version: 1,
+        first_seen: ts - 1,
+        last_bundle_at: ts + 1,
+        missing_since: if ts % 3 == 0 { Some(ts + 2) } else { None },
+        stale: ts % 5 == 0,
+        heard_with_protocol_version: ts % 7 == 0,
+    }
+}
+
+pub fn peer_prekey(identity: u8, inst: &str, public: u8, version: u32) -> PeerPreKeyRecord {
+    PeerPreKeyRecord {
+        identity: k33(identity),
+        installation_id: inst.to_owned(),
+        public: k33(public),
+        version,
+        protocol_version: 1,
+        bundle_timestamp: -5 + i64::from(version),
+        expired: version == 1,
+        received_at: i64::MAX - i64::from(version),
+    }
+}
+
+/// A session whose state is 300 bytes covering every byte value, tagged by `tag`.
+pub fn session(key: SessionKey, inst: &str, tag: u8) -> SessionRecord {
+    let state: Vec<u8> = (0..300u32).map(|i| (i as u8).wrapping_add(tag)).collect();
+    SessionRecord {
+        key,
+        peer_installation: inst.to_owned(),
+        rooted_spk: k33(0x70 ^ tag),
+        we_initiated: tag.is_multiple_of(2),
+        suite: tag,
+        state: SecretVec::new(state),
+        shared_secret: SecretBytes::new([tag ^ 0xA5; 32]),
+        pending_x3dh_ephemeral: if tag.is_multiple_of(2) {
+            Some(k33(0x60 ^ tag))
+        } else {
+            None
+        },
+        created_at: i64::MIN + i64::from(tag),
+        last_used: i64::from(tag) * 1_000_000_007,
+        expired_at: if tag.is_multiple_of(3) {
+            Some(99)
+        } else {
+            None
+        },
+    }
+}
+
+pub fn skipped(ratchet: u8, n: u32, seq: u64) -> SkippedKeyRecord {
+    let mut mk = [0u8; 32];
+    mk[0] = ratchet;
+    mk[1..5].copy_from_slice(&n.to_be_bytes());
+    mk[5..13].copy_from_slice(&seq.to_be_bytes());
+    SkippedKeyRecord {
+        ratchet_key: k33(ratchet).to_vec(),
+        n,
+        message_key: SecretBytes::new(mk),
+        seq,
+        pending_message_id: None,
+    }
+}
+
+pub fn contact(b: u8, state: ContactState, name: Option<&str>) -> ContactRecord {
+    ContactRecord {
+        identity: k33(b),
+        state,
+        name: name.map(str::to_owned),
+        updated_at: i64::from(b) << 40,
+    }
+}
+
+fn commit_with(store: &mut dyn Store, f: impl FnOnce(&mut dyn Transaction)) {
+    let mut tx = store.begin().unwrap();
+    f(&mut *tx);
+    tx.commit().unwrap();
+}
+
+fn read<T>(store: &mut dyn Store, f: impl FnOnce(&dyn Transaction) -> T) -> T {
+    let tx = store.begin().unwrap();
+    f(&*tx)
+}
+
+/// The session keys, ratchet keys, numbers, ids … that [`seed`] uses; [`snapshot`]
+/// probes all of them.
+const SESSIONS: [(u8, &[u8]); 3] = [(1, b"s-a"), (1, b"s-b"), (2, b"s-a")];
+
+/// Fills the store with one record of every kind (plus a few).
+pub fn seed(tx: &mut dyn Transaction) {
+    tx.put_account(&account(1)).unwrap();
+    tx.put_own_prekey(&own_prekey(10, 1)).unwrap();
+    tx.put_own_prekey(&own_prekey(11, 2)).unwrap();
+    tx.put_installation(&installation(1, "inst-1", 100))
+        .unwrap();
+    tx.put_installation(&installation(2, "inst-2", 200))
+        .unwrap();
+    tx.put_peer_prekey(&peer_prekey(1, "inst-1", 20, 1))
+        .unwrap();
+    tx.put_peer_prekey(&peer_prekey(1, "inst-1", 21, 2))
+        .unwrap();
+    for (i, (peer, id)) in SESSIONS.iter().enumerate() {
+        let k = skey(*peer, id);
+        tx.put_session(&session(k.clone(), "inst-1", i as u8 + 1))
+            .unwrap();
+        let mut keys: Vec<_> = (0..5).map(|n| skipped(30, n, u64::from(n))).collect();
+        keys[1].pending_message_id = Some(b"msg-1".to_vec());
+        tx.put_skipped_keys(&k, &keys).unwrap();
+    }
+    tx.put_x3dh_seen(&k33(10), &k33(40), 7).unwrap();
+    tx.put_rate_limit("bundle", b"peer-1", 8).unwrap();
+    tx.put_contact(&contact(1, ContactState::Added, Some("one")))
+        .unwrap();
+}
+
+/// Everything observable through the trait, at the keys the suite uses.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Snapshot {
+    account: Option<AccountRecord>,
+    own_prekeys: Vec<OwnPreKeyRecord>,
+    installations: Vec<InstallationRecord>,
+    peer_prekeys: Vec<Vec<PeerPreKeyRecord>>,
+    sessions: Vec<SessionRecord>,
+    counts: Vec<usize>,
+    skipped: Vec<Option<SkippedKeyRecord>>,
+    unconfirmed: Vec<Vec<(SessionKey, SkippedKeyRecord)>>,
+    x3dh: Vec<Option<Nanos>>,
+    rate: Vec<Option<Nanos>>,
+    contacts: Vec<ContactRecord>,
+}
+
+pub fn snapshot(tx: &dyn Transaction) -> Snapshot {
+    let mut peer_prekeys = Vec::new();
+    let mut counts = Vec::new();
+    let mut skipped = Vec::new();
+    for p in [1u8, 2, 3] {
+        for inst in ["inst-1", "inst-2", "inst-3"] {
+            peer_prekeys.push(tx.peer_prekeys(&k33(p), inst).unwrap());
+        }
+    }
+    for (peer, id) in SESSIONS.iter().chain([(3u8, &b"s-c"[..])].iter()) {
+        let k = skey(*peer, id);
+        counts.push(tx.count_skipped_keys(&k).unwrap());
+        for r in [30u8, 31] {
+            for n in 0..12 {
+                skipped.push(tx.skipped_key(&k, &k33(r), n).unwrap());
+            }
+        }
+    }
+    Snapshot {
+        account: tx.account().unwrap(),
+        own_prekeys: tx.own_prekeys().unwrap(),
+        installations: tx.all_installations().unwrap(),
+        peer_prekeys,
+        sessions: tx.all_sessions().unwrap(),
+        counts,
+        skipped,
+        unconfirmed: [&b"msg-1"[..], b"msg-2"]
+            .iter()
+            .map(|m| tx.unconfirmed_keys(m).unwrap())
+            .collect(),
+        x3dh: [(10u8, 40u8), (10, 41), (12, 40)]
+            .iter()
+            .map(|(a, b)| tx.x3dh_seen(&k33(*a), &k33(*b)).unwrap())
+            .collect(),
+        rate: [
+            ("bundle", &b"peer-1"[..]),
+            ("bundle", b"peer-2"),
+            ("ack", b"peer-1"),
+        ]
+        .iter()
+        .map(|(k, v)| tx.rate_limit(k, v).unwrap())
+        .collect(),
+        contacts: tx.contacts().unwrap(),
+    }
+}
+
+/// Writes, replaces and deletes something in every table.
+fn scribble(tx: &mut dyn Transaction, round: u32) {
+    let r = round as u8;
+    tx.put_account(&account(200u8.wrapping_add(r))).unwrap();
+    tx.put_own_prekey(&own_prekey(12u8.wrapping_add(r), 3 + round))
+        .unwrap();
+    tx.delete_own_prekey(&k33(10)).unwrap();
+    tx.put_installation(&installation(3, "inst-3", 300 + i64::from(round)))
+        .unwrap();
+    tx.delete_installation(&k33(1), "inst-1").unwrap();
+    tx.put_peer_prekey(&peer_prekey(1, "inst-1", 20, 9 + round))
+        .unwrap();
+    let a = skey(1, b"s-a");
+    tx.put_session(&session(a.clone(), "inst-2", 40u8.wrapping_add(r)))
+        .unwrap();
+    tx.delete_session(&skey(1, b"s-b")).unwrap();
+    tx.put_skipped_keys(&a, &[skipped(31, round % 12, 1000 + u64::from(round))])
+        .unwrap();
+    tx.delete_skipped_key(&skey(2, b"s-a"), &k33(30), 0)
+        .unwrap();
+    tx.truncate_skipped_keys(&skey(2, b"s-a"), 2).unwrap();
+    tx.delete_skipped_keys_upto(&a, 2).unwrap();
+    let c = skey(3, b"s-c");
+    tx.put_session(&session(c.clone(), "inst-3", 50)).unwrap();
+    tx.put_skipped_keys(&c, &[skipped(30, 7, 7)]).unwrap();
+    tx.put_x3dh_seen(&k33(10), &k33(41), i64::from(round))
+        .unwrap();
+    tx.delete_x3dh_seen_for(&k33(10)).unwrap();
+    tx.put_rate_limit("bundle", b"peer-1", 100 + i64::from(round))
+        .unwrap();
+    tx.put_contact(&contact(1, ContactState::Declined, None))
+        .unwrap();
+    tx.put_contact(&contact(2, ContactState::Accepted, Some("two")))
+        .unwrap();
+}
+
+// ---------------------------------------------------------------------------------------
+
+pub fn empty_store_reads_nothing(store: &mut dyn Store) {
+    read(store, |tx| {
+        assert_eq!(tx.account().unwrap(), None);
+        assert!(tx.own_prekeys().unwrap().is_empty());
+        assert_eq!(tx.own_prekey(&k33(1)).unwrap(), None);
+        assert_eq!(tx.installation(&k33(1), "x").unwrap(), None);
+        assert!(tx.installations(&k33(1)).unwrap().is_empty());
+        assert!(tx.all_installations().unwrap().is_empty());
+        assert!(tx.peer_prekeys(&k33(1), "x").unwrap().is_empty());
+        assert_eq!(tx.session(&skey(1, b"x")).unwrap(), None);
+        assert!(tx.sessions_with(&k33(1), "x").unwrap().is_empty());
+        assert!(tx.all_sessions().unwrap().is_empty());
+        assert_eq!(tx.skipped_key(&skey(1, b"x"), b"r", 0).unwrap(), None);
+        assert_eq!(tx.count_skipped_keys(&skey(1, b"x")).unwrap(), 0);
+        assert!(tx.unconfirmed_keys(b"m").unwrap().is_empty());
+        assert_eq!(tx.x3dh_seen(&k33(1), &k33(2)).unwrap(), None);
+        assert_eq!(tx.rate_limit("k", b"v").unwrap(), None);
+        assert_eq!(tx.contact(&k33(1)).unwrap(), None);
+        assert!(tx.contacts().unwrap().is_empty());
+    });
+    // Deleting what does not exist is not an error.
+    commit_with(store, |tx| {
+        tx.delete_own_prekey(&k33(1)).unwrap();
+        tx.delete_installation(&k33(1), "x").unwrap();
+        tx.delete_session(&skey(1, b"x")).unwrap();
+        tx.delete_skipped_key(&skey(1, b"x"), b"r", 0).unwrap();
+        tx.truncate_skipped_keys(&skey(1, b"x"), 0).unwrap();
+        tx.delete_skipped_keys_upto(&skey(1, b"x"), u64::MAX)
+            .unwrap();
+        tx.delete_x3dh_seen_for(&k33(1)).unwrap();
+        tx.put_skipped_keys(&skey(1, b"x"), &[]).unwrap();
+    });
+}
+
+pub fn account_round_trip_and_replace(store: &mut dyn Store) {
+    commit_with(store, |tx| tx.put_account(&account(1)).unwrap());
+    assert_eq!(read(store, |tx| tx.account().unwrap()), Some(account(1)));
+    commit_with(store, |tx| tx.put_account(&account(2)).unwrap());
+    let got = read(store, |tx| tx.account().unwrap()).unwrap();
+    assert_eq!(got, account(2));
+    assert_eq!(got.identity_secret.expose(), &[2u8; 32]);
+}
+
+pub fn own_prekeys_order_replace_delete(store: &mut dyn Store) {
+    commit_with(store, |tx| {
+        tx.put_own_prekey(&own_prekey(9, 3)).unwrap();
+        tx.put_own_prekey(&own_prekey(8, 1)).unwrap();
+        tx.put_own_prekey(&own_prekey(7, 2)).unwrap();
+        // Same version as key 7: ties are ordered by public key bytes.
+        tx.put_own_prekey(&own_prekey(6, 2)).unwrap();
+    });
+    read(store, |tx| {
+        let got: Vec<(u8, u32)> = tx
+            .own_prekeys()
+            .unwrap()
+            .iter()
+            .map(|p| (p.public[1], p.version))
+            .collect();
+        assert_eq!(got, vec![(8, 1), (6, 2), (7, 2), (9, 3)]);
+        assert_eq!(tx.own_prekey(&k33(7)).unwrap(), Some(own_prekey(7, 2)));
+        assert_eq!(tx.own_prekey(&k33(5)).unwrap(), None);
+    });
+    commit_with(store, |tx| {
+        let mut p = own_prekey(7, 2);
+        p.expired_at = Some(1234);
+        p.secret = SecretBytes::new([0xEE; 32]);
+        tx.put_own_prekey(&p).unwrap();
+        tx.delete_own_prekey(&k33(9)).unwrap();
+    });
+    read(store, |tx| {
+        let p = tx.own_prekey(&k33(7)).unwrap().unwrap();
+        assert_eq!(p.expired_at, Some(1234));
+        assert_eq!(p.secret.expose(), &[0xEE; 32]);
+        assert_eq!(tx.own_prekey(&k33(9)).unwrap(), None);
+        assert_eq!(tx.own_prekeys().unwrap().len(), 3);
+    });
+}
+
+pub fn installations_order_replace_delete(store: &mut dyn Store) {
+    // Byte order: "B-…" < "a-…" < "ä" (UTF-8 0xC3…).
+    commit_with(store, |tx| {
+        tx.put_installation(&installation(2, "a-2", 1)).unwrap();
+        tx.put_installation(&installation(1, "ä", 2)).unwrap();
+        tx.put_installation(&installation(1, "a-1", 3)).unwrap();
+        tx.put_installation(&installation(1, "B-1", 4)).unwrap();
+    });
+    read(store, |tx| {
+        let ids: Vec<String> = tx
+            .installations(&k33(1))
+            .unwrap()
+            .into_iter()
+            .map(|i| i.installation_id)
+            .collect();
+        assert_eq!(ids, ["B-1", "a-1", "ä"]);
+        let all: Vec<(u8, String)> = tx
+            .all_installations()
+            .unwrap()
+            .into_iter()
+            .map(|i| (i.identity[1], i.installation_id))
+            .collect();
+        assert_eq!(
+            all,
+            [
+                (1, "B-1".to_owned()),
+                (1, "a-1".to_owned()),
+                (1, "ä".to_owned()),
+                (2, "a-2".to_owned())
+            ]
+        );
+        assert_eq!(
+            tx.installation(&k33(1), "a-1").unwrap(),
+            Some(installation(1, "a-1", 3))
+        );
+        assert_eq!(tx.installation(&k33(2), "a-1").unwrap(), None);
+    });
+    commit_with(store, |tx| {
+        tx.put_installation(&installation(1, "a-1", 30)).unwrap();
+        tx.delete_installation(&k33(1), "B-1").unwrap();
+    });
+    read(store, |tx| {
+        assert_eq!(
+            tx.installation(&k33(1), "a-1").unwrap(),
+            Some(installation(1, "a-1", 30))
+        );
+        assert_eq!(tx.installation(&k33(1), "B-1").unwrap(), None);
+        assert_eq!(tx.all_installations().unwrap().len(), 3);
+    });
+}
+
+pub fn peer_prekeys_order_and_scope(store: &mut dyn Store) {
+    commit_with(store, |tx| {
+        tx.put_peer_prekey(&peer_prekey(1, "i", 20, 1)).unwrap();
+        tx.put_peer_prekey(&peer_prekey(1, "i", 23, 3)).unwrap();
+        tx.put_peer_prekey(&peer_prekey(1, "i", 22, 2)).unwrap();
+        tx.put_peer_prekey(&peer_prekey(1, "i", 21, 2)).unwrap();
+        tx.put_peer_prekey(&peer_prekey(1, "j", 24, 5)).unwrap();
+        tx.put_peer_prekey(&peer_prekey(2, "i", 25, 5)).unwrap();
+    });
+    read(store, |tx| {
+        let got: Vec<(u8, u32)> = tx
+            .peer_prekeys(&k33(1), "i")
+            .unwrap()
+            .iter()
+            .map(|p| (p.public[1], p.version))
+            .collect();
+        assert_eq!(got, [(23, 3), (21, 2), (22, 2), (20, 1)]);
+        assert_eq!(
+            tx.peer_prekeys(&k33(1), "j").unwrap(),
+            [peer_prekey(1, "j", 24, 5)]
+        );
+        assert_eq!(
+            tx.peer_prekeys(&k33(2), "i").unwrap(),
+            [peer_prekey(2, "i", 25, 5)]
+        );
+    });
+    commit_with(store, |tx| {
+        let mut p = peer_prekey(1, "i", 23, 3);
+        p.expired = true;
+        tx.put_peer_prekey(&p).unwrap();
+    });
+    read(store, |tx| {
+        let v = tx.peer_prekeys(&k33(1), "i").unwrap();
+        assert_eq!(v.len(), 4);
+        assert!(v[0].expired);
+    });
+}
+
+pub fn sessions_lookup_order_and_secrets(store: &mut dyn Store) {
+    // "ab" sorts after "a" and before "b" (a prefix sorts first).
+    commit_with(store, |tx| {
+        tx.put_session(&session(skey(1, b"b"), "inst-1", 1))
+            .unwrap();
+        tx.put_session(&session(skey(1, b"ab"), "inst-1", 2))
+            .unwrap();
+        tx.put_session(&session(skey(1, b"a"), "inst-1", 3))
+            .unwrap();
+        tx.put_session(&session(skey(1, b"c"), "inst-2", 4))
+            .unwrap();
+        tx.put_session(&session(skey(0, b"z"), "inst-1", 5))
+            .unwrap();
+    });
+    read(store, |tx| {
+        let s = tx.session(&skey(1, b"ab")).unwrap().unwrap();
+        assert_eq!(s, session(skey(1, b"ab"), "inst-1", 2));
+        let expected_state: Vec<u8> = (0..300u32).map(|i| (i as u8).wrapping_add(2)).collect();
+        assert_eq!(s.state.expose(), &expected_state[..]);
+        assert_eq!(s.shared_secret.expose(), &[2 ^ 0xA5; 32]);
+        assert_eq!(s.pending_x3dh_ephemeral, Some(k33(0x60 ^ 2)));
+        assert_eq!(tx.session(&skey(2, b"ab")).unwrap(), None);
+        let ids: Vec<Vec<u8>> = tx
+            .sessions_with(&k33(1), "inst-1")
+            .unwrap()
+            .into_iter()
+            .map(|s| s.key.id)
+            .collect();
+        assert_eq!(ids, [b"a".to_vec(), b"ab".to_vec(), b"b".to_vec()]);
+        let all: Vec<SessionKey> = tx
+            .all_sessions()
+            .unwrap()
+            .into_iter()
+            .map(|s| s.key)
+            .collect();
+        assert_eq!(
+            all,
+            [
+                skey(0, b"z"),
+                skey(1, b"a"),
+                skey(1, b"ab"),
+                skey(1, b"b"),
+                skey(1, b"c")
+            ]
+        );
+    });
+    // Replacing a session keeps its skipped keys and changes every field.
+    commit_with(store, |tx| {
+        tx.put_skipped_keys(&skey(1, b"a"), &[skipped(30, 1, 1)])
+            .unwrap();
+        let mut s = session(skey(1, b"a"), "inst-9", 8);
+        s.state = SecretVec::new(vec![0xAB; 1000]);
+        tx.put_session(&s).unwrap();
+    });
+    read(store, |tx| {
+        let s = tx.session(&skey(1, b"a")).unwrap().unwrap();
+        assert_eq!(s.peer_installation, "inst-9");
+        assert_eq!(s.suite, 8);
+        assert_eq!(s.state.expose(), &[0xAB; 1000][..]);
+        assert_eq!(tx.count_skipped_keys(&skey(1, b"a")).unwrap(), 1);
+        assert_eq!(tx.sessions_with(&k33(1), "inst-9").unwrap().len(), 1);
+    });
+}
+
+pub fn delete_session_removes_its_skipped_keys(store: &mut dyn Store) {
+    let a = skey(1, b"a");
+    let b = skey(1, b"b");
+    commit_with(store, |tx| {
+        tx.put_session(&session(a.clone(), "i", 1)).unwrap();
+        tx.put_session(&session(b.clone(), "i", 2)).unwrap();
+        let keys: Vec<_> = (0..50).map(|n| skipped(30, n, u64::from(n))).collect();
+        tx.put_skipped_keys(&a, &keys).unwrap();
+        tx.put_skipped_keys(&b, &keys).unwrap();
+    });
+    commit_with(store, |tx| tx.delete_session(&a).unwrap());
+    read(store, |tx| {
+        assert_eq!(tx.session(&a).unwrap(), None);
+        assert_eq!(tx.count_skipped_keys(&a).unwrap(), 0);
+        assert_eq!(tx.skipped_key(&a, &k33(30), 3).unwrap(), None);
+        assert_eq!(tx.count_skipped_keys(&b).unwrap(), 50);
+    });
+    // A new session with the same key starts without keys.
+    commit_with(store, |tx| {
+        tx.put_session(&session(a.clone(), "i", 3)).unwrap()
+    });
+    read(store, |tx| {
+        assert_eq!(tx.count_skipped_keys(&a).unwrap(), 0)
+    });
+}
+
+pub fn skipped_keys_put_get_replace_delete(store: &mut dyn Store) {
+    let a = skey(1, b"a");
+    let b = skey(2, b"a");
+    commit_with(store, |tx| {
+        tx.put_session(&session(a.clone(), "i", 1)).unwrap();
+        tx.put_session(&session(b.clone(), "i", 2)).unwrap();
+        tx.put_skipped_keys(
+            &a,
+            &[skipped(30, 0, 0), skipped(30, 1, 1), skipped(31, 0, 2)],
+        )
+        .unwrap();
+        tx.put_skipped_keys(&b, &[skipped(30, 0, 9)]).unwrap();
+    });
+    read(store, |tx| {
+        assert_eq!(
+            tx.skipped_key(&a, &k33(30), 1).unwrap(),
+            Some(skipped(30, 1, 1))
+        );
+        assert_eq!(
+            tx.skipped_key(&a, &k33(31), 0).unwrap(),
+            Some(skipped(31, 0, 2))
+        );
+        assert_eq!(tx.skipped_key(&a, &k33(31), 1).unwrap(), None);
+        assert_eq!(
+            tx.skipped_key(&b, &k33(30), 0).unwrap(),
+            Some(skipped(30, 0, 9))
+        );
+        assert_eq!(tx.count_skipped_keys(&a).unwrap(), 3);
+        assert_eq!(tx.count_skipped_keys(&b).unwrap(), 1);
+    });
+    commit_with(store, |tx| {
+        // Same (session, ratchet key, n): replaced, not duplicated.
+        let mut k = skipped(30, 1, 77);
+        k.message_key = SecretBytes::new([0x42; 32]);
+        k.pending_message_id = Some(b"m".to_vec());
+        tx.put_skipped_keys(&a, &[k]).unwrap();
+        tx.delete_skipped_key(&a, &k33(30), 0).unwrap();
+        tx.delete_skipped_key(&a, &k33(30), 99).unwrap();
+    });
+    read(store, |tx| {
+        let k = tx.skipped_key(&a, &k33(30), 1).unwrap().unwrap();
+        assert_eq!(k.seq, 77);
+        assert_eq!(k.message_key.expose(), &[0x42; 32]);
+        assert_eq!(k.pending_message_id.as_deref(), Some(&b"m"[..]));
+        assert_eq!(tx.skipped_key(&a, &k33(30), 0).unwrap(), None);
+        assert_eq!(tx.count_skipped_keys(&a).unwrap(), 2);
+        assert_eq!(tx.count_skipped_keys(&b).unwrap(), 1);
+    });
+}
+
+pub fn skipped_keys_rejected_inputs_store_nothing(store: &mut dyn Store) {
+    let a = skey(1, b"a");
+    let mut tx = store.begin().unwrap();
+    // No such session.
+    let e = tx.put_skipped_keys(&a, &[skipped(30, 0, 0)]).unwrap_err();
+    assert!(matches!(e, StoreError::Invalid(_)), "{e:?}");
+    tx.put_session(&session(a.clone(), "i", 1)).unwrap();
+    // A seq that does not fit SQLite's signed integers; nothing of the batch is kept.
+    let e = tx
+        .put_skipped_keys(&a, &[skipped(30, 0, 0), skipped(30, 1, u64::MAX)])
+        .unwrap_err();
+    assert!(matches!(e, StoreError::Invalid(_)), "{e:?}");
+    assert_eq!(tx.count_skipped_keys(&a).unwrap(), 0);
+    // The transaction stays usable after a rejected call.
+    tx.put_skipped_keys(&a, &[skipped(30, 2, i64::MAX as u64)])
+        .unwrap();
+    tx.commit().unwrap();
+    read(store, |tx| {
+        assert_eq!(tx.count_skipped_keys(&a).unwrap(), 1);
+        assert_eq!(
+            tx.skipped_key(&a, &k33(30), 2).unwrap().unwrap().seq,
+            i64::MAX as u64
+        );
+    });
+}
+
+fn remaining(tx: &dyn Transaction, s: &SessionKey, probes: &[(u8, u32)]) -> Vec<(u8, u32)> {
+    probes
+        .iter()
+        .copied()
+        .filter(|(r, n)| tx.skipped_key(s, &k33(*r), *n).unwrap().is_some())
+        .collect()
+}
+
+pub fn truncate_keeps_highest_seq(store: &mut dyn Store) {
+    let a = skey(1, b"a");
+    let b = skey(1, b"b");
+    // seq values deliberately not in key order; (31,0) and (30,5) share seq 4.
+    let keys = [
+        skipped(30, 0, 10),
+        skipped(30, 1, 3),
+        skipped(30, 2, 7),
+        skipped(30, 5, 4),
+        skipped(31, 0, 4),
+        skipped(31, 1, 1),
+    ];
+    let probes: Vec<(u8, u32)> = keys.iter().map(|k| (k.ratchet_key[1], k.n)).collect();
+    commit_with(store, |tx| {
+        tx.put_session(&session(a.clone(), "i", 1)).unwrap();
+        tx.put_session(&session(b.clone(), "i", 2)).unwrap();
+        tx.put_skipped_keys(&a, &keys).unwrap();
+        tx.put_skipped_keys(&b, &keys).unwrap();
+    });
+    commit_with(store, |tx| tx.truncate_skipped_keys(&a, 10).unwrap());
+    read(store, |tx| {
+        assert_eq!(tx.count_skipped_keys(&a).unwrap(), 6)
+    });
+    commit_with(store, |tx| tx.truncate_skipped_keys(&a, 6).unwrap());
+    read(store, |tx| {
+        assert_eq!(tx.count_skipped_keys(&a).unwrap(), 6)
+    });
+    commit_with(store, |tx| tx.truncate_skipped_keys(&a, 3).unwrap());
+    read(store, |tx| {
+        // seq 10, 7, then of the two seq-4 keys the one with the higher ratchet key.
+        assert_eq!(remaining(tx, &a, &probes), [(30, 0), (30, 2), (31, 0)]);
+        assert_eq!(
+            tx.count_skipped_keys(&b).unwrap(),
+            6,
+            "other session untouched"
+        );
+    });
+    commit_with(store, |tx| tx.truncate_skipped_keys(&a, 1).unwrap());
+    read(store, |tx| {
+        assert_eq!(remaining(tx, &a, &probes), [(30, 0)])
+    });
+    commit_with(store, |tx| tx.truncate_skipped_keys(&a, 0).unwrap());
+    read(store, |tx| {
+        assert_eq!(tx.count_skipped_keys(&a).unwrap(), 0);
+        assert_eq!(tx.count_skipped_keys(&b).unwrap(), 6);
+    });
+}
+
+pub fn delete_upto_is_inclusive(store: &mut dyn Store) {
+    let a = skey(1, b"a");
+    let b = skey(1, b"b");
+    let keys: Vec<_> = (0..10u32)
+        .map(|n| skipped(30, n, u64::from(n) * 2))
+        .collect();
+    commit_with(store, |tx| {
+        tx.put_session(&session(a.clone(), "i", 1)).unwrap();
+        tx.put_session(&session(b.clone(), "i", 2)).unwrap();
+        tx.put_skipped_keys(&a, &keys).unwrap();
+        tx.put_skipped_keys(&b, &keys).unwrap();
+    });
+    commit_with(store, |tx| tx.delete_skipped_keys_upto(&a, 6).unwrap());
+    read(store, |tx| {
+        // seqs 0, 2, 4, 6 are gone; 8 stays.
+        assert_eq!(tx.count_skipped_keys(&a).unwrap(), 6);
+        assert_eq!(tx.skipped_key(&a, &k33(30), 3).unwrap(), None);
+        assert!(tx.skipped_key(&a, &k33(30), 4).unwrap().is_some());
+        assert_eq!(tx.count_skipped_keys(&b).unwrap(), 10);
+    });
+    commit_with(store, |tx| tx.delete_skipped_keys_upto(&a, 7).unwrap());
+    read(store, |tx| {
+        assert_eq!(tx.count_skipped_keys(&a).unwrap(), 6)
+    });
+    commit_with(store, |tx| {
+        tx.delete_skipped_keys_upto(&a, u64::MAX).unwrap()
+    });
+    read(store, |tx| {
+        assert_eq!(tx.count_skipped_keys(&a).unwrap(), 0);
+        assert_eq!(tx.count_skipped_keys(&b).unwrap(), 10);
+    });
+}
+
+pub fn unconfirmed_keys_by_message_id(store: &mut dyn Store) {
+    let a = skey(2, b"a");
+    let b = skey(1, b"b");
+    let pending = |r: u8, n: u32, seq: u64, m: &[u8]| {
+        let mut k = skipped(r, n, seq);
+        k.pending_message_id = Some(m.to_vec());
+        k
+    };
+    commit_with(store, |tx| {
+        tx.put_session(&session(a.clone(), "i", 1)).unwrap();
+        tx.put_session(&session(b.clone(), "i", 2)).unwrap();
+        tx.put_skipped_keys(
+            &a,
+            &[
+                pending(31, 0, 1, b"m1"),
+                pending(30, 4, 2, b"m1"),
+                skipped(30, 5, 3),
+            ],
+        )
+        .unwrap();
+        tx.put_skipped_keys(&b, &[pending(30, 9, 4, b"m1"), pending(30, 8, 5, b"m2")])
+            .unwrap();
+    });
+    read(store, |tx| {
+        let got = tx.unconfirmed_keys(b"m1").unwrap();
+        // Ordered by session (peer 1 before peer 2), then ratchet key, then n.
+        assert_eq!(
+            got,
+            [
+                (b.clone(), pending(30, 9, 4, b"m1")),
+                (a.clone(), pending(30, 4, 2, b"m1")),
+                (a.clone(), pending(31, 0, 1, b"m1")),
+            ]
+        );
+        assert_eq!(
+            tx.unconfirmed_keys(b"m2").unwrap(),
+            [(b.clone(), pending(30, 8, 5, b"m2"))]
+        );
+        assert!(tx.unconfirmed_keys(b"m").unwrap().is_empty());
+        assert!(tx.unconfirmed_keys(b"").unwrap().is_empty());
+    });
+    // Confirmation: the application deletes them.
+    commit_with(store, |tx| {
+        for (s, k) in tx.unconfirmed_keys(b"m1").unwrap() {
+            tx.delete_skipped_key(&s, &k.ratchet_key, k.n).unwrap();
+        }
+    });
+    read(store, |tx| {
+        assert!(tx.unconfirmed_keys(b"m1").unwrap().is_empty());
+        assert_eq!(tx.count_skipped_keys(&a).unwrap(), 1);
+        assert_eq!(tx.count_skipped_keys(&b).unwrap(), 1);
+    });
+}
+
+pub fn x3dh_seen_and_rate_limits(store: &mut dyn Store) {
+    commit_with(store, |tx| {
+        tx.put_x3dh_seen(&k33(1), &k33(2), 10).unwrap();
+        tx.put_x3dh_seen(&k33(1), &k33(3), 11).unwrap();
+        tx.put_x3dh_seen(&k33(4), &k33(2), 12).unwrap();
+        tx.put_rate_limit("bundle", b"p", 5).unwrap();
+        tx.put_rate_limit("ack", b"p", 6).unwrap();
+        tx.put_rate_limit("bundle", b"", -7).unwrap();
+    });
+    read(store, |tx| {
+        assert_eq!(tx.x3dh_seen(&k33(1), &k33(2)).unwrap(), Some(10));
+        assert_eq!(tx.x3dh_seen(&k33(2), &k33(1)).unwrap(), None);
+        assert_eq!(tx.rate_limit("bundle", b"p").unwrap(), Some(5));
+        assert_eq!(tx.rate_limit("ack", b"p").unwrap(), Some(6));
+        assert_eq!(tx.rate_limit("bundle", b"").unwrap(), Some(-7));
+        assert_eq!(tx.rate_limit("bundl", b"p").unwrap(), None);
+    });
+    commit_with(store, |tx| {
+        tx.put_x3dh_seen(&k33(1), &k33(2), 20).unwrap();
+        tx.put_rate_limit("bundle", b"p", 50).unwrap();
+    });
+    read(store, |tx| {
+        assert_eq!(tx.x3dh_seen(&k33(1), &k33(2)).unwrap(), Some(20));
+        assert_eq!(tx.rate_limit("bundle", b"p").unwrap(), Some(50));
+    });
+    commit_with(store, |tx| tx.delete_x3dh_seen_for(&k33(1)).unwrap());
+    read(store, |tx| {
+        assert_eq!(tx.x3dh_seen(&k33(1), &k33(2)).unwrap(), None);
+        assert_eq!(tx.x3dh_seen(&k33(1), &k33(3)).unwrap(), None);
+        assert_eq!(tx.x3dh_seen(&k33(4), &k33(2)).unwrap(), Some(12));
+    });
+}
+
+pub fn contacts_round_trip_and_order(store: &mut dyn Store) {
+    let all = [
+        contact(3, ContactState::Declined, None),
+        contact(1, ContactState::Added, Some("Ann")),
+        contact(4, ContactState::RequestReceived, Some("")),
+        contact(2, ContactState::Accepted, Some("Bö")),
+    ];
+    commit_with(store, |tx| {
+        for c in &all {
+            tx.put_contact(c).unwrap();
+        }
+    });
+    read(store, |tx| {
+        let got: Vec<u8> = tx
+            .contacts()
+            .unwrap()
+            .iter()
+            .map(|c| c.identity[1])
+            .collect();
+        assert_eq!(got, [1, 2, 3, 4]);
+        for c in &all {
+            assert_eq!(tx.contact(&c.identity).unwrap().as_ref(), Some(c));
+        }
+    });
+    commit_with(store, |tx| {
+        tx.put_contact(&contact(1, ContactState::Accepted, None))
+            .unwrap();
+    });
+    read(store, |tx| {
+        assert_eq!(
+            tx.contact(&k33(1)).unwrap(),
+            Some(contact(1, ContactState::Accepted, None))
+        );
+        assert_eq!(tx.contacts().unwrap().len(), 4);
+    });
+}
+
+pub fn read_your_writes(store: &mut dyn Store) {
+    commit_with(store, seed);
+    let before = read(store, snapshot);
+    let mut tx = store.begin().unwrap();
+    scribble(&mut *tx, 1);
+    let a = skey(1, b"s-a");
+    let s = tx.session(&a).unwrap().unwrap();
+    assert_eq!(s, session(a.clone(), "inst-2", 41));
+    assert_eq!(tx.session(&skey(1, b"s-b")).unwrap(), None);
+    assert_eq!(tx.count_skipped_keys(&skey(1, b"s-b")).unwrap(), 0);
+    assert_eq!(tx.account().unwrap(), Some(account(201)));
+    assert_eq!(tx.own_prekey(&k33(10)).unwrap(), None);
+    assert_eq!(tx.installation(&k33(1), "inst-1").unwrap(), None);
+    assert_eq!(tx.x3dh_seen(&k33(10), &k33(40)).unwrap(), None);
+    assert_eq!(tx.rate_limit("bundle", b"peer-1").unwrap(), Some(101));
+    assert_eq!(
+        tx.contact(&k33(2)).unwrap(),
+        Some(contact(2, ContactState::Accepted, Some("two")))
+    );
+    assert_eq!(
+        tx.skipped_key(&a, &k33(31), 1).unwrap(),
+        Some(skipped(31, 1, 1001))
+    );
+    let inside = snapshot(&*tx);
+    assert_ne!(inside, before);
+    tx.commit().unwrap();
+    assert_eq!(
+        read(store, snapshot),
+        inside,
+        "commit keeps exactly what was seen"
+    );
+}
+
+pub fn drop_rolls_back(store: &mut dyn Store) {
+    commit_with(store, seed);
+    let before = read(store, snapshot);
+    {
+        let mut tx = store.begin().unwrap();
+        scribble(&mut *tx, 1);
+        assert_ne!(snapshot(&*tx), before);
+    }
+    assert_eq!(read(store, snapshot), before);
+    // Many writes, then a drop.
+    {
+        let mut tx = store.begin().unwrap();
+        for round in 0..200 {
+            scribble(&mut *tx, round);
+        }
+        let s = skey(1, b"s-a");
+        let many: Vec<_> = (0..2000u32).map(|n| skipped(31, n, u64::from(n))).collect();
+        tx.put_skipped_keys(&s, &many).unwrap();
+        // 2 seeded keys survive the deletes, the 12 scribbled ones are replaced.
+        assert_eq!(tx.count_skipped_keys(&s).unwrap(), 2002);
+    }
+    assert_eq!(read(store, snapshot), before);
+    // A transaction that only read, dropped, changes nothing either.
+    drop(store.begin().unwrap());
+    assert_eq!(read(store, snapshot), before);
+    // A failed operation followed by a drop: still nothing.
+    {
+        let mut tx = store.begin().unwrap();
+        tx.put_contact(&contact(9, ContactState::Added, None))
+            .unwrap();
+        assert!(
+            tx.put_skipped_keys(&skey(9, b"none"), &[skipped(30, 0, 0)])
+                .is_err()
+        );
+    }
+    assert_eq!(read(store, snapshot), before);
+    read(store, |tx| assert_eq!(tx.contact(&k33(9)).unwrap(), None));
+}
+
+pub fn commits_accumulate(store: &mut dyn Store) {
+    commit_with(store, seed);
+    for round in 0..5 {
+        commit_with(store, |tx| scribble(tx, round));
+    }
+    let mut expected = crate::common::reference_after_rounds(5);
+    let got = read(store, snapshot);
+    assert_eq!(got, snapshot(&*expected.begin().unwrap()));
+}
+
+/// The same writes applied to a fresh [`MemoryStore`], one transaction each.
+pub fn reference_after_rounds(rounds: u32) -> MemoryStore {
+    let mut m = MemoryStore::new();
+    {
+        let mut tx = m.begin().unwrap();
+        seed(&mut *tx);
+        tx.commit().unwrap();
+    }
+    for round in 0..rounds {
+        let mut tx = m.begin().unwrap();
+        scribble(&mut *tx, round);
+        tx.commit().unwrap();
+    }
+    m
+}
+
+/// One conformance case.
+pub type Case = fn(&mut dyn Store);
+
+/// Lists every case, so a store can be run through all of them.
+pub const CASES: &[(&str, Case)] = &[
+    ("empty_store_reads_nothing", empty_store_reads_nothing),
+    (
+        "account_round_trip_and_replace",
+        account_round_trip_and_replace,
+    ),
+    (
+        "own_prekeys_order_replace_delete",
+        own_prekeys_order_replace_delete,
+    ),
+    (
+        "installations_order_replace_delete",
+        installations_order_replace_delete,
+    ),
+    ("peer_prekeys_order_and_scope", peer_prekeys_order_and_scope),
+    (
+        "sessions_lookup_order_and_secrets",
+        sessions_lookup_order_and_secrets,
+    ),
+    (
+        "delete_session_removes_its_skipped_keys",
+        delete_session_removes_its_skipped_keys,
+    ),
+    (
+        "skipped_keys_put_get_replace_delete",
+        skipped_keys_put_get_replace_delete,
+    ),
+    (
+        "skipped_keys_rejected_inputs_store_nothing",
+        skipped_keys_rejected_inputs_store_nothing,
+    ),
+    ("truncate_keeps_highest_seq", truncate_keeps_highest_seq),
+    ("delete_upto_is_inclusive", delete_upto_is_inclusive),
+    (
+        "unconfirmed_keys_by_message_id",
+        unconfirmed_keys_by_message_id,
+    ),
+    ("x3dh_seen_and_rate_limits", x3dh_seen_and_rate_limits),
+    (
+        "contacts_round_trip_and_order",
+        contacts_round_trip_and_order,
+    ),
+    ("read_your_writes", read_your_writes),
+    ("drop_rolls_back", drop_rolls_back),
+    ("commits_accumulate", commits_accumulate),
+];

@@ -1,0 +1,93 @@
+//! Runs the conformance suite (tests/common/mod.rs) against every store:
+//! [`MemoryStore`], [`SqliteStore`] on a temporary file, and [`SqliteStore`] closed and
+//! reopened before every transaction (so every committed value must survive a reopen).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+mod common;
+
+use pfs_store::{SqliteOptions, SqliteStore, Store, StoreError, Transaction};
+use std::path::PathBuf;
+
+const PASSPHRASE: &[u8] = b"conformance passphrase";
+
+fn options() -> SqliteOptions {
+    SqliteOptions::default().with_kdf_iterations(2)
+}
+
+/// A SQLite store on a file in a temporary directory removed on drop.
+struct TempSqlite {
+    store: Option<SqliteStore>,
+    path: PathBuf,
+    reopen_each_time: bool,
+    _dir: tempfile::TempDir,
+}
+
+impl TempSqlite {
+    fn new(reopen_each_time: bool) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store.sqlite");
+        let store = SqliteStore::open(&path, PASSPHRASE, options()).unwrap();
+        Self {
+            store: Some(store),
+            path,
+            reopen_each_time,
+            _dir: dir,
+        }
+    }
+}
+
+impl Store for TempSqlite {
+    fn begin(&mut self) -> Result<Box<dyn Transaction + '_>, StoreError> {
+        if self.reopen_each_time {
+            // Close first: the store holds an exclusive lock.
+            self.store = None;
+            self.store = Some(SqliteStore::open(&self.path, PASSPHRASE, options())?);
+        }
+        match self.store.as_mut() {
+            Some(s) => s.begin(),
+            None => Err(StoreError::Io("closed".into())),
+        }
+    }
+}
+
+macro_rules! cases {
+    ($($name:ident),* $(,)?) => {
+        mod memory {
+            $( #[test] fn $name() { super::common::$name(&mut pfs_store::MemoryStore::new()); } )*
+        }
+        mod sqlite {
+            $( #[test] fn $name() { super::common::$name(&mut super::TempSqlite::new(false)); } )*
+        }
+        mod sqlite_reopened {
+            $( #[test] fn $name() { super::common::$name(&mut super::TempSqlite::new(true)); } )*
+        }
+        #[test]
+        fn every_case_is_instantiated() {
+            let listed = [$(stringify!($name)),*];
+            assert_eq!(listed.len(), common::CASES.len());
+            for (name, _) in common::CASES {
+                assert!(listed.contains(name), "{name} is not run");
+            }
+        }
+    };
+}
+
+cases!(
+    empty_store_reads_nothing,
+    account_round_trip_and_replace,
+    own_prekeys_order_replace_delete,
+    installations_order_replace_delete,
+    peer_prekeys_order_and_scope,
+    sessions_lookup_order_and_secrets,
+    delete_session_removes_its_skipped_keys,
+    skipped_keys_put_get_replace_delete,
+    skipped_keys_rejected_inputs_store_nothing,
+    truncate_keeps_highest_seq,
+    delete_upto_is_inclusive,
+    unconfirmed_keys_by_message_id,
+    x3dh_seen_and_rate_limits,
+    contacts_round_trip_and_order,
+    read_your_writes,
+    drop_rolls_back,
+    commits_accumulate,
+);
