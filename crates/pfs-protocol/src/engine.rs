@@ -1355,6 +1355,13 @@ impl Ctx {
                 self.config.confirm_mode,
             )?
         };
+        // the session row first: skipped keys belong to it
+        session.state = decrypted.state.to_bytes();
+        session.last_used = now;
+        if session.we_initiated {
+            session.pending_x3dh_ephemeral = None;
+        }
+        tx.put_session(&session)?;
         // apply the skipped-key changes exactly as the ratchet described them
         let changes = &decrypted.changes;
         let receipt = decrypted.receipt.as_ref();
@@ -1387,12 +1394,6 @@ impl Ctx {
                 decrypted.associated_data.clone(),
             ));
         }
-        session.state = decrypted.state.to_bytes();
-        session.last_used = now;
-        if session.we_initiated {
-            session.pending_x3dh_ephemeral = None;
-        }
-        tx.put_session(&session)?;
         if let Some((spk, ek)) = new_x3dh {
             tx.put_x3dh_seen(&spk, &ek, now)?;
         }

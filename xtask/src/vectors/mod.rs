@@ -8,8 +8,10 @@
 use serde_json::Value;
 use std::process::ExitCode;
 
+pub mod flows;
 pub mod identity;
 pub mod ratchet;
+pub mod replay;
 pub mod report;
 pub mod whisper;
 pub mod x3dh;
@@ -46,14 +48,12 @@ fn verify_file(path: &str, report: &mut Report) -> Result<(), String> {
             verify_primitives(&doc, p, report);
         }
         ratchet::verify(&doc, report);
-        if let Some(flows) = doc.get("flows").and_then(Value::as_array) {
+        if doc.get("flows").and_then(Value::as_array).is_some() {
             x3dh::verify(&doc, report);
-            for flow in flows {
-                let name = flow.get("name").and_then(Value::as_str).unwrap_or("?");
-                report.skip(
-                    &format!("flow {name}"),
-                    "protocol-level checks are not verified yet (protocol engine issue)",
-                );
+            if doc.get("identities").is_some() {
+                flows::verify_multidevice_file(&doc, report);
+            } else {
+                flows::verify_conversation_file(&doc, report);
             }
         }
     }
