@@ -319,7 +319,11 @@ fn tamper_check(report: &mut Report, label: &str, e: &mut Engine, replay: &Repla
     let Ok(msg) = pb::ProtocolMessage::decode(bytes) else { return };
     let before = e.session_state(from, sid).ok().flatten().map(|s| state_view(&s));
     let mut variants = Vec::new();
+    let own = e.installation_id().to_owned();
     for (i, entry) in msg.direct_message.iter().enumerate() {
+        if entry.installation_id != own {
+            continue;
+        }
         let Some(dm) = &entry.message else { continue };
         if !dm.payload.is_empty() {
             let mut m = msg.clone();
