@@ -809,10 +809,12 @@ impl Ctx {
             if own && e.installation_id == self.me.installation_id {
                 continue;
             }
-            // signed prekeys
+            // signed prekeys: the newest (version, then bundle time) is current; a newer
+            // one expires the others (re-keying, and a wiped device re-using a version)
             let existing = tx.peer_prekeys(&identity, &e.installation_id)?;
-            let max_version = existing.iter().map(|p| p.version).max();
             if !existing.iter().any(|p| p.public == e.spk) {
+                let newest = existing.iter().map(|p| (p.version, p.bundle_timestamp)).max();
+                let current = newest.is_none_or(|n| (e.version, vb.timestamp) > n);
                 tx.put_peer_prekey(&PeerPreKeyRecord {
                     identity,
                     installation_id: e.installation_id.clone(),
@@ -820,17 +822,14 @@ impl Ctx {
                     version: e.version,
                     protocol_version: e.protocol_version,
                     bundle_timestamp: vb.timestamp,
-                    expired: max_version.is_some_and(|m| e.version < m),
+                    expired: !current,
                     received_at: now,
                 })?;
-            }
-            if max_version.is_some_and(|m| e.version > m) {
-                for mut p in existing
-                    .into_iter()
-                    .filter(|p| p.version < e.version && !p.expired)
-                {
-                    p.expired = true;
-                    tx.put_peer_prekey(&p)?;
+                if current {
+                    for mut p in existing.into_iter().filter(|p| !p.expired) {
+                        p.expired = true;
+                        tx.put_peer_prekey(&p)?;
+                    }
                 }
             }
             // installations
