@@ -5,3 +5,4 @@
 //! The transport authenticates the sender's identity key; it never decrypts ratchet
 //! messages.
 #![forbid(unsafe_code)]
+pub mod transport;
