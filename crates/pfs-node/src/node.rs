@@ -485,36 +485,38 @@ fn build_swarm(config: &NodeConfig, keypair: Keypair) -> Result<Swarm<Behaviour>
             yamux::Config::default,
         )
         .map_err(|e| NodeError::Swarm(e.to_string()))?
-        .with_behaviour(|key| -> Result<Behaviour, Box<dyn std::error::Error + Send + Sync>> {
-            let gossipsub = gossipsub::Behaviour::new(
-                gossipsub::MessageAuthenticity::Signed(key.clone()),
-                gossip_config,
-            )
-            .map_err(|e| std::io::Error::other(e.to_string()))?;
-            #[cfg(feature = "mdns")]
-            let mdns = if use_mdns {
-                Some(libp2p::mdns::tokio::Behaviour::new(
-                    libp2p::mdns::Config::default(),
-                    key.public().to_peer_id(),
-                )?)
-            } else {
-                None
-            };
-            Ok(Behaviour {
-                gossipsub,
-                history: request_response::Behaviour::with_codec(
-                    HistoryCodec,
-                    [(HISTORY_PROTOCOL, support)],
-                    rr_config,
-                ),
-                identify: identify::Behaviour::new(
-                    identify::Config::new(IDENTIFY_PROTOCOL_VERSION.to_string(), key.public())
-                        .with_agent_version(format!("pfs-node/{}", env!("CARGO_PKG_VERSION"))),
-                ),
+        .with_behaviour(
+            |key| -> Result<Behaviour, Box<dyn std::error::Error + Send + Sync>> {
+                let gossipsub = gossipsub::Behaviour::new(
+                    gossipsub::MessageAuthenticity::Signed(key.clone()),
+                    gossip_config,
+                )
+                .map_err(|e| std::io::Error::other(e.to_string()))?;
                 #[cfg(feature = "mdns")]
-                mdns: mdns.into(),
-            })
-        })
+                let mdns = if use_mdns {
+                    Some(libp2p::mdns::tokio::Behaviour::new(
+                        libp2p::mdns::Config::default(),
+                        key.public().to_peer_id(),
+                    )?)
+                } else {
+                    None
+                };
+                Ok(Behaviour {
+                    gossipsub,
+                    history: request_response::Behaviour::with_codec(
+                        HistoryCodec,
+                        [(HISTORY_PROTOCOL, support)],
+                        rr_config,
+                    ),
+                    identify: identify::Behaviour::new(
+                        identify::Config::new(IDENTIFY_PROTOCOL_VERSION.to_string(), key.public())
+                            .with_agent_version(format!("pfs-node/{}", env!("CARGO_PKG_VERSION"))),
+                    ),
+                    #[cfg(feature = "mdns")]
+                    mdns: mdns.into(),
+                })
+            },
+        )
         .map_err(|e| NodeError::Swarm(e.to_string()))?
         .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(3600)))
         .build();
@@ -687,25 +689,53 @@ impl EventLoop {
         Ok(())
     }
 
+    /// Dials configured peers that are neither connected nor being dialled: one dial per
+    /// known peer id with all its configured addresses (newest first, tried concurrently),
+    /// and one dial per address whose peer id is still unknown.
     fn redial(&mut self) {
-        for slot in &mut self.peers {
-            if slot.dialing.is_some() {
+        let mut busy: HashSet<PeerId> = self.connected.clone();
+        busy.extend(
+            self.peers
+                .iter()
+                .filter(|s| s.dialing.is_some())
+                .filter_map(|s| s.peer),
+        );
+        let mut by_peer: Vec<(PeerId, Vec<Multiaddr>)> = Vec::new();
+        for slot in self.peers.iter().rev() {
+            let Some(p) = slot.peer else { continue };
+            if busy.contains(&p) {
                 continue;
             }
-            if let Some(p) = slot.peer {
-                if self.connected.contains(&p) {
-                    continue;
-                }
+            match by_peer.iter_mut().find(|(q, _)| *q == p) {
+                Some((_, addrs)) => addrs.push(slot.addr.clone()),
+                None => by_peer.push((p, vec![slot.addr.clone()])),
             }
-            let opts = match slot.peer {
-                Some(p) => DialOpts::peer_id(p)
-                    .addresses(vec![slot.addr.clone()])
-                    .condition(PeerCondition::DisconnectedAndNotDialing)
-                    .build(),
-                None => DialOpts::unknown_peer_id()
-                    .address(slot.addr.clone())
-                    .build(),
-            };
+        }
+        for (peer, addrs) in by_peer {
+            let opts = DialOpts::peer_id(peer)
+                .addresses(addrs)
+                .condition(PeerCondition::DisconnectedAndNotDialing)
+                .build();
+            let id = opts.connection_id();
+            match self.swarm.dial(opts) {
+                Ok(()) => {
+                    tracing::debug!(%peer, "dialing");
+                    for slot in &mut self.peers {
+                        if slot.peer == Some(peer) {
+                            slot.dialing = Some(id);
+                        }
+                    }
+                }
+                Err(e) => tracing::debug!(%peer, error = %e, "dial not started"),
+            }
+        }
+        for slot in &mut self.peers {
+            if slot.peer.is_some() || slot.dialing.is_some() {
+                continue;
+            }
+            let opts = DialOpts::unknown_peer_id()
+                .address(slot.addr.clone())
+                .build();
             let id = opts.connection_id();
             match self.swarm.dial(opts) {
                 Ok(()) => {

@@ -55,7 +55,10 @@ fn store_config(db: &std::path::Path, key: &Keypair) -> NodeConfig {
 /// Envelope number `id`: arbitrary bytes carrying the id (and some filler).
 fn envelope(id: u32) -> Vec<u8> {
     let mut v = id.to_be_bytes().to_vec();
-    v.extend(std::iter::repeat_n((id % 251) as u8, 200 + (id as usize % 50)));
+    v.extend(std::iter::repeat_n(
+        (id % 251) as u8,
+        200 + (id as usize % 50),
+    ));
     v
 }
 
@@ -185,7 +188,10 @@ fn three_nodes_relay_store_and_catch_up() {
         (100..200).all(|id| missed_ids.contains(&id)),
         "B caught up on everything it missed"
     );
-    assert!(missed_ids.windows(2).all(|w| w[0] < w[1]), "in arrival order");
+    assert!(
+        missed_ids.windows(2).all(|w| w[0] < w[1]),
+        "in arrival order"
+    );
 
     // 3. C is stopped and restarted on the same SQLite file: nothing lost.
     let c_id = c.peer_id();
@@ -235,7 +241,11 @@ fn three_nodes_relay_store_and_catch_up() {
         Err(TransportError::Closed)
     );
     std::fs::remove_dir_all(&dir).unwrap();
-    assert!(started.elapsed() < Duration::from_secs(90), "took {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(90),
+        "took {:?}",
+        started.elapsed()
+    );
 }
 
 #[test]
@@ -247,7 +257,10 @@ fn lone_nodes_report_typed_errors() {
         expiry_unix: now_unix() + 60,
     };
     // Nobody to give it to.
-    assert_eq!(relay.publish(meta, vec![1, 2, 3]), Err(TransportError::NoPeers));
+    assert_eq!(
+        relay.publish(meta, vec![1, 2, 3]),
+        Err(TransportError::NoPeers)
+    );
     assert_eq!(
         relay.fetch_history(None, &all_history()),
         Err(TransportError::NoStore)
@@ -263,17 +276,31 @@ fn lone_nodes_report_typed_errors() {
         Err(TransportError::Expired { .. })
     ));
     assert!(matches!(
-        relay.publish(meta, vec![0; pfs_transport::transport::MAX_ENVELOPE_SIZE + 1]),
+        relay.publish(
+            meta,
+            vec![0; pfs_transport::transport::MAX_ENVELOPE_SIZE + 1]
+        ),
         Err(TransportError::TooLarge { .. })
     ));
-    assert!(relay.add_peer("/ip4/127.0.0.1/udp/1".parse().unwrap()).is_err());
+    assert!(
+        relay
+            .add_peer("/ip4/127.0.0.1/udp/1".parse().unwrap())
+            .is_err()
+    );
 
     // A lone store keeps what it publishes, echoes it locally and serves it itself.
-    let store = Node::start(store_config(&dir.join("s.sqlite"), &Keypair::generate_ed25519())).unwrap();
+    let store = Node::start(store_config(
+        &dir.join("s.sqlite"),
+        &Keypair::generate_ed25519(),
+    ))
+    .unwrap();
     let sub = store.subscribe(&[TOPIC]).unwrap();
     store.publish(meta, vec![7; 10]).unwrap();
     store.publish(meta, vec![7; 10]).unwrap(); // duplicate: accepted, not repeated
-    assert_eq!(sub.recv_timeout(WAIT).unwrap().unwrap().envelope, vec![7; 10]);
+    assert_eq!(
+        sub.recv_timeout(WAIT).unwrap().unwrap().envelope,
+        vec![7; 10]
+    );
     assert_eq!(sub.recv_timeout(Duration::from_millis(200)).unwrap(), None);
     let h = Transport::fetch_history(&store, &all_history()).unwrap();
     assert_eq!(h.len(), 1);
