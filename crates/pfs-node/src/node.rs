@@ -601,11 +601,7 @@ async fn run(
             tracing::warn!(%addr, error = %e, "configured peer ignored");
         }
     }
-    if let Some(s) = &ev.store {
-        if let Err(e) = s.purge(now_unix()) {
-            tracing::error!(error = %e, "store purge failed");
-        }
-    }
+    ev.purge_store();
     if ready.send(Ok(())).is_err() {
         return;
     }
@@ -627,11 +623,7 @@ async fn run(
             event = ev.swarm.select_next_some() => ev.on_swarm_event(event),
             _ = redial.tick() => ev.redial(),
             _ = purge.tick() => {
-                if let Some(s) = &ev.store {
-                    if let Err(e) = s.purge(now_unix()) {
-                        tracing::error!(error = %e, "store purge failed");
-                    }
-                }
+                ev.purge_store();
             }
         }
     }
@@ -648,6 +640,12 @@ fn peer_of(addr: &Multiaddr) -> Option<PeerId> {
 }
 
 impl EventLoop {
+    fn purge_store(&self) {
+        if let Some(Err(e)) = self.store.as_ref().map(|s| s.purge(now_unix())) {
+            tracing::error!(error = %e, "store purge failed");
+        }
+    }
+
     fn local_peer(&self) -> PeerId {
         *self.swarm.local_peer_id()
     }
@@ -1081,14 +1079,12 @@ impl EventLoop {
             }
             SwarmEvent::ConnectionClosed {
                 peer_id,
-                num_established,
+                num_established: 0,
                 ..
             } => {
-                if num_established == 0 {
-                    tracing::debug!(%peer_id, "disconnected");
-                    self.connected.remove(&peer_id);
-                    self.stores.remove(&peer_id);
-                }
+                tracing::debug!(%peer_id, "disconnected");
+                self.connected.remove(&peer_id);
+                self.stores.remove(&peer_id);
             }
             SwarmEvent::OutgoingConnectionError {
                 connection_id,
