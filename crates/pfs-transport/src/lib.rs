@@ -26,6 +26,7 @@ pub mod pow;
 pub mod rlp;
 pub mod status;
 pub mod symmetric;
+pub mod transport;
 pub mod topic;
 
 pub use envelope::{
