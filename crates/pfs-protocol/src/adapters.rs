@@ -92,7 +92,9 @@ pub(crate) fn initiator_state(
     rng: &mut dyn RandomSource,
 ) -> Result<RatchetState, EngineError> {
     let r = match suite {
-        SuiteId::StatusGo => RatchetState::new_status_go_initiator(sk, their_spk.as_compressed(), rng),
+        SuiteId::StatusGo => {
+            RatchetState::new_status_go_initiator(sk, their_spk.as_compressed(), rng)
+        }
         SuiteId::Spec => RatchetState::new_spec_initiator(sk, rng),
     };
     r.map_err(|e| EngineError::Invalid(e.to_string()))

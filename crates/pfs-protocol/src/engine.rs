@@ -443,16 +443,16 @@ impl Engine {
             }
         };
         // 3. replies (partitioned device, account recovery)
-        if let Err(e) = &result {
-            if matches!(
+        if let Err(e) = &result
+            && matches!(
                 e,
                 ReceiveError::DeviceNotFound
                     | ReceiveError::NotPairedDevice
                     | ReceiveError::SessionNotFound
                     | ReceiveError::UnknownSignedPreKey
-            ) {
-                self.queue_bundle_reply(sender, now)?;
-            }
+            )
+        {
+            self.queue_bundle_reply(sender, now)?;
         }
         result
     }
@@ -474,10 +474,10 @@ impl Engine {
         }
         let mut tx = self.store.begin()?;
         let key = key33(to);
-        if let Some(last) = tx.rate_limit(RATE_BUNDLE_REPLY, &key)? {
-            if now.saturating_sub(last) < self.ctx.config.bundle_reply_interval_ns {
-                return Ok(());
-            }
+        if let Some(last) = tx.rate_limit(RATE_BUNDLE_REPLY, &key)?
+            && now.saturating_sub(last) < self.ctx.config.bundle_reply_interval_ns
+        {
+            return Ok(());
         }
         let mut out = self.ctx.dh_message(&mut *tx, to, &[], now)?;
         out.kind = OutgoingKind::BundleReply;
@@ -687,7 +687,8 @@ impl Ctx {
             }
             if self.config.expired_session_retention_ns.is_some() {
                 for mut s in tx.all_sessions()? {
-                    if !s.we_initiated && s.expired_at.is_none() && expired.contains(&s.rooted_spk) {
+                    if !s.we_initiated && s.expired_at.is_none() && expired.contains(&s.rooted_spk)
+                    {
                         s.expired_at = Some(now);
                         tx.put_session(&s)?;
                     }
@@ -764,14 +765,13 @@ impl Ctx {
                 });
             }
         }
-        if let Some(c) = &self.bundle_cache {
-            if c.entries == entries
-                && self.config.bundle_resign_interval_ns > 0
-                && now.saturating_sub(c.timestamp) <= self.config.bundle_resign_interval_ns
-                && now >= c.timestamp
-            {
-                return Ok(c.bundle.clone());
-            }
+        if let Some(c) = &self.bundle_cache
+            && c.entries == entries
+            && self.config.bundle_resign_interval_ns > 0
+            && now.saturating_sub(c.timestamp) <= self.config.bundle_resign_interval_ns
+            && now >= c.timestamp
+        {
+            return Ok(c.bundle.clone());
         }
         let bundle = adapters::sign_bundle(&self.me.secret, &entries, now)?;
         self.bundle_cache = Some(CachedBundle {
@@ -813,7 +813,10 @@ impl Ctx {
             // one expires the others (re-keying, and a wiped device re-using a version)
             let existing = tx.peer_prekeys(&identity, &e.installation_id)?;
             if !existing.iter().any(|p| p.public == e.spk) {
-                let newest = existing.iter().map(|p| (p.version, p.bundle_timestamp)).max();
+                let newest = existing
+                    .iter()
+                    .map(|p| (p.version, p.bundle_timestamp))
+                    .max();
                 let current = newest.is_none_or(|n| (e.version, vb.timestamp) > n);
                 tx.put_peer_prekey(&PeerPreKeyRecord {
                     identity,
@@ -1225,18 +1228,15 @@ impl Ctx {
             delivered.suite = Some(suite);
         }
         // status-go bookkeeping: the sender's installation advertised protocol version ≥ 1
-        if let Some(first) = msg.bundles.first() {
-            if first
+        if let Some(first) = msg.bundles.first()
+            && first
                 .signed_pre_key(&msg.installation_id)
                 .is_some_and(|s| s.protocol_version >= 1)
-            {
-                if let Some(mut inst) = tx.installation(&key33(sender), &msg.installation_id)? {
-                    if !inst.heard_with_protocol_version {
-                        inst.heard_with_protocol_version = true;
-                        tx.put_installation(&inst)?;
-                    }
-                }
-            }
+            && let Some(mut inst) = tx.installation(&key33(sender), &msg.installation_id)?
+            && !inst.heard_with_protocol_version
+        {
+            inst.heard_with_protocol_version = true;
+            tx.put_installation(&inst)?;
         }
         if self.config.contact_requests && !from_self && delivered.kind != DeliveredKind::BundleOnly
         {
@@ -1405,10 +1405,11 @@ impl Ctx {
         let Some(interval) = self.config.maintenance_interval_ns else {
             return Ok(());
         };
-        if let Some(last) = tx.rate_limit(RATE_MAINTENANCE, b"")? {
-            if now.saturating_sub(last) < interval && now >= last {
-                return Ok(());
-            }
+        if let Some(last) = tx.rate_limit(RATE_MAINTENANCE, b"")?
+            && now.saturating_sub(last) < interval
+            && now >= last
+        {
+            return Ok(());
         }
         self.maintain(tx, now)?;
         tx.put_rate_limit(RATE_MAINTENANCE, b"", now)?;
@@ -1422,7 +1423,9 @@ impl Ctx {
                 match s.expired_at {
                     // counted from the later of expiry and last use: a session still receiving
                     // late messages is not cut off under them
-                    Some(at) if now.saturating_sub(at.max(s.last_used)) >= retention => tx.delete_session(&s.key)?,
+                    Some(at) if now.saturating_sub(at.max(s.last_used)) >= retention => {
+                        tx.delete_session(&s.key)?
+                    }
                     Some(_) => {}
                     None => {
                         if self.prekey_expired(&*tx, &s)? {
@@ -1447,11 +1450,12 @@ impl Ctx {
         }
         if let Some(after) = self.config.stale_device_after_ns {
             for mut r in tx.all_installations()? {
-                if let Some(since) = r.missing_since {
-                    if !r.stale && now.saturating_sub(since) >= after {
-                        r.stale = true;
-                        tx.put_installation(&r)?;
-                    }
+                if let Some(since) = r.missing_since
+                    && !r.stale
+                    && now.saturating_sub(since) >= after
+                {
+                    r.stale = true;
+                    tx.put_installation(&r)?;
                 }
             }
         }

@@ -26,8 +26,8 @@ pub mod pow;
 pub mod rlp;
 pub mod status;
 pub mod symmetric;
-pub mod transport;
 pub mod topic;
+pub mod transport;
 
 pub use envelope::{
     DEFAULT_MAX_ENVELOPE_SIZE, Envelope, EnvelopeDecodeError, OpenError, OpenKey, OpenOptions,

@@ -1,5 +1,7 @@
 //! Wire-format tests: byte equality with messages recorded from status-go, and hostile input.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use pfs_wire::*;
 use proptest::prelude::*;
 use serde_json::Value;

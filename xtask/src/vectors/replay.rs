@@ -51,7 +51,12 @@ impl Replay {
 
     /// (keys left, reads left)
     pub fn remaining(&self) -> (usize, usize) {
-        self.with(|s| (s.keys.len() - s.key_pos.min(s.keys.len()), s.reads.len() - s.read_pos.min(s.reads.len())))
+        self.with(|s| {
+            (
+                s.keys.len() - s.key_pos.min(s.keys.len()),
+                s.reads.len() - s.read_pos.min(s.reads.len()),
+            )
+        })
     }
 }
 
@@ -59,7 +64,9 @@ impl RandomSource for Replay {
     fn fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), CryptoError> {
         self.with(|s| {
             let Some(r) = s.reads.get(s.read_pos) else {
-                return Err(CryptoError::RandomnessExhausted("random_stream_reads".into()));
+                return Err(CryptoError::RandomnessExhausted(
+                    "random_stream_reads".into(),
+                ));
             };
             if r.len() != dest.len() {
                 return Err(CryptoError::RandomnessExhausted(format!(
