@@ -15,7 +15,7 @@ use pfs_transport::envelope::{
 };
 use pfs_transport::pow::PowVariant;
 use pfs_transport::status::partitioned_topic;
-use pfs_transport::transport::{CarriedEnvelope, EnvelopeMeta, HistoryQuery, Transport, now_unix};
+use pfs_transport::transport::{CarriedEnvelope, EnvelopeMeta, HistoryQuery, now_unix};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
