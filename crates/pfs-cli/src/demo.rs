@@ -136,9 +136,14 @@ impl Demo {
     /// Hands an envelope to a device: open (verify signer) and decrypt.
     fn deliver(&mut self, env: &Env, to: &mut Dev) -> Result<Delivered, String> {
         let t = Instant::now();
-        let opened =
-            to.d.open_envelope(&env.bytes, now_secs())
-                .map_err(|e| e.to_string())?;
+        let opened = match to.d.open_envelope(&env.bytes, now_secs()) {
+            Ok(o) => o,
+            Err(e) => {
+                self.crypto += t.elapsed();
+                self.say(&format!("{} ✗ envelope refused: {e}", to.label));
+                return Err(e.to_string());
+            }
+        };
         let r =
             to.d.engine
                 .decrypt(&opened.sender, &opened.payload, &opened.hash);
@@ -497,7 +502,36 @@ pub fn run(ctx: &Ctx, keep: bool) -> Result<(), CliError> {
             *b ^= 0x01;
         }
         let r = demo.deliver(&bad, &mut bob);
-        demo.check(r.is_err(), "a message with one flipped bit is rejected");
+        demo.check(
+            r.is_err(),
+            "one flipped bit: the proof of work no longer holds",
+        );
+        // the same bit flipped by someone who also redoes the proof of work
+        let remined = pfs_transport::envelope::Envelope::decode(
+            &e.bytes,
+            pfs_transport::DEFAULT_MAX_ENVELOPE_SIZE,
+        )
+        .ok()
+        .and_then(|mut env| {
+            let at = env.data.len().saturating_sub(40);
+            *env.data.get_mut(at)? ^= 0x01;
+            pfs_transport::pow::seal(
+                &mut env,
+                crate::device::POW_VARIANT,
+                crate::device::POW_TARGET,
+                50_000_000,
+            )
+            .ok()?;
+            Some(env.encode())
+        });
+        if let Some(bytes) = remined {
+            bad.bytes = bytes;
+            let r = demo.deliver(&bad, &mut bob);
+            demo.check(
+                r.is_err(),
+                "with the proof of work redone: the encryption's MAC rejects it",
+            );
+        }
     }
     let forged = bob.d.open_envelope(b"\xc0", now_secs());
     demo.check(
