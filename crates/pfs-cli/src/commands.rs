@@ -50,7 +50,11 @@ impl Ctx {
             return Err(CliError::NoAccount(self.home.clone()));
         }
         let pass = passphrase(&path, false)?;
-        let store = open_store(&path, pass.as_bytes(), None)?;
+        let store = open_store(&path, pass.as_bytes(), None).map_err(|e| match e {
+            CliError::WrongPassphrase(_) => CliError::WrongPassphrase(self.home.clone()),
+            CliError::Locked(_) => CliError::Locked(self.home.clone()),
+            other => other,
+        })?;
         match Device::open(store, Config::default()) {
             Err(CliError::Engine(pfs_protocol::EngineError::NoAccount)) => {
                 Err(CliError::NoAccount(self.home.clone()))
