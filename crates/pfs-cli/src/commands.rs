@@ -560,8 +560,7 @@ pub fn emit_envelopes(
         let env = device.seal(out, now)?;
         let bytes = env.encode();
         let b64 = B64.encode(&bytes);
-        if !print {
-        } else if ctx.json {
+        if print && ctx.json {
             ctx.emit(&json!({
                 "type": "envelope",
                 "envelope": b64,
@@ -571,7 +570,7 @@ pub fn emit_envelopes(
                 "installations": out.entries,
                 "hash": hex::encode(env.hash()),
             }));
-        } else {
+        } else if print {
             if out.kind == OutgoingKind::BundleReply {
                 let to = display_name(device, &out.recipient);
                 println!("# bundle reply to {to}: give the next line to their `pfs receive`");
@@ -709,21 +708,21 @@ pub fn receive_one(
         }
     };
     // new devices of ours (an announce, or any message from a new device of ours)
-    if opened.sender == device.identity() {
-        if let Ok(list) = own_installations(device) {
-            if list.len() > own_before && !ctx.json {
-                let mine = device.installation_id();
-                for i in list
-                    .iter()
-                    .filter(|i| !i.enabled && i.installation_id != mine)
-                {
-                    eprintln!(
-                        "new device of yours awaiting approval: {} (`pfs devices approve {}`)",
-                        i.installation_id,
-                        short_id(&i.installation_id)
-                    );
-                }
-            }
+    if opened.sender == device.identity()
+        && !ctx.json
+        && let Ok(list) = own_installations(device)
+        && list.len() > own_before
+    {
+        let mine = device.installation_id();
+        for i in list
+            .iter()
+            .filter(|i| !i.enabled && i.installation_id != mine)
+        {
+            eprintln!(
+                "new device of yours awaiting approval: {} (`pfs devices approve {}`)",
+                i.installation_id,
+                short_id(&i.installation_id)
+            );
         }
     }
     (outcome, device.engine.take_outgoing())

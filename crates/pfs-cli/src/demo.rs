@@ -414,13 +414,13 @@ pub fn run(ctx: &Ctx, keep: bool) -> Result<(), CliError> {
             "Alice's phone cannot even open Bob's envelope (ECIES to Bob's key)",
         );
     }
-    if let Some(e) = envs.get(1) {
-        if let Some(d) = demo.expect(e, &mut phone, &alice) {
-            demo.check(
-                d.sender_installation == laptop.d.installation_id(),
-                "the phone sees which of Alice's devices sent it",
-            );
-        }
+    if let Some(e) = envs.get(1)
+        && let Some(d) = demo.expect(e, &mut phone, &alice)
+    {
+        demo.check(
+            d.sender_installation == laptop.d.installation_id(),
+            "the phone sees which of Alice's devices sent it",
+        );
     }
 
     // ------------------------------------------------------------------ out of order
