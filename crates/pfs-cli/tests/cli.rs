@@ -628,3 +628,60 @@ fn demo_passes_every_check() {
         .stdout(predicate::str::contains("every check passed"))
         .stdout(predicate::str::contains("0 failed"));
 }
+
+/// Kills the node process when the test ends, even on failure.
+struct Child(std::process::Child);
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn send_and_receive_through_a_node_with_history() {
+    use std::io::BufRead as _;
+    let (alice, bob, node_home) = (home(), home(), home());
+    init(&alice);
+    init(&bob);
+    pair_contacts(&alice, &bob);
+    let mut node = Child(
+        std::process::Command::new(assert_cmd::cargo::cargo_bin("pfs"))
+            .arg("--home")
+            .arg(&node_home.path)
+            .args(["node", "--store"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let stdout = node.0.stdout.take().unwrap();
+    let addr = std::io::BufReader::new(stdout)
+        .lines()
+        .map_while(Result::ok)
+        .find_map(|l| l.strip_prefix("listening on ").map(str::to_owned))
+        .expect("node prints its address");
+    // Bob is offline while Alice sends: the store keeps the envelope
+    pfs(&alice.path)
+        .args(["send", "--to", "Bob", "--via", &addr, "over the network"])
+        .assert()
+        .success();
+    let out = pfs(&bob.path)
+        .args(["--json", "receive", "--via", &addr])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(texts(&json_lines(&out.stdout)), ["over the network"]);
+    // fetched again from history, but not delivered twice
+    let out = pfs(&bob.path)
+        .args(["--json", "receive", "--via", &addr])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(texts(&json_lines(&out.stdout)).is_empty());
+    drop(node);
+}
