@@ -1,7 +1,311 @@
-//! The `pfs` command-line tool: accounts, contacts, devices, sending and receiving
-//! through pipes or the network, and the `demo` main job.
+//! The `pfs` command-line tool (level 4): wires the SQLite store, the OS random generator,
+//! the system clock, Whisper envelopes, the peer-to-peer node and the identity pictures
+//! around the sans-IO protocol engine.
+//!
+//! Accounts, contacts, devices, sending and receiving through pipes (`pfs send` prints
+//! envelopes, `pfs receive` reads them) or the network (`--via`, `pfs node`, `pfs chat`),
+//! and `pfs demo`, the whole protocol in one run.
 #![forbid(unsafe_code)]
 
-fn main() {
-    println!("pfs: not built yet");
+mod commands;
+mod demo;
+mod device;
+mod error;
+mod net;
+mod show;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use commands::Ctx;
+use error::CliError;
+
+const ABOUT: &str = "pfs: end-to-end encrypted 1:1 chat with the Status protocol (X3DH, Double Ratchet, multi-device), from the command line";
+
+const MAIN_HELP: &str = "\
+Every command works on a home directory holding an encrypted store (store.sqlite).
+The passphrase comes from PFS_PASSPHRASE or is asked on the terminal.
+
+Two people on one machine, through pipes:
+  export PFS_PASSPHRASE=secret
+  pfs --home /tmp/alice init
+  pfs --home /tmp/bob init
+  pfs --home /tmp/bob contacts add \"$(pfs --home /tmp/alice contact-code)\" --name Alice
+  pfs --home /tmp/alice contacts add \"$(pfs --home /tmp/bob contact-code)\" --name Bob
+  pfs --home /tmp/alice send --to Bob 'hello' | pfs --home /tmp/bob receive
+
+See it all at once:  pfs demo";
+
+/// The `pfs` tool.
+#[derive(Debug, Parser)]
+#[command(name = "pfs", version, about = ABOUT, after_help = MAIN_HELP)]
+struct Cli {
+    /// Home directory (default: $XDG_DATA_HOME/pfs, else ~/.local/share/pfs).
+    #[arg(long, global = true, env = "PFS_HOME", value_name = "DIR")]
+    home: Option<PathBuf>,
+    /// Print one JSON object per result on stdout.
+    #[arg(long, global = true)]
+    json: bool,
+    /// Directory with adjectives.json, animals.json, emojis.json (and ring-colors.json):
+    /// enables the three-word name and the emoji hash.
+    #[arg(long, global = true, env = "PFS_IDENTITY_DATA", value_name = "DIR")]
+    identity_data: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create a new account: prints the 12-word recovery phrase once, the chat key and the
+    /// installation id.
+    #[command(after_help = "Example:\n  PFS_PASSPHRASE=secret pfs --home /tmp/alice init")]
+    Init,
+    /// Recover an account from its 12-word phrase (read from stdin) as a new device.
+    #[command(
+        after_help = "The recovered account has the same chat key and a new installation id; peers start\nsessions with it when it answers their messages with its bundle.\n\nExample:\n  echo 'word1 word2 … word12' | pfs --home /tmp/alice-phone recover"
+    )]
+    Recover,
+    /// Show this account: chat key, zQ3 key, installation, colour hash, identicon (and
+    /// three-word name and emoji hash with --identity-data).
+    #[command(
+        after_help = "Example:\n  pfs --home /tmp/alice --identity-data ../shared/reference/identity-data whoami"
+    )]
+    Whoami,
+    /// Print this account's contact code (its signed bundle), optionally as a QR code.
+    #[command(
+        name = "contact-code",
+        after_help = "Give the code to a contact: with it their first message is forward secret.\n\nExample:\n  pfs --home /tmp/alice contact-code --qr --png alice.png"
+    )]
+    ContactCode {
+        /// Also draw the QR code in the terminal.
+        #[arg(long)]
+        qr: bool,
+        /// Write the QR code as a PNG file.
+        #[arg(long, value_name = "FILE")]
+        png: Option<PathBuf>,
+        /// Write the QR code as an SVG file.
+        #[arg(long, value_name = "FILE")]
+        svg: Option<PathBuf>,
+    },
+    /// Show the identicon and other pictures of any chat key; write the identicon as PNG.
+    #[command(after_help = "Example:\n  pfs identicon zQ3shXYZ… --png bob.png")]
+    Identicon {
+        /// A chat key (0x04…, 0x02…/0x03…, zQ3sh…).
+        key: String,
+        /// Write the identicon to this PNG file.
+        #[arg(long, value_name = "FILE")]
+        png: Option<PathBuf>,
+    },
+    /// Manage contacts and contact requests.
+    #[command(subcommand)]
+    Contacts(ContactsCmd),
+    /// Manage this account's devices (installations): pairing and approval.
+    #[command(subcommand)]
+    Devices(DevicesCmd),
+    /// Encrypt a message for a contact and print the envelopes (one base64 line each).
+    #[command(
+        after_help = "Prints one envelope per line: the message for the contact's devices and, when you have\npaired devices, a copy for them. Give them to `pfs receive` (pipe, file) or use --via.\n\nExamples:\n  pfs --home /tmp/alice send --to Bob 'hello' | pfs --home /tmp/bob receive\n  echo 'hello' | pfs --home /tmp/alice send --to zQ3sh… > out.env\n  pfs --home /tmp/alice send --to Bob --via /ip4/127.0.0.1/tcp/4001/p2p/12D3… 'hi'"
+    )]
+    Send {
+        /// The contact: chat key or name.
+        #[arg(long, value_name = "ID")]
+        to: String,
+        /// The message (read from stdin when absent).
+        message: Vec<String>,
+        /// Mark it as a contact request (the only kind that reaches someone who declined you).
+        #[arg(long)]
+        request: bool,
+        /// Publish through the pfs node at this address instead of printing.
+        #[arg(long, value_name = "ADDR")]
+        via: Option<String>,
+    },
+    /// Read envelopes (one base64 line each) from stdin, decrypt them and print the messages;
+    /// prints the bundle replies the protocol wants sent as envelope lines too.
+    #[command(
+        after_help = "Envelopes not addressed to this account are skipped with a note on stderr; blank lines\nand lines starting with # are ignored. Exit status 1 when an envelope was corrupt or\nfailed to decrypt.\n\nExamples:\n  pfs --home /tmp/bob receive < out.env\n  pfs --home /tmp/bob receive --via /ip4/127.0.0.1/tcp/4001/p2p/12D3… --follow"
+    )]
+    Receive {
+        /// Receive through the pfs node at this address (history first) instead of stdin.
+        #[arg(long, value_name = "ADDR")]
+        via: Option<String>,
+        /// With --via: keep receiving until interrupted.
+        #[arg(long, requires = "via")]
+        follow: bool,
+    },
+    /// List the sessions: per peer device, suite, active/expired, created, last used,
+    /// skipped keys.
+    #[command(after_help = "Example:\n  pfs --home /tmp/alice sessions")]
+    Sessions,
+    /// Run a peer-to-peer node (relay, and with --store a mailserver keeping history).
+    #[command(
+        after_help = "Examples:\n  pfs node --listen /ip4/127.0.0.1/tcp/4001 --store\n  pfs node --peer /ip4/127.0.0.1/tcp/4001/p2p/12D3…"
+    )]
+    Node {
+        /// Listen address (default /ip4/127.0.0.1/tcp/0, a random port).
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<String>,
+        /// A peer to connect to (repeatable).
+        #[arg(long = "peer", value_name = "ADDR")]
+        peers: Vec<String>,
+        /// Keep envelopes (30 days) and answer history requests.
+        #[arg(long)]
+        store: bool,
+        /// The store database (default HOME/mailserver.sqlite).
+        #[arg(long, value_name = "FILE")]
+        store_db: Option<PathBuf>,
+    },
+    /// Interactive 1:1 chat through a pfs node: incoming messages appear while you type.
+    #[command(
+        after_help = "Example:\n  pfs --home /tmp/alice chat Bob --via /ip4/127.0.0.1/tcp/4001/p2p/12D3…"
+    )]
+    Chat {
+        /// The contact: chat key or name.
+        id: String,
+        /// The pfs node to use.
+        #[arg(long, value_name = "ADDR")]
+        via: String,
+    },
+    /// The whole protocol in one run: Alice (two devices) and Bob, out-of-order delivery,
+    /// ratchet turns, multi-device, account recovery, each step checked.
+    #[command(
+        after_help = "Runs in a temporary directory (removed afterwards); exits 0 only if every check passed.\n\nExample:\n  cargo run --release -p pfs-cli -- demo"
+    )]
+    Demo {
+        /// Keep the temporary directory (print its path).
+        #[arg(long)]
+        keep: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ContactsCmd {
+    /// Add a contact by contact code (forward secret from the first message) or by chat key.
+    #[command(
+        after_help = "Example:\n  pfs --home /tmp/bob contacts add \"$(pfs --home /tmp/alice contact-code)\" --name Alice"
+    )]
+    Add {
+        /// A contact code (base64) or a chat key (0x04…, zQ3sh…).
+        code: String,
+        /// A local name for the contact.
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// List contacts with their state (added, request, accepted, declined), PFS status and
+    /// pictures.
+    #[command(after_help = "Example:\n  pfs --home /tmp/bob contacts list")]
+    List,
+    /// Accept a contact request.
+    #[command(after_help = "Example:\n  pfs --home /tmp/bob contacts accept zQ3sh…")]
+    Accept {
+        /// Chat key or name.
+        id: String,
+    },
+    /// Decline a contact request: their messages are dropped, except a new request.
+    #[command(after_help = "Example:\n  pfs --home /tmp/bob contacts decline zQ3sh…")]
+    Decline {
+        /// Chat key or name.
+        id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum DevicesCmd {
+    /// List this account's devices: this one, enabled, pending approval, stale.
+    #[command(after_help = "Example:\n  pfs --home /tmp/alice devices list")]
+    List,
+    /// Approve (pair) one of your devices so messages reach it (at most 3 devices).
+    #[command(after_help = "Example:\n  pfs --home /tmp/alice devices approve 3f2a")]
+    Approve {
+        /// Installation id (a unique prefix is enough).
+        id: String,
+    },
+    /// Stop sending to one of your devices.
+    #[command(after_help = "Example:\n  pfs --home /tmp/alice devices disable 3f2a")]
+    Disable {
+        /// Installation id (a unique prefix is enough).
+        id: String,
+    },
+    /// Print an envelope announcing this device to your other devices (pairing).
+    #[command(
+        after_help = "Pairing two devices of one account (the second made with `pfs recover`):\n  pfs --home /tmp/a2 devices announce | pfs --home /tmp/a1 receive > reply.env\n  pfs --home /tmp/a2 receive < reply.env\n  pfs --home /tmp/a1 devices approve ID2 ; pfs --home /tmp/a2 devices approve ID1"
+    )]
+    Announce,
+}
+
+fn default_home() -> PathBuf {
+    if let Some(x) = std::env::var_os("XDG_DATA_HOME").filter(|x| !x.is_empty()) {
+        return PathBuf::from(x).join("pfs");
+    }
+    if let Some(h) = std::env::var_os("HOME").filter(|x| !x.is_empty()) {
+        return PathBuf::from(h).join(".local/share/pfs");
+    }
+    PathBuf::from(".pfs")
+}
+
+fn join(words: Vec<String>) -> Option<String> {
+    (!words.is_empty()).then(|| words.join(" "))
+}
+
+fn run(cli: Cli) -> Result<(), CliError> {
+    let ctx = Ctx {
+        home: cli.home.unwrap_or_else(default_home),
+        json: cli.json,
+        identity_data: cli.identity_data,
+    };
+    match cli.command {
+        Command::Init => commands::init(&ctx),
+        Command::Recover => commands::recover(&ctx),
+        Command::Whoami => commands::whoami(&ctx),
+        Command::ContactCode { qr, png, svg } => {
+            commands::contact_code(&ctx, qr, png.as_deref(), svg.as_deref())
+        }
+        Command::Identicon { key, png } => commands::identicon(&ctx, &key, png.as_deref()),
+        Command::Contacts(c) => match c {
+            ContactsCmd::Add { code, name } => commands::contacts_add(&ctx, &code, name.as_deref()),
+            ContactsCmd::List => commands::contacts_list(&ctx),
+            ContactsCmd::Accept { id } => commands::contacts_decide(&ctx, &id, true),
+            ContactsCmd::Decline { id } => commands::contacts_decide(&ctx, &id, false),
+        },
+        Command::Devices(d) => match d {
+            DevicesCmd::List => commands::devices_list(&ctx),
+            DevicesCmd::Approve { id } => commands::devices_set(&ctx, &id, true),
+            DevicesCmd::Disable { id } => commands::devices_set(&ctx, &id, false),
+            DevicesCmd::Announce => commands::devices_announce(&ctx).map(|_| ()),
+        },
+        Command::Send {
+            to,
+            message,
+            request,
+            via,
+        } => match via {
+            Some(via) => net::send_via(&ctx, &via, &to, join(message), request),
+            None => commands::send(&ctx, &to, join(message), request),
+        },
+        Command::Receive { via, follow } => match via {
+            Some(via) => net::receive_via(&ctx, &via, follow),
+            None => commands::receive(&ctx),
+        },
+        Command::Sessions => commands::sessions(&ctx),
+        Command::Node {
+            listen,
+            peers,
+            store,
+            store_db,
+        } => net::node(&ctx, listen.as_deref(), &peers, store, store_db),
+        Command::Chat { id, via } => net::chat(&ctx, &via, &id),
+        Command::Demo { keep } => demo::run(&ctx, keep),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }

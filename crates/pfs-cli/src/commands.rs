@@ -1,0 +1,884 @@
+//! The commands that work on a home: accounts, contacts, devices, send, receive, sessions.
+
+use std::io::{BufRead, IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use pfs_crypto::secp256k1::PublicKey;
+use pfs_protocol::{
+    Config, Delivered, DeliveredKind, Outgoing, OutgoingKind, ReceiveError, SuiteId,
+};
+use pfs_store::ContactState;
+use serde_json::{Value, json};
+
+use crate::device::{Device, OpenFailure, now_secs, open_store};
+use crate::error::CliError;
+use crate::show::{Pictures, key_hex, short, short_id, time};
+
+/// Global options every command sees.
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    /// The home directory.
+    pub home: PathBuf,
+    /// One JSON object per result.
+    pub json: bool,
+    /// Identity data directory.
+    pub identity_data: Option<PathBuf>,
+}
+
+impl Ctx {
+    /// The store file.
+    pub fn store_path(&self) -> PathBuf {
+        self.home.join("store.sqlite")
+    }
+
+    /// Prints one JSON object (in JSON mode).
+    pub fn emit(&self, v: &Value) {
+        println!("{v}");
+    }
+
+    /// The pictures context.
+    pub fn pictures(&self) -> Result<Pictures, CliError> {
+        Pictures::load(self.identity_data.as_ref())
+    }
+
+    /// Opens the home's account.
+    pub fn open(&self) -> Result<Device, CliError> {
+        let path = self.store_path();
+        if !path.is_file() {
+            return Err(CliError::NoAccount(self.home.clone()));
+        }
+        let pass = passphrase(&path, false)?;
+        let store = open_store(&path, pass.as_bytes(), None).map_err(|e| match e {
+            CliError::WrongPassphrase(_) => CliError::WrongPassphrase(self.home.clone()),
+            CliError::Locked(_) => CliError::Locked(self.home.clone()),
+            other => other,
+        })?;
+        match Device::open(store, Config::default()) {
+            Err(CliError::Engine(pfs_protocol::EngineError::NoAccount)) => {
+                Err(CliError::NoAccount(self.home.clone()))
+            }
+            other => other,
+        }
+    }
+
+    /// Creates the home directory and a new store in it (refusing an existing one).
+    fn create_store(&self) -> Result<pfs_store::SqliteStore, CliError> {
+        let path = self.store_path();
+        if path.exists() {
+            return Err(CliError::AccountExists);
+        }
+        std::fs::create_dir_all(&self.home)
+            .map_err(|e| CliError::io(format!("cannot create {}", self.home.display()), e))?;
+        let pass = passphrase(&path, true)?;
+        open_store(&path, pass.as_bytes(), None)
+    }
+}
+
+/// The passphrase: `PFS_PASSPHRASE`, else asked on the terminal.
+fn passphrase(path: &Path, confirm: bool) -> Result<String, CliError> {
+    if let Ok(p) = std::env::var("PFS_PASSPHRASE") {
+        if p.is_empty() {
+            return Err(CliError::EmptyPassphrase);
+        }
+        return Ok(p);
+    }
+    let prompt = format!("passphrase for {}: ", path.display());
+    let p = rpassword::prompt_password(prompt).map_err(|_| CliError::NoPassphrase)?;
+    if p.is_empty() {
+        return Err(CliError::EmptyPassphrase);
+    }
+    if confirm {
+        let again = rpassword::prompt_password("same passphrase again: ")
+            .map_err(|_| CliError::NoPassphrase)?;
+        if again != p {
+            return Err(CliError::PassphraseMismatch);
+        }
+    }
+    Ok(p)
+}
+
+fn read_stdin(prompt: &str) -> Result<String, CliError> {
+    let mut s = String::new();
+    if std::io::stdin().is_terminal() {
+        eprintln!("{prompt}");
+        std::io::stdin()
+            .lock()
+            .read_line(&mut s)
+            .map_err(|e| CliError::io("cannot read standard input", e))?;
+    } else {
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .map_err(|e| CliError::io("cannot read standard input", e))?;
+    }
+    Ok(s)
+}
+
+fn write_file(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
+    std::fs::write(path, bytes)
+        .map_err(|e| CliError::io(format!("cannot write {}", path.display()), e))
+}
+
+// ---------------------------------------------------------------------------- accounts
+
+/// `pfs init`.
+pub fn init(ctx: &Ctx) -> Result<(), CliError> {
+    let store = ctx.create_store()?;
+    let (device, phrase) = Device::create(store, Config::default())?;
+    print_account(ctx, &device, Some(&phrase))
+}
+
+/// `pfs recover`.
+pub fn recover(ctx: &Ctx) -> Result<(), CliError> {
+    if ctx.store_path().exists() {
+        return Err(CliError::AccountExists);
+    }
+    let phrase = read_stdin("type your 12-word recovery phrase and press Enter:")?;
+    // Check the phrase before creating anything.
+    pfs_x3dh::Mnemonic::parse(&phrase).map_err(CliError::Mnemonic)?;
+    let store = ctx.create_store()?;
+    let device = Device::recover(store, Config::default(), &phrase)?;
+    print_account(ctx, &device, None)
+}
+
+fn print_account(ctx: &Ctx, device: &Device, phrase: Option<&str>) -> Result<(), CliError> {
+    let id = device.identity();
+    if ctx.json {
+        ctx.emit(&json!({
+            "mnemonic": phrase,
+            "chat_key": key_hex(&id),
+            "zq3": pfs_identity::to_zq3(&id),
+            "installation_id": device.installation_id(),
+            "home": ctx.home.display().to_string(),
+        }));
+        return Ok(());
+    }
+    if let Some(phrase) = phrase {
+        println!("Your recovery phrase (write it down now; it is shown only this once):");
+        println!();
+        println!("    {phrase}");
+        println!();
+    } else {
+        println!("Account recovered as a new device (the peers learn it from your next messages).");
+    }
+    println!("chat key         {}", key_hex(&id));
+    println!("zQ3 key          {}", pfs_identity::to_zq3(&id));
+    println!("installation id  {}", device.installation_id());
+    println!("home             {}", ctx.home.display());
+    println!();
+    println!("Next: `pfs contact-code` prints the code to give to your contacts.");
+    Ok(())
+}
+
+/// `pfs whoami`.
+pub fn whoami(ctx: &Ctx) -> Result<(), CliError> {
+    let device = ctx.open()?;
+    let pics = ctx.pictures()?;
+    let id = device.identity();
+    if ctx.json {
+        ctx.emit(&json!({
+            "installation_id": device.installation_id(),
+            "visuals": pics.visuals(&id),
+        }));
+        return Ok(());
+    }
+    println!("installation id  {}", device.installation_id());
+    print!("{}", pics.describe(&id, ""));
+    Ok(())
+}
+
+/// `pfs contact-code`.
+pub fn contact_code(
+    ctx: &Ctx,
+    qr: bool,
+    png: Option<&Path>,
+    svg: Option<&Path>,
+) -> Result<(), CliError> {
+    let mut device = ctx.open()?;
+    let code = device.engine.contact_code()?;
+    let q = if qr || png.is_some() || svg.is_some() {
+        Some(pfs_x3dh::contact_code_qr(&code).map_err(|e| CliError::Other(e.to_string()))?)
+    } else {
+        None
+    };
+    if let (Some(q), Some(p)) = (&q, png) {
+        let bytes = q.to_png(8).map_err(|e| CliError::Other(e.to_string()))?;
+        write_file(p, &bytes)?;
+    }
+    if let (Some(q), Some(p)) = (&q, svg) {
+        write_file(p, q.to_svg().as_bytes())?;
+    }
+    if ctx.json {
+        ctx.emit(&json!({
+            "contact_code": code,
+            "png": png.map(|p| p.display().to_string()),
+            "svg": svg.map(|p| p.display().to_string()),
+        }));
+        return Ok(());
+    }
+    if let (true, Some(q)) = (qr, &q) {
+        print!("{}", q.to_terminal_string());
+    }
+    println!("{code}");
+    Ok(())
+}
+
+/// `pfs identicon`.
+pub fn identicon(ctx: &Ctx, key: &str, png: Option<&Path>) -> Result<(), CliError> {
+    let pics = ctx.pictures()?;
+    let pk = pfs_identity::parse_chat_key(key)
+        .map_err(|e| CliError::Usage(format!("{key:?} is not a chat key: {e}")))?;
+    let v = pics.visuals(&pk);
+    if let Some(p) = png {
+        let bytes = v
+            .identicon
+            .to_png()
+            .map_err(|e| CliError::Other(e.to_string()))?;
+        write_file(p, &bytes)?;
+    }
+    if ctx.json {
+        ctx.emit(&json!({ "png": png.map(|p| p.display().to_string()), "visuals": v }));
+        return Ok(());
+    }
+    if let Some(p) = png {
+        println!("wrote {}", p.display());
+    }
+    print!("{}", pics.describe(&pk, ""));
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------- contacts
+
+fn state_name(s: ContactState) -> &'static str {
+    match s {
+        ContactState::Added => "added",
+        ContactState::RequestReceived => "request",
+        ContactState::Accepted => "accepted",
+        ContactState::Declined => "declined",
+    }
+}
+
+/// Resolves a chat key or a contact name to a known contact.
+pub fn resolve_contact(device: &mut Device, text: &str) -> Result<PublicKey, CliError> {
+    let contacts = device.engine.contacts()?;
+    let text = text.trim();
+    if let Ok(pk) = pfs_identity::parse_chat_key(text) {
+        let me = device.identity();
+        if pk == me || contacts.iter().any(|c| c.identity == pk.to_compressed()) {
+            return Ok(pk);
+        }
+        return Err(CliError::UnknownContact(key_hex(&pk)));
+    }
+    let by_name: Vec<_> = contacts
+        .iter()
+        .filter(|c| {
+            c.name
+                .as_deref()
+                .is_some_and(|n| n.eq_ignore_ascii_case(text))
+        })
+        .collect();
+    match by_name.as_slice() {
+        [one] => PublicKey::from_compressed(&one.identity)
+            .map_err(|e| CliError::Other(format!("stored contact key: {e}"))),
+        [] if text.starts_with("0x") || text.starts_with("zQ3") => {
+            Err(CliError::BadContactId(text.to_owned()))
+        }
+        [] => Err(CliError::UnknownContact(text.to_owned())),
+        _ => Err(CliError::Usage(format!(
+            "several contacts are named {text:?}: use the chat key"
+        ))),
+    }
+}
+
+/// The display name of a key: contact name, "you" or the short zQ3 key.
+pub fn display_name(device: &mut Device, pk: &PublicKey) -> String {
+    if *pk == device.identity() {
+        return "you".to_owned();
+    }
+    let name = device.engine.contacts().ok().and_then(|cs| {
+        cs.into_iter()
+            .find(|c| c.identity == pk.to_compressed())
+            .and_then(|c| c.name)
+    });
+    match name {
+        Some(n) => format!("{n} ({})", short(pk)),
+        None => short(pk),
+    }
+}
+
+/// `pfs contacts add`.
+pub fn contacts_add(ctx: &Ctx, code: &str, name: Option<&str>) -> Result<(), CliError> {
+    let mut device = ctx.open()?;
+    let code = code.trim();
+    let (pk, with_bundle) = if let Ok(pk) = pfs_identity::parse_chat_key(code) {
+        device.engine.add_contact_key(&pk, name)?;
+        (pk, false)
+    } else {
+        match device.engine.add_contact_code(code, name) {
+            Ok(pk) => (pk, true),
+            Err(ReceiveError::Local(e)) => return Err(CliError::Engine(e)),
+            Err(e) => {
+                return Err(CliError::BadCode(format!(
+                    "not a valid contact code nor a chat key ({e}); a contact code is the base64 text `pfs contact-code` prints, a chat key looks like 0x04… or zQ3sh…"
+                )));
+            }
+        }
+    };
+    if pk == device.identity() {
+        return Err(CliError::Usage(
+            "this is your own key: to pair a device of yours use `pfs devices announce`".into(),
+        ));
+    }
+    if ctx.json {
+        ctx.emit(&json!({
+            "added": key_hex(&pk),
+            "zq3": pfs_identity::to_zq3(&pk),
+            "name": name,
+            "bundle": with_bundle,
+        }));
+        return Ok(());
+    }
+    println!("added {}", display_name(&mut device, &pk));
+    if with_bundle {
+        println!("their bundle is stored: your first message will be forward secret");
+    } else {
+        println!(
+            "bare chat key: messages are NOT forward secret until a message from them brings their bundle"
+        );
+    }
+    Ok(())
+}
+
+/// `pfs contacts list`.
+pub fn contacts_list(ctx: &Ctx) -> Result<(), CliError> {
+    let mut device = ctx.open()?;
+    let pics = ctx.pictures()?;
+    let contacts = device.engine.contacts()?;
+    let installations = device.engine.installations()?;
+    if contacts.is_empty() && !ctx.json {
+        println!("no contacts yet: `pfs contacts add CODE` adds one");
+    }
+    for c in contacts {
+        let pk = PublicKey::from_compressed(&c.identity)
+            .map_err(|e| CliError::Other(format!("stored contact key: {e}")))?;
+        let pfs = device.engine.pfs_established(&pk)?;
+        let devices = installations
+            .iter()
+            .filter(|i| i.identity == pk && i.enabled && !i.stale)
+            .count();
+        if ctx.json {
+            ctx.emit(&json!({
+                "name": c.name,
+                "state": state_name(c.state),
+                "pfs_established": pfs,
+                "devices": devices,
+                "updated_at": c.updated_at,
+                "visuals": pics.visuals(&pk),
+            }));
+            continue;
+        }
+        println!(
+            "{}  [{}]  PFS {}  devices known: {devices}",
+            c.name.as_deref().unwrap_or("(no name)"),
+            state_name(c.state),
+            if pfs {
+                "established"
+            } else {
+                "not established"
+            },
+        );
+        if c.state == ContactState::RequestReceived {
+            println!(
+                "  contact request: compare these pictures with theirs, then `pfs contacts accept {}` or `decline`",
+                pfs_identity::to_zq3(&pk)
+            );
+        }
+        print!("{}", pics.describe(&pk, "  "));
+        println!();
+    }
+    Ok(())
+}
+
+/// `pfs contacts accept|decline`.
+pub fn contacts_decide(ctx: &Ctx, id: &str, accept: bool) -> Result<(), CliError> {
+    let mut device = ctx.open()?;
+    let pk = resolve_contact(&mut device, id)?;
+    if accept {
+        device.engine.accept_contact(&pk)?;
+    } else {
+        device.engine.decline_contact(&pk)?;
+    }
+    let what = if accept { "accepted" } else { "declined" };
+    if ctx.json {
+        ctx.emit(&json!({ "contact": key_hex(&pk), "state": what }));
+    } else {
+        println!("{what} {}", display_name(&mut device, &pk));
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------- devices
+
+fn own_installations(device: &mut Device) -> Result<Vec<pfs_protocol::InstallationView>, CliError> {
+    let me = device.identity();
+    Ok(device
+        .engine
+        .installations()?
+        .into_iter()
+        .filter(|i| i.identity == me)
+        .collect())
+}
+
+fn resolve_device(device: &mut Device, id: &str) -> Result<String, CliError> {
+    let mine = device.installation_id();
+    let matches: Vec<String> = own_installations(device)?
+        .into_iter()
+        .map(|i| i.installation_id)
+        .filter(|i| i.starts_with(id) && *i != mine)
+        .collect();
+    match matches.as_slice() {
+        [one] => Ok(one.clone()),
+        [] if mine.starts_with(id) => Err(CliError::Usage(
+            "that is this device; approve or disable your other devices".into(),
+        )),
+        [] => Err(CliError::UnknownDevice(id.to_owned())),
+        _ => Err(CliError::AmbiguousDevice(id.to_owned())),
+    }
+}
+
+fn device_state(i: &pfs_protocol::InstallationView, mine: &str) -> &'static str {
+    if i.installation_id == mine {
+        "this device"
+    } else if i.stale {
+        "stale"
+    } else if i.enabled {
+        "enabled"
+    } else {
+        "pending approval"
+    }
+}
+
+/// `pfs devices list`.
+pub fn devices_list(ctx: &Ctx) -> Result<(), CliError> {
+    let mut device = ctx.open()?;
+    let mine = device.installation_id();
+    let mut list = own_installations(&mut device)?;
+    if !list.iter().any(|i| i.installation_id == mine) {
+        list.insert(
+            0,
+            pfs_protocol::InstallationView {
+                identity: device.identity(),
+                installation_id: mine.clone(),
+                timestamp: 0,
+                enabled: true,
+                protocol_version: device.engine.config().protocol_version,
+                stale: false,
+            },
+        );
+    }
+    for i in &list {
+        let state = device_state(i, &mine);
+        if ctx.json {
+            ctx.emit(&json!({
+                "installation_id": i.installation_id,
+                "state": state,
+                "enabled": i.enabled,
+                "stale": i.stale,
+                "last_active": i.timestamp,
+                "protocol_version": i.protocol_version,
+            }));
+        } else {
+            let seen = if i.timestamp > 0 {
+                format!("last active {}", time(i.timestamp))
+            } else {
+                String::new()
+            };
+            println!("{}  {state:<16}  {seen}", i.installation_id);
+        }
+    }
+    if !ctx.json && list.iter().any(|i| !i.enabled && i.installation_id != mine) {
+        println!("approve a pending device with `pfs devices approve ID` (an id prefix is enough)");
+    }
+    Ok(())
+}
+
+/// `pfs devices approve|disable`.
+pub fn devices_set(ctx: &Ctx, id: &str, enable: bool) -> Result<(), CliError> {
+    let mut device = ctx.open()?;
+    let full = resolve_device(&mut device, id)?;
+    if enable {
+        device.engine.enable_installation(&full)?;
+    } else {
+        device.engine.disable_installation(&full)?;
+    }
+    let what = if enable { "approved" } else { "disabled" };
+    if ctx.json {
+        ctx.emit(&json!({ "installation_id": full, "state": what }));
+    } else {
+        println!("{what} {full}");
+    }
+    Ok(())
+}
+
+/// `pfs devices announce`: an envelope carrying our bundle to our own identity.
+pub fn devices_announce(ctx: &Ctx) -> Result<Vec<Vec<u8>>, CliError> {
+    let mut device = ctx.open()?;
+    let me = device.identity();
+    let out = device.engine.encrypt_for(&me, &[], false)?;
+    let envelopes = emit_envelopes(ctx, &mut device, &[out], true)?;
+    if !ctx.json {
+        eprintln!(
+            "announce envelope for your other devices: give it to `pfs receive` on the other device, then approve each device on the other"
+        );
+    }
+    Ok(envelopes)
+}
+
+// ---------------------------------------------------------------------------- send
+
+fn kind_name(k: OutgoingKind) -> &'static str {
+    match k {
+        OutgoingKind::Message => "message",
+        OutgoingKind::OwnDevicesCopy => "own-devices-copy",
+        OutgoingKind::BundleReply => "bundle-reply",
+        OutgoingKind::Public => "public",
+    }
+}
+
+/// Seals each outgoing message and prints it (base64 line, or JSON object). Returns the
+/// envelope bytes.
+pub fn emit_envelopes(
+    ctx: &Ctx,
+    device: &mut Device,
+    outs: &[Outgoing],
+    print: bool,
+) -> Result<Vec<Vec<u8>>, CliError> {
+    let now = now_secs();
+    let mut all = Vec::new();
+    for out in outs {
+        let env = device.seal(out, now)?;
+        let bytes = env.encode();
+        let b64 = B64.encode(&bytes);
+        if print && ctx.json {
+            ctx.emit(&json!({
+                "type": "envelope",
+                "envelope": b64,
+                "recipient": key_hex(&out.recipient),
+                "kind": kind_name(out.kind),
+                "forward_secret": out.forward_secret,
+                "installations": out.entries,
+                "hash": hex::encode(env.hash()),
+            }));
+        } else if print {
+            if out.kind == OutgoingKind::BundleReply {
+                let to = display_name(device, &out.recipient);
+                println!("# bundle reply to {to}: give the next line to their `pfs receive`");
+            }
+            println!("{b64}");
+        }
+        all.push(bytes);
+    }
+    let _ = std::io::stdout().flush();
+    Ok(all)
+}
+
+/// Encrypts a message and returns the envelopes (printed as they are made).
+pub fn send_message(
+    ctx: &Ctx,
+    device: &mut Device,
+    to: &PublicKey,
+    text: &str,
+    request: bool,
+    print: bool,
+) -> Result<Vec<Vec<u8>>, CliError> {
+    let outs = if request {
+        device.engine.send_contact_request(to, text.as_bytes())?
+    } else {
+        device.engine.send(to, text.as_bytes())?
+    };
+    if !ctx.json {
+        let name = display_name(device, to);
+        for o in &outs {
+            let who = if o.kind == OutgoingKind::OwnDevicesCopy {
+                "your other devices".to_owned()
+            } else {
+                name.clone()
+            };
+            eprintln!(
+                "→ {who}: {} device(s), {}",
+                o.entries.iter().filter(|e| *e != "none").count(),
+                if o.forward_secret {
+                    "forward secret"
+                } else {
+                    "NOT forward secret (no bundle of theirs yet)"
+                }
+            );
+        }
+    }
+    emit_envelopes(ctx, device, &outs, print)
+}
+
+/// `pfs send` (pipe mode).
+pub fn send(ctx: &Ctx, to: &str, message: Option<String>, request: bool) -> Result<(), CliError> {
+    let mut device = ctx.open()?;
+    let pk = resolve_contact(&mut device, to)?;
+    let text = match message {
+        Some(m) => m,
+        None => read_stdin("type the message, end with Ctrl-D:")?,
+    };
+    let text = text.trim_end_matches('\n');
+    if text.is_empty() {
+        return Err(CliError::Usage("the message is empty".into()));
+    }
+    send_message(ctx, &mut device, &pk, text, request, true)?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------- receive
+
+/// What became of one received envelope.
+#[derive(Debug)]
+pub enum Outcome {
+    /// Delivered.
+    Delivered,
+    /// Not for us or our own echo: ignored.
+    Skipped,
+    /// Could not be delivered, not an error of the reader (bundle reply sent, declined).
+    Noted,
+    /// A real failure (corrupt, forged, replayed).
+    Failed,
+}
+
+/// Processes one envelope: opens it, decrypts it and prints the result. Returns what
+/// happened and the replies the engine wants sent (bundle replies), not yet sealed.
+pub fn receive_one(
+    ctx: &Ctx,
+    device: &mut Device,
+    label: &str,
+    bytes: &[u8],
+) -> (Outcome, Vec<Outgoing>) {
+    let now = now_secs();
+    let opened = match device.open_envelope(bytes, now) {
+        Ok(o) => o,
+        Err(OpenFailure::NotForUs) => {
+            note(
+                ctx,
+                label,
+                "skipped",
+                "not for us (another identity's envelope)",
+            );
+            return (Outcome::Skipped, Vec::new());
+        }
+        Err(e) => {
+            note(ctx, label, "error", &e.to_string());
+            return (Outcome::Failed, Vec::new());
+        }
+    };
+    if device.is_own_echo(&opened.sender, &opened.payload) {
+        note(
+            ctx,
+            label,
+            "skipped",
+            "our own message (sent by this device)",
+        );
+        return (Outcome::Skipped, Vec::new());
+    }
+    let own_before = own_installations(device).map(|v| v.len()).unwrap_or(0);
+    let result = device
+        .engine
+        .decrypt(&opened.sender, &opened.payload, &opened.hash);
+    let outcome = match result {
+        Ok(d) => {
+            print_delivered(ctx, device, &d, opened.expired_for);
+            Outcome::Delivered
+        }
+        Err(e) => {
+            let from = display_name(device, &opened.sender);
+            let (kind, outcome) = match &e {
+                ReceiveError::DeviceNotFound
+                | ReceiveError::NotPairedDevice
+                | ReceiveError::SessionNotFound
+                | ReceiveError::UnknownSignedPreKey => ("undelivered", Outcome::Noted),
+                ReceiveError::Declined => ("dropped", Outcome::Noted),
+                _ => ("error", Outcome::Failed),
+            };
+            note(ctx, label, kind, &format!("message from {from}: {e}"));
+            outcome
+        }
+    };
+    // new devices of ours (an announce, or any message from a new device of ours)
+    if opened.sender == device.identity()
+        && !ctx.json
+        && let Ok(list) = own_installations(device)
+        && list.len() > own_before
+    {
+        let mine = device.installation_id();
+        for i in list
+            .iter()
+            .filter(|i| !i.enabled && i.installation_id != mine)
+        {
+            eprintln!(
+                "new device of yours awaiting approval: {} (`pfs devices approve {}`)",
+                i.installation_id,
+                short_id(&i.installation_id)
+            );
+        }
+    }
+    (outcome, device.engine.take_outgoing())
+}
+
+fn note(ctx: &Ctx, label: &str, kind: &str, text: &str) {
+    if ctx.json {
+        ctx.emit(&json!({ "type": kind, "input": label, "note": text }));
+    }
+    eprintln!("{label}: {kind}: {text}");
+}
+
+fn suite_name(s: Option<SuiteId>) -> Option<&'static str> {
+    s.map(|s| match s {
+        SuiteId::StatusGo => "status-go (secp256k1)",
+        SuiteId::Spec => "spec (X25519)",
+    })
+}
+
+fn print_delivered(ctx: &Ctx, device: &mut Device, d: &Delivered, expired_for: u32) {
+    let text = String::from_utf8_lossy(&d.plaintext).into_owned();
+    if ctx.json {
+        ctx.emit(&json!({
+            "type": "message",
+            "sender": key_hex(&d.sender),
+            "sender_zq3": pfs_identity::to_zq3(&d.sender),
+            "sender_name": display_name(device, &d.sender),
+            "installation": d.sender_installation,
+            "kind": match d.kind {
+                DeliveredKind::Direct => "direct",
+                DeliveredKind::Public => "public",
+                DeliveredKind::BundleOnly => "bundle-only",
+            },
+            "forward_secret": d.forward_secret,
+            "suite": suite_name(d.suite),
+            "contact_request": d.contact_request,
+            "pfs_established": d.pfs_established,
+            "text": text,
+            "expired_for": expired_for,
+            "new_installations": d.new_installations.iter().map(|(k, i)| json!({"identity": key_hex(k), "installation": i})).collect::<Vec<_>>(),
+        }));
+        return;
+    }
+    let from = display_name(device, &d.sender);
+    if d.kind == DeliveredKind::BundleOnly {
+        println!(
+            "bundle from {from} (device {}): stored; PFS {}",
+            short_id(&d.sender_installation),
+            if d.pfs_established {
+                "established"
+            } else {
+                "not established yet"
+            }
+        );
+        return;
+    }
+    println!(
+        "from {from} · device {} · forward secret: {} · contact request: {}{}",
+        short_id(&d.sender_installation),
+        if d.forward_secret { "yes" } else { "no" },
+        if d.contact_request { "YES" } else { "no" },
+        if d.sender == device.identity() {
+            " · (copy of a message sent from your other device)"
+        } else {
+            ""
+        }
+    );
+    for line in text.lines() {
+        println!("  {line}");
+    }
+    if d.contact_request {
+        println!(
+            "  (contact request: check `pfs contacts list`, then `pfs contacts accept {}` or `decline`)",
+            pfs_identity::to_zq3(&d.sender)
+        );
+    }
+}
+
+/// Decodes one input line into envelope bytes (`None` for blank and `#` lines).
+pub fn decode_line(line: &str) -> Option<Result<Vec<u8>, String>> {
+    let line = line.trim();
+    if line.is_empty() || line.starts_with('#') {
+        return None;
+    }
+    Some(
+        B64.decode(line)
+            .map_err(|e| format!("corrupt envelope: not base64 ({e})")),
+    )
+}
+
+/// `pfs receive` (pipe mode).
+pub fn receive(ctx: &Ctx) -> Result<(), CliError> {
+    let mut device = ctx.open()?;
+    let mut failed = 0usize;
+    let stdin = std::io::stdin();
+    for (n, line) in stdin.lock().lines().enumerate() {
+        let line = line.map_err(|e| CliError::io("cannot read standard input", e))?;
+        let label = format!("line {}", n + 1);
+        match decode_line(&line) {
+            None => {}
+            Some(Err(e)) => {
+                note(ctx, &label, "error", &e);
+                failed += 1;
+            }
+            Some(Ok(bytes)) => {
+                let (outcome, replies) = receive_one(ctx, &mut device, &label, &bytes);
+                if let Outcome::Failed = outcome {
+                    failed += 1;
+                }
+                if !replies.is_empty() {
+                    emit_envelopes(ctx, &mut device, &replies, true)?;
+                }
+            }
+        }
+    }
+    if failed > 0 {
+        return Err(CliError::Undelivered(failed));
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------- sessions
+
+/// `pfs sessions`.
+pub fn sessions(ctx: &Ctx) -> Result<(), CliError> {
+    let mut device = ctx.open()?;
+    let list = device.engine.sessions()?;
+    if list.is_empty() && !ctx.json {
+        println!("no sessions yet");
+    }
+    for s in list {
+        let peer = display_name(&mut device, &s.peer);
+        let suite = suite_name(Some(s.suite)).unwrap_or("");
+        if ctx.json {
+            ctx.emit(&json!({
+                "peer": key_hex(&s.peer),
+                "peer_name": peer,
+                "peer_installation": s.peer_installation,
+                "suite": suite,
+                "active": s.active,
+                "we_initiated": s.we_initiated,
+                "created_at": s.created_at,
+                "last_used": s.last_used,
+                "expired_at": s.expired_at,
+                "skipped_keys": s.skipped_keys,
+            }));
+        } else {
+            println!(
+                "{peer} device {}  {suite}  {}  created {}  last used {}  skipped keys {}",
+                short_id(&s.peer_installation),
+                if s.active { "active" } else { "expired" },
+                time(s.created_at),
+                time(s.last_used),
+                s.skipped_keys
+            );
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,85 @@
+//! Errors of the tool, worded for the person at the terminal.
+
+use std::path::PathBuf;
+
+/// Everything that makes a command fail.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// The home has no store.
+    #[error("no account in {0}: run `pfs init --home {0}` first (or `pfs recover --home {0}`)")]
+    NoAccount(PathBuf),
+    /// `init`/`recover` on a home that already has an account.
+    #[error("this home already holds an account; use another --home to create a new one")]
+    AccountExists,
+    /// The passphrase does not open the store.
+    #[error("wrong passphrase for {0}")]
+    WrongPassphrase(PathBuf),
+    /// Another process uses the store.
+    #[error(
+        "{0} is in use by another pfs process (a `pfs chat` or `pfs receive --follow`?); stop it first"
+    )]
+    Locked(PathBuf),
+    /// No passphrase available.
+    #[error("no passphrase: set PFS_PASSPHRASE or run pfs in a terminal to be asked for it")]
+    NoPassphrase,
+    /// The passphrase was empty.
+    #[error("the passphrase must not be empty")]
+    EmptyPassphrase,
+    /// The two passphrases typed at init differ.
+    #[error("the passphrases do not match")]
+    PassphraseMismatch,
+    /// The recovery phrase is wrong.
+    #[error("recovery phrase: {0}")]
+    Mnemonic(pfs_x3dh::AccountError),
+    /// The contact (key or name) is not known.
+    #[error("unknown contact {0}: add it first with `pfs contacts add CODE|CHATKEY`")]
+    UnknownContact(String),
+    /// The text is neither a chat key nor a contact name.
+    #[error(
+        "{0:?} is not a chat key (0x04…, 0x02…/0x03…, zQ3sh…) nor the name of a contact (see `pfs contacts list`)"
+    )]
+    BadContactId(String),
+    /// Neither a contact code nor a chat key.
+    #[error("{0}")]
+    BadCode(String),
+    /// A device id that matches nothing.
+    #[error("unknown device {0:?}: see `pfs devices list`")]
+    UnknownDevice(String),
+    /// A device prefix matching several devices.
+    #[error("device id {0:?} is ambiguous: give more characters")]
+    AmbiguousDevice(String),
+    /// Bad user input.
+    #[error("{0}")]
+    Usage(String),
+    /// Some envelopes could not be read or delivered.
+    #[error("{0} envelope(s) could not be read or delivered (see the notes above)")]
+    Undelivered(usize),
+    /// The demo found a failed check.
+    #[error("the demo failed {0} check(s)")]
+    DemoFailed(usize),
+    /// The store failed.
+    #[error("store: {0}")]
+    Store(pfs_store::StoreError),
+    /// The engine failed.
+    #[error("{0}")]
+    Engine(#[from] pfs_protocol::EngineError),
+    /// Sending failed.
+    #[error("cannot send: {0}")]
+    Send(#[from] pfs_protocol::SendError),
+    /// Network.
+    #[error("network: {0}")]
+    Network(String),
+    /// File I/O.
+    #[error("{0}")]
+    Io(String),
+    /// Anything else.
+    #[error("{0}")]
+    Other(String),
+}
+
+impl CliError {
+    /// An I/O error with what we were doing.
+    pub fn io(what: impl std::fmt::Display, e: std::io::Error) -> Self {
+        Self::Io(format!("{what}: {e}"))
+    }
+}

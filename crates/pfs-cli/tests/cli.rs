@@ -1,0 +1,687 @@
+//! End-to-end tests of the `pfs` binary: two and three homes talking through envelope
+//! lines (pipes), multi-device approval, recovery, contact requests, every error path,
+//! and the demo.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use serde_json::Value;
+use tempfile::TempDir;
+
+const PASS: &str = "correct horse battery staple";
+
+struct Home {
+    _dir: TempDir,
+    path: PathBuf,
+}
+
+fn home() -> Home {
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("home");
+    Home { _dir: dir, path }
+}
+
+fn pfs(home: &Path) -> Command {
+    let mut c = Command::cargo_bin("pfs").unwrap();
+    c.env("PFS_PASSPHRASE", PASS)
+        .env("NO_COLOR", "1")
+        .env_remove("PFS_HOME")
+        .env_remove("PFS_IDENTITY_DATA")
+        .arg("--home")
+        .arg(home);
+    c
+}
+
+fn json_lines(out: &[u8]) -> Vec<Value> {
+    String::from_utf8_lossy(out)
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l:?}: {e}")))
+        .collect()
+}
+
+fn json1(out: &[u8]) -> Value {
+    let v = json_lines(out);
+    assert_eq!(v.len(), 1, "expected one JSON object, got {v:?}");
+    v.into_iter().next().unwrap()
+}
+
+/// `init` and returns (mnemonic, chat key, installation id).
+fn init(h: &Home) -> (String, String, String) {
+    let out = pfs(&h.path).args(["--json", "init"]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v = json1(&out.stdout);
+    (
+        v["mnemonic"].as_str().unwrap().to_owned(),
+        v["chat_key"].as_str().unwrap().to_owned(),
+        v["installation_id"].as_str().unwrap().to_owned(),
+    )
+}
+
+fn recover(h: &Home, phrase: &str) -> String {
+    let out = pfs(&h.path)
+        .args(["--json", "recover"])
+        .write_stdin(phrase)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    json1(&out.stdout)["installation_id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+fn code(h: &Home) -> String {
+    let out = pfs(&h.path).arg("contact-code").output().unwrap();
+    assert!(out.status.success());
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+fn add(h: &Home, code: &str, name: &str) {
+    pfs(&h.path)
+        .args(["contacts", "add", code, "--name", name])
+        .assert()
+        .success();
+}
+
+/// Sends and returns the envelope objects (JSON mode).
+fn send(h: &Home, to: &str, text: &str) -> Vec<Value> {
+    let out = pfs(&h.path)
+        .args(["--json", "send", "--to", to, text])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    json_lines(&out.stdout)
+}
+
+fn line(env: &Value) -> String {
+    env["envelope"].as_str().unwrap().to_owned() + "\n"
+}
+
+/// Receives envelope lines; returns (success, JSON objects, stderr).
+fn receive(h: &Home, input: &str) -> (bool, Vec<Value>, String) {
+    let out = pfs(&h.path)
+        .args(["--json", "receive"])
+        .write_stdin(input.to_owned())
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        json_lines(&out.stdout),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn messages(v: &[Value]) -> Vec<&Value> {
+    v.iter().filter(|o| o["type"] == "message").collect()
+}
+
+fn texts(v: &[Value]) -> Vec<String> {
+    messages(v)
+        .iter()
+        .filter(|m| m["kind"] == "direct")
+        .map(|m| m["text"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn replies(v: &[Value]) -> String {
+    v.iter()
+        .filter(|o| o["type"] == "envelope" && o["kind"] == "bundle-reply")
+        .map(line)
+        .collect()
+}
+
+fn pair_contacts(a: &Home, b: &Home) {
+    let (ca, cb) = (code(a), code(b));
+    add(b, &ca, "Alice");
+    add(a, &cb, "Bob");
+}
+
+#[test]
+fn two_homes_talk_both_ways_out_of_order() {
+    let (alice, bob) = (home(), home());
+    init(&alice);
+    init(&bob);
+    pair_contacts(&alice, &bob);
+    let m: Vec<Vec<Value>> = ["one", "two", "three"]
+        .iter()
+        .map(|t| send(&alice, "Bob", t))
+        .collect();
+    for e in &m {
+        assert_eq!(e.len(), 1, "no own devices: one envelope");
+        assert_eq!(e[0]["kind"], "message");
+        assert_eq!(e[0]["forward_secret"], true);
+    }
+    // delivered 3, 1, 2 in one stdin
+    let input = line(&m[2][0]) + &line(&m[0][0]) + &line(&m[1][0]);
+    let (ok, out, err) = receive(&bob, &input);
+    assert!(ok, "{err}");
+    assert_eq!(texts(&out), ["three", "one", "two"]);
+    for msg in messages(&out) {
+        assert_eq!(msg["forward_secret"], true);
+        assert_eq!(msg["contact_request"], false);
+        assert!(msg["sender_name"].as_str().unwrap().starts_with("Alice"));
+    }
+    // Bob answers (a ratchet turn), Alice reads
+    let r = send(&bob, "Alice", "got them");
+    let (ok, out, err) = receive(&alice, &line(&r[0]));
+    assert!(ok, "{err}");
+    assert_eq!(texts(&out), ["got them"]);
+    assert_eq!(messages(&out)[0]["forward_secret"], true);
+    // pipes in human mode too: send | receive
+    let env = pfs(&alice.path)
+        .args(["send", "--to", "Bob", "plain pipe"])
+        .output()
+        .unwrap();
+    assert!(env.status.success());
+    pfs(&bob.path)
+        .arg("receive")
+        .write_stdin(env.stdout)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("plain pipe"))
+        .stdout(predicate::str::contains("forward secret: yes"));
+    // message from stdin
+    let out = pfs(&bob.path)
+        .args(["--json", "send", "--to", "Alice"])
+        .write_stdin("from stdin\n")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let (_, got, _) = receive(&alice, &line(&json_lines(&out.stdout)[0]));
+    assert_eq!(texts(&got), ["from stdin"]);
+    // sessions
+    let out = pfs(&alice.path)
+        .args(["--json", "sessions"])
+        .output()
+        .unwrap();
+    let s = json_lines(&out.stdout);
+    assert_eq!(s.len(), 1);
+    assert_eq!(s[0]["active"], true);
+    assert_eq!(s[0]["skipped_keys"], 0);
+    pfs(&alice.path)
+        .arg("sessions")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("active"));
+}
+
+#[test]
+fn skipped_keys_show_in_sessions() {
+    let (alice, bob) = (home(), home());
+    init(&alice);
+    init(&bob);
+    pair_contacts(&alice, &bob);
+    let m: Vec<Vec<Value>> = (0..4)
+        .map(|i| send(&alice, "Bob", &format!("m{i}")))
+        .collect();
+    let (ok, out, _) = receive(&bob, &line(&m[3][0]));
+    assert!(ok);
+    assert_eq!(texts(&out), ["m3"]);
+    let out = pfs(&bob.path)
+        .args(["--json", "sessions"])
+        .output()
+        .unwrap();
+    assert_eq!(json_lines(&out.stdout)[0]["skipped_keys"], 3);
+    // a replay is refused with a non-zero exit
+    let (ok, _, err) = receive(&bob, &line(&m[3][0]));
+    assert!(!ok);
+    assert!(err.contains("ratchet"), "{err}");
+}
+
+#[test]
+fn multi_device_approval_with_three_homes() {
+    let (a1, a2, bob) = (home(), home(), home());
+    let (phrase, alice_key, a1_id) = init(&a1);
+    let a2_id = recover(&a2, &phrase);
+    assert_ne!(a1_id, a2_id);
+    init(&bob);
+    // a2 announces itself; a1 stores it pending and answers with its bundle
+    let out = pfs(&a2.path)
+        .args(["--json", "devices", "announce"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let announce = line(&json1(&out.stdout));
+    let (ok, out, err) = receive(&a1, &announce);
+    assert!(ok, "{err}");
+    let reply = replies(&out);
+    assert!(!reply.is_empty(), "a1 answers with a bundle reply");
+    let out = pfs(&a1.path)
+        .args(["--json", "devices", "list"])
+        .output()
+        .unwrap();
+    let list = json_lines(&out.stdout);
+    let pending: Vec<_> = list
+        .iter()
+        .filter(|d| d["state"] == "pending approval")
+        .collect();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0]["installation_id"], a2_id.as_str());
+    let (ok, _, err) = receive(&a2, &reply);
+    assert!(ok, "{err}");
+    // approve on both sides (by prefix)
+    pfs(&a1.path)
+        .args(["devices", "approve", &a2_id[..8]])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("approved"));
+    pfs(&a2.path)
+        .args(["devices", "approve", &a1_id])
+        .assert()
+        .success();
+    pfs(&a1.path)
+        .args(["devices", "list"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("enabled"))
+        .stdout(predicate::str::contains("this device"));
+    // Bob gets Alice's code after pairing: both of her devices are in it
+    pair_contacts(&a1, &bob);
+    add(&a2, &code(&bob), "Bob");
+    // a1 → Bob: a message for Bob and a copy for a2
+    let e = send(&a1, "Bob", "from the laptop");
+    assert_eq!(e.len(), 2);
+    assert_eq!(e[1]["kind"], "own-devices-copy");
+    assert_eq!(e[1]["recipient"], alice_key.as_str());
+    let both = line(&e[0]) + &line(&e[1]);
+    let (ok, out, err) = receive(&bob, &both);
+    assert!(ok, "{err}");
+    assert_eq!(texts(&out), ["from the laptop"]);
+    assert!(
+        err.contains("not for us"),
+        "the copy is skipped by Bob: {err}"
+    );
+    let (ok, out, err) = receive(&a2, &both);
+    assert!(ok, "{err}");
+    assert_eq!(texts(&out), ["from the laptop"]);
+    assert_eq!(messages(&out)[0]["installation"], a1_id.as_str());
+    // Bob → Alice reaches both devices
+    let r = send(&bob, "Alice", "to both of you");
+    assert_eq!(r.len(), 1);
+    assert_eq!(r[0]["installations"].as_array().unwrap().len(), 2);
+    for h in [&a1, &a2] {
+        let (ok, out, err) = receive(h, &line(&r[0]));
+        assert!(ok, "{err}");
+        assert_eq!(texts(&out), ["to both of you"]);
+        assert_eq!(messages(&out)[0]["forward_secret"], true);
+    }
+    // disabling a device stops the copies
+    pfs(&a1.path)
+        .args(["devices", "disable", &a2_id[..8]])
+        .assert()
+        .success();
+    assert_eq!(send(&a1, "Bob", "just Bob").len(), 1);
+    pfs(&a1.path)
+        .args(["devices", "approve", "ffffffff-nope"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("unknown device"));
+}
+
+#[test]
+fn recovery_heals_through_the_bundle_reply() {
+    let (alice, bob, bob2) = (home(), home(), home());
+    init(&alice);
+    let (bob_phrase, bob_key, _) = init(&bob);
+    pair_contacts(&alice, &bob);
+    let e = send(&alice, "Bob", "before");
+    assert_eq!(texts(&receive(&bob, &line(&e[0])).1), ["before"]);
+    // Bob recovers on a new device (words in upper case and extra spaces are fine)
+    let bob2_id = recover(&bob2, &format!("  {}\n", bob_phrase.to_uppercase()));
+    let out = pfs(&bob2.path).args(["--json", "whoami"]).output().unwrap();
+    let who = json1(&out.stdout);
+    assert_eq!(who["visuals"]["public_key_string"], bob_key.as_str());
+    let e = send(&alice, "Bob", "are you there?");
+    let (ok, out, err) = receive(&bob2, &line(&e[0]));
+    assert!(ok, "not addressed to the new device is not an error: {err}");
+    assert!(err.contains("device not found"), "{err}");
+    assert!(texts(&out).is_empty());
+    let reply = replies(&out);
+    assert!(!reply.is_empty());
+    let (ok, out, err) = receive(&alice, &reply);
+    assert!(ok, "{err}");
+    assert_eq!(messages(&out)[0]["kind"], "bundle-only");
+    let e = send(&alice, "Bob", "welcome back");
+    assert!(
+        e[0]["installations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i == bob2_id.as_str())
+    );
+    let (ok, out, err) = receive(&bob2, &line(&e[0]));
+    assert!(ok, "{err}");
+    assert_eq!(texts(&out), ["welcome back"]);
+    let m = messages(&out)[0];
+    assert_eq!(m["forward_secret"], true);
+    assert_eq!(m["contact_request"], true, "bob2 has no contacts yet");
+    pfs(&bob2.path)
+        .args(["contacts", "accept", m["sender_zq3"].as_str().unwrap()])
+        .assert()
+        .success();
+    let r = send(&bob2, m["sender"].as_str().unwrap(), "yes, new device");
+    assert_eq!(r[0]["forward_secret"], true);
+    assert_eq!(texts(&receive(&alice, &line(&r[0])).1), ["yes, new device"]);
+}
+
+#[test]
+fn contact_request_by_chat_key_and_decline() {
+    let (alice, bob) = (home(), home());
+    init(&alice);
+    let (_, bob_key, _) = init(&bob);
+    // Alice knows only Bob's chat key: not forward secret
+    pfs(&alice.path)
+        .args(["contacts", "add", &bob_key, "--name", "Bob"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("NOT forward secret"));
+    let e = send(&alice, "Bob", "hello stranger");
+    assert_eq!(e[0]["forward_secret"], false);
+    let (ok, out, err) = receive(&bob, &line(&e[0]));
+    assert!(ok, "{err}");
+    let m = messages(&out)[0];
+    assert_eq!(m["text"], "hello stranger");
+    assert_eq!(m["forward_secret"], false);
+    assert_eq!(m["contact_request"], true);
+    let alice_key = m["sender"].as_str().unwrap().to_owned();
+    let out = pfs(&bob.path)
+        .args(["--json", "contacts", "list"])
+        .output()
+        .unwrap();
+    let list = json_lines(&out.stdout);
+    assert_eq!(list[0]["state"], "request");
+    assert_eq!(list[0]["visuals"]["public_key_string"], alice_key.as_str());
+    pfs(&bob.path)
+        .args(["contacts", "list"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("[request]"))
+        .stdout(predicate::str::contains("identicon"))
+        .stdout(predicate::str::contains("--identity-data"));
+    pfs(&bob.path)
+        .args(["contacts", "decline", &alice_key])
+        .assert()
+        .success();
+    // further messages are dropped (a note, not a failure)
+    let e = send(&alice, "Bob", "please?");
+    let (ok, out, err) = receive(&bob, &line(&e[0]));
+    assert!(ok);
+    assert!(texts(&out).is_empty());
+    assert!(err.contains("declined"), "{err}");
+    // a new contact request still reaches Bob
+    let out = pfs(&alice.path)
+        .args(["--json", "send", "--request", "--to", "Bob", "one more try"])
+        .output()
+        .unwrap();
+    let (ok, out, _) = receive(&bob, &line(&json_lines(&out.stdout)[0]));
+    assert!(ok);
+    assert_eq!(texts(&out), ["one more try"]);
+    assert_eq!(messages(&out)[0]["contact_request"], true);
+}
+
+#[test]
+fn error_paths_are_explained() {
+    let (alice, bob) = (home(), home());
+    let (phrase, _, _) = init(&alice);
+    init(&bob);
+    // a home that does not exist
+    let missing = alice.path.with_file_name("nowhere");
+    pfs(&missing)
+        .arg("whoami")
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("no account in"))
+        .stderr(predicate::str::contains("pfs init --home"));
+    // wrong passphrase
+    pfs(&alice.path)
+        .env("PFS_PASSPHRASE", "wrong")
+        .arg("whoami")
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains(format!(
+            "wrong passphrase for {}",
+            alice.path.display()
+        )));
+    // init twice
+    pfs(&alice.path)
+        .arg("init")
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("already holds an account"));
+    // unknown contact: a valid key that is not a contact, and a name
+    let (_, stranger, _) = init(&home());
+    pfs(&alice.path)
+        .args(["send", "--to", &stranger, "hi"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains(format!(
+            "unknown contact {stranger}"
+        )));
+    pfs(&alice.path)
+        .args(["send", "--to", "Nobody", "hi"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("unknown contact Nobody"));
+    pfs(&alice.path)
+        .args(["contacts", "add", "definitely not a code"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains(
+            "not a valid contact code nor a chat key",
+        ));
+    // corrupt envelopes: not base64, base64 of garbage, a truncated envelope
+    pair_contacts(&alice, &bob);
+    let e = send(&alice, "Bob", "x");
+    let good = e[0]["envelope"].as_str().unwrap();
+    for bad in ["%%% not base64 %%%", "AAAA", &good[..good.len() / 2]] {
+        pfs(&bob.path)
+            .arg("receive")
+            .write_stdin(format!("{bad}\n"))
+            .assert()
+            .failure()
+            .stderr(predicate::str::contains("corrupt envelope"));
+    }
+    // an envelope for someone else is skipped, not an error
+    pfs(&alice.path)
+        .arg("receive")
+        .write_stdin(format!("{good}\n"))
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("not for us"));
+    // a good envelope after a corrupt one is still delivered; the exit says 1 failed
+    pfs(&bob.path)
+        .arg("receive")
+        .write_stdin(format!("garbage\n{good}\n"))
+        .assert()
+        .failure()
+        .stdout(predicate::str::contains("  x"))
+        .stderr(predicate::str::contains("1 envelope(s) could not be read"));
+    // a mnemonic with a wrong word names its position
+    let mut words: Vec<&str> = phrase.split_whitespace().collect();
+    words[4] = "notaword";
+    let r = home();
+    pfs(&r.path)
+        .arg("recover")
+        .write_stdin(words.join(" "))
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("word 5"));
+    assert!(!r.path.join("store.sqlite").exists(), "nothing created");
+    // a wrong word count
+    pfs(&r.path)
+        .arg("recover")
+        .write_stdin("abandon abandon")
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("12 words"));
+}
+
+#[test]
+fn pictures_and_codes() {
+    let a = home();
+    let (_, key, _) = init(&a);
+    let png = a.path.join("id.png");
+    let out = pfs(&a.path)
+        .args(["--json", "identicon", &key, "--png"])
+        .arg(&png)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let bytes = std::fs::read(&png).unwrap();
+    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
+    let v = json1(&out.stdout);
+    let (w, h, pixels) = pfs_identity::identicon::decode_png_rgba8(&bytes).unwrap();
+    assert_eq!(pixels.len(), (w * h * 4) as usize);
+    assert_eq!(v["visuals"]["public_key_string"], key.as_str());
+    let qr = a.path.join("code.png");
+    let svg = a.path.join("code.svg");
+    pfs(&a.path)
+        .args(["contact-code", "--qr", "--png"])
+        .arg(&qr)
+        .arg("--svg")
+        .arg(&svg)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("█"));
+    assert!(std::fs::read(&qr).unwrap().starts_with(b"\x89PNG"));
+    assert!(std::fs::read_to_string(&svg).unwrap().contains("<svg"));
+    // identity data from the shared reference directory, when present
+    let data =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/reference/identity-data");
+    if data.is_dir() {
+        let out = pfs(&a.path)
+            .arg("--json")
+            .arg("--identity-data")
+            .arg(&data)
+            .arg("whoami")
+            .output()
+            .unwrap();
+        let v = json1(&out.stdout);
+        assert_eq!(
+            v["visuals"]["alias"].as_str().unwrap().split(' ').count(),
+            3
+        );
+        assert_eq!(v["visuals"]["emoji_hash"].as_array().unwrap().len(), 14);
+    }
+}
+
+#[test]
+fn every_command_help_has_an_example() {
+    let cmds: &[&[&str]] = &[
+        &[],
+        &["init"],
+        &["recover"],
+        &["whoami"],
+        &["contact-code"],
+        &["identicon"],
+        &["contacts", "add"],
+        &["contacts", "list"],
+        &["contacts", "accept"],
+        &["contacts", "decline"],
+        &["devices", "list"],
+        &["devices", "approve"],
+        &["devices", "disable"],
+        &["devices", "announce"],
+        &["send"],
+        &["receive"],
+        &["sessions"],
+        &["node"],
+        &["chat"],
+        &["demo"],
+    ];
+    for c in cmds {
+        let mut cmd = Command::cargo_bin("pfs").unwrap();
+        cmd.args(*c).arg("--help");
+        let out = cmd.output().unwrap();
+        assert!(out.status.success(), "{c:?}");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.contains("Example") || text.contains("pfs --home"),
+            "{c:?} --help has no example:\n{text}"
+        );
+    }
+}
+
+#[test]
+fn demo_passes_every_check() {
+    Command::cargo_bin("pfs")
+        .unwrap()
+        .env("NO_COLOR", "1")
+        .arg("demo")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("every check passed"))
+        .stdout(predicate::str::contains("0 failed"));
+}
+
+/// Kills the node process when the test ends, even on failure.
+struct Child(std::process::Child);
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn send_and_receive_through_a_node_with_history() {
+    use std::io::BufRead as _;
+    let (alice, bob, node_home) = (home(), home(), home());
+    init(&alice);
+    init(&bob);
+    pair_contacts(&alice, &bob);
+    let mut node = Child(
+        std::process::Command::new(assert_cmd::cargo::cargo_bin("pfs"))
+            .arg("--home")
+            .arg(&node_home.path)
+            .args(["node", "--store"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let stdout = node.0.stdout.take().unwrap();
+    let addr = std::io::BufReader::new(stdout)
+        .lines()
+        .map_while(Result::ok)
+        .find_map(|l| l.strip_prefix("listening on ").map(str::to_owned))
+        .expect("node prints its address");
+    // Bob is offline while Alice sends: the store keeps the envelope
+    pfs(&alice.path)
+        .args(["send", "--to", "Bob", "--via", &addr, "over the network"])
+        .assert()
+        .success();
+    let out = pfs(&bob.path)
+        .args(["--json", "receive", "--via", &addr])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(texts(&json_lines(&out.stdout)), ["over the network"]);
+    // fetched again from history, but not delivered twice
+    let out = pfs(&bob.path)
+        .args(["--json", "receive", "--via", &addr])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(texts(&json_lines(&out.stdout)).is_empty());
+    drop(node);
+}
