@@ -3,9 +3,11 @@
 //! * `cargo xtask codegen [--check]`: regenerate the prost code of `proto/` into
 //!   `crates/pfs-wire/src/generated/` (or fail when the checked-in code is stale);
 //! * `cargo xtask vectors FILE...`: verify known-answer vector files (schema in
-//!   `../shared/vectors/README.md`), printing `N passed, M failed, K skipped`.
+//!   `../shared/vectors/README.md`), printing `N passed, M failed, K skipped`;
+//! * `cargo xtask bench`: benchmarks side by side with vodozemac (see `bench.rs`).
 #![forbid(unsafe_code)]
 
+mod bench;
 mod codegen;
 mod vectors;
 
@@ -14,13 +16,14 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some(cmd) = args.first() else {
-        eprintln!("usage: cargo xtask <codegen [--check] | vectors FILE...>");
+        eprintln!("usage: cargo xtask <codegen [--check] | vectors FILE... | bench>");
         return ExitCode::from(2);
     };
     let rest = &args[1..];
     let result = match cmd.as_str() {
         "codegen" => codegen::run(rest),
         "vectors" => vectors::run(rest),
+        "bench" => bench::run(rest),
         other => Err(format!("unknown xtask command `{other}`")),
     };
     match result {

@@ -27,6 +27,7 @@ pub mod cipher;
 mod error;
 pub mod hash;
 pub mod kdf;
+pub mod kdf_cached;
 pub mod rand;
 pub mod secp256k1;
 mod secret;

@@ -18,6 +18,10 @@ use std::collections::HashMap;
 const RATE_BUNDLE_REPLY: &str = "bundle-reply";
 const RATE_MAINTENANCE: &str = "maintenance";
 const VERIFIED_CACHE_MAX: usize = 512;
+const AGREED_CACHE_MAX: usize = 512;
+/// `InstallationRecord::last_bundle_at` is refreshed at most this often (informational:
+/// the stale-device timer uses `missing_since`).
+const LAST_BUNDLE_AT_RESOLUTION_NS: i64 = 60 * crate::clock::SECOND;
 
 /// The protocol engine of one installation. Sans-IO: bytes in, bytes out.
 pub struct Engine {
@@ -44,6 +48,9 @@ struct Ctx {
     me: Me,
     bundle_cache: Option<CachedBundle>,
     verified: HashMap<[u8; 32], VerifiedBundle>,
+    /// ECDH(our identity, peer identity) per peer: both keys are fixed, and the scalar
+    /// multiplication was the largest cost of a send.
+    agreed: HashMap<Key33, SecretBytes<32>>,
     outbox: Vec<Outgoing>,
     inspect: Option<Inspection>,
 }
@@ -201,6 +208,7 @@ impl Engine {
                 },
                 bundle_cache: None,
                 verified: HashMap::new(),
+                agreed: HashMap::new(),
                 outbox: Vec::new(),
                 inspect: None,
             },
@@ -852,15 +860,23 @@ impl Ctx {
                     })?;
                     added.push((e.installation_id.clone(), e.protocol_version));
                 }
-                Some(mut r) => {
+                Some(old) => {
+                    let mut r = old.clone();
                     if r.timestamp < vb.timestamp {
                         r.timestamp = vb.timestamp;
                         r.protocol_version = r.protocol_version.max(e.protocol_version);
                     }
-                    r.last_bundle_at = now;
                     r.missing_since = None;
                     r.stale = false;
-                    tx.put_installation(&r)?;
+                    // Every message carries the sender's bundle: rewrite the row only when
+                    // something changed, or to refresh `last_bundle_at` once per resolution.
+                    let refresh = now.saturating_sub(r.last_bundle_at)
+                        >= LAST_BUNDLE_AT_RESOLUTION_NS
+                        || now < r.last_bundle_at;
+                    if r != old || refresh {
+                        r.last_bundle_at = now;
+                        tx.put_installation(&r)?;
+                    }
                 }
             }
         }
@@ -933,6 +949,20 @@ impl Ctx {
         Ok(usable.into_iter().next())
     }
 
+    /// ECDH of our identity with `peer`'s, computed once per peer.
+    fn agreed_secret(&mut self, peer: &PublicKey) -> SecretBytes<32> {
+        let id = key33(peer);
+        if let Some(s) = self.agreed.get(&id) {
+            return s.clone();
+        }
+        let s = self.me.secret.diffie_hellman(peer);
+        if self.agreed.len() >= AGREED_CACHE_MAX {
+            self.agreed.clear();
+        }
+        self.agreed.insert(id, s.clone());
+        s
+    }
+
     fn choose_suite(&self, peer_protocol_version: u32) -> SuiteId {
         match self.config.suite {
             SuitePreference::SpecWhenSupported if peer_protocol_version >= 2 => SuiteId::Spec,
@@ -990,7 +1020,7 @@ impl Ctx {
         if !to_self {
             self.note_contact_on_send(tx, to, now)?;
         }
-        let agreed_secret = all_heard.then(|| self.me.secret.diffie_hellman(to));
+        let agreed_secret = all_heard.then(|| self.agreed_secret(to));
         Ok(Outgoing {
             recipient: to.clone(),
             bytes: msg.encode_to_vec(),

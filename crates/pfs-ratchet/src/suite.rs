@@ -8,7 +8,8 @@ use crate::RatchetError;
 use crate::keys::{ChainKey, DhKeyPair, HeaderKey, MessageKey, RootKey};
 use crate::state::Header;
 use pfs_crypto::cipher::aes256_ctr_apply;
-use pfs_crypto::kdf::{hkdf_sha256_secret, hmac_sha256, hmac_sha256_parts, hmac_sha256_verify};
+use pfs_crypto::kdf::{hkdf_sha256_secret, hmac_sha256_parts, hmac_sha256_verify};
+use pfs_crypto::kdf_cached::{hkdf_sha256_zero_salt, hmac_sha256_pair};
 use pfs_crypto::{RandomSource, SecretBytes, secp256k1, x25519};
 use serde::{Deserialize, Serialize};
 
@@ -206,15 +207,16 @@ pub(crate) fn kdf_rk(
 }
 
 pub(crate) fn kdf_ck(ck: &ChainKey) -> (ChainKey, MessageKey) {
-    let next = SecretBytes::new(hmac_sha256(ck.expose(), &[CK_NEXT]));
-    let mk = SecretBytes::new(hmac_sha256(ck.expose(), &[CK_MESSAGE]));
+    // one HMAC key schedule for both outputs
+    let (next, mk) = hmac_sha256_pair(ck.expose(), &[CK_NEXT], &[CK_MESSAGE]);
+    let (next, mk) = (SecretBytes::new(next), SecretBytes::new(mk));
     (ChainKey::new(next), MessageKey::new(mk))
 }
 
 /// The spec suite's initial keys: HKDF-SHA256(IKM = SK, salt = 32 zero bytes,
 /// info = [`SPEC_INITIAL_CHAIN_INFO`], 64) split as root ‖ chain.
 pub(crate) fn spec_initial(sk: &SecretBytes<32>) -> Result<(RootKey, ChainKey), RatchetError> {
-    let okm = hkdf_sha256_secret::<64>(&[0u8; 32], sk.expose(), SPEC_INITIAL_CHAIN_INFO)?;
+    let okm = hkdf_sha256_zero_salt::<64>(sk.expose(), SPEC_INITIAL_CHAIN_INFO)?;
     let (a, b) = okm.expose().split_at(32);
     Ok((
         RootKey::new(SecretBytes::from_slice("kdf output", a)?),
@@ -229,7 +231,7 @@ struct AeadKeys {
 }
 
 fn aead_keys(mk: &MessageKey) -> Result<AeadKeys, RatchetError> {
-    let okm = hkdf_sha256_secret::<80>(&[0u8; 32], mk.expose(), AEAD_INFO)?;
+    let okm = hkdf_sha256_zero_salt::<80>(mk.expose(), AEAD_INFO)?;
     let (enc, rest) = okm.expose().split_at(32);
     let (auth, iv) = rest.split_at(32);
     let iv: [u8; IV_LEN] = iv

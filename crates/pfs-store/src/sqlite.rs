@@ -71,6 +71,9 @@ use crate::{
 /// The schema migrations, in order: entry `i` upgrades version `i` to `i + 1`.
 const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_initial.sql")];
 
+/// Prepared statements kept per connection (more than the store has distinct statements).
+const STATEMENT_CACHE_CAPACITY: usize = 128;
+
 /// Default PBKDF2 iteration count (OWASP 2023 recommendation for PBKDF2-HMAC-SHA256).
 pub const DEFAULT_KDF_ITERATIONS: u32 = 210_000;
 
@@ -240,6 +243,9 @@ impl SqliteStore {
         )
         .map_err(sql_err)?;
         conn.busy_timeout(Duration::ZERO).map_err(sql_err)?;
+        // The engine uses a few dozen distinct statements per message; rusqlite's default
+        // cache of 16 made them evict each other and re-parse the SQL on every call.
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
         conn.pragma_update(None, "locking_mode", "EXCLUSIVE")
             .map_err(sql_err)?;
 

@@ -1,0 +1,162 @@
+//! Criterion benchmarks, ours and vodozemac side by side. Run through `cargo xtask bench`,
+//! which reads the medians and prints the table. Group / function names are part of that
+//! contract: `<group>/<pfs-secp256k1 | pfs-x25519 | vodozemac | ...>`.
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use pfs_bench::engine::EnginePair;
+use pfs_bench::ratchet::{self, EstablishFixture};
+use pfs_bench::{LARGE_LEN, SMALL, SUITES, olm};
+use pfs_store::Synchronous;
+use std::hint::black_box;
+use std::time::Duration;
+use vodozemac::olm::Account;
+
+fn ours(name: &str) -> String {
+    format!("pfs-{name}")
+}
+
+/// 1. Encrypt + decrypt of 100 B, same direction.
+fn steady(c: &mut Criterion) {
+    let mut g = c.benchmark_group("steady_100B");
+    for (suite, name) in SUITES {
+        let (mut a, mut b) = ratchet::pair(suite);
+        g.bench_function(ours(name), |bn| {
+            bn.iter(|| {
+                let m = ratchet::send(&mut a, black_box(&SMALL));
+                black_box(ratchet::recv(&mut b, &m))
+            })
+        });
+    }
+    let (mut a, mut b) = olm::pair();
+    g.bench_function("vodozemac", |bn| {
+        bn.iter(|| {
+            let m = a.encrypt(black_box(SMALL)).unwrap();
+            black_box(b.decrypt(&m).unwrap())
+        })
+    });
+    g.finish();
+}
+
+/// 2. Ping-pong: A → B then B → A (two messages, each one a ratchet turn).
+fn pingpong(c: &mut Criterion) {
+    let mut g = c.benchmark_group("pingpong_100B");
+    for (suite, name) in SUITES {
+        let (mut a, mut b) = ratchet::pair(suite);
+        g.bench_function(ours(name), |bn| {
+            bn.iter(|| {
+                let m = ratchet::send(&mut a, &SMALL);
+                ratchet::recv(&mut b, &m);
+                let m = ratchet::send(&mut b, &SMALL);
+                black_box(ratchet::recv(&mut a, &m))
+            })
+        });
+    }
+    let (mut a, mut b) = olm::pair();
+    g.bench_function("vodozemac", |bn| {
+        bn.iter(|| {
+            let m = a.encrypt(SMALL).unwrap();
+            b.decrypt(&m).unwrap();
+            let m = b.encrypt(SMALL).unwrap();
+            black_box(a.decrypt(&m).unwrap())
+        })
+    });
+    g.finish();
+}
+
+/// 3. Session establishment.
+fn establish(c: &mut Criterion) {
+    let mut g = c.benchmark_group("establish");
+    let fx = EstablishFixture::new();
+    for (suite, name) in SUITES {
+        g.bench_function(ours(name), |bn| bn.iter(|| black_box(fx.establish(suite))));
+    }
+    let alice = Account::new();
+    let mut bob = Account::new();
+    g.bench_function("vodozemac", |bn| {
+        bn.iter(|| black_box(olm::establish(&alice, &mut bob)))
+    });
+    g.finish();
+}
+
+/// 4. A 1000-message gap: the last message first, then the 999 skipped ones.
+fn gap(c: &mut Criterion) {
+    let mut g = c.benchmark_group("gap_1000");
+    g.sample_size(10);
+    for (suite, name) in SUITES {
+        g.bench_function(ours(name), |bn| {
+            bn.iter_batched(
+                || ratchet::gap_fixture(suite),
+                |(mut b, msgs)| {
+                    let ok = ratchet::run_gap(&mut b, &msgs);
+                    assert_eq!(ok, msgs.len());
+                    b
+                },
+                BatchSize::PerIteration,
+            )
+        });
+    }
+    g.bench_function("vodozemac", |bn| {
+        bn.iter_batched(
+            olm::gap_fixture,
+            |(mut b, msgs)| {
+                black_box(olm::run_gap(&mut b, &msgs));
+                b
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    g.finish();
+}
+
+/// 5. 64 KiB encrypt + decrypt.
+fn large(c: &mut Criterion) {
+    let mut g = c.benchmark_group("large_64KiB");
+    g.throughput(Throughput::Bytes(LARGE_LEN as u64));
+    let pt = vec![0x5a; LARGE_LEN];
+    for (suite, name) in SUITES {
+        let (mut a, mut b) = ratchet::pair(suite);
+        g.bench_function(ours(name), |bn| {
+            bn.iter(|| {
+                let m = ratchet::send(&mut a, &pt);
+                black_box(ratchet::recv(&mut b, &m))
+            })
+        });
+    }
+    let (mut a, mut b) = olm::pair();
+    g.bench_function("vodozemac", |bn| {
+        bn.iter(|| {
+            let m = a.encrypt(&pt).unwrap();
+            black_box(b.decrypt(&m).unwrap())
+        })
+    });
+    g.finish();
+}
+
+/// 6. The engine on SQLite: durable encrypt to one device + decrypt; fan-out to 3.
+fn engine(c: &mut Criterion) {
+    let mut g = c.benchmark_group("engine_sqlite");
+    g.sample_size(20);
+    for (sync, name) in [(Synchronous::Normal, "normal"), (Synchronous::Full, "full")] {
+        let mut p = EnginePair::new(sync, 1);
+        g.bench_function(name, |bn| bn.iter(|| p.round(&SMALL)));
+    }
+    let mut p = EnginePair::new(Synchronous::Normal, 3);
+    g.bench_function("fanout3_normal", |bn| bn.iter(|| p.round(&SMALL)));
+    g.finish();
+}
+
+fn config() -> Criterion {
+    Criterion::default()
+        .warm_up_time(Duration::from_millis(700))
+        .measurement_time(Duration::from_secs(2))
+        .sample_size(30)
+        .without_plots()
+}
+
+criterion_group! {
+    name = benches;
+    config = config();
+    targets = steady, pingpong, establish, gap, large, engine
+}
+criterion_main!(benches);

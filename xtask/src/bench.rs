@@ -1,0 +1,275 @@
+//! `cargo xtask bench [--no-run-benches]`: runs the criterion benchmarks of `pfs-bench`
+//! (release), reads the medians from `target/criterion/<group>/<function>/new/estimates.json`,
+//! prints one table (ours, vodozemac, ratio), writes it to `target/bench-report.md` and
+//! copies it, with the machine description and the date, between the markers of
+//! `docs/performance.md`. Timing never fails the command: only a failed build or a
+//! missing estimate does.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+const BEGIN: &str = "<!-- bench-report:begin -->";
+const END: &str = "<!-- bench-report:end -->";
+
+/// How a row's figures are shown.
+#[derive(Clone, Copy)]
+enum Unit {
+    /// Median time per iteration.
+    Time,
+    /// MiB/s of the given payload size (higher is better).
+    Throughput(u64),
+}
+
+struct Row {
+    item: &'static str,
+    group: &'static str,
+    ours: &'static str,
+    theirs: Option<&'static str>,
+    unit: Unit,
+}
+
+const ROWS: &[Row] = &[
+    row(
+        "1. steady state, enc+dec 100 B (secp256k1)",
+        "steady_100B",
+        "pfs-secp256k1",
+    ),
+    row(
+        "1. steady state, enc+dec 100 B (x25519)",
+        "steady_100B",
+        "pfs-x25519",
+    ),
+    row(
+        "2. ping-pong A→B→A, 2 msgs (secp256k1)",
+        "pingpong_100B",
+        "pfs-secp256k1",
+    ),
+    row(
+        "2. ping-pong A→B→A, 2 msgs (x25519)",
+        "pingpong_100B",
+        "pfs-x25519",
+    ),
+    row(
+        "3. session establishment (secp256k1)",
+        "establish",
+        "pfs-secp256k1",
+    ),
+    row(
+        "3. session establishment (x25519)",
+        "establish",
+        "pfs-x25519",
+    ),
+    row(
+        "4. 1000-message gap, all 1001 (secp256k1)",
+        "gap_1000",
+        "pfs-secp256k1",
+    ),
+    row(
+        "4. 1000-message gap, all 1001 (x25519)",
+        "gap_1000",
+        "pfs-x25519",
+    ),
+    Row {
+        unit: Unit::Throughput(64 * 1024),
+        ..row(
+            "5. 64 KiB enc+dec, MiB/s (secp256k1)",
+            "large_64KiB",
+            "pfs-secp256k1",
+        )
+    },
+    Row {
+        unit: Unit::Throughput(64 * 1024),
+        ..row(
+            "5. 64 KiB enc+dec, MiB/s (x25519)",
+            "large_64KiB",
+            "pfs-x25519",
+        )
+    },
+    engine("6. engine+SQLite enc+dec, NORMAL", "normal"),
+    engine("6. engine+SQLite enc+dec, FULL", "full"),
+    engine(
+        "6. engine+SQLite fan-out to 3 devices, NORMAL",
+        "fanout3_normal",
+    ),
+];
+
+const fn row(item: &'static str, group: &'static str, ours: &'static str) -> Row {
+    Row {
+        item,
+        group,
+        ours,
+        theirs: Some("vodozemac"),
+        unit: Unit::Time,
+    }
+}
+
+const fn engine(item: &'static str, ours: &'static str) -> Row {
+    Row {
+        item,
+        group: "engine_sqlite",
+        ours,
+        theirs: None,
+        unit: Unit::Time,
+    }
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+fn target_dir(root: &Path) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"))
+}
+
+/// Median in nanoseconds from criterion's `estimates.json`.
+fn median_ns(target: &Path, group: &str, function: &str) -> Result<f64, String> {
+    let path = target
+        .join("criterion")
+        .join(group)
+        .join(function)
+        .join("new")
+        .join("estimates.json");
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let v: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    v.get("median")
+        .and_then(|m| m.get("point_estimate"))
+        .and_then(serde_json::Value::as_f64)
+        .ok_or_else(|| format!("{}: no median.point_estimate", path.display()))
+}
+
+fn fmt_time(ns: f64) -> String {
+    if ns >= 1e6 {
+        format!("{:.2} ms", ns / 1e6)
+    } else if ns >= 1e3 {
+        format!("{:.1} µs", ns / 1e3)
+    } else {
+        format!("{ns:.0} ns")
+    }
+}
+
+fn mib_s(bytes: u64, ns: f64) -> f64 {
+    // bytes per ns → MiB/s
+    (bytes as f64 / ns) * 1e9 / (1024.0 * 1024.0)
+}
+
+fn show(unit: Unit, ns: f64) -> String {
+    match unit {
+        Unit::Time => fmt_time(ns),
+        Unit::Throughput(b) => format!("{:.0} MiB/s", mib_s(b, ns)),
+    }
+}
+
+/// The markdown table from the estimates under `target`.
+fn table(target: &Path) -> Result<String, String> {
+    let mut out = String::new();
+    out.push_str(
+        "| benchmark | pfs | vodozemac 0.11 | ratio (vodozemac ÷ pfs time; >1: pfs faster) |\n",
+    );
+    out.push_str("| --- | ---: | ---: | ---: |\n");
+    for r in ROWS {
+        let ours = median_ns(target, r.group, r.ours)?;
+        let (theirs, ratio) = match r.theirs {
+            Some(f) => {
+                let t = median_ns(target, r.group, f)?;
+                (show(r.unit, t), format!("{:.2}×", t / ours))
+            }
+            None => ("–".to_owned(), "–".to_owned()),
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} |",
+            r.item,
+            show(r.unit, ours),
+            theirs,
+            ratio
+        );
+    }
+    for m in pfs_bench::memory::sizes() {
+        let _ = writeln!(
+            out,
+            "| 7. {} | {} B | {} B (encrypted pickle {} B) | {:.2}× |",
+            m.item,
+            m.ours,
+            m.vodozemac,
+            m.vodozemac_encrypted,
+            m.vodozemac as f64 / m.ours.max(1) as f64
+        );
+    }
+    Ok(out)
+}
+
+fn machine() -> String {
+    let cpus = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0);
+    let model = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, m)| m.trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".to_owned());
+    let date = Command::new("date")
+        .args(["-u", "+%Y-%m-%d %H:%M UTC"])
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_else(|| "unknown date".to_owned());
+    format!("{cpus} CPUs (nproc), {model}; {date}")
+}
+
+/// Replaces the text between the markers of `docs/performance.md` (creates the markers at
+/// the end when missing).
+fn update_doc(path: &Path, report: &str) -> Result<(), String> {
+    let old = std::fs::read_to_string(path).unwrap_or_default();
+    let block = format!("{BEGIN}\n{report}{END}");
+    let new = match (old.find(BEGIN), old.find(END)) {
+        (Some(b), Some(e)) if b < e => {
+            format!("{}{block}{}", &old[..b], &old[e + END.len()..])
+        }
+        _ => format!("{old}\n{block}\n"),
+    };
+    std::fs::write(path, new).map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+/// Entry point. `--no-run-benches` only rebuilds the report from existing estimates.
+pub fn run(args: &[String]) -> Result<ExitCode, String> {
+    let root = workspace_root();
+    let target = target_dir(&root);
+    let run_benches = !args.iter().any(|a| a == "--no-run-benches");
+    if run_benches {
+        let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+            .current_dir(&root)
+            .args(["bench", "-p", "pfs-bench", "--bench", "compare"])
+            .status()
+            .map_err(|e| format!("cannot run cargo bench: {e}"))?;
+        if !status.success() {
+            return Err(format!("cargo bench failed: {status}"));
+        }
+    }
+    let table = table(&target)?;
+    let report = format!(
+        "Machine: {}. Medians of criterion (`cargo xtask bench`).\n\n{table}",
+        machine()
+    );
+    println!("{report}");
+    let out = target.join("bench-report.md");
+    std::fs::write(&out, &report).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+    update_doc(&root.join("docs").join("performance.md"), &report)?;
+    eprintln!(
+        "xtask bench: wrote {} and docs/performance.md",
+        out.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
