@@ -24,7 +24,7 @@ fn engine(
     identity: &SecretKey,
 ) -> Engine {
     let store = SqliteStore::open(
-        &dir.join(format!("{name}.sqlite")),
+        dir.join(format!("{name}.sqlite")),
         b"bench",
         SqliteOptions::default()
             .with_kdf_iterations(1)
