@@ -41,13 +41,24 @@ struct CachedBundle {
     bundle: pb::Bundle,
 }
 
+/// A verified bundle, and when it was last written to the store.
+struct CachedVerified {
+    bundle: VerifiedBundle,
+    stored_at: Option<i64>,
+}
+
+/// An identical bundle stored less than this long ago is not stored again: every message
+/// carries the sender's bundle, and re-storing it unchanged would cost a transaction per
+/// message.
+const BUNDLE_RESTORE_AFTER_NS: i64 = 60 * crate::clock::SECOND;
+
 struct Ctx {
     clock: Box<dyn Clock>,
     rng: Box<dyn RandomSource>,
     config: Config,
     me: Me,
     bundle_cache: Option<CachedBundle>,
-    verified: HashMap<[u8; 32], VerifiedBundle>,
+    verified: HashMap<[u8; 32], CachedVerified>,
     /// ECDH(our identity, peer identity) per peer: both keys are fixed, and the scalar
     /// multiplication was the largest cost of a send.
     agreed: HashMap<Key33, SecretBytes<32>>,
@@ -269,11 +280,12 @@ impl Engine {
         bundle: &pb::Bundle,
     ) -> Result<Vec<(String, u32)>, ReceiveError> {
         pfs_wire::validate_bundle(bundle, &self.ctx.config.wire_limits)?;
-        let vb = self.ctx.verify_cached(bundle)?;
+        let (digest, vb) = self.ctx.verify_cached(bundle)?;
         let now = self.ctx.clock.now_ns();
         let mut tx = self.store.begin()?;
         let added = self.ctx.store_bundle(&mut *tx, &vb, now)?;
         tx.commit()?;
+        self.ctx.mark_stored(&digest, now);
         Ok(added)
     }
 
@@ -423,19 +435,26 @@ impl Engine {
         let now = self.ctx.clock.now_ns();
         let msg = pfs_wire::decode_protocol_message(bytes, &self.ctx.config.wire_limits)?;
         // 1. bundles: verify all, then store all, in their own transaction
+        //    (an identical bundle stored less than a minute ago is not stored again)
         let mut verified = Vec::with_capacity(msg.bundles.len());
         for b in &msg.bundles {
-            verified.push(self.ctx.verify_cached(b)?);
+            let (digest, vb) = self.ctx.verify_cached(b)?;
+            if !self.ctx.recently_stored(&digest, now) {
+                verified.push((digest, vb));
+            }
         }
         let mut new_installations = Vec::new();
         if !verified.is_empty() {
             let mut tx = self.store.begin()?;
-            for vb in &verified {
+            for (_, vb) in &verified {
                 for (id, _) in self.ctx.store_bundle(&mut *tx, vb, now)? {
                     new_installations.push((vb.identity.clone(), id));
                 }
             }
             tx.commit()?;
+            for (digest, _) in &verified {
+                self.ctx.mark_stored(digest, now);
+            }
         }
         // 2. the message itself, atomically
         let result = {
@@ -790,17 +809,41 @@ impl Ctx {
         Ok(bundle)
     }
 
-    fn verify_cached(&mut self, bundle: &pb::Bundle) -> Result<VerifiedBundle, ReceiveError> {
+    /// Verifies a bundle once per distinct encoding; returns its digest and content.
+    fn verify_cached(
+        &mut self,
+        bundle: &pb::Bundle,
+    ) -> Result<([u8; 32], VerifiedBundle), ReceiveError> {
         let digest = pfs_crypto::hash::sha256(&bundle.encode_to_vec());
         if let Some(v) = self.verified.get(&digest) {
-            return Ok(v.clone());
+            return Ok((digest, v.bundle.clone()));
         }
         let vb = adapters::verify_bundle(bundle).map_err(ReceiveError::InvalidBundle)?;
         if self.verified.len() >= VERIFIED_CACHE_MAX {
             self.verified.clear();
         }
-        self.verified.insert(digest, vb.clone());
-        Ok(vb)
+        self.verified.insert(
+            digest,
+            CachedVerified {
+                bundle: vb.clone(),
+                stored_at: None,
+            },
+        );
+        Ok((digest, vb))
+    }
+
+    /// True when this exact bundle was stored less than a minute ago.
+    fn recently_stored(&self, digest: &[u8; 32], now: i64) -> bool {
+        self.verified
+            .get(digest)
+            .and_then(|c| c.stored_at)
+            .is_some_and(|t| now >= t && now - t < BUNDLE_RESTORE_AFTER_NS)
+    }
+
+    fn mark_stored(&mut self, digest: &[u8; 32], now: i64) {
+        if let Some(c) = self.verified.get_mut(digest) {
+            c.stored_at = Some(now);
+        }
     }
 
     /// Stores a verified bundle (status-go `ProcessPublicBundle` + the spec's stale timer).
