@@ -687,7 +687,8 @@ impl Ctx {
             }
             if self.config.expired_session_retention_ns.is_some() {
                 for mut s in tx.all_sessions()? {
-                    if !s.we_initiated && s.expired_at.is_none() && expired.contains(&s.rooted_spk) {
+                    if !s.we_initiated && s.expired_at.is_none() && expired.contains(&s.rooted_spk)
+                    {
                         s.expired_at = Some(now);
                         tx.put_session(&s)?;
                     }
@@ -813,7 +814,10 @@ impl Ctx {
             // one expires the others (re-keying, and a wiped device re-using a version)
             let existing = tx.peer_prekeys(&identity, &e.installation_id)?;
             if !existing.iter().any(|p| p.public == e.spk) {
-                let newest = existing.iter().map(|p| (p.version, p.bundle_timestamp)).max();
+                let newest = existing
+                    .iter()
+                    .map(|p| (p.version, p.bundle_timestamp))
+                    .max();
                 let current = newest.is_none_or(|n| (e.version, vb.timestamp) > n);
                 tx.put_peer_prekey(&PeerPreKeyRecord {
                     identity,
@@ -1283,7 +1287,19 @@ impl Ctx {
             id: session_id(&rooted, &msg.installation_id),
         };
         let mut new_x3dh: Option<(Key33, Key33)> = None;
-        let mut session = match (tx.session(&key)?, &entry.x3dh_header) {
+        let existing = tx.session(&key)?;
+        // An X3DH header whose (prekey, ephemeral) pair was never seen, under the id of an
+        // existing session: the peer started a new session on the same prekey (its own copy
+        // was expired or lost). Using the old state would fail for good; build the new one
+        // (committed only if the message decrypts, so a forgery cannot replace anything).
+        let restarted = match (&existing, &entry.x3dh_header) {
+            (Some(_), Some(x)) if x.id == dr.id => match <Key33>::try_from(x.key.as_slice()) {
+                Ok(ek33) => tx.x3dh_seen(&rooted, &ek33)?.is_none(),
+                Err(_) => false,
+            },
+            _ => false,
+        };
+        let mut session = match (existing.filter(|_| !restarted), &entry.x3dh_header) {
             (Some(s), _) => s,
             (None, Some(x)) => {
                 if x.id != dr.id {
@@ -1422,7 +1438,9 @@ impl Ctx {
                 match s.expired_at {
                     // counted from the later of expiry and last use: a session still receiving
                     // late messages is not cut off under them
-                    Some(at) if now.saturating_sub(at.max(s.last_used)) >= retention => tx.delete_session(&s.key)?,
+                    Some(at) if now.saturating_sub(at.max(s.last_used)) >= retention => {
+                        tx.delete_session(&s.key)?
+                    }
                     Some(_) => {}
                     None => {
                         if self.prekey_expired(&*tx, &s)? {
