@@ -25,10 +25,10 @@ fn targets(root: &Path) -> Result<Vec<String>, String> {
     let mut v = Vec::new();
     for e in std::fs::read_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))? {
         let p = e.map_err(|e| e.to_string())?.path();
-        if p.extension().is_some_and(|x| x == "rs") {
-            if let Some(s) = p.file_stem().and_then(|s| s.to_str()) {
-                v.push(s.to_owned());
-            }
+        if p.extension().is_some_and(|x| x == "rs")
+            && let Some(s) = p.file_stem().and_then(|s| s.to_str())
+        {
+            v.push(s.to_owned());
         }
     }
     v.sort();
