@@ -29,18 +29,8 @@ fn spec_suite_between_pfs_peers_and_status_go_suite_otherwise() {
         let mut bob = w.device(&b, "b");
         alice.learn(&mut bob);
         let m = alice.send(&bob.id(), "x25519 please");
-        let key_len = decode(&m)
-            .entry("b")
-            .unwrap()
-            .dr_header
-            .as_ref()
-            .unwrap()
-            .key
-            .len();
-        assert_eq!(
-            key_len, 32,
-            "pfs peers advertising protocol version 2 use the spec suite"
-        );
+        let key_len = decode(&m).entry("b").unwrap().dr_header.as_ref().unwrap().key.len();
+        assert_eq!(key_len, 32, "pfs peers advertising protocol version 2 use the spec suite");
         let d = bob.recv(&alice, &m).unwrap();
         assert_eq!(d.suite, Some(pfs_protocol::SuiteId::Spec));
         let r = bob.send(&alice.id(), "reply");
@@ -51,17 +41,7 @@ fn spec_suite_between_pfs_peers_and_status_go_suite_otherwise() {
         let mut carol = w2.device(&c, "c");
         alice.learn(&mut carol);
         let m = alice.send(&carol.id(), "secp256k1 please");
-        assert_eq!(
-            decode(&m)
-                .entry("c")
-                .unwrap()
-                .dr_header
-                .as_ref()
-                .unwrap()
-                .key
-                .len(),
-            33
-        );
+        assert_eq!(decode(&m).entry("c").unwrap().dr_header.as_ref().unwrap().key.len(), 33);
         assert_eq!(carol.recv_text(&alice, &m), "secp256k1 please");
     });
 }
@@ -86,29 +66,13 @@ fn concurrent_sessions_pick_the_same_session_on_both_sides() {
         assert_eq!(alice.recv_text(&bob, &b2), "b2");
         let spk_used = |m: &pfs_protocol::Outgoing| {
             let p = decode(m);
-            p.direct_message[0]
-                .message
-                .as_ref()
-                .unwrap()
-                .dr_header
-                .as_ref()
-                .unwrap()
-                .id
-                .clone()
+            p.direct_message[0].message.as_ref().unwrap().dr_header.as_ref().unwrap().id.clone()
         };
-        assert_eq!(
-            spk_used(&a2),
-            spk_used(&b2),
-            "both sides send on the same session"
-        );
+        assert_eq!(spk_used(&a2), spk_used(&b2), "both sides send on the same session");
         for dev in [&mut alice, &mut bob] {
             let s = dev.engine.sessions().unwrap();
             assert_eq!(s.len(), 2);
-            assert_eq!(
-                s.iter().filter(|s| s.active).count(),
-                1,
-                "the other is marked expired"
-            );
+            assert_eq!(s.iter().filter(|s| s.active).count(), 1, "the other is marked expired");
         }
     });
 }
@@ -131,11 +95,7 @@ fn expired_sessions_decrypt_late_messages_and_are_deleted_after_14_days() {
         let m2 = alice.send(&bob.id(), "two");
         assert_eq!(bob.recv_text(&alice, &m2), "two");
         let s = alice.engine.sessions().unwrap();
-        assert_eq!(
-            s.iter().filter(|s| !s.active).count(),
-            1,
-            "the old session is expired"
-        );
+        assert_eq!(s.iter().filter(|s| !s.active).count(), 1, "the old session is expired");
         assert!(bob.engine.sessions().unwrap().iter().any(|s| !s.active));
         // a late (mailserver) message of the expired session still decrypts
         w.clock.advance(DAY);
@@ -144,11 +104,7 @@ fn expired_sessions_decrypt_late_messages_and_are_deleted_after_14_days() {
         w.clock.advance(15 * DAY);
         alice.engine.maintain().unwrap();
         bob.engine.maintain().unwrap();
-        assert_eq!(
-            alice.engine.sessions().unwrap().len(),
-            1,
-            "deleted 14 days after expiry"
-        );
+        assert_eq!(alice.engine.sessions().unwrap().len(), 1, "deleted 14 days after expiry");
         assert_eq!(bob.engine.sessions().unwrap().len(), 1);
         // late2 still carries the X3DH header; its prekey is gone with the session
         let err = bob.recv(&alice, &late2).unwrap_err();
@@ -178,14 +134,7 @@ fn stale_device_after_7_days() {
         alice.engine.maintain().unwrap();
         let m = alice.send(&bob1.id(), "y");
         assert_eq!(m.targeted, ["bob1"]);
-        assert!(
-            alice
-                .engine
-                .installations()
-                .unwrap()
-                .iter()
-                .any(|i| i.installation_id == "bob2" && i.stale)
-        );
+        assert!(alice.engine.installations().unwrap().iter().any(|i| i.installation_id == "bob2" && i.stale));
         // a fresh bundle of bob2 revives it
         alice.learn(&mut bob2);
         assert_eq!(alice.send(&bob1.id(), "z").targeted.len(), 2);
@@ -202,10 +151,7 @@ fn partitioned_device_replies_with_its_bundle_at_most_every_2_hours() {
         let mut bob2 = w.device(&b, "bob2");
         alice.learn(&mut bob1);
         let m = alice.send(&bob1.id(), "hello");
-        assert!(matches!(
-            bob2.recv(&alice, &m),
-            Err(ReceiveError::DeviceNotFound)
-        ));
+        assert!(matches!(bob2.recv(&alice, &m), Err(ReceiveError::DeviceNotFound)));
         let replies = bob2.engine.take_outgoing();
         assert_eq!(replies.len(), 1);
         assert_eq!(replies[0].kind, OutgoingKind::BundleReply);
@@ -220,10 +166,7 @@ fn partitioned_device_replies_with_its_bundle_at_most_every_2_hours() {
         assert!(bob3.recv(&alice, &m).is_err());
         assert_eq!(bob3.engine.take_outgoing().len(), 1);
         assert!(bob3.recv(&alice, &m2).is_err());
-        assert!(
-            bob3.engine.take_outgoing().is_empty(),
-            "within 2 h: no second reply"
-        );
+        assert!(bob3.engine.take_outgoing().is_empty(), "within 2 h: no second reply");
         w.clock.advance(2 * HOUR + 1);
         assert!(bob3.recv(&alice, &m2).is_err());
         assert_eq!(bob3.engine.take_outgoing().len(), 1);
@@ -268,10 +211,7 @@ fn lost_session_gets_a_bundle_reply() {
         w.clock.advance(60 * pfs_protocol::clock::SECOND);
         let mut bob_wiped = w.device(&b, "b");
         let m = alice.send(&bob.id(), "two");
-        assert!(matches!(
-            bob_wiped.recv(&alice, &m),
-            Err(ReceiveError::SessionNotFound)
-        ));
+        assert!(matches!(bob_wiped.recv(&alice, &m), Err(ReceiveError::SessionNotFound)));
         let reply = bob_wiped.engine.take_outgoing();
         assert_eq!(reply.len(), 1);
         alice.recv(&bob_wiped, &reply[0]).unwrap();
@@ -288,10 +228,7 @@ fn contact_request_accept_and_decline() {
         let mut alice = w.device(&a, "a");
         let mut bob = w.device(&b, "b");
         // Alice only knows Bob's chat key: no PFS yet
-        let req = alice
-            .engine
-            .send_contact_request(&bob.id(), b"hi, it's Alice")
-            .unwrap();
+        let req = alice.engine.send_contact_request(&bob.id(), b"hi, it's Alice").unwrap();
         let d = bob.recv(&alice, &req[0]).unwrap();
         assert!(d.contact_request);
         assert!(!d.forward_secret);
@@ -300,10 +237,7 @@ fn contact_request_accept_and_decline() {
         let m = alice.send(&bob.id(), "please?");
         assert!(matches!(bob.recv(&alice, &m), Err(ReceiveError::Declined)));
         // only a re-sent request gets through
-        let req2 = alice
-            .engine
-            .send_contact_request(&bob.id(), b"it's really me")
-            .unwrap();
+        let req2 = alice.engine.send_contact_request(&bob.id(), b"it's really me").unwrap();
         assert!(bob.recv(&alice, &req2[0]).unwrap().contact_request);
         bob.engine.accept_contact(&alice.id()).unwrap();
         // Bob has Alice's bundle (it came with the request): his reply is forward secret
@@ -331,20 +265,11 @@ fn own_devices_get_a_copy_of_what_we_send() {
         alice2.learn(&mut alice1);
         alice2.engine.enable_installation("a1").unwrap();
         alice1.learn(&mut bob);
-        let out = alice1
-            .engine
-            .send(&bob.id(), b"to bob and my other device")
-            .unwrap();
+        let out = alice1.engine.send(&bob.id(), b"to bob and my other device").unwrap();
         assert_eq!(out.len(), 2);
         assert_eq!(out[1].kind, OutgoingKind::OwnDevicesCopy);
-        assert_eq!(
-            bob.recv_text(&alice1, &out[0]),
-            "to bob and my other device"
-        );
-        assert_eq!(
-            alice2.recv_text(&alice1, &out[1]),
-            "to bob and my other device"
-        );
+        assert_eq!(bob.recv_text(&alice1, &out[0]), "to bob and my other device");
+        assert_eq!(alice2.recv_text(&alice1, &out[1]), "to bob and my other device");
         // a device limit of 3 in total
         let mut alice3 = w.device(&a, "a3");
         let mut alice4 = w.device(&a, "a4");

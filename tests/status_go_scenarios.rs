@@ -34,10 +34,7 @@ fn encrypt_payload_no_bundle() {
         assert_eq!(p1.direct_message[0].installation_id, "none");
         let e1 = p1.entry("none").unwrap();
         let e2 = p2.entry("none").unwrap();
-        assert_ne!(
-            e1.dh_header.as_ref().unwrap().key,
-            e2.dh_header.as_ref().unwrap().key
-        );
+        assert_ne!(e1.dh_header.as_ref().unwrap().key, e2.dh_header.as_ref().unwrap().key);
         assert_ne!(e1.payload, e2.payload);
         let d = bob.recv(&alice, &m1).unwrap();
         assert_eq!(d.plaintext, b"hello");
@@ -53,14 +50,7 @@ fn encrypt_payload_bundle() {
         let mut alice = w.device(&a, "1");
         let mut bob = w.device(&b, "2");
         alice.learn(&mut bob);
-        let bob_spk = bob
-            .engine
-            .own_bundle()
-            .unwrap()
-            .signed_pre_key("2")
-            .unwrap()
-            .signed_pre_key
-            .clone();
+        let bob_spk = bob.engine.own_bundle().unwrap().signed_pre_key("2").unwrap().signed_pre_key.clone();
         let m = alice.send(&bob.id(), "hello");
         assert!(m.forward_secret);
         let p = decode(&m);
@@ -85,10 +75,7 @@ fn consequent_messages_bundle() {
         let m2 = alice.send(&bob.id(), "second");
         let p = decode(&m2);
         let e = p.entry("2").unwrap();
-        assert!(
-            e.x3dh_header.is_some(),
-            "the X3DH header repeats until Bob answers"
-        );
+        assert!(e.x3dh_header.is_some(), "the X3DH header repeats until Bob answers");
         assert_eq!(e.dr_header.as_ref().unwrap().n, 1);
         // Bob decrypts only the second one
         assert_eq!(bob.recv_text(&alice, &m2), "second");
@@ -119,11 +106,7 @@ fn conversation() {
 }
 
 /// Alice sends `n` messages; returns them.
-fn burst(
-    alice: &mut Device,
-    to: &pfs_crypto::secp256k1::PublicKey,
-    n: usize,
-) -> Vec<pfs_protocol::Outgoing> {
+fn burst(alice: &mut Device, to: &pfs_crypto::secp256k1::PublicKey, n: usize) -> Vec<pfs_protocol::Outgoing> {
     (0..n).map(|i| alice.send(to, &format!("m{i}"))).collect()
 }
 
@@ -188,18 +171,9 @@ fn max_message_keys_per_session() {
         let round1 = gap_round(&mut alice, &mut bob, 10); // 10 skipped keys
         let _round2 = gap_round(&mut alice, &mut bob, 10); // 20 stored keys (+ used ones)
         let _round3 = gap_round(&mut alice, &mut bob, 10); // over the cap of 20: the oldest go
-        assert!(
-            bob.recv(&alice, &round1[0]).is_err(),
-            "the oldest skipped key was dropped"
-        );
+        assert!(bob.recv(&alice, &round1[0]).is_err(), "the oldest skipped key was dropped");
         // the newest keys of the third round are kept
-        assert!(
-            bob.engine
-                .sessions()
-                .unwrap()
-                .iter()
-                .all(|s| s.skipped_keys <= 20)
-        );
+        assert!(bob.engine.sessions().unwrap().iter().all(|s| s.skipped_keys <= 20));
     });
 }
 
@@ -293,10 +267,7 @@ fn refreshed_bundle() {
         alice.engine.process_bundle(&v2).unwrap();
         let m2 = alice.send(&bob.id(), "two");
         let p = decode(&m2);
-        assert_eq!(
-            p.entry("2").unwrap().x3dh_header.as_ref().unwrap().id,
-            spk2.signed_pre_key
-        );
+        assert_eq!(p.entry("2").unwrap().x3dh_header.as_ref().unwrap().id, spk2.signed_pre_key);
         assert_eq!(bob.recv_text(&alice, &m2), "two");
     });
 }
@@ -340,20 +311,14 @@ fn max_devices() {
         let mut w = world(kind);
         let (a, b) = (w.new_identity(), w.new_identity());
         let mut bob = w.device(&b, "bob");
-        let mut alices: Vec<Device> = (1..=4)
-            .map(|i| w.device(&a, &format!("alice{i}")))
-            .collect();
+        let mut alices: Vec<Device> = (1..=4).map(|i| w.device(&a, &format!("alice{i}"))).collect();
         for d in alices.iter_mut() {
             w.clock.advance(1_000);
             bob.learn(d);
         }
         let m = bob.send(&alices[0].id(), "to the three newest");
         let p = decode(&m);
-        let mut ids: Vec<_> = p
-            .direct_message
-            .iter()
-            .map(|e| e.installation_id.clone())
-            .collect();
+        let mut ids: Vec<_> = p.direct_message.iter().map(|e| e.installation_id.clone()).collect();
         ids.sort();
         assert_eq!(ids, ["alice2", "alice3", "alice4"]);
         let err = alices[0].recv(&bob, &m).unwrap_err();
@@ -367,9 +332,7 @@ fn max_devices_refreshed_bundle() {
         let mut w = world(kind);
         let (a, b) = (w.new_identity(), w.new_identity());
         let mut bob = w.device(&b, "bob");
-        let mut alices: Vec<Device> = (1..=4)
-            .map(|i| w.device(&a, &format!("alice{i}")))
-            .collect();
+        let mut alices: Vec<Device> = (1..=4).map(|i| w.device(&a, &format!("alice{i}"))).collect();
         for d in alices.iter_mut() {
             w.clock.advance(1_000);
             bob.learn(d);
@@ -381,11 +344,7 @@ fn max_devices_refreshed_bundle() {
         assert_eq!(bob.recv_text(a1, &hello), "I am back");
         let m = bob.send(&alices[0].id(), "hi");
         let p = decode(&m);
-        let mut ids: Vec<_> = p
-            .direct_message
-            .iter()
-            .map(|e| e.installation_id.clone())
-            .collect();
+        let mut ids: Vec<_> = p.direct_message.iter().map(|e| e.installation_id.clone()).collect();
         ids.sort();
         assert_eq!(ids, ["alice1", "alice3", "alice4"]);
     });

@@ -26,8 +26,11 @@ pub struct World {
 
 impl World {
     pub fn new(kind: StoreKind, config: Config) -> Self {
-        let dir =
-            std::env::temp_dir().join(format!("pfs-scenario-{}-{}", std::process::id(), unique()));
+        let dir = std::env::temp_dir().join(format!(
+            "pfs-scenario-{}-{}",
+            std::process::id(),
+            unique()
+        ));
         std::fs::create_dir_all(&dir).unwrap();
         Self {
             clock: ManualClock::new(1_700_000_000_000_000_000),
@@ -45,12 +48,8 @@ impl World {
             StoreKind::Sqlite => {
                 let path = self.dir.join(format!("device-{}.sqlite", self.counter));
                 Box::new(
-                    SqliteStore::open(
-                        &path,
-                        b"scenario",
-                        SqliteOptions::default().with_kdf_iterations(1),
-                    )
-                    .unwrap(),
+                    SqliteStore::open(&path, b"scenario", SqliteOptions::default().with_kdf_iterations(1))
+                        .unwrap(),
                 )
             }
         }
@@ -109,8 +108,7 @@ impl Device {
     }
 
     pub fn recv(&mut self, from: &Device, msg: &Outgoing) -> Result<Delivered, ReceiveError> {
-        self.engine
-            .decrypt(&from.id(), &msg.bytes, &message_id(msg))
+        self.engine.decrypt(&from.id(), &msg.bytes, &message_id(msg))
     }
 
     pub fn recv_text(&mut self, from: &Device, msg: &Outgoing) -> String {

@@ -687,8 +687,7 @@ impl Ctx {
             }
             if self.config.expired_session_retention_ns.is_some() {
                 for mut s in tx.all_sessions()? {
-                    if !s.we_initiated && s.expired_at.is_none() && expired.contains(&s.rooted_spk)
-                    {
+                    if !s.we_initiated && s.expired_at.is_none() && expired.contains(&s.rooted_spk) {
                         s.expired_at = Some(now);
                         tx.put_session(&s)?;
                     }
@@ -814,10 +813,7 @@ impl Ctx {
             // one expires the others (re-keying, and a wiped device re-using a version)
             let existing = tx.peer_prekeys(&identity, &e.installation_id)?;
             if !existing.iter().any(|p| p.public == e.spk) {
-                let newest = existing
-                    .iter()
-                    .map(|p| (p.version, p.bundle_timestamp))
-                    .max();
+                let newest = existing.iter().map(|p| (p.version, p.bundle_timestamp)).max();
                 let current = newest.is_none_or(|n| (e.version, vb.timestamp) > n);
                 tx.put_peer_prekey(&PeerPreKeyRecord {
                     identity,
@@ -1438,9 +1434,7 @@ impl Ctx {
                 match s.expired_at {
                     // counted from the later of expiry and last use: a session still receiving
                     // late messages is not cut off under them
-                    Some(at) if now.saturating_sub(at.max(s.last_used)) >= retention => {
-                        tx.delete_session(&s.key)?
-                    }
+                    Some(at) if now.saturating_sub(at.max(s.last_used)) >= retention => tx.delete_session(&s.key)?,
                     Some(_) => {}
                     None => {
                         if self.prekey_expired(&*tx, &s)? {
