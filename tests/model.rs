@@ -827,3 +827,31 @@ fn regression_2() {
     ];
     run(1088934665662570926, vec![1, 2], ops);
 }
+
+/// The situation of `regression_2` made explicit: a peer that lost its session but kept its
+/// installation id starts a new X3DH on our same signed prekey. The new session replaces
+/// the old one (same session id); a replay of the old session's first message stays refused.
+#[test]
+fn peer_restarting_x3dh_on_the_same_prekey_replaces_the_session() {
+    use pfs_scenarios::{StoreKind, World};
+    let mut w = World::new(StoreKind::Memory, Config::default());
+    let (a, b) = (w.new_identity(), w.new_identity());
+    let mut alice = w.device(&a, "a");
+    let mut bob = w.device(&b, "b");
+    alice.learn(&mut bob);
+    let first = alice.send(&bob.id(), "one");
+    assert_eq!(bob.recv_text(&alice, &first), "one");
+    // Alice's store is wiped; she keeps her installation id and Bob's contact code
+    let mut alice = w.device(&a, "a");
+    alice.learn(&mut bob);
+    let m = alice.send(&bob.id(), "two");
+    assert_eq!(bob.recv_text(&alice, &m), "two");
+    let r = bob.send(&alice.id(), "three");
+    assert_eq!(alice.recv_text(&bob, &r), "three");
+    assert!(
+        bob.recv(&alice, &first).is_err(),
+        "a replayed initial message"
+    );
+    let m = alice.send(&bob.id(), "four");
+    assert_eq!(bob.recv_text(&alice, &m), "four");
+}
