@@ -1392,6 +1392,15 @@ impl Ctx {
         if !records.is_empty() {
             tx.put_skipped_keys(&key, &records)?;
         }
+        // two-phase mode, key taken from the store (a skipped key): it is not among the
+        // inserted keys, so tag the stored one with the message id for `confirm`
+        if let Some(r) = receipt
+            && !records.iter().any(|k| k.ratchet_key == r.ratchet_key && k.n == r.n)
+            && let Some(mut rec) = tx.skipped_key(&key, &r.ratchet_key, r.n)?
+        {
+            rec.pending_message_id = Some(message_id.to_vec());
+            tx.put_skipped_keys(&key, &[rec])?;
+        }
         for (rk, n) in &changes.remove {
             tx.delete_skipped_key(&key, rk, *n)?;
         }
