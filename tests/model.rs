@@ -25,6 +25,7 @@
 use pfs_crypto::secp256k1::{PublicKey, SecretKey};
 use pfs_fuzz::{DetRng, SnapshotHandle, SnapshotStore};
 use pfs_protocol::clock::{DAY, HOUR};
+use pfs_protocol::config::ConfirmMode;
 use pfs_protocol::{Config, DeliveredKind, Engine, ManualClock};
 use pfs_store::MemoryStore;
 use pfs_wire::{Message, pb};
@@ -139,7 +140,7 @@ impl Model {
                 Box::new(store),
                 Box::new(self.clock.clone()),
                 Box::new(rng),
-                Config::default(),
+                self.config(),
                 self.users[u].sk.to_bytes().expose(),
                 inst,
             )
@@ -149,11 +150,24 @@ impl Model {
                 Box::new(store),
                 Box::new(self.clock.clone()),
                 Box::new(rng),
-                Config::default(),
+                self.config(),
             )
             .unwrap()
         };
         (engine, snap)
+    }
+
+    /// Odd seeds run the engines in two-phase mode (status-go's: a used key is kept until
+    /// the application confirms the message; the model's "application" confirms at once).
+    fn config(&self) -> Config {
+        Config {
+            confirm_mode: if self.seed & 1 == 1 {
+                ConfirmMode::TwoPhase
+            } else {
+                ConfirmMode::Immediate
+            },
+            ..Config::default()
+        }
     }
 
     fn add_device(&mut self, u: usize) -> usize {
@@ -348,6 +362,9 @@ impl Model {
                 res.as_ref()
                     .map(|d| (d.kind, String::from_utf8_lossy(&d.plaintext).into_owned()))
             );
+        }
+        if res.is_ok() {
+            self.dev(to).engine.confirm(&m.uid.to_le_bytes()).unwrap();
         }
         match res {
             Ok(d) => match d.kind {
@@ -854,4 +871,48 @@ fn peer_restarting_x3dh_on_the_same_prekey_replaces_the_session() {
     );
     let m = alice.send(&bob.id(), "four");
     assert_eq!(bob.recv_text(&alice, &m), "four");
+}
+
+/// Shrunk failure #3 of `protocol_model` (two-phase mode; kept as a regression).
+#[test]
+fn regression_3() {
+    use Op::*;
+    let ops = vec![
+        Disable {
+            user: 0,
+            dev: 0,
+            other: 0,
+        },
+        Rotate {
+            user: 0,
+            dev: 0,
+            to: 0,
+        },
+        Send {
+            user: 43,
+            dev: 0,
+            to: 0,
+        },
+        Send {
+            user: 109,
+            dev: 0,
+            to: 0,
+        },
+        Deliver {
+            msg: 14491,
+            dev: 0,
+            keep: false,
+        },
+        Deliver {
+            msg: 0,
+            dev: 0,
+            keep: true,
+        },
+        Send {
+            user: 0,
+            dev: 0,
+            to: 0,
+        },
+    ];
+    run(11565492843585651887, vec![1, 1], ops);
 }
