@@ -1395,7 +1395,9 @@ impl Ctx {
         // two-phase mode, key taken from the store (a skipped key): it is not among the
         // inserted keys, so tag the stored one with the message id for `confirm`
         if let Some(r) = receipt
-            && !records.iter().any(|k| k.ratchet_key == r.ratchet_key && k.n == r.n)
+            && !records
+                .iter()
+                .any(|k| k.ratchet_key == r.ratchet_key && k.n == r.n)
             && let Some(mut rec) = tx.skipped_key(&key, &r.ratchet_key, r.n)?
         {
             rec.pending_message_id = Some(message_id.to_vec());
