@@ -1356,7 +1356,19 @@ impl Ctx {
             id: session_id(&rooted, &msg.installation_id),
         };
         let mut new_x3dh: Option<(Key33, Key33)> = None;
-        let mut session = match (tx.session(&key)?, &entry.x3dh_header) {
+        let existing = tx.session(&key)?;
+        // An X3DH header whose (prekey, ephemeral) pair was never seen, under the id of an
+        // existing session: the peer started a new session on the same prekey (its own copy
+        // was expired or lost). Using the old state would fail for good; build the new one
+        // (committed only if the message decrypts, so a forgery cannot replace anything).
+        let restarted = match (&existing, &entry.x3dh_header) {
+            (Some(_), Some(x)) if x.id == dr.id => match <Key33>::try_from(x.key.as_slice()) {
+                Ok(ek33) => tx.x3dh_seen(&rooted, &ek33)?.is_none(),
+                Err(_) => false,
+            },
+            _ => false,
+        };
+        let mut session = match (existing.filter(|_| !restarted), &entry.x3dh_header) {
             (Some(s), _) => s,
             (None, Some(x)) => {
                 if x.id != dr.id {
@@ -1452,6 +1464,17 @@ impl Ctx {
             .collect();
         if !records.is_empty() {
             tx.put_skipped_keys(&key, &records)?;
+        }
+        // two-phase mode, key taken from the store (a skipped key): it is not among the
+        // inserted keys, so tag the stored one with the message id for `confirm`
+        if let Some(r) = receipt
+            && !records
+                .iter()
+                .any(|k| k.ratchet_key == r.ratchet_key && k.n == r.n)
+            && let Some(mut rec) = tx.skipped_key(&key, &r.ratchet_key, r.n)?
+        {
+            rec.pending_message_id = Some(message_id.to_vec());
+            tx.put_skipped_keys(&key, &[rec])?;
         }
         for (rk, n) in &changes.remove {
             tx.delete_skipped_key(&key, rk, *n)?;

@@ -39,7 +39,11 @@ struct Tables {
 }
 
 /// An in-memory [`Store`]. Its contents are lost when it is dropped.
-#[derive(Debug, Default)]
+///
+/// `Clone` copies every committed table (secrets included, each copy zeroized on drop):
+/// it is a consistent snapshot, used by tests to model a backup restore and by the fuzz
+/// harness to restart from a fixed state. Clone only between transactions.
+#[derive(Debug, Default, Clone)]
 pub struct MemoryStore {
     tables: Tables,
 }
