@@ -260,6 +260,15 @@ pub fn run_engine_decrypt(data: &[u8]) {
                     t.plaintexts.contains(&d.plaintext),
                     "engine decrypted to something never sent"
                 );
+                // A forward-secret message is bound to its sender by the session lookup. The
+                // no-bundle path (DH header) is not bound to any sender identity: there the
+                // transport signature is the only authentication (docs/security.md §3).
+                if d.forward_secret {
+                    assert!(
+                        t.sent_by.contains(&(sender.clone(), d.plaintext.clone())),
+                        "a forward-secret message attributed to the wrong sender"
+                    );
+                }
             }
         }
         Err(_) => {

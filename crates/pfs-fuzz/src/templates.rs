@@ -115,6 +115,8 @@ pub struct EngineTemplate {
     pub pending_plaintext: Vec<u8>,
     /// Every plaintext anybody encrypted while building the template.
     pub plaintexts: Vec<Vec<u8>>,
+    /// The same, with who encrypted it.
+    pub sent_by: Vec<(PublicKey, Vec<u8>)>,
     /// Seed inputs of the engine target (selector byte ‖ message).
     pub seeds: Vec<Vec<u8>>,
     /// Every encoded `ProtocolMessage` produced.
@@ -210,6 +212,17 @@ fn build_engine() -> EngineTemplate {
     add(1, &reply);
     add(1, &to_self);
     let (pending, pending_plaintext) = sent.swap_remove(1);
+    let mut sent_by: Vec<(PublicKey, Vec<u8>)> = Vec::new();
+    for p in &plaintexts {
+        let who = if p.starts_with(b"alice") {
+            &a
+        } else if p.starts_with(b"bob") {
+            &b
+        } else {
+            &e
+        };
+        sent_by.push((who.clone(), p.clone()));
+    }
     EngineTemplate {
         alice: a,
         bob: b,
@@ -218,6 +231,7 @@ fn build_engine() -> EngineTemplate {
         pending,
         pending_plaintext,
         plaintexts,
+        sent_by,
         seeds,
         messages,
         bundles,

@@ -31,7 +31,11 @@ fn replay_corpora_and_regressions() {
             corpus.len()
         );
         let regressions = files(&fuzz_dir().join("regressions").join(target));
-        for f in corpus.iter().chain(&regressions) {
+        // PFS_FUZZ_REPLAY_DIR=fuzz/target/work-corpus also replays what a fuzzing run found
+        let extra = std::env::var_os("PFS_FUZZ_REPLAY_DIR")
+            .map(|d| files(&Path::new(&d).join(target)))
+            .unwrap_or_default();
+        for f in corpus.iter().chain(&regressions).chain(&extra) {
             let data = std::fs::read(f).unwrap();
             assert!(pfs_fuzz::run(target, &data), "{}", f.display());
         }
