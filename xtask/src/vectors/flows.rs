@@ -346,21 +346,7 @@ fn conversation(
                 step.get("sender_state_after"),
             );
             if let Some(ins) = e.inspection().and_then(|i| i.sent.first()) {
-                report.check_eq(
-                    &format!("{label}: message_key"),
-                    hex::encode(ins.message_key.expose()),
-                    s(step, "message_key").to_string(),
-                );
-                report.check_eq(
-                    &format!("{label}: associated_data"),
-                    hex::encode(&ins.associated_data),
-                    s(step, "associated_data").to_string(),
-                );
-                report.check_eq(
-                    &format!("{label}: session id"),
-                    hex::encode(&ins.session_id),
-                    s(step, "sender_session_id").to_string(),
-                );
+                check_sent_entry(report, &label, ins, step, "sender_session_id");
                 if let Some(init) = step.get("session_init") {
                     let sk = ins
                         .new_session_sk
@@ -435,6 +421,31 @@ fn conversation(
         }
     }
     Ok(())
+}
+
+/// The message key, AD and session id of one sent entry against its recorded view.
+fn check_sent_entry(
+    report: &mut Report,
+    label: &str,
+    ins: &pfs_protocol::SentEntryInspection,
+    view: &Value,
+    session_id_field: &str,
+) {
+    report.check_eq(
+        &format!("{label}: message_key"),
+        hex::encode(ins.message_key.expose()),
+        s(view, "message_key").to_string(),
+    );
+    report.check_eq(
+        &format!("{label}: associated_data"),
+        hex::encode(&ins.associated_data),
+        s(view, "associated_data").to_string(),
+    );
+    report.check_eq(
+        &format!("{label}: session id"),
+        hex::encode(&ins.session_id),
+        s(view, session_id_field).to_string(),
+    );
 }
 
 fn check_session_init(
@@ -841,23 +852,13 @@ fn multidevice_flow(
                         entry.get("state_after"),
                     );
                     match inspected.iter().find(|x| &x.installation_id == inst) {
-                        Some(x) => {
-                            report.check_eq(
-                                &format!("{label}: {inst} message_key"),
-                                hex::encode(x.message_key.expose()),
-                                s(entry, "message_key").to_string(),
-                            );
-                            report.check_eq(
-                                &format!("{label}: {inst} associated_data"),
-                                hex::encode(&x.associated_data),
-                                s(entry, "associated_data").to_string(),
-                            );
-                            report.check_eq(
-                                &format!("{label}: {inst} session_id"),
-                                hex::encode(&x.session_id),
-                                s(entry, "session_id").to_string(),
-                            );
-                        }
+                        Some(x) => check_sent_entry(
+                            report,
+                            &format!("{label}: {inst}"),
+                            x,
+                            entry,
+                            "session_id",
+                        ),
                         None => report.fail(&format!("{label}: {inst}"), "no entry built"),
                     }
                     if let Some(init) = entry.get("session_init") {
