@@ -654,12 +654,21 @@ fn view_installation(r: &InstallationRecord) -> Result<InstallationView, EngineE
     })
 }
 
+/// Looks only at the peer's own installations: this runs on every received message, and
+/// reading every session of every contact would make receiving cost grow with the number
+/// of contacts.
 fn pfs_established(tx: &dyn Transaction, peer: &PublicKey) -> Result<bool, EngineError> {
-    let me = key33(peer);
-    Ok(tx
-        .all_sessions()?
-        .iter()
-        .any(|s| s.key.peer_identity == me && s.expired_at.is_none()))
+    let peer33 = key33(peer);
+    for inst in tx.installations(&peer33)? {
+        if tx
+            .sessions_with(&peer33, &inst.installation_id)?
+            .iter()
+            .any(|s| s.expired_at.is_none())
+        {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// Read-only skipped-key lookup over a store transaction, for the ratchet.
