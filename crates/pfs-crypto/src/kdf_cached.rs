@@ -1,31 +1,27 @@
-//! Per-message KDF helpers that avoid repeated HMAC key schedules (ring): two MACs under
-//! one key, and HKDF with the all-zero 32-byte salt whose HMAC key is prepared once.
+//! Per-message KDF helpers that avoid repeated HMAC key schedules: two MACs under one key,
+//! and HKDF with the all-zero 32-byte salt whose HMAC key is prepared once per process.
 //! Byte-identical to [`crate::kdf::hmac_sha256`] and [`crate::kdf::hkdf_sha256`].
 
+use crate::kdf::{HmacSha256, finish, keyed};
 use crate::{CryptoError, SecretBytes};
-use ring::{hkdf, hmac};
+use hmac::Mac;
 use std::sync::OnceLock;
+use zeroize::Zeroize;
 
 /// HMAC-SHA256 of `a` and of `b` under the same `key`, with one key schedule.
 pub fn hmac_sha256_pair(key: &[u8], a: &[u8], b: &[u8]) -> ([u8; 32], [u8; 32]) {
-    let k = hmac::Key::new(hmac::HMAC_SHA256, key);
-    let mut out_a = [0u8; 32];
-    let mut out_b = [0u8; 32];
-    out_a.copy_from_slice(hmac::sign(&k, a).as_ref());
-    out_b.copy_from_slice(hmac::sign(&k, b).as_ref());
-    (out_a, out_b)
+    let k = keyed(key);
+    let mut mac_a = k.clone();
+    mac_a.update(a);
+    let mut mac_b = k;
+    mac_b.update(b);
+    (finish(mac_a), finish(mac_b))
 }
 
-struct Len(usize);
-impl hkdf::KeyType for Len {
-    fn len(&self) -> usize {
-        self.0
-    }
-}
-
-fn zero_salt() -> &'static hkdf::Salt {
-    static SALT: OnceLock<hkdf::Salt> = OnceLock::new();
-    SALT.get_or_init(|| hkdf::Salt::new(hkdf::HKDF_SHA256, &[0u8; 32]))
+/// The HMAC key of the all-zero 32-byte salt (RFC 5869: also the empty salt's).
+fn zero_salt() -> &'static HmacSha256 {
+    static SALT: OnceLock<HmacSha256> = OnceLock::new();
+    SALT.get_or_init(|| keyed(&[0u8; 32]))
 }
 
 /// HKDF-SHA256 with a salt of 32 zero bytes (equivalently, the empty salt) into a
@@ -37,13 +33,15 @@ pub fn hkdf_sha256_zero_salt<const N: usize>(
     if N > 255 * 32 {
         return Err(CryptoError::KdfLength(N));
     }
+    let mut extract = zero_salt().clone();
+    extract.update(ikm);
+    let mut prk = finish(extract);
+    let expanded = hkdf::Hkdf::<sha2::Sha256>::from_prk(&prk);
+    prk.zeroize();
     let mut out = SecretBytes::<N>::zero();
-    let prk = zero_salt().extract(ikm);
-    let info = [info];
-    let okm = prk
-        .expand(&info, Len(N))
-        .map_err(|_| CryptoError::KdfLength(N))?;
-    okm.fill(out.expose_mut())
+    expanded
+        .map_err(|_| CryptoError::KdfLength(N))?
+        .expand(info, out.expose_mut())
         .map_err(|_| CryptoError::KdfLength(N))?;
     Ok(out)
 }

@@ -23,6 +23,10 @@ struct MemStore(BTreeMap<(Vec<u8>, u32), (MessageKey, u64)>);
 
 impl SkippedKeys for MemStore {
     fn get(&self, ratchet_key: &[u8], n: u32) -> Result<Option<MessageKey>, SkippedKeysError> {
+        // The common case (nothing skipped) costs no allocation for the lookup key.
+        if self.0.is_empty() {
+            return Ok(None);
+        }
         Ok(self
             .0
             .get(&(ratchet_key.to_vec(), n))
@@ -108,7 +112,18 @@ impl Session {
         ad_prefix: &[u8],
         rng: &mut dyn RandomSource,
     ) -> Result<(Vec<u8>, Option<Receipt>), DecryptError> {
-        let d = self.decrypt_detailed(header, ciphertext, ad_prefix, rng)?;
+        let d = self.state.decrypt(
+            &self.keys,
+            header,
+            ciphertext,
+            ad_prefix,
+            rng,
+            &self.limits,
+            self.mode,
+        )?;
+        // Move, not copy: the caller does not see the new state or the changes.
+        self.state = d.state;
+        self.apply(d.changes);
         Ok((d.plaintext, d.receipt))
     }
 

@@ -265,7 +265,8 @@ impl RatchetState {
     pub fn root_chain_key(&self) -> &RootKey {
         &self.root
     }
-    /// The sending chain key (`None` before a spec responder's first received message).
+    /// The sending chain key (`None` for a spec responder until it sends its first
+    /// message: the chain is derived then).
     pub fn send_chain_key(&self) -> Option<&ChainKey> {
         self.send.as_ref()
     }
@@ -290,9 +291,10 @@ impl RatchetState {
     pub fn keys_count(&self) -> u64 {
         self.keys_count
     }
-    /// True when [`Self::encrypt`] can be called.
+    /// True when [`Self::encrypt`] can be called: a sending chain exists, or (spec
+    /// responder after its first received message) can be derived from DHs and DHr.
     pub fn can_send(&self) -> bool {
-        self.dhs.is_some() && self.send.is_some()
+        self.dhs.is_some() && (self.send.is_some() || self.dhr.is_some())
     }
 
     // ----- encryption ---------------------------------------------------------------
@@ -315,8 +317,19 @@ impl RatchetState {
         ad_prefix: &[u8],
     ) -> Result<Encrypted, RatchetError> {
         let s = suite(self.suite);
-        let (Some(dhs), Some(ck)) = (self.dhs.as_ref(), self.send.as_ref()) else {
+        let Some(dhs) = self.dhs.as_ref() else {
             return Err(RatchetError::NoSendingChain);
+        };
+        // A spec responder's first sending chain is derived on its first message:
+        // (root, send) = KDF_RK(root, DH(DHs, DHr)). Computed on the side, committed with
+        // the rest below.
+        let pending_root = match (&self.send, &self.dhr) {
+            (None, Some(dhr)) => Some(s.kdf_rk(&self.root, &s.dh(dhs, dhr)?)?),
+            _ => None,
+        };
+        let ck = match (&pending_root, &self.send) {
+            (Some((_, ck, _)), _) | (None, Some(ck)) => ck,
+            (None, None) => return Err(RatchetError::NoSendingChain),
         };
         let header = Header {
             key: dhs.public.clone(),
@@ -332,6 +345,9 @@ impl RatchetState {
         ad.extend_from_slice(ad_prefix);
         s.encode_header(&header, &mut ad);
         let ciphertext = s.encrypt(&mk, plaintext, &ad)?;
+        if let Some((root, _, _)) = pending_root {
+            self.root = root;
+        }
         self.send = Some(next_ck);
         self.send_n = next_n;
         Ok(Encrypted {
@@ -430,19 +446,18 @@ impl RatchetState {
         let mut insert = Vec::new();
         if dh_step {
             if first_spec_receive {
-                // Spec responder: adopt the header key on the initial receiving chain, then
-                // derive a sending chain at once.
+                // Spec responder: adopt the header key on the initial receiving chain and
+                // draw our first ratchet key. The DH that derives the sending chain waits
+                // for our first message (see `encrypt_detailed`), as Olm's inactive ratchet
+                // does: a responder that only reads never pays for it.
                 if st.recv.is_none() {
                     return Err(DecryptError::NoReceivingChain);
                 }
                 st.dhr = Some(header.key.clone());
-                let dhs = s.generate_keypair(rng)?;
-                let (root, send, _) = s.kdf_rk(&st.root, &s.dh(&dhs, &header.key)?)?;
-                st.root = root;
-                st.send = Some(send);
+                st.dhs = Some(s.generate_keypair(rng)?);
+                st.send = None;
                 st.send_n = 0;
                 st.pn = 0;
-                st.dhs = Some(dhs);
             } else {
                 if let Some(old) = st.dhr.clone() {
                     st.skip(s, &old, header.pn, &mut insert);

@@ -344,3 +344,68 @@ proptest! {
         }
     }
 }
+
+/// The spec suite's start as docs/ratchet-suites.md §3 writes it, recomputed from the
+/// primitives (HKDF, X25519, HMAC: known-answer tested in pfs-crypto): root0 ‖ ck0 from SK;
+/// the responder draws B0 on its first received message but derives its first sending chain,
+/// `KDF_RK(root0, X25519(B0, A0))`, only when it sends.
+#[test]
+fn spec_suite_first_chains_follow_the_documented_formulas() {
+    use pfs_crypto::kdf::{hkdf_sha256, hmac_sha256};
+    use pfs_crypto::x25519;
+    let mut rng = TestRng::new(9);
+    let sk = SecretBytes::new([0x42; 32]);
+    let new = |st| pfs_ratchet::Session::new(st, Limits::default(), ConfirmMode::Immediate);
+    let mut a = new(RatchetState::new_spec_initiator(&sk, &mut rng).unwrap());
+    let mut b = new(RatchetState::new_spec_responder(&sk).unwrap());
+
+    let mut initial = [0u8; 64];
+    hkdf_sha256(
+        &[0u8; 32],
+        sk.expose(),
+        b"pfs spec suite v1 initial chain",
+        &mut initial,
+    )
+    .unwrap();
+    let (root0, ck0) = initial.split_at(32);
+    assert_eq!(&a.state().root_chain_key().expose()[..], root0);
+    assert_eq!(&a.state().send_chain_key().unwrap().expose()[..], ck0);
+    assert_eq!(&b.state().recv_chain_key().unwrap().expose()[..], ck0);
+
+    let (h, ct) = a.encrypt(b"one", b"").unwrap();
+    b.decrypt(&h, &ct, b"", &mut rng).unwrap();
+    assert!(b.state().send_chain_key().is_none());
+    assert!(b.state().can_send());
+    assert_eq!(&b.state().root_chain_key().expose()[..], root0);
+    // A second message on the same chain before Bob answers: still no DH step.
+    let (h1, ct1) = a.encrypt(b"one more", b"").unwrap();
+    assert_eq!(b.decrypt(&h1, &ct1, b"", &mut rng).unwrap().0, b"one more");
+    assert!(b.state().send_chain_key().is_none());
+    let pending = b.state().to_bytes();
+    assert_eq!(
+        &RatchetState::from_bytes(pending.expose()).unwrap(),
+        b.state()
+    );
+
+    let b0 = x25519::SecretKey::from_bytes(b.state().dhs_private().unwrap().expose()).unwrap();
+    let dh = b0
+        .diffie_hellman(&x25519::PublicKey::from_bytes(&h.key).unwrap())
+        .unwrap();
+    let mut rk = [0u8; 96];
+    hkdf_sha256(
+        root0,
+        dh.expose(),
+        b"rsZUpEuXUqqwXBvSy3EcievAh4cMj6QL",
+        &mut rk,
+    )
+    .unwrap();
+    let (h2, ct2) = b.encrypt(b"two", b"").unwrap();
+    assert_eq!(h2.key.as_slice(), b0.public_key().as_bytes());
+    assert_eq!((h2.n, h2.pn), (0, 0));
+    assert_eq!(&b.state().root_chain_key().expose()[..], &rk[..32]);
+    assert_eq!(
+        b.state().send_chain_key().unwrap().expose(),
+        &hmac_sha256(&rk[32..64], &[0x0f])
+    );
+    assert_eq!(a.decrypt(&h2, &ct2, b"", &mut rng).unwrap().0, b"two");
+}
