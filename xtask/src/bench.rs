@@ -10,8 +10,8 @@
 //! do secp256k1 work, saving them as the criterion baseline `libsecp256k1`; our functions are
 //! then named `…+libsecp256k1` and vodozemac's are run again, so the extra rows
 //! "(…, libsecp256k1 backend)" compare figures of one run. The baselines keep the two runs'
-//! vodozemac figures apart (`new/` holds whichever ran last). With `--no-run-benches` and no
-//! `libsecp256k1` baseline on disk, those rows are left out.
+//! vodozemac figures apart (`new/` holds whichever ran last). With `--no-run-benches`, a
+//! libsecp256k1 row whose estimates are not on disk is left out (with a note on stderr).
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -168,14 +168,19 @@ fn target_dir(root: &Path) -> PathBuf {
         .unwrap_or_else(|| root.join("target"))
 }
 
-/// Median in nanoseconds from criterion's `estimates.json` of the given saved baseline.
-fn median_ns(target: &Path, baseline: &str, group: &str, function: &str) -> Result<f64, String> {
-    let path = target
+/// Criterion's `estimates.json` of one function in one saved baseline.
+fn estimates_path(target: &Path, baseline: &str, group: &str, function: &str) -> PathBuf {
+    target
         .join("criterion")
         .join(group)
         .join(function)
         .join(baseline)
-        .join("estimates.json");
+        .join("estimates.json")
+}
+
+/// Median in nanoseconds from criterion's `estimates.json` of the given saved baseline.
+fn median_ns(target: &Path, baseline: &str, group: &str, function: &str) -> Result<f64, String> {
+    let path = estimates_path(target, baseline, group, function);
     let text = std::fs::read_to_string(&path)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let v: serde_json::Value =
@@ -236,9 +241,18 @@ fn table_row(
     Ok(())
 }
 
-/// The markdown table from the estimates under `target`; the libsecp256k1 rows only when
-/// `with_libsecp` is set.
-fn table(target: &Path, with_libsecp: bool) -> Result<String, String> {
+/// Whether the libsecp256k1 rows must all be there (after a run) or are shown when their
+/// estimates exist (`--no-run-benches`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum LibsecpRows {
+    Required,
+    IfPresent,
+}
+
+/// The markdown table from the estimates under `target`, and how many libsecp256k1 rows
+/// were left out for lack of estimates.
+fn table(target: &Path, libsecp: LibsecpRows) -> Result<(String, usize), String> {
+    let mut missing = 0;
     let mut out = String::new();
     out.push_str(
         "| benchmark | pfs | vodozemac 0.11 | ratio (vodozemac ÷ pfs time; >1: pfs faster) |\n",
@@ -246,9 +260,17 @@ fn table(target: &Path, with_libsecp: bool) -> Result<String, String> {
     out.push_str("| --- | ---: | ---: | ---: |\n");
     for r in ROWS {
         table_row(&mut out, target, MAIN_BASELINE, r, r.item, r.ours)?;
-        if let (true, Some(item)) = (with_libsecp, r.libsecp) {
+        if let Some(item) = r.libsecp {
             let ours_fn = format!("{}{LIBSECP_SUFFIX}", r.ours);
-            table_row(&mut out, target, LIBSECP_BASELINE, r, item, &ours_fn)?;
+            let present = [Some(ours_fn.as_str()), r.theirs]
+                .into_iter()
+                .flatten()
+                .all(|f| estimates_path(target, LIBSECP_BASELINE, r.group, f).is_file());
+            if present || libsecp == LibsecpRows::Required {
+                table_row(&mut out, target, LIBSECP_BASELINE, r, item, &ours_fn)?;
+            } else {
+                missing += 1;
+            }
         }
     }
     for m in pfs_bench::memory::sizes() {
@@ -262,7 +284,7 @@ fn table(target: &Path, with_libsecp: bool) -> Result<String, String> {
             m.vodozemac as f64 / m.ours.max(1) as f64
         );
     }
-    Ok(out)
+    Ok((out, missing))
 }
 
 fn machine() -> String {
@@ -322,17 +344,6 @@ fn cargo_bench(root: &Path, cargo_args: &[&str], criterion_args: &[&str]) -> Res
     }
 }
 
-/// Whether a libsecp256k1 run's estimates exist (checked on one of its functions).
-fn has_libsecp_baseline(target: &Path) -> bool {
-    target
-        .join("criterion")
-        .join("establish")
-        .join(format!("pfs-secp256k1{LIBSECP_SUFFIX}"))
-        .join(LIBSECP_BASELINE)
-        .join("estimates.json")
-        .is_file()
-}
-
 /// Entry point. `--no-run-benches` only rebuilds the report from existing estimates.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {
     let root = workspace_root();
@@ -346,17 +357,26 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
             &["--save-baseline", LIBSECP_BASELINE, LIBSECP_FILTER],
         )?;
     }
-    // Without a run, the libsecp256k1 rows need that run's estimates on disk.
-    let with_libsecp = run_benches || has_libsecp_baseline(&target);
-    if !with_libsecp {
+    // Without a run, the libsecp256k1 rows are shown when that run's estimates are on disk.
+    let libsecp = if run_benches {
+        LibsecpRows::Required
+    } else {
+        LibsecpRows::IfPresent
+    };
+    let (table, missing) = table(&target, libsecp)?;
+    if missing > 0 {
         eprintln!(
-            "xtask bench: no `{LIBSECP_BASELINE}` criterion baseline under {}; \
-             leaving out the libsecp256k1 rows",
+            "xtask bench: {missing} libsecp256k1 row(s) left out: no `{LIBSECP_BASELINE}` \
+             criterion baseline for them under {}",
             target.display()
         );
     }
-    let table = table(&target, with_libsecp)?;
-    let libsecp_note = if with_libsecp {
+    let shown = ROWS
+        .iter()
+        .filter(|r| r.libsecp.is_some())
+        .count()
+        .saturating_sub(missing);
+    let libsecp_note = if shown > 0 {
         " Rows marked \"libsecp256k1 backend\" come from a second run built with \
          `--features libsecp256k1` (pfs-crypto's opt-in C backend); their ratio uses \
          vodozemac's figure from that same run."
