@@ -1,9 +1,17 @@
 //! `cargo xtask bench [--no-run-benches]`: runs the criterion benchmarks of `pfs-bench`
-//! (release), reads the medians from `target/criterion/<group>/<function>/new/estimates.json`,
-//! prints one table (ours, vodozemac, ratio), writes it to `target/bench-report.md` and
-//! copies it, with the machine description and the date, between the markers of
-//! `docs/performance.md`. Timing never fails the command: only a failed build or a
-//! missing estimate does.
+//! (release), reads the medians from `target/criterion/<group>/<function>/base/estimates.json`
+//! (`base` is criterion's default saved baseline), prints one table (ours, vodozemac, ratio),
+//! writes it to `target/bench-report.md` and copies it, with the machine description and the
+//! date, between the markers of `docs/performance.md`. Timing never fails the command: only a
+//! failed build or a missing estimate does.
+//!
+//! A second run builds `pfs-bench` with the feature `libsecp256k1` (pfs-crypto's opt-in C
+//! backend for ECDH, recovery, verification and decompression) and runs only the groups that
+//! do secp256k1 work, saving them as the criterion baseline `libsecp256k1`; our functions are
+//! then named `…+libsecp256k1` and vodozemac's are run again, so the extra rows
+//! "(…, libsecp256k1 backend)" compare figures of one run. The baselines keep the two runs'
+//! vodozemac figures apart (`new/` holds whichever ran last). With `--no-run-benches`, a
+//! libsecp256k1 row whose estimates are not on disk is left out (with a note on stderr).
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -11,6 +19,17 @@ use std::process::{Command, ExitCode};
 
 const BEGIN: &str = "<!-- bench-report:begin -->";
 const END: &str = "<!-- bench-report:end -->";
+
+/// Criterion's default saved baseline: the figures of the normal (k256) run.
+const MAIN_BASELINE: &str = "base";
+/// The baseline of the run built with `--features libsecp256k1`.
+const LIBSECP_BASELINE: &str = "libsecp256k1";
+/// Suffix of our function names in that run (see `crates/pfs-bench/benches/compare.rs`).
+const LIBSECP_SUFFIX: &str = "+libsecp256k1";
+/// The benchmarks that do secp256k1 work (criterion's filter is a regex on `group/function`):
+/// establishment (both suites do X3DH on secp256k1), the ping-pong of the secp256k1 ratchet
+/// (one ECDH per turn) and the engine.
+const LIBSECP_FILTER: &str = "^(establish/|pingpong_100B/(pfs-secp256k1|vodozemac)|engine_sqlite/)";
 
 /// How a row's figures are shown.
 #[derive(Clone, Copy)]
@@ -27,6 +46,8 @@ struct Row {
     ours: &'static str,
     theirs: Option<&'static str>,
     unit: Unit,
+    /// Also shown for the libsecp256k1 run, with this item text.
+    libsecp: Option<&'static str>,
 }
 
 const ROWS: &[Row] = &[
@@ -40,26 +61,35 @@ const ROWS: &[Row] = &[
         "steady_100B",
         "pfs-x25519",
     ),
-    row(
-        "2. ping-pong A→B→A, 2 msgs (secp256k1)",
-        "pingpong_100B",
-        "pfs-secp256k1",
-    ),
+    Row {
+        libsecp: Some("2. ping-pong A→B→A, 2 msgs (secp256k1, libsecp256k1 backend)"),
+        ..row(
+            "2. ping-pong A→B→A, 2 msgs (secp256k1)",
+            "pingpong_100B",
+            "pfs-secp256k1",
+        )
+    },
     row(
         "2. ping-pong A→B→A, 2 msgs (x25519)",
         "pingpong_100B",
         "pfs-x25519",
     ),
-    row(
-        "3. session establishment (secp256k1)",
-        "establish",
-        "pfs-secp256k1",
-    ),
-    row(
-        "3. session establishment (x25519)",
-        "establish",
-        "pfs-x25519",
-    ),
+    Row {
+        libsecp: Some("3. session establishment (secp256k1, libsecp256k1 backend)"),
+        ..row(
+            "3. session establishment (secp256k1)",
+            "establish",
+            "pfs-secp256k1",
+        )
+    },
+    Row {
+        libsecp: Some("3. session establishment (x25519, libsecp256k1 backend)"),
+        ..row(
+            "3. session establishment (x25519)",
+            "establish",
+            "pfs-x25519",
+        )
+    },
     row(
         "4. 1000-message gap, all 1001 (secp256k1)",
         "gap_1000",
@@ -86,12 +116,21 @@ const ROWS: &[Row] = &[
             "pfs-x25519",
         )
     },
-    engine("6. engine+SQLite enc+dec, NORMAL", "normal"),
-    engine("6. engine+SQLite enc+dec, FULL", "full"),
-    engine(
-        "6. engine+SQLite fan-out to 3 devices, NORMAL",
-        "fanout3_normal",
-    ),
+    Row {
+        libsecp: Some("6. engine+SQLite enc+dec, NORMAL (libsecp256k1 backend)"),
+        ..engine("6. engine+SQLite enc+dec, NORMAL", "normal")
+    },
+    Row {
+        libsecp: Some("6. engine+SQLite enc+dec, FULL (libsecp256k1 backend)"),
+        ..engine("6. engine+SQLite enc+dec, FULL", "full")
+    },
+    Row {
+        libsecp: Some("6. engine+SQLite fan-out to 3 devices, NORMAL (libsecp256k1 backend)"),
+        ..engine(
+            "6. engine+SQLite fan-out to 3 devices, NORMAL",
+            "fanout3_normal",
+        )
+    },
 ];
 
 const fn row(item: &'static str, group: &'static str, ours: &'static str) -> Row {
@@ -101,6 +140,7 @@ const fn row(item: &'static str, group: &'static str, ours: &'static str) -> Row
         ours,
         theirs: Some("vodozemac"),
         unit: Unit::Time,
+        libsecp: None,
     }
 }
 
@@ -111,6 +151,7 @@ const fn engine(item: &'static str, ours: &'static str) -> Row {
         ours,
         theirs: None,
         unit: Unit::Time,
+        libsecp: None,
     }
 }
 
@@ -127,14 +168,19 @@ fn target_dir(root: &Path) -> PathBuf {
         .unwrap_or_else(|| root.join("target"))
 }
 
-/// Median in nanoseconds from criterion's `estimates.json`.
-fn median_ns(target: &Path, group: &str, function: &str) -> Result<f64, String> {
-    let path = target
+/// Criterion's `estimates.json` of one function in one saved baseline.
+fn estimates_path(target: &Path, baseline: &str, group: &str, function: &str) -> PathBuf {
+    target
         .join("criterion")
         .join(group)
         .join(function)
-        .join("new")
-        .join("estimates.json");
+        .join(baseline)
+        .join("estimates.json")
+}
+
+/// Median in nanoseconds from criterion's `estimates.json` of the given saved baseline.
+fn median_ns(target: &Path, baseline: &str, group: &str, function: &str) -> Result<f64, String> {
+    let path = estimates_path(target, baseline, group, function);
     let text = std::fs::read_to_string(&path)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let v: serde_json::Value =
@@ -167,30 +213,65 @@ fn show(unit: Unit, ns: f64) -> String {
     }
 }
 
-/// The markdown table from the estimates under `target`.
-fn table(target: &Path) -> Result<String, String> {
+/// One table line: ours and (when the row has one) vodozemac, both from `baseline`.
+fn table_row(
+    out: &mut String,
+    target: &Path,
+    baseline: &str,
+    r: &Row,
+    item: &str,
+    ours_fn: &str,
+) -> Result<(), String> {
+    let ours = median_ns(target, baseline, r.group, ours_fn)?;
+    let (theirs, ratio) = match r.theirs {
+        Some(f) => {
+            let t = median_ns(target, baseline, r.group, f)?;
+            (show(r.unit, t), format!("{:.2}×", t / ours))
+        }
+        None => ("–".to_owned(), "–".to_owned()),
+    };
+    let _ = writeln!(
+        out,
+        "| {} | {} | {} | {} |",
+        item,
+        show(r.unit, ours),
+        theirs,
+        ratio
+    );
+    Ok(())
+}
+
+/// Whether the libsecp256k1 rows must all be there (after a run) or are shown when their
+/// estimates exist (`--no-run-benches`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum LibsecpRows {
+    Required,
+    IfPresent,
+}
+
+/// The markdown table from the estimates under `target`, and how many libsecp256k1 rows
+/// were left out for lack of estimates.
+fn table(target: &Path, libsecp: LibsecpRows) -> Result<(String, usize), String> {
+    let mut missing = 0;
     let mut out = String::new();
     out.push_str(
         "| benchmark | pfs | vodozemac 0.11 | ratio (vodozemac ÷ pfs time; >1: pfs faster) |\n",
     );
     out.push_str("| --- | ---: | ---: | ---: |\n");
     for r in ROWS {
-        let ours = median_ns(target, r.group, r.ours)?;
-        let (theirs, ratio) = match r.theirs {
-            Some(f) => {
-                let t = median_ns(target, r.group, f)?;
-                (show(r.unit, t), format!("{:.2}×", t / ours))
+        table_row(&mut out, target, MAIN_BASELINE, r, r.item, r.ours)?;
+        if let Some(item) = r.libsecp {
+            let ours_fn = format!("{}{LIBSECP_SUFFIX}", r.ours);
+            let present = [Some(ours_fn.as_str()), r.theirs]
+                .into_iter()
+                .flatten()
+                .all(|f| estimates_path(target, LIBSECP_BASELINE, r.group, f).is_file());
+            if present || libsecp == LibsecpRows::Required {
+                table_row(&mut out, target, LIBSECP_BASELINE, r, item, &ours_fn)?;
+            } else {
+                missing += 1;
             }
-            None => ("–".to_owned(), "–".to_owned()),
-        };
-        let _ = writeln!(
-            out,
-            "| {} | {} | {} | {} |",
-            r.item,
-            show(r.unit, ours),
-            theirs,
-            ratio
-        );
+        }
     }
     for m in pfs_bench::memory::sizes() {
         let _ = writeln!(
@@ -203,7 +284,7 @@ fn table(target: &Path) -> Result<String, String> {
             m.vodozemac as f64 / m.ours.max(1) as f64
         );
     }
-    Ok(out)
+    Ok((out, missing))
 }
 
 fn machine() -> String {
@@ -243,24 +324,67 @@ fn update_doc(path: &Path, report: &str) -> Result<(), String> {
     std::fs::write(path, new).map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
+/// `cargo bench -p pfs-bench --bench compare <cargo_args> -- <criterion_args>`.
+fn cargo_bench(root: &Path, cargo_args: &[&str], criterion_args: &[&str]) -> Result<(), String> {
+    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .current_dir(root)
+        .args(["bench", "-p", "pfs-bench", "--bench", "compare"])
+        .args(cargo_args)
+        .arg("--")
+        .args(criterion_args)
+        .status()
+        .map_err(|e| format!("cannot run cargo bench: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "cargo bench {} failed: {status}",
+            cargo_args.join(" ")
+        ))
+    }
+}
+
 /// Entry point. `--no-run-benches` only rebuilds the report from existing estimates.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {
     let root = workspace_root();
     let target = target_dir(&root);
     let run_benches = !args.iter().any(|a| a == "--no-run-benches");
     if run_benches {
-        let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-            .current_dir(&root)
-            .args(["bench", "-p", "pfs-bench", "--bench", "compare"])
-            .status()
-            .map_err(|e| format!("cannot run cargo bench: {e}"))?;
-        if !status.success() {
-            return Err(format!("cargo bench failed: {status}"));
-        }
+        cargo_bench(&root, &[], &["--save-baseline", MAIN_BASELINE])?;
+        cargo_bench(
+            &root,
+            &["--features", "libsecp256k1"],
+            &["--save-baseline", LIBSECP_BASELINE, LIBSECP_FILTER],
+        )?;
     }
-    let table = table(&target)?;
+    // Without a run, the libsecp256k1 rows are shown when that run's estimates are on disk.
+    let libsecp = if run_benches {
+        LibsecpRows::Required
+    } else {
+        LibsecpRows::IfPresent
+    };
+    let (table, missing) = table(&target, libsecp)?;
+    if missing > 0 {
+        eprintln!(
+            "xtask bench: {missing} libsecp256k1 row(s) left out: no `{LIBSECP_BASELINE}` \
+             criterion baseline for them under {}",
+            target.display()
+        );
+    }
+    let shown = ROWS
+        .iter()
+        .filter(|r| r.libsecp.is_some())
+        .count()
+        .saturating_sub(missing);
+    let libsecp_note = if shown > 0 {
+        " Rows marked \"libsecp256k1 backend\" come from a second run built with \
+         `--features libsecp256k1` (pfs-crypto's opt-in C backend); their ratio uses \
+         vodozemac's figure from that same run."
+    } else {
+        ""
+    };
     let report = format!(
-        "Machine: {}. Medians of criterion (`cargo xtask bench`).\n\n{table}",
+        "Machine: {}. Medians of criterion (`cargo xtask bench`).{libsecp_note}\n\n{table}",
         machine()
     );
     println!("{report}");

@@ -1,6 +1,11 @@
 //! Criterion benchmarks, ours and vodozemac side by side. Run through `cargo xtask bench`,
 //! which reads the medians and prints the table. Group / function names are part of that
 //! contract: `<group>/<pfs-secp256k1 | pfs-x25519 | vodozemac | ...>`.
+//!
+//! Built with the feature `libsecp256k1` (pfs-crypto's opt-in C backend), our functions are
+//! named with the suffix [`BACKEND`] (`pfs-x25519+libsecp256k1`, `normal+libsecp256k1`, …)
+//! and vodozemac's keep their names, so one run holds both figures for a ratio. xtask runs
+//! that build with `--save-baseline libsecp256k1` and reads that baseline.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
@@ -12,8 +17,20 @@ use std::hint::black_box;
 use std::time::Duration;
 use vodozemac::olm::Account;
 
+/// Suffix of our function names: which secp256k1 backend pfs-crypto was built with.
+const BACKEND: &str = if cfg!(feature = "libsecp256k1") {
+    "+libsecp256k1"
+} else {
+    ""
+};
+
 fn ours(name: &str) -> String {
-    format!("pfs-{name}")
+    format!("pfs-{name}{BACKEND}")
+}
+
+/// An engine benchmark's name (ours, without the `pfs-` prefix).
+fn engine_name(name: &str) -> String {
+    format!("{name}{BACKEND}")
 }
 
 /// 1. Encrypt + decrypt of 100 B, same direction.
@@ -139,10 +156,12 @@ fn engine(c: &mut Criterion) {
     g.sample_size(20);
     for (sync, name) in [(Synchronous::Normal, "normal"), (Synchronous::Full, "full")] {
         let mut p = EnginePair::new(sync, 1);
-        g.bench_function(name, |bn| bn.iter(|| p.round(&SMALL)));
+        g.bench_function(engine_name(name), |bn| bn.iter(|| p.round(&SMALL)));
     }
     let mut p = EnginePair::new(Synchronous::Normal, 3);
-    g.bench_function("fanout3_normal", |bn| bn.iter(|| p.round(&SMALL)));
+    g.bench_function(engine_name("fanout3_normal"), |bn| {
+        bn.iter(|| p.round(&SMALL))
+    });
     g.finish();
 }
 

@@ -18,6 +18,19 @@
 //! * [`rand`]: the injectable [`RandomSource`] trait object, so tests and vector replays
 //!   can feed chosen keys and nonces.
 //!
+//! ## Optional libsecp256k1 backend
+//!
+//! The design's secp256k1 dependency is k256 (pure Rust), and it stays the default. The
+//! opt-in cargo feature `libsecp256k1` (forwarded by the upper crates under the same name)
+//! runs the expensive variable-base operations on libsecp256k1, the C library of Bitcoin
+//! Core, through the `secp256k1` crate: ECDH, public-key recovery, ECDSA verification and
+//! the decompression of 33-byte keys. Key generation, public-key derivation (k256's
+//! precomputed base-point tables are as fast) and signing stay on k256, and so do the key
+//! types. Results and errors are identical with and without the feature (shared input
+//! validation, a differential property test). One caveat: libsecp256k1's secret-key type is
+//! `Copy` and not zeroized on drop; the backend erases its temporaries explicitly (see
+//! [`secp256k1`]), but copies the compiler may make of them are outside our control.
+//!
 //! Every secret type zeroizes its bytes on drop and prints as `<redacted>` in `Debug`.
 //! Every constructor that takes bytes validates them and returns a typed
 //! [`CryptoError`]; nothing here panics on bad input.

@@ -1,9 +1,32 @@
-//! secp256k1 keys, ECDH and Ethereum-style recoverable ECDSA (k256).
+//! secp256k1 keys, ECDH and Ethereum-style recoverable ECDSA.
+//!
+//! Everything runs on k256 (pure Rust) by default. With the cargo feature `libsecp256k1`,
+//! the variable-base operations run on libsecp256k1 (the C library, through the
+//! `secp256k1` crate) instead: [`SecretKey::diffie_hellman`],
+//! [`RecoverableSignature::recover`], [`verify_prehash`] and the decompression in
+//! [`PublicKey::from_sec1`] / [`PublicKey::from_compressed`] of 33-byte keys. Key
+//! generation, public-key derivation (base-point multiplication with k256's precomputed
+//! tables) and signing stay on k256. The public types keep their k256 representation; the
+//! backend receives and returns bytes (32-byte scalars, 65-byte uncompressed points), so
+//! the results, and every error on bad input, are the same with and without the feature:
+//! parsing and validation of signatures (recovery id, zero or out-of-range `r`/`s`,
+//! high-S normalisation) and of SEC1 prefixes and lengths is shared code, and a
+//! differential property test compares both backends on random and malformed inputs.
+//!
+//! Secret handling with the feature: libsecp256k1's `SecretKey` is `Copy` and is not
+//! zeroized on drop. The backend builds it from our zeroizing copy of the scalar, erases
+//! it with `non_secure_erase()` as soon as the multiplication is done and zeroizes the
+//! 64-byte shared-point buffer it gets back. Copies the compiler makes of these
+//! temporaries (the scalar passed by value, the shared point returned by value) cannot
+//! be erased from safe Rust; k256 has the same limitation for its intermediate values.
 
 use crate::{CryptoError, RandomSource, SecretBytes};
 use core::fmt;
-use k256::ecdsa::{RecoveryId, Signature, SigningKey, VerifyingKey};
+use k256::ecdsa::{RecoveryId, Signature, SigningKey};
 use k256::elliptic_curve::sec1::ToSec1Point;
+
+#[cfg(feature = "libsecp256k1")]
+mod libsecp;
 
 /// Length of a compressed SEC1 public key (`02|03 ‖ X`).
 pub const COMPRESSED_LEN: usize = 33;
@@ -61,6 +84,15 @@ impl SecretKey {
     /// ECDH: the 32-byte big-endian x-coordinate of `self · their`, never hashed
     /// (go-ethereum `ecies.GenerateShared(…, 16, 16)`).
     pub fn diffie_hellman(&self, their: &PublicKey) -> SecretBytes<32> {
+        #[cfg(feature = "libsecp256k1")]
+        if let Some(shared) = libsecp::ecdh(self, their) {
+            return shared;
+        }
+        self.ecdh_k256(their)
+    }
+
+    /// [`Self::diffie_hellman`] on k256.
+    fn ecdh_k256(&self, their: &PublicKey) -> SecretBytes<32> {
         let shared =
             k256::ecdh::diffie_hellman(self.inner.to_nonzero_scalar(), their.inner.as_affine());
         let mut out = SecretBytes::zero();
@@ -118,6 +150,14 @@ impl PublicKey {
     /// Parses a compressed (33 bytes) or uncompressed (65 bytes) SEC1 encoding.
     /// Other lengths, the identity, hybrid encodings and points off the curve are rejected.
     pub fn from_sec1(bytes: &[u8]) -> Result<Self, CryptoError> {
+        #[cfg(feature = "libsecp256k1")]
+        return Self::from_sec1_libsecp(bytes);
+        #[cfg(not(feature = "libsecp256k1"))]
+        Self::from_sec1_k256(bytes)
+    }
+
+    /// Checks the prefix and the length of a SEC1 encoding (the shared front of both backends).
+    fn check_sec1_shape(bytes: &[u8]) -> Result<(), CryptoError> {
         match bytes.first() {
             Some(2 | 3) if bytes.len() == COMPRESSED_LEN => {}
             Some(4) if bytes.len() == UNCOMPRESSED_LEN => {}
@@ -130,9 +170,26 @@ impl PublicKey {
             }
             _ => return Err(CryptoError::InvalidPublicKey("secp256k1")),
         }
+        Ok(())
+    }
+
+    /// [`Self::from_sec1`] on k256.
+    fn from_sec1_k256(bytes: &[u8]) -> Result<Self, CryptoError> {
+        Self::check_sec1_shape(bytes)?;
         let inner = k256::PublicKey::from_sec1_bytes(bytes)
             .map_err(|_| CryptoError::InvalidPublicKey("secp256k1"))?;
         Ok(Self::from_k256(inner))
+    }
+
+    /// [`Self::from_sec1`] with the decompression of 33-byte keys on libsecp256k1
+    /// (uncompressed keys need no square root and stay on k256).
+    #[cfg(feature = "libsecp256k1")]
+    fn from_sec1_libsecp(bytes: &[u8]) -> Result<Self, CryptoError> {
+        Self::check_sec1_shape(bytes)?;
+        match <&[u8; COMPRESSED_LEN]>::try_from(bytes) {
+            Ok(compressed) => libsecp::decompress(compressed).map(Self::from_k256),
+            Err(_) => Self::from_sec1_k256(bytes),
+        }
     }
 
     /// Parses exactly a 33-byte compressed key.
@@ -229,6 +286,15 @@ impl RecoverableSignature {
     /// way go-ethereum's `SigToPub` accepts it: it is normalised first, which recovers the
     /// same key.
     pub fn recover(&self, prehash: &[u8; 32]) -> Result<PublicKey, CryptoError> {
+        #[cfg(feature = "libsecp256k1")]
+        return self.recover_libsecp(prehash);
+        #[cfg(not(feature = "libsecp256k1"))]
+        self.recover_k256(prehash)
+    }
+
+    /// Parses `R ‖ S ‖ V` (V in 0..=3, r and s in 1..n) and normalises a high S (negating
+    /// S flips the parity of R's y). Shared by both backends.
+    fn parse_normalized(&self) -> Result<(Signature, RecoveryId), CryptoError> {
         let recid = RecoveryId::from_byte(self.0[64]).ok_or(CryptoError::MalformedSignature)?;
         let sig =
             Signature::from_slice(&self.0[..64]).map_err(|_| CryptoError::MalformedSignature)?;
@@ -236,9 +302,24 @@ impl RecoverableSignature {
             n if n == sig => (sig, recid),
             n => (n, RecoveryId::new(!recid.is_y_odd(), recid.is_x_reduced())),
         };
-        let vk = VerifyingKey::recover_from_prehash(prehash, &sig, recid)
+        Ok((sig, recid))
+    }
+
+    /// [`Self::recover`] on k256.
+    #[cfg(any(test, not(feature = "libsecp256k1")))]
+    fn recover_k256(&self, prehash: &[u8; 32]) -> Result<PublicKey, CryptoError> {
+        let (sig, recid) = self.parse_normalized()?;
+        let vk = k256::ecdsa::VerifyingKey::recover_from_prehash(prehash, &sig, recid)
             .map_err(|_| CryptoError::RecoveryFailed)?;
         Ok(PublicKey::from_k256(k256::PublicKey::from(vk)))
+    }
+
+    /// [`Self::recover`] on libsecp256k1.
+    #[cfg(feature = "libsecp256k1")]
+    fn recover_libsecp(&self, prehash: &[u8; 32]) -> Result<PublicKey, CryptoError> {
+        let (sig, recid) = self.parse_normalized()?;
+        let rs: [u8; 64] = sig.to_bytes().into();
+        libsecp::recover(&rs, recid.to_byte(), prehash).map(PublicKey::from_k256)
     }
 }
 
@@ -253,19 +334,50 @@ impl fmt::Debug for RecoverableSignature {
 /// A prehash of any other length is an [`CryptoError::InvalidLength`] (k256 alone would
 /// silently read it as a shorter or truncated integer).
 pub fn verify_prehash(public: &PublicKey, prehash: &[u8], sig64: &[u8]) -> Result<(), CryptoError> {
-    use k256::ecdsa::signature::hazmat::PrehashVerifier;
-    if prehash.len() != 32 {
-        return Err(CryptoError::InvalidLength {
-            what: "ECDSA prehash",
-            expected: 32,
-            actual: prehash.len(),
-        });
-    }
+    #[cfg(feature = "libsecp256k1")]
+    return verify_prehash_libsecp(public, prehash, sig64);
+    #[cfg(not(feature = "libsecp256k1"))]
+    verify_prehash_k256(public, prehash, sig64)
+}
+
+/// Checks the prehash length and parses and normalises `R ‖ S` (shared by both backends).
+fn parse_prehash_and_signature<'a>(
+    prehash: &'a [u8],
+    sig64: &[u8],
+) -> Result<(&'a [u8; 32], Signature), CryptoError> {
+    let prehash: &[u8; 32] = prehash.try_into().map_err(|_| CryptoError::InvalidLength {
+        what: "ECDSA prehash",
+        expected: 32,
+        actual: prehash.len(),
+    })?;
     let sig = Signature::from_slice(sig64).map_err(|_| CryptoError::MalformedSignature)?;
-    let sig = sig.normalize_s();
-    let vk = VerifyingKey::from(&public.inner);
+    Ok((prehash, sig.normalize_s()))
+}
+
+/// [`verify_prehash`] on k256.
+#[cfg(any(test, not(feature = "libsecp256k1")))]
+fn verify_prehash_k256(
+    public: &PublicKey,
+    prehash: &[u8],
+    sig64: &[u8],
+) -> Result<(), CryptoError> {
+    use k256::ecdsa::signature::hazmat::PrehashVerifier;
+    let (prehash, sig) = parse_prehash_and_signature(prehash, sig64)?;
+    let vk = k256::ecdsa::VerifyingKey::from(&public.inner);
     vk.verify_prehash(prehash, &sig)
         .map_err(|_| CryptoError::AuthenticationFailed)
+}
+
+/// [`verify_prehash`] on libsecp256k1.
+#[cfg(feature = "libsecp256k1")]
+fn verify_prehash_libsecp(
+    public: &PublicKey,
+    prehash: &[u8],
+    sig64: &[u8],
+) -> Result<(), CryptoError> {
+    let (prehash, sig) = parse_prehash_and_signature(prehash, sig64)?;
+    let rs: [u8; 64] = sig.to_bytes().into();
+    libsecp::verify(public, prehash, &rs)
 }
 
 #[cfg(test)]
