@@ -57,8 +57,8 @@ use std::time::Duration;
 
 use pfs_crypto::{OsRandom, RandomSource};
 use rusqlite::{
-    Connection, ErrorCode, OpenFlags, OptionalExtension, Params, Row, TransactionBehavior, params,
-    types::FromSql,
+    Connection, ErrorCode, OpenFlags, OptionalExtension, Params, Row, TransactionBehavior,
+    config::DbConfig, params, types::FromSql,
 };
 
 use crate::crypt::{self, KEY_CHECK_PLAINTEXT, SALT_LEN, aad};
@@ -246,6 +246,13 @@ impl SqliteStore {
         // The engine uses a few dozen distinct statements per message; rusqlite's default
         // cache of 16 made them evict each other and re-parse the SQL on every call.
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
+        // Query planner stability: without it, the bundled SQLite (built with STAT4)
+        // marks statements whose plan could depend on a bound value (`LIMIT`/`OFFSET`
+        // parameters, ORDER BY elimination) and re-prepares them whenever that value
+        // changes, which made cached statements recompile on nearly every message. Our
+        // plans never depend on values (every lookup is by key; see the query-plan test).
+        conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)
+            .map_err(sql_err)?;
         conn.pragma_update(None, "locking_mode", "EXCLUSIVE")
             .map_err(sql_err)?;
 
@@ -1169,6 +1176,66 @@ impl Transaction for SqliteTx<'_> {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::panic)]
     use super::*;
+
+    /// Cached statements run with changing parameters are never re-prepared (SQLite
+    /// re-prepares a statement whose plan may depend on a bound value each time that
+    /// value changes, unless the query planner stability guarantee is on).
+    #[test]
+    fn changing_parameters_do_not_reprepare_statements() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = StoreKey::new([1; 32]);
+        let mut store =
+            SqliteStore::open_with_key(dir.path().join("s.sqlite"), &key, SqliteOptions::default())
+                .unwrap();
+        let mut used = std::collections::BTreeSet::new();
+        for round in 0u8..4 {
+            let before = PREPARED_SQL.with(|s| s.borrow().clone());
+            let peer = [round; 33];
+            let inst = format!("inst-{round}");
+            let sk = SessionKey {
+                peer_identity: peer,
+                id: vec![round; 40],
+            };
+            let mut tx = store.begin().unwrap();
+            tx.installations(&peer).unwrap();
+            tx.installation(&peer, &inst).unwrap();
+            tx.peer_prekeys(&peer, &inst).unwrap();
+            tx.sessions_with(&peer, &inst).unwrap();
+            tx.contact(&peer).unwrap();
+            tx.rate_limit("k", &[round]).unwrap();
+            tx.put_session(&SessionRecord {
+                key: sk.clone(),
+                peer_installation: inst.clone(),
+                rooted_spk: peer,
+                we_initiated: round % 2 == 0,
+                suite: 1,
+                state: pfs_crypto::SecretVec::new(vec![round; 10]),
+                shared_secret: pfs_crypto::SecretBytes::new([round; 32]),
+                pending_x3dh_ephemeral: None,
+                created_at: i64::from(round),
+                last_used: i64::from(round),
+                expired_at: None,
+            })
+            .unwrap();
+            tx.session(&sk).unwrap();
+            tx.skipped_key(&sk, &[round], u32::from(round)).unwrap();
+            tx.truncate_skipped_keys(&sk, 1000 + usize::from(round))
+                .unwrap();
+            tx.delete_skipped_keys_upto(&sk, u64::from(round)).unwrap();
+            tx.commit().unwrap();
+            let after = PREPARED_SQL.with(|s| s.borrow().clone());
+            used.extend(after.difference(&before).cloned());
+        }
+        assert!(used.len() >= 10, "{}", used.len());
+        for sql in &used {
+            let stmt = store.conn.prepare_cached(sql).unwrap();
+            assert_eq!(
+                stmt.get_status(rusqlite::StatementStatus::RePrepare),
+                0,
+                "re-prepared: {sql}"
+            );
+        }
+    }
 
     /// Runs every trait method once, then checks the plan of every statement the
     /// transactions prepared: lookups and deletes with a WHERE clause use an index
