@@ -30,7 +30,10 @@
 //! AES-256-GCM under the store key with a fresh random nonce, and associated data
 //! `"pfs-store/v1" ‖ table ‖ column ‖ the row's identifying columns` (each part
 //! length-prefixed). Public keys, ids, counters and timestamps stay in clear so that
-//! indexes and queries work. Why not SQLCipher (status-go's choice):
+//! indexes and queries work. A 32-byte secret written again unchanged (a session's X3DH
+//! shared secret, rewritten with every ratchet step; a prekey secret) keeps its previous
+//! sealing instead of being sealed anew, and reading back the sealing we last wrote or
+//! opened skips the decryption (an in-memory cache per store, by AAD). Why not SQLCipher (status-go's choice):
 //! * it needs a system library or a vendored OpenSSL/codec build; the bundled SQLite of
 //!   `rusqlite` has no codec, and we keep the build free of system dependencies;
 //! * the AAD binds each ciphertext to its table, column and row: a value cannot be moved
@@ -51,6 +54,7 @@
 //! value (the GCM sealing of a fixed constant) in `meta` makes a wrong key fail at open
 //! with [`StoreError::WrongKey`], before anything is written.
 
+use std::cell::RefCell;
 use std::fmt;
 use std::path::Path;
 use std::time::Duration;
@@ -61,7 +65,7 @@ use rusqlite::{
     config::DbConfig, params, types::FromSql,
 };
 
-use crate::crypt::{self, KEY_CHECK_PLAINTEXT, SALT_LEN, aad};
+use crate::crypt::{self, KEY_CHECK_PLAINTEXT, SALT_LEN, SealCache, aad};
 use crate::{
     AccountRecord, ContactRecord, ContactState, InstallationRecord, Key33, Nanos, OwnPreKeyRecord,
     PeerPreKeyRecord, SessionKey, SessionRecord, SkippedKeyRecord, Store, StoreError, StoreKey,
@@ -141,6 +145,7 @@ pub struct SqliteStore {
     conn: Connection,
     key: StoreKey,
     rng: Box<dyn RandomSource>,
+    seals: RefCell<SealCache>,
 }
 
 impl fmt::Debug for SqliteStore {
@@ -357,7 +362,12 @@ impl SqliteStore {
         };
         tx.commit().map_err(sql_err)?;
         tracing::debug!(path = %path.display(), version = Self::SCHEMA_VERSION, "store opened");
-        Ok(Self { conn, key, rng })
+        Ok(Self {
+            conn,
+            key,
+            rng,
+            seals: RefCell::default(),
+        })
     }
 
     /// Derives or takes the key of an existing store and checks it against the key-check
@@ -416,7 +426,12 @@ impl SqliteStore {
 
 impl Store for SqliteStore {
     fn begin(&mut self) -> Result<Box<dyn Transaction + '_>, StoreError> {
-        let Self { conn, key, rng } = self;
+        let Self {
+            conn,
+            key,
+            rng,
+            seals,
+        } = self;
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(sql_err)?;
@@ -424,6 +439,7 @@ impl Store for SqliteStore {
             tx,
             key,
             rng: &mut **rng,
+            seals,
         }))
     }
 }
@@ -432,6 +448,8 @@ struct SqliteTx<'a> {
     tx: rusqlite::Transaction<'a>,
     key: &'a StoreKey,
     rng: &'a mut dyn RandomSource,
+    /// Sealings of the secrets that stay the same across writes (see [`SealCache`]).
+    seals: &'a RefCell<SealCache>,
 }
 
 fn col<T: FromSql>(row: &Row<'_>, i: usize) -> Result<T, StoreError> {
@@ -599,7 +617,12 @@ impl SqliteTx<'_> {
         let public = key33(col(row, 0)?, "own prekey")?;
         let sealed: Vec<u8> = col(row, 1)?;
         Ok(OwnPreKeyRecord {
-            secret: crypt::open32(self.key, &own_prekey_aad(&public), &sealed, "prekey secret")?,
+            secret: self.seals.borrow_mut().open32(
+                self.key,
+                own_prekey_aad(&public),
+                &sealed,
+                "prekey secret",
+            )?,
             public,
             version: u32_col(row, 2, "prekey version")?,
             created_at: col(row, 3)?,
@@ -621,9 +644,9 @@ impl SqliteTx<'_> {
                 &state,
                 "session state",
             )?,
-            shared_secret: crypt::open32(
+            shared_secret: self.seals.borrow_mut().open32(
                 self.key,
-                &session_aad("shared_secret", &peer, &id),
+                session_aad("shared_secret", &peer, &id),
                 &shared,
                 "session shared secret",
             )?,
@@ -735,7 +758,12 @@ impl Transaction for SqliteTx<'_> {
     }
 
     fn put_own_prekey(&mut self, prekey: &OwnPreKeyRecord) -> Result<(), StoreError> {
-        let sealed = self.seal(&own_prekey_aad(&prekey.public), prekey.secret.expose())?;
+        let sealed = self.seals.borrow_mut().seal32(
+            self.key,
+            &mut *self.rng,
+            own_prekey_aad(&prekey.public),
+            &prekey.secret,
+        )?;
         self.exec(
             "INSERT INTO own_prekeys (public, secret_enc, version, created_at, expired_at) \
              VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (public) DO UPDATE SET \
@@ -905,9 +933,12 @@ impl Transaction for SqliteTx<'_> {
     fn put_session(&mut self, s: &SessionRecord) -> Result<(), StoreError> {
         let peer = &s.key.peer_identity[..];
         let state = self.seal(&session_aad("state", peer, &s.key.id), s.state.expose())?;
-        let shared = self.seal(
-            &session_aad("shared_secret", peer, &s.key.id),
-            s.shared_secret.expose(),
+        // Unchanged since the session was created: the same sealing is written back.
+        let shared = self.seals.borrow_mut().seal32(
+            self.key,
+            &mut *self.rng,
+            session_aad("shared_secret", peer, &s.key.id),
+            &s.shared_secret,
         )?;
         // An upsert, not INSERT OR REPLACE: REPLACE would delete the row first and the
         // foreign key would cascade to the session's skipped keys.
