@@ -39,6 +39,13 @@ struct CachedBundle {
     entries: Vec<BundleEntry>,
     timestamp: i64,
     bundle: pb::Bundle,
+    /// When our signed prekey in `entries` was created (its rotation is due by time).
+    spk_created_at: i64,
+    /// The transaction that built it committed, and nothing that feeds the bundle (our
+    /// prekeys, our other installations and their prekeys) changed since: the bundle can
+    /// be returned without reading them again. While false, `entries` is compared with
+    /// the store first (the transaction may still roll back).
+    committed: bool,
 }
 
 /// A verified bundle, and when it was last written to the store.
@@ -62,6 +69,11 @@ struct Ctx {
     /// ECDH(our identity, peer identity) per peer: both keys are fixed, and the scalar
     /// multiplication was the largest cost of a send.
     agreed: HashMap<Key33, SecretBytes<32>>,
+    /// When maintenance last ran, as committed (None: not read from the store yet). This
+    /// engine is the store's only writer, so the value stays right between transactions.
+    last_maintenance: Option<i64>,
+    /// The maintenance time written or read by the open transaction, kept on commit.
+    pending_maintenance: Option<i64>,
     outbox: Vec<Outgoing>,
     inspect: Option<Inspection>,
 }
@@ -77,6 +89,24 @@ impl std::fmt::Debug for Engine {
 
 fn key33(k: &PublicKey) -> Key33 {
     k.to_compressed()
+}
+
+/// Begins a transaction of the engine (every transaction but account creation goes
+/// through here and, when it commits, through [`commit`]).
+fn begin<'s>(
+    store: &'s mut Box<dyn Store>,
+    ctx: &mut Ctx,
+) -> Result<Box<dyn Transaction + 's>, pfs_store::StoreError> {
+    ctx.begun();
+    store.begin()
+}
+
+/// Commits a transaction begun with [`begin`]; the in-memory caches then take what it
+/// wrote.
+fn commit(tx: Box<dyn Transaction + '_>, ctx: &mut Ctx) -> Result<(), pfs_store::StoreError> {
+    tx.commit()?;
+    ctx.committed();
+    Ok(())
 }
 
 fn session_id(spk: &Key33, installation_id: &str) -> Vec<u8> {
@@ -220,6 +250,8 @@ impl Engine {
                 bundle_cache: None,
                 verified: HashMap::new(),
                 agreed: HashMap::new(),
+                last_maintenance: None,
+                pending_maintenance: None,
                 outbox: Vec::new(),
                 inspect: None,
             },
@@ -261,9 +293,9 @@ impl Engine {
     /// Our current bundle (creating or rotating our signed prekey when needed).
     pub fn own_bundle(&mut self) -> Result<pb::Bundle, EngineError> {
         let now = self.ctx.clock.now_ns();
-        let mut tx = self.store.begin()?;
+        let mut tx = begin(&mut self.store, &mut self.ctx)?;
         let b = self.ctx.own_bundle(&mut *tx, now)?;
-        tx.commit()?;
+        commit(tx, &mut self.ctx)?;
         Ok(b)
     }
 
@@ -282,9 +314,9 @@ impl Engine {
         pfs_wire::validate_bundle(bundle, &self.ctx.config.wire_limits)?;
         let (digest, vb) = self.ctx.verify_cached(bundle)?;
         let now = self.ctx.clock.now_ns();
-        let mut tx = self.store.begin()?;
+        let mut tx = begin(&mut self.store, &mut self.ctx)?;
         let added = self.ctx.store_bundle(&mut *tx, &vb, now)?;
-        tx.commit()?;
+        commit(tx, &mut self.ctx)?;
         self.ctx.mark_stored(&digest, now);
         Ok(added)
     }
@@ -293,7 +325,7 @@ impl Engine {
 
     /// Every installation we know, ordered by identity then installation id.
     pub fn installations(&mut self) -> Result<Vec<InstallationView>, EngineError> {
-        let tx = self.store.begin()?;
+        let tx = begin(&mut self.store, &mut self.ctx)?;
         let rows = tx.all_installations()?;
         rows.into_iter().map(|r| view_installation(&r)).collect()
     }
@@ -314,7 +346,7 @@ impl Engine {
         enabled: bool,
     ) -> Result<(), EngineError> {
         let me = key33(&self.ctx.me.public);
-        let mut tx = self.store.begin()?;
+        let mut tx = begin(&mut self.store, &mut self.ctx)?;
         let mut rec = tx
             .installation(&me, installation_id)?
             .ok_or_else(|| EngineError::UnknownInstallation(installation_id.to_owned()))?;
@@ -332,7 +364,7 @@ impl Engine {
             rec.stale = false;
         }
         tx.put_installation(&rec)?;
-        tx.commit()?;
+        commit(tx, &mut self.ctx)?;
         self.ctx.bundle_cache = None;
         Ok(())
     }
@@ -386,21 +418,21 @@ impl Engine {
         contact_request: bool,
     ) -> Result<Outgoing, SendError> {
         let now = self.ctx.clock.now_ns();
-        let mut tx = self.store.begin()?;
+        let mut tx = begin(&mut self.store, &mut self.ctx)?;
         self.ctx.maybe_maintain(&mut *tx, now)?;
         let out = self
             .ctx
             .encrypt_for(&mut *tx, to, plaintext, contact_request, now)?;
-        tx.commit()?;
+        commit(tx, &mut self.ctx)?;
         Ok(out)
     }
 
     /// A public (unencrypted) message carrying our bundle.
     pub fn encrypt_public(&mut self, plaintext: &[u8]) -> Result<Outgoing, EngineError> {
         let now = self.ctx.clock.now_ns();
-        let mut tx = self.store.begin()?;
+        let mut tx = begin(&mut self.store, &mut self.ctx)?;
         let bundle = self.ctx.own_bundle(&mut *tx, now)?;
-        tx.commit()?;
+        commit(tx, &mut self.ctx)?;
         let msg = pb::ProtocolMessage {
             installation_id: self.ctx.me.installation_id.clone(),
             bundles: vec![bundle],
@@ -445,25 +477,25 @@ impl Engine {
         }
         let mut new_installations = Vec::new();
         if !verified.is_empty() {
-            let mut tx = self.store.begin()?;
+            let mut tx = begin(&mut self.store, &mut self.ctx)?;
             for (_, vb) in &verified {
                 for (id, _) in self.ctx.store_bundle(&mut *tx, vb, now)? {
                     new_installations.push((vb.identity.clone(), id));
                 }
             }
-            tx.commit()?;
+            commit(tx, &mut self.ctx)?;
             for (digest, _) in &verified {
                 self.ctx.mark_stored(digest, now);
             }
         }
         // 2. the message itself, atomically
         let result = {
-            let mut tx = self.store.begin()?;
+            let mut tx = begin(&mut self.store, &mut self.ctx)?;
             self.ctx.maybe_maintain(&mut *tx, now)?;
             match self.ctx.receive(&mut *tx, sender, &msg, message_id, now) {
                 Ok(mut d) => {
                     d.new_installations = new_installations;
-                    tx.commit()?;
+                    commit(tx, &mut self.ctx)?;
                     Ok(d)
                 }
                 Err(e) => Err(e),
@@ -487,11 +519,11 @@ impl Engine {
     /// Confirms that the application stored the message `message_id`: its kept message
     /// key is deleted (two-phase mode). Unknown ids are ignored.
     pub fn confirm(&mut self, message_id: &[u8]) -> Result<(), EngineError> {
-        let mut tx = self.store.begin()?;
+        let mut tx = begin(&mut self.store, &mut self.ctx)?;
         for (session, key) in tx.unconfirmed_keys(message_id)? {
             tx.delete_skipped_key(&session, &key.ratchet_key, key.n)?;
         }
-        tx.commit()?;
+        commit(tx, &mut self.ctx)?;
         Ok(())
     }
 
@@ -499,7 +531,7 @@ impl Engine {
         if !self.ctx.config.bundle_replies {
             return Ok(());
         }
-        let mut tx = self.store.begin()?;
+        let mut tx = begin(&mut self.store, &mut self.ctx)?;
         let key = key33(to);
         if let Some(last) = tx.rate_limit(RATE_BUNDLE_REPLY, &key)?
             && now.saturating_sub(last) < self.ctx.config.bundle_reply_interval_ns
@@ -509,7 +541,7 @@ impl Engine {
         let mut out = self.ctx.dh_message(&mut *tx, to, &[], now)?;
         out.kind = OutgoingKind::BundleReply;
         tx.put_rate_limit(RATE_BUNDLE_REPLY, &key, now)?;
-        tx.commit()?;
+        commit(tx, &mut self.ctx)?;
         self.ctx.outbox.push(out);
         Ok(())
     }
@@ -518,7 +550,7 @@ impl Engine {
 
     /// Every session, for display.
     pub fn sessions(&mut self) -> Result<Vec<SessionView>, EngineError> {
-        let tx = self.store.begin()?;
+        let tx = begin(&mut self.store, &mut self.ctx)?;
         let mut out = Vec::new();
         for s in tx.all_sessions()? {
             let skipped = tx.count_skipped_keys(&s.key)?;
@@ -545,7 +577,7 @@ impl Engine {
         peer: &PublicKey,
         id: &[u8],
     ) -> Result<Option<RatchetState>, EngineError> {
-        let tx = self.store.begin()?;
+        let tx = begin(&mut self.store, &mut self.ctx)?;
         let key = SessionKey {
             peer_identity: key33(peer),
             id: id.to_vec(),
@@ -562,7 +594,7 @@ impl Engine {
     /// True when a session usable for sending exists with some installation of `peer`
     /// ("PFS established").
     pub fn pfs_established(&mut self, peer: &PublicKey) -> Result<bool, EngineError> {
-        let tx = self.store.begin()?;
+        let tx = begin(&mut self.store, &mut self.ctx)?;
         pfs_established(&*tx, peer)
     }
 
@@ -570,10 +602,11 @@ impl Engine {
     /// prekeys no longer needed, marks stale devices.
     pub fn maintain(&mut self) -> Result<(), EngineError> {
         let now = self.ctx.clock.now_ns();
-        let mut tx = self.store.begin()?;
+        let mut tx = begin(&mut self.store, &mut self.ctx)?;
         self.ctx.maintain(&mut *tx, now)?;
         tx.put_rate_limit(RATE_MAINTENANCE, b"", now)?;
-        tx.commit()?;
+        self.ctx.pending_maintenance = Some(now);
+        commit(tx, &mut self.ctx)?;
         Ok(())
     }
 
@@ -617,7 +650,7 @@ impl Engine {
 
     /// Every contact.
     pub fn contacts(&mut self) -> Result<Vec<ContactRecord>, EngineError> {
-        let tx = self.store.begin()?;
+        let tx = begin(&mut self.store, &mut self.ctx)?;
         Ok(tx.contacts()?)
     }
 
@@ -628,7 +661,7 @@ impl Engine {
         name: Option<&str>,
     ) -> Result<(), EngineError> {
         let now = self.ctx.clock.now_ns();
-        let mut tx = self.store.begin()?;
+        let mut tx = begin(&mut self.store, &mut self.ctx)?;
         let old = tx.contact(&key33(key))?;
         let name = name.map(str::to_owned).or_else(|| old.and_then(|c| c.name));
         tx.put_contact(&ContactRecord {
@@ -637,7 +670,7 @@ impl Engine {
             name,
             updated_at: now,
         })?;
-        tx.commit()?;
+        commit(tx, &mut self.ctx)?;
         Ok(())
     }
 }
@@ -671,6 +704,14 @@ fn pfs_established(tx: &dyn Transaction, peer: &PublicKey) -> Result<bool, Engin
     Ok(false)
 }
 
+/// The session a received message was decrypted with, as written back.
+struct UsedSession {
+    /// Not expired.
+    active: bool,
+    /// The peer installation it is with.
+    peer_installation: String,
+}
+
 /// Read-only skipped-key lookup over a store transaction, for the ratchet.
 struct TxSkipped<'a> {
     tx: &'a dyn Transaction,
@@ -694,6 +735,24 @@ impl pfs_ratchet::SkippedKeys for TxSkipped<'_> {
 impl Ctx {
     fn me33(&self) -> Key33 {
         key33(&self.me.public)
+    }
+
+    /// A transaction begins: whatever an earlier one left pending was not committed.
+    fn begun(&mut self) {
+        self.pending_maintenance = None;
+        if self.bundle_cache.as_ref().is_some_and(|c| !c.committed) {
+            self.bundle_cache = None;
+        }
+    }
+
+    /// The transaction committed.
+    fn committed(&mut self) {
+        if let Some(t) = self.pending_maintenance.take() {
+            self.last_maintenance = Some(t);
+        }
+        if let Some(c) = self.bundle_cache.as_mut() {
+            c.committed = true;
+        }
     }
 
     // ------------------------------------------------------------ own prekeys & bundle
@@ -776,7 +835,21 @@ impl Ctx {
         tx: &mut dyn Transaction,
         now: i64,
     ) -> Result<pb::Bundle, EngineError> {
+        // Nothing the bundle is made of changed since it was built and committed (every
+        // write to our prekeys, our installations or their prekeys drops the cache), our
+        // prekey is not due for rotation and the signature not due for renewal: the same
+        // bundle as the full path below would return, without reading the store.
+        if let Some(c) = &self.bundle_cache
+            && c.committed
+            && c.spk_created_at >= now.saturating_sub(self.config.prekey_rotation_ns)
+            && self.config.bundle_resign_interval_ns > 0
+            && now.saturating_sub(c.timestamp) <= self.config.bundle_resign_interval_ns
+            && now >= c.timestamp
+        {
+            return Ok(c.bundle.clone());
+        }
         let spk = self.current_prekey(tx, now)?;
+        let spk_created_at = spk.created_at;
         let me = self.me33();
         let mut entries = vec![BundleEntry {
             installation_id: self.me.installation_id.clone(),
@@ -814,6 +887,8 @@ impl Ctx {
             entries,
             timestamp: now,
             bundle: bundle.clone(),
+            spk_created_at,
+            committed: false,
         });
         Ok(bundle)
     }
@@ -1291,6 +1366,7 @@ impl Ctx {
                 ReceiveError::DeviceNotFound
             });
         };
+        let mut used_session = None;
         if let Some(dh) = &entry.dh_header {
             let ek = PublicKey::from_compressed(&dh.key)
                 .map_err(|e| ReceiveError::InvalidHeader(e.to_string()))?;
@@ -1304,43 +1380,67 @@ impl Ctx {
             };
             delivered.plaintext = pt;
         } else {
-            let (pt, suite) = self.receive_ratchet(tx, sender, msg, entry, message_id, now)?;
+            let (pt, suite, used) =
+                self.receive_ratchet(tx, sender, msg, entry, message_id, now)?;
             delivered.plaintext = pt;
             delivered.forward_secret = true;
             delivered.suite = Some(suite);
+            used_session = Some(used);
         }
+        let sender33 = key33(sender);
+        // The sender's installation row, read at most once (None: not read yet).
+        let mut sender_installation: Option<Option<InstallationRecord>> = None;
         // status-go bookkeeping: the sender's installation advertised protocol version ≥ 1
         if let Some(first) = msg.bundles.first()
             && first
                 .signed_pre_key(&msg.installation_id)
                 .is_some_and(|s| s.protocol_version >= 1)
-            && let Some(mut inst) = tx.installation(&key33(sender), &msg.installation_id)?
-            && !inst.heard_with_protocol_version
         {
-            inst.heard_with_protocol_version = true;
-            tx.put_installation(&inst)?;
+            let row = tx.installation(&sender33, &msg.installation_id)?;
+            if let Some(inst) = &row
+                && !inst.heard_with_protocol_version
+            {
+                let mut inst = inst.clone();
+                inst.heard_with_protocol_version = true;
+                tx.put_installation(&inst)?;
+            }
+            sender_installation = Some(row);
         }
         if self.config.contact_requests && !from_self && delivered.kind != DeliveredKind::BundleOnly
         {
-            let next = match contact.map(|c| c.state) {
+            let old = contact.map(|c| c.state);
+            let next = match old {
                 None => Some(ContactState::RequestReceived),
                 Some(ContactState::Declined) => Some(ContactState::RequestReceived),
                 _ => None,
             };
             if let Some(state) = next {
                 tx.put_contact(&ContactRecord {
-                    identity: key33(sender),
+                    identity: sender33,
                     state,
                     name: None,
                     updated_at: now,
                 })?;
             }
-            delivered.contact_request = matches!(
-                tx.contact(&key33(sender))?.map(|c| c.state),
-                Some(ContactState::RequestReceived)
-            );
+            // the contact's state as it now stands in this transaction
+            delivered.contact_request = matches!(next.or(old), Some(ContactState::RequestReceived));
         }
-        delivered.pfs_established = pfs_established(&*tx, sender)?;
+        // "PFS established": the session that just decrypted is usable for sending when it
+        // is unexpired and its installation is known (what `pfs_established` looks for);
+        // otherwise look at every session with the sender.
+        delivered.pfs_established = match used_session {
+            Some(UsedSession {
+                active: true,
+                peer_installation,
+            }) => {
+                let row = match sender_installation {
+                    Some(row) if peer_installation == msg.installation_id => row,
+                    _ => tx.installation(&sender33, &peer_installation)?,
+                };
+                row.is_some() || pfs_established(&*tx, sender)?
+            }
+            _ => pfs_established(&*tx, sender)?,
+        };
         Ok(delivered)
     }
 
@@ -1352,7 +1452,7 @@ impl Ctx {
         entry: &pb::DirectMessageProtocol,
         message_id: &[u8],
         now: i64,
-    ) -> Result<(Vec<u8>, SuiteId), ReceiveError> {
+    ) -> Result<(Vec<u8>, SuiteId, UsedSession), ReceiveError> {
         let dr = entry
             .dr_header
             .as_ref()
@@ -1501,7 +1601,11 @@ impl Ctx {
         if let Some((spk, ek)) = new_x3dh {
             tx.put_x3dh_seen(&spk, &ek, now)?;
         }
-        Ok((decrypted.plaintext, suite))
+        let used = UsedSession {
+            active: session.expired_at.is_none(),
+            peer_installation: session.peer_installation,
+        };
+        Ok((decrypted.plaintext, suite, used))
     }
 
     // ------------------------------------------------------------ maintenance
@@ -1510,14 +1614,20 @@ impl Ctx {
         let Some(interval) = self.config.maintenance_interval_ns else {
             return Ok(());
         };
-        if let Some(last) = tx.rate_limit(RATE_MAINTENANCE, b"")?
+        let last = match self.last_maintenance {
+            Some(t) => Some(t),
+            None => tx.rate_limit(RATE_MAINTENANCE, b"")?,
+        };
+        if let Some(last) = last
             && now.saturating_sub(last) < interval
             && now >= last
         {
+            self.pending_maintenance = Some(last);
             return Ok(());
         }
         self.maintain(tx, now)?;
         tx.put_rate_limit(RATE_MAINTENANCE, b"", now)?;
+        self.pending_maintenance = Some(now);
         Ok(())
     }
 
@@ -1561,6 +1671,10 @@ impl Ctx {
                 {
                     r.stale = true;
                     tx.put_installation(&r)?;
+                    if r.identity == self.me33() {
+                        // one of our devices: our bundle lists it no more
+                        self.bundle_cache = None;
+                    }
                 }
             }
         }
