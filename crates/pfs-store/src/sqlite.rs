@@ -940,6 +940,33 @@ impl Transaction for SqliteTx<'_> {
             session_aad("shared_secret", peer, &s.key.id),
             &s.shared_secret,
         )?;
+        let values = params![
+            peer,
+            s.key.id,
+            s.peer_installation,
+            &s.rooted_spk[..],
+            s.we_initiated,
+            s.suite,
+            state,
+            shared,
+            s.pending_x3dh_ephemeral.as_ref().map(|k| &k[..]),
+            s.created_at,
+            s.last_used,
+            s.expired_at
+        ];
+        // Nearly every write is a ratchet step of an existing session: a plain UPDATE of
+        // the row when it exists with the same installation, which leaves the indexed
+        // installation column (and so the index) alone.
+        let updated = self.exec(
+            "UPDATE sessions SET rooted_spk = ?4, we_initiated = ?5, suite = ?6, \
+             state_enc = ?7, shared_secret_enc = ?8, pending_x3dh_ephemeral = ?9, \
+             created_at = ?10, last_used = ?11, expired_at = ?12 \
+             WHERE peer_identity = ?1 AND id = ?2 AND peer_installation = ?3",
+            values,
+        )?;
+        if updated > 0 {
+            return Ok(());
+        }
         // An upsert, not INSERT OR REPLACE: REPLACE would delete the row first and the
         // foreign key would cascade to the session's skipped keys.
         self.exec(
@@ -954,20 +981,7 @@ impl Transaction for SqliteTx<'_> {
                  created_at = excluded.created_at, last_used = excluded.last_used, \
                  expired_at = excluded.expired_at"
             ),
-            params![
-                peer,
-                s.key.id,
-                s.peer_installation,
-                &s.rooted_spk[..],
-                s.we_initiated,
-                s.suite,
-                state,
-                shared,
-                s.pending_x3dh_ephemeral.as_ref().map(|k| &k[..]),
-                s.created_at,
-                s.last_used,
-                s.expired_at
-            ],
+            values,
         )?;
         Ok(())
     }
