@@ -13,12 +13,14 @@ use pfs_store::{
     PeerPreKeyRecord, SessionKey, SessionRecord, SkippedKeyRecord, Store, Transaction,
 };
 use pfs_wire::{Message, pb};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 const RATE_BUNDLE_REPLY: &str = "bundle-reply";
 const RATE_MAINTENANCE: &str = "maintenance";
 const VERIFIED_CACHE_MAX: usize = 512;
 const AGREED_CACHE_MAX: usize = 512;
+/// Entries of the contact-state and heard-installation caches before they start over.
+const ROW_CACHE_MAX: usize = 4096;
 /// `InstallationRecord::last_bundle_at` is refreshed at most this often (informational:
 /// the stale-device timer uses `missing_since`).
 const LAST_BUNDLE_AT_RESOLUTION_NS: i64 = 60 * crate::clock::SECOND;
@@ -74,6 +76,16 @@ struct Ctx {
     last_maintenance: Option<i64>,
     /// The maintenance time written or read by the open transaction, kept on commit.
     pending_maintenance: Option<i64>,
+    /// Contact states as committed (None: no contact row), for the contacts looked up on
+    /// every message; only this engine writes them.
+    contact_states: HashMap<Key33, Option<ContactState>>,
+    /// Contact states read or written by the open transaction, in order, kept on commit.
+    pending_contact_states: Vec<(Key33, Option<ContactState>)>,
+    /// Installations known to exist with `heard_with_protocol_version` set, as committed
+    /// (installation rows are never deleted and the flag is never cleared).
+    heard: HashSet<(Key33, String)>,
+    /// Installations the open transaction read or marked so, kept on commit.
+    pending_heard: Vec<(Key33, String)>,
     outbox: Vec<Outgoing>,
     inspect: Option<Inspection>,
 }
@@ -252,6 +264,10 @@ impl Engine {
                 agreed: HashMap::new(),
                 last_maintenance: None,
                 pending_maintenance: None,
+                contact_states: HashMap::new(),
+                pending_contact_states: Vec::new(),
+                heard: HashSet::new(),
+                pending_heard: Vec::new(),
                 outbox: Vec::new(),
                 inspect: None,
             },
@@ -664,12 +680,15 @@ impl Engine {
         let mut tx = begin(&mut self.store, &mut self.ctx)?;
         let old = tx.contact(&key33(key))?;
         let name = name.map(str::to_owned).or_else(|| old.and_then(|c| c.name));
-        tx.put_contact(&ContactRecord {
-            identity: key33(key),
-            state,
-            name,
-            updated_at: now,
-        })?;
+        self.ctx.put_contact(
+            &mut *tx,
+            &ContactRecord {
+                identity: key33(key),
+                state,
+                name,
+                updated_at: now,
+            },
+        )?;
         commit(tx, &mut self.ctx)?;
         Ok(())
     }
@@ -740,6 +759,8 @@ impl Ctx {
     /// A transaction begins: whatever an earlier one left pending was not committed.
     fn begun(&mut self) {
         self.pending_maintenance = None;
+        self.pending_contact_states.clear();
+        self.pending_heard.clear();
         if self.bundle_cache.as_ref().is_some_and(|c| !c.committed) {
             self.bundle_cache = None;
         }
@@ -750,9 +771,45 @@ impl Ctx {
         if let Some(t) = self.pending_maintenance.take() {
             self.last_maintenance = Some(t);
         }
+        if self.contact_states.len() + self.pending_contact_states.len() > ROW_CACHE_MAX {
+            self.contact_states.clear();
+        }
+        self.contact_states
+            .extend(self.pending_contact_states.drain(..));
+        if self.heard.len() + self.pending_heard.len() > ROW_CACHE_MAX {
+            self.heard.clear();
+        }
+        self.heard.extend(self.pending_heard.drain(..));
         if let Some(c) = self.bundle_cache.as_mut() {
             c.committed = true;
         }
+    }
+
+    /// The state of the contact `id` (None: not a contact), from the cache of committed
+    /// states or else from the store.
+    fn contact_state(
+        &mut self,
+        tx: &dyn Transaction,
+        id: &Key33,
+    ) -> Result<Option<ContactState>, EngineError> {
+        if let Some(state) = self.contact_states.get(id) {
+            return Ok(*state);
+        }
+        let state = tx.contact(id)?.map(|c| c.state);
+        self.pending_contact_states.push((*id, state));
+        Ok(state)
+    }
+
+    /// Writes a contact (every engine write of a contact goes through here).
+    fn put_contact(
+        &mut self,
+        tx: &mut dyn Transaction,
+        contact: &ContactRecord,
+    ) -> Result<(), EngineError> {
+        tx.put_contact(contact)?;
+        self.pending_contact_states
+            .push((contact.identity, Some(contact.state)));
+        Ok(())
     }
 
     // ------------------------------------------------------------ own prekeys & bundle
@@ -1160,7 +1217,7 @@ impl Ctx {
     }
 
     fn note_contact_on_send(
-        &self,
+        &mut self,
         tx: &mut dyn Transaction,
         to: &PublicKey,
         now: i64,
@@ -1169,7 +1226,7 @@ impl Ctx {
             return Ok(());
         }
         let id = key33(to);
-        let state = match tx.contact(&id)?.map(|c| c.state) {
+        let state = match self.contact_state(&*tx, &id)? {
             None => Some(ContactState::Added),
             // replying to a request accepts it
             Some(ContactState::RequestReceived) => Some(ContactState::Accepted),
@@ -1177,12 +1234,15 @@ impl Ctx {
         };
         if let Some(state) = state {
             let name = tx.contact(&id)?.and_then(|c| c.name);
-            tx.put_contact(&ContactRecord {
-                identity: id,
-                state,
-                name,
-                updated_at: now,
-            })?;
+            self.put_contact(
+                tx,
+                &ContactRecord {
+                    identity: id,
+                    state,
+                    name,
+                    updated_at: now,
+                },
+            )?;
         }
         Ok(())
     }
@@ -1328,15 +1388,11 @@ impl Ctx {
             *inspect = Inspection::default();
         }
         let contact = if self.config.contact_requests && !from_self {
-            tx.contact(&key33(sender))?
+            self.contact_state(&*tx, &key33(sender))?
         } else {
             None
         };
-        if contact
-            .as_ref()
-            .is_some_and(|c| c.state == ContactState::Declined)
-            && !msg.contact_request
-        {
+        if contact == Some(ContactState::Declined) && !msg.contact_request {
             return Err(ReceiveError::Declined);
         }
         let mut delivered = Delivered {
@@ -1388,39 +1444,52 @@ impl Ctx {
             used_session = Some(used);
         }
         let sender33 = key33(sender);
-        // The sender's installation row, read at most once (None: not read yet).
-        let mut sender_installation: Option<Option<InstallationRecord>> = None;
+        // Whether the sender's installation row exists, looked up at most once (None: not
+        // looked up yet).
+        let mut sender_installation_exists: Option<bool> = None;
         // status-go bookkeeping: the sender's installation advertised protocol version ≥ 1
         if let Some(first) = msg.bundles.first()
             && first
                 .signed_pre_key(&msg.installation_id)
                 .is_some_and(|s| s.protocol_version >= 1)
         {
-            let row = tx.installation(&sender33, &msg.installation_id)?;
-            if let Some(inst) = &row
-                && !inst.heard_with_protocol_version
-            {
-                let mut inst = inst.clone();
-                inst.heard_with_protocol_version = true;
-                tx.put_installation(&inst)?;
+            let heard_key = (sender33, msg.installation_id.clone());
+            if self.heard.contains(&heard_key) {
+                // known to exist, already marked: nothing to write
+                sender_installation_exists = Some(true);
+            } else {
+                let row = tx.installation(&sender33, &msg.installation_id)?;
+                if let Some(inst) = &row
+                    && !inst.heard_with_protocol_version
+                {
+                    let mut inst = inst.clone();
+                    inst.heard_with_protocol_version = true;
+                    tx.put_installation(&inst)?;
+                }
+                if row.is_some() {
+                    self.pending_heard.push(heard_key);
+                }
+                sender_installation_exists = Some(row.is_some());
             }
-            sender_installation = Some(row);
         }
         if self.config.contact_requests && !from_self && delivered.kind != DeliveredKind::BundleOnly
         {
-            let old = contact.map(|c| c.state);
+            let old = contact;
             let next = match old {
                 None => Some(ContactState::RequestReceived),
                 Some(ContactState::Declined) => Some(ContactState::RequestReceived),
                 _ => None,
             };
             if let Some(state) = next {
-                tx.put_contact(&ContactRecord {
-                    identity: sender33,
-                    state,
-                    name: None,
-                    updated_at: now,
-                })?;
+                self.put_contact(
+                    tx,
+                    &ContactRecord {
+                        identity: sender33,
+                        state,
+                        name: None,
+                        updated_at: now,
+                    },
+                )?;
             }
             // the contact's state as it now stands in this transaction
             delivered.contact_request = matches!(next.or(old), Some(ContactState::RequestReceived));
@@ -1433,11 +1502,11 @@ impl Ctx {
                 active: true,
                 peer_installation,
             }) => {
-                let row = match sender_installation {
-                    Some(row) if peer_installation == msg.installation_id => row,
-                    _ => tx.installation(&sender33, &peer_installation)?,
+                let exists = match sender_installation_exists {
+                    Some(e) if peer_installation == msg.installation_id => e,
+                    _ => tx.installation(&sender33, &peer_installation)?.is_some(),
                 };
-                row.is_some() || pfs_established(&*tx, sender)?
+                exists || pfs_established(&*tx, sender)?
             }
             _ => pfs_established(&*tx, sender)?,
         };
