@@ -26,6 +26,11 @@ const ROW_CACHE_MAX: usize = 4096;
 const LAST_BUNDLE_AT_RESOLUTION_NS: i64 = 60 * crate::clock::SECOND;
 
 /// The protocol engine of one installation. Sans-IO: bytes in, bytes out.
+///
+/// The engine owns its store and must be its only user while it runs: besides the store
+/// it keeps a few committed facts in memory (when maintenance last ran, our current
+/// bundle, contact states, installations already marked as heard), updated only when a
+/// transaction commits. Open a new engine on a store that was changed from outside.
 pub struct Engine {
     store: Box<dyn Store>,
     ctx: Ctx,
