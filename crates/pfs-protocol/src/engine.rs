@@ -13,17 +13,24 @@ use pfs_store::{
     PeerPreKeyRecord, SessionKey, SessionRecord, SkippedKeyRecord, Store, Transaction,
 };
 use pfs_wire::{Message, pb};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 const RATE_BUNDLE_REPLY: &str = "bundle-reply";
 const RATE_MAINTENANCE: &str = "maintenance";
 const VERIFIED_CACHE_MAX: usize = 512;
 const AGREED_CACHE_MAX: usize = 512;
+/// Entries of the contact-state and heard-installation caches before they start over.
+const ROW_CACHE_MAX: usize = 4096;
 /// `InstallationRecord::last_bundle_at` is refreshed at most this often (informational:
 /// the stale-device timer uses `missing_since`).
 const LAST_BUNDLE_AT_RESOLUTION_NS: i64 = 60 * crate::clock::SECOND;
 
 /// The protocol engine of one installation. Sans-IO: bytes in, bytes out.
+///
+/// The engine owns its store and must be its only user while it runs: besides the store
+/// it keeps a few committed facts in memory (when maintenance last ran, our current
+/// bundle, contact states, installations already marked as heard), updated only when a
+/// transaction commits. Open a new engine on a store that was changed from outside.
 pub struct Engine {
     store: Box<dyn Store>,
     ctx: Ctx,
@@ -39,6 +46,13 @@ struct CachedBundle {
     entries: Vec<BundleEntry>,
     timestamp: i64,
     bundle: pb::Bundle,
+    /// When our signed prekey in `entries` was created (its rotation is due by time).
+    spk_created_at: i64,
+    /// The transaction that built it committed, and nothing that feeds the bundle (our
+    /// prekeys, our other installations and their prekeys) changed since: the bundle can
+    /// be returned without reading them again. While false, `entries` is compared with
+    /// the store first (the transaction may still roll back).
+    committed: bool,
 }
 
 /// A verified bundle, and when it was last written to the store.
@@ -62,6 +76,21 @@ struct Ctx {
     /// ECDH(our identity, peer identity) per peer: both keys are fixed, and the scalar
     /// multiplication was the largest cost of a send.
     agreed: HashMap<Key33, SecretBytes<32>>,
+    /// When maintenance last ran, as committed (None: not read from the store yet). This
+    /// engine is the store's only writer, so the value stays right between transactions.
+    last_maintenance: Option<i64>,
+    /// The maintenance time written or read by the open transaction, kept on commit.
+    pending_maintenance: Option<i64>,
+    /// Contact states as committed (None: no contact row), for the contacts looked up on
+    /// every message; only this engine writes them.
+    contact_states: HashMap<Key33, Option<ContactState>>,
+    /// Contact states read or written by the open transaction, in order, kept on commit.
+    pending_contact_states: Vec<(Key33, Option<ContactState>)>,
+    /// Installations known to exist with `heard_with_protocol_version` set, as committed
+    /// (installation rows are never deleted and the flag is never cleared).
+    heard: HashSet<(Key33, String)>,
+    /// Installations the open transaction read or marked so, kept on commit.
+    pending_heard: Vec<(Key33, String)>,
     outbox: Vec<Outgoing>,
     inspect: Option<Inspection>,
 }
@@ -77,6 +106,24 @@ impl std::fmt::Debug for Engine {
 
 fn key33(k: &PublicKey) -> Key33 {
     k.to_compressed()
+}
+
+/// Begins a transaction of the engine (every transaction but account creation goes
+/// through here and, when it commits, through [`commit`]).
+fn begin<'s>(
+    store: &'s mut Box<dyn Store>,
+    ctx: &mut Ctx,
+) -> Result<Box<dyn Transaction + 's>, pfs_store::StoreError> {
+    ctx.begun();
+    store.begin()
+}
+
+/// Commits a transaction begun with [`begin`]; the in-memory caches then take what it
+/// wrote.
+fn commit(tx: Box<dyn Transaction + '_>, ctx: &mut Ctx) -> Result<(), pfs_store::StoreError> {
+    tx.commit()?;
+    ctx.committed();
+    Ok(())
 }
 
 fn session_id(spk: &Key33, installation_id: &str) -> Vec<u8> {
@@ -220,6 +267,12 @@ impl Engine {
                 bundle_cache: None,
                 verified: HashMap::new(),
                 agreed: HashMap::new(),
+                last_maintenance: None,
+                pending_maintenance: None,
+                contact_states: HashMap::new(),
+                pending_contact_states: Vec::new(),
+                heard: HashSet::new(),
+                pending_heard: Vec::new(),
                 outbox: Vec::new(),
                 inspect: None,
             },
@@ -261,9 +314,9 @@ impl Engine {
     /// Our current bundle (creating or rotating our signed prekey when needed).
     pub fn own_bundle(&mut self) -> Result<pb::Bundle, EngineError> {
         let now = self.ctx.clock.now_ns();
-        let mut tx = self.store.begin()?;
+        let mut tx = begin(&mut self.store, &mut self.ctx)?;
         let b = self.ctx.own_bundle(&mut *tx, now)?;
-        tx.commit()?;
+        commit(tx, &mut self.ctx)?;
         Ok(b)
     }
 
@@ -282,9 +335,9 @@ impl Engine {
         pfs_wire::validate_bundle(bundle, &self.ctx.config.wire_limits)?;
         let (digest, vb) = self.ctx.verify_cached(bundle)?;
         let now = self.ctx.clock.now_ns();
-        let mut tx = self.store.begin()?;
+        let mut tx = begin(&mut self.store, &mut self.ctx)?;
         let added = self.ctx.store_bundle(&mut *tx, &vb, now)?;
-        tx.commit()?;
+        commit(tx, &mut self.ctx)?;
         self.ctx.mark_stored(&digest, now);
         Ok(added)
     }
@@ -293,7 +346,7 @@ impl Engine {
 
     /// Every installation we know, ordered by identity then installation id.
     pub fn installations(&mut self) -> Result<Vec<InstallationView>, EngineError> {
-        let tx = self.store.begin()?;
+        let tx = begin(&mut self.store, &mut self.ctx)?;
         let rows = tx.all_installations()?;
         rows.into_iter().map(|r| view_installation(&r)).collect()
     }
@@ -314,7 +367,7 @@ impl Engine {
         enabled: bool,
     ) -> Result<(), EngineError> {
         let me = key33(&self.ctx.me.public);
-        let mut tx = self.store.begin()?;
+        let mut tx = begin(&mut self.store, &mut self.ctx)?;
         let mut rec = tx
             .installation(&me, installation_id)?
             .ok_or_else(|| EngineError::UnknownInstallation(installation_id.to_owned()))?;
@@ -332,7 +385,7 @@ impl Engine {
             rec.stale = false;
         }
         tx.put_installation(&rec)?;
-        tx.commit()?;
+        commit(tx, &mut self.ctx)?;
         self.ctx.bundle_cache = None;
         Ok(())
     }
@@ -386,21 +439,21 @@ impl Engine {
         contact_request: bool,
     ) -> Result<Outgoing, SendError> {
         let now = self.ctx.clock.now_ns();
-        let mut tx = self.store.begin()?;
+        let mut tx = begin(&mut self.store, &mut self.ctx)?;
         self.ctx.maybe_maintain(&mut *tx, now)?;
         let out = self
             .ctx
             .encrypt_for(&mut *tx, to, plaintext, contact_request, now)?;
-        tx.commit()?;
+        commit(tx, &mut self.ctx)?;
         Ok(out)
     }
 
     /// A public (unencrypted) message carrying our bundle.
     pub fn encrypt_public(&mut self, plaintext: &[u8]) -> Result<Outgoing, EngineError> {
         let now = self.ctx.clock.now_ns();
-        let mut tx = self.store.begin()?;
+        let mut tx = begin(&mut self.store, &mut self.ctx)?;
         let bundle = self.ctx.own_bundle(&mut *tx, now)?;
-        tx.commit()?;
+        commit(tx, &mut self.ctx)?;
         let msg = pb::ProtocolMessage {
             installation_id: self.ctx.me.installation_id.clone(),
             bundles: vec![bundle],
@@ -445,25 +498,25 @@ impl Engine {
         }
         let mut new_installations = Vec::new();
         if !verified.is_empty() {
-            let mut tx = self.store.begin()?;
+            let mut tx = begin(&mut self.store, &mut self.ctx)?;
             for (_, vb) in &verified {
                 for (id, _) in self.ctx.store_bundle(&mut *tx, vb, now)? {
                     new_installations.push((vb.identity.clone(), id));
                 }
             }
-            tx.commit()?;
+            commit(tx, &mut self.ctx)?;
             for (digest, _) in &verified {
                 self.ctx.mark_stored(digest, now);
             }
         }
         // 2. the message itself, atomically
         let result = {
-            let mut tx = self.store.begin()?;
+            let mut tx = begin(&mut self.store, &mut self.ctx)?;
             self.ctx.maybe_maintain(&mut *tx, now)?;
             match self.ctx.receive(&mut *tx, sender, &msg, message_id, now) {
                 Ok(mut d) => {
                     d.new_installations = new_installations;
-                    tx.commit()?;
+                    commit(tx, &mut self.ctx)?;
                     Ok(d)
                 }
                 Err(e) => Err(e),
@@ -487,11 +540,11 @@ impl Engine {
     /// Confirms that the application stored the message `message_id`: its kept message
     /// key is deleted (two-phase mode). Unknown ids are ignored.
     pub fn confirm(&mut self, message_id: &[u8]) -> Result<(), EngineError> {
-        let mut tx = self.store.begin()?;
+        let mut tx = begin(&mut self.store, &mut self.ctx)?;
         for (session, key) in tx.unconfirmed_keys(message_id)? {
             tx.delete_skipped_key(&session, &key.ratchet_key, key.n)?;
         }
-        tx.commit()?;
+        commit(tx, &mut self.ctx)?;
         Ok(())
     }
 
@@ -499,7 +552,7 @@ impl Engine {
         if !self.ctx.config.bundle_replies {
             return Ok(());
         }
-        let mut tx = self.store.begin()?;
+        let mut tx = begin(&mut self.store, &mut self.ctx)?;
         let key = key33(to);
         if let Some(last) = tx.rate_limit(RATE_BUNDLE_REPLY, &key)?
             && now.saturating_sub(last) < self.ctx.config.bundle_reply_interval_ns
@@ -509,7 +562,7 @@ impl Engine {
         let mut out = self.ctx.dh_message(&mut *tx, to, &[], now)?;
         out.kind = OutgoingKind::BundleReply;
         tx.put_rate_limit(RATE_BUNDLE_REPLY, &key, now)?;
-        tx.commit()?;
+        commit(tx, &mut self.ctx)?;
         self.ctx.outbox.push(out);
         Ok(())
     }
@@ -518,7 +571,7 @@ impl Engine {
 
     /// Every session, for display.
     pub fn sessions(&mut self) -> Result<Vec<SessionView>, EngineError> {
-        let tx = self.store.begin()?;
+        let tx = begin(&mut self.store, &mut self.ctx)?;
         let mut out = Vec::new();
         for s in tx.all_sessions()? {
             let skipped = tx.count_skipped_keys(&s.key)?;
@@ -545,7 +598,7 @@ impl Engine {
         peer: &PublicKey,
         id: &[u8],
     ) -> Result<Option<RatchetState>, EngineError> {
-        let tx = self.store.begin()?;
+        let tx = begin(&mut self.store, &mut self.ctx)?;
         let key = SessionKey {
             peer_identity: key33(peer),
             id: id.to_vec(),
@@ -562,7 +615,7 @@ impl Engine {
     /// True when a session usable for sending exists with some installation of `peer`
     /// ("PFS established").
     pub fn pfs_established(&mut self, peer: &PublicKey) -> Result<bool, EngineError> {
-        let tx = self.store.begin()?;
+        let tx = begin(&mut self.store, &mut self.ctx)?;
         pfs_established(&*tx, peer)
     }
 
@@ -570,10 +623,11 @@ impl Engine {
     /// prekeys no longer needed, marks stale devices.
     pub fn maintain(&mut self) -> Result<(), EngineError> {
         let now = self.ctx.clock.now_ns();
-        let mut tx = self.store.begin()?;
+        let mut tx = begin(&mut self.store, &mut self.ctx)?;
         self.ctx.maintain(&mut *tx, now)?;
         tx.put_rate_limit(RATE_MAINTENANCE, b"", now)?;
-        tx.commit()?;
+        self.ctx.pending_maintenance = Some(now);
+        commit(tx, &mut self.ctx)?;
         Ok(())
     }
 
@@ -617,7 +671,7 @@ impl Engine {
 
     /// Every contact.
     pub fn contacts(&mut self) -> Result<Vec<ContactRecord>, EngineError> {
-        let tx = self.store.begin()?;
+        let tx = begin(&mut self.store, &mut self.ctx)?;
         Ok(tx.contacts()?)
     }
 
@@ -628,16 +682,19 @@ impl Engine {
         name: Option<&str>,
     ) -> Result<(), EngineError> {
         let now = self.ctx.clock.now_ns();
-        let mut tx = self.store.begin()?;
+        let mut tx = begin(&mut self.store, &mut self.ctx)?;
         let old = tx.contact(&key33(key))?;
         let name = name.map(str::to_owned).or_else(|| old.and_then(|c| c.name));
-        tx.put_contact(&ContactRecord {
-            identity: key33(key),
-            state,
-            name,
-            updated_at: now,
-        })?;
-        tx.commit()?;
+        self.ctx.put_contact(
+            &mut *tx,
+            &ContactRecord {
+                identity: key33(key),
+                state,
+                name,
+                updated_at: now,
+            },
+        )?;
+        commit(tx, &mut self.ctx)?;
         Ok(())
     }
 }
@@ -671,6 +728,14 @@ fn pfs_established(tx: &dyn Transaction, peer: &PublicKey) -> Result<bool, Engin
     Ok(false)
 }
 
+/// The session a received message was decrypted with, as written back.
+struct UsedSession {
+    /// Not expired.
+    active: bool,
+    /// The peer installation it is with.
+    peer_installation: String,
+}
+
 /// Read-only skipped-key lookup over a store transaction, for the ratchet.
 struct TxSkipped<'a> {
     tx: &'a dyn Transaction,
@@ -694,6 +759,62 @@ impl pfs_ratchet::SkippedKeys for TxSkipped<'_> {
 impl Ctx {
     fn me33(&self) -> Key33 {
         key33(&self.me.public)
+    }
+
+    /// A transaction begins: whatever an earlier one left pending was not committed.
+    fn begun(&mut self) {
+        self.pending_maintenance = None;
+        self.pending_contact_states.clear();
+        self.pending_heard.clear();
+        if self.bundle_cache.as_ref().is_some_and(|c| !c.committed) {
+            self.bundle_cache = None;
+        }
+    }
+
+    /// The transaction committed.
+    fn committed(&mut self) {
+        if let Some(t) = self.pending_maintenance.take() {
+            self.last_maintenance = Some(t);
+        }
+        if self.contact_states.len() + self.pending_contact_states.len() > ROW_CACHE_MAX {
+            self.contact_states.clear();
+        }
+        self.contact_states
+            .extend(self.pending_contact_states.drain(..));
+        if self.heard.len() + self.pending_heard.len() > ROW_CACHE_MAX {
+            self.heard.clear();
+        }
+        self.heard.extend(self.pending_heard.drain(..));
+        if let Some(c) = self.bundle_cache.as_mut() {
+            c.committed = true;
+        }
+    }
+
+    /// The state of the contact `id` (None: not a contact), from the cache of committed
+    /// states or else from the store.
+    fn contact_state(
+        &mut self,
+        tx: &dyn Transaction,
+        id: &Key33,
+    ) -> Result<Option<ContactState>, EngineError> {
+        if let Some(state) = self.contact_states.get(id) {
+            return Ok(*state);
+        }
+        let state = tx.contact(id)?.map(|c| c.state);
+        self.pending_contact_states.push((*id, state));
+        Ok(state)
+    }
+
+    /// Writes a contact (every engine write of a contact goes through here).
+    fn put_contact(
+        &mut self,
+        tx: &mut dyn Transaction,
+        contact: &ContactRecord,
+    ) -> Result<(), EngineError> {
+        tx.put_contact(contact)?;
+        self.pending_contact_states
+            .push((contact.identity, Some(contact.state)));
+        Ok(())
     }
 
     // ------------------------------------------------------------ own prekeys & bundle
@@ -776,7 +897,21 @@ impl Ctx {
         tx: &mut dyn Transaction,
         now: i64,
     ) -> Result<pb::Bundle, EngineError> {
+        // Nothing the bundle is made of changed since it was built and committed (every
+        // write to our prekeys, our installations or their prekeys drops the cache), our
+        // prekey is not due for rotation and the signature not due for renewal: the same
+        // bundle as the full path below would return, without reading the store.
+        if let Some(c) = &self.bundle_cache
+            && c.committed
+            && c.spk_created_at >= now.saturating_sub(self.config.prekey_rotation_ns)
+            && self.config.bundle_resign_interval_ns > 0
+            && now.saturating_sub(c.timestamp) <= self.config.bundle_resign_interval_ns
+            && now >= c.timestamp
+        {
+            return Ok(c.bundle.clone());
+        }
         let spk = self.current_prekey(tx, now)?;
+        let spk_created_at = spk.created_at;
         let me = self.me33();
         let mut entries = vec![BundleEntry {
             installation_id: self.me.installation_id.clone(),
@@ -814,6 +949,8 @@ impl Ctx {
             entries,
             timestamp: now,
             bundle: bundle.clone(),
+            spk_created_at,
+            committed: false,
         });
         Ok(bundle)
     }
@@ -1085,7 +1222,7 @@ impl Ctx {
     }
 
     fn note_contact_on_send(
-        &self,
+        &mut self,
         tx: &mut dyn Transaction,
         to: &PublicKey,
         now: i64,
@@ -1094,7 +1231,7 @@ impl Ctx {
             return Ok(());
         }
         let id = key33(to);
-        let state = match tx.contact(&id)?.map(|c| c.state) {
+        let state = match self.contact_state(&*tx, &id)? {
             None => Some(ContactState::Added),
             // replying to a request accepts it
             Some(ContactState::RequestReceived) => Some(ContactState::Accepted),
@@ -1102,12 +1239,15 @@ impl Ctx {
         };
         if let Some(state) = state {
             let name = tx.contact(&id)?.and_then(|c| c.name);
-            tx.put_contact(&ContactRecord {
-                identity: id,
-                state,
-                name,
-                updated_at: now,
-            })?;
+            self.put_contact(
+                tx,
+                &ContactRecord {
+                    identity: id,
+                    state,
+                    name,
+                    updated_at: now,
+                },
+            )?;
         }
         Ok(())
     }
@@ -1253,15 +1393,11 @@ impl Ctx {
             *inspect = Inspection::default();
         }
         let contact = if self.config.contact_requests && !from_self {
-            tx.contact(&key33(sender))?
+            self.contact_state(&*tx, &key33(sender))?
         } else {
             None
         };
-        if contact
-            .as_ref()
-            .is_some_and(|c| c.state == ContactState::Declined)
-            && !msg.contact_request
-        {
+        if contact == Some(ContactState::Declined) && !msg.contact_request {
             return Err(ReceiveError::Declined);
         }
         let mut delivered = Delivered {
@@ -1291,6 +1427,7 @@ impl Ctx {
                 ReceiveError::DeviceNotFound
             });
         };
+        let mut used_session = None;
         if let Some(dh) = &entry.dh_header {
             let ek = PublicKey::from_compressed(&dh.key)
                 .map_err(|e| ReceiveError::InvalidHeader(e.to_string()))?;
@@ -1304,43 +1441,80 @@ impl Ctx {
             };
             delivered.plaintext = pt;
         } else {
-            let (pt, suite) = self.receive_ratchet(tx, sender, msg, entry, message_id, now)?;
+            let (pt, suite, used) =
+                self.receive_ratchet(tx, sender, msg, entry, message_id, now)?;
             delivered.plaintext = pt;
             delivered.forward_secret = true;
             delivered.suite = Some(suite);
+            used_session = Some(used);
         }
+        let sender33 = key33(sender);
+        // Whether the sender's installation row exists, looked up at most once (None: not
+        // looked up yet).
+        let mut sender_installation_exists: Option<bool> = None;
         // status-go bookkeeping: the sender's installation advertised protocol version ≥ 1
         if let Some(first) = msg.bundles.first()
             && first
                 .signed_pre_key(&msg.installation_id)
                 .is_some_and(|s| s.protocol_version >= 1)
-            && let Some(mut inst) = tx.installation(&key33(sender), &msg.installation_id)?
-            && !inst.heard_with_protocol_version
         {
-            inst.heard_with_protocol_version = true;
-            tx.put_installation(&inst)?;
+            let heard_key = (sender33, msg.installation_id.clone());
+            if self.heard.contains(&heard_key) {
+                // known to exist, already marked: nothing to write
+                sender_installation_exists = Some(true);
+            } else {
+                let row = tx.installation(&sender33, &msg.installation_id)?;
+                if let Some(inst) = &row
+                    && !inst.heard_with_protocol_version
+                {
+                    let mut inst = inst.clone();
+                    inst.heard_with_protocol_version = true;
+                    tx.put_installation(&inst)?;
+                }
+                if row.is_some() {
+                    self.pending_heard.push(heard_key);
+                }
+                sender_installation_exists = Some(row.is_some());
+            }
         }
         if self.config.contact_requests && !from_self && delivered.kind != DeliveredKind::BundleOnly
         {
-            let next = match contact.map(|c| c.state) {
+            let old = contact;
+            let next = match old {
                 None => Some(ContactState::RequestReceived),
                 Some(ContactState::Declined) => Some(ContactState::RequestReceived),
                 _ => None,
             };
             if let Some(state) = next {
-                tx.put_contact(&ContactRecord {
-                    identity: key33(sender),
-                    state,
-                    name: None,
-                    updated_at: now,
-                })?;
+                self.put_contact(
+                    tx,
+                    &ContactRecord {
+                        identity: sender33,
+                        state,
+                        name: None,
+                        updated_at: now,
+                    },
+                )?;
             }
-            delivered.contact_request = matches!(
-                tx.contact(&key33(sender))?.map(|c| c.state),
-                Some(ContactState::RequestReceived)
-            );
+            // the contact's state as it now stands in this transaction
+            delivered.contact_request = matches!(next.or(old), Some(ContactState::RequestReceived));
         }
-        delivered.pfs_established = pfs_established(&*tx, sender)?;
+        // "PFS established": the session that just decrypted is usable for sending when it
+        // is unexpired and its installation is known (what `pfs_established` looks for);
+        // otherwise look at every session with the sender.
+        delivered.pfs_established = match used_session {
+            Some(UsedSession {
+                active: true,
+                peer_installation,
+            }) => {
+                let exists = match sender_installation_exists {
+                    Some(e) if peer_installation == msg.installation_id => e,
+                    _ => tx.installation(&sender33, &peer_installation)?.is_some(),
+                };
+                exists || pfs_established(&*tx, sender)?
+            }
+            _ => pfs_established(&*tx, sender)?,
+        };
         Ok(delivered)
     }
 
@@ -1352,7 +1526,7 @@ impl Ctx {
         entry: &pb::DirectMessageProtocol,
         message_id: &[u8],
         now: i64,
-    ) -> Result<(Vec<u8>, SuiteId), ReceiveError> {
+    ) -> Result<(Vec<u8>, SuiteId, UsedSession), ReceiveError> {
         let dr = entry
             .dr_header
             .as_ref()
@@ -1501,7 +1675,11 @@ impl Ctx {
         if let Some((spk, ek)) = new_x3dh {
             tx.put_x3dh_seen(&spk, &ek, now)?;
         }
-        Ok((decrypted.plaintext, suite))
+        let used = UsedSession {
+            active: session.expired_at.is_none(),
+            peer_installation: session.peer_installation,
+        };
+        Ok((decrypted.plaintext, suite, used))
     }
 
     // ------------------------------------------------------------ maintenance
@@ -1510,14 +1688,20 @@ impl Ctx {
         let Some(interval) = self.config.maintenance_interval_ns else {
             return Ok(());
         };
-        if let Some(last) = tx.rate_limit(RATE_MAINTENANCE, b"")?
+        let last = match self.last_maintenance {
+            Some(t) => Some(t),
+            None => tx.rate_limit(RATE_MAINTENANCE, b"")?,
+        };
+        if let Some(last) = last
             && now.saturating_sub(last) < interval
             && now >= last
         {
+            self.pending_maintenance = Some(last);
             return Ok(());
         }
         self.maintain(tx, now)?;
         tx.put_rate_limit(RATE_MAINTENANCE, b"", now)?;
+        self.pending_maintenance = Some(now);
         Ok(())
     }
 
@@ -1561,9 +1745,102 @@ impl Ctx {
                 {
                     r.stale = true;
                     tx.put_installation(&r)?;
+                    if r.identity == self.me33() {
+                        // one of our devices: our bundle lists it no more
+                        self.bundle_cache = None;
+                    }
                 }
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+    use super::*;
+    use crate::clock::ManualClock;
+    use pfs_crypto::OsRandom;
+    use pfs_store::MemoryStore;
+
+    fn engine(clock: &ManualClock, name: &str) -> (Engine, PublicKey) {
+        let sk = SecretKey::generate(&mut OsRandom).unwrap();
+        let e = Engine::create_with_identity(
+            Box::new(MemoryStore::new()),
+            Box::new(clock.clone()),
+            Box::new(OsRandom),
+            Config::default(),
+            sk.to_bytes().expose(),
+            name,
+        )
+        .unwrap();
+        (e, sk.public_key())
+    }
+
+    /// A bundle built in a transaction that rolled back (here: its first signed prekey,
+    /// generated for a message that then failed) is never served from the in-memory
+    /// cache, even after later transactions commit: peers would start sessions on a
+    /// prekey we do not have.
+    #[test]
+    fn a_rolled_back_bundle_is_never_served() {
+        let clock = ManualClock::new(1_700_000_000_000_000_000);
+        let (mut alice, alice_id) = engine(&clock, "alice");
+        let (mut bob, bob_id) = engine(&clock, "bob");
+        // No bundle of Bob yet: a contact request goes the DH way with our bundle, then
+        // fails (larger than the wire limit) after the bundle and its prekey were made.
+        let too_big = vec![0u8; alice.config().wire_limits.max_message_size + 1];
+        assert!(alice.send_contact_request(&bob_id, &too_big).is_err());
+        // an unrelated transaction commits
+        alice.process_bundle(&bob.own_bundle().unwrap()).unwrap();
+        // Bob starts a session on the bundle Alice now serves: it must decrypt
+        let ab = alice.own_bundle().unwrap();
+        bob.process_bundle(&ab).unwrap();
+        let m = bob.encrypt_for(&alice_id, b"hello", false).unwrap();
+        assert!(m.forward_secret);
+        let d = alice.decrypt(&bob_id, &m.bytes, b"m1").unwrap();
+        assert_eq!(d.plaintext, b"hello");
+        // and the served bundle is the committed one, stable from call to call
+        assert_eq!(alice.own_bundle().unwrap(), ab);
+    }
+
+    /// Maintenance that ran in a transaction that rolled back (a message that failed to
+    /// decrypt) is not remembered as done: the next transaction runs it again.
+    #[test]
+    fn rolled_back_maintenance_is_not_remembered() {
+        let clock = ManualClock::new(1_700_000_000_000_000_000);
+        let (mut alice, alice_id) = engine(&clock, "alice");
+        let (mut bob, bob_id) = engine(&clock, "bob");
+        alice.process_bundle(&bob.own_bundle().unwrap()).unwrap();
+        bob.process_bundle(&alice.own_bundle().unwrap()).unwrap();
+        let m = alice.encrypt_for(&bob_id, b"one", false).unwrap();
+        bob.decrypt(&alice_id, &m.bytes, b"1").unwrap();
+        let interval = bob.config().maintenance_interval_ns.unwrap();
+        clock.advance(interval + 1);
+        // a tampered message: maintenance runs in its transaction, which rolls back
+        let two = alice.encrypt_for(&bob_id, b"two", false).unwrap().bytes;
+        let mut msg =
+            pfs_wire::decode_protocol_message(&two, &Config::default().wire_limits).unwrap();
+        let entry = msg.direct_message[0].message.as_mut().unwrap();
+        entry.payload[0] ^= 1;
+        let bad = msg.encode_to_vec();
+        assert!(matches!(
+            bob.decrypt(&alice_id, &bad, b"2"),
+            Err(ReceiveError::Ratchet(_))
+        ));
+        // a transaction without maintenance commits: still not done
+        bob.process_bundle(&alice.own_bundle().unwrap()).unwrap();
+        assert_eq!(bob.ctx.last_maintenance, Some(1_700_000_000_000_000_000));
+        let m = alice.encrypt_for(&bob_id, b"three", false).unwrap();
+        bob.decrypt(&alice_id, &m.bytes, b"3").unwrap();
+        assert_eq!(
+            bob.ctx.last_maintenance,
+            Some(1_700_000_000_000_000_000 + interval + 1)
+        );
+        let tx = bob.store.begin().unwrap();
+        assert_eq!(
+            tx.rate_limit(RATE_MAINTENANCE, b"").unwrap(),
+            bob.ctx.last_maintenance
+        );
     }
 }

@@ -7,7 +7,8 @@
 
 use crate::{StoreError, StoreKey};
 use pfs_crypto::cipher::{GCM_NONCE_LEN, GCM_TAG_LEN, aes256_gcm_open, aes256_gcm_seal};
-use pfs_crypto::{RandomSource, SecretBytes, SecretVec};
+use pfs_crypto::{RandomSource, SecretBytes, SecretVec, ct_eq};
+use std::collections::HashMap;
 
 /// Domain separator at the start of every AAD (bumped only with a new encryption scheme).
 const AAD_DOMAIN: &[u8] = b"pfs-store/v1";
@@ -84,6 +85,70 @@ pub(crate) fn open32(
         .map_err(|_| StoreError::Corrupt(format!("{what}: wrong length")))
 }
 
+/// Entries kept by a [`SealCache`] before it starts over.
+const SEAL_CACHE_MAX: usize = 1024;
+
+/// Remembers, per AAD, one 32-byte secret and a sealing of it, for secrets that are
+/// written and read again and again unchanged (a session's X3DH shared secret is
+/// re-written with every ratchet step, our prekey secrets are read for every bundle).
+///
+/// Each entry is a fact independent of what the database holds: `sealed` is a valid
+/// sealing of `plaintext` under the store key and `aad`. So a rolled-back transaction
+/// cannot make an entry wrong. Writing a value equal to the cached one re-uses the cached
+/// sealing (same bytes as before: no new nonce is used with the key); reading exactly
+/// the cached sealed bytes returns the cached plaintext (what authenticated decryption
+/// of those bytes gives). Any other bytes are opened, and authenticated, as usual.
+#[derive(Default)]
+pub(crate) struct SealCache {
+    map: HashMap<Vec<u8>, (SecretBytes<32>, Vec<u8>)>,
+}
+
+impl SealCache {
+    fn remember(&mut self, aad: Vec<u8>, plaintext: SecretBytes<32>, sealed: Vec<u8>) {
+        if self.map.len() >= SEAL_CACHE_MAX && !self.map.contains_key(&aad) {
+            self.map.clear();
+        }
+        self.map.insert(aad, (plaintext, sealed));
+    }
+
+    /// [`open32`], skipping the decryption when `sealed` is the cached sealing for `aad`.
+    pub(crate) fn open32(
+        &mut self,
+        key: &StoreKey,
+        aad: Vec<u8>,
+        sealed: &[u8],
+        what: &'static str,
+    ) -> Result<SecretBytes<32>, StoreError> {
+        if let Some((pt, s)) = self.map.get(&aad)
+            && s.as_slice() == sealed
+        {
+            return Ok(pt.clone());
+        }
+        let pt = open32(key, &aad, sealed, what)?;
+        self.remember(aad, pt.clone(), sealed.to_vec());
+        Ok(pt)
+    }
+
+    /// [`seal`] of a 32-byte secret, re-using the cached sealing when the value is the
+    /// cached one.
+    pub(crate) fn seal32(
+        &mut self,
+        key: &StoreKey,
+        rng: &mut dyn RandomSource,
+        aad: Vec<u8>,
+        plaintext: &SecretBytes<32>,
+    ) -> Result<Vec<u8>, StoreError> {
+        if let Some((pt, s)) = self.map.get(&aad)
+            && ct_eq(pt.expose(), plaintext.expose())
+        {
+            return Ok(s.clone());
+        }
+        let sealed = seal(key, rng, &aad, plaintext.expose())?;
+        self.remember(aad, plaintext.clone(), sealed.clone());
+        Ok(sealed)
+    }
+}
+
 /// PBKDF2-HMAC-SHA256(passphrase, salt, iterations) → store key.
 pub(crate) fn derive_key(
     passphrase: &[u8],
@@ -104,6 +169,40 @@ mod tests {
     fn aad_parts_are_unambiguous() {
         assert_ne!(aad("t", "c", &[b"ab", b"c"]), aad("t", "c", &[b"a", b"bc"]));
         assert_ne!(aad("t", "c", &[b""]), aad("t", "c", &[]));
+    }
+
+    #[test]
+    fn seal_cache_reuses_sealings_and_still_authenticates() {
+        let key = StoreKey::new([7u8; 32]);
+        let mut rng = pfs_crypto::OsRandom;
+        let mut cache = SealCache::default();
+        let a = aad("sessions", "shared_secret", &[b"peer", b"id"]);
+        let v1 = SecretBytes::new([1u8; 32]);
+        let s1 = cache.seal32(&key, &mut rng, a.clone(), &v1).unwrap();
+        // the same value again: the same sealing, which opens to it without the cache too
+        assert_eq!(cache.seal32(&key, &mut rng, a.clone(), &v1).unwrap(), s1);
+        assert_eq!(open32(&key, &a, &s1, "x").unwrap(), v1);
+        assert_eq!(cache.open32(&key, a.clone(), &s1, "x").unwrap(), v1);
+        // a new value: a new sealing
+        let v2 = SecretBytes::new([2u8; 32]);
+        let s2 = cache.seal32(&key, &mut rng, a.clone(), &v2).unwrap();
+        assert_ne!(s2, s1);
+        assert_eq!(open32(&key, &a, &s2, "x").unwrap(), v2);
+        // bytes other than the cached sealing are authenticated: tampering still fails,
+        // and an old sealing still opens to its own value
+        let mut bad = s2.clone();
+        bad[20] ^= 1;
+        assert!(matches!(
+            cache.open32(&key, a.clone(), &bad, "x"),
+            Err(StoreError::Corrupt(_))
+        ));
+        assert_eq!(cache.open32(&key, a.clone(), &s1, "x").unwrap(), v1);
+        // a sealing is bound to its AAD even when cached under another one
+        let b = aad("sessions", "shared_secret", &[b"peer", b"id2"]);
+        assert!(matches!(
+            cache.open32(&key, b, &s1, "x"),
+            Err(StoreError::Corrupt(_))
+        ));
     }
 
     #[test]

@@ -30,7 +30,10 @@
 //! AES-256-GCM under the store key with a fresh random nonce, and associated data
 //! `"pfs-store/v1" ‖ table ‖ column ‖ the row's identifying columns` (each part
 //! length-prefixed). Public keys, ids, counters and timestamps stay in clear so that
-//! indexes and queries work. Why not SQLCipher (status-go's choice):
+//! indexes and queries work. A 32-byte secret written again unchanged (a session's X3DH
+//! shared secret, rewritten with every ratchet step; a prekey secret) keeps its previous
+//! sealing instead of being sealed anew, and reading back the sealing we last wrote or
+//! opened skips the decryption (an in-memory cache per store, by AAD). Why not SQLCipher (status-go's choice):
 //! * it needs a system library or a vendored OpenSSL/codec build; the bundled SQLite of
 //!   `rusqlite` has no codec, and we keep the build free of system dependencies;
 //! * the AAD binds each ciphertext to its table, column and row: a value cannot be moved
@@ -51,17 +54,18 @@
 //! value (the GCM sealing of a fixed constant) in `meta` makes a wrong key fail at open
 //! with [`StoreError::WrongKey`], before anything is written.
 
+use std::cell::RefCell;
 use std::fmt;
 use std::path::Path;
 use std::time::Duration;
 
 use pfs_crypto::{OsRandom, RandomSource};
 use rusqlite::{
-    Connection, ErrorCode, OpenFlags, OptionalExtension, Params, Row, TransactionBehavior, params,
-    types::FromSql,
+    Connection, ErrorCode, OpenFlags, OptionalExtension, Params, Row, TransactionBehavior,
+    config::DbConfig, params, types::FromSql,
 };
 
-use crate::crypt::{self, KEY_CHECK_PLAINTEXT, SALT_LEN, aad};
+use crate::crypt::{self, KEY_CHECK_PLAINTEXT, SALT_LEN, SealCache, aad};
 use crate::{
     AccountRecord, ContactRecord, ContactState, InstallationRecord, Key33, Nanos, OwnPreKeyRecord,
     PeerPreKeyRecord, SessionKey, SessionRecord, SkippedKeyRecord, Store, StoreError, StoreKey,
@@ -141,6 +145,7 @@ pub struct SqliteStore {
     conn: Connection,
     key: StoreKey,
     rng: Box<dyn RandomSource>,
+    seals: RefCell<SealCache>,
 }
 
 impl fmt::Debug for SqliteStore {
@@ -246,6 +251,13 @@ impl SqliteStore {
         // The engine uses a few dozen distinct statements per message; rusqlite's default
         // cache of 16 made them evict each other and re-parse the SQL on every call.
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
+        // Query planner stability: without it, the bundled SQLite (built with STAT4)
+        // marks statements whose plan could depend on a bound value (`LIMIT`/`OFFSET`
+        // parameters, ORDER BY elimination) and re-prepares them whenever that value
+        // changes, which made cached statements recompile on nearly every message. Our
+        // plans never depend on values (every lookup is by key; see the query-plan test).
+        conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)
+            .map_err(sql_err)?;
         conn.pragma_update(None, "locking_mode", "EXCLUSIVE")
             .map_err(sql_err)?;
 
@@ -350,7 +362,12 @@ impl SqliteStore {
         };
         tx.commit().map_err(sql_err)?;
         tracing::debug!(path = %path.display(), version = Self::SCHEMA_VERSION, "store opened");
-        Ok(Self { conn, key, rng })
+        Ok(Self {
+            conn,
+            key,
+            rng,
+            seals: RefCell::default(),
+        })
     }
 
     /// Derives or takes the key of an existing store and checks it against the key-check
@@ -409,7 +426,12 @@ impl SqliteStore {
 
 impl Store for SqliteStore {
     fn begin(&mut self) -> Result<Box<dyn Transaction + '_>, StoreError> {
-        let Self { conn, key, rng } = self;
+        let Self {
+            conn,
+            key,
+            rng,
+            seals,
+        } = self;
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(sql_err)?;
@@ -417,6 +439,7 @@ impl Store for SqliteStore {
             tx,
             key,
             rng: &mut **rng,
+            seals,
         }))
     }
 }
@@ -425,6 +448,8 @@ struct SqliteTx<'a> {
     tx: rusqlite::Transaction<'a>,
     key: &'a StoreKey,
     rng: &'a mut dyn RandomSource,
+    /// Sealings of the secrets that stay the same across writes (see [`SealCache`]).
+    seals: &'a RefCell<SealCache>,
 }
 
 fn col<T: FromSql>(row: &Row<'_>, i: usize) -> Result<T, StoreError> {
@@ -592,7 +617,12 @@ impl SqliteTx<'_> {
         let public = key33(col(row, 0)?, "own prekey")?;
         let sealed: Vec<u8> = col(row, 1)?;
         Ok(OwnPreKeyRecord {
-            secret: crypt::open32(self.key, &own_prekey_aad(&public), &sealed, "prekey secret")?,
+            secret: self.seals.borrow_mut().open32(
+                self.key,
+                own_prekey_aad(&public),
+                &sealed,
+                "prekey secret",
+            )?,
             public,
             version: u32_col(row, 2, "prekey version")?,
             created_at: col(row, 3)?,
@@ -614,9 +644,9 @@ impl SqliteTx<'_> {
                 &state,
                 "session state",
             )?,
-            shared_secret: crypt::open32(
+            shared_secret: self.seals.borrow_mut().open32(
                 self.key,
-                &session_aad("shared_secret", &peer, &id),
+                session_aad("shared_secret", &peer, &id),
                 &shared,
                 "session shared secret",
             )?,
@@ -728,7 +758,12 @@ impl Transaction for SqliteTx<'_> {
     }
 
     fn put_own_prekey(&mut self, prekey: &OwnPreKeyRecord) -> Result<(), StoreError> {
-        let sealed = self.seal(&own_prekey_aad(&prekey.public), prekey.secret.expose())?;
+        let sealed = self.seals.borrow_mut().seal32(
+            self.key,
+            &mut *self.rng,
+            own_prekey_aad(&prekey.public),
+            &prekey.secret,
+        )?;
         self.exec(
             "INSERT INTO own_prekeys (public, secret_enc, version, created_at, expired_at) \
              VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (public) DO UPDATE SET \
@@ -898,10 +933,40 @@ impl Transaction for SqliteTx<'_> {
     fn put_session(&mut self, s: &SessionRecord) -> Result<(), StoreError> {
         let peer = &s.key.peer_identity[..];
         let state = self.seal(&session_aad("state", peer, &s.key.id), s.state.expose())?;
-        let shared = self.seal(
-            &session_aad("shared_secret", peer, &s.key.id),
-            s.shared_secret.expose(),
+        // Unchanged since the session was created: the same sealing is written back.
+        let shared = self.seals.borrow_mut().seal32(
+            self.key,
+            &mut *self.rng,
+            session_aad("shared_secret", peer, &s.key.id),
+            &s.shared_secret,
         )?;
+        let values = params![
+            peer,
+            s.key.id,
+            s.peer_installation,
+            &s.rooted_spk[..],
+            s.we_initiated,
+            s.suite,
+            state,
+            shared,
+            s.pending_x3dh_ephemeral.as_ref().map(|k| &k[..]),
+            s.created_at,
+            s.last_used,
+            s.expired_at
+        ];
+        // Nearly every write is a ratchet step of an existing session: a plain UPDATE of
+        // the row when it exists with the same installation, which leaves the indexed
+        // installation column (and so the index) alone.
+        let updated = self.exec(
+            "UPDATE sessions SET rooted_spk = ?4, we_initiated = ?5, suite = ?6, \
+             state_enc = ?7, shared_secret_enc = ?8, pending_x3dh_ephemeral = ?9, \
+             created_at = ?10, last_used = ?11, expired_at = ?12 \
+             WHERE peer_identity = ?1 AND id = ?2 AND peer_installation = ?3",
+            values,
+        )?;
+        if updated > 0 {
+            return Ok(());
+        }
         // An upsert, not INSERT OR REPLACE: REPLACE would delete the row first and the
         // foreign key would cascade to the session's skipped keys.
         self.exec(
@@ -916,20 +981,7 @@ impl Transaction for SqliteTx<'_> {
                  created_at = excluded.created_at, last_used = excluded.last_used, \
                  expired_at = excluded.expired_at"
             ),
-            params![
-                peer,
-                s.key.id,
-                s.peer_installation,
-                &s.rooted_spk[..],
-                s.we_initiated,
-                s.suite,
-                state,
-                shared,
-                s.pending_x3dh_ephemeral.as_ref().map(|k| &k[..]),
-                s.created_at,
-                s.last_used,
-                s.expired_at
-            ],
+            values,
         )?;
         Ok(())
     }
@@ -1169,6 +1221,66 @@ impl Transaction for SqliteTx<'_> {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::panic)]
     use super::*;
+
+    /// Cached statements run with changing parameters are never re-prepared (SQLite
+    /// re-prepares a statement whose plan may depend on a bound value each time that
+    /// value changes, unless the query planner stability guarantee is on).
+    #[test]
+    fn changing_parameters_do_not_reprepare_statements() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = StoreKey::new([1; 32]);
+        let mut store =
+            SqliteStore::open_with_key(dir.path().join("s.sqlite"), &key, SqliteOptions::default())
+                .unwrap();
+        let mut used = std::collections::BTreeSet::new();
+        for round in 0u8..4 {
+            let before = PREPARED_SQL.with(|s| s.borrow().clone());
+            let peer = [round; 33];
+            let inst = format!("inst-{round}");
+            let sk = SessionKey {
+                peer_identity: peer,
+                id: vec![round; 40],
+            };
+            let mut tx = store.begin().unwrap();
+            tx.installations(&peer).unwrap();
+            tx.installation(&peer, &inst).unwrap();
+            tx.peer_prekeys(&peer, &inst).unwrap();
+            tx.sessions_with(&peer, &inst).unwrap();
+            tx.contact(&peer).unwrap();
+            tx.rate_limit("k", &[round]).unwrap();
+            tx.put_session(&SessionRecord {
+                key: sk.clone(),
+                peer_installation: inst.clone(),
+                rooted_spk: peer,
+                we_initiated: round % 2 == 0,
+                suite: 1,
+                state: pfs_crypto::SecretVec::new(vec![round; 10]),
+                shared_secret: pfs_crypto::SecretBytes::new([round; 32]),
+                pending_x3dh_ephemeral: None,
+                created_at: i64::from(round),
+                last_used: i64::from(round),
+                expired_at: None,
+            })
+            .unwrap();
+            tx.session(&sk).unwrap();
+            tx.skipped_key(&sk, &[round], u32::from(round)).unwrap();
+            tx.truncate_skipped_keys(&sk, 1000 + usize::from(round))
+                .unwrap();
+            tx.delete_skipped_keys_upto(&sk, u64::from(round)).unwrap();
+            tx.commit().unwrap();
+            let after = PREPARED_SQL.with(|s| s.borrow().clone());
+            used.extend(after.difference(&before).cloned());
+        }
+        assert!(used.len() >= 10, "{}", used.len());
+        for sql in &used {
+            let stmt = store.conn.prepare_cached(sql).unwrap();
+            assert_eq!(
+                stmt.get_status(rusqlite::StatementStatus::RePrepare),
+                0,
+                "re-prepared: {sql}"
+            );
+        }
+    }
 
     /// Runs every trait method once, then checks the plan of every statement the
     /// transactions prepared: lookups and deletes with a WHERE clause use an index
