@@ -29,7 +29,7 @@ const LIBSECP_SUFFIX: &str = "+libsecp256k1";
 /// The benchmarks that do secp256k1 work (criterion's filter is a regex on `group/function`):
 /// establishment (both suites do X3DH on secp256k1), the ping-pong of the secp256k1 ratchet
 /// (one ECDH per turn) and the engine.
-const LIBSECP_FILTER: &str = "^(establish/|pingpong_100B/(pfs-secp256k1|vodozemac)|engine_sqlite/)";
+const LIBSECP_FILTER: &str = "^(establish/|pingpong_100B/(pfs-secp256k1|vodozemac)|engine_sqlite/(normal|fanout3_normal|full)\\+)";
 
 /// How a row's figures are shown.
 #[derive(Clone, Copy)]
@@ -120,6 +120,10 @@ const ROWS: &[Row] = &[
         libsecp: Some("6. engine+SQLite enc+dec, NORMAL (libsecp256k1 backend)"),
         ..engine("6. engine+SQLite enc+dec, NORMAL", "normal")
     },
+    engine(
+        "6. engine+SQLite enc+dec, NORMAL + durable sends (default config)",
+        "normal_durable_sends",
+    ),
     Row {
         libsecp: Some("6. engine+SQLite enc+dec, FULL (libsecp256k1 backend)"),
         ..engine("6. engine+SQLite enc+dec, FULL", "full")

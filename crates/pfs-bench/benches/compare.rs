@@ -154,11 +154,17 @@ fn large(c: &mut Criterion) {
 fn engine(c: &mut Criterion) {
     let mut g = c.benchmark_group("engine_sqlite");
     g.sample_size(20);
-    for (sync, name) in [(Synchronous::Normal, "normal"), (Synchronous::Full, "full")] {
-        let mut p = EnginePair::new(sync, 1);
+    // The store's setting alone (durable sends off), then the default configuration,
+    // whose sends are durable on a NORMAL store (one WAL sync per send).
+    for (sync, durable_sends, name) in [
+        (Synchronous::Normal, false, "normal"),
+        (Synchronous::Full, false, "full"),
+        (Synchronous::Normal, true, "normal_durable_sends"),
+    ] {
+        let mut p = EnginePair::new(sync, 1, durable_sends);
         g.bench_function(engine_name(name), |bn| bn.iter(|| p.round(&SMALL)));
     }
-    let mut p = EnginePair::new(Synchronous::Normal, 3);
+    let mut p = EnginePair::new(Synchronous::Normal, 3, false);
     g.bench_function(engine_name("fanout3_normal"), |bn| {
         bn.iter(|| p.round(&SMALL))
     });

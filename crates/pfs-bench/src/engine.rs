@@ -22,6 +22,7 @@ fn engine(
     sync: Synchronous,
     clock: &ManualClock,
     identity: &SecretKey,
+    durable_sends: bool,
 ) -> Engine {
     let store = SqliteStore::open(
         dir.join(format!("{name}.sqlite")),
@@ -35,7 +36,10 @@ fn engine(
         Box::new(store),
         Box::new(clock.clone()),
         Box::new(OsRandom),
-        Config::default(),
+        Config {
+            durable_sends,
+            ..Config::default()
+        },
         identity.to_bytes().expose(),
         name,
     )
@@ -47,15 +51,25 @@ fn id(m: &Outgoing) -> Vec<u8> {
 }
 
 impl EnginePair {
-    /// Default configuration (X25519 suite between pfs peers), stores with `sync`.
-    pub fn new(sync: Synchronous, bob_devices: usize) -> Self {
+    /// Default configuration (X25519 suite between pfs peers) but for `durable_sends`,
+    /// stores with `sync`.
+    pub fn new(sync: Synchronous, bob_devices: usize, durable_sends: bool) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let clock = ManualClock::new(1_700_000_000_000_000_000);
         let a_id = SecretKey::generate(&mut OsRandom).unwrap();
         let b_id = SecretKey::generate(&mut OsRandom).unwrap();
-        let mut alice = engine(dir.path(), "alice", sync, &clock, &a_id);
+        let mut alice = engine(dir.path(), "alice", sync, &clock, &a_id, durable_sends);
         let mut bobs: Vec<Engine> = (0..bob_devices)
-            .map(|i| engine(dir.path(), &format!("bob-{i}"), sync, &clock, &b_id))
+            .map(|i| {
+                engine(
+                    dir.path(),
+                    &format!("bob-{i}"),
+                    sync,
+                    &clock,
+                    &b_id,
+                    durable_sends,
+                )
+            })
             .collect();
         let ab = alice.own_bundle().unwrap();
         for b in &mut bobs {

@@ -55,6 +55,13 @@ pub struct Config {
     pub bundle_replies: bool,
     /// Run maintenance (expiry, stale devices) automatically at most this often.
     pub maintenance_interval_ns: Option<i64>,
+    /// Encrypting transactions are durable at commit even on a store that otherwise
+    /// trades durability for speed ([`pfs_store::Store::begin_durable`]: a SQLite store in
+    /// `synchronous=NORMAL` syncs its WAL for them). Without it, a power failure right
+    /// after a send can roll the sending chain back, and the next message would reuse the
+    /// lost message's key (AES-CTR keystream reuse). Costs one fsync per send. Receiving
+    /// stays at the store's setting: a lost receive only means the message decrypts again.
+    pub durable_sends: bool,
 }
 
 impl Default for Config {
@@ -74,6 +81,7 @@ impl Default for Config {
             contact_requests: true,
             bundle_replies: true,
             maintenance_interval_ns: Some(HOUR),
+            durable_sends: true,
         }
     }
 }

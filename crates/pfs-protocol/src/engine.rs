@@ -118,6 +118,20 @@ fn begin<'s>(
     store.begin()
 }
 
+/// [`begin`] for a transaction that consumes sending message keys: durable at commit when
+/// [`Config::durable_sends`] is on (see [`Store::begin_durable`]).
+fn begin_send<'s>(
+    store: &'s mut Box<dyn Store>,
+    ctx: &mut Ctx,
+) -> Result<Box<dyn Transaction + 's>, pfs_store::StoreError> {
+    ctx.begun();
+    if ctx.config.durable_sends {
+        store.begin_durable()
+    } else {
+        store.begin()
+    }
+}
+
 /// Commits a transaction begun with [`begin`]; the in-memory caches then take what it
 /// wrote.
 fn commit(tx: Box<dyn Transaction + '_>, ctx: &mut Ctx) -> Result<(), pfs_store::StoreError> {
@@ -439,7 +453,7 @@ impl Engine {
         contact_request: bool,
     ) -> Result<Outgoing, SendError> {
         let now = self.ctx.clock.now_ns();
-        let mut tx = begin(&mut self.store, &mut self.ctx)?;
+        let mut tx = begin_send(&mut self.store, &mut self.ctx)?;
         self.ctx.maybe_maintain(&mut *tx, now)?;
         let out = self
             .ctx

@@ -89,6 +89,16 @@ pub type Nanos = i64;
 pub trait Store: Send {
     /// Starts a transaction. Only one transaction is open at a time per store value.
     fn begin(&mut self) -> Result<Box<dyn Transaction + '_>, StoreError>;
+
+    /// Like [`Store::begin`], for a transaction whose commit must survive a power failure
+    /// once [`Transaction::commit`] returns, whatever the store's usual durability setting
+    /// (a SQLite store opened with `synchronous=NORMAL` runs this one transaction with
+    /// `FULL`, which syncs the WAL at commit). The engine uses it for transactions that
+    /// consume sending message keys: losing such a commit would make the next message
+    /// reuse a key. Stores without such a setting begin as usual (the default).
+    fn begin_durable(&mut self) -> Result<Box<dyn Transaction + '_>, StoreError> {
+        self.begin()
+    }
 }
 
 /// One atomic unit of work. Reads see the transaction's own writes.

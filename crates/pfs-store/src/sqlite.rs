@@ -92,6 +92,15 @@ pub enum Synchronous {
     Full,
 }
 
+impl Synchronous {
+    fn pragma_value(self) -> &'static str {
+        match self {
+            Synchronous::Normal => "NORMAL",
+            Synchronous::Full => "FULL",
+        }
+    }
+}
+
 /// Options for opening a [`SqliteStore`].
 pub struct SqliteOptions {
     /// The `synchronous` setting (default [`Synchronous::Normal`]).
@@ -146,6 +155,10 @@ pub struct SqliteStore {
     key: StoreKey,
     rng: Box<dyn RandomSource>,
     seals: RefCell<SealCache>,
+    /// The configured `synchronous` setting.
+    synchronous: Synchronous,
+    /// The connection's current one (`FULL` after a [`Store::begin_durable`]).
+    sync_now: Synchronous,
 }
 
 impl fmt::Debug for SqliteStore {
@@ -288,11 +301,7 @@ impl SqliteStore {
                 "could not switch the database to WAL mode (got {mode})"
             )));
         }
-        let sync = match synchronous {
-            Synchronous::Normal => "NORMAL",
-            Synchronous::Full => "FULL",
-        };
-        conn.pragma_update(None, "synchronous", sync)
+        conn.pragma_update(None, "synchronous", synchronous.pragma_value())
             .map_err(sql_err)?;
         conn.pragma_update(None, "foreign_keys", "ON")
             .map_err(sql_err)?;
@@ -367,6 +376,8 @@ impl SqliteStore {
             key,
             rng,
             seals: RefCell::default(),
+            synchronous,
+            sync_now: synchronous,
         })
     }
 
@@ -426,12 +437,33 @@ impl SqliteStore {
 
 impl Store for SqliteStore {
     fn begin(&mut self) -> Result<Box<dyn Transaction + '_>, StoreError> {
+        self.begin_at(self.synchronous)
+    }
+
+    /// With `synchronous=NORMAL`, this one transaction runs with `FULL` (SQLite only lets
+    /// the setting change between transactions); the next [`Store::begin`] lowers it back.
+    fn begin_durable(&mut self) -> Result<Box<dyn Transaction + '_>, StoreError> {
+        self.begin_at(Synchronous::Full)
+    }
+}
+
+impl SqliteStore {
+    /// Begins a transaction with the connection at `level` (changed only if it differs
+    /// from the current one).
+    fn begin_at(&mut self, level: Synchronous) -> Result<Box<dyn Transaction + '_>, StoreError> {
         let Self {
             conn,
             key,
             rng,
             seals,
+            synchronous: _,
+            sync_now,
         } = self;
+        if *sync_now != level {
+            conn.pragma_update(None, "synchronous", level.pragma_value())
+                .map_err(sql_err)?;
+            *sync_now = level;
+        }
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(sql_err)?;
@@ -1221,6 +1253,68 @@ impl Transaction for SqliteTx<'_> {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::panic)]
     use super::*;
+
+    fn synchronous_now(store: &SqliteStore) -> i64 {
+        store
+            .conn
+            .pragma_query_value(None, "synchronous", |r| r.get(0))
+            .unwrap()
+    }
+
+    /// A durable transaction on a NORMAL store runs with `synchronous=FULL` (2) and the
+    /// next transaction is back at NORMAL (1); the data of both commits is there after
+    /// reopening. A FULL store stays FULL.
+    #[test]
+    fn durable_transaction_raises_synchronous_for_that_transaction_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.sqlite");
+        let key = StoreKey::new([2; 32]);
+        let mut store = SqliteStore::open_with_key(&path, &key, SqliteOptions::default()).unwrap();
+        assert_eq!(synchronous_now(&store), 1);
+        let mut tx = store.begin_durable().unwrap();
+        tx.put_contact(&crate::ContactRecord {
+            identity: [7; 33],
+            state: crate::ContactState::Added,
+            name: None,
+            updated_at: 1,
+        })
+        .unwrap();
+        tx.commit().unwrap();
+        assert_eq!(synchronous_now(&store), 2);
+        let mut tx = store.begin().unwrap();
+        tx.put_contact(&crate::ContactRecord {
+            identity: [8; 33],
+            state: crate::ContactState::Added,
+            name: None,
+            updated_at: 2,
+        })
+        .unwrap();
+        tx.commit().unwrap();
+        assert_eq!(synchronous_now(&store), 1);
+        // A rolled-back transaction after a durable one lowers it back too.
+        drop(store.begin_durable().unwrap());
+        assert_eq!(synchronous_now(&store), 2);
+        drop(store.begin().unwrap());
+        assert_eq!(synchronous_now(&store), 1);
+        drop(store);
+        let mut store = SqliteStore::open_with_key(&path, &key, SqliteOptions::default()).unwrap();
+        let tx = store.begin().unwrap();
+        assert!(tx.contact(&[7; 33]).unwrap().is_some());
+        assert!(tx.contact(&[8; 33]).unwrap().is_some());
+        drop(tx);
+
+        let full_path = dir.path().join("f.sqlite");
+        let mut full = SqliteStore::open_with_key(
+            &full_path,
+            &key,
+            SqliteOptions::default().with_synchronous(Synchronous::Full),
+        )
+        .unwrap();
+        full.begin_durable().unwrap().commit().unwrap();
+        assert_eq!(synchronous_now(&full), 2);
+        full.begin().unwrap().commit().unwrap();
+        assert_eq!(synchronous_now(&full), 2);
+    }
 
     /// Cached statements run with changing parameters are never re-prepared (SQLite
     /// re-prepares a statement whose plan may depend on a bound value each time that
