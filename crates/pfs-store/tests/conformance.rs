@@ -48,6 +48,17 @@ impl Store for TempSqlite {
             None => Err(StoreError::Io("closed".into())),
         }
     }
+
+    fn begin_durable(&mut self) -> Result<Box<dyn Transaction + '_>, StoreError> {
+        if self.reopen_each_time {
+            self.store = None;
+            self.store = Some(SqliteStore::open(&self.path, PASSPHRASE, options())?);
+        }
+        match self.store.as_mut() {
+            Some(s) => s.begin_durable(),
+            None => Err(StoreError::Io("closed".into())),
+        }
+    }
 }
 
 macro_rules! cases {
@@ -73,6 +84,7 @@ macro_rules! cases {
 }
 
 cases!(
+    durable_transactions_commit_and_roll_back,
     empty_store_reads_nothing,
     account_round_trip_and_replace,
     own_prekeys_order_replace_delete,

@@ -916,7 +916,42 @@ pub fn reference_after_rounds(rounds: u32) -> MemoryStore {
 pub type Case = fn(&mut dyn Store);
 
 /// Lists every case, so a store can be run through all of them.
+/// A durable transaction ([`Store::begin_durable`]) commits and rolls back like any
+/// other, and ordinary transactions before and after it are unaffected.
+pub fn durable_transactions_commit_and_roll_back(store: &mut dyn Store) {
+    commit_with(store, |tx| {
+        tx.put_contact(&contact(1, ContactState::Added, None))
+            .unwrap();
+    });
+    let mut tx = store.begin_durable().unwrap();
+    tx.put_contact(&contact(2, ContactState::Added, None))
+        .unwrap();
+    assert!(tx.contact(&k33(2)).unwrap().is_some());
+    tx.commit().unwrap();
+    let mut tx = store.begin_durable().unwrap();
+    tx.put_contact(&contact(3, ContactState::Added, None))
+        .unwrap();
+    drop(tx);
+    commit_with(store, |tx| {
+        tx.put_contact(&contact(4, ContactState::Added, None))
+            .unwrap();
+    });
+    read(store, |tx| {
+        let got: Vec<u8> = tx
+            .contacts()
+            .unwrap()
+            .iter()
+            .map(|c| c.identity[1])
+            .collect();
+        assert_eq!(got, [1, 2, 4]);
+    });
+}
+
 pub const CASES: &[(&str, Case)] = &[
+    (
+        "durable_transactions_commit_and_roll_back",
+        durable_transactions_commit_and_roll_back,
+    ),
     ("empty_store_reads_nothing", empty_store_reads_nothing),
     (
         "account_round_trip_and_replace",
