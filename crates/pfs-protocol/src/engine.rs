@@ -114,8 +114,7 @@ fn begin<'s>(
     store: &'s mut Box<dyn Store>,
     ctx: &mut Ctx,
 ) -> Result<Box<dyn Transaction + 's>, pfs_store::StoreError> {
-    ctx.begun();
-    store.begin()
+    begin_with(store, ctx, false)
 }
 
 /// [`begin`] for a transaction that consumes sending message keys: durable at commit when
@@ -124,8 +123,17 @@ fn begin_send<'s>(
     store: &'s mut Box<dyn Store>,
     ctx: &mut Ctx,
 ) -> Result<Box<dyn Transaction + 's>, pfs_store::StoreError> {
+    let durable = ctx.config.durable_sends;
+    begin_with(store, ctx, durable)
+}
+
+fn begin_with<'s>(
+    store: &'s mut Box<dyn Store>,
+    ctx: &mut Ctx,
+    durable: bool,
+) -> Result<Box<dyn Transaction + 's>, pfs_store::StoreError> {
     ctx.begun();
-    if ctx.config.durable_sends {
+    if durable {
         store.begin_durable()
     } else {
         store.begin()

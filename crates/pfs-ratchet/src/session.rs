@@ -112,15 +112,7 @@ impl Session {
         ad_prefix: &[u8],
         rng: &mut dyn RandomSource,
     ) -> Result<(Vec<u8>, Option<Receipt>), DecryptError> {
-        let d = self.state.decrypt(
-            &self.keys,
-            header,
-            ciphertext,
-            ad_prefix,
-            rng,
-            &self.limits,
-            self.mode,
-        )?;
+        let d = self.try_decrypt(header, ciphertext, ad_prefix, rng)?;
         // Move, not copy: the caller does not see the new state or the changes.
         self.state = d.state;
         self.apply(d.changes);
@@ -136,7 +128,21 @@ impl Session {
         ad_prefix: &[u8],
         rng: &mut dyn RandomSource,
     ) -> Result<Decrypted, DecryptError> {
-        let d = self.state.decrypt(
+        let d = self.try_decrypt(header, ciphertext, ad_prefix, rng)?;
+        self.state = d.state.clone();
+        self.apply(d.changes.clone());
+        Ok(d)
+    }
+
+    /// The pure decryption against this session's state, store, limits and mode.
+    fn try_decrypt(
+        &self,
+        header: &Header,
+        ciphertext: &[u8],
+        ad_prefix: &[u8],
+        rng: &mut dyn RandomSource,
+    ) -> Result<Decrypted, DecryptError> {
+        self.state.decrypt(
             &self.keys,
             header,
             ciphertext,
@@ -144,10 +150,7 @@ impl Session {
             rng,
             &self.limits,
             self.mode,
-        )?;
-        self.state = d.state.clone();
-        self.apply(d.changes.clone());
-        Ok(d)
+        )
     }
 
     /// Confirms a processed message ([`ConfirmMode::TwoPhase`]): deletes its key.

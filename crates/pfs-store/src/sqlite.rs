@@ -1266,29 +1266,23 @@ mod tests {
     /// reopening. A FULL store stays FULL.
     #[test]
     fn durable_transaction_raises_synchronous_for_that_transaction_only() {
+        let added = |b: u8| crate::ContactRecord {
+            identity: [b; 33],
+            state: crate::ContactState::Added,
+            name: None,
+            updated_at: 1,
+        };
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.sqlite");
         let key = StoreKey::new([2; 32]);
         let mut store = SqliteStore::open_with_key(&path, &key, SqliteOptions::default()).unwrap();
         assert_eq!(synchronous_now(&store), 1);
         let mut tx = store.begin_durable().unwrap();
-        tx.put_contact(&crate::ContactRecord {
-            identity: [7; 33],
-            state: crate::ContactState::Added,
-            name: None,
-            updated_at: 1,
-        })
-        .unwrap();
+        tx.put_contact(&added(7)).unwrap();
         tx.commit().unwrap();
         assert_eq!(synchronous_now(&store), 2);
         let mut tx = store.begin().unwrap();
-        tx.put_contact(&crate::ContactRecord {
-            identity: [8; 33],
-            state: crate::ContactState::Added,
-            name: None,
-            updated_at: 2,
-        })
-        .unwrap();
+        tx.put_contact(&added(8)).unwrap();
         tx.commit().unwrap();
         assert_eq!(synchronous_now(&store), 1);
         // A rolled-back transaction after a durable one lowers it back too.

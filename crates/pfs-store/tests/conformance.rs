@@ -36,28 +36,27 @@ impl TempSqlite {
     }
 }
 
-impl Store for TempSqlite {
-    fn begin(&mut self) -> Result<Box<dyn Transaction + '_>, StoreError> {
+impl TempSqlite {
+    /// The store, closed and reopened first when `reopen_each_time`.
+    fn current(&mut self) -> Result<&mut SqliteStore, StoreError> {
         if self.reopen_each_time {
             // Close first: the store holds an exclusive lock.
             self.store = None;
             self.store = Some(SqliteStore::open(&self.path, PASSPHRASE, options())?);
         }
-        match self.store.as_mut() {
-            Some(s) => s.begin(),
-            None => Err(StoreError::Io("closed".into())),
-        }
+        self.store
+            .as_mut()
+            .ok_or_else(|| StoreError::Io("closed".into()))
+    }
+}
+
+impl Store for TempSqlite {
+    fn begin(&mut self) -> Result<Box<dyn Transaction + '_>, StoreError> {
+        self.current()?.begin()
     }
 
     fn begin_durable(&mut self) -> Result<Box<dyn Transaction + '_>, StoreError> {
-        if self.reopen_each_time {
-            self.store = None;
-            self.store = Some(SqliteStore::open(&self.path, PASSPHRASE, options())?);
-        }
-        match self.store.as_mut() {
-            Some(s) => s.begin_durable(),
-            None => Err(StoreError::Io("closed".into())),
-        }
+        self.current()?.begin_durable()
     }
 }
 

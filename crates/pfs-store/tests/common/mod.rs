@@ -777,6 +777,15 @@ pub fn x3dh_seen_and_rate_limits(store: &mut dyn Store) {
     });
 }
 
+/// The distinguishing byte of every contact's identity, in the store's order.
+fn contact_ids(tx: &dyn Transaction) -> Vec<u8> {
+    tx.contacts()
+        .unwrap()
+        .iter()
+        .map(|c| c.identity[1])
+        .collect()
+}
+
 pub fn contacts_round_trip_and_order(store: &mut dyn Store) {
     let all = [
         contact(3, ContactState::Declined, None),
@@ -790,13 +799,7 @@ pub fn contacts_round_trip_and_order(store: &mut dyn Store) {
         }
     });
     read(store, |tx| {
-        let got: Vec<u8> = tx
-            .contacts()
-            .unwrap()
-            .iter()
-            .map(|c| c.identity[1])
-            .collect();
-        assert_eq!(got, [1, 2, 3, 4]);
+        assert_eq!(contact_ids(tx), [1, 2, 3, 4]);
         for c in &all {
             assert_eq!(tx.contact(&c.identity).unwrap().as_ref(), Some(c));
         }
@@ -936,15 +939,7 @@ pub fn durable_transactions_commit_and_roll_back(store: &mut dyn Store) {
         tx.put_contact(&contact(4, ContactState::Added, None))
             .unwrap();
     });
-    read(store, |tx| {
-        let got: Vec<u8> = tx
-            .contacts()
-            .unwrap()
-            .iter()
-            .map(|c| c.identity[1])
-            .collect();
-        assert_eq!(got, [1, 2, 4]);
-    });
+    read(store, |tx| assert_eq!(contact_ids(tx), [1, 2, 4]));
 }
 
 pub const CASES: &[(&str, Case)] = &[
