@@ -812,13 +812,21 @@ impl Ctx {
         }
     }
 
-    /// The state of the contact `id` (None: not a contact), from the cache of committed
-    /// states or else from the store.
+    /// The state of the contact `id` (None: not a contact): what the open transaction last
+    /// read or wrote, else the cache of committed states, else the store.
     fn contact_state(
         &mut self,
         tx: &dyn Transaction,
         id: &Key33,
     ) -> Result<Option<ContactState>, EngineError> {
+        if let Some((_, state)) = self
+            .pending_contact_states
+            .iter()
+            .rev()
+            .find(|(k, _)| k == id)
+        {
+            return Ok(*state);
+        }
         if let Some(state) = self.contact_states.get(id) {
             return Ok(*state);
         }
@@ -1824,6 +1832,52 @@ mod tests {
         assert_eq!(d.plaintext, b"hello");
         // and the served bundle is the committed one, stable from call to call
         assert_eq!(alice.own_bundle().unwrap(), ab);
+    }
+
+    /// Within one transaction a contact read sees that transaction's own write, even when
+    /// the committed cache holds an older state of the same contact; a rolled-back write
+    /// never reaches the cache.
+    #[test]
+    fn contact_state_reads_the_open_transactions_writes() {
+        let clock = ManualClock::new(1_700_000_000_000_000_000);
+        let (mut alice, _) = engine(&clock, "alice");
+        let peer = [2u8; 33];
+        let record = |state| ContactRecord {
+            identity: peer,
+            state,
+            name: None,
+            updated_at: 1,
+        };
+        // a committed read caches "not a contact"
+        let tx = begin(&mut alice.store, &mut alice.ctx).unwrap();
+        assert_eq!(alice.ctx.contact_state(&*tx, &peer).unwrap(), None);
+        commit(tx, &mut alice.ctx).unwrap();
+        assert_eq!(alice.ctx.contact_states.get(&peer), Some(&None));
+        // write then read in one transaction that rolls back
+        let mut tx = begin(&mut alice.store, &mut alice.ctx).unwrap();
+        alice
+            .ctx
+            .put_contact(&mut *tx, &record(ContactState::Accepted))
+            .unwrap();
+        assert_eq!(
+            alice.ctx.contact_state(&*tx, &peer).unwrap(),
+            Some(ContactState::Accepted)
+        );
+        drop(tx);
+        let tx = begin(&mut alice.store, &mut alice.ctx).unwrap();
+        assert_eq!(alice.ctx.contact_state(&*tx, &peer).unwrap(), None);
+        drop(tx);
+        // committed, it is cached
+        let mut tx = begin(&mut alice.store, &mut alice.ctx).unwrap();
+        alice
+            .ctx
+            .put_contact(&mut *tx, &record(ContactState::Declined))
+            .unwrap();
+        commit(tx, &mut alice.ctx).unwrap();
+        assert_eq!(
+            alice.ctx.contact_states.get(&peer),
+            Some(&Some(ContactState::Declined))
+        );
     }
 
     /// Maintenance that ran in a transaction that rolled back (a message that failed to
