@@ -11,8 +11,9 @@
 //! * [`x25519`]: Curve25519 Diffie-Hellman (x25519-dalek) for the specification's ratchet
 //!   suite;
 //! * [`hash`]: Keccak-256 (the original Keccak used by Ethereum, not SHA3-256) and SHA-256;
-//! * [`kdf`]: HMAC-SHA256, HKDF-SHA256 and PBKDF2-HMAC-SHA256 (ring), with constant-time
-//!   tag verification;
+//! * [`kdf`]: HMAC-SHA256 and HKDF-SHA256 (RustCrypto `hmac`/`hkdf`: on the protocol's
+//!   short inputs ring's per-call setup cost more than the hashing) and PBKDF2-HMAC-SHA256
+//!   (ring), with constant-time tag verification; [`kdf_cached`] for the per-message KDFs;
 //! * [`cipher`]: AES-256-CTR and AES-128-CTR (RustCrypto `aes` + `ctr`, since ring has no raw
 //!   CTR mode) and AES-256-GCM (ring);
 //! * [`rand`]: the injectable [`RandomSource`] trait object, so tests and vector replays
