@@ -225,12 +225,16 @@ fn alice_and_bob_talk_through_three_nodes() {
     b.shutdown();
     drop(b_sub);
     let since = now_unix();
+    let mut offline = Vec::new();
     for i in 0..20 {
         for env in alice.envelopes(&bob.id(), &format!("offline{i}")) {
+            offline.push(env.envelope.clone());
             a.publish(env.meta, env.envelope).unwrap();
         }
     }
-    // 3. the store node is killed and restarted mid-conversation
+    // 3. the store node is killed and restarted mid-conversation, once it holds every
+    // envelope of the offline messages (the history since `since`, a whole second, can
+    // also hold envelopes of the bursts above: counting them is not enough)
     wait_until("store holds the offline messages", || {
         c.fetch_history(
             None,
@@ -240,7 +244,7 @@ fn alice_and_bob_talk_through_three_nodes() {
                 until_unix: now_unix() + 1,
             },
         )
-        .map(|h| h.len() >= 20)
+        .map(|h| offline.iter().all(|o| h.iter().any(|e| &e.envelope == o)))
         .unwrap_or(false)
     });
     c.shutdown();
@@ -260,7 +264,9 @@ fn alice_and_bob_talk_through_three_nodes() {
                 },
             )
             .unwrap_or_default();
-        history.len() >= 20
+        offline
+            .iter()
+            .all(|o| history.iter().any(|e| &e.envelope == o))
     });
     let mut texts: BTreeMap<String, usize> = BTreeMap::new();
     for env in &history {
