@@ -647,8 +647,6 @@ impl Engine {
         let now = self.ctx.clock.now_ns();
         let mut tx = begin(&mut self.store, &mut self.ctx)?;
         self.ctx.maintain(&mut *tx, now)?;
-        tx.put_rate_limit(RATE_MAINTENANCE, b"", now)?;
-        self.ctx.pending_maintenance = Some(now);
         commit(tx, &mut self.ctx)?;
         Ok(())
     }
@@ -1509,8 +1507,7 @@ impl Ctx {
         }
         if self.config.contact_requests && !from_self && delivered.kind != DeliveredKind::BundleOnly
         {
-            let old = contact;
-            let next = match old {
+            let next = match contact {
                 None => Some(ContactState::RequestReceived),
                 Some(ContactState::Declined) => Some(ContactState::RequestReceived),
                 _ => None,
@@ -1527,7 +1524,8 @@ impl Ctx {
                 )?;
             }
             // the contact's state as it now stands in this transaction
-            delivered.contact_request = matches!(next.or(old), Some(ContactState::RequestReceived));
+            delivered.contact_request =
+                matches!(next.or(contact), Some(ContactState::RequestReceived));
         }
         // "PFS established": the session that just decrypted is usable for sending when it
         // is unexpired and its installation is known (what `pfs_established` looks for);
@@ -1729,12 +1727,11 @@ impl Ctx {
             self.pending_maintenance = Some(last);
             return Ok(());
         }
-        self.maintain(tx, now)?;
-        tx.put_rate_limit(RATE_MAINTENANCE, b"", now)?;
-        self.pending_maintenance = Some(now);
-        Ok(())
+        self.maintain(tx, now)
     }
 
+    /// Runs maintenance in `tx` and records it as done at `now` (in the store, and in
+    /// memory once `tx` commits).
     fn maintain(&mut self, tx: &mut dyn Transaction, now: i64) -> Result<(), EngineError> {
         if let Some(retention) = self.config.expired_session_retention_ns {
             let sessions = tx.all_sessions()?;
@@ -1782,6 +1779,8 @@ impl Ctx {
                 }
             }
         }
+        tx.put_rate_limit(RATE_MAINTENANCE, b"", now)?;
+        self.pending_maintenance = Some(now);
         Ok(())
     }
 }
