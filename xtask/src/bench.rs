@@ -26,10 +26,6 @@ const MAIN_BASELINE: &str = "base";
 const LIBSECP_BASELINE: &str = "libsecp256k1";
 /// Suffix of our function names in that run (see `crates/pfs-bench/benches/compare.rs`).
 const LIBSECP_SUFFIX: &str = "+libsecp256k1";
-/// The benchmarks that do secp256k1 work (criterion's filter is a regex on `group/function`):
-/// establishment (both suites do X3DH on secp256k1), the ping-pong of the secp256k1 ratchet
-/// (one ECDH per turn) and the engine.
-const LIBSECP_FILTER: &str = "^(establish/|pingpong_100B/(pfs-secp256k1|vodozemac)|engine_sqlite/(normal|fanout3_normal|full)\\+)";
 
 /// How a row's figures are shown.
 #[derive(Clone, Copy)]
@@ -328,6 +324,27 @@ fn update_doc(path: &Path, report: &str) -> Result<(), String> {
     std::fs::write(path, new).map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
+/// The criterion filter (a regex on `group/function`) of the libsecp256k1 run: exactly the
+/// functions its table rows read, i.e. ours with the suffix and vodozemac's of each row that
+/// has a libsecp256k1 line (the benchmarks doing secp256k1 work).
+fn libsecp_filter() -> String {
+    let mut ids: Vec<String> = Vec::new();
+    for r in ROWS.iter().filter(|r| r.libsecp.is_some()) {
+        let ours = format!(
+            "{}/{}{}",
+            r.group,
+            r.ours,
+            LIBSECP_SUFFIX.replace('+', "\\+")
+        );
+        for id in std::iter::once(ours).chain(r.theirs.map(|t| format!("{}/{t}", r.group))) {
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+    }
+    format!("^({})$", ids.join("|"))
+}
+
 /// `cargo bench -p pfs-bench --bench compare <cargo_args> -- <criterion_args>`.
 fn cargo_bench(root: &Path, cargo_args: &[&str], criterion_args: &[&str]) -> Result<(), String> {
     let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
@@ -358,7 +375,7 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
         cargo_bench(
             &root,
             &["--features", "libsecp256k1"],
-            &["--save-baseline", LIBSECP_BASELINE, LIBSECP_FILTER],
+            &["--save-baseline", LIBSECP_BASELINE, &libsecp_filter()],
         )?;
     }
     // Without a run, the libsecp256k1 rows are shown when that run's estimates are on disk.
@@ -400,4 +417,26 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
         out.display()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The libsecp256k1 run selects every function its rows read, and nothing by prefix.
+    #[test]
+    fn libsecp_filter_selects_every_function_the_rows_read() {
+        let filter = libsecp_filter();
+        println!("{filter}");
+        assert!(filter.starts_with("^(") && filter.ends_with(")$"));
+        let alternatives: Vec<&str> = filter[2..filter.len() - 2].split('|').collect();
+        for r in ROWS.iter().filter(|r| r.libsecp.is_some()) {
+            let ours = format!("{}/{}\\+libsecp256k1", r.group, r.ours);
+            assert!(alternatives.contains(&ours.as_str()), "{ours}");
+            if let Some(t) = r.theirs {
+                let theirs = format!("{}/{t}", r.group);
+                assert!(alternatives.contains(&theirs.as_str()), "{theirs}");
+            }
+        }
+    }
 }
