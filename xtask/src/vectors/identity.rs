@@ -6,7 +6,7 @@
 //! against the recorded bitmap and colour, and the recorded Go PNG against our pixels.
 //! The word lists come from `<vectors dir>/../reference/identity-data`.
 
-use super::Report;
+use super::{Report, text_or_unknown};
 use base64::Engine as _;
 use pfs_crypto::secp256k1::SecretKey;
 use pfs_identity::identicon::{IMAGE_SIZE, decode_png_rgba8};
@@ -78,7 +78,7 @@ fn verify_with_data(doc: &Value, data_dir: &Path, report: &mut Report) {
         match recs {
             Some(recs) => {
                 for (i, rec) in recs.iter().enumerate() {
-                    let label = rec.get("label").and_then(Value::as_str).unwrap_or("?");
+                    let label = text_or_unknown(rec, "label");
                     record(&format!("{section}[{i}] {label}"), rec, &data, report);
                     n += 1;
                 }

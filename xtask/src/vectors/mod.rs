@@ -17,6 +17,11 @@ pub mod whisper;
 pub mod x3dh;
 pub use report::Report;
 
+/// The string field `key` of `v`, or `"?"` (for naming cases in the report).
+pub fn text_or_unknown<'a>(v: &'a Value, key: &str) -> &'a str {
+    v.get(key).and_then(Value::as_str).unwrap_or("?")
+}
+
 /// Hex field helper: decodes `obj[key]` as lowercase hex.
 pub fn hexf(v: &Value, key: &str) -> Result<Vec<u8>, String> {
     let s = v

@@ -11,7 +11,7 @@
 //! them out), excluding Bob's signed prekey (the responder's initial DHs). Every such key
 //! must be consumed by the end of the replay.
 
-use super::{Report, cases, hexf};
+use super::{Report, cases, hexf, text_or_unknown};
 use pfs_crypto::hash::keccak256_concat;
 use pfs_crypto::{CryptoError, RandomSource, SecretBytes, secp256k1};
 use pfs_ratchet::{
@@ -462,7 +462,7 @@ fn replay_conversation(doc: &Value, flow: &Value, report: &mut Report) -> Result
     for (i, step) in steps.iter().enumerate() {
         let label = format!(
             "ratchet replay step {i} ({})",
-            step.get("step").and_then(Value::as_str).unwrap_or("?")
+            text_or_unknown(step, "step")
         );
         if let Some(from) = step.get("from").and_then(Value::as_str) {
             // ----- send step -----

@@ -5,7 +5,7 @@
 //! every envelope is also decoded and opened again. The `a904` run uses the v1.4.10
 //! proof of work, the `spg` run the v1.5.2 one.
 
-use super::{Report, cases, hexf};
+use super::{Report, cases, hexf, text_or_unknown};
 use pfs_crypto::hash::keccak256;
 use pfs_crypto::secp256k1::{PublicKey, SecretKey};
 use pfs_crypto::{CryptoError, RandomSource, SecretBytes};
@@ -242,27 +242,17 @@ fn verify_run(ctx: &mut Ctx<'_>, run: &Value, report: &mut Report) {
         report.check_result(&name, verify_sym_key(k));
     }
     for c in list(run, "ecies") {
-        let name = format!(
-            "{r} ecies {}",
-            c.get("name").and_then(Value::as_str).unwrap_or("?")
-        );
+        let name = format!("{r} ecies {}", text_or_unknown(c, "name"));
         let res = verify_ecies(ctx, c, report, &name);
         report.check_result(&name, res);
     }
     for c in list(run, "ecies_negative") {
-        let name = format!(
-            "{r} ecies_negative {}",
-            c.get("name").and_then(Value::as_str).unwrap_or("?")
-        );
+        let name = format!("{r} ecies_negative {}", text_or_unknown(c, "name"));
         let res = verify_ecies_negative(ctx, c);
         report.check_result(&name, res);
     }
     for c in list(run, "envelopes") {
-        let cname = c
-            .get("name")
-            .and_then(Value::as_str)
-            .unwrap_or("?")
-            .to_owned();
+        let cname = text_or_unknown(c, "name").to_owned();
         let name = format!("{r} envelope {cname}");
         let res = verify_envelope_case(ctx, c, report, &name);
         report.check_result(&name, res);
@@ -270,35 +260,28 @@ fn verify_run(ctx: &mut Ctx<'_>, run: &Value, report: &mut Report) {
     for c in list(run, "pow") {
         let name = format!(
             "{r} pow {} nonce {}",
-            c.get("envelope").and_then(Value::as_str).unwrap_or("?"),
-            c.get("nonce").and_then(Value::as_str).unwrap_or("?")
+            text_or_unknown(c, "envelope"),
+            text_or_unknown(c, "nonce")
         );
         let res = verify_pow_case(ctx, c, report, &name);
         report.check_result(&name, res);
     }
     for c in list(run, "status_sends") {
-        let cname = c
-            .get("name")
-            .and_then(Value::as_str)
-            .unwrap_or("?")
-            .to_owned();
+        let cname = text_or_unknown(c, "name").to_owned();
         let name = format!("{r} status_send {cname}");
         let res = verify_status_send(ctx, c, report, &name);
         report.check_result(&name, res);
     }
     for c in list(run, "partitioned_topics") {
-        let name = format!(
-            "{r} partitioned {}",
-            c.get("key_name").and_then(Value::as_str).unwrap_or("?")
-        );
+        let name = format!("{r} partitioned {}", text_or_unknown(c, "key_name"));
         let res = verify_partitioned(ctx, c, report, &name);
         report.check_result(&name, res);
     }
     for c in list(run, "negotiated") {
         let name = format!(
             "{r} negotiated {}-{}",
-            c.get("a").and_then(Value::as_str).unwrap_or("?"),
-            c.get("b").and_then(Value::as_str).unwrap_or("?")
+            text_or_unknown(c, "a"),
+            text_or_unknown(c, "b")
         );
         let res = verify_negotiated(ctx, c, report, &name);
         report.check_result(&name, res);

@@ -21,7 +21,7 @@ use pfs_x3dh::{
 };
 use serde_json::Value;
 
-use super::{Report, cases, hexf};
+use super::{Report, cases, hexf, text_or_unknown};
 
 /// The primitive sections this module owns.
 pub const PRIMITIVES: &[&str] = &[
@@ -194,7 +194,7 @@ pub fn verify(doc: &Value, report: &mut Report) {
         return;
     };
     for (fi, flow) in flows.iter().enumerate() {
-        let fname = flow.get("name").and_then(Value::as_str).unwrap_or("?");
+        let fname = text_or_unknown(flow, "name");
         let mut views: Vec<(String, &Value)> = Vec::new();
         if let Some(bs) = flow
             .pointer("/protocol_message_view/bundles")
