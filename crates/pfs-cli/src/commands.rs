@@ -12,9 +12,10 @@ use pfs_protocol::{
 use pfs_store::ContactState;
 use serde_json::{Value, json};
 
-use crate::device::{Device, OpenFailure, now_secs, open_store};
+use crate::device::{Device, OpenFailure, now_ns, open_store};
 use crate::error::CliError;
 use crate::show::{Pictures, key_hex, short, short_id, time};
+use pfs_transport::transport::CarriedMessage;
 
 /// Global options every command sees.
 #[derive(Debug, Clone)]
@@ -521,18 +522,18 @@ pub fn devices_set(ctx: &Ctx, id: &str, enable: bool) -> Result<(), CliError> {
     Ok(())
 }
 
-/// `pfs devices announce`: an envelope carrying our bundle to our own identity.
-pub fn devices_announce(ctx: &Ctx) -> Result<Vec<Vec<u8>>, CliError> {
+/// `pfs devices announce`: a message carrying our bundle to our own identity.
+pub fn devices_announce(ctx: &Ctx) -> Result<Vec<CarriedMessage>, CliError> {
     let mut device = ctx.open()?;
     let me = device.identity();
     let out = device.engine.encrypt_for(&me, &[], false)?;
-    let envelopes = emit_envelopes(ctx, &mut device, &[out], true)?;
+    let messages = emit_messages(ctx, &mut device, &[out], true)?;
     if !ctx.json {
         eprintln!(
-            "announce envelope for your other devices: give it to `pfs receive` on the other device, then approve each device on the other"
+            "announce message for your other devices: give it to `pfs receive` on the other device, then approve each device on the other"
         );
     }
-    Ok(envelopes)
+    Ok(messages)
 }
 
 // ---------------------------------------------------------------------------- send
@@ -546,29 +547,34 @@ fn kind_name(k: OutgoingKind) -> &'static str {
     }
 }
 
-/// Seals each outgoing message and prints it (base64 line, or JSON object). Returns the
-/// envelope bytes.
-pub fn emit_envelopes(
+/// Seals each outgoing message into a WakuMessage and prints it (one base64 line of the
+/// WakuMessage protobuf, or a JSON object). Returns the messages, on the default pubsub
+/// topic.
+pub fn emit_messages(
     ctx: &Ctx,
     device: &mut Device,
     outs: &[Outgoing],
     print: bool,
-) -> Result<Vec<Vec<u8>>, CliError> {
-    let now = now_secs();
-    let mut all = Vec::new();
+) -> Result<Vec<CarriedMessage>, CliError> {
+    let now = now_ns();
+    let mut sealed = Vec::with_capacity(outs.len());
+    // seal everything first: a refusal (size) prints nothing
     for out in outs {
-        let env = device.seal(out, now)?;
-        let bytes = env.encode();
-        let b64 = B64.encode(&bytes);
+        sealed.push(CarriedMessage::on_default_shard(device.seal(out, now)?));
+    }
+    for (out, m) in outs.iter().zip(&sealed) {
+        let b64 = B64.encode(pfs_transport::waku::encode_message(&m.message));
         if print && ctx.json {
             ctx.emit(&json!({
-                "type": "envelope",
-                "envelope": b64,
+                "type": "waku_message",
+                "waku_message": b64,
+                "pubsub_topic": m.pubsub_topic,
+                "content_topic": m.content_topic(),
                 "recipient": key_hex(&out.recipient),
                 "kind": kind_name(out.kind),
                 "forward_secret": out.forward_secret,
                 "installations": out.entries,
-                "hash": hex::encode(env.hash()),
+                "hash": hex::encode(m.hash()),
             }));
         } else if print {
             if out.kind == OutgoingKind::BundleReply {
@@ -577,13 +583,15 @@ pub fn emit_envelopes(
             }
             println!("{b64}");
         }
-        all.push(bytes);
     }
     let _ = std::io::stdout().flush();
-    Ok(all)
+    Ok(sealed)
 }
 
-/// Encrypts a message and returns the envelopes (printed as they are made).
+/// Room a text leaves for the protocol message, padding, signature and ECIES around it.
+const SEAL_OVERHEAD: usize = 8 * 1024;
+
+/// Encrypts a message and returns the sealed WakuMessages (printed when `print`).
 pub fn send_message(
     ctx: &Ctx,
     device: &mut Device,
@@ -591,7 +599,14 @@ pub fn send_message(
     text: &str,
     request: bool,
     print: bool,
-) -> Result<Vec<Vec<u8>>, CliError> {
+) -> Result<Vec<CarriedMessage>, CliError> {
+    // refuse before the ratchet advances: a text that cannot fit is never encrypted
+    if text.len() + SEAL_OVERHEAD > crate::device::MAX_MESSAGE_SIZE {
+        return Err(CliError::TooLarge {
+            size: text.len() + SEAL_OVERHEAD,
+            max: crate::device::MAX_MESSAGE_SIZE,
+        });
+    }
     let outs = if request {
         device.engine.send_contact_request(to, text.as_bytes())?
     } else {
@@ -616,7 +631,7 @@ pub fn send_message(
             );
         }
     }
-    emit_envelopes(ctx, device, &outs, print)
+    emit_messages(ctx, device, &outs, print)
 }
 
 /// `pfs send` (pipe mode).
@@ -637,7 +652,7 @@ pub fn send(ctx: &Ctx, to: &str, message: Option<String>, request: bool) -> Resu
 
 // ---------------------------------------------------------------------------- receive
 
-/// What became of one received envelope.
+/// What became of one received message.
 #[derive(Debug)]
 pub enum Outcome {
     /// Delivered.
@@ -650,23 +665,22 @@ pub enum Outcome {
     Failed,
 }
 
-/// Processes one envelope: opens it, decrypts it and prints the result. Returns what
+/// Processes one message: opens it, decrypts it and prints the result. Returns what
 /// happened and the replies the engine wants sent (bundle replies), not yet sealed.
 pub fn receive_one(
     ctx: &Ctx,
     device: &mut Device,
     label: &str,
-    bytes: &[u8],
+    message: &CarriedMessage,
 ) -> (Outcome, Vec<Outgoing>) {
-    let now = now_secs();
-    let opened = match device.open_envelope(bytes, now) {
+    let opened = match device.open_message(message) {
         Ok(o) => o,
         Err(OpenFailure::NotForUs) => {
             note(
                 ctx,
                 label,
                 "skipped",
-                "not for us (another identity's envelope)",
+                "not for us (another identity's message)",
             );
             return (Outcome::Skipped, Vec::new());
         }
@@ -690,7 +704,7 @@ pub fn receive_one(
         .decrypt(&opened.sender, &opened.payload, &opened.hash);
     let outcome = match result {
         Ok(d) => {
-            print_delivered(ctx, device, &d, opened.expired_for);
+            print_delivered(ctx, device, &d, opened.timestamp_ns);
             Outcome::Delivered
         }
         Err(e) => {
@@ -742,7 +756,7 @@ fn suite_name(s: Option<SuiteId>) -> Option<&'static str> {
     })
 }
 
-fn print_delivered(ctx: &Ctx, device: &mut Device, d: &Delivered, expired_for: u32) {
+fn print_delivered(ctx: &Ctx, device: &mut Device, d: &Delivered, timestamp_ns: i64) {
     let text = String::from_utf8_lossy(&d.plaintext).into_owned();
     if ctx.json {
         ctx.emit(&json!({
@@ -761,7 +775,7 @@ fn print_delivered(ctx: &Ctx, device: &mut Device, d: &Delivered, expired_for: u
             "contact_request": d.contact_request,
             "pfs_established": d.pfs_established,
             "text": text,
-            "expired_for": expired_for,
+            "sent_unix_ms": timestamp_ns / 1_000_000,
             "new_installations": d.new_installations.iter().map(|(k, i)| json!({"identity": key_hex(k), "installation": i})).collect::<Vec<_>>(),
         }));
         return;
@@ -801,15 +815,21 @@ fn print_delivered(ctx: &Ctx, device: &mut Device, d: &Delivered, expired_for: u
     }
 }
 
-/// Decodes one input line into envelope bytes (`None` for blank and `#` lines).
-pub fn decode_line(line: &str) -> Option<Result<Vec<u8>, String>> {
+/// Decodes one input line (base64 of a WakuMessage protobuf) into a message on the
+/// default pubsub topic (`None` for blank and `#` lines).
+pub fn decode_line(line: &str) -> Option<Result<CarriedMessage, String>> {
     let line = line.trim();
     if line.is_empty() || line.starts_with('#') {
         return None;
     }
     Some(
         B64.decode(line)
-            .map_err(|e| format!("corrupt envelope: not base64 ({e})")),
+            .map_err(|e| format!("corrupt message: not base64 ({e})"))
+            .and_then(|bytes| {
+                pfs_transport::waku::decode_message(&bytes, crate::device::MAX_MESSAGE_SIZE + 1024)
+                    .map_err(|e| format!("corrupt message: {e}"))
+            })
+            .map(CarriedMessage::on_default_shard),
     )
 }
 
@@ -827,13 +847,13 @@ pub fn receive(ctx: &Ctx) -> Result<(), CliError> {
                 note(ctx, &label, "error", &e);
                 failed += 1;
             }
-            Some(Ok(bytes)) => {
-                let (outcome, replies) = receive_one(ctx, &mut device, &label, &bytes);
+            Some(Ok(message)) => {
+                let (outcome, replies) = receive_one(ctx, &mut device, &label, &message);
                 if let Outcome::Failed = outcome {
                     failed += 1;
                 }
                 if !replies.is_empty() {
-                    emit_envelopes(ctx, &mut device, &replies, true)?;
+                    emit_messages(ctx, &mut device, &replies, true)?;
                 }
             }
         }

@@ -2,9 +2,10 @@
 //!
 //! Alice (a laptop and a phone, paired) and Bob (a phone, later a tablet recovered from
 //! his phrase) each run a real engine on their own encrypted SQLite store in a temporary
-//! directory. Every message travels as a real signed, ECIES-encrypted Whisper envelope
-//! with proof of work; "the network" is the demo itself, which hands envelopes to
-//! devices in the order it chooses (out of order on purpose at one step).
+//! directory. Every message travels as a real WakuMessage with a signed, ECIES-encrypted
+//! version 1 payload, exactly what the Waku network carries; "the network" is the demo
+//! itself, which hands messages to devices in the order it chooses (out of order on
+//! purpose at one step).
 
 use std::time::{Duration, Instant};
 
@@ -12,7 +13,7 @@ use pfs_crypto::secp256k1::PublicKey;
 use pfs_protocol::{Config, Delivered, DeliveredKind, Outgoing, OutgoingKind, ReceiveError};
 
 use crate::commands::Ctx;
-use crate::device::{Device, OpenFailure, now_secs, open_store};
+use crate::device::{Device, OpenFailure, now_ns, open_store};
 use crate::error::CliError;
 use crate::show::{short, short_id};
 
@@ -25,7 +26,7 @@ struct Dev {
     d: Device,
 }
 
-/// An envelope in flight.
+/// A WakuMessage in flight.
 struct Env {
     bytes: Vec<u8>,
     kind: OutgoingKind,
@@ -80,15 +81,15 @@ impl Demo {
         outs: Vec<Outgoing>,
         text: &str,
     ) -> Result<Vec<Env>, CliError> {
-        let now = now_secs();
+        let now = now_ns();
         let mut envs = Vec::new();
         for o in outs {
             let t = Instant::now();
-            let env = from.d.seal(&o, now)?;
+            let msg = from.d.seal(&o, now)?;
             self.crypto += t.elapsed();
             self.envelopes += 1;
             envs.push(Env {
-                bytes: env.encode(),
+                bytes: pfs_transport::waku::encode_message(&msg),
                 kind: o.kind,
                 recipient: o.recipient,
                 entries: o.entries,
@@ -99,7 +100,7 @@ impl Demo {
         Ok(envs)
     }
 
-    /// `from` sends `text` to `to`: the engine's messages, sealed into envelopes.
+    /// `from` sends `text` to `to`: the engine's messages, sealed into WakuMessages.
     fn send(
         &mut self,
         from: &mut Dev,
@@ -118,7 +119,7 @@ impl Demo {
                 _ => to_name.to_owned(),
             };
             self.say(&format!(
-                "{} → {whom}: {text:?}  [envelope {} bytes, {} device(s): {}, {}]",
+                "{} → {whom}: {text:?}  [message {} bytes, {} device(s): {}, {}]",
                 from.label,
                 e.bytes.len(),
                 e.entries.len(),
@@ -133,14 +134,14 @@ impl Demo {
         Ok(envs)
     }
 
-    /// Hands an envelope to a device: open (verify signer) and decrypt.
+    /// Hands a message to a device: open (verify signer) and decrypt.
     fn deliver(&mut self, env: &Env, to: &mut Dev) -> Result<Delivered, String> {
         let t = Instant::now();
-        let opened = match to.d.open_envelope(&env.bytes, now_secs()) {
+        let opened = match to.d.open_bytes(&env.bytes) {
             Ok(o) => o,
             Err(e) => {
                 self.crypto += t.elapsed();
-                self.say(&format!("{} ✗ envelope refused: {e}", to.label));
+                self.say(&format!("{} ✗ message refused: {e}", to.label));
                 return Err(e.to_string());
             }
         };
@@ -188,7 +189,7 @@ impl Demo {
                 self.check(
                     ok,
                     &format!(
-                        "{} reads exactly what was sent, {}, sender verified from the envelope signature",
+                        "{} reads exactly what was sent, {}, sender verified from the payload signature",
                         to.label,
                         fs(env.forward_secret)
                     ),
@@ -267,8 +268,10 @@ pub fn run(ctx: &Ctx, keep: bool) -> Result<(), CliError> {
         "Each device has its own encrypted SQLite store under {}.",
         dir.display()
     );
-    println!("Every message travels as a signed, encrypted Whisper envelope (ECIES to the");
-    println!("recipient's chat key, TTL 15 s, proof of work); the demo plays the network.");
+    println!("Every message travels as a WakuMessage with a signed, encrypted version 1 payload");
+    println!(
+        "(ECIES to the recipient's chat key, partitioned content topic); the demo plays the network."
+    );
 
     // ------------------------------------------------------------------ accounts
     demo.step("Alice creates her account on her laptop");
@@ -399,7 +402,7 @@ pub fn run(ctx: &Ctx, keep: bool) -> Result<(), CliError> {
             && envs
                 .get(1)
                 .is_some_and(|e| e.kind == OutgoingKind::OwnDevicesCopy && e.recipient == alice),
-        "two envelopes: one for Bob, one copy for Alice's own phone",
+        "two WakuMessages: one for Bob, one copy for Alice's own phone",
     );
     if let Some(e) = envs.first() {
         if let Some(d) = demo.expect(e, &mut bob, &alice) {
@@ -411,7 +414,7 @@ pub fn run(ctx: &Ctx, keep: bool) -> Result<(), CliError> {
         let r = demo.deliver(e, &mut phone);
         demo.check(
             r.as_ref().err().is_some_and(|e| e.contains("not for us")),
-            "Alice's phone cannot even open Bob's envelope (ECIES to Bob's key)",
+            "Alice's phone cannot even open Bob's message (ECIES to Bob's key)",
         );
     }
     if let Some(e) = envs.get(1)
@@ -463,7 +466,7 @@ pub fn run(ctx: &Ctx, keep: bool) -> Result<(), CliError> {
         "Alice",
         "Got all three, in a funny order. Yes to the film!",
     )?;
-    demo.check(envs.len() == 1, "one envelope (Bob has no other device)");
+    demo.check(envs.len() == 1, "one WakuMessage (Bob has no other device)");
     if let Some(e) = envs.first() {
         demo.check(
             e.entries.len() == 2,
@@ -497,46 +500,27 @@ pub fn run(ctx: &Ctx, keep: bool) -> Result<(), CliError> {
             forward_secret: e.forward_secret,
             text: e.text.clone(),
         };
-        let at = bad.bytes.len().saturating_sub(40);
-        if let Some(b) = bad.bytes.get_mut(at) {
-            *b ^= 0x01;
-        }
-        let r = demo.deliver(&bad, &mut bob);
-        demo.check(
-            r.is_err(),
-            "one flipped bit: the proof of work no longer holds",
-        );
-        // the same bit flipped by someone who also redoes the proof of work
-        let remined = pfs_transport::envelope::Envelope::decode(
-            &e.bytes,
-            pfs_transport::DEFAULT_MAX_ENVELOPE_SIZE,
-        )
-        .ok()
-        .and_then(|mut env| {
-            let at = env.data.len().saturating_sub(40);
-            *env.data.get_mut(at)? ^= 0x01;
-            pfs_transport::pow::seal(
-                &mut env,
-                crate::device::POW_VARIANT,
-                crate::device::POW_TARGET,
-                50_000_000,
-            )
-            .ok()?;
-            Some(env.encode())
-        });
-        if let Some(bytes) = remined {
+        // one bit of the encrypted payload flipped, the WakuMessage re-encoded around it
+        let tampered = pfs_transport::waku::decode_message(&e.bytes, usize::MAX)
+            .ok()
+            .and_then(|mut m| {
+                let at = m.payload.len().saturating_sub(40);
+                *m.payload.get_mut(at)? ^= 0x01;
+                Some(pfs_transport::waku::encode_message(&m))
+            });
+        if let Some(bytes) = tampered {
             bad.bytes = bytes;
             let r = demo.deliver(&bad, &mut bob);
             demo.check(
                 r.is_err(),
-                "with the proof of work redone: the encryption's MAC rejects it",
+                "one flipped bit in the payload: the encryption's MAC rejects it",
             );
         }
     }
-    let forged = bob.d.open_envelope(b"\xc0", now_secs());
+    let forged = bob.d.open_bytes(b"\xc0");
     demo.check(
         matches!(forged, Err(OpenFailure::Corrupt(_))),
-        "garbage is reported as a corrupt envelope",
+        "garbage is reported as a corrupt message",
     );
 
     // ------------------------------------------------------------------ recovery
@@ -674,7 +658,7 @@ fn finish(
     println!();
     println!("Summary");
     println!(
-        "  {} messages sent as {} envelopes; {} checks, {} failed",
+        "  {} messages sent as {} WakuMessages; {} checks, {} failed",
         demo.messages, demo.envelopes, demo.checks, demo.failed
     );
     let per = demo
@@ -682,7 +666,7 @@ fn finish(
         .checked_div(u32::try_from(demo.envelopes.max(1)).unwrap_or(u32::MAX))
         .unwrap_or_default();
     println!(
-        "  time in protocol + envelopes: {:.1} ms ({:.2} ms per envelope, store writes included); whole demo {:.2} s",
+        "  time in protocol + payload encryption: {:.1} ms ({:.2} ms per WakuMessage, store writes included); whole demo {:.2} s",
         demo.crypto.as_secs_f64() * 1000.0,
         per.as_secs_f64() * 1000.0,
         total.as_secs_f64()

@@ -1,9 +1,9 @@
 //! One installation as the tool sees it: the protocol engine over a SQLite store, plus the
-//! identity key that signs and opens transport envelopes.
+//! identity key that signs and opens Waku messages (payload version 1).
 //!
 //! The engine is sans-IO and never hands out the identity secret, so the tool reads it
 //! from the store's account record when it opens a home (or keeps it from the account it
-//! just created) to sign envelopes and to open envelopes encrypted to us (ECIES).
+//! just created) to sign messages and to open messages encrypted to us (ECIES).
 
 use std::path::Path;
 
@@ -11,20 +11,14 @@ use pfs_crypto::OsRandom;
 use pfs_crypto::secp256k1::{PublicKey, SecretKey};
 use pfs_protocol::{Config, Engine, EngineError, Outgoing, SystemClock};
 use pfs_store::{SqliteOptions, SqliteStore, Store, StoreError};
-use pfs_transport::envelope::Envelope;
-use pfs_transport::{OpenKey, OpenOptions, PowVariant, SealKey, SealOptions};
+use pfs_transport::transport::CarriedMessage;
+use pfs_transport::waku::{self, WakuMessage};
+use pfs_transport::{OpenKey, SealKey};
 
 use crate::error::CliError;
 
-/// Status' 1:1 envelope time to live (seconds).
-pub const TTL_SECS: u32 = 15;
-/// Status' proof-of-work target for sending.
-pub const POW_TARGET: f64 = 0.002;
-/// The minimum proof of work accepted when opening (status-go).
-pub const MIN_POW: f64 = 0.001;
-/// The proof-of-work formula (whisper ≥ v1.5.1, Waku v1).
-pub const POW_VARIANT: PowVariant = PowVariant::V1_5_2;
-const MAX_POW_ITERATIONS: u64 = 50_000_000;
+/// Largest encoded WakuMessage we send: the network's 150 KiB limit.
+pub const MAX_MESSAGE_SIZE: usize = waku::DEFAULT_MAX_MESSAGE_SIZE;
 
 /// An installation: engine and identity secret.
 pub struct Device {
@@ -42,39 +36,39 @@ impl std::fmt::Debug for Device {
     }
 }
 
-/// An envelope opened with our key.
+/// A message opened with our key.
 #[derive(Debug, Clone)]
 pub struct Opened {
     /// The verified signer: the sender identity.
     pub sender: PublicKey,
     /// The `ProtocolMessage` bytes.
     pub payload: Vec<u8>,
-    /// The envelope hash (Whisper id), used as message id.
+    /// The Waku message hash, used as message id.
     pub hash: [u8; 32],
-    /// Seconds past the envelope's expiry when it was opened (0 when not expired).
-    pub expired_for: u32,
+    /// The message timestamp (Unix nanoseconds; 0 when absent).
+    pub timestamp_ns: i64,
 }
 
-/// Why an envelope could not be opened.
+/// Why a message could not be opened.
 #[derive(Debug, thiserror::Error)]
 pub enum OpenFailure {
-    /// The bytes are not an envelope at all.
-    #[error("corrupt envelope: {0}")]
+    /// The bytes are not a WakuMessage with a version 1 payload.
+    #[error("corrupt message: {0}")]
     Corrupt(String),
     /// Our key cannot decrypt it: it is for someone else (or was damaged in transit).
     #[error("not for us: our key cannot decrypt it (addressed to someone else, or damaged)")]
     NotForUs,
     /// It opened but carries no signature, so it has no sender.
-    #[error("unsigned envelope: no sender identity")]
+    #[error("unsigned message: no sender identity")]
     Unsigned,
-    /// Any other envelope check failed (time, proof of work).
-    #[error("rejected envelope: {0}")]
+    /// Not a version 1 payload (unencrypted or Noise): not for the 1:1 protocol.
+    #[error("rejected message: {0}")]
     Rejected(String),
 }
 
-/// Current Unix time in seconds, as the 32 bits whisper uses.
-pub fn now_secs() -> u32 {
-    u32::try_from(pfs_transport::transport::now_unix()).unwrap_or(u32::MAX)
+/// Current Unix time in nanoseconds (WakuMessage timestamps).
+pub fn now_ns() -> i64 {
+    pfs_transport::transport::now_unix_ns()
 }
 
 /// Opens (creating the file when `create`) a SQLite store.
@@ -170,56 +164,59 @@ impl Device {
         self.engine.installation_id().to_owned()
     }
 
-    /// Wraps an outgoing protocol message into a signed envelope, ECIES-encrypted to the
-    /// recipient identity, on the recipient's partitioned topic (status 1:1 rules: TTL 15 s,
-    /// PoW target 0.002).
-    pub fn seal(&mut self, out: &Outgoing, now: u32) -> Result<Envelope, CliError> {
-        let opts = SealOptions {
-            now,
-            ttl: TTL_SECS,
-            topic: pfs_transport::status::partitioned_topic(&out.recipient),
-            pow_target: POW_TARGET,
-            variant: POW_VARIANT,
-            max_iterations: MAX_POW_ITERATIONS,
-            max_envelope_size: pfs_transport::DEFAULT_MAX_ENVELOPE_SIZE,
-        };
-        pfs_transport::seal_message(
+    /// Wraps an outgoing protocol message into a signed WakuMessage (payload version 1),
+    /// ECIES-encrypted to the recipient identity, on the recipient's partitioned content
+    /// topic (status-go `SendPrivateWithPartitioned`), timestamped `now_ns`. Refuses a
+    /// message over the network's size limit before anything is printed or sent.
+    pub fn seal(&mut self, out: &Outgoing, now_ns: i64) -> Result<WakuMessage, CliError> {
+        let topic = waku::content_topic(&pfs_transport::status::partitioned_topic(&out.recipient));
+        let msg = pfs_transport::payload::seal_message(
             &out.bytes,
             Some(&self.secret),
             SealKey::Asymmetric(&out.recipient),
-            &opts,
+            topic,
+            now_ns,
+            false,
             &mut self.rng,
         )
-        .map_err(|e| CliError::Other(format!("cannot build the envelope: {e}")))
+        .map_err(|e| CliError::Other(format!("cannot build the message: {e}")))?;
+        let size = waku::encode_message(&msg).len();
+        if size > MAX_MESSAGE_SIZE {
+            return Err(CliError::TooLarge {
+                size,
+                max: MAX_MESSAGE_SIZE,
+            });
+        }
+        Ok(msg)
     }
 
-    /// Opens envelope bytes with our identity key. Envelopes past their expiry are still
-    /// opened (they come from a file, a pipe or a mailserver's history, which keeps
-    /// envelopes long after their 15 s TTL); `expired_for` tells by how much.
-    pub fn open_envelope(&self, bytes: &[u8], now: u32) -> Result<Opened, OpenFailure> {
-        let env = Envelope::decode(bytes, pfs_transport::DEFAULT_MAX_ENVELOPE_SIZE)
+    /// Opens an encoded WakuMessage (as `pfs send` prints it) travelling on the default
+    /// pubsub topic.
+    pub fn open_bytes(&self, bytes: &[u8]) -> Result<Opened, OpenFailure> {
+        let msg = waku::decode_message(bytes, MAX_MESSAGE_SIZE + 1024)
             .map_err(|e| OpenFailure::Corrupt(e.to_string()))?;
-        let expired_for = now.saturating_sub(env.expiry);
-        let opts = OpenOptions {
-            now: now.min(env.expiry),
-            variant: POW_VARIANT,
-            min_pow: MIN_POW,
-            max_envelope_size: pfs_transport::DEFAULT_MAX_ENVELOPE_SIZE,
-        };
-        let opened = pfs_transport::open(&env, OpenKey::Asymmetric(&self.secret), &opts).map_err(
-            |e| match e {
-                pfs_transport::OpenError::Ecies(_) => OpenFailure::NotForUs,
-                pfs_transport::OpenError::Decode(d) => OpenFailure::Corrupt(d.to_string()),
-                pfs_transport::OpenError::Message(m) => OpenFailure::Corrupt(m.to_string()),
-                other => OpenFailure::Rejected(other.to_string()),
-            },
-        )?;
+        self.open_message(&CarriedMessage::on_default_shard(msg))
+    }
+
+    /// Opens a message with our identity key (ECIES) and recovers its signer.
+    pub fn open_message(&self, carried: &CarriedMessage) -> Result<Opened, OpenFailure> {
+        let opened = pfs_transport::payload::open_message(
+            &carried.message,
+            OpenKey::Asymmetric(&self.secret),
+        )
+        .map_err(|e| match e {
+            pfs_transport::PayloadError::Ecies(_) => OpenFailure::NotForUs,
+            pfs_transport::PayloadError::WrongVersion { .. } => {
+                OpenFailure::Rejected(e.to_string())
+            }
+            other => OpenFailure::Corrupt(other.to_string()),
+        })?;
         let sender = opened.signer.ok_or(OpenFailure::Unsigned)?;
         Ok(Opened {
             sender,
             payload: opened.payload,
-            hash: opened.hash,
-            expired_for,
+            hash: carried.hash(),
+            timestamp_ns: carried.timestamp_ns(),
         })
     }
 

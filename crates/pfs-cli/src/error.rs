@@ -51,9 +51,19 @@ pub enum CliError {
     /// Bad user input.
     #[error("{0}")]
     Usage(String),
-    /// Some envelopes could not be read or delivered.
-    #[error("{0} envelope(s) could not be read or delivered (see the notes above)")]
+    /// Some messages could not be read or delivered.
+    #[error("{0} message(s) could not be read or delivered (see the notes above)")]
     Undelivered(usize),
+    /// A message over the network's size limit.
+    #[error(
+        "the message would be {size} bytes on the network, over the limit of {max} bytes (nothing was sent)"
+    )]
+    TooLarge {
+        /// Encoded size (or a lower bound).
+        size: usize,
+        /// The limit.
+        max: usize,
+    },
     /// The demo found a failed check.
     #[error("the demo failed {0} check(s)")]
     DemoFailed(usize),

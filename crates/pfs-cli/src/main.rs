@@ -1,10 +1,10 @@
-//! The `pfs` command-line tool (level 4): wires the SQLite store, the OS random generator,
-//! the system clock, Whisper envelopes, the peer-to-peer node and the identity pictures
-//! around the sans-IO protocol engine.
+//! The `pfs` command-line tool (level 5): wires the SQLite store, the OS random generator,
+//! the system clock, Waku messages (payload version 1), the Waku node and the identity
+//! pictures around the sans-IO protocol engine.
 //!
 //! Accounts, contacts, devices, sending and receiving through pipes (`pfs send` prints
-//! envelopes, `pfs receive` reads them) or the network (`--via`, `pfs node`, `pfs chat`),
-//! and `pfs demo`, the whole protocol in one run.
+//! WakuMessages, `pfs receive` reads them) or the Waku network (`--via`, `pfs node`,
+//! `pfs chat`), and `pfs demo`, the whole protocol in one run.
 #![forbid(unsafe_code)]
 
 mod commands;
@@ -104,9 +104,9 @@ enum Command {
     /// Manage this account's devices (installations): pairing and approval.
     #[command(subcommand)]
     Devices(DevicesCmd),
-    /// Encrypt a message for a contact and print the envelopes (one base64 line each).
+    /// Encrypt a message for a contact and print the WakuMessages (one base64 line each).
     #[command(
-        after_help = "Prints one envelope per line: the message for the contact's devices and, when you have\npaired devices, a copy for them. Give them to `pfs receive` (pipe, file) or use --via.\n\nExamples:\n  pfs --home /tmp/alice send --to Bob 'hello' | pfs --home /tmp/bob receive\n  echo 'hello' | pfs --home /tmp/alice send --to zQ3sh… > out.env\n  pfs --home /tmp/alice send --to Bob --via /ip4/127.0.0.1/tcp/4001/p2p/12D3… 'hi'"
+        after_help = "Prints one WakuMessage (protobuf, base64) per line: the message for the contact's devices\nand, when you have paired devices, a copy for them. Give them to `pfs receive` (pipe,\nfile) or use --via to publish them on a Waku node.\n\nExamples:\n  pfs --home /tmp/alice send --to Bob 'hello' | pfs --home /tmp/bob receive\n  echo 'hello' | pfs --home /tmp/alice send --to zQ3sh… > out.waku\n  pfs --home /tmp/alice send --to Bob --via /ip4/127.0.0.1/tcp/60000/p2p/16Uiu2… 'hi'"
     )]
     Send {
         /// The contact: chat key or name.
@@ -117,19 +117,25 @@ enum Command {
         /// Mark it as a contact request (the only kind that reaches someone who declined you).
         #[arg(long)]
         request: bool,
-        /// Publish through the pfs node at this address instead of printing.
+        /// Publish through the Waku node at this address instead of printing.
         #[arg(long, value_name = "ADDR")]
         via: Option<String>,
+        /// With --via: run as a light node (lightpush to ADDR) instead of a relay node.
+        #[arg(long, requires = "via")]
+        light: bool,
     },
-    /// Read envelopes (one base64 line each) from stdin, decrypt them and print the messages;
-    /// prints the bundle replies the protocol wants sent as envelope lines too.
+    /// Read WakuMessages (one base64 line each) from stdin, decrypt them and print the
+    /// messages; prints the bundle replies the protocol wants sent as lines too.
     #[command(
-        after_help = "Envelopes not addressed to this account are skipped with a note on stderr; blank lines\nand lines starting with # are ignored. Exit status 1 when an envelope was corrupt or\nfailed to decrypt.\n\nExamples:\n  pfs --home /tmp/bob receive < out.env\n  pfs --home /tmp/bob receive --via /ip4/127.0.0.1/tcp/4001/p2p/12D3… --follow"
+        after_help = "Messages not addressed to this account are skipped with a note on stderr; blank lines\nand lines starting with # are ignored. Exit status 1 when a message was corrupt or\nfailed to decrypt.\n\nExamples:\n  pfs --home /tmp/bob receive < out.waku\n  pfs --home /tmp/bob receive --via /ip4/127.0.0.1/tcp/60000/p2p/16Uiu2… --follow"
     )]
     Receive {
-        /// Receive through the pfs node at this address (history first) instead of stdin.
+        /// Receive through the Waku node at this address (store history first) instead of stdin.
         #[arg(long, value_name = "ADDR")]
         via: Option<String>,
+        /// With --via: run as a light node (filter and store at ADDR) instead of a relay node.
+        #[arg(long, requires = "via")]
+        light: bool,
         /// With --via: keep receiving until interrupted.
         #[arg(long, requires = "via")]
         follow: bool,
@@ -138,34 +144,47 @@ enum Command {
     /// skipped keys.
     #[command(after_help = "Example:\n  pfs --home /tmp/alice sessions")]
     Sessions,
-    /// Run a peer-to-peer node (relay, and with --store a mailserver keeping history).
+    /// Run a Waku v2 node (relay on cluster 16; with --store it archives messages and serves
+    /// store queries; it serves lightpush and filter to light nodes).
     #[command(
-        after_help = "Examples:\n  pfs node --listen /ip4/127.0.0.1/tcp/4001 --store\n  pfs node --peer /ip4/127.0.0.1/tcp/4001/p2p/12D3…"
+        after_help = "Prints `listening on ADDR` lines first (one per address, with /p2p/), then runs until\nCtrl-C. The node key is kept in HOME/node.key, so the peer id stays the same.\n\nExamples:\n  pfs node --listen /ip4/127.0.0.1/tcp/60000 --listen /ip4/127.0.0.1/tcp/60001/ws --store\n  pfs node --peer /ip4/127.0.0.1/tcp/60000/p2p/16Uiu2…"
     )]
     Node {
-        /// Listen address (default /ip4/127.0.0.1/tcp/0, a random port).
+        /// Listen address (repeatable; default /ip4/127.0.0.1/tcp/0, a random port).
         #[arg(long, value_name = "ADDR")]
-        listen: Option<String>,
-        /// A peer to connect to (repeatable).
+        listen: Vec<String>,
+        /// A peer to connect to and keep connected (repeatable).
         #[arg(long = "peer", value_name = "ADDR")]
         peers: Vec<String>,
-        /// Keep envelopes (30 days) and answer history requests.
+        /// Archive messages (30 days) and answer store queries.
         #[arg(long)]
         store: bool,
-        /// The store database (default HOME/mailserver.sqlite).
+        /// The archive database (default HOME/archive.sqlite; implies --store).
         #[arg(long, value_name = "FILE")]
         store_db: Option<PathBuf>,
+        /// The node key file (default HOME/node.key, created if missing).
+        #[arg(long, value_name = "FILE")]
+        key: Option<PathBuf>,
+        /// A shard of cluster 16 to serve (repeatable; default 32 and 64).
+        #[arg(long = "shard", value_name = "N")]
+        shards: Vec<u32>,
+        /// Run as a light node using the first --peer as its service node.
+        #[arg(long)]
+        light: bool,
     },
-    /// Interactive 1:1 chat through a pfs node: incoming messages appear while you type.
+    /// Interactive 1:1 chat through a Waku node: incoming messages appear while you type.
     #[command(
-        after_help = "Example:\n  pfs --home /tmp/alice chat Bob --via /ip4/127.0.0.1/tcp/4001/p2p/12D3…"
+        after_help = "Example:\n  pfs --home /tmp/alice chat Bob --via /ip4/127.0.0.1/tcp/60000/p2p/16Uiu2…"
     )]
     Chat {
         /// The contact: chat key or name.
         id: String,
-        /// The pfs node to use.
+        /// The Waku node to use.
         #[arg(long, value_name = "ADDR")]
         via: String,
+        /// Run as a light node (lightpush, filter, store at --via) instead of a relay node.
+        #[arg(long)]
+        light: bool,
     },
     /// The whole protocol in one run: Alice (two devices) and Bob, out-of-order delivery,
     /// ratchet turns, multi-device, account recovery, each step checked.
@@ -279,12 +298,13 @@ fn run(cli: Cli) -> Result<(), CliError> {
             message,
             request,
             via,
+            light,
         } => match via {
-            Some(via) => net::send_via(&ctx, &via, &to, join(message), request),
+            Some(via) => net::send_via(&ctx, &via, light, &to, join(message), request),
             None => commands::send(&ctx, &to, join(message), request),
         },
-        Command::Receive { via, follow } => match via {
-            Some(via) => net::receive_via(&ctx, &via, follow),
+        Command::Receive { via, light, follow } => match via {
+            Some(via) => net::receive_via(&ctx, &via, light, follow),
             None => commands::receive(&ctx),
         },
         Command::Sessions => commands::sessions(&ctx),
@@ -293,8 +313,22 @@ fn run(cli: Cli) -> Result<(), CliError> {
             peers,
             store,
             store_db,
-        } => net::node(&ctx, listen.as_deref(), &peers, store, store_db),
-        Command::Chat { id, via } => net::chat(&ctx, &via, &id),
+            key,
+            shards,
+            light,
+        } => net::node(
+            &ctx,
+            net::NodeOptions {
+                listen,
+                peers,
+                store,
+                store_db,
+                key,
+                shards,
+                light,
+            },
+        ),
+        Command::Chat { id, via, light } => net::chat(&ctx, &via, light, &id),
         Command::Demo { keep } => demo::run(&ctx, keep),
     }
 }

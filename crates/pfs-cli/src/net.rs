@@ -1,10 +1,12 @@
-//! The network commands: `pfs node`, `send --via`, `receive --via`, `chat`.
+//! The network commands: `pfs node`, `send --via`, `receive --via`, `chat --via`.
 //!
-//! `--via ADDR` starts a small in-process pfs-node that dials `ADDR` (a running
-//! `pfs node`), publishes or subscribes on our partitioned topic, and asks the network's
-//! store (mailserver) for the history of that topic, so that messages sent while we were
-//! away arrive too. Envelopes this home already processed are remembered by hash in
-//! `seen-envelopes` in the home, so history is not decrypted twice.
+//! `--via ADDR` starts a small in-process Waku node that dials `ADDR` (a running
+//! `pfs node`, or any Waku node serving cluster 16), either as a relay node (gossipsub on
+//! `/waku/2/rs/16/32`) or, with `--light`, as a light node that lightpushes, subscribes
+//! with filter and queries the store of `ADDR`. Receiving subscribes to our partitioned
+//! content topic and asks the store for its history, so that messages sent while we were
+//! away arrive too. Messages this home already processed are remembered by message hash
+//! in `seen-messages` in the home, so history is not decrypted twice.
 
 use std::collections::HashSet;
 use std::io::{BufRead, Write};
@@ -12,64 +14,125 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use pfs_node::{Multiaddr, Node, NodeConfig, NodeHandle, StoreConfig};
-use pfs_transport::envelope::Envelope;
-use pfs_transport::transport::{EnvelopeMeta, HistoryQuery, Transport, TransportError};
+use pfs_node::{Multiaddr, Node, NodeConfig, NodeHandle, NodeMode, StoreConfig};
+use pfs_transport::transport::{
+    CarriedMessage, HistoryQuery, PublishReport, Transport, TransportError,
+};
 
 use crate::commands::{self, Ctx, Outcome};
 use crate::device::Device;
 use crate::error::CliError;
 
-const SEEN_FILE: &str = "seen-envelopes";
+const SEEN_FILE: &str = "seen-messages";
 const SEEN_MAX: usize = 20_000;
 const HISTORY_DAYS: u64 = 30;
+/// How long `--via` waits for the node at ADDR to be usable.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 fn parse_addr(s: &str) -> Result<Multiaddr, CliError> {
     s.parse::<Multiaddr>().map_err(|e| {
         CliError::Usage(format!(
-            "{s:?} is not a node address ({e}); use what `pfs node` prints, e.g. /ip4/127.0.0.1/tcp/4001/p2p/12D3…"
+            "{s:?} is not a node address ({e}); use what `pfs node` prints, e.g. /ip4/127.0.0.1/tcp/60000/p2p/16Uiu2…"
         ))
     })
 }
 
-/// `pfs node`.
-pub fn node(
-    ctx: &Ctx,
-    listen: Option<&str>,
-    peers: &[String],
-    store: bool,
-    store_db: Option<PathBuf>,
-) -> Result<(), CliError> {
-    let mut config = NodeConfig::default();
-    if let Some(l) = listen {
-        config.listen = vec![parse_addr(l)?];
+/// Options of `pfs node`.
+#[derive(Debug, Default)]
+pub struct NodeOptions {
+    /// Listen addresses (TCP `/ip4/…/tcp/P`, WebSocket `/ip4/…/tcp/P/ws`).
+    pub listen: Vec<String>,
+    /// Peers to keep connected.
+    pub peers: Vec<String>,
+    /// Archive messages and serve store queries.
+    pub store: bool,
+    /// Archive file (implies `store`).
+    pub store_db: Option<PathBuf>,
+    /// Node key file (default `<home>/node.key`).
+    pub key: Option<PathBuf>,
+    /// Shards served (default 32 and 64).
+    pub shards: Vec<u32>,
+    /// Light mode (the first peer is the service node).
+    pub light: bool,
+}
+
+fn private_dir(dir: &std::path::Path) -> Result<(), CliError> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| CliError::io(format!("cannot create {}", dir.display()), e))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
     }
-    config.peers = peers
+    Ok(())
+}
+
+/// `pfs node`.
+pub fn node(ctx: &Ctx, opts: NodeOptions) -> Result<(), CliError> {
+    let mut config = NodeConfig::default();
+    if !opts.listen.is_empty() {
+        config.listen = opts
+            .listen
+            .iter()
+            .map(|l| parse_addr(l))
+            .collect::<Result<_, _>>()?;
+    }
+    config.peers = opts
+        .peers
         .iter()
         .map(|p| parse_addr(p))
         .collect::<Result<_, _>>()?;
-    if store || store_db.is_some() {
-        let db = store_db.unwrap_or_else(|| ctx.home.join("mailserver.sqlite"));
-        if let Some(dir) = db.parent() {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| CliError::io(format!("cannot create {}", dir.display()), e))?;
+    if !opts.shards.is_empty() {
+        config.shards = opts.shards.clone();
+    }
+    if opts.light {
+        config.mode = NodeMode::Light;
+        if config.peers.is_empty() {
+            return Err(CliError::Usage(
+                "a light node needs its service node: --peer ADDR".into(),
+            ));
         }
+    }
+    let key_path = match opts.key {
+        Some(k) => k,
+        None => {
+            private_dir(&ctx.home)?;
+            ctx.home.join("node.key")
+        }
+    };
+    config.keypair = Some(
+        pfs_node::load_or_create_key(&key_path).map_err(|e| CliError::Network(e.to_string()))?,
+    );
+    if opts.store || opts.store_db.is_some() {
+        let db = match opts.store_db {
+            Some(db) => db,
+            None => {
+                private_dir(&ctx.home)?;
+                ctx.home.join("archive.sqlite")
+            }
+        };
         config.store = Some(StoreConfig::new(db));
     }
     let json = ctx.json;
     let with_store = config.store.is_some();
+    let mode = config.mode;
     pfs_node::run_node_until_ctrl_c(config, |h| {
         let addrs: Vec<String> = h.listen_addrs().iter().map(ToString::to_string).collect();
         if json {
             println!(
                 "{}",
-                serde_json::json!({"peer_id": h.peer_id().to_string(), "listen": addrs, "store": with_store})
+                serde_json::json!({"type": "node", "peer_id": h.peer_id().to_string(), "listen": addrs, "store": with_store, "mode": if mode == NodeMode::Light { "light" } else { "relay" }})
             );
         } else {
-            println!("pfs node {} running{}", h.peer_id(), if with_store { " with the store (mailserver) role" } else { "" });
             for a in &addrs {
                 println!("listening on {a}");
             }
+            println!(
+                "pfs node {} running as a Waku {} node on cluster 16{}",
+                h.peer_id(),
+                if mode == NodeMode::Light { "light" } else { "relay" },
+                if with_store { " with the store role" } else { "" }
+            );
             println!("give an address to `pfs send/receive/chat --via ADDR`; Ctrl-C stops the node");
         }
         let _ = std::io::stdout().flush();
@@ -77,47 +140,68 @@ pub fn node(
     .map_err(|e| CliError::Network(e.to_string()))
 }
 
-/// Starts an ephemeral node dialing `via` and waits until the envelope gossip reaches it.
-fn connect(via: &str) -> Result<NodeHandle, CliError> {
+/// Starts an ephemeral node dialing `via` and waits until it can publish there: the
+/// peer relays our pubsub topic (relay mode) or serves lightpush (light mode).
+fn connect(via: &str, light: bool) -> Result<NodeHandle, CliError> {
     let addr = parse_addr(via)?;
     let node = Node::start(NodeConfig {
+        mode: if light {
+            NodeMode::Light
+        } else {
+            NodeMode::Relay
+        },
         peers: vec![addr],
         ..NodeConfig::default()
     })
     .map_err(|e| CliError::Network(e.to_string()))?;
-    let deadline = Instant::now() + Duration::from_secs(15);
+    let deadline = Instant::now() + CONNECT_TIMEOUT;
     loop {
         let st = node
             .status()
             .map_err(|e| CliError::Network(e.to_string()))?;
-        if !st.gossip_peers.is_empty() {
+        let ready = if light {
+            !st.lightpush_peers.is_empty()
+        } else {
+            !st.relay_peers.is_empty()
+        };
+        if ready {
             return Ok(node);
         }
         if Instant::now() > deadline {
+            let why = if st.connected.is_empty() {
+                "no connection (is a node running there, with that peer id?)"
+            } else if light {
+                "connected, but the peer serves no lightpush (is it a relay node?)"
+            } else {
+                "connected, but the peer does not relay /waku/2/rs/16/32"
+            };
             return Err(CliError::Network(format!(
-                "could not reach a pfs node at {via} within 15 s (is `pfs node` running there?)"
+                "could not use the Waku node at {via} within {} s: {why}",
+                CONNECT_TIMEOUT.as_secs()
             )));
         }
-        std::thread::sleep(Duration::from_millis(100));
+        std::thread::sleep(Duration::from_millis(50));
     }
 }
 
-fn publish(node: &NodeHandle, bytes: Vec<u8>) -> Result<(), CliError> {
-    let env = Envelope::decode(&bytes, pfs_transport::DEFAULT_MAX_ENVELOPE_SIZE)
-        .map_err(|e| CliError::Other(e.to_string()))?;
-    let meta = EnvelopeMeta {
-        topic: env.topic.0,
-        expiry_unix: u64::from(env.expiry),
-    };
-    let deadline = Instant::now() + Duration::from_secs(10);
+fn publish(node: &NodeHandle, message: CarriedMessage) -> Result<PublishReport, CliError> {
+    let deadline = Instant::now() + Duration::from_secs(5);
     loop {
-        match node.publish(meta, bytes.clone()) {
-            Ok(()) => return Ok(()),
+        match node.publish(message.clone()) {
+            Ok(r) => return Ok(r),
             Err(TransportError::NoPeers) if Instant::now() < deadline => {
-                std::thread::sleep(Duration::from_millis(200));
+                std::thread::sleep(Duration::from_millis(100));
             }
             Err(e) => return Err(CliError::Network(e.to_string())),
         }
+    }
+}
+
+/// Gives gossipsub time to write a just-published message before a relay node stops
+/// (light mode needs none: the lightpush answer confirms it).
+fn flush(node: &NodeHandle) {
+    if node.mode() == NodeMode::Relay {
+        std::thread::sleep(Duration::from_millis(300));
     }
 }
 
@@ -125,6 +209,7 @@ fn publish(node: &NodeHandle, bytes: Vec<u8>) -> Result<(), CliError> {
 pub fn send_via(
     ctx: &Ctx,
     via: &str,
+    light: bool,
     to: &str,
     message: Option<String>,
     request: bool,
@@ -144,15 +229,29 @@ pub fn send_via(
     if text.is_empty() {
         return Err(CliError::Usage("the message is empty".into()));
     }
-    let node = connect(via)?;
-    let envelopes = commands::send_message(ctx, &mut device, &pk, &text, request, false)?;
-    for e in envelopes {
-        publish(&node, e)?;
+    let node = connect(via, light)?;
+    let messages = commands::send_message(ctx, &mut device, &pk, &text, request, false)?;
+    for m in messages {
+        let hash = hex::encode(m.hash());
+        let r = publish(&node, m)?;
+        report(ctx, &hash, &r);
     }
-    // let gossip flush before the node stops
-    std::thread::sleep(Duration::from_millis(800));
+    flush(&node);
     node.shutdown();
     Ok(())
+}
+
+fn report(ctx: &Ctx, hash: &str, r: &PublishReport) {
+    if ctx.json {
+        ctx.emit(&serde_json::json!({"type": "published", "hash": hash, "relay_peers": r.relay_peers, "stored": r.stored}));
+    } else {
+        eprintln!(
+            "published {}…: handed to {} relay peer(s){}",
+            hash.get(..12).unwrap_or(hash),
+            r.relay_peers,
+            if r.stored { ", stored" } else { "" }
+        );
+    }
 }
 
 struct Seen {
@@ -193,23 +292,23 @@ impl Seen {
     }
 }
 
-/// Processes a received envelope (deduplicated), publishing any replies.
+/// Processes a received message (deduplicated), publishing any replies.
 fn handle(
     ctx: &Ctx,
     node: &NodeHandle,
     device: &mut Device,
     seen: &mut Seen,
-    bytes: &[u8],
+    message: &CarriedMessage,
 ) -> Outcome {
-    if !seen.insert(&pfs_crypto::hash::keccak256(bytes)) {
+    if !seen.insert(&message.hash()) {
         return Outcome::Skipped;
     }
-    let (outcome, replies) = commands::receive_one(ctx, device, "network", bytes);
+    let (outcome, replies) = commands::receive_one(ctx, device, "network", message);
     if !replies.is_empty() {
-        match commands::emit_envelopes(ctx, device, &replies, false) {
-            Ok(envelopes) => {
-                for e in envelopes {
-                    if let Err(e) = publish(node, e) {
+        match commands::emit_messages(ctx, device, &replies, false) {
+            Ok(messages) => {
+                for m in messages {
+                    if let Err(e) = publish(node, m) {
                         eprintln!("could not publish a bundle reply: {e}");
                     }
                 }
@@ -220,15 +319,14 @@ fn handle(
     outcome
 }
 
-fn history(node: &NodeHandle, topic: [u8; 4]) -> Vec<Vec<u8>> {
-    let now = pfs_transport::transport::now_unix();
-    let q = HistoryQuery {
-        topics: vec![topic],
-        since_unix: now.saturating_sub(HISTORY_DAYS * 86_400),
-        until_unix: now + 60,
-    };
+fn history(node: &NodeHandle, content_topic: &str) -> Vec<CarriedMessage> {
+    let q = HistoryQuery::recent(
+        vec![content_topic.to_owned()],
+        pfs_transport::transport::now_unix_ns(),
+        HISTORY_DAYS * 86_400,
+    );
     match Transport::fetch_history(node, &q) {
-        Ok(list) => list.into_iter().map(|c| c.envelope).collect(),
+        Ok(list) => list,
         Err(e) => {
             eprintln!("no history fetched ({e})");
             Vec::new()
@@ -236,18 +334,44 @@ fn history(node: &NodeHandle, topic: [u8; 4]) -> Vec<Vec<u8>> {
     }
 }
 
+/// Light mode: waits (at most 5 s) until the service node confirmed our filter
+/// subscription, so that nothing falls between it and the store query that follows.
+fn wait_filter(node: &NodeHandle) {
+    if node.mode() != NodeMode::Light {
+        return;
+    }
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline {
+        match node.status() {
+            Ok(st) if st.filter_subscribed => return,
+            Ok(_) => std::thread::sleep(Duration::from_millis(50)),
+            Err(_) => return,
+        }
+    }
+    eprintln!(
+        "the service node did not confirm the filter subscription; new messages may arrive late"
+    );
+}
+
+fn our_topic(device: &Device) -> String {
+    pfs_transport::waku::content_topic(&pfs_transport::status::partitioned_topic(
+        &device.identity(),
+    ))
+}
+
 /// `pfs receive --via`.
-pub fn receive_via(ctx: &Ctx, via: &str, follow: bool) -> Result<(), CliError> {
+pub fn receive_via(ctx: &Ctx, via: &str, light: bool, follow: bool) -> Result<(), CliError> {
     let mut device = ctx.open()?;
-    let topic = pfs_transport::status::partitioned_topic(&device.identity()).0;
-    let node = connect(via)?;
+    let topic = our_topic(&device);
+    let node = connect(via, light)?;
     let sub = node
-        .subscribe(&[topic])
+        .subscribe(std::slice::from_ref(&topic))
         .map_err(|e| CliError::Network(e.to_string()))?;
+    wait_filter(&node);
     let mut seen = Seen::load(&ctx.home);
     let mut failed = 0usize;
-    for bytes in history(&node, topic) {
-        if let Outcome::Failed = handle(ctx, &node, &mut device, &mut seen, &bytes) {
+    for m in history(&node, &topic) {
+        if let Outcome::Failed = handle(ctx, &node, &mut device, &mut seen, &m) {
             failed += 1;
         }
     }
@@ -259,8 +383,8 @@ pub fn receive_via(ctx: &Ctx, via: &str, follow: bool) -> Result<(), CliError> {
     };
     loop {
         match sub.recv_timeout(quiet_for.min(Duration::from_secs(3600))) {
-            Ok(Some(c)) => {
-                if let Outcome::Failed = handle(ctx, &node, &mut device, &mut seen, &c.envelope) {
+            Ok(Some(m)) => {
+                if let Outcome::Failed = handle(ctx, &node, &mut device, &mut seen, &m) {
                     failed += 1;
                 }
                 let _ = std::io::stdout().flush();
@@ -270,7 +394,7 @@ pub fn receive_via(ctx: &Ctx, via: &str, follow: bool) -> Result<(), CliError> {
             Err(e) => return Err(CliError::Network(e.to_string())),
         }
     }
-    std::thread::sleep(Duration::from_millis(500));
+    flush(&node);
     node.shutdown();
     if failed > 0 {
         return Err(CliError::Undelivered(failed));
@@ -279,15 +403,16 @@ pub fn receive_via(ctx: &Ctx, via: &str, follow: bool) -> Result<(), CliError> {
 }
 
 /// `pfs chat`.
-pub fn chat(ctx: &Ctx, via: &str, with: &str) -> Result<(), CliError> {
+pub fn chat(ctx: &Ctx, via: &str, light: bool, with: &str) -> Result<(), CliError> {
     let mut device = ctx.open()?;
     let peer = commands::resolve_contact(&mut device, with)?;
     let name = commands::display_name(&mut device, &peer);
-    let topic = pfs_transport::status::partitioned_topic(&device.identity()).0;
-    let node = Arc::new(connect(via)?);
+    let topic = our_topic(&device);
+    let node = Arc::new(connect(via, light)?);
     let sub = node
-        .subscribe(&[topic])
+        .subscribe(std::slice::from_ref(&topic))
         .map_err(|e| CliError::Network(e.to_string()))?;
+    wait_filter(&node);
     let device = Arc::new(Mutex::new(device));
     let mut seen = Seen::load(&ctx.home);
     eprintln!(
@@ -295,8 +420,8 @@ pub fn chat(ctx: &Ctx, via: &str, with: &str) -> Result<(), CliError> {
     );
     {
         let mut d = device.lock().map_err(|_| CliError::Other("lock".into()))?;
-        for bytes in history(&node, topic) {
-            handle(ctx, &node, &mut d, &mut seen, &bytes);
+        for m in history(&node, &topic) {
+            handle(ctx, &node, &mut d, &mut seen, &m);
         }
     }
     let reader = {
@@ -304,9 +429,9 @@ pub fn chat(ctx: &Ctx, via: &str, with: &str) -> Result<(), CliError> {
         std::thread::spawn(move || {
             loop {
                 match sub.recv_timeout(Duration::from_millis(500)) {
-                    Ok(Some(c)) => {
+                    Ok(Some(m)) => {
                         if let Ok(mut d) = device.lock() {
-                            handle(&ctx, &node, &mut d, &mut seen, &c.envelope);
+                            handle(&ctx, &node, &mut d, &mut seen, &m);
                         }
                         let _ = std::io::stdout().flush();
                     }
@@ -321,18 +446,18 @@ pub fn chat(ctx: &Ctx, via: &str, with: &str) -> Result<(), CliError> {
         if line.trim().is_empty() {
             continue;
         }
-        let envelopes = {
+        let messages = {
             let mut d = device.lock().map_err(|_| CliError::Other("lock".into()))?;
             commands::send_message(ctx, &mut d, &peer, &line, false, false)?
         };
-        for e in envelopes {
-            publish(&node, e)?;
+        for m in messages {
+            publish(&node, m)?;
         }
         if !ctx.json {
             println!("you → {name}: {line}");
         }
     }
-    std::thread::sleep(Duration::from_millis(800));
+    flush(&node);
     node.shutdown();
     drop(reader);
     Ok(())

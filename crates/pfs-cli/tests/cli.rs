@@ -1,4 +1,4 @@
-//! End-to-end tests of the `pfs` binary: two and three homes talking through envelope
+//! End-to-end tests of the `pfs` binary: two and three homes talking through WakuMessage
 //! lines (pipes), multi-device approval, recovery, contact requests, every error path,
 //! and the demo.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
@@ -94,7 +94,7 @@ fn add(h: &Home, code: &str, name: &str) {
         .success();
 }
 
-/// Sends and returns the envelope objects (JSON mode).
+/// Sends and returns the WakuMessage objects (JSON mode).
 fn send(h: &Home, to: &str, text: &str) -> Vec<Value> {
     let out = pfs(&h.path)
         .args(["--json", "send", "--to", to, text])
@@ -109,10 +109,10 @@ fn send(h: &Home, to: &str, text: &str) -> Vec<Value> {
 }
 
 fn line(env: &Value) -> String {
-    env["envelope"].as_str().unwrap().to_owned() + "\n"
+    env["waku_message"].as_str().unwrap().to_owned() + "\n"
 }
 
-/// Receives envelope lines; returns (success, JSON objects, stderr).
+/// Receives WakuMessage lines; returns (success, JSON objects, stderr).
 fn receive(h: &Home, input: &str) -> (bool, Vec<Value>, String) {
     let out = pfs(&h.path)
         .args(["--json", "receive"])
@@ -140,7 +140,7 @@ fn texts(v: &[Value]) -> Vec<String> {
 
 fn replies(v: &[Value]) -> String {
     v.iter()
-        .filter(|o| o["type"] == "envelope" && o["kind"] == "bundle-reply")
+        .filter(|o| o["type"] == "waku_message" && o["kind"] == "bundle-reply")
         .map(line)
         .collect()
 }
@@ -162,7 +162,7 @@ fn two_homes_talk_both_ways_out_of_order() {
         .map(|t| send(&alice, "Bob", t))
         .collect();
     for e in &m {
-        assert_eq!(e.len(), 1, "no own devices: one envelope");
+        assert_eq!(e.len(), 1, "no own devices: one message");
         assert_eq!(e[0]["kind"], "message");
         assert_eq!(e[0]["forward_secret"], true);
     }
@@ -484,33 +484,33 @@ fn error_paths_are_explained() {
         .stderr(predicate::str::contains(
             "not a valid contact code nor a chat key",
         ));
-    // corrupt envelopes: not base64, base64 of garbage, a truncated envelope
+    // corrupt messages: not base64, base64 of garbage, a truncated message
     pair_contacts(&alice, &bob);
     let e = send(&alice, "Bob", "x");
-    let good = e[0]["envelope"].as_str().unwrap();
+    let good = e[0]["waku_message"].as_str().unwrap();
     for bad in ["%%% not base64 %%%", "AAAA", &good[..good.len() / 2]] {
         pfs(&bob.path)
             .arg("receive")
             .write_stdin(format!("{bad}\n"))
             .assert()
             .failure()
-            .stderr(predicate::str::contains("corrupt envelope"));
+            .stderr(predicate::str::contains("corrupt message"));
     }
-    // an envelope for someone else is skipped, not an error
+    // a message for someone else is skipped, not an error
     pfs(&alice.path)
         .arg("receive")
         .write_stdin(format!("{good}\n"))
         .assert()
         .success()
         .stderr(predicate::str::contains("not for us"));
-    // a good envelope after a corrupt one is still delivered; the exit says 1 failed
+    // a good message after a corrupt one is still delivered; the exit says 1 failed
     pfs(&bob.path)
         .arg("receive")
         .write_stdin(format!("garbage\n{good}\n"))
         .assert()
         .failure()
         .stdout(predicate::str::contains("  x"))
-        .stderr(predicate::str::contains("1 envelope(s) could not be read"));
+        .stderr(predicate::str::contains("1 message(s) could not be read"));
     // a mnemonic with a wrong word names its position
     let mut words: Vec<&str> = phrase.split_whitespace().collect();
     words[4] = "notaword";
@@ -661,7 +661,7 @@ fn send_and_receive_through_a_node_with_history() {
         .map_while(Result::ok)
         .find_map(|l| l.strip_prefix("listening on ").map(str::to_owned))
         .expect("node prints its address");
-    // Bob is offline while Alice sends: the store keeps the envelope
+    // Bob is offline while Alice sends: the store keeps the message
     pfs(&alice.path)
         .args(["send", "--to", "Bob", "--via", &addr, "over the network"])
         .assert()
@@ -683,5 +683,103 @@ fn send_and_receive_through_a_node_with_history() {
         .unwrap();
     assert!(out.status.success());
     assert!(texts(&json_lines(&out.stdout)).is_empty());
+    // the same as light nodes: lightpush to the node, store + filter from it
+    let out = pfs(&alice.path)
+        .args([
+            "--json",
+            "send",
+            "--to",
+            "Bob",
+            "--via",
+            &addr,
+            "--light",
+            "light one",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let published: Vec<Value> = json_lines(&out.stdout)
+        .into_iter()
+        .filter(|o| o["type"] == "published")
+        .collect();
+    assert_eq!(published.len(), 1, "one message for Bob's one device");
+    let out = pfs(&bob.path)
+        .args(["--json", "receive", "--via", &addr, "--light"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(texts(&json_lines(&out.stdout)), ["light one"]);
     drop(node);
+}
+
+#[test]
+fn node_keeps_its_peer_id_and_prints_listen_lines_first() {
+    use std::io::BufRead as _;
+    let node_home = home();
+    let first_line = || {
+        let mut node = Child(
+            std::process::Command::new(assert_cmd::cargo::cargo_bin("pfs"))
+                .arg("--home")
+                .arg(&node_home.path)
+                .args([
+                    "node",
+                    "--listen",
+                    "/ip4/127.0.0.1/tcp/0",
+                    "--listen",
+                    "/ip4/127.0.0.1/tcp/0/ws",
+                ])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
+        let stdout = node.0.stdout.take().unwrap();
+        let lines: Vec<String> = std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+            .take(3)
+            .collect();
+        drop(node);
+        lines
+    };
+    let a = first_line();
+    assert!(
+        a[0].starts_with("listening on /ip4/127.0.0.1/tcp/"),
+        "{a:?}"
+    );
+    assert!(
+        a[1].starts_with("listening on /ip4/127.0.0.1/tcp/"),
+        "{a:?}"
+    );
+    assert_eq!(
+        a[..2].iter().filter(|l| l.contains("/ws/p2p/")).count(),
+        1,
+        "one TCP and one WebSocket address: {a:?}"
+    );
+    assert!(!a[2].starts_with("listening on"), "{a:?}");
+    let peer = |l: &str| l.rsplit("/p2p/").next().unwrap().to_owned();
+    let b = first_line();
+    assert_eq!(peer(&a[0]), peer(&b[0]), "same node key, same peer id");
+    assert!(
+        peer(&a[0]).starts_with("16Uiu2"),
+        "secp256k1 peer id as nwaku: {}",
+        a[0]
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(node_home.path.join("node.key"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
 }

@@ -291,6 +291,201 @@ fn envelope_seeds() -> Vec<Vec<u8>> {
     out
 }
 
+/// Version 1 payloads made with the `waku_payload` target's keys: symmetric and
+/// asymmetric, signed and unsigned, with 1-, 2- and 3-byte size fields.
+fn waku_payload_seeds() -> Vec<Vec<u8>> {
+    let mut rng = DetRng::new("waku-payloads");
+    let sym = SymKey::from_bytes(&crate::WAKU_PAYLOAD_SYM_KEY).expect("key");
+    let pk = SecretKey::from_bytes(&crate::WAKU_PAYLOAD_ASYM_KEY)
+        .expect("key")
+        .public_key();
+    let signer = SecretKey::from_bytes(&[0x23; 32]).expect("key");
+    let mut out = Vec::new();
+    for (i, len) in [1usize, 30, 189, 300].into_iter().enumerate() {
+        for signed in [false, true] {
+            let mut payload = vec![0u8; len];
+            rng.fill_bytes(&mut payload).expect("rng");
+            let key = if i % 2 == 0 {
+                SealKey::Symmetric(&sym)
+            } else {
+                SealKey::Asymmetric(&pk)
+            };
+            let data =
+                pfs_transport::payload::seal(&payload, signed.then_some(&signer), key, &mut rng)
+                    .expect("seal");
+            out.push(data);
+        }
+    }
+    out
+}
+
+/// Encoded WakuMessages: sealed version 1 messages (symmetric and asymmetric, signed or
+/// not, ephemeral or not), the 14/WAKU2-MESSAGE hash-vector message with `meta`, and one with every
+/// optional field.
+fn waku_message_seeds() -> Vec<Vec<u8>> {
+    use pfs_transport::waku::{self, WakuMessage};
+    use pfs_wire::Message;
+    let mut rng = DetRng::new("waku-messages");
+    let sym = SymKey::from_bytes(&crate::WAKU_PAYLOAD_SYM_KEY).expect("key");
+    let pk = SecretKey::from_bytes(&crate::WAKU_PAYLOAD_ASYM_KEY)
+        .expect("key")
+        .public_key();
+    let signer = SecretKey::from_bytes(&[0x23; 32]).expect("key");
+    let topic = waku::content_topic(&Topic::from_string("contact-discovery"));
+    let mut out = Vec::new();
+    for (key, ephemeral, signed) in [
+        (SealKey::Symmetric(&sym), false, true),
+        (SealKey::Symmetric(&sym), true, true),
+        (SealKey::Symmetric(&sym), false, false),
+        (SealKey::Asymmetric(&pk), false, true),
+        (SealKey::Asymmetric(&pk), true, false),
+    ] {
+        let m = pfs_transport::payload::seal_message(
+            b"pfs-fuzz waku message",
+            signed.then_some(&signer),
+            key,
+            topic.clone(),
+            crate::WAKU_NOW_NS,
+            ephemeral,
+            &mut rng,
+        )
+        .expect("seal");
+        out.push(m.encode_to_vec());
+    }
+    out.push(
+        WakuMessage {
+            payload: b"\x01\x02\x03\x04TEST\x05\x06\x07\x08".to_vec(),
+            content_topic: "/waku/2/default-content/proto".to_owned(),
+            meta: Some(b"super-secret".to_vec()),
+            timestamp: Some(0x1757_89bf_a23f_8400),
+            ..WakuMessage::default()
+        }
+        .encode_to_vec(),
+    );
+    out.push(
+        WakuMessage {
+            payload: vec![0xab; 40],
+            content_topic: "/waku/1/0xDEADBEEF/rfc26".to_owned(),
+            version: Some(0),
+            timestamp: Some(-1),
+            meta: Some(vec![7; 64]),
+            rate_limit_proof: Some(vec![9; 32]),
+            ephemeral: Some(false),
+        }
+        .encode_to_vec(),
+    );
+    out
+}
+
+/// One populated encoding of each Waku request/response message of the `waku_rpc` target.
+fn waku_rpc_seeds() -> Vec<Vec<u8>> {
+    use pfs_transport::waku::{CLUSTER_ID, DEFAULT_PUBSUB_TOPIC, DEFAULT_SHARDS};
+    use pfs_wire::Message;
+    use pfs_wire::waku::{
+        FilterSubscribeRequest, FilterSubscribeResponse, LightPushRequestV3, LightPushResponseV3,
+        MessagePush, PushRequest, PushResponse, PushRpc, StoreQueryRequest, StoreQueryResponse,
+        WakuMessage, WakuMessageKeyValue, WakuMetadataRequest, WakuMetadataResponse,
+        filter_subscribe_request,
+    };
+    let msg = WakuMessage {
+        payload: b"pfs-fuzz rpc".to_vec(),
+        content_topic: "/waku/1/0x01020304/rfc26".to_owned(),
+        version: Some(1),
+        timestamp: Some(crate::WAKU_NOW_NS),
+        ..WakuMessage::default()
+    };
+    let topic = Some(DEFAULT_PUBSUB_TOPIC.to_owned());
+    let content_topics = vec![msg.content_topic.clone(), "/app/1/chat/proto".to_owned()];
+    vec![
+        WakuMetadataRequest {
+            cluster_id: Some(CLUSTER_ID),
+            shards: DEFAULT_SHARDS.to_vec(),
+        }
+        .encode_to_vec(),
+        WakuMetadataResponse {
+            cluster_id: Some(CLUSTER_ID),
+            shards: vec![32],
+        }
+        .encode_to_vec(),
+        LightPushRequestV3 {
+            request_id: "req-1".to_owned(),
+            pubsub_topic: topic.clone(),
+            message: Some(msg.clone()),
+        }
+        .encode_to_vec(),
+        LightPushResponseV3 {
+            request_id: "req-1".to_owned(),
+            status_code: 200,
+            status_desc: Some("OK".to_owned()),
+            relay_peer_count: Some(3),
+        }
+        .encode_to_vec(),
+        PushRpc {
+            request_id: "req-2".to_owned(),
+            request: Some(PushRequest {
+                pubsub_topic: DEFAULT_PUBSUB_TOPIC.to_owned(),
+                message: Some(msg.clone()),
+            }),
+            response: None,
+        }
+        .encode_to_vec(),
+        PushRpc {
+            request_id: "req-2".to_owned(),
+            request: None,
+            response: Some(PushResponse {
+                is_success: false,
+                info: Some("no peers".to_owned()),
+            }),
+        }
+        .encode_to_vec(),
+        StoreQueryRequest {
+            request_id: "req-3".to_owned(),
+            include_data: true,
+            pubsub_topic: topic.clone(),
+            content_topics: content_topics.clone(),
+            time_start: Some(crate::WAKU_NOW_NS - 60_000_000_000),
+            time_end: Some(crate::WAKU_NOW_NS),
+            message_hashes: vec![vec![0x11; 32]],
+            pagination_cursor: Some(vec![0x22; 32]),
+            pagination_forward: true,
+            pagination_limit: Some(20),
+        }
+        .encode_to_vec(),
+        StoreQueryResponse {
+            request_id: "req-3".to_owned(),
+            status_code: Some(200),
+            status_desc: Some("OK".to_owned()),
+            messages: vec![WakuMessageKeyValue {
+                message_hash: Some(
+                    pfs_transport::waku::message_hash(DEFAULT_PUBSUB_TOPIC, &msg).to_vec(),
+                ),
+                message: Some(msg.clone()),
+                pubsub_topic: topic.clone(),
+            }],
+            pagination_cursor: Some(vec![0x33; 32]),
+        }
+        .encode_to_vec(),
+        FilterSubscribeRequest {
+            request_id: "req-4".to_owned(),
+            filter_subscribe_type: filter_subscribe_request::FilterSubscribeType::Subscribe as i32,
+            pubsub_topic: topic.clone(),
+            content_topics,
+        }
+        .encode_to_vec(),
+        FilterSubscribeResponse {
+            request_id: "req-4".to_owned(),
+            status_code: 200,
+            status_desc: Some("OK".to_owned()),
+        }
+        .encode_to_vec(),
+        MessagePush {
+            waku_message: Some(msg),
+            pubsub_topic: topic,
+        }
+        .encode_to_vec(),
+    ]
+}
+
 /// The seed inputs of `target` that the harness itself can make (real engine, ratchet and
 /// envelope runs). Vector-file seeds are added by the corpus generator test.
 pub fn seeds(target: &str) -> Vec<Vec<u8>> {
@@ -333,6 +528,9 @@ pub fn seeds(target: &str) -> Vec<Vec<u8>> {
             v
         }
         "engine_decrypt" => t.seeds.clone(),
+        "waku_message" => waku_message_seeds(),
+        "waku_payload" => waku_payload_seeds(),
+        "waku_rpc" => waku_rpc_seeds(),
         _ => Vec::new(),
     }
 }

@@ -141,12 +141,54 @@ fn vector_seeds(keys: &[&str], hex_decode: bool) -> Vec<Vec<u8>> {
     out
 }
 
+/// The Waku seeds reach past the decoders: every payload seed opens with one of the fixed
+/// keys, every message seed is a valid WakuMessage, and each RPC seed decodes as the
+/// message it was made from.
+#[test]
+fn waku_seeds_reach_the_deep_paths() {
+    use pfs_fuzz::{WAKU_PAYLOAD_ASYM_KEY, WAKU_PAYLOAD_SYM_KEY};
+    use pfs_transport::{OpenKey, SymKey, payload, waku};
+    use pfs_wire::Message;
+    let sym = SymKey::from_bytes(&WAKU_PAYLOAD_SYM_KEY).unwrap();
+    let sk = pfs_crypto::secp256k1::SecretKey::from_bytes(&WAKU_PAYLOAD_ASYM_KEY).unwrap();
+    let seeds = pfs_fuzz::templates::seeds("waku_payload");
+    for s in &seeds {
+        let o = payload::open(s, OpenKey::Symmetric(&sym))
+            .or_else(|_| payload::open(s, OpenKey::Asymmetric(&sk)))
+            .unwrap();
+        assert!(!o.payload.is_empty());
+    }
+    let signed = seeds
+        .iter()
+        .filter_map(|s| payload::open(s, OpenKey::Symmetric(&sym)).ok())
+        .filter(|o| o.signer.is_some())
+        .count();
+    assert!(signed >= 2, "signed symmetric payload seeds: {signed}");
+    for s in pfs_fuzz::templates::seeds("waku_message") {
+        let m = waku::decode_message(&s, waku::DEFAULT_MAX_MESSAGE_SIZE).unwrap();
+        waku::validate(&m, s.len(), waku::DEFAULT_MAX_MESSAGE_SIZE, None).unwrap();
+    }
+    let rpc = pfs_fuzz::templates::seeds("waku_rpc");
+    assert_eq!(rpc.len(), 11);
+    let m = pfs_wire::waku::StoreQueryResponse::decode(rpc[7].as_slice()).unwrap();
+    assert_eq!(m.messages.len(), 1);
+    let m = pfs_wire::waku::MessagePush::decode(rpc[10].as_slice()).unwrap();
+    assert_eq!(m.waku_message.unwrap().version, Some(1));
+}
+
 /// Regenerates `fuzz/corpus/<target>/` (run with `--ignored`; files are named by the
-/// SHA-256 of their content, as libFuzzer names them).
+/// SHA-256 of their content, as libFuzzer names them). `PFS_FUZZ_SEED_TARGETS=a,b` limits
+/// it to those targets.
 #[test]
 #[ignore = "writes the seed corpora into fuzz/corpus"]
 fn generate_seed_corpora() {
+    let only = std::env::var("PFS_FUZZ_SEED_TARGETS").ok();
     for target in pfs_fuzz::TARGETS {
+        if let Some(only) = &only
+            && !only.split(',').any(|t| t == *target)
+        {
+            continue;
+        }
         let mut seeds = pfs_fuzz::templates::seeds(target);
         match *target {
             "wire_decode" => seeds.extend(vector_seeds(&["protocol_message", "protobuf"], true)),

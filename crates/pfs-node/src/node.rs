@@ -2,54 +2,56 @@
 //! synchronous [`NodeHandle`].
 
 use std::collections::{HashMap, HashSet};
-use std::path::PathBuf;
-use std::sync::Mutex;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use libp2p::core::ConnectedPoint;
-use libp2p::gossipsub::{self, IdentTopic, MessageAcceptance, PublishError};
+use libp2p::gossipsub::{self, IdentTopic, MessageAcceptance, PublishError, TopicHash};
 use libp2p::identity::Keypair;
 use libp2p::multiaddr::Protocol;
-use libp2p::request_response::{self, OutboundRequestId, ProtocolSupport, ResponseChannel};
 use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
 use libp2p::swarm::{ConnectionId, NetworkBehaviour, SwarmEvent};
-use libp2p::{Multiaddr, PeerId, Swarm, identify, noise, tcp, yamux};
+use libp2p::{Multiaddr, PeerId, StreamProtocol, Swarm, identify, noise, ping, tcp, yamux};
+use pfs_archive::{Archive, ArchiveConfig};
 use pfs_transport::transport::{
-    CarriedEnvelope, DEFAULT_RETENTION_SECS, EnvelopeMeta, HistoryQuery, MAX_ENVELOPE_SIZE,
-    Subscription, SubscriptionSender, Topic, Transport, TransportError, check_envelope, fan_out,
-    hex_topic, now_unix,
+    CarriedMessage, HistoryQuery, PublishReport, Subscription, SubscriptionSender, Transport,
+    TransportError, fan_out, now_unix_ns,
+};
+use pfs_transport::waku;
+use pfs_wire::waku::{
+    FilterSubscribeRequest, FilterSubscribeResponse, LightPushRequestV3, LightPushResponseV3,
+    StoreQueryRequest, StoreQueryResponse, filter_subscribe_request::FilterSubscribeType,
 };
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 
-use crate::protocol::{
-    self, Cursor, GOSSIP_TOPIC, GossipEnvelope, HISTORY_PROTOCOL, HistoryCodec, HistoryRequest,
-    HistoryResponse, MAX_GOSSIP_MESSAGE, MAX_PAGE_BYTES, MAX_PAGE_ENVELOPES, WIRE_VERSION,
-};
-use crate::store::{EnvelopeStore, StoreError, item_to_carried};
+use crate::filter::{FilterLimits, FilterRegistry};
+use crate::services::{self, Internal, Services};
 
-/// An envelope received over gossip may be this many seconds past its expiry and still be
-/// accepted (clock skew and propagation; Whisper's `2 × DefaultSyncAllowance`).
-pub const EXPIRY_GRACE_SECS: u64 = 20;
+/// A history fetch stops after this many messages (all pages together).
+pub const MAX_HISTORY_TOTAL_MESSAGES: usize = 100_000;
 
-/// A history fetch stops after this many envelopes (all pages together).
-pub const MAX_HISTORY_TOTAL_ENVELOPES: usize = 100_000;
-
-/// A history fetch stops after this many envelope bytes (all pages together).
-pub const MAX_HISTORY_TOTAL_BYTES: usize = 256 * 1024 * 1024;
-
-/// Identify protocol version announced by pfs nodes.
-pub const IDENTIFY_PROTOCOL_VERSION: &str = "/pfs/1.0.0";
+/// Identify protocol version announced (nwaku and js-waku announce `ipfs/0.1.0`).
+pub const IDENTIFY_PROTOCOL_VERSION: &str = "ipfs/0.1.0";
 
 /// Why a node could not start or a node command failed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum NodeError {
-    /// The store database could not be opened.
-    #[error(transparent)]
-    Store(#[from] StoreError),
+    /// The archive database could not be opened.
+    #[error("archive: {0}")]
+    Archive(#[from] pfs_archive::ArchiveError),
+    /// The node key file could not be read or written.
+    #[error("node key {path}: {reason}")]
+    Key {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
     /// The tokio runtime or the node thread could not be created.
     #[error("cannot start the node runtime: {0}")]
     Runtime(String),
@@ -67,7 +69,7 @@ pub enum NodeError {
     /// Listening did not start within the start timeout.
     #[error("listen addresses not ready within {0:?}")]
     StartTimeout(Duration),
-    /// A peer address is unusable (for example not a TCP address).
+    /// A peer address is unusable.
     #[error("bad peer address {addr}: {reason}")]
     BadPeer {
         /// The address.
@@ -75,102 +77,176 @@ pub enum NodeError {
         /// Why.
         reason: String,
     },
+    /// The configuration is inconsistent.
+    #[error("invalid configuration: {0}")]
+    Config(&'static str),
     /// The node has shut down.
     #[error("the node is shut down")]
     Closed,
 }
 
-/// The store (mailserver) role.
+/// The store role: an archive answering store v3 queries.
 #[derive(Debug, Clone)]
 pub struct StoreConfig {
     /// SQLite database file (created if missing).
     pub db_path: PathBuf,
-    /// How long envelopes are kept after their arrival, in seconds (default 30 days).
-    pub retention_secs: u64,
-    /// How often envelopes past retention are deleted.
+    /// Retention, size cap and page sizes.
+    pub archive: ArchiveConfig,
+    /// How often messages past retention (or over the cap) are deleted.
     pub purge_interval: Duration,
 }
 
 impl StoreConfig {
-    /// A store at `db_path` with the default retention (30 days) and an hourly purge.
+    /// A store at `db_path` with the default archive configuration (30 days) and an
+    /// hourly purge.
     pub fn new(db_path: impl Into<PathBuf>) -> Self {
         StoreConfig {
             db_path: db_path.into(),
-            retention_secs: DEFAULT_RETENTION_SECS,
+            archive: ArchiveConfig::default(),
             purge_interval: Duration::from_secs(3600),
         }
     }
 }
 
+/// How the node takes part in the network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum NodeMode {
+    /// A full relay node: gossipsub on its shards; serves lightpush and filter (and
+    /// store with a [`StoreConfig`]).
+    #[default]
+    Relay,
+    /// A light node: no relay; publishes with lightpush, receives with a filter
+    /// subscription and catches up with store queries, all against the first configured
+    /// peer (its service node).
+    Light,
+}
+
 /// Everything a node needs to start.
 #[derive(Debug, Clone)]
 pub struct NodeConfig {
-    /// Addresses to listen on; `/ip4/127.0.0.1/tcp/0` by default (port 0 = random).
+    /// Relay or light node.
+    pub mode: NodeMode,
+    /// Addresses to listen on (TCP, and WebSocket as `/tcp/P/ws`); `/ip4/127.0.0.1/tcp/0`
+    /// by default (port 0 = random).
     pub listen: Vec<Multiaddr>,
     /// Peers to connect to and keep connected (redialled when the connection drops), as
-    /// `/ip4/A.B.C.D/tcp/PORT` with or without a trailing `/p2p/PEERID`.
+    /// `/ip4/A.B.C.D/tcp/PORT[/ws]` with or without a trailing `/p2p/PEERID`. In light
+    /// mode the first one is the service node.
     pub peers: Vec<Multiaddr>,
-    /// The store role, if this node is a mailserver.
+    /// The cluster (Status: 16). Peers of another cluster are disconnected.
+    pub cluster_id: u32,
+    /// The shards served (never empty; Status: 32 and 64).
+    pub shards: Vec<u32>,
+    /// The store role, if this node archives messages.
     pub store: Option<StoreConfig>,
-    /// The node's libp2p identity; a fresh Ed25519 key when `None` (then the peer id
-    /// changes on every start).
+    /// The node's libp2p identity; a fresh secp256k1 key when `None` (then the peer id
+    /// changes on every start; see [`load_or_create_key`]).
     pub keypair: Option<Keypair>,
+    /// Largest encoded WakuMessage relayed (150 KiB by default).
+    pub max_message_size: usize,
     /// Gossipsub heartbeat (mesh maintenance) interval.
     pub heartbeat_interval: Duration,
-    /// Timeout of one history request (one page).
+    /// Timeout of one request (one store page, one lightpush, one filter request).
     pub request_timeout: Duration,
-    /// Overall timeout of [`NodeHandle::fetch_history`] (all pages).
+    /// Overall timeout of a history fetch (all pages).
     pub history_timeout: Duration,
-    /// How long [`Transport::fetch_history`] waits to learn of a store among the
-    /// connected peers before failing with [`TransportError::NoStore`].
+    /// How long a history fetch waits to learn of a store among the connected peers.
     pub store_wait: Duration,
     /// How often configured peers that are not connected are redialled.
     pub redial_interval: Duration,
     /// How long [`Node::start`] waits for the listen addresses.
     pub start_timeout: Duration,
-    /// Discover peers on the local network with mDNS (only with the `mdns` feature).
-    #[cfg(feature = "mdns")]
-    pub mdns: bool,
+    /// Limits of the filter service.
+    pub filter_limits: FilterLimits,
+    /// How often a light node refreshes its filter subscription (js-waku pings every 60 s).
+    pub filter_refresh: Duration,
 }
 
 impl Default for NodeConfig {
     fn default() -> Self {
         NodeConfig {
+            mode: NodeMode::Relay,
             listen: vec![
                 Multiaddr::empty()
                     .with(Protocol::Ip4([127, 0, 0, 1].into()))
                     .with(Protocol::Tcp(0)),
             ],
             peers: Vec::new(),
+            cluster_id: waku::CLUSTER_ID,
+            shards: waku::DEFAULT_SHARDS.to_vec(),
             store: None,
             keypair: None,
+            max_message_size: waku::DEFAULT_MAX_MESSAGE_SIZE,
             heartbeat_interval: Duration::from_millis(700),
-            request_timeout: Duration::from_secs(20),
+            request_timeout: Duration::from_secs(10),
             history_timeout: Duration::from_secs(120),
             store_wait: Duration::from_secs(5),
             redial_interval: Duration::from_secs(2),
             start_timeout: Duration::from_secs(10),
-            #[cfg(feature = "mdns")]
-            mdns: false,
+            filter_limits: FilterLimits::default(),
+            filter_refresh: Duration::from_secs(30),
         }
     }
 }
 
+impl NodeConfig {
+    /// The pubsub topics of our shards.
+    pub fn pubsub_topics(&self) -> Vec<String> {
+        self.shards
+            .iter()
+            .map(|s| waku::pubsub_topic(self.cluster_id, *s))
+            .collect()
+    }
+}
+
+/// Loads the node key from `path` (libp2p protobuf encoding), or creates a secp256k1 key
+/// there (file mode 0600) when the file does not exist, so that a node keeps its peer id
+/// across restarts.
+pub fn load_or_create_key(path: &Path) -> Result<Keypair, NodeError> {
+    let err = |reason: String| NodeError::Key {
+        path: path.to_path_buf(),
+        reason,
+    };
+    match std::fs::read(path) {
+        Ok(bytes) => Keypair::from_protobuf_encoding(&bytes).map_err(|e| err(e.to_string())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let key = Keypair::generate_secp256k1();
+            let bytes = key.to_protobuf_encoding().map_err(|e| err(e.to_string()))?;
+            write_private(path, &bytes).map_err(|e| err(e.to_string()))?;
+            Ok(key)
+        }
+        Err(e) => Err(err(e.to_string())),
+    }
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path)?;
+    f.write_all(bytes)?;
+    f.sync_all()
+}
+
 #[derive(NetworkBehaviour)]
 struct Behaviour {
-    gossipsub: gossipsub::Behaviour,
-    history: request_response::Behaviour<HistoryCodec>,
+    relay: gossipsub::Behaviour,
     identify: identify::Behaviour,
-    #[cfg(feature = "mdns")]
-    mdns: libp2p::swarm::behaviour::toggle::Toggle<libp2p::mdns::tokio::Behaviour>,
+    ping: ping::Behaviour,
+    streams: libp2p_stream::Behaviour,
 }
 
 type Reply<T> = SyncSender<T>;
 
 enum Command {
     Publish {
-        envelope: CarriedEnvelope,
-        reply: Reply<Result<(), TransportError>>,
+        message: CarriedMessage,
+        reply: Reply<Result<PublishReport, TransportError>>,
     },
     Subscribe {
         sender: SubscriptionSender,
@@ -178,7 +254,12 @@ enum Command {
     FetchHistory {
         store: Option<PeerId>,
         query: HistoryQuery,
-        reply: Reply<Result<Vec<CarriedEnvelope>, TransportError>>,
+        reply: Reply<Result<Vec<CarriedMessage>, TransportError>>,
+    },
+    StoreQuery {
+        store: Option<PeerId>,
+        request: StoreQueryRequest,
+        reply: Reply<Result<StoreQueryResponse, TransportError>>,
     },
     AddPeer {
         addr: Multiaddr,
@@ -197,14 +278,22 @@ pub struct NodeStatus {
     pub listen_addrs: Vec<Multiaddr>,
     /// Peers with at least one open connection.
     pub connected: Vec<PeerId>,
-    /// Peers known to be subscribed to the envelope gossip topic.
-    pub gossip_peers: Vec<PeerId>,
-    /// Peers in this node's gossipsub mesh for the envelope topic.
+    /// Peers known to relay our default pubsub topic.
+    pub relay_peers: Vec<PeerId>,
+    /// Peers in this node's gossipsub mesh for the default pubsub topic.
     pub mesh_peers: Vec<PeerId>,
-    /// Connected peers that announced the history (store) protocol.
+    /// Connected peers that announced the store protocol.
     pub stores: Vec<PeerId>,
-    /// Envelopes in the local store (`None` without the store role).
+    /// Connected peers that announced lightpush v3.
+    pub lightpush_peers: Vec<PeerId>,
+    /// Connected peers that announced filter.
+    pub filter_peers: Vec<PeerId>,
+    /// Messages in the local archive (`None` without the store role).
     pub stored: Option<u64>,
+    /// Peers subscribed to our filter service.
+    pub filter_subscribers: usize,
+    /// Light mode: whether our filter subscription at the service node is active.
+    pub filter_subscribed: bool,
 }
 
 /// The entry point: [`Node::start`].
@@ -212,35 +301,44 @@ pub struct NodeStatus {
 pub struct Node;
 
 /// A running node. Every method blocks briefly (a round trip to the node thread) except
-/// [`NodeHandle::fetch_history`], which waits for the store. Dropping the handle shuts the
-/// node down.
+/// the history fetch, which waits for the store. Dropping the handle shuts the node down.
 #[derive(Debug)]
 pub struct NodeHandle {
     peer_id: PeerId,
+    mode: NodeMode,
     cmd: UnboundedSender<Command>,
     thread: Mutex<Option<JoinHandle<()>>>,
     history_timeout: Duration,
+    request_timeout: Duration,
     store_wait: Duration,
 }
 
 impl Node {
-    /// Starts a node: opens the store (if any), starts listening, dials the configured
+    /// Starts a node: opens the archive (if any), starts listening, dials the configured
     /// peers, and returns once the listen addresses are known.
     pub fn start(config: NodeConfig) -> Result<NodeHandle, NodeError> {
+        if config.shards.is_empty() {
+            return Err(NodeError::Config("at least one shard is required"));
+        }
+        if config.mode == NodeMode::Light && config.peers.is_empty() {
+            return Err(NodeError::Config("a light node needs a service node peer"));
+        }
         let keypair = config
             .keypair
             .clone()
-            .unwrap_or_else(Keypair::generate_ed25519);
+            .unwrap_or_else(Keypair::generate_secp256k1);
         let peer_id = keypair.public().to_peer_id();
-        let store = match &config.store {
-            Some(s) => Some(EnvelopeStore::open(&s.db_path, s.retention_secs)?),
+        let archive = match &config.store {
+            Some(s) => Some(Archive::open(&s.db_path, s.archive.clone())?),
             None => None,
         };
         let (cmd_tx, cmd_rx) = unbounded_channel();
         let (ready_tx, ready_rx) = sync_channel::<Result<(), NodeError>>(1);
         let history_timeout = config.history_timeout;
+        let request_timeout = config.request_timeout;
         let store_wait = config.store_wait;
         let start_timeout = config.start_timeout;
+        let mode = config.mode;
         let thread = std::thread::Builder::new()
             .name(format!("pfs-node-{peer_id}"))
             .spawn(move || {
@@ -254,7 +352,7 @@ impl Node {
                         return;
                     }
                 };
-                rt.block_on(run(config, keypair, store, cmd_rx, ready_tx));
+                rt.block_on(run(config, keypair, archive, cmd_rx, ready_tx));
             })
             .map_err(|e| NodeError::Runtime(e.to_string()))?;
         let started = ready_rx
@@ -262,14 +360,16 @@ impl Node {
             .unwrap_or(Err(NodeError::StartTimeout(start_timeout)));
         let handle = NodeHandle {
             peer_id,
+            mode,
             cmd: cmd_tx,
             thread: Mutex::new(Some(thread)),
             history_timeout,
+            request_timeout,
             store_wait,
         };
         match started {
             Ok(()) => {
-                tracing::info!(%peer_id, "node started");
+                tracing::info!(%peer_id, ?mode, "node started");
                 Ok(handle)
             }
             Err(e) => {
@@ -280,9 +380,9 @@ impl Node {
     }
 }
 
-/// Starts a node and runs it until Ctrl-C, then shuts it down (for the CLI's
-/// `pfs node`). `on_started` is called with the handle once listening, for example to
-/// print the listen addresses.
+/// Starts a node and runs it until Ctrl-C (or SIGTERM), then shuts it down (for the
+/// CLI's `pfs node`). `on_started` is called with the handle once listening, for example
+/// to print the listen addresses.
 pub fn run_node_until_ctrl_c(
     config: NodeConfig,
     on_started: impl FnOnce(&NodeHandle),
@@ -293,7 +393,19 @@ pub fn run_node_until_ctrl_c(
         .enable_all()
         .build()
         .map_err(|e| NodeError::Runtime(e.to_string()))?;
-    let r = rt.block_on(tokio::signal::ctrl_c());
+    let r = rt.block_on(async {
+        #[cfg(unix)]
+        {
+            let mut term =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+            tokio::select! {
+                r = tokio::signal::ctrl_c() => r,
+                _ = term.recv() => Ok(()),
+            }
+        }
+        #[cfg(not(unix))]
+        tokio::signal::ctrl_c().await
+    });
     handle.shutdown();
     r.map_err(|e| NodeError::Runtime(e.to_string()))
 }
@@ -302,6 +414,11 @@ impl NodeHandle {
     /// This node's peer id.
     pub fn peer_id(&self) -> PeerId {
         self.peer_id
+    }
+
+    /// Relay or light node.
+    pub fn mode(&self) -> NodeMode {
+        self.mode
     }
 
     fn request<T>(&self, make: impl FnOnce(Reply<T>) -> Command) -> Result<Receiver<T>, NodeError> {
@@ -323,43 +440,44 @@ impl NodeHandle {
         self.status().map(|s| s.listen_addrs).unwrap_or_default()
     }
 
-    /// Connects to a peer (`/ip4/…/tcp/…[/p2p/…]`) and keeps it connected.
+    /// Connects to a peer and keeps it connected.
     pub fn add_peer(&self, addr: Multiaddr) -> Result<(), NodeError> {
         self.request(|reply| Command::AddPeer { addr, reply })?
             .recv()
             .map_err(|_| NodeError::Closed)?
     }
 
-    /// Publishes an envelope: gossiped to the network, stored if this node is a store,
-    /// and echoed to this node's own subscriptions. Fails with
-    /// [`TransportError::NoPeers`] (and has no effect) when no peer is subscribed to the
-    /// gossip topic and this node has no store.
-    pub fn publish(&self, meta: EnvelopeMeta, envelope: Vec<u8>) -> Result<(), TransportError> {
-        let envelope = CarriedEnvelope { meta, envelope };
-        self.request(|reply| Command::Publish { envelope, reply })
+    /// Publishes a message. Relay mode: gossiped on its pubsub topic, archived if this
+    /// node is a store, pushed to filter subscribers and echoed to this node's own
+    /// subscriptions; fails with [`TransportError::NoPeers`] (and has no effect) when no
+    /// relay peer is subscribed and this node has no store. Light mode: lightpushed to the
+    /// service node, which answers with its relay peer count.
+    pub fn publish(&self, message: CarriedMessage) -> Result<PublishReport, TransportError> {
+        self.request(|reply| Command::Publish { message, reply })
             .map_err(|_| TransportError::Closed)?
-            .recv()
-            .map_err(|_| TransportError::Closed)?
+            .recv_timeout(self.request_timeout + Duration::from_secs(2))
+            .map_err(recv_error)?
     }
 
-    /// Receives every envelope on `topics` that reaches this node from now on.
-    pub fn subscribe(&self, topics: &[Topic]) -> Result<Subscription, TransportError> {
-        let (sender, sub) = Subscription::channel(topics)?;
+    /// Receives every message on `content_topics` that reaches this node from now on
+    /// (light mode: through a filter subscription at the service node).
+    pub fn subscribe(&self, content_topics: &[String]) -> Result<Subscription, TransportError> {
+        let (sender, sub) = Subscription::channel(content_topics)?;
         self.cmd
             .send(Command::Subscribe { sender })
             .map_err(|_| TransportError::Closed)?;
         Ok(sub)
     }
 
-    /// Fetches history from `store` (a peer id, or this node's own id for the local store),
-    /// or, when `None`, from the first connected store (or the local store if this node is
-    /// one and no remote store is connected). Follows pages to the end, within
-    /// [`MAX_HISTORY_TOTAL_ENVELOPES`] / [`MAX_HISTORY_TOTAL_BYTES`].
+    /// Fetches history from `store` (a peer id, or this node's own id for the local
+    /// archive) or, when `None`, from the first connected store (or the local archive if
+    /// this node is one and no remote store is connected). Follows pages to the end,
+    /// within [`MAX_HISTORY_TOTAL_MESSAGES`].
     pub fn fetch_history(
         &self,
         store: Option<PeerId>,
         query: &HistoryQuery,
-    ) -> Result<Vec<CarriedEnvelope>, TransportError> {
+    ) -> Result<Vec<CarriedMessage>, TransportError> {
         query.check()?;
         let query = query.clone();
         self.request(|reply| Command::FetchHistory {
@@ -369,13 +487,27 @@ impl NodeHandle {
         })
         .map_err(|_| TransportError::Closed)?
         .recv_timeout(self.history_timeout)
-        .map_err(|e| match e {
-            std::sync::mpsc::RecvTimeoutError::Timeout => TransportError::Timeout,
-            std::sync::mpsc::RecvTimeoutError::Disconnected => TransportError::Closed,
-        })?
+        .map_err(recv_error)?
     }
 
-    /// Stops the node (idempotent): closes connections, the store and the thread.
+    /// Sends one raw store v3 query (one page) to `store` (or the first connected store,
+    /// or the local archive) and returns the answer as received.
+    pub fn store_query(
+        &self,
+        store: Option<PeerId>,
+        request: StoreQueryRequest,
+    ) -> Result<StoreQueryResponse, TransportError> {
+        self.request(|reply| Command::StoreQuery {
+            store,
+            request,
+            reply,
+        })
+        .map_err(|_| TransportError::Closed)?
+        .recv_timeout(self.request_timeout + Duration::from_secs(2))
+        .map_err(recv_error)?
+    }
+
+    /// Stops the node (idempotent): closes connections, the archive and the thread.
     pub fn shutdown(&self) {
         let _ = self.cmd.send(Command::Shutdown);
         let thread = self.thread.lock().unwrap_or_else(|e| e.into_inner()).take();
@@ -388,6 +520,13 @@ impl NodeHandle {
     }
 }
 
+fn recv_error(e: std::sync::mpsc::RecvTimeoutError) -> TransportError {
+    match e {
+        std::sync::mpsc::RecvTimeoutError::Timeout => TransportError::Timeout,
+        std::sync::mpsc::RecvTimeoutError::Disconnected => TransportError::Closed,
+    }
+}
+
 impl Drop for NodeHandle {
     fn drop(&mut self) {
         self.shutdown();
@@ -395,16 +534,16 @@ impl Drop for NodeHandle {
 }
 
 impl Transport for NodeHandle {
-    fn publish(&self, meta: EnvelopeMeta, envelope: Vec<u8>) -> Result<(), TransportError> {
-        NodeHandle::publish(self, meta, envelope)
+    fn publish(&self, message: CarriedMessage) -> Result<PublishReport, TransportError> {
+        NodeHandle::publish(self, message)
     }
 
-    fn subscribe(&self, topics: &[Topic]) -> Result<Subscription, TransportError> {
-        NodeHandle::subscribe(self, topics)
+    fn subscribe(&self, content_topics: &[String]) -> Result<Subscription, TransportError> {
+        NodeHandle::subscribe(self, content_topics)
     }
 
     /// Asks the first connected store; waits up to `store_wait` for one to be known.
-    fn fetch_history(&self, query: &HistoryQuery) -> Result<Vec<CarriedEnvelope>, TransportError> {
+    fn fetch_history(&self, query: &HistoryQuery) -> Result<Vec<CarriedMessage>, TransportError> {
         let deadline = Instant::now() + self.store_wait;
         loop {
             match NodeHandle::fetch_history(self, None, query) {
@@ -426,94 +565,122 @@ struct PeerSlot {
     dialing: Option<ConnectionId>,
 }
 
-struct PendingFetch {
-    peer: PeerId,
-    query: HistoryQuery,
-    got: Vec<CarriedEnvelope>,
-    seen: HashSet<[u8; 32]>,
-    bytes: usize,
-    last: Option<Cursor>,
-    reply: Reply<Result<Vec<CarriedEnvelope>, TransportError>>,
+/// Results of tasks that the event loop waits for.
+enum TaskDone {
+    History {
+        reply: Reply<Result<Vec<CarriedMessage>, TransportError>>,
+        result: Result<Vec<CarriedMessage>, TransportError>,
+    },
+    FilterSubscribed(bool),
 }
 
 struct EventLoop {
     swarm: Swarm<Behaviour>,
-    topic: IdentTopic,
-    store: Option<EnvelopeStore>,
+    config: NodeConfig,
+    services: Arc<Services>,
+    control: libp2p_stream::Control,
+    relay_topics: Vec<IdentTopic>,
+    default_topic: TopicHash,
+    archive: Option<Arc<Mutex<Archive>>>,
     subscribers: Vec<SubscriptionSender>,
     peers: Vec<PeerSlot>,
     connected: HashSet<PeerId>,
-    stores: HashSet<PeerId>,
+    protocols: HashMap<PeerId, Vec<StreamProtocol>>,
     listen_addrs: Vec<Multiaddr>,
-    pending: HashMap<OutboundRequestId, PendingFetch>,
+    seen: lru::Seen,
+    internal_rx: UnboundedReceiver<Internal>,
+    done_tx: UnboundedSender<TaskDone>,
+    done_rx: UnboundedReceiver<TaskDone>,
+    filter_subscribed: bool,
+}
+
+mod lru {
+    use std::collections::{HashSet, VecDeque};
+
+    /// Message hashes seen recently (bounded), to drop duplicates arriving by two paths
+    /// (relay and filter, or two relays with different encodings).
+    pub struct Seen {
+        set: HashSet<[u8; 32]>,
+        order: VecDeque<[u8; 32]>,
+        cap: usize,
+    }
+
+    impl Seen {
+        pub fn new(cap: usize) -> Self {
+            Seen {
+                set: HashSet::new(),
+                order: VecDeque::new(),
+                cap,
+            }
+        }
+
+        /// True when new.
+        pub fn insert(&mut self, h: [u8; 32]) -> bool {
+            if !self.set.insert(h) {
+                return false;
+            }
+            self.order.push_back(h);
+            if self.order.len() > self.cap
+                && let Some(old) = self.order.pop_front()
+            {
+                self.set.remove(&old);
+            }
+            true
+        }
+    }
 }
 
 fn build_swarm(config: &NodeConfig, keypair: Keypair) -> Result<Swarm<Behaviour>, NodeError> {
-    let is_store = config.store.is_some();
     let gossip_config = gossipsub::ConfigBuilder::default()
+        .protocol_id(services::RELAY, gossipsub::Version::V1_1)
         .heartbeat_interval(config.heartbeat_interval)
-        // Small meshes: a handful of peers is the normal case here.
+        // nwaku: d=6, dLow=4, dHigh=8, dOut=3, dLazy=6; small local networks need lower
+        // minimums, which gossipsub keeps consistent (mesh_outbound_min < mesh_n_low).
         .mesh_n_low(1)
-        .mesh_n(3)
-        .mesh_n_high(6)
-        .mesh_outbound_min(1)
-        .gossip_lazy(3)
+        .mesh_n(6)
+        .mesh_n_high(8)
+        .mesh_outbound_min(0)
+        .gossip_lazy(6)
         .flood_publish(true)
-        .max_transmit_size(MAX_GOSSIP_MESSAGE)
-        .validation_mode(gossipsub::ValidationMode::Strict)
+        .duplicate_cache_time(Duration::from_secs(120))
+        .max_transmit_size(config.max_message_size + 64 * 1024)
+        .validation_mode(gossipsub::ValidationMode::Anonymous)
         .validate_messages()
-        // Same gossip payload = same envelope: deduplicate across publishers.
         .message_id_fn(|m: &gossipsub::Message| {
-            gossipsub::MessageId::from(pfs_crypto::hash::keccak256(&m.data).to_vec())
+            use sha2::Digest;
+            gossipsub::MessageId::from(sha2::Sha256::digest(&m.data).to_vec())
         })
         .build()
         .map_err(|e| NodeError::Swarm(e.to_string()))?;
-    let support = if is_store {
-        ProtocolSupport::Full
-    } else {
-        ProtocolSupport::Outbound
-    };
-    let rr_config =
-        request_response::Config::default().with_request_timeout(config.request_timeout);
-    #[cfg(feature = "mdns")]
-    let use_mdns = config.mdns;
     let swarm = libp2p::SwarmBuilder::with_existing_identity(keypair)
         .with_tokio()
         .with_tcp(
             tcp::Config::default().nodelay(true),
             noise::Config::new,
-            yamux::Config::default,
+            (yamux::Config::default, libp2p_mplex::Config::default),
         )
+        .map_err(|e| NodeError::Swarm(e.to_string()))?
+        .with_websocket(
+            noise::Config::new,
+            (yamux::Config::default, libp2p_mplex::Config::default),
+        );
+    let swarm = futures::executor::block_on(swarm)
         .map_err(|e| NodeError::Swarm(e.to_string()))?
         .with_behaviour(
             |key| -> Result<Behaviour, Box<dyn std::error::Error + Send + Sync>> {
-                let gossipsub = gossipsub::Behaviour::new(
-                    gossipsub::MessageAuthenticity::Signed(key.clone()),
+                let relay = gossipsub::Behaviour::new(
+                    gossipsub::MessageAuthenticity::Anonymous,
                     gossip_config,
                 )
                 .map_err(|e| std::io::Error::other(e.to_string()))?;
-                #[cfg(feature = "mdns")]
-                let mdns = if use_mdns {
-                    Some(libp2p::mdns::tokio::Behaviour::new(
-                        libp2p::mdns::Config::default(),
-                        key.public().to_peer_id(),
-                    )?)
-                } else {
-                    None
-                };
                 Ok(Behaviour {
-                    gossipsub,
-                    history: request_response::Behaviour::with_codec(
-                        HistoryCodec,
-                        [(HISTORY_PROTOCOL, support)],
-                        rr_config,
-                    ),
+                    relay,
                     identify: identify::Behaviour::new(
                         identify::Config::new(IDENTIFY_PROTOCOL_VERSION.to_string(), key.public())
                             .with_agent_version(format!("pfs-node/{}", env!("CARGO_PKG_VERSION"))),
                     ),
-                    #[cfg(feature = "mdns")]
-                    mdns: mdns.into(),
+                    ping: ping::Behaviour::new(ping::Config::new()),
+                    streams: libp2p_stream::Behaviour::new(),
                 })
             },
         )
@@ -523,10 +690,75 @@ fn build_swarm(config: &NodeConfig, keypair: Keypair) -> Result<Swarm<Behaviour>
     Ok(swarm)
 }
 
+fn accept(
+    control: &mut libp2p_stream::Control,
+    protocol: StreamProtocol,
+) -> Result<libp2p_stream::IncomingStreams, NodeError> {
+    control
+        .accept(protocol)
+        .map_err(|_| NodeError::Swarm("protocol registered twice".into()))
+}
+
+/// Registers the inbound protocols this node serves and spawns their accept loops.
+fn serve(
+    config: &NodeConfig,
+    control: &mut libp2p_stream::Control,
+    services: &Arc<Services>,
+) -> Result<(), NodeError> {
+    let t = config.request_timeout;
+    let s = Arc::clone(services);
+    let incoming = accept(control, services::METADATA)?;
+    tokio::spawn(services::accept_loop(incoming, 64, t, move |peer, st| {
+        let s = Arc::clone(&s);
+        async move { s.serve_metadata(peer, st).await }
+    }));
+    match config.mode {
+        NodeMode::Relay => {
+            let s = Arc::clone(services);
+            let incoming = accept(control, services::LIGHTPUSH_V3)?;
+            tokio::spawn(services::accept_loop(incoming, 64, t, move |_, st| {
+                let s = Arc::clone(&s);
+                async move { s.serve_lightpush_v3(st, now_unix_ns()).await }
+            }));
+            let s = Arc::clone(services);
+            let incoming = accept(control, services::LIGHTPUSH_V2)?;
+            tokio::spawn(services::accept_loop(incoming, 64, t, move |_, st| {
+                let s = Arc::clone(&s);
+                async move { s.serve_lightpush_v2(st, now_unix_ns()).await }
+            }));
+            let s = Arc::clone(services);
+            let incoming = accept(control, services::FILTER_SUBSCRIBE)?;
+            tokio::spawn(services::accept_loop(incoming, 64, t, move |peer, st| {
+                let s = Arc::clone(&s);
+                async move { s.serve_filter_subscribe(peer, st).await }
+            }));
+            if services.archive.is_some() {
+                let s = Arc::clone(services);
+                let incoming = accept(control, services::STORE)?;
+                tokio::spawn(services::accept_loop(incoming, 16, t, move |_, st| {
+                    let s = Arc::clone(&s);
+                    async move { s.serve_store(st).await }
+                }));
+            }
+        }
+        NodeMode::Light => {
+            let s = Arc::clone(services);
+            let mut incoming = accept(control, services::FILTER_PUSH)?;
+            tokio::spawn(async move {
+                while let Some((peer, st)) = incoming.next().await {
+                    let s = Arc::clone(&s);
+                    tokio::spawn(async move { s.receive_pushes(peer, st, now_unix_ns()).await });
+                }
+            });
+        }
+    }
+    Ok(())
+}
+
 async fn run(
     config: NodeConfig,
     keypair: Keypair,
-    store: Option<EnvelopeStore>,
+    archive: Option<Archive>,
     mut cmd_rx: UnboundedReceiver<Command>,
     ready: SyncSender<Result<(), NodeError>>,
 ) {
@@ -537,9 +769,37 @@ async fn run(
             return;
         }
     };
-    let topic = IdentTopic::new(GOSSIP_TOPIC);
-    if let Err(e) = swarm.behaviour_mut().gossipsub.subscribe(&topic) {
-        let _ = ready.send(Err(NodeError::Swarm(e.to_string())));
+    let relay_topics: Vec<IdentTopic> = config
+        .pubsub_topics()
+        .into_iter()
+        .map(IdentTopic::new)
+        .collect();
+    let default_topic = relay_topics
+        .first()
+        .map(|t| t.hash())
+        .unwrap_or_else(|| IdentTopic::new(waku::DEFAULT_PUBSUB_TOPIC).hash());
+    if config.mode == NodeMode::Relay {
+        for t in &relay_topics {
+            if let Err(e) = swarm.behaviour_mut().relay.subscribe(t) {
+                let _ = ready.send(Err(NodeError::Swarm(e.to_string())));
+                return;
+            }
+        }
+    }
+    let archive = archive.map(|a| Arc::new(Mutex::new(a)));
+    let (internal_tx, internal_rx) = unbounded_channel();
+    let services = Arc::new(Services {
+        cluster_id: config.cluster_id,
+        shards: config.shards.clone(),
+        pubsub_topics: config.pubsub_topics(),
+        max_message_size: config.max_message_size,
+        archive: archive.clone(),
+        filters: Arc::new(Mutex::new(FilterRegistry::new(config.filter_limits))),
+        internal: internal_tx,
+    });
+    let mut control = swarm.behaviour().streams.new_control();
+    if let Err(e) = serve(&config, &mut control, &services) {
+        let _ = ready.send(Err(e));
         return;
     }
     let mut listeners = HashSet::new();
@@ -557,16 +817,25 @@ async fn run(
             }
         }
     }
+    let (done_tx, done_rx) = unbounded_channel();
     let mut ev = EventLoop {
         swarm,
-        topic,
-        store,
+        config: config.clone(),
+        services,
+        control,
+        relay_topics,
+        default_topic,
+        archive,
         subscribers: Vec::new(),
         peers: Vec::new(),
         connected: HashSet::new(),
-        stores: HashSet::new(),
+        protocols: HashMap::new(),
         listen_addrs: Vec::new(),
-        pending: HashMap::new(),
+        seen: lru::Seen::new(100_000),
+        internal_rx,
+        done_tx,
+        done_rx,
+        filter_subscribed: false,
     };
 
     // Wait until every listener reported an address (port 0 gets its real port).
@@ -601,7 +870,7 @@ async fn run(
             tracing::warn!(%addr, error = %e, "configured peer ignored");
         }
     }
-    ev.purge_store();
+    ev.purge_archive();
     if ready.send(Ok(())).is_err() {
         return;
     }
@@ -614,6 +883,7 @@ async fn run(
         .max(Duration::from_millis(100));
     let mut purge = tokio::time::interval(purge_every);
     let mut redial = tokio::time::interval(config.redial_interval.max(Duration::from_millis(100)));
+    let mut refresh = tokio::time::interval(config.filter_refresh.max(Duration::from_millis(100)));
     loop {
         tokio::select! {
             cmd = cmd_rx.recv() => match cmd {
@@ -621,259 +891,533 @@ async fn run(
                 Some(c) => ev.on_command(c),
             },
             event = ev.swarm.select_next_some() => ev.on_swarm_event(event),
+            Some(i) = ev.internal_rx.recv() => ev.on_internal(i),
+            Some(d) = ev.done_rx.recv() => ev.on_done(d),
+            _ = purge.tick() => ev.purge_archive(),
             _ = redial.tick() => ev.redial(),
-            _ = purge.tick() => {
-                ev.purge_store();
-            }
+            _ = refresh.tick() => ev.refresh_filter(),
         }
     }
-    for (_, p) in ev.pending.drain() {
-        let _ = p.reply.try_send(Err(TransportError::Closed));
-    }
-}
-
-fn peer_of(addr: &Multiaddr) -> Option<PeerId> {
-    addr.iter().find_map(|p| match p {
-        Protocol::P2p(id) => Some(id),
-        _ => None,
-    })
+    tracing::debug!("node event loop finished");
 }
 
 impl EventLoop {
-    fn purge_store(&self) {
-        if let Some(Err(e)) = self.store.as_ref().map(|s| s.purge(now_unix())) {
-            tracing::error!(error = %e, "store purge failed");
-        }
-    }
-
     fn local_peer(&self) -> PeerId {
         *self.swarm.local_peer_id()
     }
 
     fn add_listen_addr(&mut self, address: Multiaddr) {
-        tracing::info!(%address, "listening");
         let full = address.with_p2p(self.local_peer()).unwrap_or_else(|a| a);
         if !self.listen_addrs.contains(&full) {
+            tracing::info!(addr = %full, "listening");
             self.listen_addrs.push(full);
         }
     }
 
     fn add_peer(&mut self, addr: Multiaddr) -> Result<(), NodeError> {
+        let peer = match addr.iter().last() {
+            Some(Protocol::P2p(p)) => Some(p),
+            _ => None,
+        };
         if !addr.iter().any(|p| matches!(p, Protocol::Tcp(_))) {
             return Err(NodeError::BadPeer {
                 addr,
-                reason: "not a TCP address".into(),
+                reason: "not a TCP or WebSocket address".into(),
             });
         }
-        let peer = peer_of(&addr);
         if peer == Some(self.local_peer()) {
             return Err(NodeError::BadPeer {
                 addr,
-                reason: "that is this node".into(),
+                reason: "that is this node's own address".into(),
             });
         }
-        if let Some(p) = peer {
-            self.swarm.add_peer_address(p, addr.clone());
+        if self.peers.iter().any(|s| s.addr == addr) {
+            return Ok(());
         }
-        if !self.peers.iter().any(|s| s.addr == addr) {
-            self.peers.push(PeerSlot {
-                addr,
-                peer,
-                peer_in_addr: peer.is_some(),
-                dialing: None,
-            });
-        }
+        self.peers.push(PeerSlot {
+            addr,
+            peer,
+            peer_in_addr: peer.is_some(),
+            dialing: None,
+        });
         self.redial();
         Ok(())
     }
 
-    /// Dials configured peers that are neither connected nor being dialled: one dial per
-    /// known peer id with all its configured addresses (newest first, tried concurrently),
-    /// and one dial per address whose peer id is still unknown.
     fn redial(&mut self) {
-        let mut busy: HashSet<PeerId> = self.connected.clone();
-        busy.extend(
-            self.peers
-                .iter()
-                .filter(|s| s.dialing.is_some())
-                .filter_map(|s| s.peer),
-        );
-        let mut by_peer: Vec<(PeerId, Vec<Multiaddr>)> = Vec::new();
-        for slot in self.peers.iter().rev() {
-            let Some(p) = slot.peer else { continue };
-            if busy.contains(&p) {
+        for i in 0..self.peers.len() {
+            let (connected, dialing) = {
+                let s = &self.peers[i];
+                (
+                    s.peer.is_some_and(|p| self.connected.contains(&p)),
+                    s.dialing.is_some(),
+                )
+            };
+            if connected || dialing {
                 continue;
             }
-            match by_peer.iter_mut().find(|(q, _)| *q == p) {
-                Some((_, addrs)) => addrs.push(slot.addr.clone()),
-                None => by_peer.push((p, vec![slot.addr.clone()])),
-            }
-        }
-        for (peer, addrs) in by_peer {
-            let opts = DialOpts::peer_id(peer)
-                .addresses(addrs)
-                .condition(PeerCondition::DisconnectedAndNotDialing)
-                .build();
+            let slot = &self.peers[i];
+            let opts = match slot.peer {
+                Some(p) => DialOpts::peer_id(p)
+                    .addresses(vec![slot.addr.clone()])
+                    .condition(PeerCondition::DisconnectedAndNotDialing)
+                    .build(),
+                None => DialOpts::unknown_peer_id()
+                    .address(slot.addr.clone())
+                    .build(),
+            };
             let id = opts.connection_id();
             match self.swarm.dial(opts) {
-                Ok(()) => {
-                    tracing::debug!(%peer, "dialing");
-                    for slot in &mut self.peers {
-                        if slot.peer == Some(peer) {
-                            slot.dialing = Some(id);
-                        }
-                    }
+                Ok(()) => self.peers[i].dialing = Some(id),
+                Err(e) => {
+                    tracing::debug!(addr = %self.peers[i].addr, error = %e, "dial not started")
                 }
-                Err(e) => tracing::debug!(%peer, error = %e, "dial not started"),
-            }
-        }
-        for slot in &mut self.peers {
-            if slot.peer.is_some() || slot.dialing.is_some() {
-                continue;
-            }
-            let opts = DialOpts::unknown_peer_id()
-                .address(slot.addr.clone())
-                .build();
-            let id = opts.connection_id();
-            match self.swarm.dial(opts) {
-                Ok(()) => {
-                    tracing::debug!(addr = %slot.addr, "dialing");
-                    slot.dialing = Some(id);
-                }
-                Err(e) => tracing::debug!(addr = %slot.addr, error = %e, "dial not started"),
             }
         }
     }
 
-    fn status(&mut self) -> NodeStatus {
-        let gs = &self.swarm.behaviour().gossipsub;
-        let hash = self.topic.hash();
-        let mut gossip_peers: Vec<PeerId> = gs
-            .all_peers()
-            .filter(|(_, topics)| topics.contains(&&hash))
+    /// The service node of a light node: the first configured peer, once connected.
+    fn service_peer(&self) -> Option<PeerId> {
+        self.peers
+            .first()
+            .and_then(|s| s.peer)
+            .filter(|p| self.connected.contains(p))
+    }
+
+    fn peers_with(&self, protocol: &StreamProtocol) -> Vec<PeerId> {
+        let mut v: Vec<PeerId> = self
+            .protocols
+            .iter()
+            .filter(|(p, list)| self.connected.contains(p) && list.contains(protocol))
             .map(|(p, _)| *p)
             .collect();
-        gossip_peers.sort();
-        let mut mesh_peers: Vec<PeerId> = gs.mesh_peers(&hash).copied().collect();
-        mesh_peers.sort();
-        let mut connected: Vec<PeerId> = self.connected.iter().copied().collect();
-        connected.sort();
-        let mut stores: Vec<PeerId> = self.stores.iter().copied().collect();
-        stores.sort();
-        NodeStatus {
-            listen_addrs: self.listen_addrs.clone(),
-            connected,
-            gossip_peers,
-            mesh_peers,
-            stores,
-            stored: self.store.as_ref().and_then(|s| s.len().ok()),
-        }
+        v.sort();
+        v
     }
 
     fn on_command(&mut self, cmd: Command) {
         match cmd {
-            Command::Publish { envelope, reply } => {
-                let r = self.publish(envelope);
-                let _ = reply.try_send(r);
+            Command::Publish { message, reply } => {
+                if self.config.mode == NodeMode::Light {
+                    self.lightpush(message, reply);
+                } else {
+                    let r = self.publish(message);
+                    let _ = reply.try_send(r);
+                }
             }
-            Command::Subscribe { sender } => self.subscribers.push(sender),
+            Command::Subscribe { sender } => {
+                self.subscribers.push(sender);
+                if self.config.mode == NodeMode::Light {
+                    self.refresh_filter();
+                }
+            }
             Command::FetchHistory {
                 store,
                 query,
                 reply,
             } => self.start_fetch(store, query, reply),
+            Command::StoreQuery {
+                store,
+                request,
+                reply,
+            } => self.store_query(store, request, reply),
             Command::AddPeer { addr, reply } => {
-                let r = self.add_peer(addr);
-                let _ = reply.try_send(r);
+                let _ = reply.try_send(self.add_peer(addr));
             }
             Command::Status { reply } => {
-                let s = self.status();
-                let _ = reply.try_send(s);
+                let _ = reply.try_send(self.status());
             }
             Command::Shutdown => {}
         }
     }
 
-    /// Stores the envelope if this node is a store; returns whether it was new there.
-    fn store_envelope(&self, e: &CarriedEnvelope) -> bool {
-        match &self.store {
-            Some(s) => match s.insert(e, now_unix()) {
-                Ok(new) => new,
-                Err(err) => {
-                    tracing::error!(error = %err, "store: cannot save envelope");
-                    false
-                }
-            },
-            None => false,
+    fn status(&self) -> NodeStatus {
+        let b = self.swarm.behaviour();
+        let mut connected: Vec<PeerId> = self.connected.iter().copied().collect();
+        connected.sort();
+        let mut relay_peers: Vec<PeerId> = b
+            .relay
+            .all_peers()
+            .filter(|(_, topics)| topics.contains(&&self.default_topic))
+            .map(|(p, _)| *p)
+            .collect();
+        relay_peers.sort();
+        let mut mesh_peers: Vec<PeerId> =
+            b.relay.mesh_peers(&self.default_topic).copied().collect();
+        mesh_peers.sort();
+        NodeStatus {
+            listen_addrs: self.listen_addrs.clone(),
+            connected,
+            relay_peers,
+            mesh_peers,
+            stores: self.peers_with(&services::STORE),
+            lightpush_peers: self.peers_with(&services::LIGHTPUSH_V3),
+            filter_peers: self.peers_with(&services::FILTER_SUBSCRIBE),
+            stored: self
+                .archive
+                .as_ref()
+                .and_then(|a| a.lock().ok().and_then(|a| a.len().ok())),
+            filter_subscribers: self
+                .services
+                .filters
+                .lock()
+                .map(|f| f.peer_count())
+                .unwrap_or(0),
+            filter_subscribed: self.filter_subscribed,
         }
     }
 
-    fn publish(&mut self, envelope: CarriedEnvelope) -> Result<(), TransportError> {
-        check_envelope(&envelope.meta, &envelope.envelope, now_unix())?;
-        let data = protocol::encode(&GossipEnvelope::new(&envelope))
-            .map_err(|e| TransportError::Network(e.to_string()))?;
-        let topic = self.topic.clone();
-        let gossiped = match self.swarm.behaviour_mut().gossipsub.publish(topic, data) {
+    /// Archives (store role), pushes to filter subscribers and fans out locally a message
+    /// that passed validation. Returns (stored, filter pushes); false/0 for a duplicate.
+    fn deliver(&mut self, message: &CarriedMessage, raw: Option<&[u8]>) -> (bool, usize) {
+        if !self.seen.insert(message.hash()) {
+            return (false, 0);
+        }
+        let stored = match &self.archive {
+            Some(a) => a
+                .lock()
+                .map_err(|_| ())
+                .and_then(|mut a| {
+                    a.insert(&message.pubsub_topic, &message.message, now_unix_ns())
+                        .map_err(|e| {
+                            tracing::error!(error = %e, "archive: cannot store message");
+                        })
+                })
+                .unwrap_or_default(),
+            None => false,
+        };
+        let pushes = self.push_to_filters(message, raw);
+        fan_out(&mut self.subscribers, message);
+        (stored, pushes)
+    }
+
+    fn push_to_filters(&mut self, message: &CarriedMessage, raw: Option<&[u8]>) -> usize {
+        let peers = match self.services.filters.lock() {
+            Ok(f) => f.matching(&message.pubsub_topic, message.content_topic()),
+            Err(_) => return 0,
+        };
+        if peers.is_empty() {
+            return 0;
+        }
+        let owned;
+        let raw = match raw {
+            Some(r) => r,
+            None => {
+                owned = waku::encode_message(&message.message);
+                &owned
+            }
+        };
+        let push = Arc::new(services::encode_push(raw, &message.pubsub_topic));
+        let timeout = self.config.request_timeout;
+        for peer in &peers {
+            let mut control = self.control.clone();
+            let push = Arc::clone(&push);
+            let peer = *peer;
+            tokio::spawn(async move {
+                let r = tokio::time::timeout(timeout, async {
+                    let stream = control
+                        .open_stream(peer, services::FILTER_PUSH)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    services::push_to(stream, &push)
+                        .await
+                        .map_err(|e| e.to_string())
+                })
+                .await;
+                match r {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => tracing::debug!(%peer, error = %e, "filter push failed"),
+                    Err(_) => tracing::debug!(%peer, "filter push timed out"),
+                }
+            });
+        }
+        peers.len()
+    }
+
+    fn publish(&mut self, message: CarriedMessage) -> Result<PublishReport, TransportError> {
+        let raw = waku::encode_message(&message.message);
+        waku::validate(
+            &message.message,
+            raw.len(),
+            self.config.max_message_size,
+            Some(now_unix_ns()),
+        )?;
+        let Some(topic) = self
+            .relay_topics
+            .iter()
+            .find(|t| t.to_string() == message.pubsub_topic)
+            .cloned()
+        else {
+            return Err(TransportError::InvalidQuery(
+                "pubsub topic not relayed by this node",
+            ));
+        };
+        let relay_peers = self
+            .swarm
+            .behaviour()
+            .relay
+            .all_peers()
+            .filter(|(_, topics)| topics.contains(&&topic.hash()))
+            .count();
+        let gossiped = match self.swarm.behaviour_mut().relay.publish(topic, raw.clone()) {
             Ok(_) => true,
             Err(PublishError::Duplicate) => {
                 tracing::debug!("duplicate publish ignored");
-                return Ok(());
-            }
-            Err(PublishError::NoPeersSubscribedToTopic) => false,
-            Err(PublishError::MessageTooLarge) => {
-                return Err(TransportError::TooLarge {
-                    size: envelope.envelope.len(),
-                    max: MAX_ENVELOPE_SIZE,
+                return Ok(PublishReport {
+                    relay_peers: 0,
+                    stored: false,
                 });
+            }
+            Err(PublishError::NoPeersSubscribedToTopic) | Err(PublishError::AllQueuesFull(_)) => {
+                false
+            }
+            Err(PublishError::MessageTooLarge) => {
+                return Err(TransportError::Invalid(waku::InvalidMessage::TooLarge {
+                    size: raw.len(),
+                    max: self.config.max_message_size,
+                }));
             }
             Err(e) => return Err(TransportError::Network(e.to_string())),
         };
-        let stored = self.store_envelope(&envelope);
-        if !gossiped && !stored {
-            if self.store.is_some() {
-                // Already in the local store: a duplicate, nothing to do.
-                return Ok(());
+        let (stored, pushes) = self.deliver(&message, Some(&raw));
+        if !gossiped && !stored && pushes == 0 {
+            if self.archive.is_some() {
+                // Already in the local archive: a duplicate, nothing to do.
+                return Ok(PublishReport {
+                    relay_peers: 0,
+                    stored: true,
+                });
             }
             return Err(TransportError::NoPeers);
         }
-        tracing::debug!(topic = %hex_topic(&envelope.meta.topic), len = envelope.envelope.len(), gossiped, stored, "published");
-        fan_out(&mut self.subscribers, &envelope);
-        Ok(())
+        tracing::debug!(content_topic = %message.content_topic(), relay_peers, stored, pushes, "published");
+        Ok(PublishReport {
+            relay_peers: if gossiped { relay_peers } else { 0 },
+            stored,
+        })
     }
 
-    fn on_gossip(&mut self, source: PeerId, id: gossipsub::MessageId, data: &[u8]) {
-        let verdict = match protocol::decode_gossip(data) {
-            Err(e) => {
-                tracing::warn!(%source, error = %e, "garbage gossip message dropped");
-                Err(MessageAcceptance::Reject)
-            }
-            Ok(g) => {
-                let e = g.into_carried();
-                let now = now_unix();
-                match check_envelope(&e.meta, &e.envelope, now.saturating_sub(EXPIRY_GRACE_SECS)) {
-                    Ok(()) => Ok(e),
-                    Err(TransportError::Expired { expiry_unix, .. }) => {
-                        tracing::info!(%source, expiry_unix, now, "expired envelope dropped");
-                        Err(MessageAcceptance::Ignore)
+    fn lightpush(
+        &mut self,
+        message: CarriedMessage,
+        reply: Reply<Result<PublishReport, TransportError>>,
+    ) {
+        let raw_len = waku::encode_message(&message.message).len();
+        if let Err(e) = waku::validate(
+            &message.message,
+            raw_len,
+            self.config.max_message_size,
+            Some(now_unix_ns()),
+        ) {
+            let _ = reply.try_send(Err(e.into()));
+            return;
+        }
+        let Some(peer) = self.service_peer() else {
+            let _ = reply.try_send(Err(TransportError::NoPeers));
+            return;
+        };
+        let mut control = self.control.clone();
+        let timeout = self.config.request_timeout;
+        let max = self.config.max_message_size;
+        let echo = message.clone();
+        let req = LightPushRequestV3 {
+            request_id: services::request_id(),
+            pubsub_topic: Some(message.pubsub_topic),
+            message: Some(message.message),
+        };
+        // Our own subscriptions see what we send, as in relay mode.
+        fan_out(&mut self.subscribers, &echo);
+        self.seen.insert(echo.hash());
+        tokio::spawn(async move {
+            let r = tokio::time::timeout(timeout, async {
+                let stream = control
+                    .open_stream(peer, services::LIGHTPUSH_V3)
+                    .await
+                    .map_err(|e| TransportError::Network(e.to_string()))?;
+                let resp: LightPushResponseV3 = services::exchange(stream, &req, max)
+                    .await
+                    .map_err(|e| TransportError::Network(e.to_string()))?;
+                if resp.status_code == services::status::OK {
+                    Ok(PublishReport {
+                        relay_peers: resp.relay_peer_count.unwrap_or(0) as usize,
+                        stored: false,
+                    })
+                } else {
+                    Err(TransportError::Refused {
+                        status: resp.status_code,
+                        description: resp.status_desc.unwrap_or_default(),
+                    })
+                }
+            })
+            .await
+            .unwrap_or(Err(TransportError::Timeout));
+            let _ = reply.try_send(r);
+        });
+    }
+
+    /// Light mode: (re)subscribes every local content topic at the service node.
+    fn refresh_filter(&mut self) {
+        if self.config.mode != NodeMode::Light {
+            return;
+        }
+        let mut topics: Vec<String> = self
+            .subscribers
+            .iter()
+            .flat_map(|s| s.topics().cloned())
+            .collect();
+        topics.sort();
+        topics.dedup();
+        let Some(peer) = self.service_peer() else {
+            self.filter_subscribed = false;
+            return;
+        };
+        if topics.is_empty() {
+            return;
+        }
+        let pubsub = waku::pubsub_topic(self.config.cluster_id, self.config.shards[0]);
+        let mut control = self.control.clone();
+        let timeout = self.config.request_timeout;
+        let done = self.done_tx.clone();
+        tokio::spawn(async move {
+            let mut ok = true;
+            for chunk in topics.chunks(100) {
+                let req = FilterSubscribeRequest {
+                    request_id: services::request_id(),
+                    filter_subscribe_type: FilterSubscribeType::Subscribe as i32,
+                    pubsub_topic: Some(pubsub.clone()),
+                    content_topics: chunk.to_vec(),
+                };
+                let r = tokio::time::timeout(timeout, async {
+                    let stream = control
+                        .open_stream(peer, services::FILTER_SUBSCRIBE)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    let resp: FilterSubscribeResponse =
+                        services::exchange(stream, &req, services::MAX_FILTER_REQUEST)
+                            .await
+                            .map_err(|e| e.to_string())?;
+                    if (200..300).contains(&resp.status_code) {
+                        Ok(())
+                    } else {
+                        Err(format!(
+                            "{} {}",
+                            resp.status_code,
+                            resp.status_desc.unwrap_or_default()
+                        ))
                     }
-                    Err(err) => {
-                        tracing::warn!(%source, error = %err, "invalid envelope dropped");
-                        Err(MessageAcceptance::Reject)
+                })
+                .await;
+                match r {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => {
+                        tracing::warn!(%peer, error = %e, "filter subscription refused");
+                        ok = false;
+                    }
+                    Err(_) => {
+                        tracing::warn!(%peer, "filter subscription timed out");
+                        ok = false;
                     }
                 }
             }
+            let _ = done.send(TaskDone::FilterSubscribed(ok));
+        });
+    }
+
+    fn on_internal(&mut self, i: Internal) {
+        match i {
+            Internal::Publish { message, reply } => {
+                let _ = reply.send(self.publish(message));
+            }
+            Internal::Disconnect { peer, reason } => {
+                tracing::info!(%peer, %reason, "disconnecting peer");
+                let _ = self.swarm.disconnect_peer_id(peer);
+            }
+            Internal::Pushed { from, message } => {
+                if self.service_peer() != Some(from) {
+                    tracing::warn!(%from, "filter push from a peer that is not our service node dropped");
+                    return;
+                }
+                if self.seen.insert(message.hash()) {
+                    fan_out(&mut self.subscribers, &message);
+                }
+            }
+        }
+    }
+
+    fn on_done(&mut self, d: TaskDone) {
+        match d {
+            TaskDone::History { reply, result } => {
+                let _ = reply.try_send(result);
+            }
+            TaskDone::FilterSubscribed(ok) => self.filter_subscribed = ok,
+        }
+    }
+
+    fn purge_archive(&mut self) {
+        if let Some(a) = &self.archive
+            && let Ok(mut a) = a.lock()
+        {
+            match a.purge(now_unix_ns()) {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(deleted = n, "archive: messages past retention deleted"),
+                Err(e) => tracing::error!(error = %e, "archive: purge failed"),
+            }
+        }
+    }
+
+    /// Which store to ask: `Ok(None)` = the local archive.
+    fn pick_store(&self, store: Option<PeerId>) -> Result<Option<PeerId>, TransportError> {
+        let local = self.local_peer();
+        let target = match store {
+            Some(p) => Some(p),
+            None => self.peers_with(&services::STORE).first().copied(),
         };
-        let acceptance = match &verdict {
-            Ok(_) => MessageAcceptance::Accept,
-            Err(a) => *a,
-        };
-        self.swarm
-            .behaviour_mut()
-            .gossipsub
-            .report_message_validation_result(&id, &source, acceptance);
-        if let Ok(e) = verdict {
-            self.store_envelope(&e);
-            fan_out(&mut self.subscribers, &e);
+        match (target, &self.archive) {
+            (Some(p), _) if p != local => Ok(Some(p)),
+            (_, Some(_)) => Ok(None),
+            _ => Err(TransportError::NoStore),
+        }
+    }
+
+    fn store_query(
+        &mut self,
+        store: Option<PeerId>,
+        request: StoreQueryRequest,
+        reply: Reply<Result<StoreQueryResponse, TransportError>>,
+    ) {
+        match self.pick_store(store) {
+            Err(e) => {
+                let _ = reply.try_send(Err(e));
+            }
+            Ok(None) => {
+                let r = match &self.archive {
+                    Some(a) => a
+                        .lock()
+                        .map(|a| a.query(&request))
+                        .map_err(|_| TransportError::Closed),
+                    None => Err(TransportError::NoStore),
+                };
+                let _ = reply.try_send(r);
+            }
+            Ok(Some(peer)) => {
+                let mut control = self.control.clone();
+                let timeout = self.config.request_timeout;
+                let max = services::max_store_response(self.config.max_message_size);
+                tokio::spawn(async move {
+                    let r = tokio::time::timeout(timeout, async {
+                        let stream = control
+                            .open_stream(peer, services::STORE)
+                            .await
+                            .map_err(|e| TransportError::Network(e.to_string()))?;
+                        services::exchange(stream, &request, max)
+                            .await
+                            .map_err(|e| TransportError::History(e.to_string()))
+                    })
+                    .await
+                    .unwrap_or(Err(TransportError::Timeout));
+                    let _ = reply.try_send(r);
+                });
+            }
         }
     }
 
@@ -881,175 +1425,157 @@ impl EventLoop {
         &mut self,
         store: Option<PeerId>,
         query: HistoryQuery,
-        reply: Reply<Result<Vec<CarriedEnvelope>, TransportError>>,
+        reply: Reply<Result<Vec<CarriedMessage>, TransportError>>,
     ) {
-        let local = self.local_peer();
-        let target = match store {
-            Some(p) => Some(p),
-            None => {
-                let mut s: Vec<PeerId> = self.stores.iter().copied().collect();
-                s.sort();
-                s.first().copied()
-            }
-        };
-        let target = match (target, &self.store) {
-            (Some(p), _) if p != local => p,
-            (Some(_), None) => {
-                let _ = reply.try_send(Err(TransportError::NoStore));
+        let target = match self.pick_store(store) {
+            Err(e) => {
+                let _ = reply.try_send(Err(e));
                 return;
             }
-            (_, Some(s)) => {
-                let r = s
-                    .query_all(&query)
-                    .map_err(|e| TransportError::History(e.to_string()));
-                let _ = reply.try_send(r);
-                return;
-            }
-            (None, None) => {
-                let _ = reply.try_send(Err(TransportError::NoStore));
-                return;
-            }
+            Ok(t) => t,
         };
-        let fetch = PendingFetch {
-            peer: target,
-            query,
-            got: Vec::new(),
-            seen: HashSet::new(),
-            bytes: 0,
-            last: None,
-            reply,
-        };
-        self.send_page_request(fetch);
-    }
-
-    fn send_page_request(&mut self, fetch: PendingFetch) {
-        let req = HistoryRequest {
-            version: WIRE_VERSION,
-            topics: fetch.query.topics.clone(),
-            since_unix: fetch.query.since_unix,
-            until_unix: fetch.query.until_unix,
-            after: fetch.last,
-            limit: MAX_PAGE_ENVELOPES,
-        };
-        let id = self
-            .swarm
-            .behaviour_mut()
-            .history
-            .send_request(&fetch.peer, req);
-        self.pending.insert(id, fetch);
-    }
-
-    fn on_history_response(&mut self, id: OutboundRequestId, response: HistoryResponse) {
-        let Some(mut fetch) = self.pending.remove(&id) else {
-            return;
-        };
-        let (items, next) = match response {
-            HistoryResponse::Error { message, .. } => {
-                let _ = fetch.reply.try_send(Err(TransportError::History(message)));
-                return;
-            }
-            HistoryResponse::Page { version, .. } if version != WIRE_VERSION => {
-                let _ = fetch.reply.try_send(Err(TransportError::History(format!(
-                    "unsupported version {version}"
-                ))));
-                return;
-            }
-            HistoryResponse::Page { items, next, .. } => (items, next),
-        };
-        let wanted: HashSet<Topic> = fetch.query.topics.iter().copied().collect();
-        for item in items {
-            if !wanted.contains(&item.topic)
-                || item.received_unix < fetch.query.since_unix
-                || item.received_unix > fetch.query.until_unix
-                || item.envelope.is_empty()
-                || item.envelope.len() > MAX_ENVELOPE_SIZE
-            {
-                tracing::warn!(peer = %fetch.peer, "store sent an envelope outside the query; dropped");
-                continue;
-            }
-            let e = item_to_carried(item);
-            if fetch.seen.insert(e.hash()) {
-                fetch.bytes = fetch.bytes.saturating_add(e.envelope.len());
-                fetch.got.push(e);
-            }
-        }
-        match next {
-            Some(c) if fetch.last.is_some_and(|l| c <= l) => {
-                let _ = fetch.reply.try_send(Err(TransportError::History(
-                    "store cursor did not advance".into(),
-                )));
-            }
-            Some(c)
-                if fetch.got.len() < MAX_HISTORY_TOTAL_ENVELOPES
-                    && fetch.bytes < MAX_HISTORY_TOTAL_BYTES =>
-            {
-                fetch.last = Some(c);
-                self.send_page_request(fetch);
-            }
-            Some(_) => {
-                tracing::warn!(peer = %fetch.peer, n = fetch.got.len(), "history fetch stopped at the size cap");
-                let _ = fetch.reply.try_send(Ok(fetch.got));
-            }
-            None => {
-                let _ = fetch.reply.try_send(Ok(fetch.got));
-            }
-        }
-    }
-
-    fn answer_history(
-        &mut self,
-        peer: PeerId,
-        req: HistoryRequest,
-        channel: ResponseChannel<HistoryResponse>,
-    ) {
-        let response = match (&self.store, req.version) {
-            (None, _) => HistoryResponse::Error {
-                version: WIRE_VERSION,
-                message: "not a store".into(),
-            },
-            (Some(_), v) if v != WIRE_VERSION => HistoryResponse::Error {
-                version: WIRE_VERSION,
-                message: format!("unsupported version {v}"),
-            },
-            (Some(s), _) => {
-                let query = HistoryQuery {
-                    topics: req.topics,
-                    since_unix: req.since_unix,
-                    until_unix: req.until_unix,
+        let max_message = self.config.max_message_size;
+        let local = self.archive.clone();
+        let mut control = self.control.clone();
+        let timeout = self.config.request_timeout;
+        let done = self.done_tx.clone();
+        tokio::spawn(async move {
+            let mut got = Vec::new();
+            let mut seen = HashSet::new();
+            let mut cursor: Option<Vec<u8>> = None;
+            let result = loop {
+                let req = services::store_page_request(&query, cursor.clone());
+                let resp: Result<StoreQueryResponse, TransportError> = match (target, &local) {
+                    (None, Some(a)) => a
+                        .lock()
+                        .map(|a| a.query(&req))
+                        .map_err(|_| TransportError::Closed),
+                    (None, None) => Err(TransportError::NoStore),
+                    (Some(peer), _) => tokio::time::timeout(timeout, async {
+                        let stream = control.open_stream(peer, services::STORE).await.map_err(
+                            |e| match e {
+                                libp2p_stream::OpenStreamError::UnsupportedProtocol(_) => {
+                                    TransportError::NoStore
+                                }
+                                other => TransportError::Network(other.to_string()),
+                            },
+                        )?;
+                        services::exchange(stream, &req, services::max_store_response(max_message))
+                            .await
+                            .map_err(|e| TransportError::History(e.to_string()))
+                    })
+                    .await
+                    .unwrap_or(Err(TransportError::Timeout)),
                 };
-                match s.page(
-                    &query,
-                    req.after,
-                    req.limit.min(MAX_PAGE_ENVELOPES),
-                    MAX_PAGE_BYTES,
-                ) {
-                    Ok(page) => {
-                        tracing::debug!(%peer, n = page.items.len(), more = page.next.is_some(), "history page served");
-                        HistoryResponse::Page {
-                            version: WIRE_VERSION,
-                            items: page.items,
-                            next: page.next,
-                        }
-                    }
-                    Err(e) => {
-                        tracing::warn!(%peer, error = %e, "history request refused");
-                        HistoryResponse::Error {
-                            version: WIRE_VERSION,
-                            message: e.to_string(),
-                        }
+                let page =
+                    match resp.and_then(|r| services::check_store_page(&query, r, max_message)) {
+                        Ok(p) => p,
+                        Err(e) => break Err(e),
+                    };
+                let (messages, next) = page;
+                let empty = messages.is_empty();
+                for m in messages {
+                    if seen.insert(m.hash()) {
+                        got.push(m);
                     }
                 }
+                match next {
+                    Some(c) if !empty && cursor.as_ref() != Some(&c) => {
+                        if got.len() >= MAX_HISTORY_TOTAL_MESSAGES {
+                            tracing::warn!(n = got.len(), "history fetch stopped at the size cap");
+                            break Ok(got);
+                        }
+                        cursor = Some(c);
+                    }
+                    _ => break Ok(got),
+                }
+            };
+            let _ = done.send(TaskDone::History { reply, result });
+        });
+    }
+
+    fn on_relay_message(
+        &mut self,
+        source: PeerId,
+        id: gossipsub::MessageId,
+        message: gossipsub::Message,
+    ) {
+        let now = now_unix_ns();
+        let verdict = match waku::decode_message(&message.data, self.config.max_message_size) {
+            Err(e) => {
+                tracing::warn!(%source, error = %e, "relay: garbage message rejected");
+                Err(MessageAcceptance::Reject)
             }
+            Ok(m) => match waku::validate(
+                &m,
+                message.data.len(),
+                self.config.max_message_size,
+                Some(now),
+            ) {
+                Ok(()) => Ok(m),
+                Err(e @ waku::InvalidMessage::TimestampSkew { .. })
+                | Err(e @ waku::InvalidMessage::NoTimestamp) => {
+                    tracing::info!(%source, error = %e, "relay: message with a bad timestamp ignored");
+                    Err(MessageAcceptance::Ignore)
+                }
+                Err(e) => {
+                    tracing::warn!(%source, error = %e, "relay: invalid message rejected");
+                    Err(MessageAcceptance::Reject)
+                }
+            },
         };
-        if self
-            .swarm
+        let acceptance = match &verdict {
+            Ok(_) => MessageAcceptance::Accept,
+            Err(a) => *a,
+        };
+        self.swarm
             .behaviour_mut()
-            .history
-            .send_response(channel, response)
-            .is_err()
-        {
-            tracing::debug!(%peer, "history response not sent (connection gone)");
+            .relay
+            .report_message_validation_result(&id, &source, acceptance);
+        if let Ok(m) = verdict {
+            let carried = CarriedMessage {
+                pubsub_topic: message.topic.to_string(),
+                message: m,
+            };
+            self.deliver(&carried, Some(&message.data));
         }
+    }
+
+    fn on_connection(&mut self, peer_id: PeerId) {
+        let mut control = self.control.clone();
+        let req = self.services.metadata_request();
+        let cluster = self.config.cluster_id;
+        let timeout = self.config.request_timeout;
+        let internal = self.services.internal.clone();
+        tokio::spawn(async move {
+            let r = tokio::time::timeout(timeout, async {
+                let stream = control.open_stream(peer_id, services::METADATA).await?;
+                services::request_metadata(stream, &req).await.map_err(|e| {
+                    libp2p_stream::OpenStreamError::Io(std::io::Error::other(e.to_string()))
+                })
+            })
+            .await;
+            match r {
+                Ok(Ok(resp)) => match resp.cluster_id {
+                    Some(c) if c == cluster => {
+                        tracing::debug!(%peer_id, shards = ?resp.shards, "metadata: same cluster");
+                    }
+                    other => {
+                        let _ = internal.send(Internal::Disconnect {
+                            peer: peer_id,
+                            reason: format!("metadata: peer cluster {other:?}, ours {cluster}"),
+                        });
+                    }
+                },
+                Ok(Err(libp2p_stream::OpenStreamError::UnsupportedProtocol(_))) => {
+                    // js-waku relay nodes built from plain libp2p do not run metadata; keep
+                    // them (nwaku would disconnect, see docs/network.md).
+                    tracing::debug!(%peer_id, "metadata not supported by peer");
+                }
+                Ok(Err(e)) => tracing::debug!(%peer_id, error = %e, "metadata exchange failed"),
+                Err(_) => tracing::debug!(%peer_id, "metadata exchange timed out"),
+            }
+        });
     }
 
     fn on_swarm_event(&mut self, event: SwarmEvent<BehaviourEvent>) {
@@ -1063,18 +1589,27 @@ impl EventLoop {
                 peer_id,
                 connection_id,
                 endpoint,
+                num_established,
                 ..
             } => {
                 tracing::debug!(%peer_id, addr = %endpoint.get_remote_address(), "connected");
                 self.connected.insert(peer_id);
-                for slot in &mut self.peers {
+                let mut service_connected = false;
+                for (i, slot) in self.peers.iter_mut().enumerate() {
                     if slot.dialing == Some(connection_id) {
                         slot.dialing = None;
                         slot.peer = Some(peer_id);
+                        service_connected |= i == 0;
                     }
                 }
                 if let ConnectedPoint::Dialer { address, .. } = endpoint {
                     self.swarm.add_peer_address(peer_id, address);
+                }
+                if num_established.get() == 1 {
+                    self.on_connection(peer_id);
+                }
+                if service_connected && self.config.mode == NodeMode::Light {
+                    self.refresh_filter();
                 }
             }
             SwarmEvent::ConnectionClosed {
@@ -1084,7 +1619,13 @@ impl EventLoop {
             } => {
                 tracing::debug!(%peer_id, "disconnected");
                 self.connected.remove(&peer_id);
-                self.stores.remove(&peer_id);
+                self.protocols.remove(&peer_id);
+                if let Ok(mut f) = self.services.filters.lock() {
+                    f.remove_peer(&peer_id);
+                }
+                if self.peers.first().and_then(|s| s.peer) == Some(peer_id) {
+                    self.filter_subscribed = false;
+                }
             }
             SwarmEvent::OutgoingConnectionError {
                 connection_id,
@@ -1101,83 +1642,30 @@ impl EventLoop {
                     }
                 }
             }
-            SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(gossipsub::Event::Message {
+            SwarmEvent::Behaviour(BehaviourEvent::Relay(gossipsub::Event::Message {
                 propagation_source,
                 message_id,
                 message,
-            })) => self.on_gossip(propagation_source, message_id, &message.data),
-            SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(_)) => {}
+            })) => self.on_relay_message(propagation_source, message_id, message),
+            SwarmEvent::Behaviour(BehaviourEvent::Relay(_)) => {}
             SwarmEvent::Behaviour(BehaviourEvent::Identify(identify::Event::Received {
                 peer_id,
                 info,
                 ..
             })) => {
-                if info.protocols.contains(&HISTORY_PROTOCOL) {
-                    if self.stores.insert(peer_id) {
-                        tracing::info!(%peer_id, "store (mailserver) found");
-                    }
-                } else {
-                    self.stores.remove(&peer_id);
+                let had_store = self
+                    .protocols
+                    .get(&peer_id)
+                    .is_some_and(|l| l.contains(&services::STORE));
+                if !had_store && info.protocols.contains(&services::STORE) {
+                    tracing::info!(%peer_id, "store node found");
                 }
+                self.protocols.insert(peer_id, info.protocols);
             }
             SwarmEvent::Behaviour(BehaviourEvent::Identify(_)) => {}
-            SwarmEvent::Behaviour(BehaviourEvent::History(e)) => self.on_history_event(e),
-            #[cfg(feature = "mdns")]
-            SwarmEvent::Behaviour(BehaviourEvent::Mdns(libp2p::mdns::Event::Discovered(list))) => {
-                for (peer, addr) in list {
-                    self.swarm.add_peer_address(peer, addr.clone());
-                    if !self.connected.contains(&peer) {
-                        let _ = self.swarm.dial(
-                            DialOpts::peer_id(peer)
-                                .addresses(vec![addr])
-                                .condition(PeerCondition::DisconnectedAndNotDialing)
-                                .build(),
-                        );
-                    }
-                }
-            }
-            #[cfg(feature = "mdns")]
-            SwarmEvent::Behaviour(BehaviourEvent::Mdns(_)) => {}
+            SwarmEvent::Behaviour(BehaviourEvent::Ping(_)) => {}
+            SwarmEvent::Behaviour(BehaviourEvent::Streams(())) => {}
             _ => {}
-        }
-    }
-
-    fn on_history_event(
-        &mut self,
-        event: request_response::Event<HistoryRequest, HistoryResponse>,
-    ) {
-        match event {
-            request_response::Event::Message { peer, message, .. } => match message {
-                request_response::Message::Request {
-                    request, channel, ..
-                } => self.answer_history(peer, request, channel),
-                request_response::Message::Response {
-                    request_id,
-                    response,
-                } => self.on_history_response(request_id, response),
-            },
-            request_response::Event::OutboundFailure {
-                peer,
-                request_id,
-                error,
-                ..
-            } => {
-                if let Some(fetch) = self.pending.remove(&request_id) {
-                    tracing::warn!(%peer, %error, "history request failed");
-                    let err = match error {
-                        request_response::OutboundFailure::Timeout => TransportError::Timeout,
-                        request_response::OutboundFailure::UnsupportedProtocols => {
-                            TransportError::NoStore
-                        }
-                        other => TransportError::History(other.to_string()),
-                    };
-                    let _ = fetch.reply.try_send(Err(err));
-                }
-            }
-            request_response::Event::InboundFailure { peer, error, .. } => {
-                tracing::debug!(%peer, %error, "inbound history request failed");
-            }
-            request_response::Event::ResponseSent { .. } => {}
         }
     }
 }

@@ -13,7 +13,9 @@
 //! * [`rlp`]: a small strict RLP codec;
 //! * [`envelope`]: the envelope, its hash, size limit, sealing and opening;
 //! * [`pow`]: both proof-of-work formulas ([`PowVariant`]);
-//! * [`topic`] and [`status`]: topics, blooms and the status-go topic and key rules.
+//! * [`topic`] and [`status`]: topics, blooms and the status-go topic and key rules;
+//! * [`payload`]: 26/WAKU2-PAYLOAD version 1, the same message and encryption carried in
+//!   `WakuMessage.payload` without envelope, RLP or proof of work.
 //!
 //! Nothing here reads a clock or the OS random generator by itself: the time (`now`) and a
 //! [`pfs_crypto::RandomSource`] are passed in. The byte layouts are in `docs/transport.md`.
@@ -22,17 +24,20 @@
 pub mod ecies;
 pub mod envelope;
 pub mod message;
+pub mod payload;
 pub mod pow;
 pub mod rlp;
 pub mod status;
 pub mod symmetric;
 pub mod topic;
 pub mod transport;
+pub mod waku;
 
 pub use envelope::{
     DEFAULT_MAX_ENVELOPE_SIZE, Envelope, EnvelopeDecodeError, OpenError, OpenKey, OpenOptions,
     OpenedMessage, SealError, SealKey, SealOptions, open, open_bytes, seal_message,
 };
+pub use payload::{OpenedPayload, PayloadError};
 pub use pow::PowVariant;
 pub use symmetric::SymKey;
 pub use topic::Topic;

@@ -1,100 +1,72 @@
-//! The [`Transport`] trait: how envelopes travel between devices.
+//! The [`Transport`] trait: how Waku messages travel between devices.
 //!
-//! A transport carries **opaque envelope bytes** (the RLP of a Whisper v6 envelope, see
-//! the envelope module) labelled with the little metadata that routing and storage need.
-//! It never decrypts and never parses the envelope: to stay independent of the envelope
-//! encoder, the sender passes that metadata beside the bytes as an [`EnvelopeMeta`]
-//! (the 4-byte topic and the expiry in Unix seconds, both already inside the RLP). The
-//! envelope hash (Whisper's id, `Keccak256(RLP)`) is the Keccak-256 of the bytes as a
-//! whole, so the transport computes it without parsing ([`CarriedEnvelope::hash`]); it is
-//! used to drop duplicates.
+//! A transport carries [`WakuMessage`]s on a pubsub topic (a [`CarriedMessage`]). It never
+//! decrypts: the payload is opaque bytes (26/WAKU2-PAYLOAD version 1, see
+//! [`crate::payload`]) and only the fields that routing and storage need are read
+//! (content topic, timestamp, ephemeral). A message's id is the deterministic Waku message
+//! hash ([`CarriedMessage::hash`]), used to drop duplicates and as the store's key.
 //!
 //! Three operations, all synchronous (blocking) so that the protocol layer and the CLI
 //! need no async runtime:
-//! * [`Transport::publish`] sends an envelope to everyone listening on its topic.
+//! * [`Transport::publish`] sends a message to everyone listening on its content topic
+//!   (relay, or lightpush through a service node) and reports how far it got.
 //! * [`Transport::subscribe`] returns a [`Subscription`], a channel receiving every
-//!   envelope published on one of the given topics from then on, **including those
+//!   message on one of the given content topics from then on, **including those
 //!   published through the same transport handle** (the protocol layer must accept its
-//!   own messages anyway: they also come back from history).
-//! * [`Transport::fetch_history`] asks a store (mailserver) for the envelopes it received
-//!   on a set of topics within a time range, so that a device that was offline catches up.
-//!   The time range is over the **arrival time at the store** (Unix seconds), not over the
-//!   envelope's expiry; results come in arrival order. Stores keep envelopes for their
-//!   retention period (30 days by default) even after the envelope's own expiry (Status
-//!   TTLs are 10–15 s, far too short for offline devices).
+//!   own messages anyway: they also come back from the store).
+//! * [`Transport::fetch_history`] asks a store node (13/WAKU2-STORE) for the messages it
+//!   archived on a pubsub topic and a set of content topics within a time range over the
+//!   **message timestamps** (nanoseconds), in chronological order, so that a device that
+//!   was offline catches up. Ephemeral messages are never archived.
 //!
 //! Two implementations exist: [`InMemoryTransport`] here (a shared hub for tests and
-//! single-process simulations) and the libp2p node in the `pfs-node` crate.
+//! single-process simulations) and the Waku node in the `pfs-node` crate.
 //!
 //! Delivery is at most once per subscription and best effort: a subscription whose
 //! receiver is dropped is forgotten; a subscription that does not keep up (more than
-//! [`SUBSCRIPTION_CAPACITY`] envelopes waiting) loses the newest ones (logged), which it can
-//! recover from history.
+//! [`SUBSCRIPTION_CAPACITY`] messages waiting) loses the newest ones (logged), which it can
+//! recover from the store.
 
 use std::collections::HashSet;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TryRecvError, TrySendError};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-/// A 4-byte Whisper topic (`Keccak256(name)[..4]` for Status topics).
-pub type Topic = [u8; 4];
+use crate::waku::{self, InvalidMessage, WakuMessage};
 
-/// Largest envelope a transport accepts, in bytes (1 MiB).
-pub const MAX_ENVELOPE_SIZE: usize = 1024 * 1024;
-
-/// Largest number of topics in one history query or subscription.
+/// Largest number of content topics in one history query or subscription.
 pub const MAX_TOPICS: usize = 1024;
 
-/// Envelopes a subscription buffers before new ones are dropped.
+/// Messages a subscription buffers before new ones are dropped.
 pub const SUBSCRIPTION_CAPACITY: usize = 4096;
 
-/// How far in the future an expiry may lie before the envelope is refused (2 days).
-/// Status TTLs are seconds; this only rejects garbage.
-pub const MAX_EXPIRY_AHEAD_SECS: u64 = 2 * 24 * 3600;
-
-/// How long a store keeps envelopes by default (30 days).
+/// How long a store keeps messages by default (30 days).
 pub const DEFAULT_RETENTION_SECS: u64 = 30 * 24 * 3600;
 
 /// Why a transport operation failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum TransportError {
-    /// The envelope has no bytes.
-    #[error("empty envelope")]
-    Empty,
-    /// The envelope is larger than [`MAX_ENVELOPE_SIZE`].
-    #[error("envelope of {size} bytes exceeds the limit of {max} bytes")]
-    TooLarge {
-        /// Size of the refused envelope.
-        size: usize,
-        /// The limit.
-        max: usize,
-    },
-    /// The envelope's expiry is already past.
-    #[error("envelope expired at {expiry_unix} (now {now_unix})")]
-    Expired {
-        /// Expiry of the envelope, Unix seconds.
-        expiry_unix: u64,
-        /// The transport's current time, Unix seconds.
-        now_unix: u64,
-    },
-    /// The envelope's expiry is more than [`MAX_EXPIRY_AHEAD_SECS`] ahead.
-    #[error("envelope expiry {expiry_unix} is too far ahead of now ({now_unix})")]
-    ExpiryTooFar {
-        /// Expiry of the envelope, Unix seconds.
-        expiry_unix: u64,
-        /// The transport's current time, Unix seconds.
-        now_unix: u64,
-    },
+    /// The message fails the relay's validation (empty, too large, bad timestamp...).
+    #[error("invalid message: {0}")]
+    Invalid(#[from] InvalidMessage),
     /// A history query or subscription is malformed.
     #[error("invalid query: {0}")]
     InvalidQuery(&'static str),
-    /// Nobody could be given the envelope (no connected peer and no local store).
-    #[error("no peer to deliver the envelope to")]
+    /// Nobody could be given the message (no relay peer, no service node, no local store).
+    #[error("no peer to deliver the message to")]
     NoPeers,
-    /// No store (mailserver) is known or reachable.
-    #[error("no store (mailserver) is reachable")]
+    /// No store node is known or reachable.
+    #[error("no store node is reachable")]
     NoStore,
+    /// A service node refused the request (lightpush, filter or store status code).
+    #[error("refused by the service node: {status} {description}")]
+    Refused {
+        /// The status code (HTTP-like, as the Waku protocols use).
+        status: u32,
+        /// The service node's description.
+        description: String,
+    },
     /// The store refused or failed a history request.
     #[error("history request failed: {0}")]
     History(String),
@@ -109,79 +81,75 @@ pub enum TransportError {
     Closed,
 }
 
-/// What the transport needs to know about an envelope besides its bytes.
-///
-/// Both fields are copies of fields inside the envelope's RLP; the sender fills them in
-/// from the envelope it built, so the transport never parses RLP.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct EnvelopeMeta {
-    /// The envelope's 4-byte topic.
-    pub topic: Topic,
-    /// The envelope's expiry (`now + ttl` at sending), Unix seconds.
-    pub expiry_unix: u64,
-}
-
-/// An envelope as a transport carries it: metadata and the opaque bytes.
+/// A Waku message and the pubsub topic it travels on.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CarriedEnvelope {
-    /// Topic and expiry.
-    pub meta: EnvelopeMeta,
-    /// The envelope bytes (RLP), never interpreted by the transport.
-    pub envelope: Vec<u8>,
+pub struct CarriedMessage {
+    /// The pubsub topic (shard), for example [`waku::DEFAULT_PUBSUB_TOPIC`].
+    pub pubsub_topic: String,
+    /// The message.
+    pub message: WakuMessage,
 }
 
-impl CarriedEnvelope {
-    /// The envelope's topic.
-    pub fn topic(&self) -> Topic {
-        self.meta.topic
+impl CarriedMessage {
+    /// A message on the default pubsub topic `/waku/2/rs/16/32`.
+    pub fn on_default_shard(message: WakuMessage) -> Self {
+        CarriedMessage {
+            pubsub_topic: waku::DEFAULT_PUBSUB_TOPIC.to_owned(),
+            message,
+        }
     }
 
-    /// The envelope id: `Keccak256` of the envelope bytes (Whisper's envelope hash).
+    /// The content topic.
+    pub fn content_topic(&self) -> &str {
+        &self.message.content_topic
+    }
+
+    /// The deterministic message hash (14/WAKU2-MESSAGE), the message's id.
     pub fn hash(&self) -> [u8; 32] {
-        pfs_crypto::hash::keccak256(&self.envelope)
+        waku::message_hash(&self.pubsub_topic, &self.message)
+    }
+
+    /// The message timestamp in nanoseconds (0 when absent).
+    pub fn timestamp_ns(&self) -> i64 {
+        self.message.timestamp.unwrap_or(0)
+    }
+
+    /// Whether the message asks not to be stored.
+    pub fn is_ephemeral(&self) -> bool {
+        self.message.ephemeral.unwrap_or(false)
     }
 }
 
-/// Checks what every transport checks before carrying an envelope: not empty, at most
-/// [`MAX_ENVELOPE_SIZE`] bytes, not expired, expiry not absurdly far ahead.
-pub fn check_envelope(
-    meta: &EnvelopeMeta,
-    envelope: &[u8],
-    now_unix: u64,
-) -> Result<(), TransportError> {
-    if envelope.is_empty() {
-        return Err(TransportError::Empty);
-    }
-    if envelope.len() > MAX_ENVELOPE_SIZE {
-        return Err(TransportError::TooLarge {
-            size: envelope.len(),
-            max: MAX_ENVELOPE_SIZE,
-        });
-    }
-    if meta.expiry_unix < now_unix {
-        return Err(TransportError::Expired {
-            expiry_unix: meta.expiry_unix,
-            now_unix,
-        });
-    }
-    if meta.expiry_unix > now_unix.saturating_add(MAX_EXPIRY_AHEAD_SECS) {
-        return Err(TransportError::ExpiryTooFar {
-            expiry_unix: meta.expiry_unix,
-            now_unix,
-        });
-    }
-    Ok(())
+/// How far a publish got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PublishReport {
+    /// Relay peers the message was handed to (by us, or by the lightpush service node).
+    pub relay_peers: usize,
+    /// Whether a store archived it (our own store role, or the in-memory hub).
+    pub stored: bool,
 }
 
-/// Checks a topic list for a subscription or a history query: 1 to [`MAX_TOPICS`] topics.
-pub fn check_topics(topics: &[Topic]) -> Result<(), TransportError> {
+/// Checks a content-topic list for a subscription or a history query: 1 to
+/// [`MAX_TOPICS`] non-empty topics.
+pub fn check_topics(topics: &[String]) -> Result<(), TransportError> {
     if topics.is_empty() {
-        return Err(TransportError::InvalidQuery("no topic"));
+        return Err(TransportError::InvalidQuery("no content topic"));
     }
     if topics.len() > MAX_TOPICS {
-        return Err(TransportError::InvalidQuery("too many topics"));
+        return Err(TransportError::InvalidQuery("too many content topics"));
+    }
+    if topics.iter().any(String::is_empty) {
+        return Err(TransportError::InvalidQuery("empty content topic"));
     }
     Ok(())
+}
+
+/// The current time in Unix nanoseconds (0 if the clock is before 1970).
+pub fn now_unix_ns() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
 }
 
 /// The current time in Unix seconds (0 if the clock is before 1970).
@@ -192,51 +160,77 @@ pub fn now_unix() -> u64 {
         .unwrap_or(0)
 }
 
-/// A history request: envelopes on any of `topics` that arrived at the store between
-/// `since_unix` and `until_unix` (both inclusive, Unix seconds).
+/// A history request: messages on `pubsub_topic` with one of `content_topics` whose
+/// timestamp lies between `start_ns` and `end_ns` (both inclusive, Unix nanoseconds).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HistoryQuery {
-    /// Topics of interest (1 to [`MAX_TOPICS`]).
-    pub topics: Vec<Topic>,
-    /// Earliest arrival time, inclusive.
-    pub since_unix: u64,
-    /// Latest arrival time, inclusive.
-    pub until_unix: u64,
+    /// The pubsub topic (shard).
+    pub pubsub_topic: String,
+    /// Content topics of interest (1 to [`MAX_TOPICS`]).
+    pub content_topics: Vec<String>,
+    /// Earliest timestamp, inclusive.
+    pub start_ns: i64,
+    /// Latest timestamp, inclusive.
+    pub end_ns: i64,
 }
 
 impl HistoryQuery {
-    /// Checks the topic count and that `since_unix <= until_unix`.
+    /// Messages on the default pubsub topic for `content_topics` within the last
+    /// `secs` seconds before `now_ns` (and up to a minute after it).
+    pub fn recent(content_topics: Vec<String>, now_ns: i64, secs: u64) -> Self {
+        let span = i64::try_from(secs)
+            .unwrap_or(i64::MAX)
+            .saturating_mul(1_000_000_000);
+        HistoryQuery {
+            pubsub_topic: waku::DEFAULT_PUBSUB_TOPIC.to_owned(),
+            content_topics,
+            start_ns: now_ns.saturating_sub(span),
+            end_ns: now_ns.saturating_add(60_000_000_000),
+        }
+    }
+
+    /// Checks the topic list and that `start_ns <= end_ns`.
     pub fn check(&self) -> Result<(), TransportError> {
-        check_topics(&self.topics)?;
-        if self.since_unix > self.until_unix {
-            return Err(TransportError::InvalidQuery("since is after until"));
+        check_topics(&self.content_topics)?;
+        if self.pubsub_topic.is_empty() {
+            return Err(TransportError::InvalidQuery("empty pubsub topic"));
+        }
+        if self.start_ns > self.end_ns {
+            return Err(TransportError::InvalidQuery("start is after end"));
         }
         Ok(())
+    }
+
+    /// Whether a message matches the query.
+    pub fn matches(&self, m: &CarriedMessage) -> bool {
+        m.pubsub_topic == self.pubsub_topic
+            && (self.start_ns..=self.end_ns).contains(&m.timestamp_ns())
+            && self.content_topics.contains(&m.message.content_topic)
     }
 }
 
 /// The receiving end of a subscription.
 #[derive(Debug)]
 pub struct Subscription {
-    topics: Vec<Topic>,
-    rx: Receiver<CarriedEnvelope>,
+    topics: Vec<String>,
+    rx: Receiver<CarriedMessage>,
 }
 
 /// The sending end of a subscription, kept by the transport implementation.
 #[derive(Debug, Clone)]
 pub struct SubscriptionSender {
-    topics: HashSet<Topic>,
-    tx: SyncSender<CarriedEnvelope>,
+    topics: HashSet<String>,
+    tx: SyncSender<CarriedMessage>,
 }
 
-/// What happened when a transport offered an envelope to a subscription.
+/// What happened when a transport offered a message to a subscription.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Delivery {
-    /// The subscription does not listen on that topic.
+    /// The subscription does not listen on that content topic.
     NotWanted,
     /// Queued for the subscriber.
     Delivered,
-    /// The subscriber's queue is full; the envelope was dropped for it.
+    /// The subscriber's queue is full; the message was dropped for it.
     Full,
     /// The subscriber is gone; the implementation should forget this sender.
     Closed,
@@ -245,7 +239,9 @@ pub enum Delivery {
 impl Subscription {
     /// Makes a connected pair for `topics` (checked with [`check_topics`]). Transport
     /// implementations keep the [`SubscriptionSender`] and return the [`Subscription`].
-    pub fn channel(topics: &[Topic]) -> Result<(SubscriptionSender, Subscription), TransportError> {
+    pub fn channel(
+        topics: &[String],
+    ) -> Result<(SubscriptionSender, Subscription), TransportError> {
         check_topics(topics)?;
         let (tx, rx) = std::sync::mpsc::sync_channel(SUBSCRIPTION_CAPACITY);
         let mut unique = topics.to_vec();
@@ -253,29 +249,29 @@ impl Subscription {
         unique.dedup();
         Ok((
             SubscriptionSender {
-                topics: unique.iter().copied().collect(),
+                topics: unique.iter().cloned().collect(),
                 tx,
             },
             Subscription { topics: unique, rx },
         ))
     }
 
-    /// The topics this subscription listens on (sorted, without duplicates).
-    pub fn topics(&self) -> &[Topic] {
+    /// The content topics this subscription listens on (sorted, without duplicates).
+    pub fn topics(&self) -> &[String] {
         &self.topics
     }
 
-    /// Waits for the next envelope. Fails with [`TransportError::Closed`] when the
+    /// Waits for the next message. Fails with [`TransportError::Closed`] when the
     /// transport is gone.
-    pub fn recv(&self) -> Result<CarriedEnvelope, TransportError> {
+    pub fn recv(&self) -> Result<CarriedMessage, TransportError> {
         self.rx.recv().map_err(|_| TransportError::Closed)
     }
 
-    /// Waits at most `timeout` for the next envelope; `Ok(None)` on timeout.
+    /// Waits at most `timeout` for the next message; `Ok(None)` on timeout.
     pub fn recv_timeout(
         &self,
         timeout: Duration,
-    ) -> Result<Option<CarriedEnvelope>, TransportError> {
+    ) -> Result<Option<CarriedMessage>, TransportError> {
         match self.rx.recv_timeout(timeout) {
             Ok(e) => Ok(Some(e)),
             Err(RecvTimeoutError::Timeout) => Ok(None),
@@ -283,8 +279,8 @@ impl Subscription {
         }
     }
 
-    /// Returns the next envelope if one is waiting.
-    pub fn try_recv(&self) -> Result<Option<CarriedEnvelope>, TransportError> {
+    /// Returns the next message if one is waiting.
+    pub fn try_recv(&self) -> Result<Option<CarriedMessage>, TransportError> {
         match self.rx.try_recv() {
             Ok(e) => Ok(Some(e)),
             Err(TryRecvError::Empty) => Ok(None),
@@ -294,22 +290,27 @@ impl Subscription {
 }
 
 impl SubscriptionSender {
-    /// Whether the subscription listens on `topic`.
-    pub fn wants(&self, topic: &Topic) -> bool {
-        self.topics.contains(topic)
+    /// Whether the subscription listens on `content_topic`.
+    pub fn wants(&self, content_topic: &str) -> bool {
+        self.topics.contains(content_topic)
     }
 
-    /// Offers an envelope: queued if the subscription listens on its topic.
-    pub fn offer(&self, envelope: &CarriedEnvelope) -> Delivery {
-        if !self.wants(&envelope.meta.topic) {
+    /// The content topics of this subscription.
+    pub fn topics(&self) -> impl Iterator<Item = &String> {
+        self.topics.iter()
+    }
+
+    /// Offers a message: queued if the subscription listens on its content topic.
+    pub fn offer(&self, message: &CarriedMessage) -> Delivery {
+        if !self.wants(message.content_topic()) {
             return Delivery::NotWanted;
         }
-        match self.tx.try_send(envelope.clone()) {
+        match self.tx.try_send(message.clone()) {
             Ok(()) => Delivery::Delivered,
             Err(TrySendError::Full(_)) => {
                 tracing::warn!(
-                    topic = %hex_topic(&envelope.meta.topic),
-                    "subscriber queue full, envelope dropped for it"
+                    content_topic = %message.content_topic(),
+                    "subscriber queue full, message dropped for it"
                 );
                 Delivery::Full
             }
@@ -318,75 +319,72 @@ impl SubscriptionSender {
     }
 }
 
-/// Offers `envelope` to every sender and forgets those whose subscriber is gone.
-pub fn fan_out(senders: &mut Vec<SubscriptionSender>, envelope: &CarriedEnvelope) {
-    senders.retain(|s| s.offer(envelope) != Delivery::Closed);
+/// Offers `message` to every sender and forgets those whose subscriber is gone.
+pub fn fan_out(senders: &mut Vec<SubscriptionSender>, message: &CarriedMessage) {
+    senders.retain(|s| s.offer(message) != Delivery::Closed);
 }
 
-/// Lowercase hex of a topic, for logs and docs.
-pub fn hex_topic(topic: &Topic) -> String {
-    topic.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// Carries envelopes between devices. Object safe; all methods block.
+/// Carries Waku messages between devices. Object safe; all methods block.
 pub trait Transport: Send + Sync {
-    /// Sends an envelope to everyone listening on `meta.topic` (and to the stores).
-    /// The envelope is checked with [`check_envelope`] first. Publishing the same bytes
+    /// Sends a message to everyone listening on its content topic (and to the stores).
+    /// The message is validated first ([`waku::validate`]). Publishing the same message
     /// twice is not an error; the second copy is dropped as a duplicate.
-    fn publish(&self, meta: EnvelopeMeta, envelope: Vec<u8>) -> Result<(), TransportError>;
+    fn publish(&self, message: CarriedMessage) -> Result<PublishReport, TransportError>;
 
-    /// Starts receiving every envelope published on one of `topics` from now on.
-    fn subscribe(&self, topics: &[Topic]) -> Result<Subscription, TransportError>;
+    /// Starts receiving every message on one of `content_topics` from now on.
+    fn subscribe(&self, content_topics: &[String]) -> Result<Subscription, TransportError>;
 
-    /// Fetches from a store the envelopes that arrived there on one of the query's topics
-    /// within its time range, in arrival order.
-    fn fetch_history(&self, query: &HistoryQuery) -> Result<Vec<CarriedEnvelope>, TransportError>;
+    /// Fetches from a store the messages matching the query, in chronological order.
+    fn fetch_history(&self, query: &HistoryQuery) -> Result<Vec<CarriedMessage>, TransportError>;
 }
 
 impl<T: Transport + ?Sized> Transport for Arc<T> {
-    fn publish(&self, meta: EnvelopeMeta, envelope: Vec<u8>) -> Result<(), TransportError> {
-        (**self).publish(meta, envelope)
+    fn publish(&self, message: CarriedMessage) -> Result<PublishReport, TransportError> {
+        (**self).publish(message)
     }
 
-    fn subscribe(&self, topics: &[Topic]) -> Result<Subscription, TransportError> {
-        (**self).subscribe(topics)
+    fn subscribe(&self, content_topics: &[String]) -> Result<Subscription, TransportError> {
+        (**self).subscribe(content_topics)
     }
 
-    fn fetch_history(&self, query: &HistoryQuery) -> Result<Vec<CarriedEnvelope>, TransportError> {
+    fn fetch_history(&self, query: &HistoryQuery) -> Result<Vec<CarriedMessage>, TransportError> {
         (**self).fetch_history(query)
     }
 }
 
-/// A source of the current Unix time, replaceable in tests.
-pub type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
+/// A source of the current Unix time in nanoseconds, replaceable in tests.
+pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
 
-struct StoredEnvelope {
-    received_unix: u64,
+struct StoredMessage {
+    received_ns: i64,
     hash: [u8; 32],
-    envelope: CarriedEnvelope,
+    message: CarriedMessage,
 }
 
 #[derive(Default)]
 struct Hub {
     subscribers: Vec<SubscriptionSender>,
-    history: Vec<StoredEnvelope>,
+    history: Vec<StoredMessage>,
     seen: HashSet<[u8; 32]>,
 }
 
 /// An in-process transport: every clone shares one hub, sees every other clone's
-/// publishes, and the hub is also a store keeping history (for
-/// [`DEFAULT_RETENTION_SECS`] unless configured otherwise).
+/// publishes, and the hub is also a store keeping non-ephemeral messages (for
+/// [`DEFAULT_RETENTION_SECS`] unless configured otherwise). It validates messages as a
+/// relay does, with [`waku::DEFAULT_MAX_MESSAGE_SIZE`] and the 20 s timestamp rule.
 #[derive(Clone)]
 pub struct InMemoryTransport {
     hub: Arc<Mutex<Hub>>,
     clock: Clock,
     retention_secs: u64,
+    max_message_size: usize,
 }
 
 impl std::fmt::Debug for InMemoryTransport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("InMemoryTransport")
             .field("retention_secs", &self.retention_secs)
+            .field("max_message_size", &self.max_message_size)
             .finish_non_exhaustive()
     }
 }
@@ -400,26 +398,32 @@ impl Default for InMemoryTransport {
 impl InMemoryTransport {
     /// A new, empty hub using the system clock and the default retention.
     pub fn new() -> Self {
-        Self::with_clock(Arc::new(now_unix))
+        Self::with_clock(Arc::new(now_unix_ns))
     }
 
-    /// A new, empty hub reading the time from `clock`.
+    /// A new, empty hub reading the time (Unix nanoseconds) from `clock`.
     pub fn with_clock(clock: Clock) -> Self {
         InMemoryTransport {
             hub: Arc::new(Mutex::new(Hub::default())),
             clock,
             retention_secs: DEFAULT_RETENTION_SECS,
+            max_message_size: waku::DEFAULT_MAX_MESSAGE_SIZE,
         }
     }
 
-    /// Sets how long history is kept (applies to this hub, through every clone made
-    /// afterwards from this value).
+    /// Sets how long history is kept.
     pub fn with_retention_secs(mut self, secs: u64) -> Self {
         self.retention_secs = secs;
         self
     }
 
-    /// Number of envelopes kept in history.
+    /// Sets the largest encoded message accepted.
+    pub fn with_max_message_size(mut self, max: usize) -> Self {
+        self.max_message_size = max;
+        self
+    }
+
+    /// Number of messages kept in history.
     pub fn history_len(&self) -> usize {
         self.lock().history.len()
     }
@@ -430,12 +434,14 @@ impl InMemoryTransport {
         self.hub.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn purge(&self, hub: &mut Hub, now: u64) {
-        let retention = self.retention_secs;
+    fn purge(&self, hub: &mut Hub, now_ns: i64) {
+        let retention_ns = i64::try_from(self.retention_secs)
+            .unwrap_or(i64::MAX)
+            .saturating_mul(1_000_000_000);
         let before = hub.history.len();
         let mut dropped = Vec::new();
         hub.history.retain(|s| {
-            let keep = s.received_unix.saturating_add(retention) >= now;
+            let keep = s.received_ns.saturating_add(retention_ns) >= now_ns;
             if !keep {
                 dropped.push(s.hash);
             }
@@ -454,65 +460,68 @@ impl InMemoryTransport {
 }
 
 impl Transport for InMemoryTransport {
-    fn publish(&self, meta: EnvelopeMeta, envelope: Vec<u8>) -> Result<(), TransportError> {
+    fn publish(&self, message: CarriedMessage) -> Result<PublishReport, TransportError> {
         let now = (self.clock)();
-        check_envelope(&meta, &envelope, now)?;
-        let carried = CarriedEnvelope { meta, envelope };
-        let hash = carried.hash();
+        let len = waku::encode_message(&message.message).len();
+        waku::validate(&message.message, len, self.max_message_size, Some(now))?;
+        let hash = message.hash();
         let mut hub = self.lock();
         self.purge(&mut hub, now);
+        let stored = !message.is_ephemeral();
         if !hub.seen.insert(hash) {
-            tracing::debug!("duplicate envelope dropped");
-            return Ok(());
+            tracing::debug!("duplicate message dropped");
+            return Ok(PublishReport {
+                relay_peers: 0,
+                stored,
+            });
         }
-        fan_out(&mut hub.subscribers, &carried);
-        hub.history.push(StoredEnvelope {
-            received_unix: now,
-            hash,
-            envelope: carried,
-        });
-        Ok(())
+        fan_out(&mut hub.subscribers, &message);
+        if stored {
+            hub.history.push(StoredMessage {
+                received_ns: now,
+                hash,
+                message,
+            });
+        }
+        Ok(PublishReport {
+            relay_peers: hub.subscribers.len(),
+            stored,
+        })
     }
 
-    fn subscribe(&self, topics: &[Topic]) -> Result<Subscription, TransportError> {
-        let (tx, sub) = Subscription::channel(topics)?;
+    fn subscribe(&self, content_topics: &[String]) -> Result<Subscription, TransportError> {
+        let (tx, sub) = Subscription::channel(content_topics)?;
         self.lock().subscribers.push(tx);
         Ok(sub)
     }
 
-    fn fetch_history(&self, query: &HistoryQuery) -> Result<Vec<CarriedEnvelope>, TransportError> {
+    fn fetch_history(&self, query: &HistoryQuery) -> Result<Vec<CarriedMessage>, TransportError> {
         query.check()?;
         let now = (self.clock)();
-        let wanted: HashSet<Topic> = query.topics.iter().copied().collect();
         let mut hub = self.lock();
         self.purge(&mut hub, now);
-        // `history` is in arrival order already (pushes happen under the lock with a
-        // clock that is read under it too, except for clock jumps, hence the stable sort).
-        let mut out: Vec<(u64, CarriedEnvelope)> = hub
+        let mut out: Vec<(i64, [u8; 32], CarriedMessage)> = hub
             .history
             .iter()
-            .filter(|s| {
-                s.received_unix >= query.since_unix
-                    && s.received_unix <= query.until_unix
-                    && wanted.contains(&s.envelope.meta.topic)
-            })
-            .map(|s| (s.received_unix, s.envelope.clone()))
+            .filter(|s| query.matches(&s.message))
+            .map(|s| (s.message.timestamp_ns(), s.hash, s.message.clone()))
             .collect();
-        out.sort_by_key(|(t, _)| *t);
-        Ok(out.into_iter().map(|(_, e)| e).collect())
+        out.sort_by_key(|a| (a.0, a.1));
+        Ok(out.into_iter().map(|(_, _, m)| m).collect())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::atomic::{AtomicI64, Ordering};
 
-    const T1: Topic = [1, 2, 3, 4];
-    const T2: Topic = [5, 6, 7, 8];
+    const T1: &str = "/waku/1/0x01020304/rfc26";
+    const T2: &str = "/waku/1/0x05060708/rfc26";
+    const SEC: i64 = 1_000_000_000;
 
-    fn clocked(start: u64) -> (InMemoryTransport, Arc<AtomicU64>) {
-        let now = Arc::new(AtomicU64::new(start));
+    fn clocked(start_ns: i64) -> (InMemoryTransport, Arc<AtomicI64>) {
+        let now = Arc::new(AtomicI64::new(start_ns));
         let n = now.clone();
         (
             InMemoryTransport::with_clock(Arc::new(move || n.load(Ordering::SeqCst))),
@@ -520,198 +529,194 @@ mod tests {
         )
     }
 
-    fn meta(topic: Topic, expiry_unix: u64) -> EnvelopeMeta {
-        EnvelopeMeta { topic, expiry_unix }
+    fn msg(topic: &str, ts: i64, payload: &[u8]) -> CarriedMessage {
+        CarriedMessage::on_default_shard(WakuMessage {
+            payload: payload.to_vec(),
+            content_topic: topic.to_owned(),
+            version: Some(1),
+            timestamp: Some(ts),
+            ..WakuMessage::default()
+        })
     }
+
+    fn topics(t: &[&str]) -> Vec<String> {
+        t.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    const NOW: i64 = 1_000 * SEC;
 
     #[test]
     fn clones_see_each_others_publishes_by_topic() {
-        let (a, _) = clocked(1000);
+        let (a, _) = clocked(NOW);
         let b = a.clone();
-        let sub_b = b.subscribe(&[T1]).unwrap();
-        let sub_a = a.subscribe(&[T1, T2]).unwrap();
-        a.publish(meta(T1, 1010), b"one".to_vec()).unwrap();
-        b.publish(meta(T2, 1010), b"two".to_vec()).unwrap();
+        let sub_b = b.subscribe(&topics(&[T1])).unwrap();
+        let sub_a = a.subscribe(&topics(&[T1, T2])).unwrap();
+        a.publish(msg(T1, NOW, b"one")).unwrap();
+        b.publish(msg(T2, NOW, b"two")).unwrap();
 
         let got = sub_b.try_recv().unwrap().unwrap();
-        assert_eq!(got.envelope, b"one");
-        assert_eq!(got.meta, meta(T1, 1010));
+        assert_eq!(got.message.payload, b"one");
+        assert_eq!(got.content_topic(), T1);
         assert_eq!(sub_b.try_recv().unwrap(), None, "T2 not subscribed by b");
 
         // a's own publish comes back to a's subscription too (documented echo).
-        assert_eq!(sub_a.try_recv().unwrap().unwrap().envelope, b"one");
-        assert_eq!(sub_a.try_recv().unwrap().unwrap().envelope, b"two");
+        assert_eq!(sub_a.try_recv().unwrap().unwrap().message.payload, b"one");
+        assert_eq!(sub_a.try_recv().unwrap().unwrap().message.payload, b"two");
         assert_eq!(sub_a.try_recv().unwrap(), None);
     }
 
     #[test]
-    fn subscription_only_sees_later_envelopes() {
-        let (a, _) = clocked(1000);
-        a.publish(meta(T1, 1010), b"before".to_vec()).unwrap();
-        let sub = a.subscribe(&[T1]).unwrap();
-        a.publish(meta(T1, 1010), b"after".to_vec()).unwrap();
-        assert_eq!(sub.try_recv().unwrap().unwrap().envelope, b"after");
+    fn subscription_only_sees_later_messages() {
+        let (a, _) = clocked(NOW);
+        a.publish(msg(T1, NOW, b"before")).unwrap();
+        let sub = a.subscribe(&topics(&[T1])).unwrap();
+        a.publish(msg(T1, NOW, b"after")).unwrap();
+        assert_eq!(sub.try_recv().unwrap().unwrap().message.payload, b"after");
         assert_eq!(sub.try_recv().unwrap(), None);
     }
 
     #[test]
-    fn duplicates_are_dropped() {
-        let (a, _) = clocked(1000);
-        let sub = a.subscribe(&[T1]).unwrap();
-        a.publish(meta(T1, 1010), b"x".to_vec()).unwrap();
-        a.publish(meta(T1, 1010), b"x".to_vec()).unwrap();
+    fn duplicates_are_dropped_and_ephemeral_not_stored() {
+        let (a, _) = clocked(NOW);
+        let sub = a.subscribe(&topics(&[T1])).unwrap();
+        assert!(a.publish(msg(T1, NOW, b"x")).unwrap().stored);
+        a.publish(msg(T1, NOW, b"x")).unwrap();
         assert!(sub.try_recv().unwrap().is_some());
         assert_eq!(sub.try_recv().unwrap(), None);
         assert_eq!(a.history_len(), 1);
+        let mut e = msg(T1, NOW, b"ephemeral");
+        e.message.ephemeral = Some(true);
+        let report = a.publish(e).unwrap();
+        assert!(!report.stored);
+        assert!(sub.try_recv().unwrap().is_some(), "still relayed");
+        assert_eq!(a.history_len(), 1, "not archived");
     }
 
     #[test]
-    fn hash_is_keccak_of_bytes() {
-        // Keccak-256 of the empty string (the well-known constant) and of "abc"
-        // (Keccak team's test value).
-        let e = CarriedEnvelope {
-            meta: meta(T1, 0),
-            envelope: b"abc".to_vec(),
-        };
-        let hex: String = e.hash().iter().map(|b| format!("{b:02x}")).collect();
+    fn invalid_messages_are_refused() {
+        let (a, _) = clocked(NOW);
         assert_eq!(
-            hex,
-            "4e03657aea45a94fc7d47ba826c8d667c0d1e6e33a64a036ec44f58fa12d6c45"
-        );
-    }
-
-    #[test]
-    fn bad_envelopes_are_refused() {
-        let (a, _) = clocked(1000);
-        assert_eq!(
-            a.publish(meta(T1, 1010), vec![]),
-            Err(TransportError::Empty)
+            a.publish(msg(T1, NOW, b"")),
+            Err(TransportError::Invalid(InvalidMessage::EmptyPayload))
         );
         assert_eq!(
-            a.publish(meta(T1, 1010), vec![0; MAX_ENVELOPE_SIZE + 1]),
-            Err(TransportError::TooLarge {
-                size: MAX_ENVELOPE_SIZE + 1,
-                max: MAX_ENVELOPE_SIZE
-            })
-        );
-        assert!(
-            a.publish(meta(T1, 1010), vec![0; MAX_ENVELOPE_SIZE])
-                .is_ok()
-        );
-        assert_eq!(
-            a.publish(meta(T1, 999), b"x".to_vec()),
-            Err(TransportError::Expired {
-                expiry_unix: 999,
-                now_unix: 1000
-            })
+            a.publish(msg("", NOW, b"x")),
+            Err(TransportError::Invalid(InvalidMessage::EmptyContentTopic))
         );
         assert!(matches!(
-            a.publish(meta(T1, 1000 + MAX_EXPIRY_AHEAD_SECS + 1), b"x".to_vec()),
-            Err(TransportError::ExpiryTooFar { .. })
+            a.publish(msg(T1, NOW, &vec![0; waku::DEFAULT_MAX_MESSAGE_SIZE])),
+            Err(TransportError::Invalid(InvalidMessage::TooLarge { .. }))
         ));
-        assert_eq!(a.history_len(), 1);
+        assert!(matches!(
+            a.publish(msg(T1, NOW - 21 * SEC, b"old")),
+            Err(TransportError::Invalid(
+                InvalidMessage::TimestampSkew { .. }
+            ))
+        ));
+        assert!(matches!(
+            a.publish(msg(T1, NOW + 21 * SEC, b"future")),
+            Err(TransportError::Invalid(
+                InvalidMessage::TimestampSkew { .. }
+            ))
+        ));
+        assert_eq!(a.history_len(), 0);
     }
 
     #[test]
-    fn history_by_topic_and_time_range_in_arrival_order() {
-        let (a, now) = clocked(1000);
-        for i in 0..10u64 {
-            now.store(1000 + i, Ordering::SeqCst);
+    fn history_by_topic_and_time_range_in_chronological_order() {
+        let (a, now) = clocked(NOW);
+        // published out of timestamp order: history comes back sorted by timestamp
+        for i in [3i64, 0, 9, 1, 8, 2, 7, 4, 6, 5] {
+            now.store(NOW + i * SEC, Ordering::SeqCst);
             let topic = if i % 2 == 0 { T1 } else { T2 };
-            a.publish(meta(topic, 2000), vec![i as u8]).unwrap();
+            a.publish(msg(topic, NOW + i * SEC, &[i as u8])).unwrap();
         }
-        let q = |topics: Vec<Topic>, since_unix, until_unix| HistoryQuery {
-            topics,
-            since_unix,
-            until_unix,
+        let q = |t: &[&str], s: i64, e: i64| HistoryQuery {
+            pubsub_topic: waku::DEFAULT_PUBSUB_TOPIC.into(),
+            content_topics: topics(t),
+            start_ns: NOW + s * SEC,
+            end_ns: NOW + e * SEC,
         };
-        let ids =
-            |v: Vec<CarriedEnvelope>| v.into_iter().map(|e| e.envelope[0]).collect::<Vec<_>>();
+        let ids = |v: Vec<CarriedMessage>| {
+            v.into_iter()
+                .map(|m| m.message.payload[0])
+                .collect::<Vec<_>>()
+        };
         assert_eq!(
-            ids(a.fetch_history(&q(vec![T1], 0, u64::MAX)).unwrap()),
+            ids(a.fetch_history(&q(&[T1], 0, 100)).unwrap()),
             [0, 2, 4, 6, 8]
         );
-        assert_eq!(
-            ids(a.fetch_history(&q(vec![T2], 1003, 1007)).unwrap()),
-            [3, 5, 7]
-        );
-        assert_eq!(
-            ids(a.fetch_history(&q(vec![T1, T2], 1004, 1005)).unwrap()),
-            [4, 5]
-        );
-        assert!(
-            a.fetch_history(&q(vec![[9; 4]], 0, u64::MAX))
-                .unwrap()
-                .is_empty()
-        );
-        // History outlives the envelopes' own expiry (mailserver semantics).
-        now.store(5000, Ordering::SeqCst);
-        assert_eq!(
-            a.fetch_history(&q(vec![T1, T2], 0, u64::MAX))
-                .unwrap()
-                .len(),
-            10
-        );
+        assert_eq!(ids(a.fetch_history(&q(&[T2], 3, 7)).unwrap()), [3, 5, 7]);
+        assert_eq!(ids(a.fetch_history(&q(&[T1, T2], 4, 5)).unwrap()), [4, 5]);
+        assert!(a.fetch_history(&q(&["/other"], 0, 100)).unwrap().is_empty());
+        let mut other_shard = q(&[T1], 0, 100);
+        other_shard.pubsub_topic = "/waku/2/rs/16/64".into();
+        assert!(a.fetch_history(&other_shard).unwrap().is_empty());
     }
 
     #[test]
     fn history_past_retention_is_dropped() {
-        let (a, now) = clocked(1000);
+        let (a, now) = clocked(NOW);
         let a = a.with_retention_secs(100);
-        a.publish(meta(T1, 1010), b"old".to_vec()).unwrap();
-        now.store(1050, Ordering::SeqCst);
-        a.publish(meta(T1, 1060), b"new".to_vec()).unwrap();
+        a.publish(msg(T1, NOW, b"old")).unwrap();
+        now.store(NOW + 50 * SEC, Ordering::SeqCst);
+        a.publish(msg(T1, NOW + 50 * SEC, b"new")).unwrap();
+        let all = HistoryQuery::recent(topics(&[T1]), NOW, 3600);
         let all = HistoryQuery {
-            topics: vec![T1],
-            since_unix: 0,
-            until_unix: u64::MAX,
+            end_ns: i64::MAX,
+            ..all
         };
         assert_eq!(a.fetch_history(&all).unwrap().len(), 2);
-        now.store(1101, Ordering::SeqCst);
+        now.store(NOW + 101 * SEC, Ordering::SeqCst);
         let got = a.fetch_history(&all).unwrap();
         assert_eq!(got.len(), 1);
-        assert_eq!(got[0].envelope, b"new");
-        now.store(1151, Ordering::SeqCst);
+        assert_eq!(got[0].message.payload, b"new");
+        now.store(NOW + 151 * SEC, Ordering::SeqCst);
         assert!(a.fetch_history(&all).unwrap().is_empty());
         assert_eq!(a.history_len(), 0);
     }
 
     #[test]
     fn bad_queries_are_refused() {
-        let (a, _) = clocked(1000);
-        let q = |topics: Vec<Topic>, since_unix, until_unix| HistoryQuery {
-            topics,
-            since_unix,
-            until_unix,
+        let (a, _) = clocked(NOW);
+        let q = |t: Vec<String>, s, e| HistoryQuery {
+            pubsub_topic: waku::DEFAULT_PUBSUB_TOPIC.into(),
+            content_topics: t,
+            start_ns: s,
+            end_ns: e,
         };
         assert_eq!(
             a.fetch_history(&q(vec![], 0, 1)),
-            Err(TransportError::InvalidQuery("no topic"))
+            Err(TransportError::InvalidQuery("no content topic"))
         );
         assert_eq!(
-            a.fetch_history(&q(vec![T1], 2, 1)),
-            Err(TransportError::InvalidQuery("since is after until"))
+            a.fetch_history(&q(topics(&[T1]), 2, 1)),
+            Err(TransportError::InvalidQuery("start is after end"))
         );
         assert_eq!(
-            a.fetch_history(&q(vec![T1; MAX_TOPICS + 1], 0, 1)),
-            Err(TransportError::InvalidQuery("too many topics"))
+            a.fetch_history(&q(vec![T1.to_owned(); MAX_TOPICS + 1], 0, 1)),
+            Err(TransportError::InvalidQuery("too many content topics"))
         );
         assert!(matches!(
             a.subscribe(&[]),
+            Err(TransportError::InvalidQuery(_))
+        ));
+        assert!(matches!(
+            a.subscribe(&[String::new()]),
             Err(TransportError::InvalidQuery(_))
         ));
     }
 
     #[test]
     fn dropped_subscriptions_are_forgotten_and_full_ones_do_not_block() {
-        let (a, _) = clocked(1000);
-        let sub = a.subscribe(&[T1]).unwrap();
-        drop(a.subscribe(&[T1]).unwrap());
-        a.publish(meta(T1, 1010), vec![0]).unwrap();
+        let (a, _) = clocked(NOW);
+        let sub = a.subscribe(&topics(&[T1])).unwrap();
+        drop(a.subscribe(&topics(&[T1])).unwrap());
+        a.publish(msg(T1, NOW, &[0])).unwrap();
         assert_eq!(a.lock().subscribers.len(), 1);
         for i in 1..(SUBSCRIPTION_CAPACITY + 10) {
-            let bytes = (i as u64).to_be_bytes().to_vec();
-            a.publish(meta(T1, 1010), bytes).unwrap();
+            let bytes = (i as u64).to_be_bytes();
+            a.publish(msg(T1, NOW, &bytes)).unwrap();
         }
         let mut n = 0;
         while sub.try_recv().unwrap().is_some() {
@@ -719,21 +724,22 @@ mod tests {
         }
         assert_eq!(n, SUBSCRIPTION_CAPACITY);
         drop(sub);
-        a.publish(meta(T1, 1010), vec![1]).unwrap();
+        a.publish(msg(T1, NOW, &[1])).unwrap();
         assert!(a.lock().subscribers.is_empty());
     }
 
     #[test]
     fn trait_is_object_safe_and_works_through_arc() {
-        let (a, _) = clocked(1000);
+        let (a, _) = clocked(NOW);
         let t: Arc<dyn Transport> = Arc::new(a.clone());
-        let sub = t.subscribe(&[T1]).unwrap();
-        t.publish(meta(T1, 1010), b"dyn".to_vec()).unwrap();
+        let sub = t.subscribe(&topics(&[T1])).unwrap();
+        t.publish(msg(T1, NOW, b"dyn")).unwrap();
         assert_eq!(
             sub.recv_timeout(Duration::from_secs(1))
                 .unwrap()
                 .unwrap()
-                .envelope,
+                .message
+                .payload,
             b"dyn"
         );
         assert_eq!(sub.recv_timeout(Duration::from_millis(10)).unwrap(), None);

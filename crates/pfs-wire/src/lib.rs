@@ -23,6 +23,14 @@ pub mod pb {
     include!("generated/pfs.encryption.rs");
 }
 
+/// The Waku v2 messages (`proto/waku.proto`): `WakuMessage` (14/WAKU2-MESSAGE) and the
+/// request/response messages of metadata, lightpush (v3 and legacy v2), store v3 and
+/// filter v2, with the field numbers js-waku and nwaku use.
+#[allow(missing_docs, clippy::all, clippy::pedantic)]
+pub mod waku {
+    include!("generated/waku.rs");
+}
+
 pub use pb::{
     Bundle, DhHeader, DirectMessageEntry, DirectMessageProtocol, DrHeader, ProtocolMessage,
     SignedPreKey, SignedPreKeyEntry, X3dhHeader,

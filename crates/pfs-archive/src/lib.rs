@@ -1,0 +1,531 @@
+//! # pfs-archive: the message archive behind Waku store v3
+//!
+//! [`Archive`] keeps the [`WakuMessage`]s a node has seen in one SQLite file and answers
+//! store v3 queries (13/WAKU2-STORE, `/vac/waku/store-query/3.0.0`) completely on the
+//! server side: the network layer only decodes a [`StoreQueryRequest`], calls
+//! [`Archive::query`] and encodes the [`StoreQueryResponse`] it gets back.
+//!
+//! ## Archiving (nwaku's rules)
+//! [`Archive::insert`] stores a message received on a pubsub topic unless it is
+//! ephemeral, already stored (same deterministic hash), or refused by
+//! [`pfs_transport::waku::validate`]: empty payload or content topic, `meta` longer than
+//! 64 bytes, or a timestamp more than 20 s
+//! ([`pfs_transport::waku::MAX_TIMESTAMP_DRIFT_NS`]) away from the time it was received.
+//! A message without a timestamp (absent, or 0, which nwaku treats as unset) is stored
+//! with the receive time as its timestamp; the stored hash is
+//! [`pfs_transport::waku::message_hash`] over the message *as stored*, computed from the
+//! field values, never from the encoded bytes. The archive does not bound the message
+//! size: relay and lightpush refuse oversized messages before they get here.
+//!
+//! ## Queries (what js-waku 0.0.36 needs)
+//! * `status_code` is always set (200, 400 for a bad request, 500 for an internal error)
+//!   and `request_id` is echoed;
+//! * every entry carries `message_hash`; `message` and `pubsub_topic` are set, together,
+//!   only when `include_data` is true;
+//! * entries are sorted by `(timestamp, hash)` and every page is returned in ascending
+//!   order, backward queries included (the store selects descending and reverses the
+//!   page, as nwaku does);
+//! * the cursor is a message hash and exclusive; js-waku ignores the response's cursor and
+//!   continues from `messages[last]` (forward) or `messages[0]` (backward) until a page
+//!   comes back empty, so an exhausted query answers an empty page with status 200;
+//! * `pagination_cursor` is set when more entries match than the page holds, to the hash
+//!   of the last entry included *in query order*: the last entry of the page going
+//!   forward, the first (oldest) going backward (13/WAKU2-STORE; nwaku). It is absent
+//!   when nothing follows;
+//! * `pagination_limit` unset or 0 means [`ArchiveConfig::default_page`] (20); larger than
+//!   [`ArchiveConfig::max_page`] (100) is capped, not refused;
+//! * `content_topics` without `pubsub_topic`, `message_hashes` together with a content
+//!   filter, a hash or cursor that is not 32 bytes, more than [`MAX_CONTENT_TOPICS`]
+//!   content topics or [`MAX_MESSAGE_HASHES`] hashes, and a cursor not in the archive
+//!   (`"cursor not found"`) are answered with 400;
+//! * `time_start` and `time_end` are inclusive nanosecond bounds (as nwaku's SQL; the
+//!   spec text calls `time_end` exclusive);
+//! * a `pubsub_topic` without content topics selects that pubsub topic (read along the
+//!   time index and filtered, which is cheap while a node serves few pubsub topics).
+//!
+//! ## Storage
+//! Bundled SQLite, `journal_mode=WAL`, `synchronous=NORMAL` (a commit survives the
+//! process being killed; on power loss the last commits may be lost, never corrupted),
+//! prepared statements cached per connection. The schema is versioned with
+//! `PRAGMA user_version` (see `migrations/`); see [`Archive`] for the table and indexes.
+//! A content-filtered page is read with one index range scan per content topic, so its
+//! cost does not depend on how many messages are stored.
+#![forbid(unsafe_code)]
+
+use std::borrow::Cow;
+use std::fmt;
+use std::path::Path;
+use std::time::Duration;
+
+use pfs_transport::waku::{message_hash, validate};
+pub use pfs_wire::waku::{StoreQueryRequest, StoreQueryResponse, WakuMessage, WakuMessageKeyValue};
+use prost::Message as _;
+use rusqlite::{Connection, ErrorCode, OpenFlags, TransactionBehavior, config::DbConfig, params};
+
+mod query;
+
+/// The schema migrations, in order: entry `i` upgrades version `i` to `i + 1`.
+const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_initial.sql")];
+
+/// Prepared statements kept per connection (more than the archive has distinct ones).
+const STATEMENT_CACHE_CAPACITY: usize = 32;
+
+/// Default retention: 30 days.
+pub const DEFAULT_RETENTION_SECS: u64 = 30 * 24 * 60 * 60;
+
+/// Default page size when a query sets no limit (nwaku `DefaultPageSize`).
+pub const DEFAULT_PAGE_SIZE: u64 = 20;
+
+/// Largest page (nwaku `MaxPageSize`); larger limits are capped to it.
+pub const MAX_PAGE_SIZE: u64 = 100;
+
+/// Most content topics accepted in one query; more is answered with 400.
+pub const MAX_CONTENT_TOPICS: usize = 100;
+
+/// Most message hashes accepted in one lookup query; more is answered with 400.
+pub const MAX_MESSAGE_HASHES: usize = 1000;
+
+/// `status_code` of a successful query.
+pub const STATUS_OK: u32 = 200;
+
+/// `status_code` of a malformed query.
+pub const STATUS_BAD_REQUEST: u32 = 400;
+
+/// `status_code` when the archive failed (database error, corrupt row).
+pub const STATUS_INTERNAL_ERROR: u32 = 500;
+
+/// How the archive keeps and serves messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArchiveConfig {
+    /// Messages received longer ago than this are deleted by [`Archive::purge`]
+    /// (default [`DEFAULT_RETENTION_SECS`], 30 days).
+    pub retention_secs: u64,
+    /// At most this many messages are kept; [`Archive::purge`] deletes the oldest
+    /// received beyond it (default: no limit).
+    pub max_messages: Option<u64>,
+    /// At most this many bytes of encoded messages are kept; [`Archive::purge`] deletes
+    /// the oldest received beyond it (default: no limit).
+    pub max_bytes: Option<u64>,
+    /// Largest page a query gets (default [`MAX_PAGE_SIZE`], 100).
+    pub max_page: u64,
+    /// Page size of a query without limit (default [`DEFAULT_PAGE_SIZE`], 20).
+    pub default_page: u64,
+}
+
+impl Default for ArchiveConfig {
+    fn default() -> Self {
+        Self {
+            retention_secs: DEFAULT_RETENTION_SECS,
+            max_messages: None,
+            max_bytes: None,
+            max_page: MAX_PAGE_SIZE,
+            default_page: DEFAULT_PAGE_SIZE,
+        }
+    }
+}
+
+/// Why an archive operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ArchiveError {
+    /// SQLite failed.
+    #[error("archive database error: {0}")]
+    Sqlite(rusqlite::Error),
+    /// The file system failed, or the database cannot be used as the archive needs.
+    #[error("archive i/o error: {0}")]
+    Io(String),
+    /// The file is not a database, or holds data the archive did not write.
+    #[error("archive database is corrupt: {0}")]
+    Corrupt(String),
+    /// The database was written by a newer version of this crate.
+    #[error("archive schema version {found} is newer than the supported {supported}")]
+    SchemaTooNew {
+        /// The version found in the file.
+        found: u32,
+        /// The newest version this code knows.
+        supported: u32,
+    },
+}
+
+impl From<rusqlite::Error> for ArchiveError {
+    fn from(e: rusqlite::Error) -> Self {
+        match e.sqlite_error_code() {
+            Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt) => {
+                ArchiveError::Corrupt(e.to_string())
+            }
+            _ => ArchiveError::Sqlite(e),
+        }
+    }
+}
+
+/// The message archive: one SQLite database.
+///
+/// Schema (version 1, `migrations/0001_initial.sql`): one table
+/// `messages(id INTEGER PRIMARY KEY, hash BLOB UNIQUE, pubsub_topic, content_topic,
+/// timestamp, received, size, message BLOB)`, where `message` is the encoded
+/// [`WakuMessage`] as stored, with the indexes
+/// `(pubsub_topic, content_topic, timestamp, hash)` for content-filtered pages,
+/// `(timestamp, hash)` for queries without content filter, and `(received, id, size)`
+/// for retention and the size caps.
+///
+/// An `Archive` is `Send` but not `Sync`: share it behind a mutex or own it in one task.
+///
+/// ```
+/// use pfs_archive::{Archive, ArchiveConfig, StoreQueryRequest, WakuMessage, STATUS_OK};
+///
+/// let mut archive = Archive::open_in_memory(ArchiveConfig::default())?;
+/// let now = 1_700_000_000_000_000_000i64;
+/// let message = WakuMessage {
+///     payload: b"hello".to_vec(),
+///     content_topic: "/waku/1/0x01020304/rfc26".into(),
+///     timestamp: Some(now),
+///     ..WakuMessage::default()
+/// };
+/// assert!(archive.insert("/waku/2/rs/16/32", &message, now)?);
+/// assert!(!archive.insert("/waku/2/rs/16/32", &message, now)?); // duplicate
+///
+/// // What js-waku sends: both topics, include_data, forward, no limit.
+/// let response = archive.query(&StoreQueryRequest {
+///     request_id: "42".into(),
+///     include_data: true,
+///     pubsub_topic: Some("/waku/2/rs/16/32".into()),
+///     content_topics: vec!["/waku/1/0x01020304/rfc26".into()],
+///     pagination_forward: true,
+///     ..StoreQueryRequest::default()
+/// });
+/// assert_eq!(response.request_id, "42");
+/// assert_eq!(response.status_code, Some(STATUS_OK));
+/// assert_eq!(response.messages.len(), 1);
+/// let entry = &response.messages[0];
+/// assert_eq!(entry.message.as_ref(), Some(&message));
+/// assert_eq!(entry.pubsub_topic.as_deref(), Some("/waku/2/rs/16/32"));
+/// assert_eq!(entry.message_hash.as_ref().map(Vec::len), Some(32));
+/// assert_eq!(response.pagination_cursor, None); // nothing follows
+/// # Ok::<(), pfs_archive::ArchiveError>(())
+/// ```
+pub struct Archive {
+    conn: Connection,
+    config: ArchiveConfig,
+}
+
+impl fmt::Debug for Archive {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Archive")
+            .field("path", &self.conn.path())
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+// The node moves the archive into its own task or behind a mutex.
+const _: fn() = || {
+    fn assert_send<T: Send>() {}
+    assert_send::<Archive>();
+};
+
+/// A message ready to be written: validated, timestamped, hashed and encoded.
+struct Prepared<'m> {
+    hash: [u8; 32],
+    timestamp: i64,
+    content_topic: &'m str,
+    bytes: Vec<u8>,
+}
+
+/// Applies nwaku's archiving rules; `None` when the message is not to be stored.
+fn prepare<'m>(
+    pubsub_topic: &str,
+    message: &'m WakuMessage,
+    received_ns: i64,
+) -> Option<Prepared<'m>> {
+    if message.ephemeral == Some(true) {
+        tracing::trace!(pubsub_topic, "ephemeral message not archived");
+        return None;
+    }
+    let stored = match message.timestamp {
+        Some(ts) if ts != 0 => Cow::Borrowed(message),
+        _ => {
+            let mut m = message.clone();
+            m.timestamp = Some(received_ns);
+            Cow::Owned(m)
+        }
+    };
+    let bytes = stored.encode_to_vec();
+    if let Err(e) = validate(&stored, bytes.len(), usize::MAX, Some(received_ns)) {
+        tracing::debug!(pubsub_topic, error = %e, "message refused by the archive");
+        return None;
+    }
+    Some(Prepared {
+        hash: message_hash(pubsub_topic, &stored),
+        timestamp: stored.timestamp.unwrap_or(received_ns),
+        content_topic: &message.content_topic,
+        bytes,
+    })
+}
+
+/// Writes one prepared message; `false` when its hash is already stored.
+fn insert_row(
+    conn: &Connection,
+    pubsub_topic: &str,
+    row: &Prepared<'_>,
+    received_ns: i64,
+) -> Result<bool, ArchiveError> {
+    let mut stmt = conn.prepare_cached(
+        "INSERT INTO messages
+             (hash, pubsub_topic, content_topic, timestamp, received, size, message)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+         ON CONFLICT (hash) DO NOTHING",
+    )?;
+    let size = i64::try_from(row.bytes.len()).unwrap_or(i64::MAX);
+    let n = stmt.execute(params![
+        &row.hash[..],
+        pubsub_topic,
+        row.content_topic,
+        row.timestamp,
+        received_ns,
+        size,
+        &row.bytes
+    ])?;
+    Ok(n == 1)
+}
+
+fn to_u64(n: usize) -> u64 {
+    u64::try_from(n).unwrap_or(u64::MAX)
+}
+
+fn to_i64(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+impl Archive {
+    /// The schema version this code writes (and the newest it reads).
+    pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
+
+    /// Opens the archive at `path`, creating the file (and its parent directories) and
+    /// the schema if needed; WAL mode, `synchronous=NORMAL`.
+    ///
+    /// Errors: [`ArchiveError::Corrupt`] when the file is not an archive database,
+    /// [`ArchiveError::SchemaTooNew`] (the file is not modified), [`ArchiveError::Io`]
+    /// when the directory cannot be created or WAL mode is unavailable,
+    /// [`ArchiveError::Sqlite`] otherwise.
+    pub fn open(path: &Path, config: ArchiveConfig) -> Result<Archive, ArchiveError> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|e| {
+                ArchiveError::Io(format!("cannot create directory {}: {e}", parent.display()))
+            })?;
+        }
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        let archive = Self::init(conn, config, true)?;
+        tracing::debug!(path = %path.display(), "archive opened");
+        Ok(archive)
+    }
+
+    /// An archive in memory, lost when dropped (tests, or a node that keeps no history
+    /// across restarts).
+    pub fn open_in_memory(config: ArchiveConfig) -> Result<Archive, ArchiveError> {
+        Self::init(Connection::open_in_memory()?, config, false)
+    }
+
+    fn init(
+        mut conn: Connection,
+        config: ArchiveConfig,
+        on_disk: bool,
+    ) -> Result<Archive, ArchiveError> {
+        conn.busy_timeout(Duration::from_secs(5))?;
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
+        // Keep cached statements from being re-prepared when a bound LIMIT changes (the
+        // bundled SQLite is built with STAT4); our plans never depend on bound values.
+        conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
+
+        // Reads only until the version is known to be ours. A file that is not a
+        // database fails here.
+        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        let version = u32::try_from(version)
+            .map_err(|_| ArchiveError::Corrupt(format!("negative schema version {version}")))?;
+        if version > Self::SCHEMA_VERSION {
+            return Err(ArchiveError::SchemaTooNew {
+                found: version,
+                supported: Self::SCHEMA_VERSION,
+            });
+        }
+
+        if on_disk {
+            let mode: String =
+                conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
+            if !mode.eq_ignore_ascii_case("wal") {
+                return Err(ArchiveError::Io(format!(
+                    "could not switch the archive to WAL mode (got {mode})"
+                )));
+            }
+        }
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "temp_store", "MEMORY")?;
+        // 32 MiB of page cache: the hash index is written at random places.
+        conn.pragma_update(None, "cache_size", -32_768)?;
+        // Truncate the WAL back to 64 MiB after a checkpoint (a large purge grows it).
+        conn.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)?;
+
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let version_now: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if version_now != i64::from(version) {
+            return Err(ArchiveError::Io(
+                "the archive was changed by another process while opening".into(),
+            ));
+        }
+        for (to, sql) in (1..=Self::SCHEMA_VERSION)
+            .zip(MIGRATIONS)
+            .skip(version as usize)
+        {
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", to)?;
+        }
+        tx.commit()?;
+        Ok(Archive { conn, config })
+    }
+
+    /// The configuration the archive was opened with.
+    pub fn config(&self) -> &ArchiveConfig {
+        &self.config
+    }
+
+    /// Archives one message received on `pubsub_topic` at `received_ns` (Unix ns).
+    ///
+    /// Returns `Ok(false)` when the message is not stored: ephemeral, duplicate hash, or
+    /// refused (empty payload or content topic, `meta` over 64 bytes, timestamp more
+    /// than 20 s from `received_ns`: nwaku's rules). A message without timestamp (absent
+    /// or 0) gets `received_ns` as its timestamp, and the stored hash is over the
+    /// message as stored. Errors only when SQLite fails.
+    pub fn insert(
+        &mut self,
+        pubsub_topic: &str,
+        message: &WakuMessage,
+        received_ns: i64,
+    ) -> Result<bool, ArchiveError> {
+        match prepare(pubsub_topic, message, received_ns) {
+            Some(row) => insert_row(&self.conn, pubsub_topic, &row, received_ns),
+            None => Ok(false),
+        }
+    }
+
+    /// Archives `(pubsub_topic, message)` pairs received at `received_ns`, in one
+    /// transaction (all or nothing on error), with the rules of [`Archive::insert`].
+    /// Returns how many were stored.
+    pub fn insert_batch(
+        &mut self,
+        items: &[(String, WakuMessage)],
+        received_ns: i64,
+    ) -> Result<usize, ArchiveError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut stored = 0;
+        for (pubsub_topic, message) in items {
+            if let Some(row) = prepare(pubsub_topic, message, received_ns)
+                && insert_row(&tx, pubsub_topic, &row, received_ns)?
+            {
+                stored += 1;
+            }
+        }
+        tx.commit()?;
+        Ok(stored)
+    }
+
+    /// Answers a store v3 query (see the crate documentation for the exact semantics).
+    /// Never fails and never panics: problems become a 400 or 500 `status_code`.
+    pub fn query(&self, request: &StoreQueryRequest) -> StoreQueryResponse {
+        query::answer(&self.conn, &self.config, request)
+    }
+
+    /// Deletes the messages received more than [`ArchiveConfig::retention_secs`] before
+    /// `now_ns` and then, while over [`ArchiveConfig::max_messages`] or
+    /// [`ArchiveConfig::max_bytes`], the oldest received first (ties by insertion
+    /// order). One transaction. Returns how many messages were deleted.
+    pub fn purge(&mut self, now_ns: i64) -> Result<u64, ArchiveError> {
+        let retention_ns = to_i64(self.config.retention_secs).saturating_mul(1_000_000_000);
+        let cutoff = now_ns.saturating_sub(retention_ns);
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut deleted = to_u64(
+            tx.prepare_cached("DELETE FROM messages WHERE received < ?1")?
+                .execute([cutoff])?,
+        );
+
+        if let Some(max) = self.config.max_messages {
+            let count: i64 = tx
+                .prepare_cached("SELECT COUNT(*) FROM messages")?
+                .query_row([], |r| r.get(0))?;
+            let excess = count.saturating_sub(to_i64(max));
+            if excess > 0 {
+                deleted += to_u64(
+                    tx.prepare_cached(
+                        "DELETE FROM messages WHERE id IN
+                             (SELECT id FROM messages ORDER BY received, id LIMIT ?1)",
+                    )?
+                    .execute([excess])?,
+                );
+            }
+        }
+
+        if let Some(max) = self.config.max_bytes {
+            let total: i64 = tx
+                .prepare_cached("SELECT COALESCE(SUM(size), 0) FROM messages")?
+                .query_row([], |r| r.get(0))?;
+            let excess = total.saturating_sub(to_i64(max));
+            if excess > 0 {
+                // The newest (received, id) that must go so that the rest fits.
+                let mut boundary = None;
+                {
+                    let mut stmt = tx.prepare_cached(
+                        "SELECT received, id, size FROM messages ORDER BY received, id",
+                    )?;
+                    let mut rows = stmt.query([])?;
+                    let mut freed = 0i64;
+                    while let Some(row) = rows.next()? {
+                        boundary = Some((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?));
+                        freed = freed.saturating_add(row.get::<_, i64>(2)?);
+                        if freed >= excess {
+                            break;
+                        }
+                    }
+                }
+                if let Some((received, id)) = boundary {
+                    deleted += to_u64(
+                        tx.prepare_cached("DELETE FROM messages WHERE (received, id) <= (?1, ?2)")?
+                            .execute([received, id])?,
+                    );
+                }
+            }
+        }
+        tx.commit()?;
+        if deleted > 0 {
+            tracing::debug!(deleted, "archive purged");
+        }
+        Ok(deleted)
+    }
+
+    /// How many messages are stored.
+    pub fn len(&self) -> Result<u64, ArchiveError> {
+        let n: i64 = self
+            .conn
+            .prepare_cached("SELECT COUNT(*) FROM messages")?
+            .query_row([], |r| r.get(0))?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    /// Whether no message is stored.
+    pub fn is_empty(&self) -> Result<bool, ArchiveError> {
+        let any: bool = self
+            .conn
+            .prepare_cached("SELECT EXISTS (SELECT 1 FROM messages)")?
+            .query_row([], |r| r.get(0))?;
+        Ok(!any)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,197 @@
+//! 26/WAKU2-PAYLOAD version 1: the Whisper v6 message and its encryption, carried in
+//! `WakuMessage.payload` with `version = 1`.
+//!
+//! ```text
+//! plaintext = flags(1) ‖ size_field(1..3) ‖ payload ‖ padding(1..256) ‖ [signature(65)]
+//! symmetric = AES-256-GCM(plaintext) ‖ tag(16) ‖ nonce(12)
+//! ECIES     = R(65, 04‖X‖Y) ‖ IV(16) ‖ AES-128-CTR(plaintext) ‖ HMAC-SHA256(32)
+//! ```
+//!
+//! The plaintext and both encryptions are byte-identical to Whisper v6's envelope `data`
+//! (go-waku's `payload.go` is a copy of whisper's message code), so this module only
+//! reuses [`message::build`]/[`message::parse`], [`symmetric`] and [`ecies`]: there is no
+//! envelope, no RLP, no proof of work and no TTL. The signature is `R ‖ S ‖ V` with
+//! `V ∈ {0,1}` (go-ethereum and js-waku; the spec text's 27/28 is not what they send).
+//!
+//! Differences from Whisper kept here on purpose:
+//! * [`seal`] refuses an empty payload ([`PayloadError::EmptyPayload`]);
+//! * sizes are bounded by the Waku relay limit ([`MAX_SEALED_LEN`]), not by the Whisper
+//!   envelope limit.
+//!
+//! [`open`] parses exactly as whisper v1.6.1 does. In particular a flags byte whose size
+//! bits are 0 opens as an empty payload, where js-waku's `postCipher` drops the message;
+//! no implementation writes such a message (they all write a size field of at least one
+//! byte, even for an empty payload).
+
+use crate::ecies::{self, ECIES_OVERHEAD, EciesError};
+use crate::envelope::{OpenKey, SealKey};
+use crate::message::{self, MessageBuildError, MessageParseError};
+use crate::symmetric::{self, SYMMETRIC_OVERHEAD, SymmetricError};
+use crate::waku::{DEFAULT_MAX_MESSAGE_SIZE, PAYLOAD_VERSION_1, WakuMessage};
+use pfs_crypto::RandomSource;
+use pfs_crypto::secp256k1::{PublicKey, RecoverableSignature, SecretKey};
+use pfs_wire::Message as _;
+
+/// Largest encrypted payload [`seal`] produces and [`open`] accepts: the default relay
+/// limit of an encoded WakuMessage ([`DEFAULT_MAX_MESSAGE_SIZE`], 150 KiB), which the
+/// payload alone can never exceed on a network that enforces it.
+pub const MAX_SEALED_LEN: usize = DEFAULT_MAX_MESSAGE_SIZE;
+
+/// Errors of sealing and opening a version 1 payload.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PayloadError {
+    /// An empty payload is refused when sealing (a project rule: js-waku's `postCipher`
+    /// drops a plaintext with a 0-byte size field, which whisper read as empty).
+    #[error("refusing to seal an empty payload")]
+    EmptyPayload,
+    /// The encrypted payload would exceed, or exceeds, [`MAX_SEALED_LEN`].
+    #[error("encrypted payload of {size} bytes exceeds the maximum of {max}")]
+    TooLarge {
+        /// Length of the encrypted payload.
+        size: usize,
+        /// The maximum.
+        max: usize,
+    },
+    /// The encoded WakuMessage would exceed the relay limit ([`DEFAULT_MAX_MESSAGE_SIZE`]).
+    #[error("encoded WakuMessage of {size} bytes exceeds the relay limit of {max}")]
+    MessageTooLarge {
+        /// Length of the encoded message.
+        size: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// The WakuMessage is not a version 1 (26/WAKU2-PAYLOAD) message.
+    #[error("WakuMessage version {version:?} is not 1 (26/WAKU2-PAYLOAD)")]
+    WrongVersion {
+        /// The message's `version` field (`None` when absent, which means 0).
+        version: Option<u32>,
+    },
+    /// Building the plaintext failed.
+    #[error("message: {0}")]
+    Message(#[from] MessageBuildError),
+    /// The decrypted plaintext is malformed (or its signature is invalid).
+    #[error("message: {0}")]
+    Parse(#[from] MessageParseError),
+    /// Symmetric encryption or decryption failed (wrong key, tampered or truncated data).
+    #[error("symmetric: {0}")]
+    Symmetric(#[from] SymmetricError),
+    /// ECIES encryption or decryption failed (wrong key, tampered or truncated data).
+    #[error("asymmetric: {0}")]
+    Ecies(#[from] EciesError),
+}
+
+/// An opened version 1 payload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenedPayload {
+    /// The application payload.
+    pub payload: Vec<u8>,
+    /// The padding (not checked).
+    pub padding: Vec<u8>,
+    /// The signature, when the message is signed.
+    pub signature: Option<RecoverableSignature>,
+    /// The signer recovered from the signature, when signed (`None` when unsigned).
+    pub signer: Option<PublicKey>,
+}
+
+/// Length of the encrypted payload for a payload of `payload_len` bytes.
+pub fn sealed_len(
+    payload_len: usize,
+    signed: bool,
+    key: SealKey<'_>,
+) -> Result<usize, PayloadError> {
+    let overhead = match key {
+        SealKey::Symmetric(_) => SYMMETRIC_OVERHEAD,
+        SealKey::Asymmetric(_) => ECIES_OVERHEAD,
+    };
+    Ok(message::message_len(payload_len, signed)? + overhead)
+}
+
+/// Builds, signs (if `signer` is given) and encrypts `payload`: the bytes of
+/// `WakuMessage.payload`. Randomness is drawn in whisper's order: padding, then the GCM
+/// nonce or the ECIES ephemeral key and IV.
+pub fn seal(
+    payload: &[u8],
+    signer: Option<&SecretKey>,
+    key: SealKey<'_>,
+    rng: &mut dyn RandomSource,
+) -> Result<Vec<u8>, PayloadError> {
+    if payload.is_empty() {
+        return Err(PayloadError::EmptyPayload);
+    }
+    let size = sealed_len(payload.len(), signer.is_some(), key)?;
+    if size > MAX_SEALED_LEN {
+        return Err(PayloadError::TooLarge {
+            size,
+            max: MAX_SEALED_LEN,
+        });
+    }
+    let raw = message::build(payload, signer, rng)?;
+    Ok(match key {
+        SealKey::Symmetric(k) => symmetric::encrypt(k, &raw, rng)?,
+        SealKey::Asymmetric(pk) => ecies::encrypt(pk, &raw, rng)?,
+    })
+}
+
+/// Decrypts and parses the bytes of `WakuMessage.payload` (at most [`MAX_SEALED_LEN`]).
+/// A signed message's signer is recovered and returned; it is not compared with anything.
+pub fn open(data: &[u8], key: OpenKey<'_>) -> Result<OpenedPayload, PayloadError> {
+    if data.len() > MAX_SEALED_LEN {
+        return Err(PayloadError::TooLarge {
+            size: data.len(),
+            max: MAX_SEALED_LEN,
+        });
+    }
+    let raw = match key {
+        OpenKey::Symmetric(k) => symmetric::decrypt(k, data)?,
+        OpenKey::Asymmetric(sk) => ecies::decrypt(sk, data)?,
+    };
+    let parsed = message::parse(&raw)?;
+    Ok(OpenedPayload {
+        payload: parsed.payload,
+        padding: parsed.padding,
+        signature: parsed.signature,
+        signer: parsed.signer,
+    })
+}
+
+/// [`seal`] into a WakuMessage: `version = Some(1)`, `timestamp = Some(timestamp_ns)`,
+/// `ephemeral = Some(true)` only when `ephemeral` (otherwise `None`), no `meta` and no
+/// rate-limit proof. Refuses a message whose encoding exceeds [`DEFAULT_MAX_MESSAGE_SIZE`].
+pub fn seal_message(
+    payload: &[u8],
+    signer: Option<&SecretKey>,
+    key: SealKey<'_>,
+    content_topic: String,
+    timestamp_ns: i64,
+    ephemeral: bool,
+    rng: &mut dyn RandomSource,
+) -> Result<WakuMessage, PayloadError> {
+    let msg = WakuMessage {
+        payload: seal(payload, signer, key, rng)?,
+        content_topic,
+        version: Some(PAYLOAD_VERSION_1),
+        timestamp: Some(timestamp_ns),
+        meta: None,
+        rate_limit_proof: None,
+        ephemeral: ephemeral.then_some(true),
+    };
+    let size = msg.encoded_len();
+    if size > DEFAULT_MAX_MESSAGE_SIZE {
+        return Err(PayloadError::MessageTooLarge {
+            size,
+            max: DEFAULT_MAX_MESSAGE_SIZE,
+        });
+    }
+    Ok(msg)
+}
+
+/// Opens the payload of a WakuMessage, refusing any `version` other than 1.
+pub fn open_message(msg: &WakuMessage, key: OpenKey<'_>) -> Result<OpenedPayload, PayloadError> {
+    if msg.version != Some(PAYLOAD_VERSION_1) {
+        return Err(PayloadError::WrongVersion {
+            version: msg.version,
+        });
+    }
+    open(&msg.payload, key)
+}

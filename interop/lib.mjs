@@ -1,0 +1,139 @@
+// Shared helpers for the interop scripts: argument parsing, JSON-lines output,
+// bounded run time, hex helpers, nanosecond clock.
+import { createHash } from "node:crypto";
+import { parseArgs } from "node:util";
+
+/** Write one machine-readable JSON object as a line on stdout. */
+export function emit(obj) {
+  process.stdout.write(JSON.stringify(obj) + "\n");
+}
+
+/** Diagnostics go to stderr only. */
+export function log(...args) {
+  const parts = args.map((a) => (typeof a === "string" ? a : safeJson(a)));
+  process.stderr.write(`[${process.argv[1]?.split("/").pop() ?? "js"}] ${parts.join(" ")}\n`);
+}
+
+function safeJson(v) {
+  if (v instanceof Error) return v.stack ?? String(v);
+  try {
+    return JSON.stringify(v, (_k, x) => (typeof x === "bigint" ? x.toString() : x));
+  } catch {
+    return String(v);
+  }
+}
+
+let exiting = false;
+
+/**
+ * Print an error line on stdout ({"event":"error","error":msg}) and the message
+ * on stderr, then exit with `code` (default 1).
+ */
+export function fail(message, code = 1) {
+  if (exiting) return;
+  exiting = true;
+  const msg = message instanceof Error ? message.message : String(message);
+  emit({ event: "error", error: msg });
+  log("error:", message instanceof Error ? (message.stack ?? msg) : msg);
+  process.exit(code);
+}
+
+/** Exit 0 after an optional cleanup that is itself bounded in time. */
+export async function finish(cleanup, boundMs = 3000) {
+  if (exiting) return;
+  // success is decided: the global deadline must not turn it into a failure
+  for (const t of deadlineTimers) clearTimeout(t);
+  if (cleanup) await bounded(cleanup(), boundMs).catch((e) => log("cleanup failed:", e));
+  exiting = true;
+  process.exit(0);
+}
+
+/** Resolve with p, or with undefined after ms (never rejects on timeout). */
+export function bounded(p, ms) {
+  let t;
+  return Promise.race([
+    Promise.resolve(p).finally(() => clearTimeout(t)),
+    new Promise((resolve) => {
+      t = setTimeout(() => {
+        log(`gave up waiting after ${ms} ms`);
+        resolve(undefined);
+      }, ms);
+      t.unref?.();
+    })
+  ]);
+}
+
+/**
+ * Parse argv with node:util parseArgs (strict: unknown options are errors).
+ * `options` is the parseArgs option spec. Returns {values, positionals}.
+ * Adds the common --timeout-ms option (default `defaultTimeoutMs`).
+ */
+export function parseCli(options, { defaultTimeoutMs = 30000, allowPositionals = false } = {}) {
+  try {
+    const { values, positionals } = parseArgs({
+      args: process.argv.slice(2),
+      options: { "timeout-ms": { type: "string", default: String(defaultTimeoutMs) }, ...options },
+      allowPositionals,
+      strict: true
+    });
+    values["timeout-ms"] = intArg(values, "timeout-ms");
+    return { values, positionals };
+  } catch (e) {
+    fail(`bad arguments: ${e.message}`, 2);
+  }
+}
+
+/** Integer option (string in values) or default; fails on garbage. */
+export function intArg(values, name, dflt) {
+  const v = values[name];
+  if (v === undefined) return dflt;
+  if (!/^\d+$/.test(String(v))) fail(`bad arguments: --${name} must be a non-negative integer, got ${v}`, 2);
+  return Number(v);
+}
+
+/** Arm the global deadline: after ms, call onTimeout (default: fail with code 3). */
+const deadlineTimers = [];
+export function armTimeout(ms, onTimeout) {
+  const t = setTimeout(() => {
+    if (onTimeout) onTimeout();
+    else fail(`timeout after ${ms} ms`, 3);
+  }, ms);
+  deadlineTimers.push(t);
+  return t;
+}
+
+export function installCrashHandlers() {
+  process.on("unhandledRejection", (e) => {
+    // libp2p emits some rejections on shutdown; only fatal if not exiting.
+    if (!exiting) log("unhandled rejection:", e);
+  });
+  process.on("uncaughtException", (e) => fail(e));
+}
+
+export function toHex(bytes) {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("hex");
+}
+
+export function fromHex(hex, what = "hex") {
+  let h = String(hex).trim();
+  if (h.startsWith("0x") || h.startsWith("0X")) h = h.slice(2);
+  if (h.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(h)) fail(`bad arguments: ${what} is not valid hex`, 2);
+  return new Uint8Array(Buffer.from(h, "hex"));
+}
+
+export function sha256(bytes) {
+  return new Uint8Array(createHash("sha256").update(bytes).digest());
+}
+
+const wallAnchorNs = BigInt(Date.now()) * 1_000_000n;
+const hrAnchor = process.hrtime.bigint();
+
+/** Current Unix time in nanoseconds (BigInt), monotonic within this process. */
+export function nowNs() {
+  return wallAnchorNs + (process.hrtime.bigint() - hrAnchor);
+}
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+export const DEFAULT_PUBSUB_TOPIC = "/waku/2/rs/16/32";
+export const DEFAULT_CONTENT_TOPIC = "/waku/1/0x00000000/rfc26";
