@@ -70,6 +70,16 @@ const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_initial.sql")];
 /// Prepared statements kept per connection (more than the archive has distinct ones).
 const STATEMENT_CACHE_CAPACITY: usize = 32;
 
+/// Retention: everything received before `?1`.
+const PURGE_RETENTION: &str = "DELETE FROM messages WHERE received < ?1";
+/// Message cap: the `?1` oldest received.
+const PURGE_OLDEST_N: &str = "DELETE FROM messages WHERE id IN
+     (SELECT id FROM messages ORDER BY received, id LIMIT ?1)";
+/// Byte cap: sizes, oldest received first.
+const OLDEST_SIZES: &str = "SELECT received, id, size FROM messages ORDER BY received, id";
+/// Byte cap: everything up to and including `(?1, ?2)` in (received, id) order.
+const PURGE_UP_TO: &str = "DELETE FROM messages WHERE (received, id) <= (?1, ?2)";
+
 /// Default retention: 30 days.
 pub const DEFAULT_RETENTION_SECS: u64 = 30 * 24 * 60 * 60;
 
@@ -366,8 +376,13 @@ impl Archive {
         conn.pragma_update(None, "temp_store", "MEMORY")?;
         // 32 MiB of page cache: the hash index is written at random places.
         conn.pragma_update(None, "cache_size", -32_768)?;
-        // Truncate the WAL back to 64 MiB after a checkpoint (a large purge grows it).
-        conn.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)?;
+        // Checkpoint every 16384 pages (64 MiB) instead of SQLite's 1000: the hash index
+        // is written at random places, so nearly every message dirties its own index page,
+        // and a rarer checkpoint writes a page once for many commits (1.5 to 2 times the
+        // ingest rate at 10^5 to 10^6 messages). The WAL is truncated back to 80 MiB after
+        // a checkpoint (a large purge grows it).
+        conn.pragma_update(None, "wal_autocheckpoint", 16_384)?;
+        conn.pragma_update(None, "journal_size_limit", 80 * 1024 * 1024)?;
 
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let version_now: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
@@ -450,10 +465,7 @@ impl Archive {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let mut deleted = to_u64(
-            tx.prepare_cached("DELETE FROM messages WHERE received < ?1")?
-                .execute([cutoff])?,
-        );
+        let mut deleted = to_u64(tx.prepare_cached(PURGE_RETENTION)?.execute([cutoff])?);
 
         if let Some(max) = self.config.max_messages {
             let count: i64 = tx
@@ -461,13 +473,7 @@ impl Archive {
                 .query_row([], |r| r.get(0))?;
             let excess = count.saturating_sub(to_i64(max));
             if excess > 0 {
-                deleted += to_u64(
-                    tx.prepare_cached(
-                        "DELETE FROM messages WHERE id IN
-                             (SELECT id FROM messages ORDER BY received, id LIMIT ?1)",
-                    )?
-                    .execute([excess])?,
-                );
+                deleted += to_u64(tx.prepare_cached(PURGE_OLDEST_N)?.execute([excess])?);
             }
         }
 
@@ -480,9 +486,7 @@ impl Archive {
                 // The newest (received, id) that must go so that the rest fits.
                 let mut boundary = None;
                 {
-                    let mut stmt = tx.prepare_cached(
-                        "SELECT received, id, size FROM messages ORDER BY received, id",
-                    )?;
+                    let mut stmt = tx.prepare_cached(OLDEST_SIZES)?;
                     let mut rows = stmt.query([])?;
                     let mut freed = 0i64;
                     while let Some(row) = rows.next()? {
@@ -494,10 +498,7 @@ impl Archive {
                     }
                 }
                 if let Some((received, id)) = boundary {
-                    deleted += to_u64(
-                        tx.prepare_cached("DELETE FROM messages WHERE (received, id) <= (?1, ?2)")?
-                            .execute([received, id])?,
-                    );
+                    deleted += to_u64(tx.prepare_cached(PURGE_UP_TO)?.execute([received, id])?);
                 }
             }
         }

@@ -53,6 +53,24 @@ fn query_plans_use_covering_index_ranges() {
     assert!(p.contains("USING INDEX messages_hash (hash=?)"), "{p}");
 }
 
+/// Retention and the caps walk the `(received, id, size)` index: no full table scan, no sort.
+#[test]
+fn purge_plans_use_the_received_index() {
+    let archive = Archive::open_in_memory(ArchiveConfig::default()).unwrap();
+    let p = plan(&archive, PURGE_RETENTION, [0]);
+    assert_eq!(
+        p,
+        "SEARCH messages USING INDEX messages_received (received<?)"
+    );
+    let p = plan(&archive, OLDEST_SIZES, []);
+    assert_eq!(p, "SCAN messages USING COVERING INDEX messages_received");
+    let p = plan(&archive, PURGE_UP_TO, [0, 0]);
+    assert!(p.contains("INDEX messages_received"), "{p}");
+    let p = plan(&archive, PURGE_OLDEST_N, [5]);
+    assert!(p.contains("messages_received"), "{p}");
+    assert!(!p.contains("TEMP B-TREE"), "{p}");
+}
+
 #[test]
 fn page_limits() {
     let c = ArchiveConfig::default();

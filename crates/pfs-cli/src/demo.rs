@@ -29,6 +29,7 @@ struct Dev {
 /// A WakuMessage in flight.
 struct Env {
     bytes: Vec<u8>,
+    content_topic: String,
     kind: OutgoingKind,
     recipient: PublicKey,
     entries: Vec<String>,
@@ -81,15 +82,26 @@ impl Demo {
         outs: Vec<Outgoing>,
         text: &str,
     ) -> Result<Vec<Env>, CliError> {
+        self.seal_with(from, outs, text, false)
+    }
+
+    fn seal_with(
+        &mut self,
+        from: &mut Dev,
+        outs: Vec<Outgoing>,
+        text: &str,
+        negotiated: bool,
+    ) -> Result<Vec<Env>, CliError> {
         let now = now_ns();
         let mut envs = Vec::new();
         for o in outs {
             let t = Instant::now();
-            let msg = from.d.seal(&o, now)?;
+            let msg = from.d.seal_with(&o, now, negotiated)?;
             self.crypto += t.elapsed();
             self.envelopes += 1;
             envs.push(Env {
                 bytes: pfs_transport::waku::encode_message(&msg),
+                content_topic: msg.content_topic.clone(),
                 kind: o.kind,
                 recipient: o.recipient,
                 entries: o.entries,
@@ -484,6 +496,25 @@ pub fn run(ctx: &Ctx, keep: bool) -> Result<(), CliError> {
         demo.expect(e, &mut laptop, &alice);
     }
 
+    demo.step("Bob answers on the topic negotiated with Alice, as status-go does once both speak protocol version 1");
+    let outs = bob
+        .d
+        .engine
+        .send(&alice, "Negotiated topic, AES-GCM.".as_bytes())?;
+    demo.messages += 1;
+    let envs = demo.seal_with(&mut bob, outs, "Negotiated topic, AES-GCM.", true)?;
+    let partitioned =
+        pfs_transport::waku::content_topic(&pfs_transport::status::partitioned_topic(&alice));
+    demo.check(
+        !envs.is_empty() && envs.iter().all(|e| e.content_topic != partitioned),
+        "sent on the negotiated content topic (symmetric key from ECDH of the identity keys), not on Alice's partitioned one",
+    );
+    if let Some(e) = envs.first() {
+        demo.say(&format!("Bob's phone → Alice on {}", e.content_topic));
+        demo.expect(e, &mut laptop, &bob_key);
+        demo.expect(e, &mut phone, &bob_key);
+    }
+
     // ------------------------------------------------------------------ attacks
     demo.step("Replays and tampering are refused");
     if let Some(e) = batch.first().and_then(|b| b.first()) {
@@ -494,6 +525,7 @@ pub fn run(ctx: &Ctx, keep: bool) -> Result<(), CliError> {
         );
         let mut bad = Env {
             bytes: e.bytes.clone(),
+            content_topic: e.content_topic.clone(),
             kind: e.kind,
             recipient: e.recipient.clone(),
             entries: Vec::new(),

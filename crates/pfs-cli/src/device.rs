@@ -5,6 +5,7 @@
 //! from the store's account record when it opens a home (or keeps it from the account it
 //! just created) to sign messages and to open messages encrypted to us (ECIES).
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use pfs_crypto::OsRandom;
@@ -13,7 +14,7 @@ use pfs_protocol::{Config, Engine, EngineError, Outgoing, SystemClock};
 use pfs_store::{SqliteOptions, SqliteStore, Store, StoreError};
 use pfs_transport::transport::CarriedMessage;
 use pfs_transport::waku::{self, WakuMessage};
-use pfs_transport::{OpenKey, SealKey};
+use pfs_transport::{OpenKey, SealKey, SymKey};
 
 use crate::error::CliError;
 
@@ -26,6 +27,8 @@ pub struct Device {
     pub engine: Engine,
     secret: SecretKey,
     rng: OsRandom,
+    /// Negotiated content topic -> AES key (PBKDF2 is slow: derived once per peer).
+    negotiated: HashMap<String, SymKey>,
 }
 
 impl std::fmt::Debug for Device {
@@ -127,6 +130,7 @@ impl Device {
             engine,
             secret,
             rng: OsRandom,
+            negotiated: HashMap::new(),
         })
     }
 
@@ -151,6 +155,7 @@ impl Device {
             engine,
             secret,
             rng: OsRandom,
+            negotiated: HashMap::new(),
         })
     }
 
@@ -164,16 +169,77 @@ impl Device {
         self.engine.installation_id().to_owned()
     }
 
+    /// Learns the negotiated topic and key of a shared secret; returns the content topic.
+    fn negotiated_key(
+        &mut self,
+        secret: &pfs_crypto::SecretBytes<32>,
+    ) -> Result<(String, SymKey), CliError> {
+        let topic = waku::content_topic(&pfs_transport::status::negotiated_topic(secret));
+        if let Some(k) = self.negotiated.get(&topic) {
+            return Ok((topic, k.clone()));
+        }
+        let key = pfs_transport::status::negotiated_key(secret)
+            .map_err(|e| CliError::Other(format!("cannot derive the negotiated key: {e}")))?;
+        self.negotiated.insert(topic.clone(), key.clone());
+        Ok((topic, key))
+    }
+
+    /// The content topics this device receives on: our partitioned topic (ECIES) and the
+    /// negotiated topic shared with each contact (AES-GCM), as status-go's filters.
+    pub fn content_topics(&mut self) -> Result<Vec<String>, CliError> {
+        let mut topics = vec![waku::content_topic(
+            &pfs_transport::status::partitioned_topic(&self.identity()),
+        )];
+        for c in self.engine.contacts()? {
+            let Ok(pk) = PublicKey::from_compressed(&c.identity) else {
+                continue;
+            };
+            let secret = pfs_transport::status::shared_secret(&self.secret, &pk);
+            topics.push(self.negotiated_key(&secret)?.0);
+        }
+        topics.sort();
+        topics.dedup();
+        Ok(topics)
+    }
+
     /// Wraps an outgoing protocol message into a signed WakuMessage (payload version 1),
-    /// ECIES-encrypted to the recipient identity, on the recipient's partitioned content
-    /// topic (status-go `SendPrivateWithPartitioned`), timestamped `now_ns`. Refuses a
+    /// timestamped `now_ns`: ECIES to the recipient identity on its partitioned topic
+    /// (status-go `SendPrivateWithPartitioned`), which every Status installation always
+    /// listens on, also a recovered one that knows none of its contacts yet. Refuses a
     /// message over the network's size limit before anything is printed or sent.
     pub fn seal(&mut self, out: &Outgoing, now_ns: i64) -> Result<WakuMessage, CliError> {
-        let topic = waku::content_topic(&pfs_transport::status::partitioned_topic(&out.recipient));
+        self.seal_with(out, now_ns, false)
+    }
+
+    /// As [`Device::seal`], but when `negotiated` and the engine says the secret is
+    /// agreed (every addressed installation speaks protocol version 1), on the topic
+    /// negotiated with the recipient under its AES-256-GCM key, as status-go's
+    /// `SendPrivateWithSharedSecret` does. We read such messages from contacts
+    /// ([`Device::content_topics`]); we send on the partitioned topic by default because a
+    /// recovered installation of the recipient does not listen on negotiated topics yet.
+    pub fn seal_with(
+        &mut self,
+        out: &Outgoing,
+        now_ns: i64,
+        negotiated: bool,
+    ) -> Result<WakuMessage, CliError> {
+        let negotiated = match &out.agreed_secret {
+            Some(secret) if negotiated && out.recipient != self.identity() => {
+                Some(self.negotiated_key(secret)?)
+            }
+            _ => None,
+        };
+        let (topic, key) = match &negotiated {
+            Some((topic, key)) => (topic.clone(), SealKey::Symmetric(key)),
+            None => (
+                waku::content_topic(&pfs_transport::status::partitioned_topic(&out.recipient)),
+                SealKey::Asymmetric(&out.recipient),
+            ),
+        };
         let msg = pfs_transport::payload::seal_message(
             &out.bytes,
             Some(&self.secret),
-            SealKey::Asymmetric(&out.recipient),
+            key,
             topic,
             now_ns,
             false,
@@ -192,25 +258,36 @@ impl Device {
 
     /// Opens an encoded WakuMessage (as `pfs send` prints it) travelling on the default
     /// pubsub topic.
-    pub fn open_bytes(&self, bytes: &[u8]) -> Result<Opened, OpenFailure> {
+    pub fn open_bytes(&mut self, bytes: &[u8]) -> Result<Opened, OpenFailure> {
         let msg = waku::decode_message(bytes, MAX_MESSAGE_SIZE + 1024)
             .map_err(|e| OpenFailure::Corrupt(e.to_string()))?;
         self.open_message(&CarriedMessage::on_default_shard(msg))
     }
 
-    /// Opens a message with our identity key (ECIES) and recovers its signer.
-    pub fn open_message(&self, carried: &CarriedMessage) -> Result<Opened, OpenFailure> {
-        let opened = pfs_transport::payload::open_message(
-            &carried.message,
-            OpenKey::Asymmetric(&self.secret),
-        )
-        .map_err(|e| match e {
-            pfs_transport::PayloadError::Ecies(_) => OpenFailure::NotForUs,
-            pfs_transport::PayloadError::WrongVersion { .. } => {
-                OpenFailure::Rejected(e.to_string())
-            }
-            other => OpenFailure::Corrupt(other.to_string()),
-        })?;
+    /// Opens a message and recovers its signer: with the negotiated key when it is on a
+    /// topic negotiated with a contact, else with our identity key (ECIES).
+    pub fn open_message(&mut self, carried: &CarriedMessage) -> Result<Opened, OpenFailure> {
+        let partitioned =
+            waku::content_topic(&pfs_transport::status::partitioned_topic(&self.identity()));
+        if carried.content_topic() != partitioned
+            && !self.negotiated.contains_key(carried.content_topic())
+        {
+            // perhaps the topic of a contact added since: learn the contacts' topics again
+            let _ = self.content_topics();
+        }
+        let key = match self.negotiated.get(carried.content_topic()) {
+            Some(k) => OpenKey::Symmetric(k),
+            None => OpenKey::Asymmetric(&self.secret),
+        };
+        let opened =
+            pfs_transport::payload::open_message(&carried.message, key).map_err(|e| match e {
+                pfs_transport::PayloadError::Ecies(_)
+                | pfs_transport::PayloadError::Symmetric(_) => OpenFailure::NotForUs,
+                pfs_transport::PayloadError::WrongVersion { .. } => {
+                    OpenFailure::Rejected(e.to_string())
+                }
+                other => OpenFailure::Corrupt(other.to_string()),
+            })?;
         let sender = opened.signer.ok_or(OpenFailure::Unsigned)?;
         Ok(Opened {
             sender,

@@ -319,9 +319,9 @@ fn handle(
     outcome
 }
 
-fn history(node: &NodeHandle, content_topic: &str) -> Vec<CarriedMessage> {
+fn history(node: &NodeHandle, content_topics: &[String]) -> Vec<CarriedMessage> {
     let q = HistoryQuery::recent(
-        vec![content_topic.to_owned()],
+        content_topics.to_vec(),
         pfs_transport::transport::now_unix_ns(),
         HISTORY_DAYS * 86_400,
     );
@@ -353,24 +353,23 @@ fn wait_filter(node: &NodeHandle) {
     );
 }
 
-fn our_topic(device: &Device) -> String {
-    pfs_transport::waku::content_topic(&pfs_transport::status::partitioned_topic(
-        &device.identity(),
-    ))
+/// Our partitioned topic and the topics negotiated with our contacts.
+fn our_topics(device: &mut Device) -> Result<Vec<String>, CliError> {
+    device.content_topics()
 }
 
 /// `pfs receive --via`.
 pub fn receive_via(ctx: &Ctx, via: &str, light: bool, follow: bool) -> Result<(), CliError> {
     let mut device = ctx.open()?;
-    let topic = our_topic(&device);
+    let topics = our_topics(&mut device)?;
     let node = connect(via, light)?;
     let sub = node
-        .subscribe(std::slice::from_ref(&topic))
+        .subscribe(&topics)
         .map_err(|e| CliError::Network(e.to_string()))?;
     wait_filter(&node);
     let mut seen = Seen::load(&ctx.home);
     let mut failed = 0usize;
-    for m in history(&node, &topic) {
+    for m in history(&node, &topics) {
         if let Outcome::Failed = handle(ctx, &node, &mut device, &mut seen, &m) {
             failed += 1;
         }
@@ -407,10 +406,10 @@ pub fn chat(ctx: &Ctx, via: &str, light: bool, with: &str) -> Result<(), CliErro
     let mut device = ctx.open()?;
     let peer = commands::resolve_contact(&mut device, with)?;
     let name = commands::display_name(&mut device, &peer);
-    let topic = our_topic(&device);
+    let topics = our_topics(&mut device)?;
     let node = Arc::new(connect(via, light)?);
     let sub = node
-        .subscribe(std::slice::from_ref(&topic))
+        .subscribe(&topics)
         .map_err(|e| CliError::Network(e.to_string()))?;
     wait_filter(&node);
     let device = Arc::new(Mutex::new(device));
@@ -420,7 +419,7 @@ pub fn chat(ctx: &Ctx, via: &str, light: bool, with: &str) -> Result<(), CliErro
     );
     {
         let mut d = device.lock().map_err(|_| CliError::Other("lock".into()))?;
-        for m in history(&node, &topic) {
+        for m in history(&node, &topics) {
             handle(ctx, &node, &mut d, &mut seen, &m);
         }
     }
