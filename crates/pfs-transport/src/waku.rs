@@ -209,14 +209,44 @@ mod tests {
         }
     }
 
-    /// 14/WAKU2-MESSAGE's deterministic-hash test vector (with meta).
+    /// The four deterministic-hash test vectors of 14/WAKU2-MESSAGE (vacp2p rfc-index
+    /// `docs/messaging/standards/core/14/message.md`, "Test vectors").
     #[test]
-    fn spec_hash_vector_with_meta() {
-        let m = spec_message(Some(unhex("73757065722d736563726574")));
-        assert_eq!(
-            hex::encode(message_hash("/waku/2/default-waku/proto", &m)),
-            "64cce733fed134e83da02b02c6f689814872b1a0ac97ea56b76095c3c72bfe05"
-        );
+    fn spec_hash_vectors() {
+        let topic = "/waku/2/default-waku/proto";
+        let cases: [(&str, Option<&str>, &str); 4] = [
+            (
+                "010203045445535405060708",
+                Some("73757065722d736563726574"),
+                "64cce733fed134e83da02b02c6f689814872b1a0ac97ea56b76095c3c72bfe05",
+            ),
+            (
+                "010203045445535405060708",
+                Some(
+                    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f",
+                ),
+                "7158b6498753313368b9af8f6e0a0a05104f68f972981da42a43bc53fb0c1b27",
+            ),
+            (
+                "010203045445535405060708",
+                None,
+                "a2554498b31f5bcdfcbf7fa58ad1c2d45f0254f3f8110a85588ec3cf10720fd8",
+            ),
+            (
+                "",
+                Some("73757065722d736563726574"),
+                "483ea950cb63f9b9d6926b262bb36194d3f40a0463ce8446228350bd44e96de4",
+            ),
+        ];
+        for (payload, meta, want) in cases {
+            let mut m = spec_message(meta.map(unhex));
+            m.payload = unhex(payload);
+            assert_eq!(
+                hex::encode(message_hash(topic, &m)),
+                want,
+                "{payload} {meta:?}"
+            );
+        }
     }
 
     #[test]
