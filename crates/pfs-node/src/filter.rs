@@ -168,7 +168,7 @@ impl FilterRegistry {
             .collect()
     }
 
-    /// Forgets a peer (gone, or its pushes keep failing).
+    /// Forgets a peer (its last connection closed).
     pub fn remove_peer(&mut self, peer: &PeerId) {
         self.subs.remove(peer);
     }

@@ -1,7 +1,7 @@
 //! The node: a libp2p swarm on its own thread and tokio runtime, driven through a
 //! synchronous [`NodeHandle`].
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex};
@@ -323,6 +323,11 @@ impl Node {
         if config.mode == NodeMode::Light && config.peers.is_empty() {
             return Err(NodeError::Config("a light node needs a service node peer"));
         }
+        if config.mode == NodeMode::Light && config.store.is_some() {
+            return Err(NodeError::Config(
+                "a light node does not relay, so it cannot archive: run a relay node for the store role",
+            ));
+        }
         let keypair = config
             .keypair
             .clone()
@@ -571,7 +576,15 @@ enum TaskDone {
         reply: Reply<Result<Vec<CarriedMessage>, TransportError>>,
         result: Result<Vec<CarriedMessage>, TransportError>,
     },
-    FilterSubscribed(bool),
+    FilterSubscribed {
+        ok: bool,
+        topics: BTreeSet<String>,
+    },
+    LightPushed {
+        echo: CarriedMessage,
+        reply: Reply<Result<PublishReport, TransportError>>,
+        result: Result<PublishReport, TransportError>,
+    },
 }
 
 struct EventLoop {
@@ -592,6 +605,8 @@ struct EventLoop {
     done_tx: UnboundedSender<TaskDone>,
     done_rx: UnboundedReceiver<TaskDone>,
     filter_subscribed: bool,
+    /// Light mode: the content topics the service node confirmed.
+    filter_topics: BTreeSet<String>,
 }
 
 mod lru {
@@ -742,14 +757,22 @@ fn serve(
             }
         }
         NodeMode::Light => {
+            // bounded like the services: at most 16 push streams at once, each at most
+            // six request timeouts long (a service node may keep one open for many pushes)
             let s = Arc::clone(services);
-            let mut incoming = accept(control, services::FILTER_PUSH)?;
-            tokio::spawn(async move {
-                while let Some((peer, st)) = incoming.next().await {
+            let incoming = accept(control, services::FILTER_PUSH)?;
+            tokio::spawn(services::accept_loop(
+                incoming,
+                16,
+                t * 6,
+                move |peer, st| {
                     let s = Arc::clone(&s);
-                    tokio::spawn(async move { s.receive_pushes(peer, st, now_unix_ns()).await });
-                }
-            });
+                    async move {
+                        s.receive_pushes(peer, st, now_unix_ns()).await;
+                        Ok(())
+                    }
+                },
+            ));
         }
     }
     Ok(())
@@ -836,6 +859,7 @@ async fn run(
         done_tx,
         done_rx,
         filter_subscribed: false,
+        filter_topics: BTreeSet::new(),
     };
 
     // Wait until every listener reported an address (port 0 gets its real port).
@@ -1068,10 +1092,11 @@ impl EventLoop {
     }
 
     /// Archives (store role), pushes to filter subscribers and fans out locally a message
-    /// that passed validation. Returns (stored, filter pushes); false/0 for a duplicate.
-    fn deliver(&mut self, message: &CarriedMessage, raw: Option<&[u8]>) -> (bool, usize) {
+    /// that passed validation. Returns (stored, filter pushes), `None` for a message seen
+    /// before (a duplicate: nothing done).
+    fn deliver(&mut self, message: &CarriedMessage, raw: Option<&[u8]>) -> Option<(bool, usize)> {
         if !self.seen.insert(message.hash()) {
-            return (false, 0);
+            return None;
         }
         let stored = match &self.archive {
             Some(a) => a
@@ -1088,7 +1113,7 @@ impl EventLoop {
         };
         let pushes = self.push_to_filters(message, raw);
         fan_out(&mut self.subscribers, message);
-        (stored, pushes)
+        Some((stored, pushes))
     }
 
     fn push_to_filters(&mut self, message: &CarriedMessage, raw: Option<&[u8]>) -> usize {
@@ -1179,15 +1204,16 @@ impl EventLoop {
             }
             Err(e) => return Err(TransportError::Network(e.to_string())),
         };
-        let (stored, pushes) = self.deliver(&message, Some(&raw));
+        let Some((stored, pushes)) = self.deliver(&message, Some(&raw)) else {
+            // seen before: handled then, nothing new to report
+            tracing::debug!("duplicate publish ignored");
+            return Ok(PublishReport {
+                relay_peers: if gossiped { relay_peers } else { 0 },
+                stored: false,
+            });
+        };
         if !gossiped && !stored && pushes == 0 {
-            if self.archive.is_some() {
-                // Already in the local archive: a duplicate, nothing to do.
-                return Ok(PublishReport {
-                    relay_peers: 0,
-                    stored: true,
-                });
-            }
+            // nobody got it: not relayed, not archived (no store, or ephemeral), no filter
             return Err(TransportError::NoPeers);
         }
         tracing::debug!(content_topic = %message.content_topic(), relay_peers, stored, pushes, "published");
@@ -1225,9 +1251,7 @@ impl EventLoop {
             pubsub_topic: Some(message.pubsub_topic),
             message: Some(message.message),
         };
-        // Our own subscriptions see what we send, as in relay mode.
-        fan_out(&mut self.subscribers, &echo);
-        self.seen.insert(echo.hash());
+        let done = self.done_tx.clone();
         tokio::spawn(async move {
             let r = tokio::time::timeout(timeout, async {
                 let stream = control
@@ -1251,75 +1275,109 @@ impl EventLoop {
             })
             .await
             .unwrap_or(Err(TransportError::Timeout));
-            let _ = reply.try_send(r);
+            let _ = done.send(TaskDone::LightPushed {
+                echo,
+                reply,
+                result: r,
+            });
         });
     }
 
-    /// Light mode: (re)subscribes every local content topic at the service node.
+    /// Light mode: keeps the filter subscription at the service node equal to the content
+    /// topics of the local subscriptions: SUBSCRIBE what is new, UNSUBSCRIBE what no local
+    /// subscription wants any more, and SUBSCRIBER_PING when nothing changed (a 404 answer
+    /// means the service node forgot us: everything is subscribed again).
     fn refresh_filter(&mut self) {
         if self.config.mode != NodeMode::Light {
             return;
         }
-        let mut topics: Vec<String> = self
+        let wanted: BTreeSet<String> = self
             .subscribers
             .iter()
             .flat_map(|s| s.topics().cloned())
             .collect();
-        topics.sort();
-        topics.dedup();
         let Some(peer) = self.service_peer() else {
             self.filter_subscribed = false;
+            self.filter_topics.clear();
             return;
         };
-        if topics.is_empty() {
-            return;
-        }
+        let confirmed = std::mem::take(&mut self.filter_topics);
+        let add: Vec<String> = wanted.difference(&confirmed).cloned().collect();
+        let remove: Vec<String> = confirmed.difference(&wanted).cloned().collect();
         let pubsub = waku::pubsub_topic(self.config.cluster_id, self.config.shards[0]);
-        let mut control = self.control.clone();
+        let control = self.control.clone();
         let timeout = self.config.request_timeout;
         let done = self.done_tx.clone();
         tokio::spawn(async move {
-            let mut ok = true;
-            for chunk in topics.chunks(100) {
+            let request = |kind: FilterSubscribeType, topics: Vec<String>| {
                 let req = FilterSubscribeRequest {
                     request_id: services::request_id(),
-                    filter_subscribe_type: FilterSubscribeType::Subscribe as i32,
-                    pubsub_topic: Some(pubsub.clone()),
-                    content_topics: chunk.to_vec(),
+                    filter_subscribe_type: kind as i32,
+                    pubsub_topic: (!topics.is_empty() || kind == FilterSubscribeType::Subscribe)
+                        .then(|| pubsub.clone()),
+                    content_topics: topics,
                 };
-                let r = tokio::time::timeout(timeout, async {
-                    let stream = control
-                        .open_stream(peer, services::FILTER_SUBSCRIBE)
-                        .await
-                        .map_err(|e| e.to_string())?;
-                    let resp: FilterSubscribeResponse =
-                        services::exchange(stream, &req, services::MAX_FILTER_REQUEST)
+                let mut control = control.clone();
+                async move {
+                    tokio::time::timeout(timeout, async {
+                        let stream = control
+                            .open_stream(peer, services::FILTER_SUBSCRIBE)
                             .await
                             .map_err(|e| e.to_string())?;
-                    if (200..300).contains(&resp.status_code) {
-                        Ok(())
-                    } else {
-                        Err(format!(
-                            "{} {}",
-                            resp.status_code,
-                            resp.status_desc.unwrap_or_default()
-                        ))
+                        let resp: FilterSubscribeResponse =
+                            services::exchange(stream, &req, services::MAX_FILTER_REQUEST)
+                                .await
+                                .map_err(|e| e.to_string())?;
+                        Ok::<u32, String>(resp.status_code)
+                    })
+                    .await
+                    .unwrap_or_else(|_| Err("timed out".into()))
+                }
+            };
+            let mut now_subscribed = confirmed.clone();
+            let mut add = add;
+            if add.is_empty() && remove.is_empty() && !confirmed.is_empty() {
+                match request(FilterSubscribeType::SubscriberPing, Vec::new()).await {
+                    Ok(200..=299) => {}
+                    Ok(404) => {
+                        tracing::info!(%peer, "filter service forgot us: subscribing again");
+                        now_subscribed.clear();
+                        add = confirmed.iter().cloned().collect();
                     }
-                })
-                .await;
-                match r {
-                    Ok(Ok(())) => {}
-                    Ok(Err(e)) => {
-                        tracing::warn!(%peer, error = %e, "filter subscription refused");
+                    Ok(code) => tracing::warn!(%peer, code, "filter ping refused"),
+                    Err(e) => tracing::warn!(%peer, error = %e, "filter ping failed"),
+                }
+            }
+            let mut ok = true;
+            for chunk in remove.chunks(100) {
+                match request(FilterSubscribeType::Unsubscribe, chunk.to_vec()).await {
+                    // 404: it had already forgotten them, which is what we want
+                    Ok(200..=299) | Ok(404) => {
+                        for t in chunk {
+                            now_subscribed.remove(t);
+                        }
+                    }
+                    Ok(code) => tracing::warn!(%peer, code, "filter unsubscribe refused"),
+                    Err(e) => tracing::warn!(%peer, error = %e, "filter unsubscribe failed"),
+                }
+            }
+            for chunk in add.chunks(100) {
+                match request(FilterSubscribeType::Subscribe, chunk.to_vec()).await {
+                    Ok(200..=299) => now_subscribed.extend(chunk.iter().cloned()),
+                    Ok(code) => {
+                        tracing::warn!(%peer, code, "filter subscription refused");
                         ok = false;
                     }
-                    Err(_) => {
-                        tracing::warn!(%peer, "filter subscription timed out");
+                    Err(e) => {
+                        tracing::warn!(%peer, error = %e, "filter subscription failed");
                         ok = false;
                     }
                 }
             }
-            let _ = done.send(TaskDone::FilterSubscribed(ok));
+            let _ = done.send(TaskDone::FilterSubscribed {
+                ok: ok && !now_subscribed.is_empty(),
+                topics: now_subscribed,
+            });
         });
     }
 
@@ -1331,6 +1389,13 @@ impl EventLoop {
             Internal::Disconnect { peer, reason } => {
                 tracing::info!(%peer, %reason, "disconnecting peer");
                 let _ = self.swarm.disconnect_peer_id(peer);
+                // a configured peer of another cluster is not dialled again (nwaku also
+                // drops it from its peer store)
+                let before = self.peers.len();
+                self.peers.retain(|s| s.peer != Some(peer));
+                if self.peers.len() != before {
+                    tracing::warn!(%peer, "configured peer is on another cluster: no longer dialled");
+                }
             }
             Internal::Pushed { from, message } => {
                 if self.service_peer() != Some(from) {
@@ -1349,7 +1414,22 @@ impl EventLoop {
             TaskDone::History { reply, result } => {
                 let _ = reply.try_send(result);
             }
-            TaskDone::FilterSubscribed(ok) => self.filter_subscribed = ok,
+            TaskDone::LightPushed {
+                echo,
+                reply,
+                result,
+            } => {
+                // Our own subscriptions see what we sent, as in relay mode, once the
+                // service node took it.
+                if result.is_ok() && self.seen.insert(echo.hash()) {
+                    fan_out(&mut self.subscribers, &echo);
+                }
+                let _ = reply.try_send(result);
+            }
+            TaskDone::FilterSubscribed { ok, topics } => {
+                self.filter_subscribed = ok;
+                self.filter_topics = topics;
+            }
         }
     }
 
@@ -1439,57 +1519,82 @@ impl EventLoop {
         let mut control = self.control.clone();
         let timeout = self.config.request_timeout;
         let done = self.done_tx.clone();
+        // a store takes at most 100 content topics per query (nwaku, pfs-archive): larger
+        // queries are asked in parts and merged in chronological order
+        let parts: Vec<HistoryQuery> = query
+            .content_topics
+            .chunks(100)
+            .map(|c| HistoryQuery {
+                content_topics: c.to_vec(),
+                ..query.clone()
+            })
+            .collect();
         tokio::spawn(async move {
             let mut got = Vec::new();
             let mut seen = HashSet::new();
-            let mut cursor: Option<Vec<u8>> = None;
-            let result = loop {
-                let req = services::store_page_request(&query, cursor.clone());
-                let resp: Result<StoreQueryResponse, TransportError> = match (target, &local) {
-                    (None, Some(a)) => a
-                        .lock()
-                        .map(|a| a.query(&req))
-                        .map_err(|_| TransportError::Closed),
-                    (None, None) => Err(TransportError::NoStore),
-                    (Some(peer), _) => tokio::time::timeout(timeout, async {
-                        let stream = control.open_stream(peer, services::STORE).await.map_err(
-                            |e| match e {
-                                libp2p_stream::OpenStreamError::UnsupportedProtocol(_) => {
-                                    TransportError::NoStore
-                                }
-                                other => TransportError::Network(other.to_string()),
-                            },
-                        )?;
-                        services::exchange(stream, &req, services::max_store_response(max_message))
+            let mut result = Ok(());
+            'parts: for query in &parts {
+                let mut cursor: Option<Vec<u8>> = None;
+                loop {
+                    let req = services::store_page_request(query, cursor.clone());
+                    let resp: Result<StoreQueryResponse, TransportError> = match (target, &local) {
+                        (None, Some(a)) => a
+                            .lock()
+                            .map(|a| a.query(&req))
+                            .map_err(|_| TransportError::Closed),
+                        (None, None) => Err(TransportError::NoStore),
+                        (Some(peer), _) => tokio::time::timeout(timeout, async {
+                            let stream =
+                                control
+                                    .open_stream(peer, services::STORE)
+                                    .await
+                                    .map_err(|e| match e {
+                                        libp2p_stream::OpenStreamError::UnsupportedProtocol(_) => {
+                                            TransportError::NoStore
+                                        }
+                                        other => TransportError::Network(other.to_string()),
+                                    })?;
+                            services::exchange(
+                                stream,
+                                &req,
+                                services::max_store_response(max_message),
+                            )
                             .await
                             .map_err(|e| TransportError::History(e.to_string()))
-                    })
-                    .await
-                    .unwrap_or(Err(TransportError::Timeout)),
-                };
-                let page =
-                    match resp.and_then(|r| services::check_store_page(&query, r, max_message)) {
-                        Ok(p) => p,
-                        Err(e) => break Err(e),
+                        })
+                        .await
+                        .unwrap_or(Err(TransportError::Timeout)),
                     };
-                let (messages, next) = page;
-                let empty = messages.is_empty();
-                for m in messages {
-                    if seen.insert(m.hash()) {
-                        got.push(m);
-                    }
-                }
-                match next {
-                    Some(c) if !empty && cursor.as_ref() != Some(&c) => {
-                        if got.len() >= MAX_HISTORY_TOTAL_MESSAGES {
-                            tracing::warn!(n = got.len(), "history fetch stopped at the size cap");
-                            break Ok(got);
+                    let page = match resp
+                        .and_then(|r| services::check_store_page(query, r, max_message))
+                    {
+                        Ok(p) => p,
+                        Err(e) => {
+                            result = Err(e);
+                            break 'parts;
                         }
-                        cursor = Some(c);
+                    };
+                    let (messages, next) = page;
+                    let empty = messages.is_empty();
+                    for m in messages {
+                        if seen.insert(m.hash()) {
+                            got.push(m);
+                        }
                     }
-                    _ => break Ok(got),
+                    if got.len() >= MAX_HISTORY_TOTAL_MESSAGES {
+                        tracing::warn!(n = got.len(), "history fetch stopped at the size cap");
+                        break 'parts;
+                    }
+                    match next {
+                        Some(c) if !empty && cursor.as_ref() != Some(&c) => cursor = Some(c),
+                        _ => break,
+                    }
                 }
-            };
+            }
+            if parts.len() > 1 {
+                got.sort_by_cached_key(|m| (m.timestamp_ns(), m.hash()));
+            }
+            let result = result.map(|()| got);
             let _ = done.send(TaskDone::History { reply, result });
         });
     }

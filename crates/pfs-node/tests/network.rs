@@ -160,7 +160,7 @@ fn light_node_catches_up_from_the_store_after_being_offline() {
         .unwrap()
         .expect("lightpushed message relayed");
     assert_eq!(m.message.payload, b"from light");
-    // an invalid message is refused by the service node with a status code
+    // an invalid message is refused (before it is sent)
     let mut bad = msg(&topic(4), "x");
     bad.message.timestamp = Some(now_unix_ns() - 60_000_000_000);
     assert!(light.publish(bad).is_err());
@@ -259,8 +259,8 @@ fn a_peer_of_another_cluster_is_disconnected() {
         peers: a.listen_addrs(),
         cluster_id: 99,
         shards: vec![1],
-        // one dial only, so that a disconnection stays visible
-        redial_interval: Duration::from_secs(3600),
+        // redialled every 200 ms if it were still a configured peer
+        redial_interval: Duration::from_millis(200),
         ..NodeConfig::default()
     })
     .unwrap();
@@ -271,9 +271,39 @@ fn a_peer_of_another_cluster_is_disconnected() {
         !st.connected.contains(&stranger.peer_id())
             && stranger.status().unwrap().connected.is_empty()
     });
-    // and it stays so (nothing reconnects it) while the friend stays connected
+    // and it stays so (neither side dials again) while the friend stays connected
     std::thread::sleep(Duration::from_secs(2));
     let st = a.status().unwrap();
     assert!(!st.connected.contains(&stranger.peer_id()), "{st:?}");
     assert!(st.connected.contains(&friend.peer_id()), "{st:?}");
+}
+
+#[test]
+fn history_of_more_than_100_content_topics_is_asked_in_parts() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Node::start(NodeConfig {
+        store: Some(StoreConfig::new(dir.path().join("a.sqlite"))),
+        ..NodeConfig::default()
+    })
+    .unwrap();
+    let topics: Vec<String> = (0..300).map(|i| format!("/app/1/t{i}/proto")).collect();
+    // alone, the store node archives what it publishes itself
+    for i in [250usize, 5, 150] {
+        let r = store.publish(msg(&topics[i], &format!("on {i}"))).unwrap();
+        assert!(r.stored);
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let client = relay(store.listen_addrs());
+    wait_until("store known", 10, || {
+        client.status().is_ok_and(|s| !s.stores.is_empty())
+    });
+    let q = HistoryQuery::recent(topics, now_unix_ns(), 3600);
+    let got = client.fetch_history(None, &q).unwrap();
+    assert_eq!(texts(&got), ["on 250", "on 5", "on 150"], "chronological");
+    // a publish that reaches nobody is an error with no effect
+    let lonely = relay(vec![]);
+    assert_eq!(
+        lonely.publish(msg(&topic(9), "nobody")),
+        Err(pfs_transport::transport::TransportError::NoPeers)
+    );
 }
