@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-const PROTOS: &[&str] = &["encryption.proto", "waku.proto"];
+const PROTOS: &[&str] = &["encryption.proto", "waku.proto", "status_app.proto"];
 
 fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

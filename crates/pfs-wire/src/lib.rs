@@ -31,6 +31,15 @@ pub mod waku {
     include!("generated/waku.rs");
 }
 
+/// The Status application-layer messages (`proto/status_app.proto`): the signed
+/// `ApplicationMetadataMessage`, `ChatMessage`, the contact-request messages, the
+/// contact-code advertisement, MVDS datasync and `SegmentMessage`, with status-go's field
+/// numbers. Bounded decoding and the rules are in the `pfs-app` crate.
+#[allow(missing_docs, clippy::all, clippy::pedantic)]
+pub mod app {
+    include!("generated/pfs.app.rs");
+}
+
 pub use pb::{
     Bundle, DhHeader, DirectMessageEntry, DirectMessageProtocol, DrHeader, ProtocolMessage,
     SignedPreKey, SignedPreKeyEntry, X3dhHeader,

@@ -1,0 +1,34 @@
+//! # pfs-app: the Status application layer (level 3)
+//!
+//! What a current Status client expects inside the decrypted bytes of the 1:1 protocol,
+//! as sans-IO functions and bounded state machines: bytes in, bytes out, no clock, no
+//! store, no network.
+//!
+//! * [`wrapper`]: the signed `ApplicationMetadataMessage {signature 1, payload 2, type 3}`
+//!   (65-byte secp256k1 signature over keccak256(payload)), its signer bound to the sender
+//!   the transport authenticated, and the status-go message id;
+//! * [`chat`]: plain-text `ChatMessage` building and checking, and a classifier that reports
+//!   the message types this crate does not handle instead of failing on them;
+//! * [`mvds`]: MVDS datasync for 1:1 chats (the 1:1 group id, the MVDS message id, wrapping,
+//!   parsing, acks; non-MVDS payloads fall through);
+//! * [`segment`]: status-go's segmentation layer with Reed-Solomon parity segments, and a
+//!   reassembler with bounded memory that recovers missing data segments from parity;
+//! * [`fuzz`]: the fuzz bodies of the decoders, replayed by `cargo test`.
+//!
+//! The byte layouts and what is verified against status-go are in `docs/protocol.md`
+//! ("Application layer"). Every decoder takes untrusted bytes and returns a typed error of
+//! its own operation; nothing here panics on bad input.
+#![forbid(unsafe_code)]
+
+pub mod chat;
+pub mod fuzz;
+pub mod mvds;
+pub mod segment;
+pub mod wrapper;
+
+pub use pfs_wire::app::application_metadata_message::Type as MessageKind;
+pub use wrapper::{UnwrapError, Unwrapped, WrapError, unwrap, wrap};
+
+/// Largest application-layer message this crate decodes, in bytes (the Waku maximum message
+/// size status-go uses, 1 MiB).
+pub const MAX_MESSAGE_SIZE: usize = 1 << 20;

@@ -1,0 +1,223 @@
+//! MVDS datasync for 1:1 chats (status-im/mvds, status-go `protocol/datasync`).
+//!
+//! ```text
+//! Payload { acks = 5001 (32-B ids), offers = 5002, requests = 5003, messages = 5004,
+//!           group_offers = 5005 }
+//! Message { group_id = 6001 (32 B), timestamp = 6002 (int64, unix s), body = 6003 }
+//! 1:1 group id   = keccak256(compressed(A) ‖ compressed(B)), A the key with the smaller X
+//! MVDS message id = sha256("MESSAGE_ID" ‖ group_id ‖ LE64(timestamp) ‖ body)
+//! ```
+//!
+//! A received payload that does not decode as MVDS, or decodes to a payload with no acks,
+//! offers, requests or messages (a bare `ApplicationMetadataMessage` does), is not MVDS and
+//! falls through to the wrapper decoder, as in status-go.
+
+use pfs_crypto::hash::{keccak256_concat, sha256_concat};
+use pfs_crypto::secp256k1::PublicKey;
+use pfs_wire::app::{MvdsMessage, MvdsPayload};
+use prost::Message;
+
+use crate::MAX_MESSAGE_SIZE;
+
+/// An MVDS message id.
+pub type MessageId = [u8; 32];
+/// An MVDS group id.
+pub type GroupId = [u8; 32];
+
+/// Bounds on a received payload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Most messages in one payload.
+    pub max_messages: usize,
+    /// Most ids in acks, offers and requests together.
+    pub max_ids: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_messages: 256,
+            max_ids: 4096,
+        }
+    }
+}
+
+/// Why a payload could not be built or an MVDS payload is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum MvdsError {
+    /// More items than the limits allow.
+    #[error("too many {what}: {count} (maximum {max})")]
+    TooMany {
+        /// What was counted.
+        what: &'static str,
+        /// How many.
+        count: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// A group id or message id that is not 32 bytes.
+    #[error("{what} of {len} bytes, expected 32")]
+    BadId {
+        /// Which id.
+        what: &'static str,
+        /// Its length.
+        len: usize,
+    },
+    /// An outgoing payload would exceed [`MAX_MESSAGE_SIZE`].
+    #[error("payload of {0} bytes exceeds the maximum")]
+    TooLarge(usize),
+}
+
+/// The MVDS group id of the 1:1 chat between `a` and `b` (symmetric), status-go
+/// `datasync.ToOneToOneGroupID`.
+pub fn one_to_one_group_id(a: &PublicKey, b: &PublicKey) -> GroupId {
+    let (ua, ub) = (a.to_uncompressed(), b.to_uncompressed());
+    // X is bytes 1..33 of the uncompressed key, big-endian: byte order = numeric order.
+    let (first, second) = if ua[1..33] < ub[1..33] {
+        (a, b)
+    } else {
+        (b, a)
+    };
+    keccak256_concat(&[first.as_compressed(), second.as_compressed()])
+}
+
+/// The MVDS message id.
+pub fn message_id(group_id: &[u8], timestamp: i64, body: &[u8]) -> MessageId {
+    // Go: binary.LittleEndian.PutUint64(t, uint64(m.Timestamp)); the cast keeps the bits.
+    let ts = u64::from_ne_bytes(timestamp.to_ne_bytes()).to_le_bytes();
+    sha256_concat(&[b"MESSAGE_ID", group_id, &ts, body])
+}
+
+/// Wraps application messages (signed wrappers) into one MVDS payload of `group_id` with
+/// `timestamp` (unix seconds). Returns the payload and the id of each message, in order.
+pub fn wrap_messages(
+    group_id: &GroupId,
+    timestamp: i64,
+    bodies: &[&[u8]],
+) -> Result<(Vec<u8>, Vec<MessageId>), MvdsError> {
+    let mut ids = Vec::with_capacity(bodies.len());
+    let mut messages = Vec::with_capacity(bodies.len());
+    for body in bodies {
+        ids.push(message_id(group_id, timestamp, body));
+        messages.push(MvdsMessage {
+            group_id: group_id.to_vec(),
+            timestamp,
+            body: body.to_vec(),
+        });
+    }
+    let payload = MvdsPayload {
+        messages,
+        ..MvdsPayload::default()
+    };
+    let bytes = payload.encode_to_vec();
+    if bytes.len() > MAX_MESSAGE_SIZE {
+        return Err(MvdsError::TooLarge(bytes.len()));
+    }
+    Ok((bytes, ids))
+}
+
+/// An MVDS payload that only acknowledges `ids`.
+pub fn ack_payload(ids: &[MessageId]) -> Vec<u8> {
+    MvdsPayload {
+        acks: ids.iter().map(|i| i.to_vec()).collect(),
+        ..MvdsPayload::default()
+    }
+    .encode_to_vec()
+}
+
+/// One message received through MVDS.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceivedMessage {
+    /// Its MVDS id (to acknowledge).
+    pub id: MessageId,
+    /// Its group id.
+    pub group_id: GroupId,
+    /// Its timestamp (unix seconds).
+    pub timestamp: i64,
+    /// The body (a signed wrapper).
+    pub body: Vec<u8>,
+}
+
+/// A decoded MVDS payload.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Received {
+    /// Messages carried.
+    pub messages: Vec<ReceivedMessage>,
+    /// Our message ids the peer acknowledges.
+    pub acks: Vec<MessageId>,
+    /// Ids the peer offers.
+    pub offers: Vec<MessageId>,
+    /// Ids the peer requests.
+    pub requests: Vec<MessageId>,
+}
+
+impl Received {
+    /// The acknowledgement payload for the messages received, if any.
+    pub fn ack(&self) -> Option<Vec<u8>> {
+        (!self.messages.is_empty())
+            .then(|| ack_payload(&self.messages.iter().map(|m| m.id).collect::<Vec<_>>()))
+    }
+}
+
+/// What a decrypted payload is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Parsed {
+    /// An MVDS payload.
+    Mvds(Received),
+    /// Not MVDS: the bytes go to the wrapper decoder as they are.
+    NotMvds,
+}
+
+fn id32(what: &'static str, b: &[u8]) -> Result<[u8; 32], MvdsError> {
+    b.try_into()
+        .map_err(|_| MvdsError::BadId { what, len: b.len() })
+}
+
+/// Parses a decrypted payload: MVDS, or not (fall through). An MVDS payload that breaks
+/// the limits or carries ids that are not 32 bytes is an error.
+pub fn parse(bytes: &[u8], limits: &Limits) -> Result<Parsed, MvdsError> {
+    if bytes.len() > MAX_MESSAGE_SIZE {
+        return Ok(Parsed::NotMvds);
+    }
+    let Ok(p) = MvdsPayload::decode(bytes) else {
+        return Ok(Parsed::NotMvds);
+    };
+    if p.acks.is_empty() && p.offers.is_empty() && p.requests.is_empty() && p.messages.is_empty() {
+        return Ok(Parsed::NotMvds);
+    }
+    if p.messages.len() > limits.max_messages {
+        return Err(MvdsError::TooMany {
+            what: "messages",
+            count: p.messages.len(),
+            max: limits.max_messages,
+        });
+    }
+    let ids = p.acks.len() + p.offers.len() + p.requests.len();
+    if ids > limits.max_ids {
+        return Err(MvdsError::TooMany {
+            what: "ids",
+            count: ids,
+            max: limits.max_ids,
+        });
+    }
+    let conv = |what, v: &[Vec<u8>]| -> Result<Vec<MessageId>, MvdsError> {
+        v.iter().map(|b| id32(what, b)).collect()
+    };
+    let mut messages = Vec::with_capacity(p.messages.len());
+    for m in p.messages {
+        let group_id = id32("group id", &m.group_id)?;
+        messages.push(ReceivedMessage {
+            id: message_id(&group_id, m.timestamp, &m.body),
+            group_id,
+            timestamp: m.timestamp,
+            body: m.body,
+        });
+    }
+    Ok(Parsed::Mvds(Received {
+        messages,
+        acks: conv("ack", &p.acks)?,
+        offers: conv("offer", &p.offers)?,
+        requests: conv("request", &p.requests)?,
+    }))
+}

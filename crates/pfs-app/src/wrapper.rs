@@ -1,0 +1,127 @@
+//! The signed wrapper `ApplicationMetadataMessage` (status-go `v1/message.go`
+//! `WrapMessageV1` and `StatusMessage.HandleApplicationLayer`).
+//!
+//! ```text
+//! ApplicationMetadataMessage { signature = 1: R‖S‖V (65 B, V ∈ {0,1}) of keccak256(payload),
+//!                              payload = 2, type = 3 }
+//! message id = keccak256(uncompressed sender key (65 B) ‖ wrapper bytes as received)
+//! ```
+
+use pfs_crypto::hash::{keccak256, keccak256_concat};
+use pfs_crypto::secp256k1::{PublicKey, RecoverableSignature, SecretKey};
+use pfs_wire::app::ApplicationMetadataMessage;
+use prost::Message;
+
+use crate::{MAX_MESSAGE_SIZE, MessageKind};
+
+/// Why a message could not be wrapped.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum WrapError {
+    /// The payload is larger than [`MAX_MESSAGE_SIZE`].
+    #[error("payload of {0} bytes is too large to wrap")]
+    TooLarge(usize),
+    /// Signing failed.
+    #[error("signing: {0}")]
+    Sign(String),
+}
+
+/// Why received bytes are not a valid signed wrapper from the expected sender.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum UnwrapError {
+    /// The input is larger than [`MAX_MESSAGE_SIZE`].
+    #[error("wrapper of {0} bytes exceeds the maximum")]
+    TooLarge(usize),
+    /// Not a protobuf `ApplicationMetadataMessage`.
+    #[error("malformed ApplicationMetadataMessage: {0}")]
+    Malformed(String),
+    /// The signature is not 65 bytes (an unsigned or legacy message included).
+    #[error("signature of {0} bytes, expected 65")]
+    BadSignatureLength(usize),
+    /// No public key can be recovered from the signature.
+    #[error("invalid signature")]
+    BadSignature,
+    /// The signature is valid but made by another key than the sender the transport
+    /// authenticated.
+    #[error("wrapper signed by another key than the authenticated sender")]
+    WrongSigner {
+        /// The key recovered from the signature.
+        signer: Box<PublicKey>,
+    },
+}
+
+/// A verified wrapper.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unwrapped {
+    /// The message type, as its number (unknown numbers are kept; see [`Unwrapped::kind`]).
+    pub type_number: i32,
+    /// The inner application message.
+    pub payload: Vec<u8>,
+    /// The signer (equal to the expected sender).
+    pub signer: PublicKey,
+    /// status-go's message id: keccak256(uncompressed signer ‖ wrapper bytes).
+    pub id: [u8; 32],
+}
+
+impl Unwrapped {
+    /// The message type, if this crate knows its number.
+    pub fn kind(&self) -> Option<MessageKind> {
+        MessageKind::try_from(self.type_number).ok()
+    }
+}
+
+/// status-go's message id of a wrapper: keccak256(uncompressed sender key ‖ wrapper bytes).
+pub fn message_id(sender: &PublicKey, wrapper_bytes: &[u8]) -> [u8; 32] {
+    keccak256_concat(&[&sender.to_uncompressed(), wrapper_bytes])
+}
+
+/// Signs `payload` with `signer` and encodes the wrapper of type `kind`.
+pub fn wrap(payload: &[u8], kind: MessageKind, signer: &SecretKey) -> Result<Vec<u8>, WrapError> {
+    if payload.len() > MAX_MESSAGE_SIZE {
+        return Err(WrapError::TooLarge(payload.len()));
+    }
+    let sig = signer
+        .sign_prehash_recoverable(&keccak256(payload))
+        .map_err(|e| WrapError::Sign(e.to_string()))?;
+    let msg = ApplicationMetadataMessage {
+        signature: sig.to_bytes().to_vec(),
+        payload: payload.to_vec(),
+        r#type: kind as i32,
+    };
+    Ok(msg.encode_to_vec())
+}
+
+/// Decodes a wrapper without checking who signed it: the signer is recovered and returned.
+pub fn unwrap_any(bytes: &[u8]) -> Result<Unwrapped, UnwrapError> {
+    if bytes.len() > MAX_MESSAGE_SIZE {
+        return Err(UnwrapError::TooLarge(bytes.len()));
+    }
+    let msg = ApplicationMetadataMessage::decode(bytes)
+        .map_err(|e| UnwrapError::Malformed(e.to_string()))?;
+    let sig = RecoverableSignature::from_bytes(&msg.signature)
+        .map_err(|_| UnwrapError::BadSignatureLength(msg.signature.len()))?;
+    let signer = sig
+        .recover(&keccak256(&msg.payload))
+        .map_err(|_| UnwrapError::BadSignature)?;
+    let id = message_id(&signer, bytes);
+    Ok(Unwrapped {
+        type_number: msg.r#type,
+        payload: msg.payload,
+        signer,
+        id,
+    })
+}
+
+/// Decodes and verifies a wrapper received from `expected_sender` (the identity the
+/// transport authenticated). A valid signature by any other key is
+/// [`UnwrapError::WrongSigner`].
+pub fn unwrap(bytes: &[u8], expected_sender: &PublicKey) -> Result<Unwrapped, UnwrapError> {
+    let u = unwrap_any(bytes)?;
+    if &u.signer != expected_sender {
+        return Err(UnwrapError::WrongSigner {
+            signer: Box::new(u.signer),
+        });
+    }
+    Ok(u)
+}
