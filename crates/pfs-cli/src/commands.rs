@@ -135,7 +135,15 @@ pub fn recover(ctx: &Ctx) -> Result<(), CliError> {
     if ctx.store_path().exists() {
         return Err(CliError::AccountExists);
     }
-    let phrase = read_stdin("type your 12-word recovery phrase and press Enter:")?;
+    let phrase = if std::io::stdin().is_terminal() {
+        // typed at a terminal: not echoed (the phrase is the whole account)
+        rpassword::prompt_password(
+            "type your 12-word recovery phrase (not shown) and press Enter: ",
+        )
+        .map_err(|e| CliError::io("cannot read the recovery phrase", e))?
+    } else {
+        read_stdin("")?
+    };
     // Check the phrase before creating anything.
     pfs_x3dh::Mnemonic::parse(&phrase).map_err(CliError::Mnemonic)?;
     let store = ctx.create_store()?;
@@ -308,10 +316,66 @@ pub fn display_name(device: &mut Device, pk: &PublicKey) -> String {
     }
 }
 
+fn own_key_error() -> CliError {
+    CliError::Usage(
+        "this is your own key, not a contact (nothing was stored): to pair a device of yours use `pfs devices announce`".into(),
+    )
+}
+
+/// Refuses `name` when a contact other than `pk` already has it (unless `force`).
+fn check_name_free(
+    device: &mut Device,
+    name: &str,
+    pk: Option<&PublicKey>,
+    force: bool,
+) -> Result<(), CliError> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(CliError::Usage("the name must not be empty".into()));
+    }
+    if force {
+        return Ok(());
+    }
+    let other = device.engine.contacts()?.into_iter().find(|c| {
+        pk.is_none_or(|pk| c.identity != pk.to_compressed())
+            && c.name
+                .as_deref()
+                .is_some_and(|n| n.trim().eq_ignore_ascii_case(name))
+    });
+    match other {
+        Some(c) => {
+            let who = PublicKey::from_compressed(&c.identity)
+                .map(|k| pfs_identity::to_zq3(&k))
+                .unwrap_or_default();
+            Err(CliError::Usage(format!(
+                "another contact is already named {name:?} ({who}): choose another name, or add --force to allow the same name twice (then use chat keys to tell them apart)"
+            )))
+        }
+        None => Ok(()),
+    }
+}
+
 /// `pfs contacts add`.
-pub fn contacts_add(ctx: &Ctx, code: &str, name: Option<&str>) -> Result<(), CliError> {
+pub fn contacts_add(
+    ctx: &Ctx,
+    code: &str,
+    name: Option<&str>,
+    force: bool,
+) -> Result<(), CliError> {
     let mut device = ctx.open()?;
     let code = code.trim();
+    // look at the key first: nothing is stored for our own key or a taken name
+    let peek = pfs_identity::parse_chat_key(code).ok().or_else(|| {
+        pfs_x3dh::parse_contact_code(code)
+            .ok()
+            .map(|vb| vb.identity().clone())
+    });
+    if peek.as_ref() == Some(&device.identity()) {
+        return Err(own_key_error());
+    }
+    if let Some(n) = name {
+        check_name_free(&mut device, n, peek.as_ref(), force)?;
+    }
     let (pk, with_bundle) = if let Ok(pk) = pfs_identity::parse_chat_key(code) {
         device.engine.add_contact_key(&pk, name)?;
         (pk, false)
@@ -326,11 +390,6 @@ pub fn contacts_add(ctx: &Ctx, code: &str, name: Option<&str>) -> Result<(), Cli
             }
         }
     };
-    if pk == device.identity() {
-        return Err(CliError::Usage(
-            "this is your own key: to pair a device of yours use `pfs devices announce`".into(),
-        ));
-    }
     if ctx.json {
         ctx.emit(&json!({
             "added": key_hex(&pk),
@@ -401,6 +460,71 @@ pub fn contacts_list(ctx: &Ctx) -> Result<(), CliError> {
     Ok(())
 }
 
+/// `pfs contacts accept [--name]`.
+pub fn contacts_accept(
+    ctx: &Ctx,
+    id: &str,
+    name: Option<&str>,
+    force: bool,
+) -> Result<(), CliError> {
+    let Some(name) = name else {
+        return contacts_decide(ctx, id, true);
+    };
+    let mut device = ctx.open()?;
+    let pk = resolve_contact(&mut device, id)?;
+    if pk == device.identity() {
+        return Err(own_key_error());
+    }
+    check_name_free(&mut device, name, Some(&pk), force)?;
+    // naming goes through add (state "added"), then the state becomes "accepted"
+    device.engine.add_contact_key(&pk, Some(name.trim()))?;
+    device.engine.accept_contact(&pk)?;
+    if ctx.json {
+        ctx.emit(&json!({ "contact": key_hex(&pk), "state": "accepted", "name": name.trim() }));
+    } else {
+        println!("accepted {}", display_name(&mut device, &pk));
+    }
+    Ok(())
+}
+
+/// `pfs contacts rename`: a new local name, the state kept.
+pub fn contacts_rename(ctx: &Ctx, id: &str, name: &str, force: bool) -> Result<(), CliError> {
+    let mut device = ctx.open()?;
+    let pk = resolve_contact(&mut device, id)?;
+    let Some(contact) = device
+        .engine
+        .contacts()?
+        .into_iter()
+        .find(|c| c.identity == pk.to_compressed())
+    else {
+        return Err(CliError::UnknownContact(key_hex(&pk)));
+    };
+    if contact.state == ContactState::RequestReceived {
+        return Err(CliError::Usage(format!(
+            "this is a contact request: accept it and name it at once with `pfs contacts accept {} --name NAME`",
+            pfs_identity::to_zq3(&pk)
+        )));
+    }
+    check_name_free(&mut device, name, Some(&pk), force)?;
+    let old = display_name(&mut device, &pk);
+    device.engine.add_contact_key(&pk, Some(name.trim()))?;
+    match contact.state {
+        ContactState::Accepted => device.engine.accept_contact(&pk)?,
+        ContactState::Declined => device.engine.decline_contact(&pk)?,
+        ContactState::Added | ContactState::RequestReceived => {}
+    }
+    if ctx.json {
+        ctx.emit(&json!({
+            "contact": key_hex(&pk),
+            "name": name.trim(),
+            "state": state_name(contact.state),
+        }));
+    } else {
+        println!("renamed {old} to {}", display_name(&mut device, &pk));
+    }
+    Ok(())
+}
+
 /// `pfs contacts accept|decline`.
 pub fn contacts_decide(ctx: &Ctx, id: &str, accept: bool) -> Result<(), CliError> {
     let mut device = ctx.open()?;
@@ -448,13 +572,46 @@ fn resolve_device(device: &mut Device, id: &str) -> Result<String, CliError> {
     }
 }
 
-fn device_state(i: &pfs_protocol::InstallationView, mine: &str) -> &'static str {
+/// The file listing the devices the user disabled (the store only keeps "enabled", so a
+/// disabled device would otherwise look like one awaiting approval).
+fn disabled_file(ctx: &Ctx) -> PathBuf {
+    ctx.home.join("disabled-devices")
+}
+
+fn disabled_devices(ctx: &Ctx) -> Vec<String> {
+    std::fs::read_to_string(disabled_file(ctx))
+        .map(|s| s.lines().map(str::to_owned).collect())
+        .unwrap_or_default()
+}
+
+fn mark_disabled(ctx: &Ctx, id: &str, disabled: bool) -> Result<(), CliError> {
+    let mut list: Vec<String> = disabled_devices(ctx)
+        .into_iter()
+        .filter(|i| i != id)
+        .collect();
+    if disabled {
+        list.push(id.to_owned());
+    }
+    let mut text = list.join("\n");
+    if !text.is_empty() {
+        text.push('\n');
+    }
+    write_file(&disabled_file(ctx), text.as_bytes())
+}
+
+fn device_state(
+    i: &pfs_protocol::InstallationView,
+    mine: &str,
+    disabled: &[String],
+) -> &'static str {
     if i.installation_id == mine {
         "this device"
     } else if i.stale {
         "stale"
     } else if i.enabled {
         "enabled"
+    } else if disabled.contains(&i.installation_id) {
+        "disabled"
     } else {
         "pending approval"
     }
@@ -478,8 +635,9 @@ pub fn devices_list(ctx: &Ctx) -> Result<(), CliError> {
             },
         );
     }
+    let disabled = disabled_devices(ctx);
     for i in &list {
-        let state = device_state(i, &mine);
+        let state = device_state(i, &mine, &disabled);
         if ctx.json {
             ctx.emit(&json!({
                 "installation_id": i.installation_id,
@@ -498,7 +656,11 @@ pub fn devices_list(ctx: &Ctx) -> Result<(), CliError> {
             println!("{}  {state:<16}  {seen}", i.installation_id);
         }
     }
-    if !ctx.json && list.iter().any(|i| !i.enabled && i.installation_id != mine) {
+    if !ctx.json
+        && list
+            .iter()
+            .any(|i| device_state(i, &mine, &disabled) == "pending approval")
+    {
         println!("approve a pending device with `pfs devices approve ID` (an id prefix is enough)");
     }
     Ok(())
@@ -513,6 +675,7 @@ pub fn devices_set(ctx: &Ctx, id: &str, enable: bool) -> Result<(), CliError> {
     } else {
         device.engine.disable_installation(&full)?;
     }
+    mark_disabled(ctx, &full, !enable)?;
     let what = if enable { "approved" } else { "disabled" };
     if ctx.json {
         ctx.emit(&json!({ "installation_id": full, "state": what }));
@@ -607,15 +770,31 @@ pub fn send_message(
             max: crate::device::MAX_MESSAGE_SIZE,
         });
     }
+    if *to == device.identity() {
+        let mine = device.installation_id();
+        let paired = own_installations(device)?
+            .iter()
+            .filter(|i| i.enabled && !i.stale && i.installation_id != mine)
+            .count();
+        if paired == 0 {
+            return Err(CliError::Usage(
+                "that is your own key and you have no paired device to send to (nothing was sent): pair one with `pfs devices announce` and `pfs devices approve`".into(),
+            ));
+        }
+    }
     let outs = if request {
         device.engine.send_contact_request(to, text.as_bytes())?
     } else {
         device.engine.send(to, text.as_bytes())?
     };
+    // seal (and print) first: a refusal prints nothing, not even the notes below
+    let sealed = emit_messages(ctx, device, &outs, print)?;
     if !ctx.json {
         let name = display_name(device, to);
         for o in &outs {
-            let who = if o.kind == OutgoingKind::OwnDevicesCopy {
+            let who = if o.kind == OutgoingKind::OwnDevicesCopy && *to != device.identity() {
+                format!("your other devices (copy of your message to {name})")
+            } else if o.kind == OutgoingKind::OwnDevicesCopy {
                 "your other devices".to_owned()
             } else {
                 name.clone()
@@ -631,7 +810,7 @@ pub fn send_message(
             );
         }
     }
-    emit_messages(ctx, device, &outs, print)
+    Ok(sealed)
 }
 
 /// `pfs send` (pipe mode).
@@ -742,9 +921,14 @@ pub fn receive_one(
     (outcome, device.engine.take_outgoing())
 }
 
+/// A note about one input: text on stderr; with --json one object on stdout (with the
+/// results) and the same object on stderr, which then carries only JSON.
 fn note(ctx: &Ctx, label: &str, kind: &str, text: &str) {
     if ctx.json {
-        ctx.emit(&json!({ "type": kind, "input": label, "note": text }));
+        let v = json!({ "type": kind, "input": label, "note": text });
+        ctx.emit(&v);
+        eprintln!("{v}");
+        return;
     }
     eprintln!("{label}: {kind}: {text}");
 }
@@ -793,8 +977,13 @@ fn print_delivered(ctx: &Ctx, device: &mut Device, d: &Delivered, timestamp_ns: 
         );
         return;
     }
+    let sent = if timestamp_ns > 0 {
+        format!("sent {} UTC", time(timestamp_ns))
+    } else {
+        "no send time".to_owned()
+    };
     println!(
-        "from {from} · device {} · forward secret: {} · contact request: {}{}",
+        "from {from} · {sent} · device {} · forward secret: {} · contact request: {}{}",
         short_id(&d.sender_installation),
         if d.forward_secret { "yes" } else { "no" },
         if d.contact_request { "YES" } else { "no" },
@@ -833,15 +1022,76 @@ pub fn decode_line(line: &str) -> Option<Result<CarriedMessage, String>> {
     )
 }
 
-/// `pfs receive` (pipe mode).
-pub fn receive(ctx: &Ctx) -> Result<(), CliError> {
+/// Where `pfs receive` puts the bundle replies in text mode.
+enum ReplySink {
+    /// Standard error, each line after a `#` note.
+    Stderr,
+    /// A file (appended), one line each.
+    File(PathBuf, std::fs::File),
+}
+
+impl ReplySink {
+    fn open(path: Option<&Path>) -> Result<Self, CliError> {
+        let Some(p) = path else {
+            return Ok(Self::Stderr);
+        };
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(p)
+            .map_err(|e| CliError::io(format!("cannot open {}", p.display()), e))?;
+        Ok(Self::File(p.to_path_buf(), f))
+    }
+
+    fn write(&mut self, note: &str, line: &str) -> Result<(), CliError> {
+        match self {
+            Self::Stderr => {
+                eprintln!(
+                    "# {note}: give the next line to their `pfs receive` (or use --replies FILE)"
+                );
+                eprintln!("{line}");
+                Ok(())
+            }
+            Self::File(p, f) => {
+                eprintln!("{note}: written to {}", p.display());
+                writeln!(f, "{line}")
+                    .and_then(|()| f.flush())
+                    .map_err(|e| CliError::io(format!("cannot write {}", p.display()), e))
+            }
+        }
+    }
+}
+
+/// `pfs receive` (pipe mode): messages on stdout, bundle replies on stderr or in
+/// `replies` (JSON mode: everything on stdout, one object each).
+pub fn receive(ctx: &Ctx, replies_to: Option<&Path>) -> Result<(), CliError> {
     let mut device = ctx.open()?;
+    let mut sink = ReplySink::open(replies_to)?;
     let mut failed = 0usize;
-    let stdin = std::io::stdin();
-    for (n, line) in stdin.lock().lines().enumerate() {
-        let line = line.map_err(|e| CliError::io("cannot read standard input", e))?;
-        let label = format!("line {}", n + 1);
-        match decode_line(&line) {
+    let mut input = std::io::stdin().lock();
+    let mut raw = Vec::new();
+    let mut n = 0usize;
+    loop {
+        raw.clear();
+        let got = input
+            .read_until(b'\n', &mut raw)
+            .map_err(|e| CliError::io("cannot read standard input", e))?;
+        if got == 0 {
+            break;
+        }
+        n += 1;
+        let label = format!("line {n}");
+        let Ok(line) = std::str::from_utf8(&raw) else {
+            note(
+                ctx,
+                &label,
+                "error",
+                "corrupt message: not UTF-8 text (skipped)",
+            );
+            failed += 1;
+            continue;
+        };
+        match decode_line(line) {
             None => {}
             Some(Err(e)) => {
                 note(ctx, &label, "error", &e);
@@ -852,8 +1102,17 @@ pub fn receive(ctx: &Ctx) -> Result<(), CliError> {
                 if let Outcome::Failed = outcome {
                     failed += 1;
                 }
-                if !replies.is_empty() {
-                    emit_messages(ctx, &mut device, &replies, true)?;
+                if replies.is_empty() {
+                    continue;
+                }
+                let sealed = emit_messages(ctx, &mut device, &replies, ctx.json)?;
+                if ctx.json {
+                    continue;
+                }
+                for (out, m) in replies.iter().zip(&sealed) {
+                    let to = display_name(&mut device, &out.recipient);
+                    let b64 = B64.encode(pfs_transport::waku::encode_message(&m.message));
+                    sink.write(&format!("bundle reply to {to}"), &b64)?;
                 }
             }
         }

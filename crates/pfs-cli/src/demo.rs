@@ -38,6 +38,8 @@ struct Env {
 }
 
 struct Demo {
+    /// `--json`: one object per step, line and check, then a summary object.
+    json: bool,
     step: usize,
     checks: usize,
     failed: usize,
@@ -57,20 +59,50 @@ fn fs(b: bool) -> &'static str {
 impl Demo {
     fn step(&mut self, title: &str) {
         self.step += 1;
+        if self.json {
+            println!(
+                "{}",
+                serde_json::json!({ "type": "step", "step": self.step, "title": title })
+            );
+            return;
+        }
         println!();
         println!("{:>2}. {title}", self.step);
     }
 
     fn say(&self, text: &str) {
-        println!("    {text}");
+        if self.json {
+            self.line(text);
+        } else {
+            println!("    {text}");
+        }
+    }
+
+    /// A line of text as is (JSON mode: a `say` object with the text trimmed).
+    fn line(&self, text: &str) {
+        if self.json {
+            println!(
+                "{}",
+                serde_json::json!({ "type": "say", "step": self.step, "text": text.trim() })
+            );
+        } else {
+            println!("{text}");
+        }
     }
 
     fn check(&mut self, ok: bool, what: &str) -> bool {
         self.checks += 1;
-        if ok {
+        if !ok {
+            self.failed += 1;
+        }
+        if self.json {
+            println!(
+                "{}",
+                serde_json::json!({ "type": "check", "step": self.step, "ok": ok, "check": what })
+            );
+        } else if ok {
             println!("      ✓ {what}");
         } else {
-            self.failed += 1;
             println!("      ✗ FAILED: {what}");
         }
         ok
@@ -268,6 +300,7 @@ pub fn run(ctx: &Ctx, keep: bool) -> Result<(), CliError> {
     let dir = tmp.path().to_path_buf();
     let pics = ctx.pictures()?;
     let mut demo = Demo {
+        json: ctx.json,
         step: 0,
         checks: 0,
         failed: 0,
@@ -275,13 +308,13 @@ pub fn run(ctx: &Ctx, keep: bool) -> Result<(), CliError> {
         envelopes: 0,
         crypto: Duration::ZERO,
     };
-    println!("pfs demo: Alice (laptop + phone) and Bob talk with the Status 1:1 protocol.");
-    println!(
+    demo.line("pfs demo: Alice (laptop + phone) and Bob talk with the Status 1:1 protocol.");
+    demo.line(&format!(
         "Each device has its own encrypted SQLite store under {}.",
         dir.display()
-    );
-    println!("Every message travels as a WakuMessage with a signed, encrypted version 1 payload");
-    println!(
+    ));
+    demo.line("Every message travels as a WakuMessage with a signed, encrypted version 1 payload");
+    demo.line(
         "(ECIES to the recipient's chat key, partitioned content topic); the demo plays the network."
     );
 
@@ -385,7 +418,7 @@ pub fn run(ctx: &Ctx, keep: bool) -> Result<(), CliError> {
     ));
     demo.say("Bob compares the pictures of the key in the code with those on Alice's screen:");
     for line in pics.describe(&alice, "      ").lines() {
-        println!("{line}");
+        demo.line(line);
     }
     let added = bob.d.engine.add_contact_code(&alice_code, Some("Alice"));
     demo.check(
@@ -687,16 +720,38 @@ fn finish(
     tmp: tempfile::TempDir,
 ) -> Result<(), CliError> {
     let total = started.elapsed();
+    let per = demo
+        .crypto
+        .checked_div(u32::try_from(demo.envelopes.max(1)).unwrap_or(u32::MAX))
+        .unwrap_or_default();
+    if demo.json {
+        let kept = keep.then(|| tmp.keep().display().to_string());
+        println!(
+            "{}",
+            serde_json::json!({
+                "type": "summary",
+                "messages": demo.messages,
+                "waku_messages": demo.envelopes,
+                "checks": demo.checks,
+                "failed": demo.failed,
+                "crypto_ms": demo.crypto.as_secs_f64() * 1000.0,
+                "ms_per_waku_message": per.as_secs_f64() * 1000.0,
+                "total_s": total.as_secs_f64(),
+                "kept": kept,
+                "passed": demo.failed == 0,
+            })
+        );
+        if demo.failed > 0 {
+            return Err(CliError::DemoFailed(demo.failed));
+        }
+        return Ok(());
+    }
     println!();
     println!("Summary");
     println!(
         "  {} messages sent as {} WakuMessages; {} checks, {} failed",
         demo.messages, demo.envelopes, demo.checks, demo.failed
     );
-    let per = demo
-        .crypto
-        .checked_div(u32::try_from(demo.envelopes.max(1)).unwrap_or(u32::MAX))
-        .unwrap_or_default();
     println!(
         "  time in protocol + payload encryption: {:.1} ms ({:.2} ms per WakuMessage, store writes included); whole demo {:.2} s",
         demo.crypto.as_secs_f64() * 1000.0,

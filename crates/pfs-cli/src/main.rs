@@ -45,7 +45,9 @@ struct Cli {
     /// Home directory (default: $XDG_DATA_HOME/pfs, else ~/.local/share/pfs).
     #[arg(long, global = true, env = "PFS_HOME", value_name = "DIR")]
     home: Option<PathBuf>,
-    /// Print one JSON object per result on stdout.
+    /// Print one JSON object per result on stdout; a failing command then ends with one
+    /// JSON object `{"type":"error","error":"…"}` on stderr (and `receive` notes are JSON
+    /// objects on both streams).
     #[arg(long, global = true)]
     json: bool,
     /// Directory with adjectives.json, animals.json, emojis.json (and ring-colors.json):
@@ -125,9 +127,9 @@ enum Command {
         light: bool,
     },
     /// Read WakuMessages (one base64 line each) from stdin, decrypt them and print the
-    /// messages; prints the bundle replies the protocol wants sent as lines too.
+    /// messages; the bundle replies the protocol wants sent go to stderr or --replies FILE.
     #[command(
-        after_help = "Messages not addressed to this account are skipped with a note on stderr; blank lines\nand lines starting with # are ignored. Exit status 1 when a message was corrupt or\nfailed to decrypt.\n\nExamples:\n  pfs --home /tmp/bob receive < out.waku\n  pfs --home /tmp/bob receive --via /ip4/127.0.0.1/tcp/60000/p2p/16Uiu2… --follow"
+        after_help = "Standard output carries only the messages (with their send time, UTC). The bundle\nreplies the protocol wants sent back (WakuMessage lines for the sender's `pfs receive`)\ngo to standard error, each after a `# bundle reply to …` note, or to --replies FILE\n(appended, one line each, ready to pipe). With --json everything is one JSON object per\nline on stdout (replies have \"type\":\"waku_message\", \"kind\":\"bundle-reply\").\n\nMessages not addressed to this account are skipped with a note on stderr; blank lines\nand lines starting with # are ignored; a line that is not UTF-8 or not a WakuMessage is\nreported with its line number and skipped. Exit status 1 when a line was corrupt or a\nmessage failed to decrypt.\n\nExamples:\n  pfs --home /tmp/bob receive < out.waku\n  pfs --home /tmp/bob receive --replies reply.waku < out.waku\n  pfs --home /tmp/bob receive --via /ip4/127.0.0.1/tcp/60000/p2p/16Uiu2… --follow"
     )]
     Receive {
         /// Receive through the Waku node at this address (store history first) instead of stdin.
@@ -139,6 +141,10 @@ enum Command {
         /// With --via: keep receiving until interrupted.
         #[arg(long, requires = "via")]
         follow: bool,
+        /// Write the bundle replies (WakuMessage lines to give back to the sender's
+        /// `pfs receive`) to FILE (appended) instead of standard error.
+        #[arg(long, value_name = "FILE", conflicts_with = "via")]
+        replies: Option<PathBuf>,
     },
     /// List the sessions: per peer device, suite, active/expired, created, last used,
     /// skipped keys.
@@ -207,19 +213,39 @@ enum ContactsCmd {
     Add {
         /// A contact code (base64) or a chat key (0x04…, zQ3sh…).
         code: String,
-        /// A local name for the contact.
+        /// A local name for the contact (refused when another contact has it, unless --force).
         #[arg(long)]
         name: Option<String>,
+        /// Allow a name another contact already has.
+        #[arg(long)]
+        force: bool,
     },
     /// List contacts with their state (added, request, accepted, declined), PFS status and
     /// pictures.
     #[command(after_help = "Example:\n  pfs --home /tmp/bob contacts list")]
     List,
-    /// Accept a contact request.
-    #[command(after_help = "Example:\n  pfs --home /tmp/bob contacts accept zQ3sh…")]
+    /// Accept a contact request (optionally naming the contact).
+    #[command(after_help = "Example:\n  pfs --home /tmp/bob contacts accept zQ3sh… --name Alice")]
     Accept {
         /// Chat key or name.
         id: String,
+        /// A local name for the contact (refused when another contact has it, unless --force).
+        #[arg(long)]
+        name: Option<String>,
+        /// Allow a name another contact already has.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Give a contact another local name (its state is kept).
+    #[command(after_help = "Example:\n  pfs --home /tmp/bob contacts rename Alice 'Alice (work)'")]
+    Rename {
+        /// Chat key or current name.
+        id: String,
+        /// The new name.
+        name: String,
+        /// Allow a name another contact already has.
+        #[arg(long)]
+        force: bool,
     },
     /// Decline a contact request: their messages are dropped, except a new request.
     #[command(after_help = "Example:\n  pfs --home /tmp/bob contacts decline zQ3sh…")]
@@ -231,7 +257,7 @@ enum ContactsCmd {
 
 #[derive(Debug, Subcommand)]
 enum DevicesCmd {
-    /// List this account's devices: this one, enabled, pending approval, stale.
+    /// List this account's devices: this one, enabled, disabled, pending approval, stale.
     #[command(after_help = "Example:\n  pfs --home /tmp/alice devices list")]
     List,
     /// Approve (pair) one of your devices so messages reach it (at most 3 devices).
@@ -248,7 +274,7 @@ enum DevicesCmd {
     },
     /// Print an envelope announcing this device to your other devices (pairing).
     #[command(
-        after_help = "Pairing two devices of one account (the second made with `pfs recover`):\n  pfs --home /tmp/a2 devices announce | pfs --home /tmp/a1 receive > reply.env\n  pfs --home /tmp/a2 receive < reply.env\n  pfs --home /tmp/a1 devices approve ID2 ; pfs --home /tmp/a2 devices approve ID1"
+        after_help = "Pairing two devices of one account (the second made with `pfs recover`):\n  pfs --home /tmp/a2 devices announce | pfs --home /tmp/a1 receive --replies reply.env\n  pfs --home /tmp/a2 receive < reply.env\n  pfs --home /tmp/a1 devices approve ID2 ; pfs --home /tmp/a2 devices approve ID1"
     )]
     Announce,
 }
@@ -282,10 +308,17 @@ fn run(cli: Cli) -> Result<(), CliError> {
         }
         Command::Identicon { key, png } => commands::identicon(&ctx, &key, png.as_deref()),
         Command::Contacts(c) => match c {
-            ContactsCmd::Add { code, name } => commands::contacts_add(&ctx, &code, name.as_deref()),
+            ContactsCmd::Add { code, name, force } => {
+                commands::contacts_add(&ctx, &code, name.as_deref(), force)
+            }
             ContactsCmd::List => commands::contacts_list(&ctx),
-            ContactsCmd::Accept { id } => commands::contacts_decide(&ctx, &id, true),
+            ContactsCmd::Accept { id, name, force } => {
+                commands::contacts_accept(&ctx, &id, name.as_deref(), force)
+            }
             ContactsCmd::Decline { id } => commands::contacts_decide(&ctx, &id, false),
+            ContactsCmd::Rename { id, name, force } => {
+                commands::contacts_rename(&ctx, &id, &name, force)
+            }
         },
         Command::Devices(d) => match d {
             DevicesCmd::List => commands::devices_list(&ctx),
@@ -303,9 +336,14 @@ fn run(cli: Cli) -> Result<(), CliError> {
             Some(via) => net::send_via(&ctx, &via, light, &to, join(message), request),
             None => commands::send(&ctx, &to, join(message), request),
         },
-        Command::Receive { via, light, follow } => match via {
+        Command::Receive {
+            via,
+            light,
+            follow,
+            replies,
+        } => match via {
             Some(via) => net::receive_via(&ctx, &via, light, follow),
-            None => commands::receive(&ctx),
+            None => commands::receive(&ctx, replies.as_deref()),
         },
         Command::Sessions => commands::sessions(&ctx),
         Command::Node {
@@ -335,8 +373,17 @@ fn run(cli: Cli) -> Result<(), CliError> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let json = cli.json;
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if json => {
+            // under --json the error is one JSON object on stderr (stdout keeps the results)
+            eprintln!(
+                "{}",
+                serde_json::json!({ "type": "error", "error": e.to_string() })
+            );
+            ExitCode::FAILURE
+        }
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::FAILURE

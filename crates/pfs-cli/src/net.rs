@@ -118,24 +118,28 @@ pub fn node(ctx: &Ctx, opts: NodeOptions) -> Result<(), CliError> {
     let mode = config.mode;
     pfs_node::run_node_until_ctrl_c(config, |h| {
         let addrs: Vec<String> = h.listen_addrs().iter().map(ToString::to_string).collect();
+        // a closed stdout (the reader took the address and left) must not stop the node
+        let mut out = std::io::stdout().lock();
         if json {
-            println!(
+            let _ = writeln!(
+                out,
                 "{}",
                 serde_json::json!({"type": "node", "peer_id": h.peer_id().to_string(), "listen": addrs, "store": with_store, "mode": if mode == NodeMode::Light { "light" } else { "relay" }})
             );
         } else {
             for a in &addrs {
-                println!("listening on {a}");
+                let _ = writeln!(out, "listening on {a}");
             }
-            println!(
+            let _ = writeln!(
+                out,
                 "pfs node {} running as a Waku {} node on cluster 16{}",
                 h.peer_id(),
                 if mode == NodeMode::Light { "light" } else { "relay" },
                 if with_store { " with the store role" } else { "" }
             );
-            println!("give an address to `pfs send/receive/chat --via ADDR`; Ctrl-C stops the node");
+            let _ = writeln!(out, "give an address to `pfs send/receive/chat --via ADDR`; Ctrl-C stops the node");
         }
-        let _ = std::io::stdout().flush();
+        let _ = out.flush();
     })
     .map_err(|e| CliError::Network(e.to_string()))
 }

@@ -20,9 +20,12 @@ pub struct Pictures {
 pub const IDENTITY_DATA_HINT: &str = "three-word name and emoji hash: not shown; point --identity-data DIR (or PFS_IDENTITY_DATA) at a directory with adjectives.json, animals.json, emojis.json and ring-colors.json to see them";
 
 impl Pictures {
-    /// Loads the lists from `dir` (when given). Colours unless `NO_COLOR` is set.
+    /// Loads the lists from `dir` (when given). Colours when stdout is a terminal and
+    /// `NO_COLOR` is not set.
     pub fn load(dir: Option<&PathBuf>) -> Result<Self, CliError> {
-        let color = std::env::var_os("NO_COLOR").is_none();
+        use std::io::IsTerminal as _;
+        // colours only for a terminal: never escape codes into a pipe or a file
+        let color = std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal();
         let Some(dir) = dir else {
             return Ok(Self {
                 color,

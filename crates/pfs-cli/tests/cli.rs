@@ -593,6 +593,7 @@ fn every_command_help_has_an_example() {
         &["contacts", "list"],
         &["contacts", "accept"],
         &["contacts", "decline"],
+        &["contacts", "rename"],
         &["devices", "list"],
         &["devices", "approve"],
         &["devices", "disable"],
@@ -681,7 +682,11 @@ fn send_and_receive_through_a_node_with_history() {
         .args(["--json", "receive", "--via", &addr])
         .output()
         .unwrap();
-    assert!(out.status.success());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(texts(&json_lines(&out.stdout)).is_empty());
     // the same as light nodes: lightpush to the node, store + filter from it
     let out = pfs(&alice.path)
@@ -782,4 +787,429 @@ fn node_keeps_its_peer_id_and_prints_listen_lines_first() {
             .mode();
         assert_eq!(mode & 0o777, 0o600);
     }
+}
+
+/// Pairs a second device of Alice's (recovered) with the first; returns (a1 id, a2 id).
+fn pair_devices(a1: &Home, a2: &Home) -> (String, String) {
+    let (phrase, _, a1_id) = init(a1);
+    let a2_id = recover(a2, &phrase);
+    let out = pfs(&a2.path)
+        .args(["--json", "devices", "announce"])
+        .output()
+        .unwrap();
+    let (ok, out, err) = receive(a1, &line(&json1(&out.stdout)));
+    assert!(ok, "{err}");
+    let (ok, _, err) = receive(a2, &replies(&out));
+    assert!(ok, "{err}");
+    pfs(&a1.path)
+        .args(["devices", "approve", &a2_id])
+        .assert()
+        .success();
+    pfs(&a2.path)
+        .args(["devices", "approve", &a1_id])
+        .assert()
+        .success();
+    (a1_id, a2_id)
+}
+
+fn is_message_line(l: &str) -> bool {
+    l.len() > 100
+        && l.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+/=".contains(c))
+}
+
+#[test]
+fn receive_reports_a_non_utf8_line_and_goes_on() {
+    let (alice, bob) = (home(), home());
+    init(&alice);
+    init(&bob);
+    pair_contacts(&alice, &bob);
+    let e1 = send(&alice, "Bob", "first");
+    let e2 = send(&alice, "Bob", "second");
+    let mut input = line(&e1[0]).into_bytes();
+    input.extend_from_slice(b"\xff\xfe\x80 not text\n");
+    input.extend_from_slice(line(&e2[0]).as_bytes());
+    let out = pfs(&bob.path)
+        .arg("receive")
+        .write_stdin(input)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "a bad line makes the exit status 1");
+    assert!(
+        stderr.contains("line 2") && stderr.contains("UTF-8"),
+        "{stderr}"
+    );
+    assert!(stdout.contains("  first"), "{stdout}");
+    assert!(
+        stdout.contains("  second"),
+        "later lines still read: {stdout}"
+    );
+}
+
+#[test]
+fn receive_keeps_bundle_replies_off_the_message_text() {
+    let (alice, bob, bob2, bob3) = (home(), home(), home(), home());
+    init(&alice);
+    let (bob_phrase, _, _) = init(&bob);
+    pair_contacts(&alice, &bob);
+    recover(&bob2, &bob_phrase);
+    recover(&bob3, &bob_phrase);
+    let e = send(&alice, "Bob", "one");
+    // text mode without --replies: no message line on stdout, the reply on stderr
+    let out = pfs(&bob2.path)
+        .arg("receive")
+        .write_stdin(line(&e[0]))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stdout.lines().any(is_message_line), "{stdout}");
+    assert!(stderr.contains("# bundle reply"), "{stderr}");
+    assert!(stderr.lines().any(is_message_line), "{stderr}");
+    // with --replies FILE the reply lines go to the file, ready for `pfs receive`
+    let e = send(&alice, "Bob", "two");
+    let file = bob3.path.with_file_name("replies.waku");
+    let out = pfs(&bob3.path)
+        .args(["receive", "--replies"])
+        .arg(&file)
+        .write_stdin(line(&e[0]))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!stdout.lines().any(is_message_line), "{stdout}");
+    let replies = std::fs::read_to_string(&file).unwrap();
+    assert!(replies.lines().any(is_message_line), "{replies}");
+    let (ok, out, err) = receive(&alice, &replies);
+    assert!(ok, "{err}");
+    assert_eq!(messages(&out)[0]["kind"], "bundle-only");
+}
+
+#[test]
+fn own_key_is_neither_a_contact_nor_a_recipient_without_devices() {
+    let alice = home();
+    let (_, key, _) = init(&alice);
+    let own_code = code(&alice);
+    for c in [own_code.as_str(), key.as_str()] {
+        pfs(&alice.path)
+            .args(["contacts", "add", c, "--name", "Me"])
+            .assert()
+            .failure()
+            .stderr(predicate::str::contains("your own key"));
+    }
+    let out = pfs(&alice.path)
+        .args(["--json", "contacts", "list"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(json_lines(&out.stdout).is_empty(), "nothing stored");
+    pfs(&alice.path)
+        .args(["send", "--to", &key, "hi"])
+        .assert()
+        .failure()
+        .stdout(predicate::str::is_empty())
+        .stderr(predicate::str::contains("no paired device"));
+}
+
+#[test]
+fn a_refused_oversized_send_prints_nothing() {
+    let (alice, bob) = (home(), home());
+    init(&alice);
+    init(&bob);
+    pair_contacts(&alice, &bob);
+    for size in [150_000usize, 200_000] {
+        let text = "x".repeat(size);
+        pfs(&alice.path)
+            .args(["send", "--to", "Bob"])
+            .write_stdin(text)
+            .assert()
+            .failure()
+            .stdout(predicate::str::is_empty())
+            .stderr(predicate::str::contains("→").not())
+            .stderr(predicate::str::contains("over the limit"));
+    }
+    // a text that fits goes out
+    let out = pfs(&alice.path)
+        .args(["send", "--to", "Bob"])
+        .write_stdin("y".repeat(100_000))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(!out.stdout.is_empty());
+}
+
+#[test]
+fn receive_shows_the_send_time() {
+    let (alice, bob) = (home(), home());
+    init(&alice);
+    init(&bob);
+    pair_contacts(&alice, &bob);
+    let e = send(&alice, "Bob", "when?");
+    let out = pfs(&bob.path)
+        .arg("receive")
+        .write_stdin(line(&e[0]))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    // the date part of the send time, computed the same way the tool does (UTC)
+    let days = secs / 86_400;
+    let year_now = 1970 + days / 365;
+    assert!(
+        stdout.contains(" UTC")
+            && (stdout.contains(&format!("{year_now}-"))
+                || stdout.contains(&format!("{}-", year_now - 1))),
+        "{stdout}"
+    );
+    let (_, v, _) = receive(&bob, &line(&send(&alice, "Bob", "again")[0]));
+    assert!(messages(&v)[0]["sent_unix_ms"].as_i64().unwrap() > 0);
+}
+
+#[test]
+fn sync_copies_name_the_recipient_and_disabled_devices_show_as_disabled() {
+    let (a1, a2, bob) = (home(), home(), home());
+    let (_, a2_id) = pair_devices(&a1, &a2);
+    init(&bob);
+    pair_contacts(&a1, &bob);
+    pfs(&a1.path)
+        .args(["send", "--to", "Bob", "hello"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "your other devices (copy of your message to Bob",
+        ));
+    pfs(&a1.path)
+        .args(["devices", "disable", &a2_id])
+        .assert()
+        .success();
+    let out = pfs(&a1.path)
+        .args(["--json", "devices", "list"])
+        .output()
+        .unwrap();
+    let list = json_lines(&out.stdout);
+    let d = list
+        .iter()
+        .find(|d| d["installation_id"] == a2_id.as_str())
+        .unwrap();
+    assert_eq!(d["state"], "disabled", "{list:?}");
+    pfs(&a1.path)
+        .args(["devices", "list"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("disabled"))
+        .stdout(predicate::str::contains("pending approval").not());
+}
+
+#[test]
+fn contact_names_accept_and_rename() {
+    let (alice, bob, carol, dave) = (home(), home(), home(), home());
+    init(&alice);
+    init(&bob);
+    init(&carol);
+    let (_, dave_key, _) = init(&dave);
+    add(&alice, &code(&bob), "Bob");
+    // a second contact with the same name is refused, nothing stored
+    pfs(&alice.path)
+        .args(["contacts", "add", &code(&carol), "--name", "bob"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("already named"));
+    let out = pfs(&alice.path)
+        .args(["--json", "contacts", "list"])
+        .output()
+        .unwrap();
+    assert_eq!(json_lines(&out.stdout).len(), 1);
+    // --force allows it
+    pfs(&alice.path)
+        .args(["contacts", "add", &code(&carol), "--name", "Bob", "--force"])
+        .assert()
+        .success();
+    // rename
+    pfs(&alice.path)
+        .args(["contacts", "rename", "Bob", "Robert"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("several contacts"));
+    let carol_key = {
+        let out = pfs(&carol.path)
+            .args(["--json", "whoami"])
+            .output()
+            .unwrap();
+        json1(&out.stdout)["visuals"]["public_key_string"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    pfs(&alice.path)
+        .args(["contacts", "rename", &carol_key, "Carol"])
+        .assert()
+        .success();
+    pfs(&alice.path)
+        .args(["contacts", "rename", "Carol", "Bob"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("already named"));
+    // accept --name: a request from Dave, accepted and named at once
+    add(&dave, &code(&alice), "Alice");
+    let r = pfs(&dave.path)
+        .args(["--json", "send", "--request", "--to", "Alice", "hi"])
+        .output()
+        .unwrap();
+    let (ok, _, err) = receive(&alice, &line(&json_lines(&r.stdout)[0]));
+    assert!(ok, "{err}");
+    pfs(&alice.path)
+        .args(["contacts", "accept", &dave_key, "--name", "Dave"])
+        .assert()
+        .success();
+    let out = pfs(&alice.path)
+        .args(["--json", "contacts", "list"])
+        .output()
+        .unwrap();
+    let list = json_lines(&out.stdout);
+    let names: Vec<_> = list
+        .iter()
+        .map(|c| c["name"].as_str().unwrap_or(""))
+        .collect();
+    assert!(
+        names.contains(&"Carol") && names.contains(&"Dave"),
+        "{names:?}"
+    );
+    let d = list.iter().find(|c| c["name"] == "Dave").unwrap();
+    assert_eq!(d["state"], "accepted");
+    let c = list.iter().find(|c| c["name"] == "Carol").unwrap();
+    assert_eq!(c["state"], "added", "rename keeps the state");
+}
+
+#[test]
+fn no_colour_codes_into_a_pipe() {
+    let alice = home();
+    init(&alice);
+    let out = pfs(&alice.path)
+        .env_remove("NO_COLOR")
+        .arg("whoami")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!stdout.contains('\x1b'), "{stdout}");
+}
+
+#[test]
+fn json_demo_prints_json() {
+    let out = Command::cargo_bin("pfs")
+        .unwrap()
+        .env("NO_COLOR", "1")
+        .args(["--json", "demo"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let v = json_lines(&out.stdout);
+    let last = v.last().unwrap();
+    assert_eq!(last["type"], "summary");
+    assert_eq!(last["failed"], 0);
+    assert!(last["checks"].as_u64().unwrap() > 10);
+    assert!(v.iter().any(|o| o["type"] == "check" && o["ok"] == true));
+}
+
+#[test]
+fn errors_are_json_under_json() {
+    let alice = home();
+    init(&alice);
+    let out = pfs(&alice.path)
+        .args(["--json", "send", "--to", "Nobody", "hi"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(out.stdout.is_empty());
+    let e = json1(&out.stderr);
+    assert_eq!(e["type"], "error");
+    assert!(
+        e["error"]
+            .as_str()
+            .unwrap()
+            .contains("unknown contact Nobody")
+    );
+    // receive: the notes and the final error are JSON on stderr too
+    let out = pfs(&alice.path)
+        .args(["--json", "receive"])
+        .write_stdin("garbage\n")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let errs = json_lines(&out.stderr);
+    assert_eq!(errs[0]["input"], "line 1");
+    assert_eq!(errs.last().unwrap()["type"], "error");
+}
+
+#[test]
+fn recovery_phrase_is_not_echoed_at_a_terminal() {
+    // a pseudo-terminal through util-linux `script`; skipped where it is missing
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("no `script`: skipped");
+        return;
+    }
+    let (a, b) = (home(), home());
+    let (phrase, key, _) = init(&a);
+    let bin = assert_cmd::cargo::cargo_bin("pfs");
+    let cmd = format!("sleep 1; printf '%s\\n' '{phrase}'");
+    let mut feeder = std::process::Command::new("sh")
+        .args(["-c", &cmd])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = std::process::Command::new("script")
+        .args(["-qec"])
+        .arg(format!(
+            "{} --home {} recover",
+            bin.display(),
+            b.path.display()
+        ))
+        .arg("/dev/null")
+        .env("PFS_PASSPHRASE", PASS)
+        .env("NO_COLOR", "1")
+        .stdin(feeder.stdout.take().unwrap())
+        .output()
+        .unwrap();
+    feeder.wait().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains(&key), "recovered: {text}");
+    assert!(!text.contains(&phrase), "the phrase was echoed: {text}");
+}
+
+#[test]
+fn node_keeps_running_when_its_stdout_is_closed() {
+    use std::io::BufRead as _;
+    let node_home = home();
+    let mut node = Child(
+        std::process::Command::new(assert_cmd::cargo::cargo_bin("pfs"))
+            .arg("--home")
+            .arg(&node_home.path)
+            .arg("node")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let mut reader = std::io::BufReader::new(node.0.stdout.take().unwrap());
+    let mut first = String::new();
+    reader.read_line(&mut first).unwrap();
+    assert!(first.starts_with("listening on "), "{first}");
+    // the reader took the address and left: the node must go on
+    drop(reader);
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    assert!(
+        node.0.try_wait().unwrap().is_none(),
+        "the node stopped when its stdout closed"
+    );
 }
