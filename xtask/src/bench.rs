@@ -1,4 +1,4 @@
-//! `cargo xtask bench [--no-run-benches]`: runs the criterion benchmarks of `pfs-bench`
+//! `cargo xtask bench [--no-run-benches] [--only GROUP[,GROUP]...]`: runs the criterion benchmarks of `pfs-bench`
 //! (release), reads the medians from `target/criterion/<group>/<function>/base/estimates.json`
 //! (`base` is criterion's default saved baseline), prints one table (ours, vodozemac, ratio),
 //! writes it to `target/bench-report.md` and copies it, with the machine description and the
@@ -12,10 +12,29 @@
 //! "(…, libsecp256k1 backend)" compare figures of one run. The baselines keep the two runs'
 //! vodozemac figures apart (`new/` holds whichever ran last). With `--no-run-benches`, a
 //! libsecp256k1 row whose estimates are not on disk is left out (with a note on stderr).
+//!
+//! Row 8 (criterion group `relay_1KiB`, see `pfs_bench::relay`): two pfs users through
+//! three pfs-node relay nodes on 127.0.0.1. Criterion times one delivery at a time; the
+//! benchmark also writes a windowed burst's throughput and p50/p99 latency to
+//! `target/criterion/relay_1KiB/pfs-burst.json`. Right after the criterion run, in the same
+//! command, xtask runs the js-waku reference with the same message count and window:
+//! `node interop/relay.mjs --bench N --size 1024 --window W` (two js nodes connected
+//! directly) and `crates/pfs-bench/js/relay-chain.mjs` (A → `relay.mjs --forward` → B, the
+//! same topology as ours), each with window W and with window 1, and saves their JSON
+//! lines next to ours (`js-*.json`). A js failure (no `node`, failed `npm ci`) never fails
+//! the command: the js cells show "–" and the report says why.
+//!
+//! `--only GROUP` (a criterion group name or a prefix of one, e.g. `relay`; repeatable or
+//! comma-separated) runs only those groups (and the js reference only with `relay_1KiB`),
+//! skips the libsecp256k1 run unless a selected group has libsecp256k1 rows, builds the
+//! table from whatever estimates are on disk (rows without estimates are left out) and
+//! writes `target/bench-report.md` only, never `docs/performance.md`.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode};
+use std::process::{Command, ExitCode, Stdio};
+
+use pfs_bench::relay::{self, BURST_MESSAGES, BURST_WINDOW, BurstReport, TEXT_LEN};
 
 const BEGIN: &str = "<!-- bench-report:begin -->";
 const END: &str = "<!-- bench-report:end -->";
@@ -241,41 +260,73 @@ fn table_row(
     Ok(())
 }
 
-/// Whether the libsecp256k1 rows must all be there (after a run) or are shown when their
-/// estimates exist (`--no-run-benches`).
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum LibsecpRows {
+/// Whether a kind of row must be there (after a run: a missing estimate is an error) or is
+/// shown when its estimates exist (`--no-run-benches`, `--only`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Need {
     Required,
     IfPresent,
 }
 
-/// The markdown table from the estimates under `target`, and how many libsecp256k1 rows
-/// were left out for lack of estimates.
-fn table(target: &Path, libsecp: LibsecpRows) -> Result<(String, usize), String> {
-    let mut missing = 0;
-    let mut out = String::new();
-    out.push_str(
-        "| benchmark | pfs | vodozemac 0.11 | ratio (vodozemac ÷ pfs time; >1: pfs faster) |\n",
+/// What the table must contain.
+#[derive(Clone, Copy, Debug)]
+struct Needs {
+    /// Rows 1–6 from the main baseline.
+    main: Need,
+    /// The "(…, libsecp256k1 backend)" rows.
+    libsecp: Need,
+    /// Our figures of row 8 (criterion estimate and burst report). The js reference is
+    /// never required: without it the cells show "–" and a note says why.
+    relay: Need,
+}
+
+/// The markdown table and what it left out.
+struct Table {
+    text: String,
+    /// Rows left out for lack of estimates (only when not required).
+    missing: Vec<String>,
+    /// Notes printed under the table (why a js cell is empty, mismatched parameters).
+    notes: Vec<String>,
+}
+
+/// The markdown table from the estimates and burst reports under `target`.
+fn table(target: &Path, needs: Needs) -> Result<Table, String> {
+    let mut t = Table {
+        text: String::new(),
+        missing: Vec::new(),
+        notes: Vec::new(),
+    };
+    t.text.push_str(
+        "| benchmark | pfs | vodozemac 0.11 (row 8: js-waku relay) | ratio (>1: pfs faster; \
+         vodozemac or js time ÷ pfs time; row 8 msgs/s: pfs ÷ js) |\n",
     );
-    out.push_str("| --- | ---: | ---: | ---: |\n");
+    t.text.push_str("| --- | ---: | ---: | ---: |\n");
     for r in ROWS {
-        table_row(&mut out, target, MAIN_BASELINE, r, r.item, r.ours)?;
+        let present = [Some(r.ours), r.theirs]
+            .into_iter()
+            .flatten()
+            .all(|f| estimates_path(target, MAIN_BASELINE, r.group, f).is_file());
+        if present || needs.main == Need::Required {
+            table_row(&mut t.text, target, MAIN_BASELINE, r, r.item, r.ours)?;
+        } else {
+            t.missing.push(r.item.to_owned());
+        }
         if let Some(item) = r.libsecp {
             let ours_fn = format!("{}{LIBSECP_SUFFIX}", r.ours);
             let present = [Some(ours_fn.as_str()), r.theirs]
                 .into_iter()
                 .flatten()
                 .all(|f| estimates_path(target, LIBSECP_BASELINE, r.group, f).is_file());
-            if present || libsecp == LibsecpRows::Required {
-                table_row(&mut out, target, LIBSECP_BASELINE, r, item, &ours_fn)?;
+            if present || needs.libsecp == Need::Required {
+                table_row(&mut t.text, target, LIBSECP_BASELINE, r, item, &ours_fn)?;
             } else {
-                missing += 1;
+                t.missing.push(item.to_owned());
             }
         }
     }
     for m in pfs_bench::memory::sizes() {
         let _ = writeln!(
-            out,
+            t.text,
             "| 7. {} | {} B | {} B (encrypted pickle {} B) | {:.2}× |",
             m.item,
             m.ours,
@@ -284,7 +335,181 @@ fn table(target: &Path, libsecp: LibsecpRows) -> Result<(String, usize), String>
             m.vodozemac as f64 / m.ours.max(1) as f64
         );
     }
-    Ok((out, missing))
+    relay_rows(&mut t, target, needs.relay)?;
+    Ok(t)
+}
+
+/// Criterion function of our sequential relay delivery (group [`relay::GROUP`]).
+const RELAY_OURS: &str = "pfs";
+/// File stem of our burst report.
+const RELAY_BURST: &str = "pfs-burst";
+
+/// One js-waku reference run of row 8, saved as `target/criterion/relay_1KiB/<file>.json`.
+struct JsRun {
+    file: &'static str,
+    /// A → `relay.mjs --forward` → B (`crates/pfs-bench/js/relay-chain.mjs`) rather than
+    /// `relay.mjs --bench` (A and B connected directly).
+    chain: bool,
+    window: usize,
+    /// How the row names it.
+    label: &'static str,
+}
+
+const JS_DIRECT_W: JsRun = JsRun {
+    file: "js-direct",
+    chain: false,
+    window: BURST_WINDOW,
+    label: "js: two nodes, no middle relay",
+};
+const JS_DIRECT_1: JsRun = JsRun {
+    file: "js-direct-w1",
+    chain: false,
+    window: 1,
+    label: "js: two nodes, no middle relay, window 1",
+};
+const JS_CHAIN_W: JsRun = JsRun {
+    file: "js-chain",
+    chain: true,
+    window: BURST_WINDOW,
+    label: "js: A → js relay → B, like for like",
+};
+const JS_CHAIN_1: JsRun = JsRun {
+    file: "js-chain-w1",
+    chain: true,
+    window: 1,
+    label: "js: A → js relay → B, window 1",
+};
+const JS_RUNS: [&JsRun; 4] = [&JS_DIRECT_W, &JS_DIRECT_1, &JS_CHAIN_W, &JS_CHAIN_1];
+
+fn msgs(v: f64) -> String {
+    format!("{v:.0} msgs/s")
+}
+
+fn ms(v: f64) -> String {
+    format!("{v:.2} ms")
+}
+
+/// A js reference report, or why there is none (added to the notes once).
+fn js_report(target: &Path, run: &JsRun, notes: &mut Vec<String>) -> Option<BurstReport> {
+    let path = relay::report_path(target, run.file);
+    let why = match std::fs::read_to_string(&path) {
+        Err(_) => format!("no js result at {}", path.display()),
+        Ok(text) => match serde_json::from_str::<serde_json::Value>(text.trim()) {
+            Ok(v) if v.get("event").and_then(|e| e.as_str()) == Some("error") => v
+                .get("error")
+                .and_then(|e| e.as_str())
+                .unwrap_or("unknown error")
+                .to_owned(),
+            Ok(v) => match BurstReport::from_json(&v) {
+                Ok(r) => {
+                    if r.messages != BURST_MESSAGES || r.window != run.window {
+                        notes.push(format!(
+                            "{}: js ran {} messages with window {}, ours {BURST_MESSAGES} \
+                             with window {}.",
+                            run.file, r.messages, r.window, run.window
+                        ));
+                    }
+                    return Some(r);
+                }
+                Err(e) => e.to_string(),
+            },
+            Err(e) => format!("{}: {e}", path.display()),
+        },
+    };
+    notes.push(format!("js reference `{}` not available: {why}.", run.file));
+    None
+}
+
+/// Row 8: ours (criterion median per delivery, burst report) against the js references.
+fn relay_rows(t: &mut Table, target: &Path, need: Need) -> Result<(), String> {
+    const ITEM: &str = "8. relay delivery 1 KiB through one relay, msgs/s";
+    let seq_path = estimates_path(target, MAIN_BASELINE, relay::GROUP, RELAY_OURS);
+    let burst_path = relay::report_path(target, RELAY_BURST);
+    if need == Need::IfPresent && !(seq_path.is_file() && burst_path.is_file()) {
+        t.missing.push(format!("{ITEM} (all row 8 lines)"));
+        return Ok(());
+    }
+    let seq_ns = median_ns(target, MAIN_BASELINE, relay::GROUP, RELAY_OURS)?;
+    let ours = BurstReport::read(&burst_path).map_err(|e| e.to_string())?;
+    if ours.messages != BURST_MESSAGES || ours.window != BURST_WINDOW {
+        t.notes.push(format!(
+            "Our burst report has {} messages with window {}, not {BURST_MESSAGES} with \
+             window {BURST_WINDOW}.",
+            ours.messages, ours.window
+        ));
+    }
+    // Little's law: how full our window was, hence what our latencies are
+    if let Some(f) = ours.mean_in_flight
+        && f < ours.window as f64 / 2.0
+    {
+        let sender_us = ours.stages_us.as_ref().map(|s| {
+            ["encrypt", "seal", "publish"]
+                .iter()
+                .filter_map(|k| s.get(*k).and_then(|v| v.as_f64()))
+                .sum::<f64>()
+        });
+        t.notes.push(format!(
+            "Row 8 latencies: our burst had {f:.1} messages in flight on average (of \
+             {} allowed): Alice's sending{} is the bottleneck, so our p50/p99 are the latency \
+             of one delivery, while js fills its window (its p50 ≈ window ÷ msgs/s) and its \
+             latencies are mostly queueing. The window-1 lines compare one delivery with \
+             one delivery.",
+            ours.window,
+            sender_us.map_or_else(String::new, |us| format!(
+                " (encrypt + seal + publish, {us:.0} µs per message)"
+            )),
+        ));
+    }
+    let seq = 1e9 / seq_ns;
+    let mut line = |item: &str, pfs: String, js: Option<String>, ratio: Option<f64>| {
+        let _ = writeln!(
+            t.text,
+            "| {item} | {pfs} | {} | {} |",
+            js.unwrap_or_else(|| "–".to_owned()),
+            ratio.map_or_else(|| "–".to_owned(), |r| format!("{r:.2}×"))
+        );
+    };
+    let mut notes = Vec::new();
+    for run in [&JS_DIRECT_W, &JS_CHAIN_W] {
+        let js = js_report(target, run, &mut notes);
+        line(
+            &format!(
+                "{ITEM} (windowed burst: {BURST_MESSAGES} msgs, ≤{BURST_WINDOW} in flight); {}",
+                run.label
+            ),
+            msgs(ours.msgs_per_sec),
+            js.as_ref().map(|j| msgs(j.msgs_per_sec)),
+            js.as_ref().map(|j| ours.msgs_per_sec / j.msgs_per_sec),
+        );
+        for (p, o, j) in [
+            ("p50", ours.p50_ms, js.as_ref().map(|j| j.p50_ms)),
+            ("p99", ours.p99_ms, js.as_ref().map(|j| j.p99_ms)),
+        ] {
+            line(
+                &format!("8. … {p} latency, same burst; {}", run.label),
+                ms(o),
+                j.map(ms),
+                j.map(|j| j / o),
+            );
+        }
+    }
+    for run in [&JS_DIRECT_1, &JS_CHAIN_1] {
+        let js = js_report(target, run, &mut notes);
+        line(
+            &format!("{ITEM}, one at a time (criterion median); {}", run.label),
+            format!("{} ({} each)", msgs(seq), fmt_time(seq_ns)),
+            js.as_ref().map(|j| {
+                format!(
+                    "{} ({} mean)",
+                    msgs(j.msgs_per_sec),
+                    ms(1e3 / j.msgs_per_sec)
+                )
+            }),
+            js.as_ref().map(|j| seq / j.msgs_per_sec),
+        );
+    }
+    t.notes.extend(notes);
+    Ok(())
 }
 
 fn machine() -> String {
@@ -324,12 +549,29 @@ fn update_doc(path: &Path, report: &str) -> Result<(), String> {
     std::fs::write(path, new).map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
+/// Every criterion group of `benches/compare.rs`, in table order.
+fn groups() -> Vec<&'static str> {
+    let mut g: Vec<&'static str> = Vec::new();
+    for r in ROWS {
+        if !g.contains(&r.group) {
+            g.push(r.group);
+        }
+    }
+    g.push(relay::GROUP);
+    g
+}
+
 /// The criterion filter (a regex on `group/function`) of the libsecp256k1 run: exactly the
 /// functions its table rows read, i.e. ours with the suffix and vodozemac's of each row that
-/// has a libsecp256k1 line (the benchmarks doing secp256k1 work).
-fn libsecp_filter() -> String {
+/// has a libsecp256k1 line (the benchmarks doing secp256k1 work), restricted to `only`'s
+/// groups when given; `None` when that leaves nothing to run.
+fn libsecp_filter(only: Option<&[&str]>) -> Option<String> {
     let mut ids: Vec<String> = Vec::new();
-    for r in ROWS.iter().filter(|r| r.libsecp.is_some()) {
+    let selected = |g: &str| only.is_none_or(|o| o.contains(&g));
+    for r in ROWS
+        .iter()
+        .filter(|r| r.libsecp.is_some() && selected(r.group))
+    {
         let ours = format!(
             "{}/{}{}",
             r.group,
@@ -342,7 +584,7 @@ fn libsecp_filter() -> String {
             }
         }
     }
-    format!("^({})$", ids.join("|"))
+    (!ids.is_empty()).then(|| format!("^({})$", ids.join("|")))
 }
 
 /// `cargo bench -p pfs-bench --bench compare <cargo_args> -- <criterion_args>`.
@@ -365,57 +607,258 @@ fn cargo_bench(root: &Path, cargo_args: &[&str], criterion_args: &[&str]) -> Res
     }
 }
 
-/// Entry point. `--no-run-benches` only rebuilds the report from existing estimates.
+/// `--timeout-ms` of every js reference run (each takes a few seconds).
+const JS_TIMEOUT_MS: &str = "90000";
+
+/// Installs `interop/node_modules` with `npm ci` when it is missing.
+fn ensure_interop_deps(root: &Path) -> Result<(), String> {
+    if root.join("interop").join("node_modules").is_dir() {
+        return Ok(());
+    }
+    eprintln!("xtask bench: interop/node_modules missing, running npm ci --prefix interop");
+    let status = Command::new("npm")
+        .current_dir(root)
+        .args(["ci", "--prefix", "interop"])
+        .status()
+        .map_err(|e| format!("cannot run npm: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("npm ci --prefix interop failed: {status}"))
+    }
+}
+
+/// Runs one js reference and returns its `{"event":"bench",...}` line.
+fn run_js(root: &Path, run: &JsRun) -> Result<serde_json::Value, String> {
+    let interop = root.join("interop");
+    let mut cmd = Command::new("node");
+    cmd.current_dir(&interop);
+    if run.chain {
+        // bare imports resolve from interop/node_modules when the module is given with -e
+        // from interop/ (see the script's header)
+        let script = root.join("crates/pfs-bench/js/relay-chain.mjs");
+        let src = std::fs::read_to_string(&script)
+            .map_err(|e| format!("cannot read {}: {e}", script.display()))?;
+        cmd.args(["--input-type=module", "-e", &src, "--"]);
+    } else {
+        cmd.arg("relay.mjs");
+    }
+    cmd.args([
+        "--bench",
+        &BURST_MESSAGES.to_string(),
+        "--size",
+        &TEXT_LEN.to_string(),
+        "--window",
+        &run.window.to_string(),
+        "--timeout-ms",
+        JS_TIMEOUT_MS,
+    ]);
+    let out = cmd
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| format!("cannot run node: {e}"))?;
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let event = |v: &serde_json::Value, e: &str| v.get("event").and_then(|x| x.as_str()) == Some(e);
+    if let Some(b) = lines.iter().find(|v| event(v, "bench")) {
+        BurstReport::from_json(b).map_err(|e| e.to_string())?;
+        return Ok(b.clone());
+    }
+    let err = lines
+        .iter()
+        .rev()
+        .find(|v| event(v, "error"))
+        .and_then(|v| v.get("error"))
+        .and_then(|e| e.as_str())
+        .unwrap_or("no bench line");
+    Err(format!("node {} exited {}: {err}", run.file, out.status))
+}
+
+/// Runs every js reference of row 8 and saves each result (or the reason it has none) under
+/// `target/criterion/relay_1KiB/`. Never fails: the table shows what is missing.
+fn run_js_references(root: &Path, target: &Path) {
+    let deps = ensure_interop_deps(root);
+    for run in JS_RUNS {
+        let path = relay::report_path(target, run.file);
+        let line = match deps.clone().and_then(|()| run_js(root, run)) {
+            Ok(v) => {
+                eprintln!("xtask bench: js {}: {v}", run.file);
+                v
+            }
+            Err(e) => {
+                eprintln!("xtask bench: js reference {} failed: {e}", run.file);
+                serde_json::json!({ "event": "error", "error": e })
+            }
+        };
+        if let Some(dir) = path.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        if let Err(e) = std::fs::write(&path, format!("{line}\n")) {
+            eprintln!("xtask bench: cannot write {}: {e}", path.display());
+        }
+    }
+}
+
+/// Command-line options.
+#[derive(Debug, PartialEq, Eq)]
+struct Options {
+    run_benches: bool,
+    /// `--only`: the selected criterion groups.
+    only: Option<Vec<&'static str>>,
+}
+
+fn parse_args(args: &[String]) -> Result<Options, String> {
+    let all = groups();
+    let mut run_benches = true;
+    let mut only: Option<Vec<&'static str>> = None;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let names = if a == "--no-run-benches" {
+            run_benches = false;
+            continue;
+        } else if a == "--only" {
+            it.next()
+                .ok_or("--only needs a group name")?
+                .as_str()
+                .to_owned()
+        } else if let Some(v) = a.strip_prefix("--only=") {
+            v.to_owned()
+        } else {
+            return Err(format!(
+                "unknown bench option `{a}` (usage: cargo xtask bench [--no-run-benches] \
+                 [--only GROUP[,GROUP]...])"
+            ));
+        };
+        for name in names.split(',').filter(|n| !n.is_empty()) {
+            let matched: Vec<&'static str> = all
+                .iter()
+                .copied()
+                .filter(|g| *g == name || g.starts_with(name))
+                .collect();
+            if matched.is_empty() {
+                return Err(format!(
+                    "--only {name}: no such benchmark group (groups: {})",
+                    all.join(", ")
+                ));
+            }
+            let sel = only.get_or_insert_with(Vec::new);
+            for g in matched {
+                if !sel.contains(&g) {
+                    sel.push(g);
+                }
+            }
+        }
+    }
+    Ok(Options { run_benches, only })
+}
+
+/// Entry point. `--no-run-benches` only rebuilds the report from existing estimates;
+/// `--only` runs a subset (see the module documentation).
 pub fn run(args: &[String]) -> Result<ExitCode, String> {
+    let opts = parse_args(args)?;
     let root = workspace_root();
     let target = target_dir(&root);
-    let run_benches = !args.iter().any(|a| a == "--no-run-benches");
-    if run_benches {
-        cargo_bench(&root, &[], &["--save-baseline", MAIN_BASELINE])?;
-        cargo_bench(
-            &root,
-            &["--features", "libsecp256k1"],
-            &["--save-baseline", LIBSECP_BASELINE, &libsecp_filter()],
-        )?;
+    let only = opts.only.as_deref();
+    if opts.run_benches {
+        let mut criterion_args = vec!["--save-baseline", MAIN_BASELINE];
+        let filter = only.map(|o| format!("^({})/", o.join("|")));
+        if let Some(f) = &filter {
+            criterion_args.push(f);
+        }
+        cargo_bench(&root, &[], &criterion_args)?;
+        // the js reference right after ours, in the same command (same machine state)
+        if only.is_none_or(|o| o.contains(&relay::GROUP)) {
+            run_js_references(&root, &target);
+        }
+        if let Some(f) = libsecp_filter(only) {
+            cargo_bench(
+                &root,
+                &["--features", "libsecp256k1"],
+                &["--save-baseline", LIBSECP_BASELINE, &f],
+            )?;
+        }
     }
-    // Without a run, the libsecp256k1 rows are shown when that run's estimates are on disk.
-    let libsecp = if run_benches {
-        LibsecpRows::Required
-    } else {
-        LibsecpRows::IfPresent
+    let needs = match (opts.run_benches, only) {
+        (true, None) => Needs {
+            main: Need::Required,
+            libsecp: Need::Required,
+            relay: Need::Required,
+        },
+        // without a run, the libsecp256k1 and relay rows are shown when their estimates
+        // are on disk
+        (false, None) => Needs {
+            main: Need::Required,
+            libsecp: Need::IfPresent,
+            relay: Need::IfPresent,
+        },
+        (_, Some(_)) => Needs {
+            main: Need::IfPresent,
+            libsecp: Need::IfPresent,
+            relay: Need::IfPresent,
+        },
     };
-    let (table, missing) = table(&target, libsecp)?;
-    if missing > 0 {
+    let t = table(&target, needs)?;
+    if !t.missing.is_empty() {
         eprintln!(
-            "xtask bench: {missing} libsecp256k1 row(s) left out: no `{LIBSECP_BASELINE}` \
-             criterion baseline for them under {}",
-            target.display()
+            "xtask bench: {} row(s) left out for lack of estimates under {}: {}",
+            t.missing.len(),
+            target.display(),
+            t.missing.join("; ")
         );
     }
-    let shown = ROWS
+    let libsecp_shown = ROWS
         .iter()
-        .filter(|r| r.libsecp.is_some())
-        .count()
-        .saturating_sub(missing);
-    let libsecp_note = if shown > 0 {
+        .filter_map(|r| r.libsecp)
+        .any(|item| !t.missing.iter().any(|m| m == item));
+    let libsecp_note = if libsecp_shown {
         " Rows marked \"libsecp256k1 backend\" come from a second run built with \
          `--features libsecp256k1` (pfs-crypto's opt-in C backend); their ratio uses \
          vodozemac's figure from that same run."
     } else {
         ""
     };
-    let report = format!(
-        "Machine: {}. Medians of criterion (`cargo xtask bench`).{libsecp_note}\n\n{table}",
-        machine()
+    let relay_note = if t.text.contains("| 8. ") {
+        format!(
+            " Row 8 (see \"Network delivery\" below): pfs = three pfs-node relay nodes A → M → B \
+             on 127.0.0.1, a {TEXT_LEN}-byte text encrypted by Alice's engine and sealed \
+             (payload v1, ECIES, signed), opened and decrypted by Bob's; js-waku = \
+             `interop/relay.mjs --bench` (two nodes, no middle relay) and \
+             `crates/pfs-bench/js/relay-chain.mjs` (A → `relay.mjs --forward` → B), \
+             {TEXT_LEN}-byte payloads without payload encryption, run by the same command right \
+             after ours with the same message count and window."
+        )
+    } else {
+        String::new()
+    };
+    let mut report = format!(
+        "Machine: {}. Medians of criterion (`cargo xtask bench`).{libsecp_note}{relay_note}\n\n{}",
+        machine(),
+        t.text
     );
+    if !t.notes.is_empty() {
+        report.push('\n');
+        for n in &t.notes {
+            let _ = writeln!(report, "Note: {n}");
+        }
+    }
     println!("{report}");
     let out = target.join("bench-report.md");
     std::fs::write(&out, &report).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
-    update_doc(&root.join("docs").join("performance.md"), &report)?;
-    eprintln!(
-        "xtask bench: wrote {} and docs/performance.md",
-        out.display()
-    );
+    if only.is_some() {
+        eprintln!(
+            "xtask bench: wrote {} (--only: docs/performance.md left as it is)",
+            out.display()
+        );
+    } else {
+        update_doc(&root.join("docs").join("performance.md"), &report)?;
+        eprintln!(
+            "xtask bench: wrote {} and docs/performance.md",
+            out.display()
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -426,7 +869,7 @@ mod tests {
     /// The libsecp256k1 run selects every function its rows read, and nothing by prefix.
     #[test]
     fn libsecp_filter_selects_every_function_the_rows_read() {
-        let filter = libsecp_filter();
+        let filter = libsecp_filter(None).unwrap();
         println!("{filter}");
         assert!(filter.starts_with("^(") && filter.ends_with(")$"));
         let alternatives: Vec<&str> = filter[2..filter.len() - 2].split('|').collect();
@@ -438,5 +881,24 @@ mod tests {
                 assert!(alternatives.contains(&theirs.as_str()), "{theirs}");
             }
         }
+    }
+
+    /// `--only` takes group names and prefixes, and restricts the libsecp256k1 run.
+    #[test]
+    fn only_selects_groups_by_name_or_prefix() {
+        let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let o = parse_args(&args(&["--only", "relay"])).unwrap();
+        assert_eq!(o.only, Some(vec![relay::GROUP]));
+        assert!(o.run_benches);
+        assert_eq!(libsecp_filter(o.only.as_deref()), None);
+        let o = parse_args(&args(&["--only=engine,establish", "--no-run-benches"])).unwrap();
+        assert_eq!(o.only, Some(vec!["engine_sqlite", "establish"]));
+        assert!(!o.run_benches);
+        let f = libsecp_filter(o.only.as_deref()).unwrap();
+        assert!(f.contains("engine_sqlite/") && f.contains("establish/"));
+        assert!(!f.contains("pingpong"));
+        assert!(parse_args(&args(&["--only", "nope"])).is_err());
+        assert!(parse_args(&args(&["--bogus"])).is_err());
+        assert_eq!(parse_args(&[]).unwrap().only, None);
     }
 }

@@ -6,11 +6,17 @@
 //! named with the suffix [`BACKEND`] (`pfs-x25519+libsecp256k1`, `normal+libsecp256k1`, …)
 //! and vodozemac's keep their names, so one run holds both figures for a ratio. xtask runs
 //! that build with `--save-baseline libsecp256k1` and reads that baseline.
+//!
+//! `relay_1KiB` (8.) is end-to-end delivery through three pfs-node relay nodes on
+//! 127.0.0.1: criterion times one message at a time, and a windowed burst timed by
+//! `pfs_bench::relay` writes its percentiles to `target/criterion/relay_1KiB/pfs-burst.json`
+//! (xtask runs js-waku's relay bench beside it and reads both).
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use pfs_bench::engine::EnginePair;
 use pfs_bench::ratchet::{self, EstablishFixture};
+use pfs_bench::relay::{self, BURST_MESSAGES, BURST_WINDOW, RelayFixture};
 use pfs_bench::{LARGE_LEN, SMALL, SUITES, olm};
 use pfs_store::Synchronous;
 use std::hint::black_box;
@@ -171,6 +177,31 @@ fn engine(c: &mut Criterion) {
     g.finish();
 }
 
+/// Row 8: two pfs users through one relay in the middle (A → M → B on 127.0.0.1): one
+/// delivery per iteration (encrypt + seal + publish, receive + open + decrypt), then, once,
+/// a windowed burst whose latency percentiles criterion cannot give. The nodes are started
+/// (and the burst run) only when criterion's filter selects this benchmark.
+fn relay_delivery(c: &mut Criterion) {
+    let mut g = c.benchmark_group(relay::GROUP);
+    g.throughput(Throughput::Elements(1));
+    g.sample_size(20);
+    g.measurement_time(Duration::from_secs(3));
+    let mut fixture: Option<RelayFixture> = None;
+    g.bench_function(engine_name("pfs"), |bn| {
+        let f = fixture.get_or_insert_with(|| {
+            let mut f = RelayFixture::start().unwrap();
+            let report = f.burst(BURST_MESSAGES, BURST_WINDOW).unwrap();
+            let path =
+                relay::report_path(&relay::default_target_dir(), &format!("pfs-burst{BACKEND}"));
+            report.write(&path).unwrap();
+            eprintln!("relay burst: {} -> {}", report.to_json(), path.display());
+            f
+        });
+        bn.iter(|| f.deliver_one().unwrap())
+    });
+    g.finish();
+}
+
 fn config() -> Criterion {
     Criterion::default()
         .warm_up_time(Duration::from_millis(700))
@@ -182,6 +213,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = steady, pingpong, establish, gap, large, engine
+    targets = steady, pingpong, establish, gap, large, engine, relay_delivery
 }
 criterion_main!(benches);

@@ -1,0 +1,235 @@
+// js-waku relay throughput through a middle js relay: A → M → B, the topology of pfs-bench's
+// `relay_1KiB` (`relay.mjs --bench` has A and B connected directly).
+//
+// It needs interop/node_modules and imports interop/*.mjs, so it runs from interop/ as a
+// module given on the command line (bare imports then resolve from interop/node_modules):
+//
+//   cd interop && node --input-type=module -e "$(cat ../crates/pfs-bench/js/relay-chain.mjs)" -- \
+//       --bench N [--size 1024] [--window 100] [--muxer both|yamux|mplex] [--timeout-ms 60000]
+//
+// M is `node relay.mjs --forward` in its own process (stdout discarded); A and B are relay
+// nodes in this process, built as relay.mjs builds them (js-waku's wakuGossipSub), each
+// dialing M only. The measurement is relay.mjs --bench's: N messages of --size bytes from A
+// to B, at most --window in flight, latency from publish at A to delivery at B. Output: the
+// same JSON line as relay.mjs --bench, plus "topology", then {"event":"done"}.
+import "./polyfill.mjs"; // must stay first: Promise.withResolvers for Node 20
+import { spawn } from "node:child_process";
+import { gossipsub } from "@chainsafe/libp2p-gossipsub";
+import { noise } from "@chainsafe/libp2p-noise";
+import { yamux } from "@chainsafe/libp2p-yamux";
+import { identify } from "@libp2p/identify";
+import { mplex } from "@libp2p/mplex";
+import { ping } from "@libp2p/ping";
+import { tcp } from "@libp2p/tcp";
+import { multiaddr } from "@multiformats/multiaddr";
+import { proto_message } from "@waku/proto";
+import { createLibp2p } from "libp2p";
+
+import {
+  armTimeout,
+  bounded,
+  DEFAULT_CONTENT_TOPIC,
+  DEFAULT_PUBSUB_TOPIC,
+  emit,
+  fail,
+  finish,
+  installCrashHandlers,
+  intArg,
+  log,
+  nowNs,
+  parseCli,
+  sha256,
+  sleep
+} from "./lib.mjs";
+
+// Given with -e, the script has no argv[1]: name it, for lib.mjs (parseCli, log).
+process.argv.splice(1, 0, "relay-chain.mjs");
+
+const RELAY_CODEC = "/vac/waku/relay/2.0.0";
+const WakuMessage = proto_message.WakuMessage;
+const topic = DEFAULT_PUBSUB_TOPIC;
+const contentTopic = DEFAULT_CONTENT_TOPIC;
+
+installCrashHandlers();
+
+const { values: args } = parseCli(
+  {
+    bench: { type: "string" },
+    size: { type: "string", default: "1024" },
+    window: { type: "string", default: "100" },
+    muxer: { type: "string", default: "both" }
+  },
+  { defaultTimeoutMs: 60000 }
+);
+const n = intArg(args, "bench");
+const sz = intArg(args, "size");
+const benchWindow = intArg(args, "window");
+const timeoutMs = args["timeout-ms"];
+if (!n) fail("bad arguments: --bench N (N > 0) is required", 2);
+if (sz < 4) fail("bad arguments: --size must be at least 4", 2);
+if (!["both", "yamux", "mplex"].includes(args.muxer)) fail("bad arguments: --muxer must be both|yamux|mplex", 2);
+
+function muxers() {
+  if (args.muxer === "yamux") return [yamux()];
+  if (args.muxer === "mplex") return [mplex()];
+  return [yamux(), mplex()];
+}
+
+/** As relay.mjs: gossipsub configured as js-waku's wakuGossipSub. */
+function wakuGossipSub() {
+  const factory = gossipsub({
+    msgIdFn: ({ data }) => sha256(data),
+    globalSignaturePolicy: "StrictNoSign",
+    fallbackToFloodsub: false,
+    maxInboundDataLength: 4 * 1024 * 1024
+  });
+  return (components) => {
+    const ps = factory(components);
+    ps.multicodecs = [RELAY_CODEC];
+    return ps;
+  };
+}
+
+/** As relay.mjs's createRelayNode (TCP only), with js-waku's message validator. */
+async function createRelayNode() {
+  const node = await createLibp2p({
+    addresses: { listen: ["/ip4/127.0.0.1/tcp/0"] },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: muxers(),
+    connectionGater: { denyDialMultiaddr: () => false },
+    services: {
+      identify: identify({ agentVersion: "js-waku-interop-relay" }),
+      ping: ping({ maxInboundStreams: 10 }),
+      pubsub: wakuGossipSub()
+    }
+  });
+  const ps = node.services.pubsub;
+  ps.topicValidators.set(topic, (_peer, msg) => {
+    try {
+      const m = WakuMessage.decode(msg.data);
+      if (!m.payload || m.payload.length === 0 || !m.contentTopic) return "reject";
+      return "accept";
+    } catch {
+      return "reject";
+    }
+  });
+  ps.subscribe(topic);
+  return node;
+}
+
+/** Starts `relay.mjs --forward` and resolves with its `listening` line. */
+function startMiddle() {
+  const child = spawn(
+    process.execPath,
+    ["relay.mjs", "--forward", "--muxer", args.muxer, "--timeout-ms", String(timeoutMs + 5000)],
+    { stdio: ["ignore", "pipe", "inherit"] }
+  );
+  process.on("exit", () => child.kill("SIGTERM"));
+  return new Promise((resolve, reject) => {
+    let buf = "";
+    let listening = null;
+    child.stdout.setEncoding("utf8");
+    // after the first line the middle node's "received" lines are read and dropped
+    child.stdout.on("data", (chunk) => {
+      if (listening) return;
+      buf += chunk;
+      const nl = buf.indexOf("\n");
+      if (nl < 0) return;
+      try {
+        listening = JSON.parse(buf.slice(0, nl));
+      } catch (e) {
+        reject(new Error(`middle node: bad first line: ${e.message}`));
+        return;
+      }
+      if (listening.event !== "listening") reject(new Error(`middle node: ${buf.slice(0, nl)}`));
+      else resolve({ child, listening });
+    });
+    child.on("exit", (code) => {
+      if (!listening) reject(new Error(`middle node exited with ${code} before listening`));
+    });
+  });
+}
+
+function percentile(sorted, p) {
+  if (sorted.length === 0) return null;
+  const idx = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[idx];
+}
+
+async function main() {
+  armTimeout(timeoutMs, () => fail(`bench timeout after ${timeoutMs} ms`, 3));
+  const { child, listening } = await startMiddle();
+  const middle = listening.peer_id;
+  const a = await createRelayNode();
+  const b = await createRelayNode();
+  await a.dial(multiaddr(listening.addr));
+  await b.dial(multiaddr(listening.addr));
+  const psA = a.services.pubsub;
+  const psB = b.services.pubsub;
+  const meshVia = (ps) => ps.getMeshPeers(topic).includes(middle);
+  while (!meshVia(psA) || !meshVia(psB)) await sleep(20);
+  for (const [who, node] of [["A", a], ["B", b]]) {
+    const peers = node.getConnections().map((c) => c.remotePeer.toString());
+    if (peers.some((p) => p !== middle)) fail(`${who} is connected to ${peers}, not only to the middle node`);
+  }
+  log(`bench: A → M → B meshes formed, muxer=${args.muxer}, ${n} x ${sz} B, window ${benchWindow || "unlimited"}`);
+
+  const sentAt = new Array(n);
+  const lat = [];
+  let got = 0;
+  let wake = null;
+  let allDone;
+  const done = new Promise((r) => (allDone = r));
+  psB.addEventListener("gossipsub:message", (evt) => {
+    const m = WakuMessage.decode(evt.detail.msg.data);
+    const i = Buffer.from(m.payload.buffer, m.payload.byteOffset, 4).readUInt32BE(0);
+    if (sentAt[i] !== undefined) lat.push(Number(process.hrtime.bigint() - sentAt[i]) / 1e6);
+    got++;
+    if (wake) {
+      const w = wake;
+      wake = null;
+      w();
+    }
+    if (got === n) allDone();
+  });
+
+  const start = process.hrtime.bigint();
+  for (let i = 0; i < n; i++) {
+    while (benchWindow > 0 && i - got >= benchWindow) await new Promise((r) => (wake = r));
+    const payload = new Uint8Array(sz);
+    const dv = new DataView(payload.buffer);
+    dv.setUint32(0, i);
+    for (let k = 4; k < sz; k++) payload[k] = (k + i) & 0xff;
+    const data = WakuMessage.encode({ payload, contentTopic, version: 0, timestamp: nowNs(), ephemeral: false });
+    sentAt[i] = process.hrtime.bigint();
+    await psA.publish(topic, data);
+  }
+  await done;
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  lat.sort((x, y) => x - y);
+  const round = (v) => (v === null ? null : Math.round(v * 1000) / 1000);
+  emit({
+    event: "bench",
+    impl: "js-libp2p 2.8.11 + gossipsub 14.1.1, A → relay.mjs --forward → B",
+    topology: "A → M → B (M in its own process)",
+    muxer: args.muxer === "both" ? "yamux" : args.muxer,
+    messages: n,
+    size: sz,
+    window: benchWindow,
+    seconds: round(seconds),
+    msgs_per_sec: Math.round((n / seconds) * 10) / 10,
+    mib_per_sec: round((n * sz) / seconds / (1024 * 1024)),
+    p50_ms: round(percentile(lat, 50)),
+    p99_ms: round(percentile(lat, 99)),
+    max_ms: round(lat[lat.length - 1] ?? null)
+  });
+  emit({ event: "done" });
+  await finish(async () => {
+    child.kill("SIGTERM");
+    await bounded(b.stop(), 2000);
+    await bounded(a.stop(), 2000);
+  });
+}
+
+main().catch((e) => fail(e));
