@@ -137,3 +137,63 @@ export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 export const DEFAULT_PUBSUB_TOPIC = "/waku/2/rs/16/32";
 export const DEFAULT_CONTENT_TOPIC = "/waku/1/0x00000000/rfc26";
+
+/** The p-th percentile (nearest rank) of an ascending array; null when empty. */
+export function percentile(sorted, p) {
+  if (sorted.length === 0) return null;
+  const idx = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[idx];
+}
+
+/**
+ * The relay benchmark of `relay.mjs --bench` and pfs-bench's relay-chain.mjs: `n` WakuMessages
+ * of `size` bytes published on `topic` by gossipsub `psA`, at most `window` in flight (0 =
+ * unlimited), until gossipsub `psB` received them all. `codec` is @waku/proto's WakuMessage.
+ * Returns the bench fields (seconds, msgs/s, MiB/s, p50/p99/max latency in ms) to emit.
+ */
+export async function measureBurst({ psA, psB, topic, contentTopic, n, size, window, codec }) {
+  const sentAt = new Array(n);
+  const lat = [];
+  let got = 0;
+  let wake = null;
+  let allDone;
+  const done = new Promise((r) => (allDone = r));
+  psB.addEventListener("gossipsub:message", (evt) => {
+    const m = codec.decode(evt.detail.msg.data);
+    const i = Buffer.from(m.payload.buffer, m.payload.byteOffset, 4).readUInt32BE(0);
+    if (sentAt[i] !== undefined) lat.push(Number(process.hrtime.bigint() - sentAt[i]) / 1e6);
+    got++;
+    if (wake) {
+      const w = wake;
+      wake = null;
+      w();
+    }
+    if (got === n) allDone();
+  });
+  const start = process.hrtime.bigint();
+  for (let i = 0; i < n; i++) {
+    while (window > 0 && i - got >= window) await new Promise((r) => (wake = r));
+    const payload = new Uint8Array(size);
+    const dv = new DataView(payload.buffer);
+    dv.setUint32(0, i);
+    for (let k = 4; k < size; k++) payload[k] = (k + i) & 0xff;
+    const data = codec.encode({ payload, contentTopic, version: 0, timestamp: nowNs(), ephemeral: false });
+    sentAt[i] = process.hrtime.bigint();
+    await psA.publish(topic, data);
+  }
+  await done;
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  lat.sort((x, y) => x - y);
+  const round = (v) => (v === null ? null : Math.round(v * 1000) / 1000);
+  return {
+    messages: n,
+    size,
+    window,
+    seconds: round(seconds),
+    msgs_per_sec: Math.round((n / seconds) * 10) / 10,
+    mib_per_sec: round((n * size) / seconds / (1024 * 1024)),
+    p50_ms: round(percentile(lat, 50)),
+    p99_ms: round(percentile(lat, 99)),
+    max_ms: round(lat[lat.length - 1] ?? null)
+  };
+}

@@ -32,6 +32,7 @@ import {
   installCrashHandlers,
   intArg,
   log,
+  measureBurst,
   nowNs,
   parseCli,
   sha256,
@@ -312,12 +313,6 @@ async function runNode() {
 
 // ---------------------------------------------------------------------------
 // bench mode: two relay nodes in this process over TCP 127.0.0.1
-function percentile(sorted, p) {
-  if (sorted.length === 0) return null;
-  const idx = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[idx];
-}
-
 async function runBench() {
   const n = benchN;
   const sz = size ?? 1024;
@@ -331,53 +326,12 @@ async function runBench() {
   while (psA.getMeshPeers(topic).length === 0 || psB.getMeshPeers(topic).length === 0) await sleep(20);
   log(`bench: mesh formed, muxer=${args.muxer}, ${n} x ${sz} B, window ${benchWindow || "unlimited"}`);
 
-  const sentAt = new Array(n);
-  const lat = [];
-  let got = 0;
-  let wake = null;
-  let allDone;
-  const done = new Promise((r) => (allDone = r));
-  psB.addEventListener("gossipsub:message", (evt) => {
-    const m = WakuMessage.decode(evt.detail.msg.data);
-    const i = Buffer.from(m.payload.buffer, m.payload.byteOffset, 4).readUInt32BE(0);
-    if (sentAt[i] !== undefined) lat.push(Number(process.hrtime.bigint() - sentAt[i]) / 1e6);
-    got++;
-    if (wake) {
-      const w = wake;
-      wake = null;
-      w();
-    }
-    if (got === n) allDone();
-  });
-
-  const start = process.hrtime.bigint();
-  for (let i = 0; i < n; i++) {
-    while (benchWindow > 0 && i - got >= benchWindow) await new Promise((r) => (wake = r));
-    const payload = new Uint8Array(sz);
-    const dv = new DataView(payload.buffer);
-    dv.setUint32(0, i);
-    for (let k = 4; k < sz; k++) payload[k] = (k + i) & 0xff;
-    const data = WakuMessage.encode({ payload, contentTopic, version: 0, timestamp: nowNs(), ephemeral: false });
-    sentAt[i] = process.hrtime.bigint();
-    await psA.publish(topic, data);
-  }
-  await done;
-  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-  lat.sort((x, y) => x - y);
-  const round = (v) => (v === null ? null : Math.round(v * 1000) / 1000);
+  const figures = await measureBurst({ psA, psB, topic, contentTopic, n, size: sz, window: benchWindow, codec: WakuMessage });
   emit({
     event: "bench",
     impl: "js-libp2p 2.8.11 + gossipsub 14.1.1",
     muxer: args.muxer === "both" ? "yamux" : args.muxer,
-    messages: n,
-    size: sz,
-    window: benchWindow,
-    seconds: round(seconds),
-    msgs_per_sec: Math.round((n / seconds) * 10) / 10,
-    mib_per_sec: round((n * sz) / seconds / (1024 * 1024)),
-    p50_ms: round(percentile(lat, 50)),
-    p99_ms: round(percentile(lat, 99)),
-    max_ms: round(lat[lat.length - 1] ?? null)
+    ...figures
   });
   emit({ event: "done" });
   await finish(async () => {
