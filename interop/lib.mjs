@@ -3,6 +3,10 @@
 import { createHash } from "node:crypto";
 import { parseArgs } from "node:util";
 
+import { gossipsub } from "@chainsafe/libp2p-gossipsub";
+import { yamux } from "@chainsafe/libp2p-yamux";
+import { mplex } from "@libp2p/mplex";
+
 /** Write one machine-readable JSON object as a line on stdout. */
 export function emit(obj) {
   process.stdout.write(JSON.stringify(obj) + "\n");
@@ -195,5 +199,31 @@ export async function measureBurst({ psA, psB, topic, contentTopic, n, size, win
     p50_ms: round(percentile(lat, 50)),
     p99_ms: round(percentile(lat, 99)),
     max_ms: round(lat[lat.length - 1] ?? null)
+  };
+}
+
+/** The relay protocol id: js-waku and nwaku speak only this one (no /meshsub). */
+export const RELAY_CODEC = "/vac/waku/relay/2.0.0";
+
+/** The stream muxers for `--muxer both|yamux|mplex`. */
+export function muxersFor(name) {
+  if (name === "yamux") return [yamux()];
+  if (name === "mplex") return [mplex()];
+  return [yamux(), mplex()];
+}
+
+/** gossipsub configured as js-waku's wakuGossipSub (packages/relay/src/relay.ts). */
+export function wakuGossipSub() {
+  const factory = gossipsub({
+    msgIdFn: ({ data }) => sha256(data),
+    globalSignaturePolicy: "StrictNoSign",
+    fallbackToFloodsub: false,
+    // js relay refuses > 1 MiB; allow a bit more on receive for framing.
+    maxInboundDataLength: 4 * 1024 * 1024
+  });
+  return (components) => {
+    const ps = factory(components);
+    ps.multicodecs = [RELAY_CODEC];
+    return ps;
   };
 }

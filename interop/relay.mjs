@@ -7,11 +7,8 @@
 //
 // stdout: JSON lines (see README.md). stderr: diagnostics.
 import "./polyfill.mjs"; // must stay first: Promise.withResolvers for Node 20
-import { gossipsub } from "@chainsafe/libp2p-gossipsub";
 import { noise } from "@chainsafe/libp2p-noise";
-import { yamux } from "@chainsafe/libp2p-yamux";
 import { identify } from "@libp2p/identify";
-import { mplex } from "@libp2p/mplex";
 import { ping } from "@libp2p/ping";
 import { tcp } from "@libp2p/tcp";
 import { webSockets } from "@libp2p/websockets";
@@ -33,6 +30,9 @@ import {
   intArg,
   log,
   measureBurst,
+  muxersFor,
+  RELAY_CODEC,
+  wakuGossipSub,
   nowNs,
   parseCli,
   sha256,
@@ -40,7 +40,6 @@ import {
   toHex
 } from "./lib.mjs";
 
-export const RELAY_CODEC = "/vac/waku/relay/2.0.0";
 const WakuMessage = proto_message.WakuMessage;
 
 installCrashHandlers();
@@ -86,27 +85,7 @@ if (benchN === undefined && !args.forward && publishN === 0 && expectN === 0) {
   fail("bad arguments: give at least one of --publish N, --expect N, --forward, --bench N", 2);
 }
 
-function muxers() {
-  if (args.muxer === "yamux") return [yamux()];
-  if (args.muxer === "mplex") return [mplex()];
-  return [yamux(), mplex()];
-}
-
-/** gossipsub configured as js-waku's wakuGossipSub (packages/relay/src/relay.ts). */
-function wakuGossipSub() {
-  const factory = gossipsub({
-    msgIdFn: ({ data }) => sha256(data),
-    globalSignaturePolicy: "StrictNoSign",
-    fallbackToFloodsub: false,
-    // js relay refuses > 1 MiB; allow a bit more on receive for framing.
-    maxInboundDataLength: 4 * 1024 * 1024
-  });
-  return (components) => {
-    const ps = factory(components);
-    ps.multicodecs = [RELAY_CODEC];
-    return ps;
-  };
-}
+const muxers = () => muxersFor(args.muxer);
 
 async function createRelayNode() {
   const listen =

@@ -14,11 +14,8 @@
 // same JSON line as relay.mjs --bench, plus "topology", then {"event":"done"}.
 import "./polyfill.mjs"; // must stay first: Promise.withResolvers for Node 20
 import { spawn } from "node:child_process";
-import { gossipsub } from "@chainsafe/libp2p-gossipsub";
 import { noise } from "@chainsafe/libp2p-noise";
-import { yamux } from "@chainsafe/libp2p-yamux";
 import { identify } from "@libp2p/identify";
-import { mplex } from "@libp2p/mplex";
 import { ping } from "@libp2p/ping";
 import { tcp } from "@libp2p/tcp";
 import { multiaddr } from "@multiformats/multiaddr";
@@ -37,6 +34,9 @@ import {
   intArg,
   log,
   measureBurst,
+  muxersFor,
+  RELAY_CODEC,
+  wakuGossipSub,
   nowNs,
   parseCli,
   sha256,
@@ -46,7 +46,6 @@ import {
 // Given with -e, the script has no argv[1]: name it, for lib.mjs (parseCli, log).
 process.argv.splice(1, 0, "relay-chain.mjs");
 
-const RELAY_CODEC = "/vac/waku/relay/2.0.0";
 const WakuMessage = proto_message.WakuMessage;
 const topic = DEFAULT_PUBSUB_TOPIC;
 const contentTopic = DEFAULT_CONTENT_TOPIC;
@@ -70,26 +69,7 @@ if (!n) fail("bad arguments: --bench N (N > 0) is required", 2);
 if (sz < 4) fail("bad arguments: --size must be at least 4", 2);
 if (!["both", "yamux", "mplex"].includes(args.muxer)) fail("bad arguments: --muxer must be both|yamux|mplex", 2);
 
-function muxers() {
-  if (args.muxer === "yamux") return [yamux()];
-  if (args.muxer === "mplex") return [mplex()];
-  return [yamux(), mplex()];
-}
-
-/** As relay.mjs: gossipsub configured as js-waku's wakuGossipSub. */
-function wakuGossipSub() {
-  const factory = gossipsub({
-    msgIdFn: ({ data }) => sha256(data),
-    globalSignaturePolicy: "StrictNoSign",
-    fallbackToFloodsub: false,
-    maxInboundDataLength: 4 * 1024 * 1024
-  });
-  return (components) => {
-    const ps = factory(components);
-    ps.multicodecs = [RELAY_CODEC];
-    return ps;
-  };
-}
+const muxers = () => muxersFor(args.muxer);
 
 /** As relay.mjs's createRelayNode (TCP only), with js-waku's message validator. */
 async function createRelayNode() {
