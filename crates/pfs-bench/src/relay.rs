@@ -619,7 +619,7 @@ impl RelayFixture {
                     sent_at.push(Instant::now());
                     let m = alice.seal_for(&bob_id, &text(first + i), &mut times)?;
                     if i == 0 {
-                        wire_bytes = waku::encode_message(&m.message).len();
+                        wire_bytes = waku::encoded_len(&m.message);
                     }
                     let t = Instant::now();
                     alice_node.publish(m).map_err(ctx("publish"))?;

@@ -246,7 +246,7 @@ impl Device {
             &mut self.rng,
         )
         .map_err(|e| CliError::Other(format!("cannot build the message: {e}")))?;
-        let size = waku::encode_message(&msg).len();
+        let size = waku::encoded_len(&msg);
         if size > MAX_MESSAGE_SIZE {
             return Err(CliError::TooLarge {
                 size,

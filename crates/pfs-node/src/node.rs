@@ -1228,7 +1228,7 @@ impl EventLoop {
         message: CarriedMessage,
         reply: Reply<Result<PublishReport, TransportError>>,
     ) {
-        let raw_len = waku::encode_message(&message.message).len();
+        let raw_len = waku::encoded_len(&message.message);
         if let Err(e) = waku::validate(
             &message.message,
             raw_len,

@@ -174,7 +174,7 @@ impl Services {
                 format!("pubsub topic {pubsub_topic} is not relayed here"),
             ));
         }
-        let len = waku::encode_message(&message).len();
+        let len = waku::encoded_len(&message);
         match waku::validate(&message, len, self.max_message_size, Some(now_ns)) {
             Ok(()) => Ok(CarriedMessage {
                 pubsub_topic,
@@ -359,7 +359,7 @@ impl Services {
                 tracing::warn!(%from, "filter push without message or pubsub topic dropped");
                 continue;
             };
-            let len = waku::encode_message(&message).len();
+            let len = waku::encoded_len(&message);
             if let Err(e) = waku::validate(&message, len, self.max_message_size, Some(now_ns)) {
                 tracing::warn!(%from, error = %e, "invalid pushed message dropped");
                 continue;
@@ -477,7 +477,7 @@ pub fn check_store_page(
             pubsub_topic,
             message,
         };
-        let len = waku::encode_message(&carried.message).len();
+        let len = waku::encoded_len(&carried.message);
         if !query.matches(&carried)
             || waku::validate(&carried.message, len, max_message, None).is_err()
             || kv.message_hash.as_deref() != Some(&carried.hash()[..])

@@ -462,7 +462,7 @@ impl InMemoryTransport {
 impl Transport for InMemoryTransport {
     fn publish(&self, message: CarriedMessage) -> Result<PublishReport, TransportError> {
         let now = (self.clock)();
-        let len = waku::encode_message(&message.message).len();
+        let len = waku::encoded_len(&message.message);
         waku::validate(&message.message, len, self.max_message_size, Some(now))?;
         let hash = message.hash();
         let mut hub = self.lock();

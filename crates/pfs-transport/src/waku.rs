@@ -183,6 +183,11 @@ pub fn validate(
     Ok(())
 }
 
+/// The size of the message's encoding, computed without encoding it.
+pub fn encoded_len(msg: &WakuMessage) -> usize {
+    msg.encoded_len()
+}
+
 /// Encodes a message (for publishing; relayed messages are forwarded as received).
 pub fn encode_message(msg: &WakuMessage) -> Vec<u8> {
     msg.encode_to_vec()
@@ -330,6 +335,7 @@ mod tests {
             Err(InvalidMessage::Decode(_))
         ));
         let m = spec_message(None);
+        assert_eq!(encoded_len(&m), encode_message(&m).len());
         assert_eq!(decode_message(&encode_message(&m), 1000), Ok(m));
     }
 }
