@@ -45,6 +45,15 @@ pub enum ChatError {
     /// The input is larger than [`MAX_MESSAGE_SIZE`].
     #[error("message of {0} bytes exceeds the maximum")]
     TooLarge(usize),
+    /// The Lamport clock is further ahead of the transport timestamp than allowed
+    /// (status-go refuses clocks more than 120 s ahead).
+    #[error("clock {clock} is ahead of the allowed {limit}")]
+    ClockTooFarAhead {
+        /// The message's clock.
+        clock: u64,
+        /// The largest clock accepted.
+        limit: u64,
+    },
     /// Not a protobuf encoding of the message its wrapper type names.
     #[error("malformed {what}: {reason}")]
     Malformed {

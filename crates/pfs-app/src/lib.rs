@@ -13,6 +13,9 @@
 //!   parsing, acks; non-MVDS payloads fall through);
 //! * [`segment`]: status-go's segmentation layer with Reed-Solomon parity segments, and a
 //!   reassembler with bounded memory that recovers missing data segments from parity;
+//! * [`messenger`]: the stateful layer of one account (outbox with MVDS resends until
+//!   acknowledged, deduplication, Lamport clock, contact-request messages), its records
+//!   behind a [`messenger::RecordStore`];
 //! * [`fuzz`]: the fuzz bodies of the decoders, replayed by `cargo test`.
 //!
 //! The byte layouts and what is verified against status-go are in `docs/protocol.md`
@@ -22,6 +25,7 @@
 
 pub mod chat;
 pub mod fuzz;
+pub mod messenger;
 pub mod mvds;
 pub mod segment;
 pub mod wrapper;

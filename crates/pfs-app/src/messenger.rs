@@ -1,0 +1,1004 @@
+//! The stateful application layer of one account: what a Status client does between the
+//! user and the engine.
+//!
+//! * outgoing: a `ChatMessage` (or contact message) is signed into an
+//!   `ApplicationMetadataMessage`, put in an MVDS `Payload{messages}` of the 1:1 group,
+//!   kept in the outbox and resent with backoff until the peer acknowledges it or it
+//!   expires;
+//! * incoming: MVDS payloads are parsed (acks clear the outbox, messages are acknowledged),
+//!   wrappers are verified against the sender the transport authenticated, duplicates are
+//!   dropped by status-go message id, and what remains is reported as typed [`Event`]s;
+//! * a Lamport clock that never goes backwards across restarts.
+//!
+//! Sans-IO: state lives behind [`RecordStore`] (the client maps it onto the account's
+//! encrypted store, inside the same transaction as the rest), time comes in as arguments.
+
+use pfs_crypto::secp256k1::{PublicKey, SecretKey};
+use pfs_wire::app::{
+    AcceptContactRequest, ContactCodeAdvertisement, ContactRequestPropagatedState, ContactUpdate,
+    RetractContactRequest,
+};
+use prost::Message;
+use serde::{Deserialize, Serialize};
+
+use crate::chat::{self, ChatError, Received as AppMessage, TextMessage};
+use crate::mvds::{self, GroupId, MessageId, MvdsError, Parsed};
+use crate::wrapper::{self, UnwrapError, WrapError};
+use crate::{MessageKind, Unwrapped};
+
+/// A failure of the record store behind the messenger (ours, never the peer's).
+pub type StoreFailure = Box<dyn std::error::Error + Send + Sync>;
+
+/// Which table a record belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RecordKind {
+    /// An outgoing MVDS message not yet acknowledged (key: MVDS id; due: next send).
+    Outbox,
+    /// The status-go id of a received message (key: id; due: when to forget it).
+    Seen,
+    /// Small named values: the Lamport clock, advertisement bookkeeping (due unused).
+    Meta,
+}
+
+impl RecordKind {
+    /// A stable name, for stores that keep kinds as text.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Outbox => "outbox",
+            Self::Seen => "seen",
+            Self::Meta => "meta",
+        }
+    }
+}
+
+/// Where the messenger keeps its records. `due` is a Unix time in milliseconds whose
+/// meaning depends on the kind (see [`RecordKind`]).
+pub trait RecordStore {
+    /// One record.
+    fn record(&self, kind: RecordKind, key: &[u8]) -> Result<Option<Vec<u8>>, StoreFailure>;
+    /// Inserts or replaces a record.
+    fn put_record(
+        &mut self,
+        kind: RecordKind,
+        key: &[u8],
+        value: &[u8],
+        due: i64,
+    ) -> Result<(), StoreFailure>;
+    /// Deletes a record (absent: nothing happens).
+    fn delete_record(&mut self, kind: RecordKind, key: &[u8]) -> Result<(), StoreFailure>;
+    /// Records of `kind` with `due <= until`, earliest first, at most `limit`.
+    fn due_records(
+        &self,
+        kind: RecordKind,
+        until: i64,
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreFailure>;
+    /// How many records of `kind` exist.
+    fn count_records(&self, kind: RecordKind) -> Result<usize, StoreFailure>;
+}
+
+/// When unacknowledged messages are sent again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResendPolicy {
+    /// Delay before the first resend, ms; doubled after each send.
+    pub first_delay_ms: i64,
+    /// Longest delay between two sends, ms.
+    pub max_delay_ms: i64,
+    /// A message older than this is given up (reported as [`Event::Expired`]), ms.
+    pub expire_after_ms: i64,
+    /// Most messages resent by one call of [`Messenger::due_resends`].
+    pub batch: usize,
+}
+
+impl Default for ResendPolicy {
+    fn default() -> Self {
+        Self {
+            first_delay_ms: 10_000,
+            max_delay_ms: 30 * 60_000,
+            expire_after_ms: 48 * 3_600_000,
+            batch: 64,
+        }
+    }
+}
+
+/// The messenger's configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Config {
+    /// Resends.
+    pub resend: ResendPolicy,
+    /// Bounds on received MVDS payloads.
+    pub mvds_limits: mvds::Limits,
+    /// How long a received message id is remembered for deduplication, ms.
+    pub seen_retention_ms: i64,
+    /// How far in the future a message's Lamport clock may be, relative to the time the
+    /// transport says it was sent, ms (status-go: 120 s).
+    pub max_clock_skew_ms: u64,
+    /// Most outbox entries; a send beyond it is refused ([`AppError::OutboxFull`]).
+    pub max_outbox: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            resend: ResendPolicy::default(),
+            mvds_limits: mvds::Limits::default(),
+            seen_retention_ms: 30 * 24 * 3_600_000,
+            max_clock_skew_ms: 120_000,
+            max_outbox: 10_000,
+        }
+    }
+}
+
+/// Why an operation of the messenger failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AppError {
+    /// The record store failed (our fault, not the peer's; retry later).
+    #[error("application store: {0}")]
+    Store(#[source] StoreFailure),
+    /// A stored record does not decode (our store is damaged).
+    #[error("corrupt {kind} record: {reason}")]
+    CorruptRecord {
+        /// Its kind.
+        kind: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The message to send breaks the rules of a chat message.
+    #[error(transparent)]
+    Chat(#[from] ChatError),
+    /// Wrapping failed.
+    #[error(transparent)]
+    Wrap(#[from] WrapError),
+    /// An MVDS payload could not be built or a received one is refused.
+    #[error(transparent)]
+    Mvds(#[from] MvdsError),
+    /// A received wrapper is invalid or signed by another key than the sender.
+    #[error(transparent)]
+    Unwrap(#[from] UnwrapError),
+    /// The outbox holds [`Config::max_outbox`] messages already.
+    #[error("outbox full ({0} unacknowledged messages)")]
+    OutboxFull(usize),
+}
+
+impl AppError {
+    /// True when the received bytes are at fault (not our store or our input).
+    pub fn is_peer_fault(&self) -> bool {
+        matches!(self, Self::Mvds(_) | Self::Unwrap(_)) || matches!(self, Self::Chat(_))
+    }
+}
+
+fn store_err(e: StoreFailure) -> AppError {
+    AppError::Store(e)
+}
+
+/// An engine plaintext to encrypt for `to`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outgoing {
+    /// The recipient identity.
+    pub to: PublicKey,
+    /// The bytes for the engine (an MVDS payload, or a bare wrapper).
+    pub plaintext: Vec<u8>,
+    /// status-go ids of the application messages inside (what a Status client shows and
+    /// what a reply's `response_to` names).
+    pub message_ids: Vec<[u8; 32]>,
+    /// MVDS ids tracked in the outbox until acknowledged (empty for acks and adverts).
+    pub mvds_ids: Vec<MessageId>,
+    /// True for a resend of messages already sent.
+    pub resend: bool,
+}
+
+/// One thing that happened when a message was received.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Event {
+    /// A text message.
+    Text {
+        /// status-go message id.
+        id: [u8; 32],
+        /// The sender.
+        from: PublicKey,
+        /// The message.
+        message: TextMessage,
+    },
+    /// A contact request (a `ChatMessage` of content type CONTACT_REQUEST).
+    ContactRequest {
+        /// status-go message id (what an accept names).
+        id: [u8; 32],
+        /// The sender.
+        from: PublicKey,
+        /// The message (its text is the request's text).
+        message: TextMessage,
+    },
+    /// The peer accepted our contact request.
+    ContactAccepted {
+        /// The sender.
+        from: PublicKey,
+        /// The id of the request accepted (as the peer wrote it).
+        request_id: String,
+    },
+    /// The peer retracted its contact request (or removed us).
+    ContactRetracted {
+        /// The sender.
+        from: PublicKey,
+    },
+    /// A `ContactUpdate` (display name, propagated contact-request state).
+    ContactUpdate {
+        /// The sender.
+        from: PublicKey,
+        /// The update.
+        update: ContactUpdate,
+    },
+    /// A contact-code advertisement (the bundle it came with is the engine's business).
+    ContactCode {
+        /// The sender.
+        from: PublicKey,
+        /// The advertisement.
+        advert: ContactCodeAdvertisement,
+    },
+    /// The peer acknowledged messages of ours.
+    Delivered {
+        /// The peer.
+        from: PublicKey,
+        /// The status-go ids of the messages acknowledged.
+        message_ids: Vec<[u8; 32]>,
+    },
+    /// A message of a type or content this layer does not handle: reported, not failed.
+    Unsupported {
+        /// The sender.
+        from: PublicKey,
+        /// status-go message id.
+        id: [u8; 32],
+        /// Wrapper type number.
+        type_number: i32,
+        /// `ChatMessage` content type, for chat messages of another content.
+        content_type: Option<i32>,
+    },
+    /// One message inside a received payload was refused; the others were handled.
+    Refused {
+        /// The sender.
+        from: PublicKey,
+        /// Why.
+        reason: String,
+    },
+    /// We gave up resending a message.
+    Expired {
+        /// The recipient.
+        to: PublicKey,
+        /// Its status-go id.
+        message_id: [u8; 32],
+    },
+}
+
+/// What [`Messenger::receive`] produced.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Incoming {
+    /// What happened, in order.
+    pub events: Vec<Event>,
+    /// The acknowledgement to send back to the sender (engine plaintext), if any.
+    pub ack: Option<Outgoing>,
+    /// Messages dropped as already received.
+    pub duplicates: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct OutboxEntry {
+    to: Vec<u8>,
+    group_id: GroupId,
+    timestamp: i64,
+    body: Vec<u8>,
+    message_id: [u8; 32],
+    sends: u32,
+    first_sent_ms: i64,
+}
+
+const META_CLOCK: &[u8] = b"lamport";
+
+/// The application layer of one account.
+pub struct Messenger {
+    signer: SecretKey,
+    me: PublicKey,
+    config: Config,
+}
+
+impl std::fmt::Debug for Messenger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Messenger")
+            .field("me", &self.me)
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `0x04…` hex of an identity, as status-go writes chat ids and public keys.
+pub fn chat_id(pk: &PublicKey) -> String {
+    let mut s = String::from("0x");
+    for b in pk.to_uncompressed() {
+        s.push_str(&format!("{b:02x}"));
+    }
+    s
+}
+
+/// `0x…` hex of a message id, as status-go writes ids in `response_to` and accepts.
+pub fn id_hex(id: &[u8; 32]) -> String {
+    let mut s = String::from("0x");
+    for b in id {
+        s.push_str(&format!("{b:02x}"));
+    }
+    s
+}
+
+fn backoff(policy: &ResendPolicy, sends: u32) -> i64 {
+    let shift = sends.saturating_sub(1).min(30);
+    policy
+        .first_delay_ms
+        .saturating_mul(1i64 << shift)
+        .min(policy.max_delay_ms)
+}
+
+impl Messenger {
+    /// A messenger signing with our identity key.
+    pub fn new(signer: SecretKey, config: Config) -> Self {
+        let me = signer.public_key();
+        Self { signer, me, config }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The next Lamport clock value: above every value used or seen, and at least the
+    /// current time in ms (status-go's `chat.NextClockAndTimestamp`).
+    pub fn next_clock(&self, store: &mut dyn RecordStore, now_ms: i64) -> Result<u64, AppError> {
+        let last = self.stored_clock(store)?;
+        let now = u64::try_from(now_ms).unwrap_or(0);
+        let next = last.saturating_add(1).max(now).max(1);
+        store
+            .put_record(RecordKind::Meta, META_CLOCK, &next.to_le_bytes(), 0)
+            .map_err(store_err)?;
+        Ok(next)
+    }
+
+    fn stored_clock(&self, store: &dyn RecordStore) -> Result<u64, AppError> {
+        match store
+            .record(RecordKind::Meta, META_CLOCK)
+            .map_err(store_err)?
+        {
+            None => Ok(0),
+            Some(v) => {
+                let b: [u8; 8] = v.as_slice().try_into().map_err(|_| AppError::CorruptRecord {
+                    kind: "meta",
+                    reason: "clock is not 8 bytes".into(),
+                })?;
+                Ok(u64::from_le_bytes(b))
+            }
+        }
+    }
+
+    fn observe_clock(&self, store: &mut dyn RecordStore, clock: u64) -> Result<(), AppError> {
+        if clock > self.stored_clock(store)? {
+            store
+                .put_record(RecordKind::Meta, META_CLOCK, &clock.to_le_bytes(), 0)
+                .map_err(store_err)?;
+        }
+        Ok(())
+    }
+
+    /// A text message to `to`, tracked until acknowledged.
+    pub fn text(
+        &self,
+        store: &mut dyn RecordStore,
+        to: &PublicKey,
+        text: &str,
+        response_to: Option<&[u8; 32]>,
+        now_ms: i64,
+    ) -> Result<Outgoing, AppError> {
+        self.check_capacity(store, 1)?;
+        let m = self.text_message(store, to, text, now_ms)?;
+        let m = TextMessage {
+            response_to: response_to.map(id_hex),
+            ..m
+        };
+        self.send_tracked(
+            store,
+            to,
+            &[(MessageKind::ChatMessage, m.encode()?)],
+            now_ms,
+        )
+    }
+
+    fn text_message(
+        &self,
+        store: &mut dyn RecordStore,
+        to: &PublicKey,
+        text: &str,
+        now_ms: i64,
+    ) -> Result<TextMessage, AppError> {
+        // the rules on the text first: a refused text leaves the clock alone
+        if text.is_empty() {
+            return Err(ChatError::EmptyText.into());
+        }
+        let chars = text.chars().count();
+        if chars > chat::MAX_TEXT_CHARS {
+            return Err(ChatError::TextTooLong(chars).into());
+        }
+        let clock = self.next_clock(store, now_ms)?;
+        Ok(TextMessage {
+            clock,
+            timestamp_ms: u64::try_from(now_ms).unwrap_or(0),
+            text: text.to_owned(),
+            chat_id: chat_id(to),
+            ..TextMessage::default()
+        })
+    }
+
+    fn contact_update(&self, clock: u64, state: ContactRequestPropagatedState) -> Vec<u8> {
+        ContactUpdate {
+            clock,
+            contact_request_clock: clock,
+            contact_request_propagated_state: Some(state),
+            public_key: chat_id(&self.me),
+            ..ContactUpdate::default()
+        }
+        .encode_to_vec()
+    }
+
+    /// A contact request with `text`, as today's Status sends it: a `ChatMessage` of content
+    /// type CONTACT_REQUEST and a `ContactUpdate`, both with the propagated state
+    /// `local_state = Sent`, in one MVDS payload.
+    pub fn contact_request(
+        &self,
+        store: &mut dyn RecordStore,
+        to: &PublicKey,
+        text: &str,
+        now_ms: i64,
+    ) -> Result<Outgoing, AppError> {
+        self.check_capacity(store, 2)?;
+        let mut m = self.text_message(store, to, text, now_ms)?;
+        let state = ContactRequestPropagatedState {
+            local_clock: m.clock,
+            local_state: PropagatedState::Sent as u64,
+            remote_clock: 0,
+            remote_state: PropagatedState::None as u64,
+        };
+        m.contact_request = Some(state);
+        let update = self.contact_update(m.clock, state);
+        self.send_tracked(
+            store,
+            to,
+            &[
+                (MessageKind::ChatMessage, m.encode()?),
+                (MessageKind::ContactUpdate, update),
+            ],
+            now_ms,
+        )
+    }
+
+    /// Accepts the contact request `request_id` of `to`: `AcceptContactRequest` and a
+    /// `ContactUpdate` with both states Mutual.
+    pub fn accept_contact_request(
+        &self,
+        store: &mut dyn RecordStore,
+        to: &PublicKey,
+        request_id: &[u8; 32],
+        now_ms: i64,
+    ) -> Result<Outgoing, AppError> {
+        self.check_capacity(store, 2)?;
+        let clock = self.next_clock(store, now_ms)?;
+        let accept = AcceptContactRequest {
+            id: id_hex(request_id),
+            clock,
+        }
+        .encode_to_vec();
+        let state = ContactRequestPropagatedState {
+            local_clock: clock,
+            local_state: PropagatedState::Mutual as u64,
+            remote_clock: clock,
+            remote_state: PropagatedState::Mutual as u64,
+        };
+        self.send_tracked(
+            store,
+            to,
+            &[
+                (MessageKind::AcceptContactRequest, accept),
+                (MessageKind::ContactUpdate, self.contact_update(clock, state)),
+            ],
+            now_ms,
+        )
+    }
+
+    /// Retracts our contact request to `to` (or removes them): `RetractContactRequest` and a
+    /// `ContactUpdate` with `local_state = None`.
+    pub fn retract_contact_request(
+        &self,
+        store: &mut dyn RecordStore,
+        to: &PublicKey,
+        now_ms: i64,
+    ) -> Result<Outgoing, AppError> {
+        self.check_capacity(store, 2)?;
+        let clock = self.next_clock(store, now_ms)?;
+        let retract = RetractContactRequest {
+            id: String::new(),
+            clock,
+        }
+        .encode_to_vec();
+        let state = ContactRequestPropagatedState {
+            local_clock: clock,
+            local_state: PropagatedState::None as u64,
+            remote_clock: 0,
+            remote_state: PropagatedState::None as u64,
+        };
+        self.send_tracked(
+            store,
+            to,
+            &[
+                (MessageKind::RetractContactRequest, retract),
+                (MessageKind::ContactUpdate, self.contact_update(clock, state)),
+            ],
+            now_ms,
+        )
+    }
+
+    /// The payload of our contact-code advertisement: a signed `ContactCodeAdvertisement`
+    /// (type 15), sent as a public message with our bundle attached, without MVDS.
+    pub fn contact_code_advertisement(&self) -> Result<Vec<u8>, AppError> {
+        let advert = ContactCodeAdvertisement::default().encode_to_vec();
+        Ok(wrapper::wrap(
+            &advert,
+            MessageKind::ContactCodeAdvertisement,
+            &self.signer,
+        )?)
+    }
+
+    /// Wraps messages of any type into one MVDS payload for `to` and keeps each in the
+    /// outbox until acknowledged.
+    pub fn send_tracked(
+        &self,
+        store: &mut dyn RecordStore,
+        to: &PublicKey,
+        messages: &[(MessageKind, Vec<u8>)],
+        now_ms: i64,
+    ) -> Result<Outgoing, AppError> {
+        self.check_capacity(store, messages.len())?;
+        let mut bodies = Vec::with_capacity(messages.len());
+        for (kind, payload) in messages {
+            bodies.push(wrapper::wrap(payload, *kind, &self.signer)?);
+        }
+        let group_id = mvds::one_to_one_group_id(&self.me, to);
+        let timestamp = now_ms.div_euclid(1000);
+        let refs: Vec<&[u8]> = bodies.iter().map(Vec::as_slice).collect();
+        let (plaintext, mvds_ids) = mvds::wrap_messages(&group_id, timestamp, &refs)?;
+        let message_ids: Vec<[u8; 32]> = bodies
+            .iter()
+            .map(|b| wrapper::message_id(&self.me, b))
+            .collect();
+        let due = now_ms.saturating_add(backoff(&self.config.resend, 1));
+        for ((body, id), mid) in bodies.into_iter().zip(&mvds_ids).zip(&message_ids) {
+            let entry = OutboxEntry {
+                to: to.as_compressed().to_vec(),
+                group_id,
+                timestamp,
+                body,
+                message_id: *mid,
+                sends: 1,
+                first_sent_ms: now_ms,
+            };
+            self.put_outbox(store, id, &entry, due)?;
+        }
+        Ok(Outgoing {
+            to: to.clone(),
+            plaintext,
+            message_ids,
+            mvds_ids,
+            resend: false,
+        })
+    }
+
+    fn check_capacity(&self, store: &dyn RecordStore, n: usize) -> Result<(), AppError> {
+        let queued = store
+            .count_records(RecordKind::Outbox)
+            .map_err(store_err)?;
+        if queued.saturating_add(n) > self.config.max_outbox {
+            return Err(AppError::OutboxFull(queued));
+        }
+        Ok(())
+    }
+
+    fn put_outbox(
+        &self,
+        store: &mut dyn RecordStore,
+        id: &MessageId,
+        entry: &OutboxEntry,
+        due: i64,
+    ) -> Result<(), AppError> {
+        let bytes = postcard::to_allocvec(entry).map_err(|e| AppError::CorruptRecord {
+            kind: "outbox",
+            reason: e.to_string(),
+        })?;
+        store
+            .put_record(RecordKind::Outbox, id, &bytes, due)
+            .map_err(store_err)
+    }
+
+    fn outbox_entry(bytes: &[u8]) -> Result<OutboxEntry, AppError> {
+        postcard::from_bytes(bytes).map_err(|e| AppError::CorruptRecord {
+            kind: "outbox",
+            reason: e.to_string(),
+        })
+    }
+
+    /// Messages whose resend time has come, one payload per recipient, with their next
+    /// send scheduled (doubling delay); messages older than the expiry are dropped and
+    /// reported. Call it periodically and after coming back online.
+    pub fn due_resends(
+        &self,
+        store: &mut dyn RecordStore,
+        now_ms: i64,
+    ) -> Result<(Vec<Outgoing>, Vec<Event>), AppError> {
+        let due = store
+            .due_records(RecordKind::Outbox, now_ms, self.config.resend.batch)
+            .map_err(store_err)?;
+        let mut by_peer: Vec<(Vec<u8>, Vec<(MessageId, OutboxEntry)>)> = Vec::new();
+        let mut events = Vec::new();
+        for (key, value) in due {
+            let id: MessageId = key.as_slice().try_into().map_err(|_| AppError::CorruptRecord {
+                kind: "outbox",
+                reason: "key is not 32 bytes".into(),
+            })?;
+            let entry = Self::outbox_entry(&value)?;
+            let to = PublicKey::from_compressed(&entry.to).map_err(|e| {
+                AppError::CorruptRecord {
+                    kind: "outbox",
+                    reason: e.to_string(),
+                }
+            })?;
+            if now_ms.saturating_sub(entry.first_sent_ms) > self.config.resend.expire_after_ms {
+                store
+                    .delete_record(RecordKind::Outbox, &id)
+                    .map_err(store_err)?;
+                events.push(Event::Expired {
+                    to,
+                    message_id: entry.message_id,
+                });
+                continue;
+            }
+            match by_peer.iter_mut().find(|(p, _)| *p == entry.to) {
+                Some((_, v)) => v.push((id, entry)),
+                None => by_peer.push((entry.to.clone(), vec![(id, entry)])),
+            }
+        }
+        let mut out = Vec::new();
+        for (peer, entries) in by_peer {
+            let to = PublicKey::from_compressed(&peer).map_err(|e| AppError::CorruptRecord {
+                kind: "outbox",
+                reason: e.to_string(),
+            })?;
+            let messages = entries
+                .iter()
+                .map(|(_, e)| pfs_wire::app::MvdsMessage {
+                    group_id: e.group_id.to_vec(),
+                    timestamp: e.timestamp,
+                    body: e.body.clone(),
+                })
+                .collect();
+            let plaintext = pfs_wire::app::MvdsPayload {
+                messages,
+                ..Default::default()
+            }
+            .encode_to_vec();
+            let mut message_ids = Vec::new();
+            let mut mvds_ids = Vec::new();
+            for (id, mut e) in entries {
+                e.sends = e.sends.saturating_add(1);
+                let next = now_ms.saturating_add(backoff(&self.config.resend, e.sends));
+                message_ids.push(e.message_id);
+                mvds_ids.push(id);
+                self.put_outbox(store, &id, &e, next)?;
+            }
+            out.push(Outgoing {
+                to,
+                plaintext,
+                message_ids,
+                mvds_ids,
+                resend: true,
+            });
+        }
+        Ok((out, events))
+    }
+
+    /// How many messages await an acknowledgement.
+    pub fn unacknowledged(&self, store: &dyn RecordStore) -> Result<usize, AppError> {
+        store
+            .count_records(RecordKind::Outbox)
+            .map_err(store_err)
+    }
+
+    /// Forgets received ids older than the retention. Returns how many were dropped.
+    pub fn prune(&self, store: &mut dyn RecordStore, now_ms: i64) -> Result<usize, AppError> {
+        let old = store
+            .due_records(RecordKind::Seen, now_ms, 10_000)
+            .map_err(store_err)?;
+        for (k, _) in &old {
+            store
+                .delete_record(RecordKind::Seen, k)
+                .map_err(store_err)?;
+        }
+        Ok(old.len())
+    }
+
+    /// Handles an engine plaintext from `from` (the identity the transport and the engine
+    /// authenticated) sent at `sent_ms` (the transport timestamp, for the clock check).
+    ///
+    /// An MVDS payload that breaks the limits, or a bare wrapper that is invalid, is an
+    /// error and changes nothing. Inside a valid MVDS payload, each message stands alone:
+    /// an invalid one is reported as [`Event::Refused`] and the others are handled; every
+    /// message is acknowledged (also a refused or duplicate one: the peer should stop
+    /// resending it).
+    pub fn receive(
+        &self,
+        store: &mut dyn RecordStore,
+        from: &PublicKey,
+        plaintext: &[u8],
+        sent_ms: i64,
+        now_ms: i64,
+    ) -> Result<Incoming, AppError> {
+        let mut incoming = Incoming::default();
+        match mvds::parse(plaintext, &self.config.mvds_limits)? {
+            Parsed::NotMvds => {
+                let u = wrapper::unwrap(plaintext, from)?;
+                let app = chat::classify(&u)?;
+                self.check_clock(&app, sent_ms)?;
+                self.deliver(store, from, &u, app, now_ms, &mut incoming)?;
+            }
+            Parsed::Mvds(r) => {
+                let mut acked = Vec::new();
+                for id in &r.acks {
+                    if let Some(v) = store
+                        .record(RecordKind::Outbox, id)
+                        .map_err(store_err)?
+                    {
+                        let e = Self::outbox_entry(&v)?;
+                        // only the recipient may acknowledge
+                        if e.to == from.as_compressed() {
+                            store
+                                .delete_record(RecordKind::Outbox, id)
+                                .map_err(store_err)?;
+                            acked.push(e.message_id);
+                        }
+                    }
+                }
+                for id in &r.requests {
+                    if let Some(v) = store
+                        .record(RecordKind::Outbox, id)
+                        .map_err(store_err)?
+                    {
+                        let e = Self::outbox_entry(&v)?;
+                        if e.to == from.as_compressed() {
+                            // send it again at the next resend pass
+                            self.put_outbox(store, id, &e, now_ms)?;
+                        }
+                    }
+                }
+                if !acked.is_empty() {
+                    incoming.events.push(Event::Delivered {
+                        from: from.clone(),
+                        message_ids: acked,
+                    });
+                }
+                let expected_group = mvds::one_to_one_group_id(&self.me, from);
+                for m in &r.messages {
+                    if m.group_id != expected_group {
+                        incoming.events.push(Event::Refused {
+                            from: from.clone(),
+                            reason: "MVDS message of another group".into(),
+                        });
+                        continue;
+                    }
+                    let handled = wrapper::unwrap(&m.body, from)
+                        .map_err(AppError::from)
+                        .and_then(|u| {
+                            let app = chat::classify(&u)?;
+                            self.check_clock(&app, sent_ms)?;
+                            Ok((u, app))
+                        });
+                    match handled {
+                        Ok((u, app)) => self.deliver(store, from, &u, app, now_ms, &mut incoming)?,
+                        Err(e) => incoming.events.push(Event::Refused {
+                            from: from.clone(),
+                            reason: e.to_string(),
+                        }),
+                    }
+                }
+                if !r.messages.is_empty() {
+                    let ids: Vec<MessageId> = r.messages.iter().map(|m| m.id).collect();
+                    incoming.ack = Some(Outgoing {
+                        to: from.clone(),
+                        plaintext: mvds::ack_payload(&ids),
+                        message_ids: Vec::new(),
+                        mvds_ids: Vec::new(),
+                        resend: false,
+                    });
+                }
+            }
+        }
+        Ok(incoming)
+    }
+
+    /// A received public message (a contact-code advertisement, or anything else signed
+    /// by `from`): verified and reported; never tracked.
+    pub fn receive_public(&self, from: &PublicKey, plaintext: &[u8]) -> Result<Event, AppError> {
+        let u = wrapper::unwrap(plaintext, from)?;
+        Ok(match chat::classify(&u)? {
+            AppMessage::ContactCodeAdvertisement(advert) => Event::ContactCode {
+                from: from.clone(),
+                advert,
+            },
+            other => unsupported(from, &u, &other),
+        })
+    }
+
+    fn check_clock(&self, app: &AppMessage, sent_ms: i64) -> Result<(), AppError> {
+        if let AppMessage::Text(t) = app {
+            let limit = u64::try_from(sent_ms)
+                .unwrap_or(0)
+                .saturating_add(self.config.max_clock_skew_ms);
+            if sent_ms > 0 && t.clock > limit {
+                return Err(AppError::Chat(ChatError::ClockTooFarAhead {
+                    clock: t.clock,
+                    limit,
+                }));
+            }
+        }
+        Ok(())
+    }
+
+    fn deliver(
+        &self,
+        store: &mut dyn RecordStore,
+        from: &PublicKey,
+        u: &Unwrapped,
+        app: AppMessage,
+        now_ms: i64,
+        incoming: &mut Incoming,
+    ) -> Result<(), AppError> {
+        if store
+            .record(RecordKind::Seen, &u.id)
+            .map_err(store_err)?
+            .is_some()
+        {
+            incoming.duplicates += 1;
+            return Ok(());
+        }
+        store
+            .put_record(
+                RecordKind::Seen,
+                &u.id,
+                &[],
+                now_ms.saturating_add(self.config.seen_retention_ms),
+            )
+            .map_err(store_err)?;
+        let from = from.clone();
+        let event = match app {
+            AppMessage::Text(message) => {
+                self.observe_clock(store, message.clock)?;
+                if message.contact_request.is_some() {
+                    Event::ContactRequest {
+                        id: u.id,
+                        from,
+                        message,
+                    }
+                } else {
+                    Event::Text {
+                        id: u.id,
+                        from,
+                        message,
+                    }
+                }
+            }
+            AppMessage::ContactUpdate(update) => Event::ContactUpdate { from, update },
+            AppMessage::AcceptContactRequest(a) => Event::ContactAccepted {
+                from,
+                request_id: a.id,
+            },
+            AppMessage::RetractContactRequest(_) => Event::ContactRetracted { from },
+            AppMessage::ContactCodeAdvertisement(advert) => Event::ContactCode { from, advert },
+            other => unsupported(&from, u, &other),
+        };
+        incoming.events.push(event);
+        Ok(())
+    }
+}
+
+fn unsupported(from: &PublicKey, u: &Unwrapped, app: &AppMessage) -> Event {
+    Event::Unsupported {
+        from: from.clone(),
+        id: u.id,
+        type_number: u.type_number,
+        content_type: match app {
+            AppMessage::OtherContent { content_type, .. } => Some(*content_type),
+            _ => None,
+        },
+    }
+}
+
+/// The contact-request states status-go propagates (`ContactRequestPropagatedState`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u64)]
+pub enum PropagatedState {
+    /// No request.
+    None = 0,
+    /// Both sides accepted.
+    Mutual = 1,
+    /// A request was sent.
+    Sent = 2,
+    /// A request was received.
+    Received = 3,
+    /// A request was dismissed (declined).
+    Dismissed = 4,
+}
+
+impl PropagatedState {
+    /// The state of a number, if known.
+    pub fn from_number(n: u64) -> Option<Self> {
+        Some(match n {
+            0 => Self::None,
+            1 => Self::Mutual,
+            2 => Self::Sent,
+            3 => Self::Received,
+            4 => Self::Dismissed,
+            _ => return None,
+        })
+    }
+}
+
+/// A [`RecordStore`] in memory (tests, and clients that keep nothing on disk).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MemoryRecords {
+    map: std::collections::BTreeMap<(&'static str, Vec<u8>), (Vec<u8>, i64)>,
+}
+
+impl RecordStore for MemoryRecords {
+    fn record(&self, kind: RecordKind, key: &[u8]) -> Result<Option<Vec<u8>>, StoreFailure> {
+        Ok(self
+            .map
+            .get(&(kind.as_str(), key.to_vec()))
+            .map(|(v, _)| v.clone()))
+    }
+    fn put_record(
+        &mut self,
+        kind: RecordKind,
+        key: &[u8],
+        value: &[u8],
+        due: i64,
+    ) -> Result<(), StoreFailure> {
+        self.map
+            .insert((kind.as_str(), key.to_vec()), (value.to_vec(), due));
+        Ok(())
+    }
+    fn delete_record(&mut self, kind: RecordKind, key: &[u8]) -> Result<(), StoreFailure> {
+        self.map.remove(&(kind.as_str(), key.to_vec()));
+        Ok(())
+    }
+    fn due_records(
+        &self,
+        kind: RecordKind,
+        until: i64,
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreFailure> {
+        let mut v: Vec<_> = self
+            .map
+            .iter()
+            .filter(|((k, _), (_, due))| *k == kind.as_str() && *due <= until)
+            .map(|((_, key), (value, due))| (*due, key.clone(), value.clone()))
+            .collect();
+        v.sort();
+        Ok(v.into_iter()
+            .take(limit)
+            .map(|(_, k, val)| (k, val))
+            .collect())
+    }
+    fn count_records(&self, kind: RecordKind) -> Result<usize, StoreFailure> {
+        Ok(self.map.keys().filter(|(k, _)| *k == kind.as_str()).count())
+    }
+}
