@@ -149,6 +149,85 @@ impl SealCache {
     }
 }
 
+/// Domain separator at the start of every row-authentication input (schema version 2).
+const ROW_DOMAIN: &[u8] = b"pfs-store/v2";
+
+/// Label from which the row-authentication key is derived from the store key.
+const ROW_KEY_LABEL: &[u8] = b"pfs-store/v2 row authentication key";
+
+/// Length of a row tag (HMAC-SHA256).
+pub(crate) const ROW_MAC_LEN: usize = 32;
+
+/// The key of the row tags: HMAC-SHA256(store key, label), so that the AES-GCM key of
+/// the sealed values is never used as an HMAC key too.
+pub(crate) fn row_key(key: &StoreKey) -> SecretBytes<32> {
+    SecretBytes::new(pfs_crypto::kdf::hmac_sha256(key.expose(), ROW_KEY_LABEL))
+}
+
+/// One column value as the row tag sees it: its SQLite type and its bytes.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum RowValue<'a> {
+    /// NULL.
+    Null,
+    /// An integer (8 bytes big-endian in the tag input).
+    Integer(i64),
+    /// A floating-point value (its IEEE-754 bits; no table of ours holds one).
+    Real(f64),
+    /// Text (its bytes as stored).
+    Text(&'a [u8]),
+    /// A blob.
+    Blob(&'a [u8]),
+}
+
+/// The tag of one row: HMAC-SHA256(row key, domain ‖ table ‖ "row" ‖ each column value
+/// in schema order as `type tag(1) ‖ bytes`), every part prefixed by its length as a
+/// 4-byte big-endian integer. The primary key columns are among the values, so a tag is
+/// bound to its row: moving a tag, or any column, to another row fails, and so does
+/// changing a value's type (the integer 1 and the text "1" differ).
+pub(crate) fn row_mac(
+    row_key: &SecretBytes<32>,
+    table: &str,
+    values: &[RowValue<'_>],
+) -> [u8; ROW_MAC_LEN] {
+    let mut input = Vec::with_capacity(160);
+    let mut part = |tag: Option<u8>, bytes: &[u8]| {
+        // Column values are short (keys, ids, names): their length fits a u32.
+        let len = bytes.len() + usize::from(tag.is_some());
+        let len = u32::try_from(len).unwrap_or(u32::MAX);
+        input.extend_from_slice(&len.to_be_bytes());
+        if let Some(t) = tag {
+            input.push(t);
+        }
+        input.extend_from_slice(bytes);
+    };
+    part(None, ROW_DOMAIN);
+    part(None, table.as_bytes());
+    part(None, b"row");
+    for v in values {
+        match *v {
+            RowValue::Null => part(Some(0), &[]),
+            RowValue::Integer(i) => part(Some(1), &i.to_be_bytes()),
+            RowValue::Real(f) => part(Some(2), &f.to_bits().to_be_bytes()),
+            RowValue::Text(t) => part(Some(3), t),
+            RowValue::Blob(b) => part(Some(4), b),
+        }
+    }
+    pfs_crypto::kdf::hmac_sha256(row_key.expose(), &input)
+}
+
+/// Checks a stored row tag in constant time; `None` (a NULL tag) never verifies.
+pub(crate) fn row_mac_ok(
+    row_key: &SecretBytes<32>,
+    table: &str,
+    values: &[RowValue<'_>],
+    stored: Option<&[u8]>,
+) -> bool {
+    match stored {
+        Some(tag) if tag.len() == ROW_MAC_LEN => ct_eq(&row_mac(row_key, table, values), tag),
+        _ => false,
+    }
+}
+
 /// PBKDF2-HMAC-SHA256(passphrase, salt, iterations) → store key.
 pub(crate) fn derive_key(
     passphrase: &[u8],
@@ -164,6 +243,38 @@ pub(crate) fn derive_key(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn row_tags_bind_every_value_its_type_and_the_table() {
+        let k = row_key(&StoreKey::new([9u8; 32]));
+        let base = [RowValue::Blob(b"id"), RowValue::Integer(1), RowValue::Null];
+        let tag = row_mac(&k, "contacts", &base);
+        assert!(row_mac_ok(&k, "contacts", &base, Some(&tag)));
+        for other in [
+            [RowValue::Blob(b"iD"), RowValue::Integer(1), RowValue::Null],
+            [RowValue::Blob(b"id"), RowValue::Integer(0), RowValue::Null],
+            [RowValue::Blob(b"id"), RowValue::Text(b"1"), RowValue::Null],
+            [
+                RowValue::Blob(b"id"),
+                RowValue::Integer(1),
+                RowValue::Blob(b""),
+            ],
+            [RowValue::Text(b"id"), RowValue::Integer(1), RowValue::Null],
+        ] {
+            assert!(!row_mac_ok(&k, "contacts", &other, Some(&tag)), "{other:?}");
+        }
+        assert!(!row_mac_ok(&k, "installations", &base, Some(&tag)));
+        assert!(!row_mac_ok(&k, "contacts", &base, None));
+        assert!(!row_mac_ok(&k, "contacts", &base, Some(&tag[..31])));
+        // Parts are length-prefixed: no two lists of values encode alike.
+        assert_ne!(
+            row_mac(&k, "t", &[RowValue::Blob(b"ab"), RowValue::Blob(b"c")]),
+            row_mac(&k, "t", &[RowValue::Blob(b"a"), RowValue::Blob(b"bc")])
+        );
+        // Another store key, another row key.
+        let k2 = row_key(&StoreKey::new([8u8; 32]));
+        assert!(!row_mac_ok(&k2, "contacts", &base, Some(&tag)));
+    }
 
     #[test]
     fn aad_parts_are_unambiguous() {

@@ -74,6 +74,19 @@ pub enum StoreError {
     /// Stored data failed to decrypt or decode.
     #[error("corrupt store data: {0}")]
     Corrupt(String),
+    /// A stored row failed authentication under the store key: it was changed, or moved
+    /// from another row, by something that does not hold the key (an edit of the file).
+    /// The row is not used. Only the SQLite store authenticates rows (schema version 2:
+    /// contacts, installations, peer prekeys).
+    #[error(
+        "store row failed authentication: table {table}, row {row}; it was modified outside the store (without the store key) and is not used"
+    )]
+    Tampered {
+        /// The table of the row.
+        table: &'static str,
+        /// The row, by its primary key as stored (hex for bytes).
+        row: String,
+    },
     /// A uniqueness or consistency rule of the store was violated by the caller.
     #[error("invalid store operation: {0}")]
     Invalid(String),

@@ -44,6 +44,18 @@
 //! * secrets stay encrypted in every copy SQLite makes (WAL, rollback journals, temp
 //!   files, backups), with no page cache in clear.
 //!
+//! ## Authenticated rows (schema version 2)
+//! The rows that decide who a message goes to or what the user is shown (`contacts`,
+//! `installations`, `peer_prekeys`) stay in clear, for lookups and ordering, and carry a
+//! `row_mac`: HMAC-SHA256 under a key derived from the store key, over the table name
+//! and every column value of the row (type and bytes), primary key included. Every read
+//! checks it before decoding anything, and a row that fails is refused with
+//! [`StoreError::Tampered`] naming the table and the row's key: editing a name, a state,
+//! an enabled flag, or swapping fields or whole rows between two keys, is detected.
+//! Deleting rows, or putting back an older row (or an older copy of the file) as a whole,
+//! is not: see `docs/store.md`. Version 1 stores get their tags at open, in the
+//! migration's transaction (`upgrade_rows`).
+//!
 //! The cost is that metadata is visible: who we talk to (peer identity keys), when, and
 //! how many skipped keys each session holds. SQLCipher would hide that too; an
 //! application that needs it can put the whole file on an encrypted volume.
@@ -59,13 +71,15 @@ use std::fmt;
 use std::path::Path;
 use std::time::Duration;
 
-use pfs_crypto::{OsRandom, RandomSource};
+use pfs_crypto::{OsRandom, RandomSource, SecretBytes};
 use rusqlite::{
     Connection, ErrorCode, OpenFlags, OptionalExtension, Params, Row, TransactionBehavior,
-    config::DbConfig, params, types::FromSql,
+    config::DbConfig,
+    params, params_from_iter,
+    types::{FromSql, ToSqlOutput, ValueRef},
 };
 
-use crate::crypt::{self, KEY_CHECK_PLAINTEXT, SALT_LEN, SealCache, aad};
+use crate::crypt::{self, KEY_CHECK_PLAINTEXT, RowValue, SALT_LEN, SealCache, aad};
 use crate::{
     AccountRecord, ContactRecord, ContactState, InstallationRecord, Key33, Nanos, OwnPreKeyRecord,
     PeerPreKeyRecord, SessionKey, SessionRecord, SkippedKeyRecord, Store, StoreError, StoreKey,
@@ -73,7 +87,12 @@ use crate::{
 };
 
 /// The schema migrations, in order: entry `i` upgrades version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_initial.sql")];
+/// A migration's Rust step (see [`upgrade_rows`]) runs right after its SQL, in the same
+/// transaction.
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/0001_initial.sql"),
+    include_str!("../migrations/0002_authenticated_rows.sql"),
+];
 
 /// Prepared statements kept per connection (more than the store has distinct statements).
 const STATEMENT_CACHE_CAPACITY: usize = 128;
@@ -153,6 +172,8 @@ impl fmt::Debug for SqliteOptions {
 pub struct SqliteStore {
     conn: Connection,
     key: StoreKey,
+    /// The key of the row tags (derived from `key`, see [`crypt::row_key`]).
+    row_key: SecretBytes<32>,
     rng: Box<dyn RandomSource>,
     seals: RefCell<SealCache>,
     /// The configured `synchronous` setting.
@@ -208,6 +229,9 @@ fn meta_get(conn: &Connection, name: &str) -> Result<Option<Vec<u8>>, StoreError
 fn meta_required(conn: &Connection, name: &str) -> Result<Vec<u8>, StoreError> {
     meta_get(conn, name)?.ok_or_else(|| StoreError::Corrupt(format!("meta entry {name} missing")))
 }
+
+/// `meta` entries (name, value) to write.
+type MetaEntries = Vec<(&'static str, Vec<u8>)>;
 
 fn key_check_aad() -> Vec<u8> {
     aad("meta", META_KEY_CHECK, &[])
@@ -286,11 +310,15 @@ impl SqliteStore {
                 supported: Self::SCHEMA_VERSION,
             });
         }
-        let existing_key = if version > 0 {
-            Some(Self::check_key(&conn, &source)?)
+        // The key: checked against an existing store; for a new one, made here and written
+        // with the schema below (`new_meta`), before the migrations that may need it.
+        let (key, new_meta) = if version > 0 {
+            (Self::check_key(&conn, &source)?, None)
         } else {
-            None
+            let (k, m) = Self::new_key(&source, &mut *rng, kdf_iterations)?;
+            (k, Some(m))
         };
+        let row_key = crypt::row_key(&key);
 
         // From here on we may write.
         let mode: String = conn
@@ -327,57 +355,55 @@ impl SqliteStore {
             .skip(version as usize)
         {
             tx.execute_batch(sql).map_err(sql_err)?;
+            upgrade_rows(&tx, to, &row_key)?;
             tx.pragma_update(None, "user_version", to)
                 .map_err(sql_err)?;
         }
-        let key = match existing_key {
-            Some(k) => k,
-            None => {
-                let key = match source {
-                    KeySource::Key(k) => {
-                        tx.execute(
-                            "INSERT INTO meta (name, value) VALUES (?1, ?2)",
-                            params![META_KDF, KDF_RAW],
-                        )
-                        .map_err(sql_err)?;
-                        k.clone()
-                    }
-                    KeySource::Passphrase(p) => {
-                        let mut salt = [0u8; SALT_LEN];
-                        rng.fill_bytes(&mut salt).map_err(|e| {
-                            StoreError::Io(format!("no randomness for the salt: {e}"))
-                        })?;
-                        let key = crypt::derive_key(p, &salt, kdf_iterations)?;
-                        let mut ins = tx
-                            .prepare("INSERT INTO meta (name, value) VALUES (?1, ?2)")
-                            .map_err(sql_err)?;
-                        ins.execute(params![META_KDF, KDF_PBKDF2])
-                            .map_err(sql_err)?;
-                        ins.execute(params![META_SALT, &salt[..]])
-                            .map_err(sql_err)?;
-                        ins.execute(params![META_ITERATIONS, &kdf_iterations.to_be_bytes()[..]])
-                            .map_err(sql_err)?;
-                        key
-                    }
-                };
-                let check = crypt::seal(&key, &mut *rng, &key_check_aad(), KEY_CHECK_PLAINTEXT)?;
-                tx.execute(
-                    "INSERT INTO meta (name, value) VALUES (?1, ?2)",
-                    params![META_KEY_CHECK, check],
-                )
+        if let Some(meta) = new_meta {
+            let mut ins = tx
+                .prepare("INSERT INTO meta (name, value) VALUES (?1, ?2)")
                 .map_err(sql_err)?;
-                key
+            for (name, value) in &meta {
+                ins.execute(params![name, value]).map_err(sql_err)?;
             }
-        };
+            let check = crypt::seal(&key, &mut *rng, &key_check_aad(), KEY_CHECK_PLAINTEXT)?;
+            ins.execute(params![META_KEY_CHECK, check])
+                .map_err(sql_err)?;
+        }
         tx.commit().map_err(sql_err)?;
         tracing::debug!(path = %path.display(), version = Self::SCHEMA_VERSION, "store opened");
         Ok(Self {
             conn,
             key,
+            row_key,
             rng,
             seals: RefCell::default(),
             synchronous,
             sync_now: synchronous,
+        })
+    }
+
+    /// The key of a new store and the `meta` entries that record how it was obtained (the
+    /// key-check value is added when they are written). Writes nothing.
+    fn new_key(
+        source: &KeySource<'_>,
+        rng: &mut dyn RandomSource,
+        kdf_iterations: u32,
+    ) -> Result<(StoreKey, MetaEntries), StoreError> {
+        Ok(match source {
+            KeySource::Key(k) => ((*k).clone(), vec![(META_KDF, KDF_RAW.to_vec())]),
+            KeySource::Passphrase(p) => {
+                let mut salt = [0u8; SALT_LEN];
+                rng.fill_bytes(&mut salt)
+                    .map_err(|e| StoreError::Io(format!("no randomness for the salt: {e}")))?;
+                let key = crypt::derive_key(p, &salt, kdf_iterations)?;
+                let meta = vec![
+                    (META_KDF, KDF_PBKDF2.to_vec()),
+                    (META_SALT, salt.to_vec()),
+                    (META_ITERATIONS, kdf_iterations.to_be_bytes().to_vec()),
+                ];
+                (key, meta)
+            }
         })
     }
 
@@ -454,6 +480,7 @@ impl SqliteStore {
         let Self {
             conn,
             key,
+            row_key,
             rng,
             seals,
             synchronous: _,
@@ -470,6 +497,7 @@ impl SqliteStore {
         Ok(Box::new(SqliteTx {
             tx,
             key,
+            row_key,
             rng: &mut **rng,
             seals,
         }))
@@ -479,6 +507,8 @@ impl SqliteStore {
 struct SqliteTx<'a> {
     tx: rusqlite::Transaction<'a>,
     key: &'a StoreKey,
+    /// The key of the row tags.
+    row_key: &'a SecretBytes<32>,
     rng: &'a mut dyn RandomSource,
     /// Sealings of the secrets that stay the same across writes (see [`SealCache`]).
     seals: &'a RefCell<SealCache>,
@@ -556,7 +586,217 @@ const SKIPPED_COLS: &str =
     "session_peer, session_id, ratchet_key, n, message_key_enc, seq, pending_message_id";
 const CONTACT_COLS: &str = "identity, state, name, updated_at";
 
-fn decode_installation(row: &Row<'_>) -> Result<InstallationRecord, StoreError> {
+// --- authenticated rows (schema version 2) ---------------------------------------------
+
+/// A table whose rows carry a tag (`row_mac`) over every column, see [`crypt::row_mac`].
+struct AuthTable {
+    name: &'static str,
+    /// The columns of the tag input, in the order of the table's `*_COLS` list (the
+    /// `SELECT`s put `row_mac` right after them).
+    columns: &'static [&'static str],
+    /// How many of the first `columns` are the primary key (named in errors).
+    key_columns: usize,
+}
+
+const CONTACTS: AuthTable = AuthTable {
+    name: "contacts",
+    columns: &["identity", "state", "name", "updated_at"],
+    key_columns: 1,
+};
+const INSTALLATIONS: AuthTable = AuthTable {
+    name: "installations",
+    columns: &[
+        "identity",
+        "installation_id",
+        "timestamp",
+        "enabled",
+        "protocol_version",
+        "first_seen",
+        "last_bundle_at",
+        "missing_since",
+        "stale",
+        "heard_with_protocol_version",
+    ],
+    key_columns: 2,
+};
+const PEER_PREKEYS: AuthTable = AuthTable {
+    name: "peer_prekeys",
+    columns: &[
+        "identity",
+        "installation_id",
+        "public",
+        "version",
+        "protocol_version",
+        "bundle_timestamp",
+        "expired",
+        "received_at",
+    ],
+    key_columns: 3,
+};
+
+fn row_value(v: ValueRef<'_>) -> RowValue<'_> {
+    match v {
+        ValueRef::Null => RowValue::Null,
+        ValueRef::Integer(i) => RowValue::Integer(i),
+        ValueRef::Real(f) => RowValue::Real(f),
+        ValueRef::Text(t) => RowValue::Text(t),
+        ValueRef::Blob(b) => RowValue::Blob(b),
+    }
+}
+
+fn sql_value(v: RowValue<'_>) -> ToSqlOutput<'_> {
+    ToSqlOutput::Borrowed(match v {
+        RowValue::Null => ValueRef::Null,
+        RowValue::Integer(i) => ValueRef::Integer(i),
+        RowValue::Real(f) => ValueRef::Real(f),
+        RowValue::Text(t) => ValueRef::Text(t),
+        RowValue::Blob(b) => ValueRef::Blob(b),
+    })
+}
+
+fn text(s: &str) -> RowValue<'_> {
+    RowValue::Text(s.as_bytes())
+}
+
+fn opt_int(v: Option<i64>) -> RowValue<'static> {
+    v.map_or(RowValue::Null, RowValue::Integer)
+}
+
+/// The primary key of a row as stored, for errors: `identity 0x02ab…, installation_id "x"`.
+fn describe_row(t: &AuthTable, values: &[RowValue<'_>]) -> String {
+    let mut out = Vec::new();
+    for (name, v) in t.columns.iter().zip(values).take(t.key_columns) {
+        let shown = match *v {
+            RowValue::Null => "NULL".to_owned(),
+            RowValue::Integer(i) => i.to_string(),
+            RowValue::Real(f) => f.to_string(),
+            RowValue::Text(b) => format!("{:?}", String::from_utf8_lossy(b)),
+            RowValue::Blob(b) => {
+                let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+                format!("0x{hex}")
+            }
+        };
+        out.push(format!("{name} {shown}"));
+    }
+    out.join(", ")
+}
+
+/// The tag input of a row read with `SELECT {cols}, row_mac`, checked against its tag.
+/// Runs before anything of the row is decoded: a tampered row is never used.
+fn verify_row(row_key: &SecretBytes<32>, t: &AuthTable, row: &Row<'_>) -> Result<(), StoreError> {
+    let n = t.columns.len();
+    let mut values = Vec::with_capacity(n);
+    for i in 0..n {
+        values.push(row_value(row.get_ref(i).map_err(sql_err)?));
+    }
+    let stored = match row.get_ref(n).map_err(sql_err)? {
+        ValueRef::Blob(b) => Some(b),
+        _ => None,
+    };
+    if crypt::row_mac_ok(row_key, t.name, &values, stored) {
+        Ok(())
+    } else {
+        tracing::warn!(table = t.name, "store row failed authentication");
+        Err(StoreError::Tampered {
+            table: t.name,
+            row: describe_row(t, &values),
+        })
+    }
+}
+
+/// The Rust step of migration `to`, run right after its SQL in the same transaction.
+/// Version 2 computes the tag of every row that has none yet (rows of a version 1 store);
+/// it is idempotent, and it is only ever run by that migration, so a tag removed later is
+/// refused at read time rather than recomputed.
+fn upgrade_rows(
+    tx: &rusqlite::Transaction<'_>,
+    to: u32,
+    row_key: &SecretBytes<32>,
+) -> Result<(), StoreError> {
+    if to != 2 {
+        return Ok(());
+    }
+    for (t, cols) in [
+        (&CONTACTS, CONTACT_COLS),
+        (&INSTALLATIONS, INSTALLATION_COLS),
+        (&PEER_PREKEYS, PEER_PREKEY_COLS),
+    ] {
+        let n = t.columns.len();
+        let mut tags: Vec<(i64, [u8; crypt::ROW_MAC_LEN])> = Vec::new();
+        {
+            let mut select = tx
+                .prepare(&format!(
+                    "SELECT {cols}, rowid FROM {} WHERE row_mac IS NULL",
+                    t.name
+                ))
+                .map_err(sql_err)?;
+            let mut rows = select.query([]).map_err(sql_err)?;
+            while let Some(row) = rows.next().map_err(sql_err)? {
+                let mut values = Vec::with_capacity(n);
+                for i in 0..n {
+                    values.push(row_value(row.get_ref(i).map_err(sql_err)?));
+                }
+                tags.push((col(row, n)?, crypt::row_mac(row_key, t.name, &values)));
+            }
+        }
+        let mut update = tx
+            .prepare(&format!(
+                "UPDATE {} SET row_mac = ?1 WHERE rowid = ?2",
+                t.name
+            ))
+            .map_err(sql_err)?;
+        for (rowid, tag) in &tags {
+            update.execute(params![&tag[..], rowid]).map_err(sql_err)?;
+        }
+        if !tags.is_empty() {
+            tracing::info!(table = t.name, rows = tags.len(), "rows authenticated");
+        }
+    }
+    Ok(())
+}
+
+fn contact_values(c: &ContactRecord) -> [RowValue<'_>; 4] {
+    [
+        RowValue::Blob(&c.identity),
+        RowValue::Integer(contact_state_code(c.state)),
+        c.name.as_deref().map_or(RowValue::Null, text),
+        RowValue::Integer(c.updated_at),
+    ]
+}
+
+fn installation_values(i: &InstallationRecord) -> [RowValue<'_>; 10] {
+    [
+        RowValue::Blob(&i.identity),
+        text(&i.installation_id),
+        RowValue::Integer(i.timestamp),
+        RowValue::Integer(i64::from(i.enabled)),
+        RowValue::Integer(i64::from(i.protocol_version)),
+        RowValue::Integer(i.first_seen),
+        RowValue::Integer(i.last_bundle_at),
+        opt_int(i.missing_since),
+        RowValue::Integer(i64::from(i.stale)),
+        RowValue::Integer(i64::from(i.heard_with_protocol_version)),
+    ]
+}
+
+fn peer_prekey_values(p: &PeerPreKeyRecord) -> [RowValue<'_>; 8] {
+    [
+        RowValue::Blob(&p.identity),
+        text(&p.installation_id),
+        RowValue::Blob(&p.public),
+        RowValue::Integer(i64::from(p.version)),
+        RowValue::Integer(i64::from(p.protocol_version)),
+        RowValue::Integer(p.bundle_timestamp),
+        RowValue::Integer(i64::from(p.expired)),
+        RowValue::Integer(p.received_at),
+    ]
+}
+
+fn decode_installation(
+    row_key: &SecretBytes<32>,
+    row: &Row<'_>,
+) -> Result<InstallationRecord, StoreError> {
+    verify_row(row_key, &INSTALLATIONS, row)?;
     Ok(InstallationRecord {
         identity: key33(col(row, 0)?, "installation identity")?,
         installation_id: col(row, 1)?,
@@ -571,7 +811,11 @@ fn decode_installation(row: &Row<'_>) -> Result<InstallationRecord, StoreError> 
     })
 }
 
-fn decode_peer_prekey(row: &Row<'_>) -> Result<PeerPreKeyRecord, StoreError> {
+fn decode_peer_prekey(
+    row_key: &SecretBytes<32>,
+    row: &Row<'_>,
+) -> Result<PeerPreKeyRecord, StoreError> {
+    verify_row(row_key, &PEER_PREKEYS, row)?;
     Ok(PeerPreKeyRecord {
         identity: key33(col(row, 0)?, "peer prekey identity")?,
         installation_id: col(row, 1)?,
@@ -584,7 +828,8 @@ fn decode_peer_prekey(row: &Row<'_>) -> Result<PeerPreKeyRecord, StoreError> {
     })
 }
 
-fn decode_contact(row: &Row<'_>) -> Result<ContactRecord, StoreError> {
+fn decode_contact(row_key: &SecretBytes<32>, row: &Row<'_>) -> Result<ContactRecord, StoreError> {
+    verify_row(row_key, &CONTACTS, row)?;
     Ok(ContactRecord {
         identity: key33(col(row, 0)?, "contact identity")?,
         state: contact_state(col(row, 1)?)?,
@@ -639,6 +884,27 @@ impl SqliteTx<'_> {
     fn exec<P: Params>(&self, sql: &str, params: P) -> Result<usize, StoreError> {
         let mut stmt = self.prepare(sql)?;
         stmt.execute(params).map_err(sql_err)
+    }
+
+    /// Runs `sql` (an upsert of `t` whose parameters are its columns then `row_mac`) with
+    /// `values` and their tag.
+    fn put_authenticated(
+        &self,
+        t: &AuthTable,
+        sql: &str,
+        values: &[RowValue<'_>],
+    ) -> Result<(), StoreError> {
+        let tag = crypt::row_mac(self.row_key, t.name, values);
+        let mut stmt = self.prepare(sql)?;
+        stmt.execute(params_from_iter(
+            values
+                .iter()
+                .copied()
+                .chain([RowValue::Blob(&tag)])
+                .map(sql_value),
+        ))
+        .map_err(sql_err)?;
+        Ok(())
     }
 
     fn seal(&mut self, aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, StoreError> {
@@ -824,61 +1090,52 @@ impl Transaction for SqliteTx<'_> {
     ) -> Result<Option<InstallationRecord>, StoreError> {
         self.first(
             &format!(
-                "SELECT {INSTALLATION_COLS} FROM installations \
+                "SELECT {INSTALLATION_COLS}, row_mac FROM installations \
                  WHERE identity = ?1 AND installation_id = ?2"
             ),
             params![&identity[..], installation_id],
-            decode_installation,
+            |row| decode_installation(self.row_key, row),
         )
     }
 
     fn installations(&self, identity: &Key33) -> Result<Vec<InstallationRecord>, StoreError> {
         self.collect(
             &format!(
-                "SELECT {INSTALLATION_COLS} FROM installations WHERE identity = ?1 \
+                "SELECT {INSTALLATION_COLS}, row_mac FROM installations WHERE identity = ?1 \
                  ORDER BY installation_id"
             ),
             [&identity[..]],
-            decode_installation,
+            |row| decode_installation(self.row_key, row),
         )
     }
 
     fn all_installations(&self) -> Result<Vec<InstallationRecord>, StoreError> {
         self.collect(
             &format!(
-                "SELECT {INSTALLATION_COLS} FROM installations ORDER BY identity, installation_id"
+                "SELECT {INSTALLATION_COLS}, row_mac FROM installations \
+                 ORDER BY identity, installation_id"
             ),
             [],
-            decode_installation,
+            |row| decode_installation(self.row_key, row),
         )
     }
 
     fn put_installation(&mut self, i: &InstallationRecord) -> Result<(), StoreError> {
-        self.exec(
+        self.put_authenticated(
+            &INSTALLATIONS,
             &format!(
-                "INSERT INTO installations ({INSTALLATION_COLS}) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) \
+                "INSERT INTO installations ({INSTALLATION_COLS}, row_mac) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) \
                  ON CONFLICT (identity, installation_id) DO UPDATE SET \
                  timestamp = excluded.timestamp, enabled = excluded.enabled, \
                  protocol_version = excluded.protocol_version, first_seen = excluded.first_seen, \
                  last_bundle_at = excluded.last_bundle_at, missing_since = excluded.missing_since, \
                  stale = excluded.stale, \
-                 heard_with_protocol_version = excluded.heard_with_protocol_version"
+                 heard_with_protocol_version = excluded.heard_with_protocol_version, \
+                 row_mac = excluded.row_mac"
             ),
-            params![
-                &i.identity[..],
-                i.installation_id,
-                i.timestamp,
-                i.enabled,
-                i.protocol_version,
-                i.first_seen,
-                i.last_bundle_at,
-                i.missing_since,
-                i.stale,
-                i.heard_with_protocol_version
-            ],
-        )?;
-        Ok(())
+            &installation_values(i),
+        )
     }
 
     fn delete_installation(
@@ -900,35 +1157,27 @@ impl Transaction for SqliteTx<'_> {
     ) -> Result<Vec<PeerPreKeyRecord>, StoreError> {
         self.collect(
             &format!(
-                "SELECT {PEER_PREKEY_COLS} FROM peer_prekeys \
+                "SELECT {PEER_PREKEY_COLS}, row_mac FROM peer_prekeys \
                  WHERE identity = ?1 AND installation_id = ?2 ORDER BY version DESC, public"
             ),
             params![&identity[..], installation_id],
-            decode_peer_prekey,
+            |row| decode_peer_prekey(self.row_key, row),
         )
     }
 
     fn put_peer_prekey(&mut self, p: &PeerPreKeyRecord) -> Result<(), StoreError> {
-        self.exec(
+        self.put_authenticated(
+            &PEER_PREKEYS,
             &format!(
-                "INSERT INTO peer_prekeys ({PEER_PREKEY_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
+                "INSERT INTO peer_prekeys ({PEER_PREKEY_COLS}, row_mac) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) \
                  ON CONFLICT (identity, installation_id, public) DO UPDATE SET \
                  version = excluded.version, protocol_version = excluded.protocol_version, \
                  bundle_timestamp = excluded.bundle_timestamp, expired = excluded.expired, \
-                 received_at = excluded.received_at"
+                 received_at = excluded.received_at, row_mac = excluded.row_mac"
             ),
-            params![
-                &p.identity[..],
-                p.installation_id,
-                &p.public[..],
-                p.version,
-                p.protocol_version,
-                p.bundle_timestamp,
-                p.expired,
-                p.received_at
-            ],
-        )?;
-        Ok(())
+            &peer_prekey_values(p),
+        )
     }
 
     fn session(&self, key: &SessionKey) -> Result<Option<SessionRecord>, StoreError> {
@@ -1217,35 +1466,31 @@ impl Transaction for SqliteTx<'_> {
 
     fn contact(&self, identity: &Key33) -> Result<Option<ContactRecord>, StoreError> {
         self.first(
-            &format!("SELECT {CONTACT_COLS} FROM contacts WHERE identity = ?1"),
+            &format!("SELECT {CONTACT_COLS}, row_mac FROM contacts WHERE identity = ?1"),
             [&identity[..]],
-            decode_contact,
+            |row| decode_contact(self.row_key, row),
         )
     }
 
     fn contacts(&self) -> Result<Vec<ContactRecord>, StoreError> {
         self.collect(
-            &format!("SELECT {CONTACT_COLS} FROM contacts ORDER BY identity"),
+            &format!("SELECT {CONTACT_COLS}, row_mac FROM contacts ORDER BY identity"),
             [],
-            decode_contact,
+            |row| decode_contact(self.row_key, row),
         )
     }
 
     fn put_contact(&mut self, c: &ContactRecord) -> Result<(), StoreError> {
-        self.exec(
+        self.put_authenticated(
+            &CONTACTS,
             &format!(
-                "INSERT INTO contacts ({CONTACT_COLS}) VALUES (?1, ?2, ?3, ?4) \
+                "INSERT INTO contacts ({CONTACT_COLS}, row_mac) VALUES (?1, ?2, ?3, ?4, ?5) \
                  ON CONFLICT (identity) DO UPDATE SET state = excluded.state, \
-                 name = excluded.name, updated_at = excluded.updated_at"
+                 name = excluded.name, updated_at = excluded.updated_at, \
+                 row_mac = excluded.row_mac"
             ),
-            params![
-                &c.identity[..],
-                contact_state_code(c.state),
-                c.name,
-                c.updated_at
-            ],
-        )?;
-        Ok(())
+            &contact_values(c),
+        )
     }
 }
 
@@ -1253,6 +1498,45 @@ impl Transaction for SqliteTx<'_> {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::panic)]
     use super::*;
+
+    /// The `*_COLS` lists and the tag inputs name the same columns in the same order, and
+    /// together with `row_mac` they are every column of the table.
+    #[test]
+    fn authenticated_tables_cover_every_column() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open_with_key(
+            dir.path().join("s.sqlite"),
+            &StoreKey::new([1; 32]),
+            SqliteOptions::default(),
+        )
+        .unwrap();
+        for (t, cols) in [
+            (&CONTACTS, CONTACT_COLS),
+            (&INSTALLATIONS, INSTALLATION_COLS),
+            (&PEER_PREKEYS, PEER_PREKEY_COLS),
+        ] {
+            let listed: Vec<&str> = cols.split(',').map(str::trim).collect();
+            assert_eq!(listed, t.columns, "{}", t.name);
+            let mut stmt = store
+                .conn
+                .prepare(&format!("SELECT name FROM pragma_table_info('{}')", t.name))
+                .unwrap();
+            let mut in_schema: Vec<String> = stmt
+                .query_map([], |r| r.get(0))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            in_schema.sort();
+            let mut expected: Vec<String> = t
+                .columns
+                .iter()
+                .map(|c| (*c).to_owned())
+                .chain(["row_mac".to_owned()])
+                .collect();
+            expected.sort();
+            assert_eq!(in_schema, expected, "{}", t.name);
+        }
+    }
 
     fn synchronous_now(store: &SqliteStore) -> i64 {
         store
