@@ -258,6 +258,32 @@ pub trait Transaction {
     fn contacts(&self) -> Result<Vec<ContactRecord>, StoreError>;
     /// Creates or replaces a contact.
     fn put_contact(&mut self, contact: &ContactRecord) -> Result<(), StoreError>;
+
+    // --- application records ----------------------------------------------------------
+    /// An application-layer record (the app layer's outbox, seen ids, clock), by kind and
+    /// key; the value is encrypted at rest like every secret.
+    fn app_record(&self, kind: &str, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Creates or replaces an application record; `due` is a time the record is looked up
+    /// by (see [`Transaction::due_app_records`]).
+    fn put_app_record(
+        &mut self,
+        kind: &str,
+        key: &[u8],
+        value: &[u8],
+        due: i64,
+    ) -> Result<(), StoreError>;
+    /// Deletes an application record (absent: nothing happens).
+    fn delete_app_record(&mut self, kind: &str, key: &[u8]) -> Result<(), StoreError>;
+    /// Records of `kind` with `due <= until`, earliest due first (ties by key), at most
+    /// `limit`, as (key, value).
+    fn due_app_records(
+        &self,
+        kind: &str,
+        until: i64,
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError>;
+    /// How many records of `kind` exist.
+    fn count_app_records(&self, kind: &str) -> Result<usize, StoreError>;
 }
 
 /// The key that encrypts secrets at rest, derived by the application.

@@ -36,6 +36,7 @@ struct Tables {
     x3dh_seen: BTreeMap<(Key33, Key33), Nanos>,
     rate_limits: BTreeMap<(String, Vec<u8>), Nanos>,
     contacts: BTreeMap<Key33, ContactRecord>,
+    app_records: BTreeMap<(String, Vec<u8>), (Vec<u8>, i64)>,
 }
 
 /// An in-memory [`Store`]. Its contents are lost when it is dropped.
@@ -93,6 +94,7 @@ struct MemoryTx<'a> {
     x3dh_seen: Layer<'a, BTreeMap<(Key33, Key33), Nanos>>,
     rate_limits: Layer<'a, BTreeMap<(String, Vec<u8>), Nanos>>,
     contacts: Layer<'a, BTreeMap<Key33, ContactRecord>>,
+    app_records: Layer<'a, BTreeMap<(String, Vec<u8>), (Vec<u8>, i64)>>,
 }
 
 impl Store for MemoryStore {
@@ -107,6 +109,7 @@ impl Store for MemoryStore {
             x3dh_seen,
             rate_limits,
             contacts,
+            app_records,
         } = &mut self.tables;
         Ok(Box::new(MemoryTx {
             account: Layer::new(account),
@@ -118,6 +121,7 @@ impl Store for MemoryStore {
             x3dh_seen: Layer::new(x3dh_seen),
             rate_limits: Layer::new(rate_limits),
             contacts: Layer::new(contacts),
+            app_records: Layer::new(app_records),
         }))
     }
 }
@@ -145,6 +149,7 @@ impl Transaction for MemoryTx<'_> {
         tx.x3dh_seen.commit();
         tx.rate_limits.commit();
         tx.contacts.commit();
+        tx.app_records.commit();
         Ok(())
     }
 
@@ -456,6 +461,64 @@ impl Transaction for MemoryTx<'_> {
             .get_mut()
             .insert((kind.to_owned(), key.to_vec()), at);
         Ok(())
+    }
+
+    fn app_record(&self, kind: &str, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self
+            .app_records
+            .get()
+            .get(&(kind.to_owned(), key.to_vec()))
+            .map(|(v, _)| v.clone()))
+    }
+
+    fn put_app_record(
+        &mut self,
+        kind: &str,
+        key: &[u8],
+        value: &[u8],
+        due: i64,
+    ) -> Result<(), StoreError> {
+        self.app_records
+            .get_mut()
+            .insert((kind.to_owned(), key.to_vec()), (value.to_vec(), due));
+        Ok(())
+    }
+
+    fn delete_app_record(&mut self, kind: &str, key: &[u8]) -> Result<(), StoreError> {
+        let k = (kind.to_owned(), key.to_vec());
+        if self.app_records.get().contains_key(&k) {
+            self.app_records.get_mut().remove(&k);
+        }
+        Ok(())
+    }
+
+    fn due_app_records(
+        &self,
+        kind: &str,
+        until: i64,
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+        let start = (kind.to_owned(), Vec::new());
+        let mut v: Vec<(i64, Vec<u8>, Vec<u8>)> = self
+            .app_records
+            .get()
+            .range(start..)
+            .take_while(|((k, _), _)| k == kind)
+            .filter(|(_, (_, due))| *due <= until)
+            .map(|((_, key), (value, due))| (*due, key.clone(), value.clone()))
+            .collect();
+        v.sort();
+        Ok(v.into_iter().take(limit).map(|(_, k, val)| (k, val)).collect())
+    }
+
+    fn count_app_records(&self, kind: &str) -> Result<usize, StoreError> {
+        let start = (kind.to_owned(), Vec::new());
+        Ok(self
+            .app_records
+            .get()
+            .range(start..)
+            .take_while(|((k, _), _)| k == kind)
+            .count())
     }
 
     fn contact(&self, identity: &Key33) -> Result<Option<ContactRecord>, StoreError> {

@@ -92,6 +92,7 @@ use crate::{
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_initial.sql"),
     include_str!("../migrations/0002_authenticated_rows.sql"),
+    include_str!("../migrations/0003_app_records.sql"),
 ];
 
 /// Prepared statements kept per connection (more than the store has distinct statements).
@@ -563,6 +564,13 @@ fn account_aad() -> Vec<u8> {
 }
 fn own_prekey_aad(public: &[u8]) -> Vec<u8> {
     aad("own_prekeys", "secret", &[public])
+}
+fn app_record_aad(kind: &str, key: &[u8], due: i64) -> Vec<u8> {
+    aad(
+        "app_records",
+        "value",
+        &[kind.as_bytes(), key, &due.to_be_bytes()],
+    )
 }
 fn session_aad(column: &str, peer: &[u8], id: &[u8]) -> Vec<u8> {
     aad("sessions", column, &[peer, id])
@@ -1462,6 +1470,83 @@ impl Transaction for SqliteTx<'_> {
             params![kind, key, at],
         )?;
         Ok(())
+    }
+
+    fn app_record(&self, kind: &str, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        self.first(
+            "SELECT value, due FROM app_records WHERE kind = ?1 AND key = ?2",
+            params![kind, key],
+            |row| {
+                let sealed: Vec<u8> = col(row, 0)?;
+                let due: i64 = col(row, 1)?;
+                crypt::open(
+                    self.key,
+                    &app_record_aad(kind, key, due),
+                    &sealed,
+                    "app record",
+                )
+                .map(|v| v.expose().to_vec())
+            },
+        )
+    }
+
+    fn put_app_record(
+        &mut self,
+        kind: &str,
+        key: &[u8],
+        value: &[u8],
+        due: i64,
+    ) -> Result<(), StoreError> {
+        let sealed = self.seal(&app_record_aad(kind, key, due), value)?;
+        self.exec(
+            "INSERT INTO app_records (kind, key, value, due) VALUES (?1, ?2, ?3, ?4) \
+             ON CONFLICT (kind, key) DO UPDATE SET value = excluded.value, due = excluded.due",
+            params![kind, key, sealed, due],
+        )?;
+        Ok(())
+    }
+
+    fn delete_app_record(&mut self, kind: &str, key: &[u8]) -> Result<(), StoreError> {
+        self.exec(
+            "DELETE FROM app_records WHERE kind = ?1 AND key = ?2",
+            params![kind, key],
+        )?;
+        Ok(())
+    }
+
+    fn due_app_records(
+        &self,
+        kind: &str,
+        until: i64,
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.collect(
+            "SELECT key, value, due FROM app_records WHERE kind = ?1 AND due <= ?2 \
+             ORDER BY due, key LIMIT ?3",
+            params![kind, until, limit],
+            |row| {
+                let key: Vec<u8> = col(row, 0)?;
+                let sealed: Vec<u8> = col(row, 1)?;
+                let due: i64 = col(row, 2)?;
+                let value = crypt::open(
+                    self.key,
+                    &app_record_aad(kind, &key, due),
+                    &sealed,
+                    "app record",
+                )?;
+                Ok((key, value.expose().to_vec()))
+            },
+        )
+    }
+
+    fn count_app_records(&self, kind: &str) -> Result<usize, StoreError> {
+        let n: Option<i64> = self.first(
+            "SELECT COUNT(*) FROM app_records WHERE kind = ?1",
+            params![kind],
+            |row| col(row, 0),
+        )?;
+        Ok(usize::try_from(n.unwrap_or(0)).unwrap_or(0))
     }
 
     fn contact(&self, identity: &Key33) -> Result<Option<ContactRecord>, StoreError> {

@@ -101,4 +101,5 @@ cases!(
     read_your_writes,
     drop_rolls_back,
     commits_accumulate,
+    app_records_by_kind_due_and_key,
 );

@@ -585,3 +585,53 @@ fn the_memory_store_keeps_whatever_it_is_given() {
         [installation(1, "inst-1", 100)]
     );
 }
+
+#[test]
+fn app_record_values_are_sealed_and_bound_to_kind_key_and_due() {
+    let (_d, path) = temp();
+    {
+        let mut store = open(&path);
+        let mut tx = store.begin().unwrap();
+        tx.put_app_record("outbox", b"m1", b"secret text one", 10)
+            .unwrap();
+        tx.put_app_record("outbox", b"m2", b"secret text two", 20)
+            .unwrap();
+        tx.commit().unwrap();
+        store.close().unwrap();
+    }
+    let conn = raw(&path);
+    let values: Vec<Vec<u8>> = conn
+        .prepare("SELECT value FROM app_records ORDER BY key")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    for v in &values {
+        assert!(
+            !v.windows(11).any(|w| w == b"secret text"),
+            "stored in clear"
+        );
+    }
+    // moving m2's value to m1: refused
+    conn.execute(
+        "UPDATE app_records SET value = ?1 WHERE key = ?2",
+        params![values[1], b"m1".to_vec()],
+    )
+    .unwrap();
+    // editing m2's due time: refused
+    conn.execute("UPDATE app_records SET due = 5 WHERE key = ?1", params![b"m2".to_vec()])
+        .unwrap();
+    drop(conn);
+    let mut store = open(&path);
+    let tx = store.begin().unwrap();
+    assert!(matches!(
+        tx.app_record("outbox", b"m1"),
+        Err(StoreError::Corrupt(_))
+    ));
+    assert!(matches!(
+        tx.app_record("outbox", b"m2"),
+        Err(StoreError::Corrupt(_))
+    ));
+    assert!(tx.due_app_records("outbox", 100, 10).is_err());
+}

@@ -942,7 +942,51 @@ pub fn durable_transactions_commit_and_roll_back(store: &mut dyn Store) {
     read(store, |tx| assert_eq!(contact_ids(tx), [1, 2, 4]));
 }
 
+pub fn app_records_by_kind_due_and_key(store: &mut dyn Store) {
+    commit_with(store, |tx| {
+        tx.put_app_record("outbox", b"b", b"vb", 20).unwrap();
+        tx.put_app_record("outbox", b"a", b"va", 20).unwrap();
+        tx.put_app_record("outbox", b"c", b"vc", 5).unwrap();
+        tx.put_app_record("seen", b"a", b"", 1).unwrap();
+        tx.put_app_record("outbo", b"x", b"other kind", 0).unwrap();
+    });
+    read(store, |tx| {
+        assert_eq!(tx.app_record("outbox", b"a").unwrap(), Some(b"va".to_vec()));
+        assert_eq!(tx.app_record("seen", b"a").unwrap(), Some(Vec::new()));
+        assert_eq!(tx.app_record("seen", b"b").unwrap(), None);
+        assert_eq!(tx.count_app_records("outbox").unwrap(), 3);
+        assert_eq!(tx.count_app_records("seen").unwrap(), 1);
+        assert_eq!(tx.count_app_records("nothing").unwrap(), 0);
+        // earliest due first, ties by key, bounded by `until` and `limit`
+        let due = tx.due_app_records("outbox", 20, 10).unwrap();
+        let keys: Vec<&[u8]> = due.iter().map(|(k, _)| k.as_slice()).collect();
+        assert_eq!(keys, vec![&b"c"[..], b"a", b"b"]);
+        assert_eq!(due[0].1, b"vc");
+        assert_eq!(tx.due_app_records("outbox", 19, 10).unwrap().len(), 1);
+        assert_eq!(tx.due_app_records("outbox", 20, 2).unwrap().len(), 2);
+    });
+    commit_with(store, |tx| {
+        tx.put_app_record("outbox", b"c", b"vc2", 100).unwrap();
+        tx.delete_app_record("outbox", b"a").unwrap();
+        tx.delete_app_record("outbox", b"missing").unwrap();
+    });
+    read(store, |tx| {
+        assert_eq!(tx.app_record("outbox", b"c").unwrap(), Some(b"vc2".to_vec()));
+        assert_eq!(tx.app_record("outbox", b"a").unwrap(), None);
+        let due = tx.due_app_records("outbox", 50, 10).unwrap();
+        assert_eq!(due, vec![(b"b".to_vec(), b"vb".to_vec())]);
+    });
+    // an uncommitted write is not kept
+    {
+        let mut tx = store.begin().unwrap();
+        tx.put_app_record("outbox", b"z", b"vz", 0).unwrap();
+        assert_eq!(tx.app_record("outbox", b"z").unwrap(), Some(b"vz".to_vec()));
+    }
+    read(store, |tx| assert_eq!(tx.app_record("outbox", b"z").unwrap(), None));
+}
+
 pub const CASES: &[(&str, Case)] = &[
+    ("app_records_by_kind_due_and_key", app_records_by_kind_due_and_key),
     (
         "durable_transactions_commit_and_roll_back",
         durable_transactions_commit_and_roll_back,
