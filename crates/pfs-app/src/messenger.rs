@@ -786,9 +786,12 @@ impl Messenger {
                         message_ids: acked,
                     });
                 }
+                // a copy from one of our own devices: the chat is with the recipient its
+                // ChatMessage names, the group is theirs and ours, nothing to acknowledge
+                let own = *from == self.me;
                 let expected_group = mvds::one_to_one_group_id(&self.me, from);
                 for m in &r.messages {
-                    if m.group_id != expected_group {
+                    if !own && m.group_id != expected_group {
                         incoming.events.push(Event::Refused {
                             from: from.clone(),
                             reason: "MVDS message of another group".into(),
@@ -810,7 +813,7 @@ impl Messenger {
                         }),
                     }
                 }
-                if !r.messages.is_empty() {
+                if !own && !r.messages.is_empty() {
                     let ids: Vec<MessageId> = r.messages.iter().map(|m| m.id).collect();
                     incoming.ack = Some(Outgoing {
                         to: from.clone(),

@@ -651,6 +651,21 @@ impl Engine {
         Ok(())
     }
 
+    // ------------------------------------------------------------------ app records
+
+    /// Runs `f` on the application-layer records of the account's store (the app layer's
+    /// outbox, seen ids, clock), in one transaction that is committed when `f` returns
+    /// `Ok` and rolled back otherwise. Only those records are reachable through it.
+    pub fn with_app_records<T, E: From<EngineError>>(
+        &mut self,
+        f: impl FnOnce(&mut AppRecords<'_>) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let mut tx = begin(&mut self.store, &mut self.ctx).map_err(EngineError::from)?;
+        let out = f(&mut AppRecords { tx: &mut *tx })?;
+        commit(tx, &mut self.ctx).map_err(EngineError::from)?;
+        Ok(out)
+    }
+
     // ------------------------------------------------------------------ contacts
 
     /// Adds a contact from a contact code (its bundle is verified and stored, so the first
@@ -1360,6 +1375,7 @@ impl Ctx {
                     id: session.rooted_spk.to_vec(),
                 }),
                 dh_header: None,
+                hr_header: None,
                 payload,
             }),
         }))
@@ -1438,6 +1454,7 @@ impl Ctx {
             pfs_established: false,
             contact_request: false,
             new_installations: Vec::new(),
+            group_keys: Vec::new(),
         };
         if !msg.public_message.is_empty() {
             delivered.kind = DeliveredKind::Public;
@@ -1455,6 +1472,15 @@ impl Ctx {
                 ReceiveError::DeviceNotFound
             });
         };
+        if let Some(hr) = &entry.hr_header {
+            delivered.group_keys = group_keys(hr);
+            if entry.dh_header.is_none() && entry.dr_header.is_none() {
+                // a community message: not ours to decrypt, never a failure
+                delivered.kind = DeliveredKind::HashRatchet;
+                delivered.pfs_established = pfs_established(&*tx, sender)?;
+                return Ok(delivered);
+            }
+        }
         let mut used_session = None;
         if let Some(dh) = &entry.dh_header {
             let ek = PublicKey::from_compressed(&dh.key)
@@ -1917,5 +1943,65 @@ mod tests {
             tx.rate_limit(RATE_MAINTENANCE, b"").unwrap(),
             bob.ctx.last_maintenance
         );
+    }
+}
+
+/// The group keys of an `HR_header` (bounded by the wire validation).
+fn group_keys(hr: &pb::HrHeader) -> Vec<GroupKey> {
+    hr.keys
+        .iter()
+        .flat_map(|k| &k.keys)
+        .map(|k| GroupKey {
+            group_id: hr.group_id.clone(),
+            key: pfs_crypto::SecretVec::new(k.key.clone()),
+            timestamp: k.timestamp,
+            deprecated_key_id: k.deprecated_key_id,
+        })
+        .collect()
+}
+
+/// The application records of the account's store, inside a transaction of
+/// [`Engine::with_app_records`] (see [`Transaction::app_record`] and the methods after it).
+pub struct AppRecords<'t> {
+    tx: &'t mut dyn Transaction,
+}
+
+impl std::fmt::Debug for AppRecords<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AppRecords")
+    }
+}
+
+impl AppRecords<'_> {
+    /// One record.
+    pub fn get(&self, kind: &str, key: &[u8]) -> Result<Option<Vec<u8>>, pfs_store::StoreError> {
+        self.tx.app_record(kind, key)
+    }
+    /// Inserts or replaces a record.
+    pub fn put(
+        &mut self,
+        kind: &str,
+        key: &[u8],
+        value: &[u8],
+        due: i64,
+    ) -> Result<(), pfs_store::StoreError> {
+        self.tx.put_app_record(kind, key, value, due)
+    }
+    /// Deletes a record.
+    pub fn delete(&mut self, kind: &str, key: &[u8]) -> Result<(), pfs_store::StoreError> {
+        self.tx.delete_app_record(kind, key)
+    }
+    /// Records with `due <= until`, earliest first, at most `limit`.
+    pub fn due(
+        &self,
+        kind: &str,
+        until: i64,
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, pfs_store::StoreError> {
+        self.tx.due_app_records(kind, until, limit)
+    }
+    /// How many records of `kind` exist.
+    pub fn count(&self, kind: &str) -> Result<usize, pfs_store::StoreError> {
+        self.tx.count_app_records(kind)
     }
 }

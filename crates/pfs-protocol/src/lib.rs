@@ -20,7 +20,7 @@ mod types;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{Config, SuitePreference};
-pub use engine::Engine;
+pub use engine::{AppRecords, Engine};
 pub use error::{EngineError, ReceiveError, SendError};
 pub use pfs_ratchet::SuiteId;
 pub use types::*;

@@ -49,6 +49,34 @@ pub enum DeliveredKind {
     Public,
     /// An empty message whose only purpose was to carry the sender's bundle.
     BundleOnly,
+    /// A hash-ratchet (community) message: an entry with only an `HR_header`. Not
+    /// decrypted (1:1 only); any group keys it carries are in
+    /// [`Delivered::group_keys`].
+    HashRatchet,
+}
+
+/// A hash-ratchet group key received in an `HR_header` (status-go communities), exposed for
+/// applications that want them; a 1:1 client ignores them.
+#[derive(Clone, PartialEq, Eq)]
+pub struct GroupKey {
+    /// The group (community id, or community id ‖ channel id).
+    pub group_id: Vec<u8>,
+    /// The key.
+    pub key: pfs_crypto::SecretVec,
+    /// Its timestamp (ms), 0 for old senders.
+    pub timestamp: u64,
+    /// status-go's deprecated 32-bit key id.
+    pub deprecated_key_id: u32,
+}
+
+impl std::fmt::Debug for GroupKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GroupKey")
+            .field("group_id", &self.group_id)
+            .field("key", &"<redacted>")
+            .field("timestamp", &self.timestamp)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A message that was accepted.
@@ -73,6 +101,8 @@ pub struct Delivered {
     pub contact_request: bool,
     /// Installations learnt from the message's bundles (own ones await approval).
     pub new_installations: Vec<(PublicKey, String)>,
+    /// Hash-ratchet group keys carried by the entry's `HR_header` (communities).
+    pub group_keys: Vec<GroupKey>,
 }
 
 /// A row of the installation table, as shown to users and compared with vectors.

@@ -49,6 +49,9 @@ pub use prost::Message;
 /// The map key status-go uses for a message sent without any bundle of the recipient.
 pub const NO_INSTALLATION_ID: &str = "none";
 
+/// Most hash-ratchet keys (and rekey-group entries) accepted in one `HR_header`.
+pub const MAX_GROUP_KEYS: usize = 64;
+
 /// Bounds applied when decoding untrusted bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
@@ -217,11 +220,17 @@ pub fn validate_protocol_message(msg: &ProtocolMessage, limits: &Limits) -> Resu
         limits,
     )?;
     for e in &msg.direct_message {
-        if e.message.is_none() {
+        let Some(m) = &e.message else {
             return Err(WireError::MissingValue {
                 what: WHAT,
                 id: e.installation_id.clone(),
             });
+        };
+        if let Some(keys) = m.hr_header.as_ref().and_then(|h| h.keys.as_ref()) {
+            check_count("HR_header keys", keys.keys.len(), MAX_GROUP_KEYS)?;
+            if let Some(r) = &keys.rekey_group {
+                check_count("HR_header rekey_group keys", r.keys.len(), MAX_GROUP_KEYS)?;
+            }
         }
     }
     if msg.installation_id.len() > limits.max_installation_id_len {

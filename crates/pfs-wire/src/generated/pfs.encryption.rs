@@ -70,7 +70,7 @@ pub struct X3dhHeader {
     pub id: ::prost::alloc::vec::Vec<u8>,
 }
 /// The message for one installation of the recipient.
-#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+#[derive(Clone, PartialEq, ::prost::Message)]
 pub struct DirectMessageProtocol {
     #[prost(message, optional, tag = "1")]
     pub x3dh_header: ::core::option::Option<X3dhHeader>,
@@ -78,12 +78,58 @@ pub struct DirectMessageProtocol {
     pub dr_header: ::core::option::Option<DrHeader>,
     #[prost(message, optional, tag = "101")]
     pub dh_header: ::core::option::Option<DhHeader>,
+    /// Hash-ratchet header (status-go 2021-09, communities): on pairwise messages it carries
+    /// group keys next to the DR header (outside the DR ciphertext); on a "none" entry it marks
+    /// a hash-ratchet (group) message. A 1:1 client decodes it and never fails on it.
+    #[prost(message, optional, tag = "102")]
+    pub hr_header: ::core::option::Option<HrHeader>,
     /// The encrypted payload.
     #[prost(bytes = "vec", tag = "3")]
     pub payload: ::prost::alloc::vec::Vec<u8>,
 }
-/// One `direct_message` map entry: installation id (or "none") -> message.
+/// status-go `HRHeader` (field 3 was `string` until 2022-05: same wire type).
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct HrHeader {
+    #[prost(uint32, tag = "1")]
+    pub deprecated_key_id: u32,
+    /// 0 = key exchange ("nothing to decrypt"), else the hash-chain position.
+    #[prost(uint32, tag = "2")]
+    pub seq_no: u32,
+    #[prost(bytes = "vec", tag = "3")]
+    pub group_id: ::prost::alloc::vec::Vec<u8>,
+    /// keccak256(group_id || LE64(timestamp) || key) (since 2023-10).
+    #[prost(bytes = "vec", tag = "4")]
+    pub key_id: ::prost::alloc::vec::Vec<u8>,
+    #[prost(message, optional, tag = "5")]
+    pub keys: ::core::option::Option<HrKeys>,
+}
+/// Group keys distributed with a key exchange.
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct HrKeys {
+    #[prost(message, repeated, tag = "1")]
+    pub keys: ::prost::alloc::vec::Vec<HrKey>,
+    #[prost(message, optional, tag = "2")]
+    pub rekey_group: ::core::option::Option<RekeyGroup>,
+}
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct HrKey {
+    #[prost(uint32, tag = "1")]
+    pub deprecated_key_id: u32,
+    #[prost(bytes = "vec", tag = "2")]
+    pub key: ::prost::alloc::vec::Vec<u8>,
+    #[prost(uint64, tag = "3")]
+    pub timestamp: u64,
+}
+/// Per-recipient encrypted keys (community topics only; kept undecoded by a 1:1 client).
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct RekeyGroup {
+    #[prost(uint64, tag = "2")]
+    pub timestamp: u64,
+    #[prost(map = "uint32, bytes", tag = "4")]
+    pub keys: ::std::collections::HashMap<u32, ::prost::alloc::vec::Vec<u8>>,
+}
+/// One `direct_message` map entry: installation id (or "none") -> message.
+#[derive(Clone, PartialEq, ::prost::Message)]
 pub struct DirectMessageEntry {
     #[prost(string, tag = "1")]
     pub installation_id: ::prost::alloc::string::String,

@@ -1,0 +1,354 @@
+//! One installation: the protocol engine over a store, plus the identity key that signs
+//! and opens Waku messages (payload version 1, status-go's choice of topic and key).
+//!
+//! The engine is sans-IO and never hands out the identity secret, so the device reads it
+//! from the store's account record when it opens a store (or keeps it from the account it
+//! just created) to sign messages and to open messages encrypted to us (ECIES).
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use pfs_crypto::OsRandom;
+use pfs_crypto::secp256k1::{PublicKey, SecretKey};
+use pfs_protocol::{Config, Engine, EngineError, Outgoing, SystemClock};
+use pfs_store::{SqliteOptions, SqliteStore, Store, StoreError};
+use pfs_transport::PayloadError;
+use pfs_transport::transport::CarriedMessage;
+use pfs_transport::waku::{self, WakuMessage};
+use pfs_transport::{OpenKey, SealKey, SymKey};
+
+
+/// Largest encoded WakuMessage we send: the network's 150 KiB limit.
+pub const MAX_MESSAGE_SIZE: usize = waku::DEFAULT_MAX_MESSAGE_SIZE;
+
+/// An installation: engine and identity secret.
+pub struct Device {
+    /// The protocol engine.
+    pub engine: Engine,
+    secret: SecretKey,
+    rng: OsRandom,
+    /// Negotiated content topic -> AES key (PBKDF2 is slow: derived once per peer).
+    negotiated: HashMap<String, SymKey>,
+}
+
+impl std::fmt::Debug for Device {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Device")
+            .field("engine", &self.engine)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A message opened with our key.
+#[derive(Debug, Clone)]
+pub struct Opened {
+    /// The verified signer: the sender identity.
+    pub sender: PublicKey,
+    /// The `ProtocolMessage` bytes.
+    pub payload: Vec<u8>,
+    /// The Waku message hash, used as message id.
+    pub hash: [u8; 32],
+    /// The message timestamp (Unix nanoseconds; 0 when absent).
+    pub timestamp_ns: i64,
+}
+
+/// Why a message could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenFailure {
+    /// The bytes are not a WakuMessage with a version 1 payload.
+    #[error("corrupt message: {0}")]
+    Corrupt(String),
+    /// Our key cannot decrypt it: it is for someone else (or was damaged in transit).
+    #[error("not for us: our key cannot decrypt it (addressed to someone else, or damaged)")]
+    NotForUs,
+    /// It opened but carries no signature, so it has no sender.
+    #[error("unsigned message: no sender identity")]
+    Unsigned,
+    /// Not a version 1 payload (unencrypted or Noise): not for the 1:1 protocol.
+    #[error("rejected message: {0}")]
+    Rejected(String),
+}
+
+/// Why a device could not be opened, created, or could not seal a message.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DeviceError {
+    /// The passphrase does not open this store.
+    #[error("wrong passphrase for {0}")]
+    WrongPassphrase(std::path::PathBuf),
+    /// Another process has the store open.
+    #[error("{0} is in use by another process")]
+    Locked(std::path::PathBuf),
+    /// The store already holds an account.
+    #[error("this store already holds an account")]
+    AccountExists,
+    /// The recovery phrase is not valid.
+    #[error(transparent)]
+    Mnemonic(pfs_x3dh::AccountError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(StoreError),
+    /// The engine refused.
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    /// The stored identity key does not decode (a damaged store).
+    #[error("stored identity key is invalid: {0}")]
+    BadIdentity(String),
+    /// The message is larger than the network accepts.
+    #[error("message of {size} bytes exceeds the network's maximum of {max} bytes")]
+    TooLarge {
+        /// Encoded size.
+        size: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// Sealing (payload v1) failed.
+    #[error("cannot build the message: {0}")]
+    Seal(PayloadError),
+    /// The negotiated key cannot be derived.
+    #[error("cannot derive the negotiated key: {0}")]
+    Negotiated(String),
+}
+
+/// Current Unix time in nanoseconds (WakuMessage timestamps).
+pub fn now_ns() -> i64 {
+    pfs_transport::transport::now_unix_ns()
+}
+
+/// Opens (creating the file when `create`) a SQLite store.
+pub fn open_store(
+    path: &Path,
+    passphrase: &[u8],
+    kdf_iterations: Option<u32>,
+) -> Result<SqliteStore, DeviceError> {
+    let mut opts = SqliteOptions::default();
+    if let Some(n) = kdf_iterations {
+        opts = opts.with_kdf_iterations(n);
+    }
+    SqliteStore::open(path, passphrase, opts).map_err(|e| match e {
+        StoreError::WrongKey => DeviceError::WrongPassphrase(path.to_path_buf()),
+        StoreError::Locked(_) => DeviceError::Locked(path.to_path_buf()),
+        other => DeviceError::Store(other),
+    })
+}
+
+impl Device {
+    /// Creates a new account in `store`; returns the device and the mnemonic phrase.
+    pub fn create(store: Box<dyn Store>, config: Config) -> Result<(Self, String), DeviceError> {
+        let mut rng = OsRandom;
+        let (account, mnemonic) = pfs_x3dh::Account::create(&mut rng).map_err(DeviceError::Mnemonic)?;
+        let device = Self::install(store, config, &account)?;
+        Ok((device, mnemonic.phrase().to_owned()))
+    }
+
+    /// Recovers an account from its phrase into `store` (a new installation).
+    pub fn recover(store: Box<dyn Store>, config: Config, phrase: &str) -> Result<Self, DeviceError> {
+        let mut rng = OsRandom;
+        let account = pfs_x3dh::Account::recover(phrase, &mut rng).map_err(DeviceError::Mnemonic)?;
+        Self::install(store, config, &account)
+    }
+
+    fn install(
+        store: Box<dyn Store>,
+        config: Config,
+        account: &pfs_x3dh::Account,
+    ) -> Result<Self, DeviceError> {
+        let secret = account.identity().secret().clone();
+        let engine = Engine::create_with_identity(
+            store,
+            Box::new(SystemClock),
+            Box::new(OsRandom),
+            config,
+            secret.to_bytes().expose(),
+            account.installation_id().as_ref(),
+        )
+        .map_err(|e| match e {
+            EngineError::AccountExists => DeviceError::AccountExists,
+            other => DeviceError::Engine(other),
+        })?;
+        Ok(Self {
+            engine,
+            secret,
+            rng: OsRandom,
+            negotiated: HashMap::new(),
+        })
+    }
+
+    /// Opens the account of an existing store.
+    pub fn open(mut store: Box<dyn Store>, config: Config) -> Result<Self, DeviceError> {
+        let account = {
+            let tx = store.begin().map_err(DeviceError::Store)?;
+            tx.account().map_err(DeviceError::Store)?
+        };
+        let Some(account) = account else {
+            return Err(DeviceError::Engine(EngineError::NoAccount));
+        };
+        let secret = SecretKey::from_bytes(account.identity_secret.expose())
+            .map_err(|e| DeviceError::BadIdentity(e.to_string()))?;
+        let engine = Engine::open(
+            store,
+            Box::new(SystemClock),
+            Box::new(OsRandom),
+            config,
+        )?;
+        Ok(Self {
+            engine,
+            secret,
+            rng: OsRandom,
+            negotiated: HashMap::new(),
+        })
+    }
+
+    /// A copy of the identity key, for the application layer's signatures.
+    pub fn signing_key(&self) -> SecretKey {
+        self.secret.clone()
+    }
+
+    /// Our identity (chat key).
+    pub fn identity(&self) -> PublicKey {
+        self.engine.identity().clone()
+    }
+
+    /// Our installation id.
+    pub fn installation_id(&self) -> String {
+        self.engine.installation_id().to_owned()
+    }
+
+    /// Learns the negotiated topic and key of a shared secret; returns the content topic.
+    fn negotiated_key(
+        &mut self,
+        secret: &pfs_crypto::SecretBytes<32>,
+    ) -> Result<(String, SymKey), DeviceError> {
+        let topic = waku::content_topic(&pfs_transport::status::negotiated_topic(secret));
+        if let Some(k) = self.negotiated.get(&topic) {
+            return Ok((topic, k.clone()));
+        }
+        let key = pfs_transport::status::negotiated_key(secret)
+            .map_err(|e| DeviceError::Negotiated(e.to_string()))?;
+        self.negotiated.insert(topic.clone(), key.clone());
+        Ok((topic, key))
+    }
+
+    /// The content topics this device receives on: our partitioned topic (ECIES) and the
+    /// negotiated topic shared with each contact (AES-GCM), as status-go's filters.
+    pub fn content_topics(&mut self) -> Result<Vec<String>, DeviceError> {
+        let mut topics = vec![waku::content_topic(
+            &pfs_transport::status::partitioned_topic(&self.identity()),
+        )];
+        for c in self.engine.contacts()? {
+            let Ok(pk) = PublicKey::from_compressed(&c.identity) else {
+                continue;
+            };
+            let secret = pfs_transport::status::shared_secret(&self.secret, &pk);
+            topics.push(self.negotiated_key(&secret)?.0);
+        }
+        topics.sort();
+        topics.dedup();
+        Ok(topics)
+    }
+
+    /// Wraps an outgoing protocol message into a signed WakuMessage (payload version 1),
+    /// timestamped `now_ns`: ECIES to the recipient identity on its partitioned topic
+    /// (status-go `SendPrivateWithPartitioned`), which every Status installation always
+    /// listens on, also a recovered one that knows none of its contacts yet. Refuses a
+    /// message over the network's size limit before anything is printed or sent.
+    pub fn seal(&mut self, out: &Outgoing, now_ns: i64) -> Result<WakuMessage, DeviceError> {
+        self.seal_with(out, now_ns, false)
+    }
+
+    /// As [`Device::seal`], but when `negotiated` and the engine says the secret is
+    /// agreed (every addressed installation speaks protocol version 1), on the topic
+    /// negotiated with the recipient under its AES-256-GCM key, as status-go's
+    /// `SendPrivateWithSharedSecret` does. We read such messages from contacts
+    /// ([`Device::content_topics`]); we send on the partitioned topic by default because a
+    /// recovered installation of the recipient does not listen on negotiated topics yet.
+    pub fn seal_with(
+        &mut self,
+        out: &Outgoing,
+        now_ns: i64,
+        negotiated: bool,
+    ) -> Result<WakuMessage, DeviceError> {
+        let negotiated = match &out.agreed_secret {
+            Some(secret) if negotiated && out.recipient != self.identity() => {
+                Some(self.negotiated_key(secret)?)
+            }
+            _ => None,
+        };
+        let (topic, key) = match &negotiated {
+            Some((topic, key)) => (topic.clone(), SealKey::Symmetric(key)),
+            None => (
+                waku::content_topic(&pfs_transport::status::partitioned_topic(&out.recipient)),
+                SealKey::Asymmetric(&out.recipient),
+            ),
+        };
+        let msg = pfs_transport::payload::seal_message(
+            &out.bytes,
+            Some(&self.secret),
+            key,
+            topic,
+            now_ns,
+            false,
+            &mut self.rng,
+        )
+        .map_err(DeviceError::Seal)?;
+        let size = waku::encoded_len(&msg);
+        if size > MAX_MESSAGE_SIZE {
+            return Err(DeviceError::TooLarge {
+                size,
+                max: MAX_MESSAGE_SIZE,
+            });
+        }
+        Ok(msg)
+    }
+
+    /// Opens an encoded WakuMessage (as `pfs send` prints it) travelling on the default
+    /// pubsub topic.
+    pub fn open_bytes(&mut self, bytes: &[u8]) -> Result<Opened, OpenFailure> {
+        let msg = waku::decode_message(bytes, MAX_MESSAGE_SIZE + 1024)
+            .map_err(|e| OpenFailure::Corrupt(e.to_string()))?;
+        self.open_message(&CarriedMessage::on_default_shard(msg))
+    }
+
+    /// Opens a message and recovers its signer: with the negotiated key when it is on a
+    /// topic negotiated with a contact, else with our identity key (ECIES).
+    pub fn open_message(&mut self, carried: &CarriedMessage) -> Result<Opened, OpenFailure> {
+        let partitioned =
+            waku::content_topic(&pfs_transport::status::partitioned_topic(&self.identity()));
+        if carried.content_topic() != partitioned
+            && !self.negotiated.contains_key(carried.content_topic())
+        {
+            // perhaps the topic of a contact added since: learn the contacts' topics again
+            let _ = self.content_topics();
+        }
+        let key = match self.negotiated.get(carried.content_topic()) {
+            Some(k) => OpenKey::Symmetric(k),
+            None => OpenKey::Asymmetric(&self.secret),
+        };
+        let opened =
+            pfs_transport::payload::open_message(&carried.message, key).map_err(|e| match e {
+                pfs_transport::PayloadError::Ecies(_)
+                | pfs_transport::PayloadError::Symmetric(_) => OpenFailure::NotForUs,
+                pfs_transport::PayloadError::WrongVersion { .. } => {
+                    OpenFailure::Rejected(e.to_string())
+                }
+                other => OpenFailure::Corrupt(other.to_string()),
+            })?;
+        let sender = opened.signer.ok_or(OpenFailure::Unsigned)?;
+        Ok(Opened {
+            sender,
+            payload: opened.payload,
+            hash: carried.hash(),
+            timestamp_ns: carried.timestamp_ns(),
+        })
+    }
+
+    /// True when `payload` (from `sender`) is a message this very installation sent
+    /// (our own-devices copy coming back on our own topic).
+    pub fn is_own_echo(&self, sender: &PublicKey, payload: &[u8]) -> bool {
+        if *sender != self.identity() {
+            return false;
+        }
+        pfs_wire::decode_protocol_message(payload, &self.engine.config().wire_limits)
+            .is_ok_and(|m| m.installation_id == self.engine.installation_id())
+    }
+}

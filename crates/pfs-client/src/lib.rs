@@ -1,0 +1,584 @@
+//! # pfs-client: one object for apps (level 4)
+//!
+//! A [`Client`] holds an installation ([`Device`]: the engine over its store and the
+//! identity key), the Status application layer ([`pfs_app::messenger::Messenger`], its
+//! records in the same encrypted store) and a transport (the Waku node, a light-node
+//! connection, or the in-memory transport). It turns user intents into WakuMessages and
+//! received WakuMessages into typed [`ClientEvent`]s, and drives the background work a user
+//! would otherwise forget: MVDS acks and resends, bundle replies, segmentation and
+//! reassembly, contact-code advertisements, maintenance.
+//!
+//! The send path, as status-go's (`../shared/reference/status-app-layer.md` §4):
+//! `ChatMessage` → signed `ApplicationMetadataMessage` → MVDS `Payload` → engine
+//! (`ProtocolMessage`, one per identity: the peer's devices and our own other devices) →
+//! [`SegmentMessage`](pfs_wire::app::SegmentMessage)s when large → payload v1 (signed,
+//! ECIES to the recipient's partitioned topic) → `WakuMessage` on the pubsub topic.
+//!
+//! ```
+//! use pfs_client::{Client, ClientConfig, ClientEvent, Device};
+//! use pfs_app::messenger::Event;
+//! use pfs_transport::transport::InMemoryTransport;
+//!
+//! let net = InMemoryTransport::new();
+//! let store = || Box::new(pfs_store::MemoryStore::new());
+//! let (alice, _phrase) = Device::create(store(), pfs_protocol::Config::default())?;
+//! let (bob, _phrase) = Device::create(store(), pfs_protocol::Config::default())?;
+//! let mut alice = Client::new(alice, Box::new(net.clone()), ClientConfig::default());
+//! let mut bob = Client::new(bob, Box::new(net.clone()), ClientConfig::default());
+//! bob.listen()?;
+//! alice.listen()?;
+//!
+//! let bob_key = bob.identity();
+//! alice.send_text(&bob_key, "hello Bob")?;
+//! let events = bob.poll(std::time::Duration::from_secs(2))?;
+//! assert!(events.iter().any(|e| matches!(e,
+//!     ClientEvent::App(Event::Text { message, .. }) if message.text == "hello Bob")));
+//! # Ok::<(), pfs_client::ClientError>(())
+//! ```
+#![forbid(unsafe_code)]
+
+pub mod device;
+
+use std::time::Duration;
+
+use pfs_app::messenger::{self, Event, Messenger, RecordKind, RecordStore, StoreFailure};
+use pfs_app::segment::{self, Outcome, Reassembler};
+use pfs_crypto::secp256k1::PublicKey;
+use pfs_protocol::{AppRecords, DeliveredKind, EngineError, GroupKey, Outgoing, OutgoingKind};
+use pfs_transport::transport::{CarriedMessage, Subscription, Transport, TransportError};
+use pfs_transport::waku;
+
+pub use device::{Device, DeviceError, OpenFailure, Opened};
+
+/// How the client behaves.
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// The application layer's configuration (resends, limits).
+    pub app: messenger::Config,
+    /// Bare-protocol mode: plaintexts are sent and reported as they are, without the Status
+    /// application layer (no wrapper, no MVDS, no acks).
+    pub raw: bool,
+    /// The pubsub topic (shard) messages travel on.
+    pub pubsub_topic: String,
+    /// Largest engine message sent in one WakuMessage; larger ones are segmented.
+    pub segment_size: usize,
+    /// Bounds on incomplete segment sets.
+    pub segment_limits: segment::Limits,
+    /// How long an incomplete segment set is kept, ms.
+    pub segment_expiry_ms: u64,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        Self {
+            app: messenger::Config::default(),
+            raw: false,
+            pubsub_topic: waku::DEFAULT_PUBSUB_TOPIC.to_owned(),
+            // ¾ of the network's message size, as status-go does with its own maximum
+            segment_size: waku::DEFAULT_MAX_MESSAGE_SIZE / 4 * 3 - 4096,
+            segment_limits: segment::Limits::default(),
+            segment_expiry_ms: 10 * 60_000,
+        }
+    }
+}
+
+/// Why a client operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClientError {
+    /// The device (store, engine, sealing) failed.
+    #[error(transparent)]
+    Device(#[from] DeviceError),
+    /// The engine refused to send.
+    #[error(transparent)]
+    Send(#[from] pfs_protocol::SendError),
+    /// The application layer failed.
+    #[error(transparent)]
+    App(#[from] messenger::AppError),
+    /// The transport failed.
+    #[error(transparent)]
+    Transport(#[from] TransportError),
+    /// Segmentation failed.
+    #[error("segmentation: {0}")]
+    Segment(String),
+    /// An operation that needs [`Client::listen`] first.
+    #[error("not listening: call listen() first")]
+    NotListening,
+}
+
+impl From<EngineError> for ClientError {
+    fn from(e: EngineError) -> Self {
+        Self::Device(DeviceError::Engine(e))
+    }
+}
+
+/// Who is at fault for a failure, for callers that decide whether to retry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// The received bytes are bad (forged, malformed, replayed): drop them.
+    Peer,
+    /// Our side (store, configuration, input): fix and retry.
+    Local,
+    /// The network: retry later (the outbox resends).
+    Transient,
+}
+
+impl ClientError {
+    /// Who is at fault.
+    pub fn fault(&self) -> Fault {
+        match self {
+            Self::Transport(_) => Fault::Transient,
+            Self::App(e) if e.is_peer_fault() => Fault::Peer,
+            _ => Fault::Local,
+        }
+    }
+}
+
+/// What happened, as the client reports it.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum ClientEvent {
+    /// An application-layer event (text, contact request, delivery ack, ...).
+    App(Event),
+    /// A plaintext in raw mode (or one that is not an application message).
+    Raw {
+        /// The sender.
+        from: PublicKey,
+        /// The plaintext.
+        plaintext: Vec<u8>,
+        /// True when it was forward secret.
+        forward_secret: bool,
+    },
+    /// A peer's (or our own new device's) bundle arrived without a message.
+    BundleReceived {
+        /// Whose.
+        from: PublicKey,
+    },
+    /// New installations were learnt from a bundle (own ones await approval).
+    DevicesSeen {
+        /// Identity and installation id of each.
+        installations: Vec<(PublicKey, String)>,
+    },
+    /// Hash-ratchet group keys arrived (communities); a 1:1 application may ignore them.
+    GroupKeys {
+        /// The sender.
+        from: PublicKey,
+        /// The keys.
+        keys: Vec<GroupKey>,
+    },
+    /// A received message was dropped.
+    Dropped {
+        /// The sender, when known.
+        from: Option<PublicKey>,
+        /// Why.
+        reason: String,
+        /// Who is at fault.
+        fault: Fault,
+    },
+}
+
+/// What a send did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SendReport {
+    /// status-go ids of the application messages sent.
+    pub message_ids: Vec<[u8; 32]>,
+    /// WakuMessages published.
+    pub published: usize,
+    /// Relay peers the publishes reached (summed).
+    pub relay_peers: usize,
+    /// WakuMessages that no peer took (kept in the outbox for resending).
+    pub unpublished: usize,
+    /// True when the message is forward secret for the peer.
+    pub forward_secret: bool,
+}
+
+/// One account, connected: see the crate documentation.
+pub struct Client {
+    device: Device,
+    messenger: Messenger,
+    transport: Box<dyn Transport>,
+    subscription: Option<Subscription>,
+    reassembler: Reassembler,
+    config: ClientConfig,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("device", &self.device)
+            .field("listening", &self.subscription.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The messenger's records inside an engine transaction.
+struct Records<'a, 'b>(&'a mut AppRecords<'b>);
+
+fn boxed(e: pfs_store::StoreError) -> StoreFailure {
+    Box::new(e)
+}
+
+impl RecordStore for Records<'_, '_> {
+    fn record(&self, kind: RecordKind, key: &[u8]) -> Result<Option<Vec<u8>>, StoreFailure> {
+        self.0.get(kind.as_str(), key).map_err(boxed)
+    }
+    fn put_record(
+        &mut self,
+        kind: RecordKind,
+        key: &[u8],
+        value: &[u8],
+        due: i64,
+    ) -> Result<(), StoreFailure> {
+        self.0.put(kind.as_str(), key, value, due).map_err(boxed)
+    }
+    fn delete_record(&mut self, kind: RecordKind, key: &[u8]) -> Result<(), StoreFailure> {
+        self.0.delete(kind.as_str(), key).map_err(boxed)
+    }
+    fn due_records(
+        &self,
+        kind: RecordKind,
+        until: i64,
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreFailure> {
+        self.0.due(kind.as_str(), until, limit).map_err(boxed)
+    }
+    fn count_records(&self, kind: RecordKind) -> Result<usize, StoreFailure> {
+        self.0.count(kind.as_str()).map_err(boxed)
+    }
+}
+
+fn now_ms() -> i64 {
+    device::now_ns().div_euclid(1_000_000)
+}
+
+impl Client {
+    /// A client for `device` over `transport`.
+    pub fn new(device: Device, transport: Box<dyn Transport>, config: ClientConfig) -> Self {
+        let messenger = Messenger::new(device.signing_key(), config.app);
+        Self {
+            device,
+            messenger,
+            transport,
+            subscription: None,
+            reassembler: Reassembler::new(config.segment_limits),
+            config,
+        }
+    }
+
+    /// Our identity (chat key).
+    pub fn identity(&self) -> PublicKey {
+        self.device.identity()
+    }
+
+    /// The device (engine, contacts, installations).
+    pub fn device(&mut self) -> &mut Device {
+        &mut self.device
+    }
+
+    /// Subscribes to the content topics we receive on (our partitioned topic and the topics
+    /// negotiated with contacts). Call again after adding contacts.
+    pub fn listen(&mut self) -> Result<(), ClientError> {
+        let topics = self.device.content_topics()?;
+        self.subscription = Some(self.transport.subscribe(&topics)?);
+        Ok(())
+    }
+
+    fn with_records<T>(
+        &mut self,
+        f: impl FnOnce(&Messenger, &mut dyn RecordStore) -> Result<T, messenger::AppError>,
+    ) -> Result<T, ClientError> {
+        let messenger = &self.messenger;
+        self.device
+            .engine
+            .with_app_records(|r| -> Result<T, ClientError> {
+                Ok(f(messenger, &mut Records(r))?)
+            })
+    }
+
+    /// Sends a text to `to` (and copies to our own other devices); tracked until the peer
+    /// acknowledges it. In raw mode the text bytes are sent as they are.
+    pub fn send_text(&mut self, to: &PublicKey, text: &str) -> Result<SendReport, ClientError> {
+        if self.config.raw {
+            return self.send_plaintext(to, text.as_bytes(), false, Vec::new());
+        }
+        let now = now_ms();
+        let out = self.with_records(|m, r| m.text(r, to, text, None, now))?;
+        self.send_plaintext(to, &out.plaintext, false, out.message_ids)
+    }
+
+    /// Sends a contact request with `text` (today's Status flow: a CONTACT_REQUEST chat
+    /// message and a `ContactUpdate`); the only message that reaches a peer who declined
+    /// us.
+    pub fn send_contact_request(
+        &mut self,
+        to: &PublicKey,
+        text: &str,
+    ) -> Result<SendReport, ClientError> {
+        if self.config.raw {
+            return self.send_plaintext(to, text.as_bytes(), true, Vec::new());
+        }
+        let now = now_ms();
+        let out = self.with_records(|m, r| m.contact_request(r, to, text, now))?;
+        self.send_plaintext(to, &out.plaintext, true, out.message_ids)
+    }
+
+    /// Accepts the contact request `request_id` of `from`: marks them accepted and tells
+    /// them (`AcceptContactRequest` + `ContactUpdate`).
+    pub fn accept_contact_request(
+        &mut self,
+        from: &PublicKey,
+        request_id: &[u8; 32],
+    ) -> Result<SendReport, ClientError> {
+        self.device.engine.accept_contact(from)?;
+        if self.config.raw {
+            return Ok(SendReport::default());
+        }
+        let now = now_ms();
+        let out = self.with_records(|m, r| m.accept_contact_request(r, from, request_id, now))?;
+        self.send_plaintext(from, &out.plaintext, false, out.message_ids)
+    }
+
+    /// Encrypts an engine plaintext for `to` and publishes it.
+    fn send_plaintext(
+        &mut self,
+        to: &PublicKey,
+        plaintext: &[u8],
+        contact_request: bool,
+        message_ids: Vec<[u8; 32]>,
+    ) -> Result<SendReport, ClientError> {
+        let outs = if contact_request {
+            self.device.engine.send_contact_request(to, plaintext)?
+        } else {
+            self.device.engine.send(to, plaintext)?
+        };
+        let mut report = SendReport {
+            message_ids,
+            forward_secret: outs
+                .iter()
+                .any(|o| o.kind == OutgoingKind::Message && o.forward_secret),
+            ..SendReport::default()
+        };
+        for out in &outs {
+            self.publish(out, &mut report)?;
+        }
+        Ok(report)
+    }
+
+    /// Seals (segmenting when large) and publishes one engine message. A publish that no
+    /// peer takes is counted, not an error: the outbox resends tracked messages.
+    fn publish(&mut self, out: &Outgoing, report: &mut SendReport) -> Result<(), ClientError> {
+        let now_ns = device::now_ns();
+        let pieces = if out.bytes.len() > self.config.segment_size {
+            segment::split(&out.bytes, self.config.segment_size)
+                .map_err(|e| ClientError::Segment(e.to_string()))?
+        } else {
+            vec![out.bytes.clone()]
+        };
+        for piece in pieces {
+            let piece_out = Outgoing {
+                bytes: piece,
+                ..out.clone()
+            };
+            let msg = self.device.seal(&piece_out, now_ns)?;
+            let carried = CarriedMessage {
+                pubsub_topic: self.config.pubsub_topic.clone(),
+                message: msg,
+            };
+            match self.transport.publish(carried) {
+                Ok(r) => {
+                    report.published += 1;
+                    report.relay_peers += r.relay_peers;
+                }
+                Err(TransportError::NoPeers) => report.unpublished += 1,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
+    }
+
+    /// Waits up to `timeout` for messages, handles everything that arrived, then runs
+    /// [`Client::tick`]. Returns what happened.
+    pub fn poll(&mut self, timeout: Duration) -> Result<Vec<ClientEvent>, ClientError> {
+        let mut received = Vec::new();
+        {
+            let sub = self.subscription.as_ref().ok_or(ClientError::NotListening)?;
+            if let Some(m) = sub.recv_timeout(timeout)? {
+                received.push(m);
+                while let Some(m) = sub.try_recv()? {
+                    received.push(m);
+                }
+            }
+        }
+        let mut events = Vec::new();
+        for m in &received {
+            events.extend(self.handle(m)?);
+        }
+        events.extend(self.tick()?);
+        Ok(events)
+    }
+
+    /// Fetches what a store holds for our topics between `start_ns` and now (after being
+    /// offline) and handles it.
+    pub fn catch_up(&mut self, start_ns: i64) -> Result<Vec<ClientEvent>, ClientError> {
+        let query = pfs_transport::transport::HistoryQuery {
+            pubsub_topic: self.config.pubsub_topic.clone(),
+            content_topics: self.device.content_topics()?,
+            start_ns,
+            end_ns: device::now_ns(),
+        };
+        let history = self.transport.fetch_history(&query)?;
+        let mut events = Vec::new();
+        for m in &history {
+            events.extend(self.handle(m)?);
+        }
+        Ok(events)
+    }
+
+    /// Background work: resends of unacknowledged messages that are due, replies the engine
+    /// queued (bundle replies), expiry of incomplete segment sets.
+    pub fn tick(&mut self) -> Result<Vec<ClientEvent>, ClientError> {
+        let mut events = Vec::new();
+        let now = now_ms();
+        self.reassembler
+            .expire(u64::try_from(now).unwrap_or(0).saturating_sub(self.config.segment_expiry_ms));
+        if !self.config.raw {
+            let (resends, expired) = self.with_records(|m, r| m.due_resends(r, now))?;
+            events.extend(expired.into_iter().map(ClientEvent::App));
+            for out in resends {
+                if let Err(e) = self.send_plaintext(&out.to, &out.plaintext, false, Vec::new()) {
+                    // our fault or the network's: the outbox keeps it for the next pass
+                    tracing::warn!(error = %e, "resend failed");
+                }
+            }
+        }
+        self.flush_engine_outbox()?;
+        Ok(events)
+    }
+
+    fn flush_engine_outbox(&mut self) -> Result<(), ClientError> {
+        for out in self.device.engine.take_outgoing() {
+            let mut report = SendReport::default();
+            self.publish(&out, &mut report)?;
+        }
+        Ok(())
+    }
+
+    /// Handles one received WakuMessage.
+    pub fn handle(&mut self, carried: &CarriedMessage) -> Result<Vec<ClientEvent>, ClientError> {
+        let opened = match self.device.open_message(carried) {
+            Ok(o) => o,
+            Err(OpenFailure::NotForUs) => return Ok(Vec::new()),
+            Err(e) => {
+                return Ok(vec![ClientEvent::Dropped {
+                    from: None,
+                    reason: e.to_string(),
+                    fault: Fault::Peer,
+                }]);
+            }
+        };
+        if self.device.is_own_echo(&opened.sender, &opened.payload) {
+            return Ok(Vec::new());
+        }
+        let now = now_ms();
+        // a segment first, as status-go
+        let payload = match self.reassembler.push(
+            &opened.sender,
+            &opened.payload,
+            u64::try_from(now).unwrap_or(0),
+        ) {
+            Ok(Outcome::Complete(whole)) => whole,
+            Ok(Outcome::Incomplete) => return Ok(Vec::new()),
+            Err(segment::SegmentError::Malformed(_) | segment::SegmentError::BadHash(_)) => {
+                opened.payload.clone()
+            }
+            Err(e) => {
+                return Ok(vec![ClientEvent::Dropped {
+                    from: Some(opened.sender),
+                    reason: format!("segment: {e}"),
+                    fault: Fault::Peer,
+                }]);
+            }
+        };
+        let delivered = match self
+            .device
+            .engine
+            .decrypt(&opened.sender, &payload, &opened.hash)
+        {
+            Ok(d) => d,
+            Err(e) => {
+                let fault = if e.is_peer_fault() {
+                    Fault::Peer
+                } else {
+                    Fault::Local
+                };
+                self.flush_engine_outbox()?;
+                return Ok(vec![ClientEvent::Dropped {
+                    from: Some(opened.sender),
+                    reason: e.to_string(),
+                    fault,
+                }]);
+            }
+        };
+        let mut events = Vec::new();
+        if !delivered.new_installations.is_empty() {
+            events.push(ClientEvent::DevicesSeen {
+                installations: delivered.new_installations.clone(),
+            });
+        }
+        if !delivered.group_keys.is_empty() {
+            events.push(ClientEvent::GroupKeys {
+                from: delivered.sender.clone(),
+                keys: delivered.group_keys.clone(),
+            });
+        }
+        let from = delivered.sender.clone();
+        match delivered.kind {
+            DeliveredKind::BundleOnly => events.push(ClientEvent::BundleReceived { from }),
+            DeliveredKind::HashRatchet => {}
+            DeliveredKind::Public if !self.config.raw => {
+                match self.messenger.receive_public(&from, &delivered.plaintext) {
+                    Ok(e) => events.push(ClientEvent::App(e)),
+                    Err(e) => events.push(ClientEvent::Dropped {
+                        from: Some(from),
+                        reason: e.to_string(),
+                        fault: Fault::Peer,
+                    }),
+                }
+            }
+            DeliveredKind::Direct if !self.config.raw => {
+                let sent_ms = opened.timestamp_ns.div_euclid(1_000_000);
+                let plaintext = delivered.plaintext;
+                let result =
+                    self.with_records(|m, r| m.receive(r, &from, &plaintext, sent_ms, now));
+                match result {
+                    Ok(incoming) => {
+                        events.extend(incoming.events.into_iter().map(ClientEvent::App));
+                        if let Some(ack) = incoming.ack {
+                            // to the sender's devices only: our own devices need no ack
+                            let out = self.device.engine.encrypt_for(&ack.to, &ack.plaintext, false)?;
+                            self.publish(&out, &mut SendReport::default())?;
+                        }
+                    }
+                    Err(e) if e.fault() == Fault::Peer => events.push(ClientEvent::Dropped {
+                        from: Some(from),
+                        reason: e.to_string(),
+                        fault: Fault::Peer,
+                    }),
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            _ => events.push(ClientEvent::Raw {
+                from,
+                plaintext: delivered.plaintext,
+                forward_secret: delivered.forward_secret,
+            }),
+        }
+        self.flush_engine_outbox()?;
+        Ok(events)
+    }
+
+    /// Messages sent and not yet acknowledged.
+    pub fn unacknowledged(&mut self) -> Result<usize, ClientError> {
+        self.with_records(|m, r| m.unacknowledged(r))
+    }
+}
