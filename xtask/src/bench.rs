@@ -1,4 +1,4 @@
-//! `cargo xtask bench [--no-run-benches] [--only GROUP[,GROUP]...]`: runs the criterion benchmarks of `pfs-bench`
+//! `cargo xtask bench [--quick] [--no-run-benches] [--only GROUP[,GROUP]...]`: runs the criterion benchmarks of `pfs-bench`
 //! (release), reads the medians from `target/criterion/<group>/<function>/base/estimates.json`
 //! (`base` is criterion's default saved baseline), prints one table (ours, vodozemac, ratio),
 //! writes it to `target/bench-report.md` and copies it, with the machine description and the
@@ -29,6 +29,14 @@
 //! skips the libsecp256k1 run unless a selected group has libsecp256k1 rows, builds the
 //! table from whatever estimates are on disk (rows without estimates are left out) and
 //! writes `target/bench-report.md` only, never `docs/performance.md`.
+//!
+//! The scale benchmark (`benches/scale.rs`, see `pfs_bench::scale`; pseudo-group `scale`
+//! for `--only`) runs last: how each cost grows with sessions, skipped keys, archived
+//! messages, devices and missed messages, at the sizes of issue 18 (`PFS_SCALE=default`) or,
+//! with `--quick`, smaller ones. It writes `target/scale-report.md`, which replaces the block
+//! between the scale markers of `docs/performance.md` whenever the scale benchmark ran
+//! (also with `--only scale`: the block is its own) or, with `--no-run-benches`, when the
+//! report is on disk.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -38,6 +46,11 @@ use pfs_bench::relay::{self, BURST_MESSAGES, BURST_WINDOW, BurstReport, TEXT_LEN
 
 const BEGIN: &str = "<!-- bench-report:begin -->";
 const END: &str = "<!-- bench-report:end -->";
+const SCALE_BEGIN: &str = "<!-- scale-report:begin -->";
+const SCALE_END: &str = "<!-- scale-report:end -->";
+
+/// The `--only` name of the scale benchmark (not a criterion group).
+const SCALE: &str = "scale";
 
 /// Criterion's default saved baseline: the figures of the normal (k256) run.
 const MAIN_BASELINE: &str = "base";
@@ -538,11 +551,16 @@ fn machine() -> String {
 /// Replaces the text between the markers of `docs/performance.md` (creates the markers at
 /// the end when missing).
 fn update_doc(path: &Path, report: &str) -> Result<(), String> {
+    update_block(path, BEGIN, END, report)
+}
+
+/// Replaces the text between `begin` and `end` in `path` (appends both when missing).
+fn update_block(path: &Path, begin: &str, end: &str, report: &str) -> Result<(), String> {
     let old = std::fs::read_to_string(path).unwrap_or_default();
-    let block = format!("{BEGIN}\n{report}{END}");
-    let new = match (old.find(BEGIN), old.find(END)) {
+    let block = format!("{begin}\n{report}{end}");
+    let new = match (old.find(begin), old.find(end)) {
         (Some(b), Some(e)) if b < e => {
-            format!("{}{block}{}", &old[..b], &old[e + END.len()..])
+            format!("{}{block}{}", &old[..b], &old[e + end.len()..])
         }
         _ => format!("{old}\n{block}\n"),
     };
@@ -558,6 +576,7 @@ fn groups() -> Vec<&'static str> {
         }
     }
     g.push(relay::GROUP);
+    g.push(SCALE);
     g
 }
 
@@ -585,6 +604,22 @@ fn libsecp_filter(only: Option<&[&str]>) -> Option<String> {
         }
     }
     (!ids.is_empty()).then(|| format!("^({})$", ids.join("|")))
+}
+
+/// `PFS_SCALE=<mode> cargo bench -p pfs-bench --bench scale`: the scale benchmark, which
+/// writes `target/scale-report.md`.
+fn cargo_bench_scale(root: &Path, quick: bool) -> Result<(), String> {
+    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .current_dir(root)
+        .env("PFS_SCALE", if quick { "quick" } else { "default" })
+        .args(["bench", "-p", "pfs-bench", "--bench", "scale"])
+        .status()
+        .map_err(|e| format!("cannot run cargo bench: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("cargo bench --bench scale failed: {status}"))
+    }
 }
 
 /// `cargo bench -p pfs-bench --bench compare <cargo_args> -- <criterion_args>`.
@@ -706,6 +741,8 @@ fn run_js_references(root: &Path, target: &Path) {
 #[derive(Debug, PartialEq, Eq)]
 struct Options {
     run_benches: bool,
+    /// `--quick`: the scale benchmark's small sizes.
+    quick: bool,
     /// `--only`: the selected criterion groups.
     only: Option<Vec<&'static str>>,
 }
@@ -713,11 +750,15 @@ struct Options {
 fn parse_args(args: &[String]) -> Result<Options, String> {
     let all = groups();
     let mut run_benches = true;
+    let mut quick = false;
     let mut only: Option<Vec<&'static str>> = None;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         let names = if a == "--no-run-benches" {
             run_benches = false;
+            continue;
+        } else if a == "--quick" {
+            quick = true;
             continue;
         } else if a == "--only" {
             it.next()
@@ -728,8 +769,8 @@ fn parse_args(args: &[String]) -> Result<Options, String> {
             v.to_owned()
         } else {
             return Err(format!(
-                "unknown bench option `{a}` (usage: cargo xtask bench [--no-run-benches] \
-                 [--only GROUP[,GROUP]...])"
+                "unknown bench option `{a}` (usage: cargo xtask bench [--quick] \
+                 [--no-run-benches] [--only GROUP[,GROUP]...])"
             ));
         };
         for name in names.split(',').filter(|n| !n.is_empty()) {
@@ -752,7 +793,11 @@ fn parse_args(args: &[String]) -> Result<Options, String> {
             }
         }
     }
-    Ok(Options { run_benches, only })
+    Ok(Options {
+        run_benches,
+        quick,
+        only,
+    })
 }
 
 /// Entry point. `--no-run-benches` only rebuilds the report from existing estimates;
@@ -761,7 +806,20 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
     let opts = parse_args(args)?;
     let root = workspace_root();
     let target = target_dir(&root);
-    let only = opts.only.as_deref();
+    let scale = opts.only.as_deref().is_none_or(|o| o.contains(&SCALE));
+    // the criterion groups selected (`None`: all of them)
+    let criterion_only: Option<Vec<&'static str>> = opts
+        .only
+        .as_ref()
+        .map(|o| o.iter().copied().filter(|g| *g != SCALE).collect());
+    if criterion_only.as_ref().is_some_and(Vec::is_empty) {
+        // `--only scale`: no criterion group, no main table
+        if opts.run_benches {
+            cargo_bench_scale(&root, opts.quick)?;
+        }
+        return write_scale(&root, &target).map(|()| ExitCode::SUCCESS);
+    }
+    let only = criterion_only.as_deref();
     if opts.run_benches {
         let mut criterion_args = vec!["--save-baseline", MAIN_BASELINE];
         let filter = only.map(|o| format!("^({})/", o.join("|")));
@@ -859,7 +917,32 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
             out.display()
         );
     }
+    if scale {
+        if opts.run_benches {
+            cargo_bench_scale(&root, opts.quick)?;
+        }
+        write_scale(&root, &target)?;
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Copies `target/scale-report.md` between the scale markers of `docs/performance.md`.
+fn write_scale(root: &Path, target: &Path) -> Result<(), String> {
+    let path = target.join("scale-report.md");
+    let report = std::fs::read_to_string(&path).map_err(|e| {
+        format!(
+            "cannot read {} (run the scale benchmark: cargo xtask bench --only scale): {e}",
+            path.display()
+        )
+    })?;
+    update_block(
+        &root.join("docs").join("performance.md"),
+        SCALE_BEGIN,
+        SCALE_END,
+        &report,
+    )?;
+    eprintln!("xtask bench: scale report copied into docs/performance.md");
+    Ok(())
 }
 
 #[cfg(test)]
@@ -898,6 +981,10 @@ mod tests {
         assert!(f.contains("engine_sqlite/") && f.contains("establish/"));
         assert!(!f.contains("pingpong"));
         assert!(parse_args(&args(&["--only", "nope"])).is_err());
+        let o = parse_args(&args(&["--only", "scale", "--quick"])).unwrap();
+        assert_eq!(o.only, Some(vec![SCALE]));
+        assert!(o.quick);
+        assert!(!parse_args(&[]).unwrap().quick);
         assert!(parse_args(&args(&["--bogus"])).is_err());
         assert_eq!(parse_args(&[]).unwrap().only, None);
     }

@@ -18,6 +18,7 @@ pub mod memory;
 pub mod olm;
 pub mod ratchet;
 pub mod relay;
+pub mod scale;
 
 /// The two ratchet suites of pfs, with the names used in benchmark ids.
 pub const SUITES: [(pfs_ratchet::SuiteId, &str); 2] = [
