@@ -90,7 +90,10 @@ fn group_keys_next_to_a_dr_header_are_exposed_and_the_message_decrypts() {
         assert_eq!(d.group_keys[0].group_id, b"community-id");
         assert_eq!(d.group_keys[0].key.expose(), &key);
         assert_eq!(d.group_keys[0].timestamp, 1_700_000_000_123);
-        assert!(!format!("{:?}", d.group_keys[0]).contains("7, 7"), "key redacted");
+        assert!(
+            !format!("{:?}", d.group_keys[0]).contains("7, 7"),
+            "key redacted"
+        );
     }
 }
 

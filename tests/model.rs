@@ -390,6 +390,7 @@ impl Model {
                     assert!(m.plaintext.is_empty(), "a text arrived as bundle-only")
                 }
                 DeliveredKind::Public => panic!("a 1:1 message arrived as public"),
+                DeliveredKind::HashRatchet => panic!("a 1:1 message arrived as hash-ratchet"),
             },
             Err(_) => {
                 self.stats.refused += 1;

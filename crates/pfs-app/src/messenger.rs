@@ -29,6 +29,9 @@ use crate::{MessageKind, Unwrapped};
 /// A failure of the record store behind the messenger (ours, never the peer's).
 pub type StoreFailure = Box<dyn std::error::Error + Send + Sync>;
 
+/// A record as listed: (key, value).
+pub type Record = (Vec<u8>, Vec<u8>);
+
 /// Which table a record belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RecordKind {
@@ -72,7 +75,7 @@ pub trait RecordStore {
         kind: RecordKind,
         until: i64,
         limit: usize,
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreFailure>;
+    ) -> Result<Vec<Record>, StoreFailure>;
     /// How many records of `kind` exist.
     fn count_records(&self, kind: RecordKind) -> Result<usize, StoreFailure>;
 }
@@ -367,10 +370,13 @@ impl Messenger {
         {
             None => Ok(0),
             Some(v) => {
-                let b: [u8; 8] = v.as_slice().try_into().map_err(|_| AppError::CorruptRecord {
-                    kind: "meta",
-                    reason: "clock is not 8 bytes".into(),
-                })?;
+                let b: [u8; 8] = v
+                    .as_slice()
+                    .try_into()
+                    .map_err(|_| AppError::CorruptRecord {
+                        kind: "meta",
+                        reason: "clock is not 8 bytes".into(),
+                    })?;
                 Ok(u64::from_le_bytes(b))
             }
         }
@@ -502,7 +508,10 @@ impl Messenger {
             to,
             &[
                 (MessageKind::AcceptContactRequest, accept),
-                (MessageKind::ContactUpdate, self.contact_update(clock, state)),
+                (
+                    MessageKind::ContactUpdate,
+                    self.contact_update(clock, state),
+                ),
             ],
             now_ms,
         )
@@ -534,7 +543,10 @@ impl Messenger {
             to,
             &[
                 (MessageKind::RetractContactRequest, retract),
-                (MessageKind::ContactUpdate, self.contact_update(clock, state)),
+                (
+                    MessageKind::ContactUpdate,
+                    self.contact_update(clock, state),
+                ),
             ],
             now_ms,
         )
@@ -596,9 +608,7 @@ impl Messenger {
     }
 
     fn check_capacity(&self, store: &dyn RecordStore, n: usize) -> Result<(), AppError> {
-        let queued = store
-            .count_records(RecordKind::Outbox)
-            .map_err(store_err)?;
+        let queued = store.count_records(RecordKind::Outbox).map_err(store_err)?;
         if queued.saturating_add(n) > self.config.max_outbox {
             return Err(AppError::OutboxFull(queued));
         }
@@ -639,20 +649,23 @@ impl Messenger {
         let due = store
             .due_records(RecordKind::Outbox, now_ms, self.config.resend.batch)
             .map_err(store_err)?;
-        let mut by_peer: Vec<(Vec<u8>, Vec<(MessageId, OutboxEntry)>)> = Vec::new();
+        type PeerBatch = (Vec<u8>, Vec<(MessageId, OutboxEntry)>);
+        let mut by_peer: Vec<PeerBatch> = Vec::new();
         let mut events = Vec::new();
         for (key, value) in due {
-            let id: MessageId = key.as_slice().try_into().map_err(|_| AppError::CorruptRecord {
-                kind: "outbox",
-                reason: "key is not 32 bytes".into(),
-            })?;
+            let id: MessageId = key
+                .as_slice()
+                .try_into()
+                .map_err(|_| AppError::CorruptRecord {
+                    kind: "outbox",
+                    reason: "key is not 32 bytes".into(),
+                })?;
             let entry = Self::outbox_entry(&value)?;
-            let to = PublicKey::from_compressed(&entry.to).map_err(|e| {
-                AppError::CorruptRecord {
+            let to =
+                PublicKey::from_compressed(&entry.to).map_err(|e| AppError::CorruptRecord {
                     kind: "outbox",
                     reason: e.to_string(),
-                }
-            })?;
+                })?;
             if now_ms.saturating_sub(entry.first_sent_ms) > self.config.resend.expire_after_ms {
                 store
                     .delete_record(RecordKind::Outbox, &id)
@@ -709,9 +722,7 @@ impl Messenger {
 
     /// How many messages await an acknowledgement.
     pub fn unacknowledged(&self, store: &dyn RecordStore) -> Result<usize, AppError> {
-        store
-            .count_records(RecordKind::Outbox)
-            .map_err(store_err)
+        store.count_records(RecordKind::Outbox).map_err(store_err)
     }
 
     /// Forgets received ids older than the retention. Returns how many were dropped.
@@ -754,10 +765,7 @@ impl Messenger {
             Parsed::Mvds(r) => {
                 let mut acked = Vec::new();
                 for id in &r.acks {
-                    if let Some(v) = store
-                        .record(RecordKind::Outbox, id)
-                        .map_err(store_err)?
-                    {
+                    if let Some(v) = store.record(RecordKind::Outbox, id).map_err(store_err)? {
                         let e = Self::outbox_entry(&v)?;
                         // only the recipient may acknowledge
                         if e.to == from.as_compressed() {
@@ -769,10 +777,7 @@ impl Messenger {
                     }
                 }
                 for id in &r.requests {
-                    if let Some(v) = store
-                        .record(RecordKind::Outbox, id)
-                        .map_err(store_err)?
-                    {
+                    if let Some(v) = store.record(RecordKind::Outbox, id).map_err(store_err)? {
                         let e = Self::outbox_entry(&v)?;
                         if e.to == from.as_compressed() {
                             // send it again at the next resend pass
@@ -806,7 +811,9 @@ impl Messenger {
                             Ok((u, app))
                         });
                     match handled {
-                        Ok((u, app)) => self.deliver(store, from, &u, app, now_ms, &mut incoming)?,
+                        Ok((u, app)) => {
+                            self.deliver(store, from, &u, app, now_ms, &mut incoming)?
+                        }
                         Err(e) => incoming.events.push(Event::Refused {
                             from: from.clone(),
                             reason: e.to_string(),
@@ -955,10 +962,13 @@ impl PropagatedState {
     }
 }
 
+/// A stored value and its due time.
+type ValueDue = (Vec<u8>, i64);
+
 /// A [`RecordStore`] in memory (tests, and clients that keep nothing on disk).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MemoryRecords {
-    map: std::collections::BTreeMap<(&'static str, Vec<u8>), (Vec<u8>, i64)>,
+    map: std::collections::BTreeMap<(&'static str, Vec<u8>), ValueDue>,
 }
 
 impl RecordStore for MemoryRecords {
@@ -988,7 +998,7 @@ impl RecordStore for MemoryRecords {
         kind: RecordKind,
         until: i64,
         limit: usize,
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreFailure> {
+    ) -> Result<Vec<Record>, StoreFailure> {
         let mut v: Vec<_> = self
             .map
             .iter()

@@ -49,11 +49,16 @@ fn text_is_mvds_wrapped_acknowledged_and_cleared() {
     let Parsed::Mvds(r) = mvds::parse(&out.plaintext, &mvds::Limits::default()).unwrap() else {
         panic!("not MVDS")
     };
-    assert_eq!(r.messages[0].group_id, mvds::one_to_one_group_id(&b.pk, &a.pk));
+    assert_eq!(
+        r.messages[0].group_id,
+        mvds::one_to_one_group_id(&b.pk, &a.pk)
+    );
     assert_eq!(r.messages[0].timestamp, T0 / 1000);
     assert_eq!(r.messages[0].id, out.mvds_ids[0]);
 
-    let inc = b.m.receive(&mut b.store, &a.pk, &out.plaintext, T0, T0 + 5).unwrap();
+    let inc =
+        b.m.receive(&mut b.store, &a.pk, &out.plaintext, T0, T0 + 5)
+            .unwrap();
     assert_eq!(texts(&inc.events), vec!["hello"]);
     let Event::Text { id, message, .. } = &inc.events[0] else {
         panic!()
@@ -63,7 +68,9 @@ fn text_is_mvds_wrapped_acknowledged_and_cleared() {
     let ack = inc.ack.expect("an ack");
     assert!(ack.mvds_ids.is_empty(), "acks are not tracked");
 
-    let back = a.m.receive(&mut a.store, &b.pk, &ack.plaintext, T0, T0 + 10).unwrap();
+    let back =
+        a.m.receive(&mut a.store, &b.pk, &ack.plaintext, T0, T0 + 10)
+            .unwrap();
     assert_eq!(
         back.events,
         vec![Event::Delivered {
@@ -82,7 +89,12 @@ fn unacknowledged_messages_are_resent_with_doubling_delay_then_expire() {
     let cfg = *a.m.config();
     let out = a.m.text(&mut a.store, &b.pk, "lost", None, T0).unwrap();
     let first = cfg.resend.first_delay_ms;
-    assert!(a.m.due_resends(&mut a.store, T0 + first - 1).unwrap().0.is_empty());
+    assert!(
+        a.m.due_resends(&mut a.store, T0 + first - 1)
+            .unwrap()
+            .0
+            .is_empty()
+    );
     let (r1, _) = a.m.due_resends(&mut a.store, T0 + first).unwrap();
     assert_eq!(r1.len(), 1);
     assert!(r1[0].resend);
@@ -95,8 +107,19 @@ fn unacknowledged_messages_are_resent_with_doubling_delay_then_expire() {
     assert_eq!(p.messages[0].id, out.mvds_ids[0]);
     // second resend only after twice the delay
     let t1 = T0 + first;
-    assert!(a.m.due_resends(&mut a.store, t1 + 2 * first - 1).unwrap().0.is_empty());
-    assert_eq!(a.m.due_resends(&mut a.store, t1 + 2 * first).unwrap().0.len(), 1);
+    assert!(
+        a.m.due_resends(&mut a.store, t1 + 2 * first - 1)
+            .unwrap()
+            .0
+            .is_empty()
+    );
+    assert_eq!(
+        a.m.due_resends(&mut a.store, t1 + 2 * first)
+            .unwrap()
+            .0
+            .len(),
+        1
+    );
     // past the expiry: dropped and reported
     let late = T0 + cfg.resend.expire_after_ms + 1;
     let (r, ev) = a.m.due_resends(&mut a.store, late).unwrap();
@@ -116,8 +139,12 @@ fn a_resent_message_is_shown_once_and_acknowledged_again() {
     let (mut a, mut b) = (side(1), side(2));
     let out = a.m.text(&mut a.store, &b.pk, "once", None, T0).unwrap();
     let (r, _) = a.m.due_resends(&mut a.store, T0 + 10_000).unwrap();
-    let i1 = b.m.receive(&mut b.store, &a.pk, &out.plaintext, T0, T0).unwrap();
-    let i2 = b.m.receive(&mut b.store, &a.pk, &r[0].plaintext, T0, T0).unwrap();
+    let i1 =
+        b.m.receive(&mut b.store, &a.pk, &out.plaintext, T0, T0)
+            .unwrap();
+    let i2 =
+        b.m.receive(&mut b.store, &a.pk, &r[0].plaintext, T0, T0)
+            .unwrap();
     assert_eq!(texts(&i1.events), vec!["once"]);
     assert!(i2.events.is_empty());
     assert_eq!(i2.duplicates, 1);
@@ -133,7 +160,9 @@ fn an_ack_from_someone_else_does_not_clear_the_outbox() {
     assert!(inc.events.is_empty());
     assert_eq!(a.m.unacknowledged(&a.store).unwrap(), 1);
     // and C cannot read it as its own: the wrapper is signed by A, the group is A-B
-    let inc = c.m.receive(&mut c.store, &a.pk, &out.plaintext, T0, T0).unwrap();
+    let inc =
+        c.m.receive(&mut c.store, &a.pk, &out.plaintext, T0, T0)
+            .unwrap();
     assert!(matches!(inc.events[0], Event::Refused { .. }));
 }
 
@@ -145,7 +174,10 @@ fn forged_or_wrong_signer_is_refused_and_changes_nothing() {
     let body = wrap(b"x", MessageKind::ChatMessage, &sk_c).unwrap();
     let before = b.store.clone();
     let e = b.m.receive(&mut b.store, &a.pk, &body, T0, T0).unwrap_err();
-    assert!(matches!(e, AppError::Unwrap(UnwrapError::WrongSigner { .. })));
+    assert!(matches!(
+        e,
+        AppError::Unwrap(UnwrapError::WrongSigner { .. })
+    ));
     assert!(e.is_peer_fault());
     assert_eq!(b.store, before);
     // inside MVDS: refused, not delivered, still acknowledged
@@ -181,16 +213,24 @@ fn malformed_mvds_is_an_error_and_changes_nothing() {
 fn a_clock_far_ahead_of_the_transport_time_is_refused() {
     let (mut a, mut b) = (side(1), side(2));
     // A's clock is 10 minutes ahead of the time the transport says the message was sent
-    let out = a.m.text(&mut a.store, &b.pk, "future", None, T0 + 600_000).unwrap();
-    let inc = b.m.receive(&mut b.store, &a.pk, &out.plaintext, T0, T0).unwrap();
+    let out =
+        a.m.text(&mut a.store, &b.pk, "future", None, T0 + 600_000)
+            .unwrap();
+    let inc =
+        b.m.receive(&mut b.store, &a.pk, &out.plaintext, T0, T0)
+            .unwrap();
     assert!(
         matches!(&inc.events[..], [Event::Refused { reason, .. }] if reason.contains("clock")),
         "{:?}",
         inc.events
     );
     // 100 s ahead is within status-go's 120 s
-    let out = a.m.text(&mut a.store, &b.pk, "near", None, T0 + 100_000).unwrap();
-    let inc = b.m.receive(&mut b.store, &a.pk, &out.plaintext, T0 + 600_000, T0).unwrap();
+    let out =
+        a.m.text(&mut a.store, &b.pk, "near", None, T0 + 100_000)
+            .unwrap();
+    let inc =
+        b.m.receive(&mut b.store, &a.pk, &out.plaintext, T0 + 600_000, T0)
+            .unwrap();
     assert_eq!(texts(&inc.events), vec!["near"]);
 }
 
@@ -201,8 +241,11 @@ fn lamport_clock_never_goes_back_and_follows_what_we_saw() {
     let c2 = a.m.next_clock(&mut a.store, T0 - 50_000).unwrap();
     assert!(c2 > c1);
     // B sees A's clock and sends after it even with a clock that is behind
-    let out = a.m.text(&mut a.store, &b.pk, "hi", None, T0 + 60_000).unwrap();
-    b.m.receive(&mut b.store, &a.pk, &out.plaintext, T0 + 60_000, T0).unwrap();
+    let out =
+        a.m.text(&mut a.store, &b.pk, "hi", None, T0 + 60_000)
+            .unwrap();
+    b.m.receive(&mut b.store, &a.pk, &out.plaintext, T0 + 60_000, T0)
+        .unwrap();
     let cb = b.m.next_clock(&mut b.store, T0).unwrap();
     assert!(cb > u64::try_from(T0 + 60_000).unwrap());
 }
@@ -210,12 +253,13 @@ fn lamport_clock_never_goes_back_and_follows_what_we_saw() {
 #[test]
 fn contact_request_accept_and_retract() {
     let (mut a, mut b) = (side(1), side(2));
-    let req = a
-        .m
-        .contact_request(&mut a.store, &b.pk, "hi, it's A", T0)
-        .unwrap();
+    let req =
+        a.m.contact_request(&mut a.store, &b.pk, "hi, it's A", T0)
+            .unwrap();
     assert_eq!(req.mvds_ids.len(), 2, "ChatMessage and ContactUpdate");
-    let inc = b.m.receive(&mut b.store, &a.pk, &req.plaintext, T0, T0).unwrap();
+    let inc =
+        b.m.receive(&mut b.store, &a.pk, &req.plaintext, T0, T0)
+            .unwrap();
     let [
         Event::ContactRequest { id, message, .. },
         Event::ContactUpdate { update, .. },
@@ -235,11 +279,12 @@ fn contact_request_accept_and_retract() {
         update.contact_request_propagated_state.unwrap().local_state,
         PropagatedState::Sent as u64
     );
-    let acc = b
-        .m
-        .accept_contact_request(&mut b.store, &a.pk, id, T0 + 1)
-        .unwrap();
-    let inc = a.m.receive(&mut a.store, &b.pk, &acc.plaintext, T0, T0).unwrap();
+    let acc =
+        b.m.accept_contact_request(&mut b.store, &a.pk, id, T0 + 1)
+            .unwrap();
+    let inc =
+        a.m.receive(&mut a.store, &b.pk, &acc.plaintext, T0, T0)
+            .unwrap();
     assert!(
         matches!(&inc.events[0], Event::ContactAccepted { request_id, .. } if *request_id == id_hex(id))
     );
@@ -250,8 +295,12 @@ fn contact_request_accept_and_retract() {
         update.contact_request_propagated_state.unwrap().local_state,
         PropagatedState::Mutual as u64
     );
-    let ret = a.m.retract_contact_request(&mut a.store, &b.pk, T0 + 2).unwrap();
-    let inc = b.m.receive(&mut b.store, &a.pk, &ret.plaintext, T0, T0).unwrap();
+    let ret =
+        a.m.retract_contact_request(&mut a.store, &b.pk, T0 + 2)
+            .unwrap();
+    let inc =
+        b.m.receive(&mut b.store, &a.pk, &ret.plaintext, T0, T0)
+            .unwrap();
     assert!(matches!(inc.events[0], Event::ContactRetracted { .. }));
 }
 
@@ -327,5 +376,8 @@ fn a_refused_text_changes_nothing() {
     let long = "é".repeat(4097);
     assert!(a.m.text(&mut a.store, &b.pk, &long, None, T0).is_err());
     assert_eq!(a.store, before);
-    assert!(a.m.text(&mut a.store, &b.pk, &"é".repeat(4096), None, T0).is_ok());
+    assert!(
+        a.m.text(&mut a.store, &b.pk, &"é".repeat(4096), None, T0)
+            .is_ok()
+    );
 }

@@ -953,6 +953,7 @@ fn print_delivered(ctx: &Ctx, device: &mut Device, d: &Delivered, timestamp_ns: 
                 DeliveredKind::Direct => "direct",
                 DeliveredKind::Public => "public",
                 DeliveredKind::BundleOnly => "bundle-only",
+                DeliveredKind::HashRatchet => "hash-ratchet",
             },
             "forward_secret": d.forward_secret,
             "suite": suite_name(d.suite),

@@ -17,7 +17,6 @@ use pfs_transport::transport::CarriedMessage;
 use pfs_transport::waku::{self, WakuMessage};
 use pfs_transport::{OpenKey, SealKey, SymKey};
 
-
 /// Largest encoded WakuMessage we send: the network's 150 KiB limit.
 pub const MAX_MESSAGE_SIZE: usize = waku::DEFAULT_MAX_MESSAGE_SIZE;
 
@@ -136,15 +135,21 @@ impl Device {
     /// Creates a new account in `store`; returns the device and the mnemonic phrase.
     pub fn create(store: Box<dyn Store>, config: Config) -> Result<(Self, String), DeviceError> {
         let mut rng = OsRandom;
-        let (account, mnemonic) = pfs_x3dh::Account::create(&mut rng).map_err(DeviceError::Mnemonic)?;
+        let (account, mnemonic) =
+            pfs_x3dh::Account::create(&mut rng).map_err(DeviceError::Mnemonic)?;
         let device = Self::install(store, config, &account)?;
         Ok((device, mnemonic.phrase().to_owned()))
     }
 
     /// Recovers an account from its phrase into `store` (a new installation).
-    pub fn recover(store: Box<dyn Store>, config: Config, phrase: &str) -> Result<Self, DeviceError> {
+    pub fn recover(
+        store: Box<dyn Store>,
+        config: Config,
+        phrase: &str,
+    ) -> Result<Self, DeviceError> {
         let mut rng = OsRandom;
-        let account = pfs_x3dh::Account::recover(phrase, &mut rng).map_err(DeviceError::Mnemonic)?;
+        let account =
+            pfs_x3dh::Account::recover(phrase, &mut rng).map_err(DeviceError::Mnemonic)?;
         Self::install(store, config, &account)
     }
 
@@ -185,12 +190,7 @@ impl Device {
         };
         let secret = SecretKey::from_bytes(account.identity_secret.expose())
             .map_err(|e| DeviceError::BadIdentity(e.to_string()))?;
-        let engine = Engine::open(
-            store,
-            Box::new(SystemClock),
-            Box::new(OsRandom),
-            config,
-        )?;
+        let engine = Engine::open(store, Box::new(SystemClock), Box::new(OsRandom), config)?;
         Ok(Self {
             engine,
             secret,

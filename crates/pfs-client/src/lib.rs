@@ -239,7 +239,7 @@ impl RecordStore for Records<'_, '_> {
         kind: RecordKind,
         until: i64,
         limit: usize,
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreFailure> {
+    ) -> Result<Vec<pfs_app::messenger::Record>, StoreFailure> {
         self.0.due(kind.as_str(), until, limit).map_err(boxed)
     }
     fn count_records(&self, kind: RecordKind) -> Result<usize, StoreFailure> {
@@ -290,9 +290,7 @@ impl Client {
         let messenger = &self.messenger;
         self.device
             .engine
-            .with_app_records(|r| -> Result<T, ClientError> {
-                Ok(f(messenger, &mut Records(r))?)
-            })
+            .with_app_records(|r| -> Result<T, ClientError> { Ok(f(messenger, &mut Records(r))?) })
     }
 
     /// Sends a text to `to` (and copies to our own other devices); tracked until the peer
@@ -401,7 +399,10 @@ impl Client {
     pub fn poll(&mut self, timeout: Duration) -> Result<Vec<ClientEvent>, ClientError> {
         let mut received = Vec::new();
         {
-            let sub = self.subscription.as_ref().ok_or(ClientError::NotListening)?;
+            let sub = self
+                .subscription
+                .as_ref()
+                .ok_or(ClientError::NotListening)?;
             if let Some(m) = sub.recv_timeout(timeout)? {
                 received.push(m);
                 while let Some(m) = sub.try_recv()? {
@@ -439,8 +440,11 @@ impl Client {
     pub fn tick(&mut self) -> Result<Vec<ClientEvent>, ClientError> {
         let mut events = Vec::new();
         let now = now_ms();
-        self.reassembler
-            .expire(u64::try_from(now).unwrap_or(0).saturating_sub(self.config.segment_expiry_ms));
+        self.reassembler.expire(
+            u64::try_from(now)
+                .unwrap_or(0)
+                .saturating_sub(self.config.segment_expiry_ms),
+        );
         if !self.config.raw {
             let (resends, expired) = self.with_records(|m, r| m.due_resends(r, now))?;
             events.extend(expired.into_iter().map(ClientEvent::App));
@@ -555,7 +559,10 @@ impl Client {
                         events.extend(incoming.events.into_iter().map(ClientEvent::App));
                         if let Some(ack) = incoming.ack {
                             // to the sender's devices only: our own devices need no ack
-                            let out = self.device.engine.encrypt_for(&ack.to, &ack.plaintext, false)?;
+                            let out =
+                                self.device
+                                    .engine
+                                    .encrypt_for(&ack.to, &ack.plaintext, false)?;
                             self.publish(&out, &mut SendReport::default())?;
                         }
                     }
@@ -564,7 +571,7 @@ impl Client {
                         reason: e.to_string(),
                         fault: Fault::Peer,
                     }),
-                    Err(e) => return Err(e.into()),
+                    Err(e) => return Err(e),
                 }
             }
             _ => events.push(ClientEvent::Raw {

@@ -1997,7 +1997,7 @@ impl AppRecords<'_> {
         kind: &str,
         until: i64,
         limit: usize,
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, pfs_store::StoreError> {
+    ) -> Result<Vec<pfs_store::AppRecord>, pfs_store::StoreError> {
         self.tx.due_app_records(kind, until, limit)
     }
     /// How many records of `kind` exist.

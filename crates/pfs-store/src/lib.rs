@@ -281,10 +281,13 @@ pub trait Transaction {
         kind: &str,
         until: i64,
         limit: usize,
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError>;
+    ) -> Result<Vec<AppRecord>, StoreError>;
     /// How many records of `kind` exist.
     fn count_app_records(&self, kind: &str) -> Result<usize, StoreError>;
 }
+
+/// An application record as listed: (key, value).
+pub type AppRecord = (Vec<u8>, Vec<u8>);
 
 /// The key that encrypts secrets at rest, derived by the application.
 pub type StoreKey = SecretBytes<32>;

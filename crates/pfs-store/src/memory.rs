@@ -36,8 +36,11 @@ struct Tables {
     x3dh_seen: BTreeMap<(Key33, Key33), Nanos>,
     rate_limits: BTreeMap<(String, Vec<u8>), Nanos>,
     contacts: BTreeMap<Key33, ContactRecord>,
-    app_records: BTreeMap<(String, Vec<u8>), (Vec<u8>, i64)>,
+    app_records: AppRecordMap,
 }
+
+/// Application records: (kind, key) -> (value, due).
+type AppRecordMap = BTreeMap<(String, Vec<u8>), (Vec<u8>, i64)>;
 
 /// An in-memory [`Store`]. Its contents are lost when it is dropped.
 ///
@@ -94,7 +97,7 @@ struct MemoryTx<'a> {
     x3dh_seen: Layer<'a, BTreeMap<(Key33, Key33), Nanos>>,
     rate_limits: Layer<'a, BTreeMap<(String, Vec<u8>), Nanos>>,
     contacts: Layer<'a, BTreeMap<Key33, ContactRecord>>,
-    app_records: Layer<'a, BTreeMap<(String, Vec<u8>), (Vec<u8>, i64)>>,
+    app_records: Layer<'a, AppRecordMap>,
 }
 
 impl Store for MemoryStore {
@@ -497,7 +500,7 @@ impl Transaction for MemoryTx<'_> {
         kind: &str,
         until: i64,
         limit: usize,
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    ) -> Result<Vec<crate::AppRecord>, StoreError> {
         let start = (kind.to_owned(), Vec::new());
         let mut v: Vec<(i64, Vec<u8>, Vec<u8>)> = self
             .app_records
@@ -508,7 +511,10 @@ impl Transaction for MemoryTx<'_> {
             .map(|((_, key), (value, due))| (*due, key.clone(), value.clone()))
             .collect();
         v.sort();
-        Ok(v.into_iter().take(limit).map(|(_, k, val)| (k, val)).collect())
+        Ok(v.into_iter()
+            .take(limit)
+            .map(|(_, k, val)| (k, val))
+            .collect())
     }
 
     fn count_app_records(&self, kind: &str) -> Result<usize, StoreError> {

@@ -1519,7 +1519,7 @@ impl Transaction for SqliteTx<'_> {
         kind: &str,
         until: i64,
         limit: usize,
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    ) -> Result<Vec<crate::AppRecord>, StoreError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         self.collect(
             "SELECT key, value, due FROM app_records WHERE kind = ?1 AND due <= ?2 \

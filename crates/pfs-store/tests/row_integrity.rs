@@ -620,8 +620,11 @@ fn app_record_values_are_sealed_and_bound_to_kind_key_and_due() {
     )
     .unwrap();
     // editing m2's due time: refused
-    conn.execute("UPDATE app_records SET due = 5 WHERE key = ?1", params![b"m2".to_vec()])
-        .unwrap();
+    conn.execute(
+        "UPDATE app_records SET due = 5 WHERE key = ?1",
+        params![b"m2".to_vec()],
+    )
+    .unwrap();
     drop(conn);
     let mut store = open(&path);
     let tx = store.begin().unwrap();

@@ -971,7 +971,10 @@ pub fn app_records_by_kind_due_and_key(store: &mut dyn Store) {
         tx.delete_app_record("outbox", b"missing").unwrap();
     });
     read(store, |tx| {
-        assert_eq!(tx.app_record("outbox", b"c").unwrap(), Some(b"vc2".to_vec()));
+        assert_eq!(
+            tx.app_record("outbox", b"c").unwrap(),
+            Some(b"vc2".to_vec())
+        );
         assert_eq!(tx.app_record("outbox", b"a").unwrap(), None);
         let due = tx.due_app_records("outbox", 50, 10).unwrap();
         assert_eq!(due, vec![(b"b".to_vec(), b"vb".to_vec())]);
@@ -982,11 +985,16 @@ pub fn app_records_by_kind_due_and_key(store: &mut dyn Store) {
         tx.put_app_record("outbox", b"z", b"vz", 0).unwrap();
         assert_eq!(tx.app_record("outbox", b"z").unwrap(), Some(b"vz".to_vec()));
     }
-    read(store, |tx| assert_eq!(tx.app_record("outbox", b"z").unwrap(), None));
+    read(store, |tx| {
+        assert_eq!(tx.app_record("outbox", b"z").unwrap(), None)
+    });
 }
 
 pub const CASES: &[(&str, Case)] = &[
-    ("app_records_by_kind_due_and_key", app_records_by_kind_due_and_key),
+    (
+        "app_records_by_kind_due_and_key",
+        app_records_by_kind_due_and_key,
+    ),
     (
         "durable_transactions_commit_and_roll_back",
         durable_transactions_commit_and_roll_back,
