@@ -102,3 +102,39 @@ pub fn run_segments(data: &[u8]) {
         }
     }
 }
+
+/// The messenger's receive path: arbitrary bytes from a fixed sender, received twice. A
+/// refusal changes no record; an accepted payload received again yields no new text.
+pub fn run_messenger(data: &[u8]) {
+    use crate::messenger::{Config, Event, MemoryRecords, Messenger};
+    let (Some(me), Some(peer)) = (fixed_key(2), fixed_key(1)) else {
+        return;
+    };
+    let m = Messenger::new(me, Config::default());
+    let mut store = MemoryRecords::default();
+    let before = store.clone();
+    let from = peer.public_key();
+    match m.receive(&mut store, &from, data, 0, 1_000) {
+        Err(_) => assert_eq!(store, before, "a refused payload changed the records"),
+        Ok(_) => {
+            let again = m.receive(&mut store, &from, data, 0, 2_000);
+            if let Ok(inc) = again {
+                assert!(
+                    !inc.events
+                        .iter()
+                        .any(|e| matches!(e, Event::Text { .. } | Event::ContactRequest { .. })),
+                    "a message was delivered twice"
+                );
+            }
+        }
+    }
+}
+
+/// Every application-layer decoder on the same input.
+pub fn run_all(data: &[u8]) {
+    run_unwrap(data);
+    run_chat(data);
+    run_mvds(data);
+    run_segments(data);
+    run_messenger(data);
+}

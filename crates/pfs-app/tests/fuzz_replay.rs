@@ -68,6 +68,7 @@ fn replay_all_bodies() {
             fuzz::run_chat(&input);
             fuzz::run_mvds(&input);
             fuzz::run_segments(&input);
+            fuzz::run_messenger(&input);
             count += 1;
         }
     }

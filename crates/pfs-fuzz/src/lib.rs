@@ -41,6 +41,7 @@ pub const TARGETS: &[&str] = &[
     "waku_message",
     "waku_payload",
     "waku_rpc",
+    "app_layer",
 ];
 
 /// Runs the harness of `target` on `data`; false for an unknown target name.
@@ -55,6 +56,7 @@ pub fn run(target: &str, data: &[u8]) -> bool {
         "waku_message" => run_waku_message(data),
         "waku_payload" => run_waku_payload(data),
         "waku_rpc" => run_waku_rpc(data),
+        "app_layer" => run_app_layer(data),
         _ => return false,
     }
     true
@@ -234,6 +236,13 @@ pub fn run_waku_payload(data: &[u8]) {
         ..msg
     };
     assert!(payload::open_message(&v0, OpenKey::Symmetric(&sym)).is_err());
+}
+
+/// The Status application layer's decoders (signed wrapper, `ChatMessage` and the other
+/// handled types, MVDS, segments with their reassembler) and the messenger's receive path:
+/// see `pfs_app::fuzz`.
+pub fn run_app_layer(data: &[u8]) {
+    pfs_app::fuzz::run_all(data);
 }
 
 /// The Waku request/response protobufs (metadata, lightpush v3 and legacy, store v3,

@@ -531,6 +531,41 @@ pub fn seeds(target: &str) -> Vec<Vec<u8>> {
         "waku_message" => waku_message_seeds(),
         "waku_payload" => waku_payload_seeds(),
         "waku_rpc" => waku_rpc_seeds(),
+        "app_layer" => app_layer_seeds(),
         _ => Vec::new(),
     }
+}
+
+/// Real application-layer messages: a text wrapper, a contact request in MVDS (as the
+/// messenger sends them from key 1 to key 2, the harness's fixed keys), an ack, segments.
+fn app_layer_seeds() -> Vec<Vec<u8>> {
+    use pfs_app::messenger::{Config, MemoryRecords, Messenger};
+    let (Ok(a), Ok(b)) = (
+        pfs_crypto::secp256k1::SecretKey::from_bytes(&[1; 32]),
+        pfs_crypto::secp256k1::SecretKey::from_bytes(&[2; 32]),
+    ) else {
+        return Vec::new();
+    };
+    let m = Messenger::new(a, Config::default());
+    let mut r = MemoryRecords::default();
+    let mut out = Vec::new();
+    let to = b.public_key();
+    if let Ok(o) = m.text(&mut r, &to, "hello", None, 500) {
+        out.push(pfs_app::mvds::ack_payload(&o.mvds_ids));
+        out.push(o.plaintext);
+    }
+    if let Ok(o) = m.contact_request(&mut r, &to, "let's talk", 600) {
+        out.push(o.plaintext);
+    }
+    if let Ok(o) = m.accept_contact_request(&mut r, &to, &[7; 32], 700) {
+        out.push(o.plaintext);
+    }
+    if let Ok(w) = m.contact_code_advertisement() {
+        out.push(w);
+    }
+    let payload: Vec<u8> = (0..600u32).map(|i| (i % 251) as u8).collect();
+    if let Ok(segs) = pfs_app::segment::split(&payload, 64) {
+        out.extend(segs);
+    }
+    out
 }
