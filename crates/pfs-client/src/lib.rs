@@ -192,20 +192,52 @@ pub struct SendReport {
     pub forward_secret: bool,
 }
 
-/// One account, connected: see the crate documentation.
-pub struct Client {
+/// A sealed WakuMessage to publish, with what it is.
+#[derive(Debug, Clone)]
+pub struct Sealed {
+    /// The message and its pubsub topic.
+    pub carried: CarriedMessage,
+    /// Why the engine made it.
+    pub kind: OutgoingKind,
+    /// The identity it is encrypted to.
+    pub recipient: PublicKey,
+    /// The installations it was built for.
+    pub entries: Vec<String>,
+    /// False when sent without forward secrecy.
+    pub forward_secret: bool,
+}
+
+/// The client without a network: one account's engine and application layer. Every
+/// operation queues the WakuMessages it wants published ([`Core::take_messages`]); the
+/// caller (the [`Client`], or a tool that prints them) delivers them.
+pub struct Core {
     device: Device,
     messenger: Messenger,
-    transport: Box<dyn Transport>,
-    subscription: Option<Subscription>,
     reassembler: Reassembler,
     config: ClientConfig,
+    queued: Vec<Sealed>,
+}
+
+impl std::fmt::Debug for Core {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Core")
+            .field("device", &self.device)
+            .field("queued", &self.queued.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// One account, connected: see the crate documentation.
+pub struct Client {
+    core: Core,
+    transport: Box<dyn Transport>,
+    subscription: Option<Subscription>,
 }
 
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Client")
-            .field("device", &self.device)
+            .field("core", &self.core)
             .field("listening", &self.subscription.is_some())
             .finish_non_exhaustive()
     }
@@ -251,18 +283,27 @@ fn now_ms() -> i64 {
     device::now_ns().div_euclid(1_000_000)
 }
 
-impl Client {
-    /// A client for `device` over `transport`.
-    pub fn new(device: Device, transport: Box<dyn Transport>, config: ClientConfig) -> Self {
+impl Core {
+    /// The core of `device`.
+    pub fn new(device: Device, config: ClientConfig) -> Self {
         let messenger = Messenger::new(device.signing_key(), config.app);
         Self {
             device,
             messenger,
-            transport,
-            subscription: None,
             reassembler: Reassembler::new(config.segment_limits),
             config,
+            queued: Vec::new(),
         }
+    }
+
+    /// The WakuMessages queued for publication, in order (and forgets them).
+    pub fn take_messages(&mut self) -> Vec<Sealed> {
+        std::mem::take(&mut self.queued)
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &ClientConfig {
+        &self.config
     }
 
     /// Our identity (chat key).
@@ -273,14 +314,6 @@ impl Client {
     /// The device (engine, contacts, installations).
     pub fn device(&mut self) -> &mut Device {
         &mut self.device
-    }
-
-    /// Subscribes to the content topics we receive on (our partitioned topic and the topics
-    /// negotiated with contacts). Call again after adding contacts.
-    pub fn listen(&mut self) -> Result<(), ClientError> {
-        let topics = self.device.content_topics()?;
-        self.subscription = Some(self.transport.subscribe(&topics)?);
-        Ok(())
     }
 
     fn with_records<T>(
@@ -362,9 +395,8 @@ impl Client {
         Ok(report)
     }
 
-    /// Seals (segmenting when large) and publishes one engine message. A publish that no
-    /// peer takes is counted, not an error: the outbox resends tracked messages.
-    fn publish(&mut self, out: &Outgoing, report: &mut SendReport) -> Result<(), ClientError> {
+    /// Seals (segmenting when large) and queues one engine message.
+    fn publish(&mut self, out: &Outgoing, _report: &mut SendReport) -> Result<(), ClientError> {
         let now_ns = device::now_ns();
         let pieces = if out.bytes.len() > self.config.segment_size {
             segment::split(&out.bytes, self.config.segment_size)
@@ -372,67 +404,27 @@ impl Client {
         } else {
             vec![out.bytes.clone()]
         };
+        let mut sealed = Vec::with_capacity(pieces.len());
+        // seal everything first: a refusal (size) queues nothing
         for piece in pieces {
             let piece_out = Outgoing {
                 bytes: piece,
                 ..out.clone()
             };
             let msg = self.device.seal(&piece_out, now_ns)?;
-            let carried = CarriedMessage {
-                pubsub_topic: self.config.pubsub_topic.clone(),
-                message: msg,
-            };
-            match self.transport.publish(carried) {
-                Ok(r) => {
-                    report.published += 1;
-                    report.relay_peers += r.relay_peers;
-                }
-                Err(TransportError::NoPeers) => report.unpublished += 1,
-                Err(e) => return Err(e.into()),
-            }
+            sealed.push(Sealed {
+                carried: CarriedMessage {
+                    pubsub_topic: self.config.pubsub_topic.clone(),
+                    message: msg,
+                },
+                kind: out.kind,
+                recipient: out.recipient.clone(),
+                entries: out.entries.clone(),
+                forward_secret: out.forward_secret,
+            });
         }
+        self.queued.extend(sealed);
         Ok(())
-    }
-
-    /// Waits up to `timeout` for messages, handles everything that arrived, then runs
-    /// [`Client::tick`]. Returns what happened.
-    pub fn poll(&mut self, timeout: Duration) -> Result<Vec<ClientEvent>, ClientError> {
-        let mut received = Vec::new();
-        {
-            let sub = self
-                .subscription
-                .as_ref()
-                .ok_or(ClientError::NotListening)?;
-            if let Some(m) = sub.recv_timeout(timeout)? {
-                received.push(m);
-                while let Some(m) = sub.try_recv()? {
-                    received.push(m);
-                }
-            }
-        }
-        let mut events = Vec::new();
-        for m in &received {
-            events.extend(self.handle(m)?);
-        }
-        events.extend(self.tick()?);
-        Ok(events)
-    }
-
-    /// Fetches what a store holds for our topics between `start_ns` and now (after being
-    /// offline) and handles it.
-    pub fn catch_up(&mut self, start_ns: i64) -> Result<Vec<ClientEvent>, ClientError> {
-        let query = pfs_transport::transport::HistoryQuery {
-            pubsub_topic: self.config.pubsub_topic.clone(),
-            content_topics: self.device.content_topics()?,
-            start_ns,
-            end_ns: device::now_ns(),
-        };
-        let history = self.transport.fetch_history(&query)?;
-        let mut events = Vec::new();
-        for m in &history {
-            events.extend(self.handle(m)?);
-        }
-        Ok(events)
     }
 
     /// Background work: resends of unacknowledged messages that are due, replies the engine
@@ -588,4 +580,150 @@ impl Client {
     pub fn unacknowledged(&mut self) -> Result<usize, ClientError> {
         self.with_records(|m, r| m.unacknowledged(r))
     }
+}
+
+impl Client {
+    /// A client for `device` over `transport`.
+    pub fn new(device: Device, transport: Box<dyn Transport>, config: ClientConfig) -> Self {
+        Self {
+            core: Core::new(device, config),
+            transport,
+            subscription: None,
+        }
+    }
+
+    /// Our identity (chat key).
+    pub fn identity(&self) -> PublicKey {
+        self.core.identity()
+    }
+
+    /// The device (engine, contacts, installations).
+    pub fn device(&mut self) -> &mut Device {
+        self.core.device()
+    }
+
+    /// The core (the account without the network).
+    pub fn core(&mut self) -> &mut Core {
+        &mut self.core
+    }
+
+    /// Subscribes to the content topics we receive on (our partitioned topic and the topics
+    /// negotiated with contacts). Call again after adding contacts.
+    pub fn listen(&mut self) -> Result<(), ClientError> {
+        let topics = self.core.device.content_topics()?;
+        self.subscription = Some(self.transport.subscribe(&topics)?);
+        Ok(())
+    }
+
+    /// Publishes what the core queued; a publish no peer takes is counted in `report`, not
+    /// an error (tracked messages are resent).
+    fn flush(&mut self, report: &mut SendReport) -> Result<(), ClientError> {
+        for m in self.core.take_messages() {
+            match self.transport.publish(m.carried) {
+                Ok(r) => {
+                    report.published += 1;
+                    report.relay_peers += r.relay_peers;
+                }
+                Err(TransportError::NoPeers) => report.unpublished += 1,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
+    }
+
+    fn flushed<T>(&mut self, r: Result<T, ClientError>) -> Result<T, ClientError> {
+        let mut report = SendReport::default();
+        let flushed = self.flush(&mut report);
+        let v = r?;
+        flushed?;
+        Ok(v)
+    }
+
+    /// Sends a text: see [`Core::send_text`]. The report counts the publishes.
+    pub fn send_text(&mut self, to: &PublicKey, text: &str) -> Result<SendReport, ClientError> {
+        let mut report = self.core.send_text(to, text)?;
+        self.flush(&mut report)?;
+        Ok(report)
+    }
+
+    /// Sends a contact request: see [`Core::send_contact_request`].
+    pub fn send_contact_request(
+        &mut self,
+        to: &PublicKey,
+        text: &str,
+    ) -> Result<SendReport, ClientError> {
+        let mut report = self.core.send_contact_request(to, text)?;
+        self.flush(&mut report)?;
+        Ok(report)
+    }
+
+    /// Accepts a contact request: see [`Core::accept_contact_request`].
+    pub fn accept_contact_request(
+        &mut self,
+        from: &PublicKey,
+        request_id: &[u8; 32],
+    ) -> Result<SendReport, ClientError> {
+        let mut report = self.core.accept_contact_request(from, request_id)?;
+        self.flush(&mut report)?;
+        Ok(report)
+    }
+
+    /// Handles one received message and publishes the replies (acks, bundle replies).
+    pub fn handle(&mut self, carried: &CarriedMessage) -> Result<Vec<ClientEvent>, ClientError> {
+        let r = self.core.handle(carried);
+        self.flushed(r)
+    }
+
+    /// Background work (resends due, engine replies), published.
+    pub fn tick(&mut self) -> Result<Vec<ClientEvent>, ClientError> {
+        let r = self.core.tick();
+        self.flushed(r)
+    }
+
+    /// Messages sent and not yet acknowledged.
+    pub fn unacknowledged(&mut self) -> Result<usize, ClientError> {
+        self.core.unacknowledged()
+    }
+
+    /// Waits up to `timeout` for messages, handles everything that arrived, then runs
+    /// [`Client::tick`]. Returns what happened.
+    pub fn poll(&mut self, timeout: Duration) -> Result<Vec<ClientEvent>, ClientError> {
+        let mut received = Vec::new();
+        {
+            let sub = self
+                .subscription
+                .as_ref()
+                .ok_or(ClientError::NotListening)?;
+            if let Some(m) = sub.recv_timeout(timeout)? {
+                received.push(m);
+                while let Some(m) = sub.try_recv()? {
+                    received.push(m);
+                }
+            }
+        }
+        let mut events = Vec::new();
+        for m in &received {
+            events.extend(self.handle(m)?);
+        }
+        events.extend(self.tick()?);
+        Ok(events)
+    }
+
+    /// Fetches what a store holds for our topics between `start_ns` and now (after being
+    /// offline) and handles it.
+    pub fn catch_up(&mut self, start_ns: i64) -> Result<Vec<ClientEvent>, ClientError> {
+        let query = pfs_transport::transport::HistoryQuery {
+            pubsub_topic: self.core.config.pubsub_topic.clone(),
+            content_topics: self.core.device.content_topics()?,
+            start_ns,
+            end_ns: device::now_ns(),
+        };
+        let history = self.transport.fetch_history(&query)?;
+        let mut events = Vec::new();
+        for m in &history {
+            events.extend(self.handle(m)?);
+        }
+        Ok(events)
+    }
+
 }
