@@ -12,14 +12,16 @@
 //! within a caller-given number of iterations instead of a wall-clock time.
 //!
 //! In both variants the nonce is the last 8 bytes of the hashed input, after a prefix that
-//! is the same for every nonce. [`PowHasher`] absorbs that prefix into a Keccak-256 state
-//! once and, per nonce, copies the state and absorbs only what is left: the prefix's last
-//! partial block and the nonce (one or two permutations). So trying a nonce costs the same
-//! for a 200 kB envelope as for a 200-byte one, where hashing the whole envelope again made
-//! sealing 200 kB take seconds; the hashes are those of Keccak-256 over the whole input.
+//! is the same for every nonce. [`PowHasher`] feeds that prefix to a [`sha3::Keccak256`]
+//! hasher once and, per nonce, clones the hasher and feeds it only the 8-byte nonce (the
+//! clone keeps the prefix's last partial block buffered, so finalizing costs one or two
+//! permutations). So trying a nonce costs the same for a 200 kB envelope as for a
+//! 200-byte one, where hashing the whole envelope again made sealing 200 kB take seconds;
+//! the hashes are those of Keccak-256 over the whole input.
 
 use crate::envelope::Envelope;
 use pfs_crypto::hash::keccak256;
+use sha3::{Digest, Keccak256};
 
 /// Which whisper proof-of-work formula to use. A network uses exactly one: an envelope
 /// sealed with one formula is almost always far below the minimum under the other.
@@ -49,133 +51,18 @@ pub enum PowError {
     },
 }
 
-/// Keccak-256 rate (bytes absorbed per permutation): 1600 − 2 × 256 bits.
-const RATE: usize = 136;
-
-/// The Keccak-f\[1600\] round constants.
-const ROUND_CONSTANTS: [u64; 24] = [
-    0x0000_0000_0000_0001,
-    0x0000_0000_0000_8082,
-    0x8000_0000_0000_808a,
-    0x8000_0000_8000_8000,
-    0x0000_0000_0000_808b,
-    0x0000_0000_8000_0001,
-    0x8000_0000_8000_8081,
-    0x8000_0000_0000_8009,
-    0x0000_0000_0000_008a,
-    0x0000_0000_0000_0088,
-    0x0000_0000_8000_8009,
-    0x0000_0000_8000_000a,
-    0x0000_0000_8000_808b,
-    0x8000_0000_0000_008b,
-    0x8000_0000_0000_8089,
-    0x8000_0000_0000_8003,
-    0x8000_0000_0000_8002,
-    0x8000_0000_0000_0080,
-    0x0000_0000_0000_800a,
-    0x8000_0000_8000_000a,
-    0x8000_0000_8000_8081,
-    0x8000_0000_0000_8080,
-    0x0000_0000_8000_0001,
-    0x8000_0000_8000_8008,
-];
-
-/// ρ rotation offsets, in the order of the π lane walk below.
-const RHO: [u32; 24] = [
-    1, 3, 6, 10, 15, 21, 28, 36, 45, 55, 2, 14, 27, 41, 56, 8, 25, 43, 62, 18, 39, 61, 20, 44,
-];
-
-/// π: the lane each step of the walk (starting from lane 1) moves to.
-const PI: [usize; 24] = [
-    10, 7, 11, 17, 18, 3, 5, 16, 8, 21, 24, 4, 15, 23, 19, 13, 12, 2, 20, 14, 22, 9, 6, 1,
-];
-
-/// The Keccak-f\[1600\] permutation (lanes `x + 5y`, little-endian).
-fn keccak_f(a: &mut [u64; 25]) {
-    for rc in ROUND_CONSTANTS {
-        // θ
-        let mut c = [0u64; 5];
-        for (x, cx) in c.iter_mut().enumerate() {
-            *cx = a[x] ^ a[x + 5] ^ a[x + 10] ^ a[x + 15] ^ a[x + 20];
-        }
-        for x in 0..5 {
-            let d = c[(x + 4) % 5] ^ c[(x + 1) % 5].rotate_left(1);
-            for y in 0..5 {
-                a[5 * y + x] ^= d;
-            }
-        }
-        // ρ and π
-        let mut last = a[1];
-        for (&j, &r) in PI.iter().zip(RHO.iter()) {
-            let next = a[j];
-            a[j] = last.rotate_left(r);
-            last = next;
-        }
-        // χ
-        for y in 0..5 {
-            let mut row = [0u64; 5];
-            row.copy_from_slice(&a[5 * y..5 * y + 5]);
-            for x in 0..5 {
-                a[5 * y + x] = row[x] ^ (!row[(x + 1) % 5] & row[(x + 2) % 5]);
-            }
-        }
-        // ι
-        a[0] ^= rc;
-    }
+/// A Keccak-256 hasher that has been fed `prefix`.
+fn absorb(prefix: &[u8]) -> Keccak256 {
+    let mut h = Keccak256::new();
+    h.update(prefix);
+    h
 }
 
-/// XORs one full block into the state and permutes.
-fn absorb_block(state: &mut [u64; 25], block: &[u8]) {
-    for (lane, bytes) in state.iter_mut().zip(block.chunks_exact(8)) {
-        let mut b = [0u8; 8];
-        b.copy_from_slice(bytes);
-        *lane ^= u64::from_le_bytes(b);
-    }
-    keccak_f(state);
-}
-
-/// A Keccak-256 state that has absorbed a fixed prefix: every full block of it is
-/// permuted in, the last partial block (`tail`, shorter than [`RATE`]) is kept aside.
-#[derive(Debug, Clone)]
-struct KeccakPrefix {
-    state: [u64; 25],
-    tail: Vec<u8>,
-}
-
-impl KeccakPrefix {
-    fn new(prefix: &[u8]) -> Self {
-        let mut state = [0u64; 25];
-        let mut blocks = prefix.chunks_exact(RATE);
-        for block in &mut blocks {
-            absorb_block(&mut state, block);
-        }
-        Self {
-            state,
-            tail: blocks.remainder().to_vec(),
-        }
-    }
-
-    /// Keccak-256(prefix ‖ suffix), from a copy of the absorbed state.
-    fn hash_with(&self, suffix: &[u8; 8]) -> [u8; 32] {
-        let mut state = self.state;
-        // tail (< RATE) ‖ suffix (8) ‖ padding fits in two blocks.
-        let mut buf = [0u8; 2 * RATE];
-        let len = self.tail.len() + suffix.len();
-        buf[..self.tail.len()].copy_from_slice(&self.tail);
-        buf[self.tail.len()..len].copy_from_slice(suffix);
-        // Keccak's original padding (0x01 … 0x80), as Ethereum uses it.
-        let padded = if len < RATE { RATE } else { 2 * RATE };
-        buf[len] ^= 0x01;
-        buf[padded - 1] ^= 0x80;
-        for block in buf[..padded].chunks_exact(RATE) {
-            absorb_block(&mut state, block);
-        }
-        let mut out = [0u8; 32];
-        for (o, lane) in out.chunks_exact_mut(8).zip(state.iter()) {
-            o.copy_from_slice(&lane.to_le_bytes());
-        }
-        out
-    }
+/// Keccak-256(prefix ‖ suffix), from a clone of a hasher fed `prefix` by [`absorb`].
+fn hash_with(absorbed: &Keccak256, suffix: &[u8; 8]) -> [u8; 32] {
+    let mut h = absorbed.clone();
+    h.update(suffix);
+    h.finalize().into()
 }
 
 /// Computes PoW hashes of one envelope (its nonce-less part fixed) for any nonce.
@@ -183,8 +70,8 @@ impl KeccakPrefix {
 pub struct PowHasher {
     variant: PowVariant,
     prefix: Vec<u8>,
-    /// `prefix` absorbed once: each nonce only costs the last block or two.
-    absorbed: KeccakPrefix,
+    /// A Keccak-256 hasher fed `prefix` once: each nonce only costs the last block or two.
+    absorbed: Keccak256,
     divisor: usize,
 }
 
@@ -199,7 +86,7 @@ impl PowHasher {
                 prefix.resize(56, 0);
                 Self {
                     variant,
-                    absorbed: KeccakPrefix::new(&prefix),
+                    absorbed: absorb(&prefix),
                     prefix,
                     divisor: env.size(),
                 }
@@ -208,7 +95,7 @@ impl PowHasher {
                 let divisor = rlp.len();
                 Self {
                     variant,
-                    absorbed: KeccakPrefix::new(&rlp),
+                    absorbed: absorb(&rlp),
                     prefix: rlp,
                     divisor,
                 }
@@ -225,7 +112,7 @@ impl PowHasher {
 
     /// The Keccak-256 of [`PowHasher::input`], without hashing the prefix again.
     pub fn hash(&self, nonce: u64) -> [u8; 32] {
-        self.absorbed.hash_with(&nonce.to_be_bytes())
+        hash_with(&self.absorbed, &nonce.to_be_bytes())
     }
 
     /// The number of zero bits counted by this variant for `nonce`.
@@ -344,18 +231,23 @@ mod tests {
             .collect()
     }
 
-    /// The absorbed-prefix Keccak-256 equals a one-shot Keccak-256 of prefix ‖ suffix at
-    /// every prefix length around the block boundaries (tail + suffix in one block, exactly
-    /// filling it, spilling into a second), and for empty and multi-block prefixes.
+    /// Keccak-256 rate (bytes absorbed per permutation): 1600 − 2 × 256 bits.
+    const RATE: usize = 136;
+
+    /// The clone-based hash (prefix fed once, hasher cloned per suffix) equals a one-shot
+    /// Keccak-256 of prefix ‖ suffix at every prefix length around the block boundaries
+    /// (tail + suffix in one block, exactly filling it, spilling into a second), and for
+    /// empty and multi-block prefixes; and hashing one suffix leaves the absorbed hasher
+    /// unchanged for the next.
     #[test]
     fn absorbed_prefix_hash_is_keccak256_of_the_whole_input() {
         let lengths = (0..=3 * RATE + 10).chain([10 * RATE - 1, 10 * RATE, 10 * RATE + 1]);
         for len in lengths {
             let prefix = bytes(len, len as u8);
-            let absorbed = KeccakPrefix::new(&prefix);
+            let absorbed = absorb(&prefix);
             for suffix in [[0u8; 8], [0xff; 8], 0x0123_4567_89ab_cdefu64.to_be_bytes()] {
                 assert_eq!(
-                    absorbed.hash_with(&suffix),
+                    hash_with(&absorbed, &suffix),
                     keccak256_concat(&[&prefix, &suffix]),
                     "prefix length {len}"
                 );
