@@ -150,6 +150,9 @@ pub enum AppError {
     /// The message to send breaks the rules of a chat message.
     #[error(transparent)]
     Chat(#[from] ChatError),
+    /// A received message breaks the rules of its type (malformed, clock too far ahead).
+    #[error("invalid received message: {0}")]
+    Invalid(#[source] ChatError),
     /// Wrapping failed.
     #[error(transparent)]
     Wrap(#[from] WrapError),
@@ -167,7 +170,7 @@ pub enum AppError {
 impl AppError {
     /// True when the received bytes are at fault (not our store or our input).
     pub fn is_peer_fault(&self) -> bool {
-        matches!(self, Self::Mvds(_) | Self::Unwrap(_)) || matches!(self, Self::Chat(_))
+        matches!(self, Self::Mvds(_) | Self::Unwrap(_) | Self::Invalid(_))
     }
 }
 
@@ -758,7 +761,7 @@ impl Messenger {
         match mvds::parse(plaintext, &self.config.mvds_limits)? {
             Parsed::NotMvds => {
                 let u = wrapper::unwrap(plaintext, from)?;
-                let app = chat::classify(&u)?;
+                let app = chat::classify(&u).map_err(AppError::Invalid)?;
                 self.check_clock(&app, sent_ms)?;
                 self.deliver(store, from, &u, app, now_ms, &mut incoming)?;
             }
@@ -806,7 +809,7 @@ impl Messenger {
                     let handled = wrapper::unwrap(&m.body, from)
                         .map_err(AppError::from)
                         .and_then(|u| {
-                            let app = chat::classify(&u)?;
+                            let app = chat::classify(&u).map_err(AppError::Invalid)?;
                             self.check_clock(&app, sent_ms)?;
                             Ok((u, app))
                         });
@@ -839,7 +842,7 @@ impl Messenger {
     /// by `from`): verified and reported; never tracked.
     pub fn receive_public(&self, from: &PublicKey, plaintext: &[u8]) -> Result<Event, AppError> {
         let u = wrapper::unwrap(plaintext, from)?;
-        Ok(match chat::classify(&u)? {
+        Ok(match chat::classify(&u).map_err(AppError::Invalid)? {
             AppMessage::ContactCodeAdvertisement(advert) => Event::ContactCode {
                 from: from.clone(),
                 advert,
@@ -854,7 +857,7 @@ impl Messenger {
                 .unwrap_or(0)
                 .saturating_add(self.config.max_clock_skew_ms);
             if sent_ms > 0 && t.clock > limit {
-                return Err(AppError::Chat(ChatError::ClockTooFarAhead {
+                return Err(AppError::Invalid(ChatError::ClockTooFarAhead {
                     clock: t.clock,
                     limit,
                 }));

@@ -6,15 +6,15 @@ use std::path::{Path, PathBuf};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use pfs_crypto::secp256k1::PublicKey;
-use pfs_protocol::{
-    Config, Delivered, DeliveredKind, Outgoing, OutgoingKind, ReceiveError, SuiteId,
-};
+use pfs_protocol::{Config, Outgoing, OutgoingKind, ReceiveError, SuiteId};
 use pfs_store::ContactState;
 use serde_json::{Value, json};
 
-use crate::device::{Device, OpenFailure, now_ns, open_store};
+use crate::device::{Device, now_ns, open_store};
 use crate::error::CliError;
 use crate::show::{Pictures, key_hex, short, short_id, time};
+use pfs_app::messenger::Event as AppEvent;
+use pfs_client::{ClientConfig, ClientEvent, Core, DropCause, Sealed, SkipReason};
 use pfs_transport::transport::CarriedMessage;
 
 /// Global options every command sees.
@@ -24,6 +24,8 @@ pub struct Ctx {
     pub home: PathBuf,
     /// One JSON object per result.
     pub json: bool,
+    /// Bare-protocol mode (no application layer).
+    pub raw: bool,
     /// Identity data directory.
     pub identity_data: Option<PathBuf>,
 }
@@ -50,18 +52,32 @@ impl Ctx {
         if !path.is_file() {
             return Err(CliError::NoAccount(self.home.clone()));
         }
+        crate::home::warn_loose(&self.home, Some(&path), self.json);
         let pass = passphrase(&path, false)?;
         let store = open_store(&path, pass.as_bytes(), None).map_err(|e| match e {
             CliError::WrongPassphrase(_) => CliError::WrongPassphrase(self.home.clone()),
             CliError::Locked(_) => CliError::Locked(self.home.clone()),
             other => other,
         })?;
-        match Device::open(store, Config::default()) {
-            Err(CliError::Engine(pfs_protocol::EngineError::NoAccount)) => {
+        match Device::open(Box::new(store), Config::default()) {
+            Err(pfs_client::DeviceError::Engine(pfs_protocol::EngineError::NoAccount)) => {
                 Err(CliError::NoAccount(self.home.clone()))
             }
-            other => other,
+            other => other.map_err(CliError::from),
         }
+    }
+
+    /// The client configuration of these options (`--raw`).
+    pub fn client_config(&self) -> ClientConfig {
+        ClientConfig {
+            raw: self.raw,
+            ..ClientConfig::default()
+        }
+    }
+
+    /// Opens the home's account with its application layer.
+    pub fn open_core(&self) -> Result<Core, CliError> {
+        Ok(Core::new(self.open()?, self.client_config()))
     }
 
     /// Creates the home directory and a new store in it (refusing an existing one).
@@ -70,9 +86,9 @@ impl Ctx {
         if path.exists() {
             return Err(CliError::AccountExists);
         }
-        std::fs::create_dir_all(&self.home)
-            .map_err(|e| CliError::io(format!("cannot create {}", self.home.display()), e))?;
+        crate::home::create_home(&self.home, self.json)?;
         let pass = passphrase(&path, true)?;
+        crate::home::create_private_file(&path)?;
         open_store(&path, pass.as_bytes(), None)
     }
 }
@@ -126,7 +142,7 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
 /// `pfs init`.
 pub fn init(ctx: &Ctx) -> Result<(), CliError> {
     let store = ctx.create_store()?;
-    let (device, phrase) = Device::create(store, Config::default())?;
+    let (device, phrase) = Device::create(Box::new(store), Config::default())?;
     print_account(ctx, &device, Some(&phrase))
 }
 
@@ -147,7 +163,7 @@ pub fn recover(ctx: &Ctx) -> Result<(), CliError> {
     // Check the phrase before creating anything.
     pfs_x3dh::Mnemonic::parse(&phrase).map_err(CliError::Mnemonic)?;
     let store = ctx.create_store()?;
-    let device = Device::recover(store, Config::default(), &phrase)?;
+    let device = Device::recover(Box::new(store), Config::default(), &phrase)?;
     print_account(ctx, &device, None)
 }
 
@@ -596,7 +612,7 @@ fn mark_disabled(ctx: &Ctx, id: &str, disabled: bool) -> Result<(), CliError> {
     if !text.is_empty() {
         text.push('\n');
     }
-    write_file(&disabled_file(ctx), text.as_bytes())
+    crate::home::write_private(&disabled_file(ctx), text.as_bytes())
 }
 
 fn device_state(
@@ -710,54 +726,76 @@ fn kind_name(k: OutgoingKind) -> &'static str {
     }
 }
 
-/// Seals each outgoing message into a WakuMessage and prints it (one base64 line of the
-/// WakuMessage protobuf, or a JSON object). Returns the messages, on the default pubsub
-/// topic.
-pub fn emit_messages(
-    ctx: &Ctx,
-    device: &mut Device,
-    outs: &[Outgoing],
-    print: bool,
-) -> Result<Vec<CarriedMessage>, CliError> {
+/// Seals engine messages into WakuMessages on the default pubsub topic; a refusal (size)
+/// seals nothing.
+fn seal_all(device: &mut Device, outs: &[Outgoing]) -> Result<Vec<Sealed>, CliError> {
     let now = now_ns();
     let mut sealed = Vec::with_capacity(outs.len());
-    // seal everything first: a refusal (size) prints nothing
     for out in outs {
-        sealed.push(CarriedMessage::on_default_shard(device.seal(out, now)?));
+        sealed.push(Sealed {
+            carried: CarriedMessage::on_default_shard(device.seal(out, now)?),
+            kind: out.kind,
+            recipient: out.recipient.clone(),
+            entries: out.entries.clone(),
+            forward_secret: out.forward_secret,
+        });
     }
-    for (out, m) in outs.iter().zip(&sealed) {
-        let b64 = B64.encode(pfs_transport::waku::encode_message(&m.message));
-        if print && ctx.json {
+    Ok(sealed)
+}
+
+/// Prints sealed WakuMessages (one base64 line of the WakuMessage protobuf each, or a JSON
+/// object) when `print`; returns the messages.
+pub fn emit_sealed(
+    ctx: &Ctx,
+    device: &mut Device,
+    sealed: &[Sealed],
+    print: bool,
+) -> Vec<CarriedMessage> {
+    for m in sealed.iter().filter(|_| print) {
+        let b64 = B64.encode(pfs_transport::waku::encode_message(&m.carried.message));
+        if ctx.json {
             ctx.emit(&json!({
                 "type": "waku_message",
                 "waku_message": b64,
-                "pubsub_topic": m.pubsub_topic,
-                "content_topic": m.content_topic(),
-                "recipient": key_hex(&out.recipient),
-                "kind": kind_name(out.kind),
-                "forward_secret": out.forward_secret,
-                "installations": out.entries,
-                "hash": hex::encode(m.hash()),
+                "pubsub_topic": m.carried.pubsub_topic,
+                "content_topic": m.carried.content_topic(),
+                "recipient": key_hex(&m.recipient),
+                "kind": kind_name(m.kind),
+                "forward_secret": m.forward_secret,
+                "installations": m.entries,
+                "hash": hex::encode(m.carried.hash()),
             }));
-        } else if print {
-            if out.kind == OutgoingKind::BundleReply {
-                let to = display_name(device, &out.recipient);
+        } else {
+            if m.kind == OutgoingKind::BundleReply {
+                let to = display_name(device, &m.recipient);
                 println!("# bundle reply to {to}: give the next line to their `pfs receive`");
             }
             println!("{b64}");
         }
     }
     let _ = std::io::stdout().flush();
-    Ok(sealed)
+    sealed.iter().map(|m| m.carried.clone()).collect()
+}
+
+/// Seals engine messages and prints them (see [`emit_sealed`]).
+pub fn emit_messages(
+    ctx: &Ctx,
+    device: &mut Device,
+    outs: &[Outgoing],
+    print: bool,
+) -> Result<Vec<CarriedMessage>, CliError> {
+    let sealed = seal_all(device, outs)?;
+    Ok(emit_sealed(ctx, device, &sealed, print))
 }
 
 /// Room a text leaves for the protocol message, padding, signature and ECIES around it.
 const SEAL_OVERHEAD: usize = 8 * 1024;
 
-/// Encrypts a message and returns the sealed WakuMessages (printed when `print`).
+/// Encrypts a message (through the Status application layer unless `--raw`) and returns
+/// the sealed WakuMessages (printed when `print`).
 pub fn send_message(
     ctx: &Ctx,
-    device: &mut Device,
+    core: &mut Core,
     to: &PublicKey,
     text: &str,
     request: bool,
@@ -770,6 +808,14 @@ pub fn send_message(
             max: crate::device::MAX_MESSAGE_SIZE,
         });
     }
+    let chars = text.chars().count();
+    if !ctx.raw && chars > pfs_app::chat::MAX_TEXT_CHARS {
+        return Err(CliError::Usage(format!(
+            "the text has {chars} characters; a Status message holds at most {} (use --raw for longer bare-protocol messages)",
+            pfs_app::chat::MAX_TEXT_CHARS
+        )));
+    }
+    let device = core.device();
     if *to == device.identity() {
         let mine = device.installation_id();
         let paired = own_installations(device)?
@@ -782,16 +828,25 @@ pub fn send_message(
             ));
         }
     }
-    let outs = if request {
-        device.engine.send_contact_request(to, text.as_bytes())?
+    let report = if request {
+        core.send_contact_request(to, text)
     } else {
-        device.engine.send(to, text.as_bytes())?
+        core.send_text(to, text)
     };
-    // seal (and print) first: a refusal prints nothing, not even the notes below
-    let sealed = emit_messages(ctx, device, &outs, print)?;
+    let sealed = core.take_messages();
+    let report = report?;
+    let device = core.device();
+    // printed first: a refusal above printed nothing, not even the notes below
+    let messages = emit_sealed(ctx, device, &sealed, print);
     if !ctx.json {
         let name = display_name(device, to);
-        for o in &outs {
+        let mut kinds_seen = Vec::new();
+        for o in &sealed {
+            // one note per message, not per segment
+            if kinds_seen.contains(&o.kind) {
+                continue;
+            }
+            kinds_seen.push(o.kind);
             let who = if o.kind == OutgoingKind::OwnDevicesCopy && *to != device.identity() {
                 format!("your other devices (copy of your message to {name})")
             } else if o.kind == OutgoingKind::OwnDevicesCopy {
@@ -809,14 +864,20 @@ pub fn send_message(
                 }
             );
         }
+        if let Some(id) = report.message_ids.first() {
+            eprintln!(
+                "message id {} (Status application layer; kept until {name} acknowledges it)",
+                pfs_app::messenger::id_hex(id)
+            );
+        }
     }
-    Ok(sealed)
+    Ok(messages)
 }
 
 /// `pfs send` (pipe mode).
 pub fn send(ctx: &Ctx, to: &str, message: Option<String>, request: bool) -> Result<(), CliError> {
-    let mut device = ctx.open()?;
-    let pk = resolve_contact(&mut device, to)?;
+    let mut core = ctx.open_core()?;
+    let pk = resolve_contact(core.device(), to)?;
     let text = match message {
         Some(m) => m,
         None => read_stdin("type the message, end with Ctrl-D:")?,
@@ -825,7 +886,7 @@ pub fn send(ctx: &Ctx, to: &str, message: Option<String>, request: bool) -> Resu
     if text.is_empty() {
         return Err(CliError::Usage("the message is empty".into()));
     }
-    send_message(ctx, &mut device, &pk, text, request, true)?;
+    send_message(ctx, &mut core, &pk, text, request, true)?;
     Ok(())
 }
 
@@ -844,64 +905,126 @@ pub enum Outcome {
     Failed,
 }
 
-/// Processes one message: opens it, decrypts it and prints the result. Returns what
-/// happened and the replies the engine wants sent (bundle replies), not yet sealed.
+/// What the engine said about the message being shown.
+struct Meta {
+    from: PublicKey,
+    installation: String,
+    forward_secret: bool,
+    pfs_established: bool,
+    contact_request: bool,
+    sent_ns: i64,
+    new_installations: Vec<(PublicKey, String)>,
+}
+
+/// Processes one message: opens it, decrypts it, runs the application layer, prints the
+/// result. Returns what happened and the replies to send (acknowledgements, bundle
+/// replies), sealed.
 pub fn receive_one(
     ctx: &Ctx,
-    device: &mut Device,
+    core: &mut Core,
     label: &str,
     message: &CarriedMessage,
-) -> (Outcome, Vec<Outgoing>) {
-    let opened = match device.open_message(message) {
-        Ok(o) => o,
-        Err(OpenFailure::NotForUs) => {
-            note(
-                ctx,
-                label,
-                "skipped",
-                "not for us (another identity's message)",
-            );
-            return (Outcome::Skipped, Vec::new());
-        }
+) -> (Outcome, Vec<Sealed>) {
+    let own_before = own_installations(core.device())
+        .map(|v| v.len())
+        .unwrap_or(0);
+    let events = match core.handle(message) {
+        Ok(e) => e,
         Err(e) => {
             note(ctx, label, "error", &e.to_string());
-            return (Outcome::Failed, Vec::new());
+            return (Outcome::Failed, core.take_messages());
         }
     };
-    if device.is_own_echo(&opened.sender, &opened.payload) {
-        note(
-            ctx,
-            label,
-            "skipped",
-            "our own message (sent by this device)",
-        );
-        return (Outcome::Skipped, Vec::new());
+    let mut outcome = Outcome::Skipped;
+    let mut meta: Option<Meta> = None;
+    for event in events {
+        let device = core.device();
+        match event {
+            ClientEvent::Skipped { reason } => {
+                let text = match reason {
+                    SkipReason::NotForUs => "not for us (another identity's message)",
+                    SkipReason::OwnEcho => "our own message (sent by this device)",
+                    SkipReason::SegmentHeld => {
+                        "one segment of a large message, kept until the others arrive"
+                    }
+                    SkipReason::HashRatchet => "a community (hash-ratchet) message, not shown",
+                };
+                note(ctx, label, "skipped", text);
+            }
+            ClientEvent::Dropped { from, cause, .. } => {
+                let (kind, o) = match &cause {
+                    DropCause::Engine(
+                        ReceiveError::DeviceNotFound
+                        | ReceiveError::NotPairedDevice
+                        | ReceiveError::SessionNotFound
+                        | ReceiveError::UnknownSignedPreKey,
+                    ) => ("undelivered", Outcome::Noted),
+                    DropCause::Engine(ReceiveError::Declined) => ("dropped", Outcome::Noted),
+                    _ => ("error", Outcome::Failed),
+                };
+                let text = match &from {
+                    Some(f) => format!("message from {}: {cause}", display_name(device, f)),
+                    None => cause.to_string(),
+                };
+                note(ctx, label, kind, &text);
+                outcome = o;
+            }
+            ClientEvent::Received {
+                from,
+                installation,
+                forward_secret,
+                pfs_established,
+                contact_request,
+                sent_ns,
+            } => {
+                outcome = Outcome::Delivered;
+                meta = Some(Meta {
+                    from,
+                    installation,
+                    forward_secret,
+                    pfs_established,
+                    contact_request,
+                    sent_ns,
+                    new_installations: Vec::new(),
+                });
+            }
+            ClientEvent::DevicesSeen { installations } => {
+                if let Some(m) = meta.as_mut() {
+                    m.new_installations = installations;
+                }
+            }
+            ClientEvent::BundleReceived { .. } => {
+                if let Some(m) = &meta {
+                    print_bundle(ctx, device, m);
+                }
+            }
+            ClientEvent::Raw { plaintext, .. } => {
+                if let Some(m) = &meta {
+                    let text = String::from_utf8_lossy(&plaintext).into_owned();
+                    print_text(ctx, device, m, &text, None, None, false);
+                }
+            }
+            ClientEvent::App(e) => {
+                if let Some(o) = print_app_event(ctx, device, label, meta.as_ref(), e) {
+                    outcome = o;
+                }
+            }
+            ClientEvent::GroupKeys { from, keys } => note(
+                ctx,
+                label,
+                "group-keys",
+                &format!(
+                    "{} community key(s) from {} (not used by 1:1 chats)",
+                    keys.len(),
+                    display_name(device, &from)
+                ),
+            ),
+            _ => {}
+        }
     }
-    let own_before = own_installations(device).map(|v| v.len()).unwrap_or(0);
-    let result = device
-        .engine
-        .decrypt(&opened.sender, &opened.payload, &opened.hash);
-    let outcome = match result {
-        Ok(d) => {
-            print_delivered(ctx, device, &d, opened.timestamp_ns);
-            Outcome::Delivered
-        }
-        Err(e) => {
-            let from = display_name(device, &opened.sender);
-            let (kind, outcome) = match &e {
-                ReceiveError::DeviceNotFound
-                | ReceiveError::NotPairedDevice
-                | ReceiveError::SessionNotFound
-                | ReceiveError::UnknownSignedPreKey => ("undelivered", Outcome::Noted),
-                ReceiveError::Declined => ("dropped", Outcome::Noted),
-                _ => ("error", Outcome::Failed),
-            };
-            note(ctx, label, kind, &format!("message from {from}: {e}"));
-            outcome
-        }
-    };
     // new devices of ours (an announce, or any message from a new device of ours)
-    if opened.sender == device.identity()
+    let device = core.device();
+    if meta.as_ref().is_some_and(|m| m.from == device.identity())
         && !ctx.json
         && let Ok(list) = own_installations(device)
         && list.len() > own_before
@@ -918,7 +1041,125 @@ pub fn receive_one(
             );
         }
     }
-    (outcome, device.engine.take_outgoing())
+    (outcome, core.take_messages())
+}
+
+/// Prints one application-layer event; returns a changed outcome for refusals.
+fn print_app_event(
+    ctx: &Ctx,
+    device: &mut Device,
+    label: &str,
+    meta: Option<&Meta>,
+    event: AppEvent,
+) -> Option<Outcome> {
+    match event {
+        AppEvent::Text { id, message, .. } => {
+            if let Some(m) = meta {
+                let recipient = chat_recipient(device, m, &message.chat_id);
+                print_text(ctx, device, m, &message.text, Some(&id), recipient, false);
+            }
+        }
+        AppEvent::ContactRequest { id, message, .. } => {
+            if let Some(m) = meta {
+                print_text(ctx, device, m, &message.text, Some(&id), None, true);
+            }
+        }
+        AppEvent::Delivered { from, message_ids } => {
+            let name = display_name(device, &from);
+            if ctx.json {
+                ctx.emit(&json!({
+                    "type": "delivered",
+                    "from": key_hex(&from),
+                    "from_name": name,
+                    "message_ids": message_ids.iter().map(pfs_app::messenger::id_hex).collect::<Vec<_>>(),
+                }));
+            } else {
+                eprintln!(
+                    "{label}: {name} acknowledged {} message(s) of yours",
+                    message_ids.len()
+                );
+            }
+        }
+        AppEvent::ContactAccepted { from, .. } => {
+            let name = display_name(device, &from);
+            if ctx.json {
+                ctx.emit(
+                    &json!({"type": "contact_accepted", "from": key_hex(&from), "from_name": name}),
+                );
+            } else {
+                println!("{name} accepted your contact request");
+            }
+        }
+        AppEvent::ContactRetracted { from } => {
+            let name = display_name(device, &from);
+            if ctx.json {
+                ctx.emit(&json!({"type": "contact_retracted", "from": key_hex(&from), "from_name": name}));
+            } else {
+                println!("{name} retracted their contact request");
+            }
+        }
+        AppEvent::ContactUpdate { from, update } => {
+            if ctx.json {
+                ctx.emit(&json!({
+                    "type": "contact_update",
+                    "from": key_hex(&from),
+                    "display_name": update.display_name,
+                    "contact_request_state": update.contact_request_propagated_state.map(|s| s.local_state),
+                }));
+            }
+        }
+        AppEvent::ContactCode { from, .. } => note(
+            ctx,
+            label,
+            "contact-code",
+            &format!(
+                "contact-code advertisement of {}",
+                display_name(device, &from)
+            ),
+        ),
+        AppEvent::Unsupported {
+            from,
+            type_number,
+            content_type,
+            ..
+        } => note(
+            ctx,
+            label,
+            "unsupported",
+            &format!(
+                "a Status message of type {type_number}{} from {}, not shown by this tool",
+                content_type
+                    .map(|c| format!(" (content type {c})"))
+                    .unwrap_or_default(),
+                display_name(device, &from)
+            ),
+        ),
+        AppEvent::Refused { from, reason } => {
+            note(
+                ctx,
+                label,
+                "error",
+                &format!(
+                    "message from {} refused: {reason}",
+                    display_name(device, &from)
+                ),
+            );
+            return Some(Outcome::Failed);
+        }
+        _ => {}
+    }
+    None
+}
+
+/// For a copy sent by one of our other devices: who the message was for (its chat id).
+fn chat_recipient(device: &mut Device, meta: &Meta, chat_id: &str) -> Option<String> {
+    if meta.from != device.identity() {
+        return None;
+    }
+    let hex = chat_id.strip_prefix("0x")?;
+    let bytes = hex::decode(hex).ok()?;
+    let pk = PublicKey::from_sec1(&bytes).ok()?;
+    Some(display_name(device, &pk))
 }
 
 /// A note about one input: text on stderr; with --json one object on stdout (with the
@@ -940,67 +1181,86 @@ fn suite_name(s: Option<SuiteId>) -> Option<&'static str> {
     })
 }
 
-fn print_delivered(ctx: &Ctx, device: &mut Device, d: &Delivered, timestamp_ns: i64) {
-    let text = String::from_utf8_lossy(&d.plaintext).into_owned();
+fn print_bundle(ctx: &Ctx, device: &mut Device, m: &Meta) {
+    let from = display_name(device, &m.from);
     if ctx.json {
         ctx.emit(&json!({
             "type": "message",
-            "sender": key_hex(&d.sender),
-            "sender_zq3": pfs_identity::to_zq3(&d.sender),
-            "sender_name": display_name(device, &d.sender),
-            "installation": d.sender_installation,
-            "kind": match d.kind {
-                DeliveredKind::Direct => "direct",
-                DeliveredKind::Public => "public",
-                DeliveredKind::BundleOnly => "bundle-only",
-                DeliveredKind::HashRatchet => "hash-ratchet",
-            },
-            "forward_secret": d.forward_secret,
-            "suite": suite_name(d.suite),
-            "contact_request": d.contact_request,
-            "pfs_established": d.pfs_established,
-            "text": text,
-            "sent_unix_ms": timestamp_ns / 1_000_000,
-            "new_installations": d.new_installations.iter().map(|(k, i)| json!({"identity": key_hex(k), "installation": i})).collect::<Vec<_>>(),
+            "kind": "bundle-only",
+            "sender": key_hex(&m.from),
+            "sender_name": from,
+            "installation": m.installation,
+            "pfs_established": m.pfs_established,
+            "sent_unix_ms": m.sent_ns / 1_000_000,
+            "new_installations": m.new_installations.iter().map(|(k, i)| json!({"identity": key_hex(k), "installation": i})).collect::<Vec<_>>(),
         }));
         return;
     }
-    let from = display_name(device, &d.sender);
-    if d.kind == DeliveredKind::BundleOnly {
-        println!(
-            "bundle from {from} (device {}): stored; PFS {}",
-            short_id(&d.sender_installation),
-            if d.pfs_established {
-                "established"
-            } else {
-                "not established yet"
-            }
-        );
+    println!(
+        "bundle from {from} (device {}): stored; PFS {}",
+        short_id(&m.installation),
+        if m.pfs_established {
+            "established"
+        } else {
+            "not established yet"
+        }
+    );
+}
+
+fn print_text(
+    ctx: &Ctx,
+    device: &mut Device,
+    m: &Meta,
+    text: &str,
+    id: Option<&[u8; 32]>,
+    recipient: Option<String>,
+    request: bool,
+) {
+    let request = request || m.contact_request;
+    if ctx.json {
+        ctx.emit(&json!({
+            "type": "message",
+            "kind": "direct",
+            "layer": if id.is_some() { "status" } else { "raw" },
+            "id": id.map(pfs_app::messenger::id_hex),
+            "sender": key_hex(&m.from),
+            "sender_zq3": pfs_identity::to_zq3(&m.from),
+            "sender_name": display_name(device, &m.from),
+            "installation": m.installation,
+            "forward_secret": m.forward_secret,
+            "contact_request": request,
+            "pfs_established": m.pfs_established,
+            "recipient_name": recipient,
+            "text": text,
+            "sent_unix_ms": m.sent_ns / 1_000_000,
+            "new_installations": m.new_installations.iter().map(|(k, i)| json!({"identity": key_hex(k), "installation": i})).collect::<Vec<_>>(),
+        }));
         return;
     }
-    let sent = if timestamp_ns > 0 {
-        format!("sent {} UTC", time(timestamp_ns))
+    let from = display_name(device, &m.from);
+    let sent = if m.sent_ns > 0 {
+        format!("sent {} UTC", time(m.sent_ns))
     } else {
         "no send time".to_owned()
     };
+    let copy = match (&recipient, m.from == device.identity()) {
+        (Some(to), _) => format!(" · (copy of your message to {to}, sent from your other device)"),
+        (None, true) => " · (copy of a message sent from your other device)".to_owned(),
+        _ => String::new(),
+    };
     println!(
-        "from {from} · {sent} · device {} · forward secret: {} · contact request: {}{}",
-        short_id(&d.sender_installation),
-        if d.forward_secret { "yes" } else { "no" },
-        if d.contact_request { "YES" } else { "no" },
-        if d.sender == device.identity() {
-            " · (copy of a message sent from your other device)"
-        } else {
-            ""
-        }
+        "from {from} · {sent} · device {} · forward secret: {} · contact request: {}{copy}",
+        short_id(&m.installation),
+        if m.forward_secret { "yes" } else { "no" },
+        if request { "YES" } else { "no" },
     );
     for line in text.lines() {
         println!("  {line}");
     }
-    if d.contact_request {
+    if request {
         println!(
             "  (contact request: check `pfs contacts list`, then `pfs contacts accept {}` or `decline`)",
-            pfs_identity::to_zq3(&d.sender)
+            pfs_identity::to_zq3(&m.from)
         );
     }
 }
@@ -1066,7 +1326,7 @@ impl ReplySink {
 /// `pfs receive` (pipe mode): messages on stdout, bundle replies on stderr or in
 /// `replies` (JSON mode: everything on stdout, one object each).
 pub fn receive(ctx: &Ctx, replies_to: Option<&Path>) -> Result<(), CliError> {
-    let mut device = ctx.open()?;
+    let mut core = ctx.open_core()?;
     let mut sink = ReplySink::open(replies_to)?;
     let mut failed = 0usize;
     let mut input = std::io::stdin().lock();
@@ -1099,21 +1359,26 @@ pub fn receive(ctx: &Ctx, replies_to: Option<&Path>) -> Result<(), CliError> {
                 failed += 1;
             }
             Some(Ok(message)) => {
-                let (outcome, replies) = receive_one(ctx, &mut device, &label, &message);
+                let (outcome, replies) = receive_one(ctx, &mut core, &label, &message);
                 if let Outcome::Failed = outcome {
                     failed += 1;
                 }
                 if replies.is_empty() {
                     continue;
                 }
-                let sealed = emit_messages(ctx, &mut device, &replies, ctx.json)?;
+                emit_sealed(ctx, core.device(), &replies, ctx.json);
                 if ctx.json {
                     continue;
                 }
-                for (out, m) in replies.iter().zip(&sealed) {
-                    let to = display_name(&mut device, &out.recipient);
-                    let b64 = B64.encode(pfs_transport::waku::encode_message(&m.message));
-                    sink.write(&format!("bundle reply to {to}"), &b64)?;
+                for out in &replies {
+                    let to = display_name(core.device(), &out.recipient);
+                    let b64 = B64.encode(pfs_transport::waku::encode_message(&out.carried.message));
+                    let what = if out.kind == OutgoingKind::BundleReply {
+                        "bundle reply"
+                    } else {
+                        "acknowledgement"
+                    };
+                    sink.write(&format!("{what} to {to}"), &b64)?;
                 }
             }
         }

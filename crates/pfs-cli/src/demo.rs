@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 use pfs_crypto::secp256k1::PublicKey;
 use pfs_protocol::{Config, Delivered, DeliveredKind, Outgoing, OutgoingKind, ReceiveError};
 
+use pfs_app::messenger::{Config as MessengerConfig, Event as AppEvent, Messenger};
+
 use crate::commands::Ctx;
 use crate::device::{Device, OpenFailure, now_ns, open_store};
 use crate::error::CliError;
@@ -20,10 +22,22 @@ use crate::show::{short, short_id};
 /// PBKDF2 iterations of the demo's throwaway stores (real homes use the store default).
 const DEMO_KDF_ITERATIONS: u32 = 1_000;
 
-/// A device in the demo.
+/// A device in the demo, with its Status application layer.
 struct Dev {
     label: &'static str,
     d: Device,
+    m: Messenger,
+}
+
+impl Dev {
+    fn new(label: &'static str, d: Device) -> Self {
+        let m = Messenger::new(d.signing_key(), MessengerConfig::default());
+        Self { label, d, m }
+    }
+}
+
+fn now_ms() -> i64 {
+    now_ns() / 1_000_000
 }
 
 /// A WakuMessage in flight.
@@ -153,7 +167,12 @@ impl Demo {
         text: &str,
     ) -> Result<Vec<Env>, CliError> {
         let t = Instant::now();
-        let outs = from.d.engine.send(to, text.as_bytes())?;
+        // the Status application layer: ChatMessage, signed wrapper, MVDS payload
+        let now = now_ms();
+        let app = pfs_client::with_app_records(&mut from.d, &from.m, |m, r| {
+            m.text(r, to, text, None, now)
+        })?;
+        let outs = from.d.engine.send(to, &app.plaintext)?;
         self.crypto += t.elapsed();
         self.messages += 1;
         let envs = self.seal(from, outs, text)?;
@@ -189,9 +208,34 @@ impl Demo {
                 return Err(e.to_string());
             }
         };
-        let r =
+        let mut r =
             to.d.engine
                 .decrypt(&opened.sender, &opened.payload, &opened.hash);
+        // the Status application layer: MVDS, signed wrapper (its signer must be the sender
+        // the payload signature names), ChatMessage
+        if let Ok(d) = &mut r
+            && d.kind == DeliveredKind::Direct
+            && !d.plaintext.is_empty()
+        {
+            let (from, plaintext, now) = (d.sender.clone(), d.plaintext.clone(), now_ms());
+            let sent = opened.timestamp_ns / 1_000_000;
+            match pfs_client::with_app_records(&mut to.d, &to.m, |m, rec| {
+                m.receive(rec, &from, &plaintext, sent, now)
+            }) {
+                Ok(inc) => {
+                    let text = inc.events.iter().find_map(|e| match e {
+                        AppEvent::Text { message, .. } => Some(message.text.clone()),
+                        _ => None,
+                    });
+                    d.plaintext = text.unwrap_or_default().into_bytes();
+                }
+                Err(e) => {
+                    self.crypto += t.elapsed();
+                    self.say(&format!("{} ✗ not a Status message: {e}", to.label));
+                    return Err(e.to_string());
+                }
+            }
+        }
         self.crypto += t.elapsed();
         match &r {
             Ok(d) if d.kind == DeliveredKind::BundleOnly => self.say(&format!(
@@ -256,15 +300,15 @@ impl Demo {
     }
 }
 
-fn new_store(dir: &std::path::Path, name: &str) -> Result<pfs_store::SqliteStore, CliError> {
+fn new_store(dir: &std::path::Path, name: &str) -> Result<Box<dyn pfs_store::Store>, CliError> {
     let home = dir.join(name);
     std::fs::create_dir_all(&home)
         .map_err(|e| CliError::io("cannot create the demo directory", e))?;
-    open_store(
+    Ok(Box::new(open_store(
         &home.join("store.sqlite"),
         b"demo passphrase (throwaway store)",
         Some(DEMO_KDF_ITERATIONS),
-    )
+    )?))
 }
 
 fn own_installation(dev: &mut Dev, id: &str) -> Option<pfs_protocol::InstallationView> {
@@ -317,14 +361,14 @@ pub fn run(ctx: &Ctx, keep: bool) -> Result<(), CliError> {
     demo.line(
         "(ECIES to the recipient's chat key, partitioned content topic); the demo plays the network."
     );
+    demo.line(
+        "Texts are what a Status app sends: ChatMessage, signed ApplicationMetadataMessage, MVDS payload."
+    );
 
     // ------------------------------------------------------------------ accounts
     demo.step("Alice creates her account on her laptop");
     let (d, alice_phrase) = Device::create(new_store(&dir, "alice-laptop")?, Config::default())?;
-    let mut laptop = Dev {
-        label: "Alice's laptop",
-        d,
-    };
+    let mut laptop = Dev::new("Alice's laptop", d);
     let alice = laptop.d.identity();
     demo.say(&format!(
         "chat key {}  installation {}",
@@ -339,10 +383,7 @@ pub fn run(ctx: &Ctx, keep: bool) -> Result<(), CliError> {
         Config::default(),
         &alice_phrase,
     )?;
-    let mut phone = Dev {
-        label: "Alice's phone",
-        d,
-    };
+    let mut phone = Dev::new("Alice's phone", d);
     demo.say(&format!(
         "installation {}",
         short_id(&phone.d.installation_id())
@@ -397,10 +438,7 @@ pub fn run(ctx: &Ctx, keep: bool) -> Result<(), CliError> {
 
     demo.step("Bob creates his account on his phone");
     let (d, bob_phrase) = Device::create(new_store(&dir, "bob-phone")?, Config::default())?;
-    let mut bob = Dev {
-        label: "Bob's phone",
-        d,
-    };
+    let mut bob = Dev::new("Bob's phone", d);
     let bob_key = bob.d.identity();
     demo.say(&format!(
         "chat key {}  installation {}",
@@ -530,10 +568,11 @@ pub fn run(ctx: &Ctx, keep: bool) -> Result<(), CliError> {
     }
 
     demo.step("Bob answers on the topic negotiated with Alice, as status-go does once both speak protocol version 1");
-    let outs = bob
-        .d
-        .engine
-        .send(&alice, "Negotiated topic, AES-GCM.".as_bytes())?;
+    let now = now_ms();
+    let app = pfs_client::with_app_records(&mut bob.d, &bob.m, |m, r| {
+        m.text(r, &alice, "Negotiated topic, AES-GCM.", None, now)
+    })?;
+    let outs = bob.d.engine.send(&alice, &app.plaintext)?;
     demo.messages += 1;
     let envs = demo.seal_with(&mut bob, outs, "Negotiated topic, AES-GCM.", true)?;
     let partitioned =
@@ -596,10 +635,7 @@ pub fn run(ctx: &Ctx, keep: bool) -> Result<(), CliError> {
         Config::default(),
         &bob_phrase,
     )?;
-    let mut tablet = Dev {
-        label: "Bob's tablet",
-        d,
-    };
+    let mut tablet = Dev::new("Bob's tablet", d);
     demo.check(tablet.d.identity() == bob_key, "same chat key");
     let tablet_id = tablet.d.installation_id();
     demo.say(&format!(

@@ -93,3 +93,32 @@ impl CliError {
         Self::Io(format!("{what}: {e}"))
     }
 }
+
+impl From<pfs_client::DeviceError> for CliError {
+    fn from(e: pfs_client::DeviceError) -> Self {
+        use pfs_client::DeviceError as D;
+        match e {
+            D::WrongPassphrase(p) => Self::WrongPassphrase(p),
+            D::Locked(p) => Self::Locked(p),
+            D::AccountExists => Self::AccountExists,
+            D::Mnemonic(m) => Self::Mnemonic(m),
+            D::Store(s) => Self::Store(s),
+            D::Engine(e) => Self::Engine(e),
+            D::TooLarge { size, max } => Self::TooLarge { size, max },
+            other => Self::Other(other.to_string()),
+        }
+    }
+}
+
+impl From<pfs_client::ClientError> for CliError {
+    fn from(e: pfs_client::ClientError) -> Self {
+        use pfs_client::ClientError as C;
+        match e {
+            C::Device(d) => d.into(),
+            C::Send(s) => Self::Send(s),
+            C::Transport(t) => Self::Network(t.to_string()),
+            C::App(a) => Self::Usage(a.to_string()),
+            other => Self::Other(other.to_string()),
+        }
+    }
+}

@@ -50,6 +50,11 @@ struct Cli {
     /// objects on both streams).
     #[arg(long, global = true)]
     json: bool,
+    /// Bare-protocol mode: send and show plaintexts as they are, without the Status
+    /// application layer (no signed wrapper, no MVDS acks and resends). By default messages
+    /// are what a Status app sends and reads.
+    #[arg(long, global = true)]
+    raw: bool,
     /// Directory with adjectives.json, animals.json, emojis.json (and ring-colors.json):
     /// enables the three-word name and the emoji hash.
     #[arg(long, global = true, env = "PFS_IDENTITY_DATA", value_name = "DIR")]
@@ -297,6 +302,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
     let ctx = Ctx {
         home: cli.home.unwrap_or_else(default_home),
         json: cli.json,
+        raw: cli.raw,
         identity_data: cli.identity_data,
     };
     match cli.command {

@@ -20,8 +20,8 @@ use pfs_transport::transport::{
 };
 
 use crate::commands::{self, Ctx, Outcome};
-use crate::device::Device;
 use crate::error::CliError;
+use pfs_client::Core;
 
 const SEEN_FILE: &str = "seen-messages";
 const SEEN_MAX: usize = 20_000;
@@ -218,8 +218,8 @@ pub fn send_via(
     message: Option<String>,
     request: bool,
 ) -> Result<(), CliError> {
-    let mut device = ctx.open()?;
-    let pk = commands::resolve_contact(&mut device, to)?;
+    let mut core = ctx.open_core()?;
+    let pk = commands::resolve_contact(core.device(), to)?;
     let text = match message {
         Some(m) => m,
         None => {
@@ -234,7 +234,7 @@ pub fn send_via(
         return Err(CliError::Usage("the message is empty".into()));
     }
     let node = connect(via, light)?;
-    let messages = commands::send_message(ctx, &mut device, &pk, &text, request, false)?;
+    let messages = commands::send_message(ctx, &mut core, &pk, &text, request, false)?;
     for m in messages {
         let hash = hex::encode(m.hash());
         let r = publish(&node, m)?;
@@ -300,27 +300,34 @@ impl Seen {
 fn handle(
     ctx: &Ctx,
     node: &NodeHandle,
-    device: &mut Device,
+    core: &mut Core,
     seen: &mut Seen,
     message: &CarriedMessage,
 ) -> Outcome {
     if !seen.insert(&message.hash()) {
         return Outcome::Skipped;
     }
-    let (outcome, replies) = commands::receive_one(ctx, device, "network", message);
-    if !replies.is_empty() {
-        match commands::emit_messages(ctx, device, &replies, false) {
-            Ok(messages) => {
-                for m in messages {
-                    if let Err(e) = publish(node, m) {
-                        eprintln!("could not publish a bundle reply: {e}");
-                    }
-                }
-            }
-            Err(e) => eprintln!("could not build a bundle reply: {e}"),
+    let (outcome, replies) = commands::receive_one(ctx, core, "network", message);
+    publish_all(node, replies.into_iter().map(|s| s.carried));
+    outcome
+}
+
+/// Publishes replies and resends; a failure is reported, not fatal (tracked messages stay
+/// in the outbox and are resent later).
+fn publish_all(node: &NodeHandle, messages: impl IntoIterator<Item = CarriedMessage>) {
+    for m in messages {
+        if let Err(e) = publish(node, m) {
+            eprintln!("could not publish a reply or resend: {e}");
         }
     }
-    outcome
+}
+
+/// Resends what is due (MVDS), and the engine's replies.
+fn tick(core: &mut Core, node: &NodeHandle) {
+    match core.tick() {
+        Ok(_) => publish_all(node, core.take_messages().into_iter().map(|s| s.carried)),
+        Err(e) => eprintln!("background work failed: {e}"),
+    }
 }
 
 fn history(node: &NodeHandle, content_topics: &[String]) -> Vec<CarriedMessage> {
@@ -358,14 +365,14 @@ fn wait_filter(node: &NodeHandle) {
 }
 
 /// Our partitioned topic and the topics negotiated with our contacts.
-fn our_topics(device: &mut Device) -> Result<Vec<String>, CliError> {
-    device.content_topics()
+fn our_topics(device: &mut pfs_client::Device) -> Result<Vec<String>, CliError> {
+    Ok(device.content_topics()?)
 }
 
 /// `pfs receive --via`.
 pub fn receive_via(ctx: &Ctx, via: &str, light: bool, follow: bool) -> Result<(), CliError> {
-    let mut device = ctx.open()?;
-    let topics = our_topics(&mut device)?;
+    let mut core = ctx.open_core()?;
+    let topics = our_topics(core.device())?;
     let node = connect(via, light)?;
     let sub = node
         .subscribe(&topics)
@@ -374,10 +381,11 @@ pub fn receive_via(ctx: &Ctx, via: &str, light: bool, follow: bool) -> Result<()
     let mut seen = Seen::load(&ctx.home);
     let mut failed = 0usize;
     for m in history(&node, &topics) {
-        if let Outcome::Failed = handle(ctx, &node, &mut device, &mut seen, &m) {
+        if let Outcome::Failed = handle(ctx, &node, &mut core, &mut seen, &m) {
             failed += 1;
         }
     }
+    tick(&mut core, &node);
     let _ = std::io::stdout().flush();
     let quiet_for = if follow {
         Duration::MAX
@@ -387,12 +395,12 @@ pub fn receive_via(ctx: &Ctx, via: &str, light: bool, follow: bool) -> Result<()
     loop {
         match sub.recv_timeout(quiet_for.min(Duration::from_secs(3600))) {
             Ok(Some(m)) => {
-                if let Outcome::Failed = handle(ctx, &node, &mut device, &mut seen, &m) {
+                if let Outcome::Failed = handle(ctx, &node, &mut core, &mut seen, &m) {
                     failed += 1;
                 }
                 let _ = std::io::stdout().flush();
             }
-            Ok(None) if follow => {}
+            Ok(None) if follow => tick(&mut core, &node),
             Ok(None) => break,
             Err(e) => return Err(CliError::Network(e.to_string())),
         }
@@ -407,16 +415,16 @@ pub fn receive_via(ctx: &Ctx, via: &str, light: bool, follow: bool) -> Result<()
 
 /// `pfs chat`.
 pub fn chat(ctx: &Ctx, via: &str, light: bool, with: &str) -> Result<(), CliError> {
-    let mut device = ctx.open()?;
-    let peer = commands::resolve_contact(&mut device, with)?;
-    let name = commands::display_name(&mut device, &peer);
-    let topics = our_topics(&mut device)?;
+    let mut core = ctx.open_core()?;
+    let peer = commands::resolve_contact(core.device(), with)?;
+    let name = commands::display_name(core.device(), &peer);
+    let topics = our_topics(core.device())?;
     let node = Arc::new(connect(via, light)?);
     let sub = node
         .subscribe(&topics)
         .map_err(|e| CliError::Network(e.to_string()))?;
     wait_filter(&node);
-    let device = Arc::new(Mutex::new(device));
+    let device = Arc::new(Mutex::new(core));
     let mut seen = Seen::load(&ctx.home);
     eprintln!(
         "chat with {name} through {via}; type a line and press Enter to send, Ctrl-D to quit"
@@ -438,7 +446,13 @@ pub fn chat(ctx: &Ctx, via: &str, light: bool, with: &str) -> Result<(), CliErro
                         }
                         let _ = std::io::stdout().flush();
                     }
-                    Ok(None) => {}
+                    Ok(None) => {
+                        // quiet: resend what is due (a line typed while the network was
+                        // down is in the outbox)
+                        if let Ok(mut d) = device.lock() {
+                            tick(&mut d, &node);
+                        }
+                    }
                     Err(_) => break,
                 }
             }
@@ -453,10 +467,16 @@ pub fn chat(ctx: &Ctx, via: &str, light: bool, with: &str) -> Result<(), CliErro
             let mut d = device.lock().map_err(|_| CliError::Other("lock".into()))?;
             commands::send_message(ctx, &mut d, &peer, &line, false, false)?
         };
+        let mut sent = true;
         for m in messages {
-            publish(&node, m)?;
+            if let Err(e) = publish(&node, m) {
+                sent = false;
+                eprintln!(
+                    "not sent now ({e}); it stays in the outbox and is resent when the network is back"
+                );
+            }
         }
-        if !ctx.json {
+        if !ctx.json && sent {
             println!("you → {name}: {line}");
         }
     }

@@ -145,6 +145,28 @@ fn replies(v: &[Value]) -> String {
         .collect()
 }
 
+/// The acknowledgements a `--json receive` printed (WakuMessages of kind "message").
+fn acks(v: &[Value]) -> String {
+    v.iter()
+        .filter(|o| o["type"] == "waku_message" && o["kind"] == "message")
+        .map(line)
+        .collect()
+}
+
+/// The acknowledgement lines a text-mode `receive` wrote on stderr (each after its note).
+fn acks_from_stderr(stderr: &str) -> String {
+    let mut out = String::new();
+    let mut take = false;
+    for l in stderr.lines() {
+        if take {
+            out.push_str(l);
+            out.push('\n');
+        }
+        take = l.starts_with("# acknowledgement");
+    }
+    out
+}
+
 fn pair_contacts(a: &Home, b: &Home) {
     let (ca, cb) = (code(a), code(b));
     add(b, &ca, "Alice");
@@ -171,6 +193,17 @@ fn two_homes_talk_both_ways_out_of_order() {
     let (ok, out, err) = receive(&bob, &input);
     assert!(ok, "{err}");
     assert_eq!(texts(&out), ["three", "one", "two"]);
+    // Bob's client acknowledged each (MVDS): Alice reads the acks as deliveries
+    let (ok, got, err) = receive(&alice, &acks(&out));
+    assert!(ok, "{err}");
+    let delivered: Vec<&Value> = got.iter().filter(|o| o["type"] == "delivered").collect();
+    assert_eq!(delivered.len(), 3, "{got:?}");
+    for (d, sent) in delivered.iter().zip([&m[2], &m[0], &m[1]]) {
+        assert!(d["from_name"].as_str().unwrap().starts_with("Bob"));
+        assert_eq!(d["message_ids"].as_array().unwrap().len(), 1);
+        let _ = sent;
+    }
+    assert!(texts(&got).is_empty(), "an ack is not a message");
     for msg in messages(&out) {
         assert_eq!(msg["forward_secret"], true);
         assert_eq!(msg["contact_request"], false);
@@ -188,13 +221,23 @@ fn two_homes_talk_both_ways_out_of_order() {
         .output()
         .unwrap();
     assert!(env.status.success());
-    pfs(&bob.path)
+    let got = pfs(&bob.path)
         .arg("receive")
         .write_stdin(env.stdout)
-        .assert()
-        .success()
-        .stdout(predicate::str::contains("plain pipe"))
-        .stdout(predicate::str::contains("forward secret: yes"));
+        .output()
+        .unwrap();
+    assert!(got.status.success());
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&got.stdout),
+        String::from_utf8_lossy(&got.stderr),
+    );
+    assert!(stdout.contains("plain pipe") && stdout.contains("forward secret: yes"));
+    // in text mode the ack is on stderr after its note, kept off the message text
+    let ack = acks_from_stderr(&stderr);
+    assert_eq!(ack.lines().count(), 1, "{stderr}");
+    assert!(!stdout.contains(ack.trim()));
+    let (ok, _, err) = receive(&alice, &ack);
+    assert!(ok, "{err}");
     // message from stdin
     let out = pfs(&bob.path)
         .args(["--json", "send", "--to", "Alice"])
@@ -920,10 +963,19 @@ fn a_refused_oversized_send_prints_nothing() {
     init(&alice);
     init(&bob);
     pair_contacts(&alice, &bob);
+    // a Status text holds at most 4096 characters: refused before anything is encrypted
+    pfs(&alice.path)
+        .args(["send", "--to", "Bob"])
+        .write_stdin("é".repeat(4097))
+        .assert()
+        .failure()
+        .stdout(predicate::str::is_empty())
+        .stderr(predicate::str::contains("at most 4096"));
+    // bare-protocol messages are bounded by the network's message size
     for size in [150_000usize, 200_000] {
         let text = "x".repeat(size);
         pfs(&alice.path)
-            .args(["send", "--to", "Bob"])
+            .args(["--raw", "send", "--to", "Bob"])
             .write_stdin(text)
             .assert()
             .failure()
@@ -933,7 +985,7 @@ fn a_refused_oversized_send_prints_nothing() {
     }
     // a text that fits goes out
     let out = pfs(&alice.path)
-        .args(["send", "--to", "Bob"])
+        .args(["--raw", "send", "--to", "Bob"])
         .write_stdin("y".repeat(100_000))
         .output()
         .unwrap();
@@ -1211,5 +1263,52 @@ fn node_keeps_running_when_its_stdout_is_closed() {
     assert!(
         node.0.try_wait().unwrap().is_none(),
         "the node stopped when its stdout closed"
+    );
+}
+
+#[test]
+fn status_layer_by_default_and_bare_plaintexts_with_raw() {
+    let (alice, bob) = (home(), home());
+    init(&alice);
+    init(&bob);
+    pair_contacts(&alice, &bob);
+    // default: a Status message (signed wrapper in MVDS), shown with its status-go id
+    let e = send(&alice, "Bob", "status text");
+    let (ok, out, err) = receive(&bob, &line(&e[0]));
+    assert!(ok, "{err}");
+    let m = messages(&out)[0];
+    assert_eq!(m["text"], "status text");
+    assert_eq!(m["layer"], "status");
+    assert_eq!(m["id"].as_str().unwrap().len(), 66);
+    assert_eq!(acks(&out).lines().count(), 1, "acknowledged");
+    // --raw on both sides: the bare plaintext, no id, no acknowledgement
+    let raw = pfs(&alice.path)
+        .args(["--raw", "--json", "send", "--to", "Bob", "bare text"])
+        .output()
+        .unwrap();
+    assert!(raw.status.success());
+    let raw = json_lines(&raw.stdout);
+    let out = pfs(&bob.path)
+        .args(["--raw", "--json", "receive"])
+        .write_stdin(line(&raw[0]))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let v = json_lines(&out.stdout);
+    assert_eq!(texts(&v), ["bare text"]);
+    assert_eq!(messages(&v)[0]["layer"], "raw");
+    assert!(acks(&v).is_empty());
+    // a bare plaintext is not a Status message: refused by the default mode, as a Status
+    // app would (the ratchet message itself is fine)
+    let raw2 = pfs(&alice.path)
+        .args(["--raw", "--json", "send", "--to", "Bob", "bare again"])
+        .output()
+        .unwrap();
+    let (ok, v, err) = receive(&bob, &line(&json_lines(&raw2.stdout)[0]));
+    assert!(!ok);
+    assert!(texts(&v).is_empty());
+    assert!(
+        err.contains("ApplicationMetadataMessage") || err.contains("refused"),
+        "{err}"
     );
 }

@@ -134,8 +134,39 @@ impl ClientError {
     }
 }
 
+/// Why a received message was dropped.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DropCause {
+    /// The WakuMessage could not be opened (corrupt, unsigned, not payload v1).
+    #[error(transparent)]
+    Unreadable(OpenFailure),
+    /// A segment was refused.
+    #[error("segment: {0}")]
+    Segment(segment::SegmentError),
+    /// The engine did not deliver it (a bundle reply may have been queued).
+    #[error(transparent)]
+    Engine(pfs_protocol::ReceiveError),
+    /// The application layer refused it.
+    #[error(transparent)]
+    App(messenger::AppError),
+}
+
+/// Why a received message was skipped without being an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SkipReason {
+    /// Our key cannot open it: it is for someone else.
+    NotForUs,
+    /// Our own message, sent by this very installation.
+    OwnEcho,
+    /// One segment of a message still incomplete.
+    SegmentHeld,
+    /// A hash-ratchet (community) message: not for a 1:1 client.
+    HashRatchet,
+}
+
 /// What happened, as the client reports it.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 #[non_exhaustive]
 pub enum ClientEvent {
     /// An application-layer event (text, contact request, delivery ack, ...).
@@ -171,9 +202,31 @@ pub enum ClientEvent {
         /// The sender, when known.
         from: Option<PublicKey>,
         /// Why.
-        reason: String,
+        cause: DropCause,
         /// Who is at fault.
         fault: Fault,
+    },
+    /// A received message was skipped (not an error).
+    Skipped {
+        /// Why.
+        reason: SkipReason,
+    },
+    /// A message was delivered by the engine (before the application layer): who sent it,
+    /// from which installation, whether it was forward secret and whether it counts as a
+    /// contact request. Reported before the events of its content.
+    Received {
+        /// The sender.
+        from: PublicKey,
+        /// The sending installation.
+        installation: String,
+        /// Forward secret.
+        forward_secret: bool,
+        /// True when a session with the sender now exists ("PFS established").
+        pfs_established: bool,
+        /// The sender is not an accepted contact.
+        contact_request: bool,
+        /// The WakuMessage timestamp (Unix ns).
+        sent_ns: i64,
     },
 }
 
@@ -279,6 +332,19 @@ impl RecordStore for Records<'_, '_> {
     }
 }
 
+/// Runs `f` with `messenger` on the application records of `device`'s store, in one
+/// transaction (committed when `f` succeeds): for tools that drive the application layer
+/// themselves instead of through a [`Core`].
+pub fn with_app_records<T>(
+    device: &mut Device,
+    messenger: &Messenger,
+    f: impl FnOnce(&Messenger, &mut dyn RecordStore) -> Result<T, messenger::AppError>,
+) -> Result<T, ClientError> {
+    device
+        .engine
+        .with_app_records(|r| -> Result<T, ClientError> { Ok(f(messenger, &mut Records(r))?) })
+}
+
 fn now_ms() -> i64 {
     device::now_ns().div_euclid(1_000_000)
 }
@@ -320,10 +386,7 @@ impl Core {
         &mut self,
         f: impl FnOnce(&Messenger, &mut dyn RecordStore) -> Result<T, messenger::AppError>,
     ) -> Result<T, ClientError> {
-        let messenger = &self.messenger;
-        self.device
-            .engine
-            .with_app_records(|r| -> Result<T, ClientError> { Ok(f(messenger, &mut Records(r))?) })
+        with_app_records(&mut self.device, &self.messenger, f)
     }
 
     /// Sends a text to `to` (and copies to our own other devices); tracked until the peer
@@ -459,21 +522,30 @@ impl Core {
         Ok(())
     }
 
-    /// Handles one received WakuMessage.
+    /// Handles one received WakuMessage: opens it, reassembles segments, decrypts it, runs
+    /// the application layer, queues the replies (acks, bundle replies), and reports what
+    /// happened. A message that cannot be delivered is an event, not an error: errors are
+    /// our own failures (store, sealing).
     pub fn handle(&mut self, carried: &CarriedMessage) -> Result<Vec<ClientEvent>, ClientError> {
         let opened = match self.device.open_message(carried) {
             Ok(o) => o,
-            Err(OpenFailure::NotForUs) => return Ok(Vec::new()),
+            Err(OpenFailure::NotForUs) => {
+                return Ok(vec![ClientEvent::Skipped {
+                    reason: SkipReason::NotForUs,
+                }]);
+            }
             Err(e) => {
                 return Ok(vec![ClientEvent::Dropped {
                     from: None,
-                    reason: e.to_string(),
+                    cause: DropCause::Unreadable(e),
                     fault: Fault::Peer,
                 }]);
             }
         };
         if self.device.is_own_echo(&opened.sender, &opened.payload) {
-            return Ok(Vec::new());
+            return Ok(vec![ClientEvent::Skipped {
+                reason: SkipReason::OwnEcho,
+            }]);
         }
         let now = now_ms();
         // a segment first, as status-go
@@ -483,14 +555,18 @@ impl Core {
             u64::try_from(now).unwrap_or(0),
         ) {
             Ok(Outcome::Complete(whole)) => whole,
-            Ok(Outcome::Incomplete) => return Ok(Vec::new()),
+            Ok(Outcome::Incomplete) => {
+                return Ok(vec![ClientEvent::Skipped {
+                    reason: SkipReason::SegmentHeld,
+                }]);
+            }
             Err(segment::SegmentError::Malformed(_) | segment::SegmentError::BadHash(_)) => {
                 opened.payload.clone()
             }
             Err(e) => {
                 return Ok(vec![ClientEvent::Dropped {
                     from: Some(opened.sender),
-                    reason: format!("segment: {e}"),
+                    cause: DropCause::Segment(e),
                     fault: Fault::Peer,
                 }]);
             }
@@ -510,12 +586,20 @@ impl Core {
                 self.flush_engine_outbox()?;
                 return Ok(vec![ClientEvent::Dropped {
                     from: Some(opened.sender),
-                    reason: e.to_string(),
+                    cause: DropCause::Engine(e),
                     fault,
                 }]);
             }
         };
-        let mut events = Vec::new();
+        let from = delivered.sender.clone();
+        let mut events = vec![ClientEvent::Received {
+            from: from.clone(),
+            installation: delivered.sender_installation.clone(),
+            forward_secret: delivered.forward_secret,
+            pfs_established: delivered.pfs_established,
+            contact_request: delivered.contact_request,
+            sent_ns: opened.timestamp_ns,
+        }];
         if !delivered.new_installations.is_empty() {
             events.push(ClientEvent::DevicesSeen {
                 installations: delivered.new_installations.clone(),
@@ -523,20 +607,21 @@ impl Core {
         }
         if !delivered.group_keys.is_empty() {
             events.push(ClientEvent::GroupKeys {
-                from: delivered.sender.clone(),
+                from: from.clone(),
                 keys: delivered.group_keys.clone(),
             });
         }
-        let from = delivered.sender.clone();
         match delivered.kind {
             DeliveredKind::BundleOnly => events.push(ClientEvent::BundleReceived { from }),
-            DeliveredKind::HashRatchet => {}
+            DeliveredKind::HashRatchet => events.push(ClientEvent::Skipped {
+                reason: SkipReason::HashRatchet,
+            }),
             DeliveredKind::Public if !self.config.raw => {
                 match self.messenger.receive_public(&from, &delivered.plaintext) {
                     Ok(e) => events.push(ClientEvent::App(e)),
                     Err(e) => events.push(ClientEvent::Dropped {
                         from: Some(from),
-                        reason: e.to_string(),
+                        cause: DropCause::App(e),
                         fault: Fault::Peer,
                     }),
                 }
@@ -551,18 +636,20 @@ impl Core {
                         events.extend(incoming.events.into_iter().map(ClientEvent::App));
                         if let Some(ack) = incoming.ack {
                             // to the sender's devices only: our own devices need no ack
-                            let out =
-                                self.device
-                                    .engine
-                                    .encrypt_for(&ack.to, &ack.plaintext, false)?;
+                            let out = self
+                                .device
+                                .engine
+                                .encrypt_automatic(&ack.to, &ack.plaintext)?;
                             self.publish(&out, &mut SendReport::default())?;
                         }
                     }
-                    Err(e) if e.fault() == Fault::Peer => events.push(ClientEvent::Dropped {
-                        from: Some(from),
-                        reason: e.to_string(),
-                        fault: Fault::Peer,
-                    }),
+                    Err(ClientError::App(e)) if e.is_peer_fault() => {
+                        events.push(ClientEvent::Dropped {
+                            from: Some(from),
+                            cause: DropCause::App(e),
+                            fault: Fault::Peer,
+                        })
+                    }
                     Err(e) => return Err(e),
                 }
             }
@@ -725,5 +812,4 @@ impl Client {
         }
         Ok(events)
     }
-
 }

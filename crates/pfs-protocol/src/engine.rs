@@ -465,7 +465,25 @@ impl Engine {
         self.ctx.maybe_maintain(&mut *tx, now)?;
         let out = self
             .ctx
-            .encrypt_for(&mut *tx, to, plaintext, contact_request, now)?;
+            .encrypt_for(&mut *tx, to, plaintext, contact_request, true, now)?;
+        commit(tx, &mut self.ctx)?;
+        Ok(out)
+    }
+
+    /// Like [`Engine::encrypt_for`], for a message the application sends on its own (an
+    /// acknowledgement): the recipient's contact state is left as it is (a reply the user
+    /// writes accepts a contact request; an automatic one must not, nor add a stranger).
+    pub fn encrypt_automatic(
+        &mut self,
+        to: &PublicKey,
+        plaintext: &[u8],
+    ) -> Result<Outgoing, SendError> {
+        let now = self.ctx.clock.now_ns();
+        let mut tx = begin_send(&mut self.store, &mut self.ctx)?;
+        self.ctx.maybe_maintain(&mut *tx, now)?;
+        let out = self
+            .ctx
+            .encrypt_for(&mut *tx, to, plaintext, false, false, now)?;
         commit(tx, &mut self.ctx)?;
         Ok(out)
     }
@@ -1210,6 +1228,7 @@ impl Ctx {
         to: &PublicKey,
         plaintext: &[u8],
         contact_request: bool,
+        by_user: bool,
         now: i64,
     ) -> Result<Outgoing, SendError> {
         let to33 = key33(to);
@@ -1237,7 +1256,9 @@ impl Ctx {
                 msg.contact_request = true;
                 out.bytes = msg.encode_to_vec();
             }
-            self.note_contact_on_send(tx, to, now)?;
+            if by_user {
+                self.note_contact_on_send(tx, to, now)?;
+            }
             return Ok(out);
         }
         let bundle = self.own_bundle(tx, now)?;
@@ -1249,7 +1270,7 @@ impl Ctx {
             contact_request,
             ..Default::default()
         };
-        if !to_self {
+        if !to_self && by_user {
             self.note_contact_on_send(tx, to, now)?;
         }
         let agreed_secret = all_heard.then(|| self.agreed_secret(to));
