@@ -11,13 +11,15 @@ mod commands;
 mod demo;
 mod device;
 mod error;
+mod home;
+mod manual;
 mod net;
 mod show;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 use commands::Ctx;
 use error::CliError;
@@ -207,6 +209,25 @@ enum Command {
         #[arg(long)]
         keep: bool,
     },
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    #[command(
+        after_help = "Examples:\n  pfs completions bash > ~/.local/share/bash-completion/completions/pfs\n  pfs completions zsh > ~/.zfunc/_pfs    # with fpath+=(~/.zfunc) before compinit\n  pfs completions fish > ~/.config/fish/completions/pfs.fish"
+    )]
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), generated from the same definitions as --help.
+    #[command(
+        after_help = "Examples:\n  pfs man | man -l -\n  pfs man > ~/.local/share/man/man1/pfs.1\n  pfs man --dir ~/.local/share/man/man1    # then: man pfs-contacts-add"
+    )]
+    Man {
+        /// Write one page per command (pfs.1, pfs-init.1, pfs-contacts-add.1, …) into DIR
+        /// instead of printing the main page.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -374,6 +395,8 @@ fn run(cli: Cli) -> Result<(), CliError> {
         ),
         Command::Chat { id, via, light } => net::chat(&ctx, &via, light, &id),
         Command::Demo { keep } => demo::run(&ctx, keep),
+        Command::Completions { shell } => manual::completions(shell, Cli::command()),
+        Command::Man { dir } => manual::man(Cli::command(), dir.as_deref()),
     }
 }
 
