@@ -275,6 +275,11 @@ pub fn identicon(ctx: &Ctx, key: &str, png: Option<&Path>) -> Result<(), CliErro
 
 // ---------------------------------------------------------------------------- contacts
 
+/// The word for a contact state (as `contacts list --json` prints it).
+pub fn state_label(s: ContactState) -> &'static str {
+    state_name(s)
+}
+
 fn state_name(s: ContactState) -> &'static str {
     match s {
         ContactState::Added => "added",
@@ -1098,15 +1103,13 @@ fn print_app_event(
                 println!("{name} retracted their contact request");
             }
         }
-        AppEvent::ContactUpdate { from, update } => {
-            if ctx.json {
-                ctx.emit(&json!({
-                    "type": "contact_update",
-                    "from": key_hex(&from),
-                    "display_name": update.display_name,
-                    "contact_request_state": update.contact_request_propagated_state.map(|s| s.local_state),
-                }));
-            }
+        AppEvent::ContactUpdate { from, update } if ctx.json => {
+            ctx.emit(&json!({
+                "type": "contact_update",
+                "from": key_hex(&from),
+                "display_name": update.display_name,
+                "contact_request_state": update.contact_request_propagated_state.map(|s| s.local_state),
+            }));
         }
         AppEvent::ContactCode { from, .. } => note(
             ctx,

@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 mod commands;
+mod daemon;
 mod demo;
 mod device;
 mod error;
@@ -198,6 +199,22 @@ enum Command {
         /// Run as a light node (lightpush, filter, store at --via) instead of a relay node.
         #[arg(long)]
         light: bool,
+    },
+    /// Serve this home to other programs: JSON-RPC 2.0 over stdin/stdout (and a Unix
+    /// socket), received messages pushed as notifications (docs/json-rpc.md).
+    #[command(
+        after_help = "One JSON object per line. Requests: {\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"send\",\"params\":{\"to\":\"Bob\",\"text\":\"hi\"}};\nnotifications: {\"jsonrpc\":\"2.0\",\"method\":\"message\",\"params\":{…}}. Methods and fields: docs/json-rpc.md.\n\nExample:\n  pfs --home /tmp/bot daemon --via /ip4/127.0.0.1/tcp/60000/p2p/16Uiu2… --socket /tmp/bot/rpc.sock"
+    )]
+    Daemon {
+        /// The Waku node to use.
+        #[arg(long, value_name = "ADDR")]
+        via: String,
+        /// Run as a light node (lightpush, filter, store at --via) instead of a relay node.
+        #[arg(long)]
+        light: bool,
+        /// Also serve JSON-RPC on this Unix socket (created 0600, removed at exit).
+        #[arg(long, value_name = "PATH")]
+        socket: Option<PathBuf>,
     },
     /// The whole protocol in one run: Alice (two devices) and Bob, out-of-order delivery,
     /// ratchet turns, multi-device, account recovery, each step checked.
@@ -394,6 +411,9 @@ fn run(cli: Cli) -> Result<(), CliError> {
             },
         ),
         Command::Chat { id, via, light } => net::chat(&ctx, &via, light, &id),
+        Command::Daemon { via, light, socket } => {
+            daemon::run(&ctx, daemon::DaemonOptions { via, light, socket })
+        }
         Command::Demo { keep } => demo::run(&ctx, keep),
         Command::Completions { shell } => manual::completions(shell, Cli::command()),
         Command::Man { dir } => manual::man(Cli::command(), dir.as_deref()),

@@ -146,7 +146,7 @@ pub fn node(ctx: &Ctx, opts: NodeOptions) -> Result<(), CliError> {
 
 /// Starts an ephemeral node dialing `via` and waits until it can publish there: the
 /// peer relays our pubsub topic (relay mode) or serves lightpush (light mode).
-fn connect(via: &str, light: bool) -> Result<NodeHandle, CliError> {
+pub(crate) fn connect(via: &str, light: bool) -> Result<NodeHandle, CliError> {
     let addr = parse_addr(via)?;
     let node = Node::start(NodeConfig {
         mode: if light {
@@ -258,14 +258,14 @@ fn report(ctx: &Ctx, hash: &str, r: &PublishReport) {
     }
 }
 
-struct Seen {
+pub(crate) struct Seen {
     path: PathBuf,
     set: HashSet<String>,
     order: Vec<String>,
 }
 
 impl Seen {
-    fn load(home: &std::path::Path) -> Self {
+    pub(crate) fn load(home: &std::path::Path) -> Self {
         let path = home.join(SEEN_FILE);
         let order: Vec<String> = std::fs::read_to_string(&path)
             .unwrap_or_default()
@@ -279,7 +279,7 @@ impl Seen {
         }
     }
     /// True when new.
-    fn insert(&mut self, hash: &[u8; 32]) -> bool {
+    pub(crate) fn insert(&mut self, hash: &[u8; 32]) -> bool {
         let h = hex::encode(hash);
         if !self.set.insert(h.clone()) {
             return false;

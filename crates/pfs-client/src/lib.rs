@@ -362,6 +362,11 @@ impl Core {
         }
     }
 
+    /// The device, giving up the core (to build a [`Client`] on it).
+    pub fn into_device(self) -> Device {
+        self.device
+    }
+
     /// The WakuMessages queued for publication, in order (and forgets them).
     pub fn take_messages(&mut self) -> Vec<Sealed> {
         std::mem::take(&mut self.queued)
@@ -775,6 +780,16 @@ impl Client {
     /// Waits up to `timeout` for messages, handles everything that arrived, then runs
     /// [`Client::tick`]. Returns what happened.
     pub fn poll(&mut self, timeout: Duration) -> Result<Vec<ClientEvent>, ClientError> {
+        self.poll_filtered(timeout, |_| true)
+    }
+
+    /// [`Client::poll`], handling only the messages `keep` accepts (an application that
+    /// remembers which WakuMessages it processed across restarts filters them here).
+    pub fn poll_filtered(
+        &mut self,
+        timeout: Duration,
+        mut keep: impl FnMut(&CarriedMessage) -> bool,
+    ) -> Result<Vec<ClientEvent>, ClientError> {
         let mut received = Vec::new();
         {
             let sub = self
@@ -789,7 +804,7 @@ impl Client {
             }
         }
         let mut events = Vec::new();
-        for m in &received {
+        for m in received.iter().filter(|m| keep(m)) {
             events.extend(self.handle(m)?);
         }
         events.extend(self.tick()?);
@@ -799,6 +814,15 @@ impl Client {
     /// Fetches what a store holds for our topics between `start_ns` and now (after being
     /// offline) and handles it.
     pub fn catch_up(&mut self, start_ns: i64) -> Result<Vec<ClientEvent>, ClientError> {
+        self.catch_up_filtered(start_ns, |_| true)
+    }
+
+    /// [`Client::catch_up`], handling only the messages `keep` accepts.
+    pub fn catch_up_filtered(
+        &mut self,
+        start_ns: i64,
+        mut keep: impl FnMut(&CarriedMessage) -> bool,
+    ) -> Result<Vec<ClientEvent>, ClientError> {
         let query = pfs_transport::transport::HistoryQuery {
             pubsub_topic: self.core.config.pubsub_topic.clone(),
             content_topics: self.core.device.content_topics()?,
@@ -807,7 +831,7 @@ impl Client {
         };
         let history = self.transport.fetch_history(&query)?;
         let mut events = Vec::new();
-        for m in &history {
+        for m in history.iter().filter(|m| keep(m)) {
             events.extend(self.handle(m)?);
         }
         Ok(events)
