@@ -29,6 +29,50 @@ ENV = dict(os.environ, PFS_PASSPHRASE="e2e passphrase", NO_COLOR="1")
 TIMEOUT = 60
 
 
+def load_schema():
+    """The machine-readable block of docs/json-rpc.md."""
+    text = open(os.path.join(ROOT, "docs", "json-rpc.md"), encoding="utf-8").read()
+    start = text.index("```json\n") + len("```json\n")
+    return json.loads(text[start:text.index("```", start)])
+
+
+SCHEMA = load_schema()
+TYPES = {"string": str, "integer": int, "boolean": bool, "array": list, "object": dict}
+CHECKED = {"results": 0, "notifications": 0}
+
+
+def conforms(value, spec, where):
+    if isinstance(spec, str):
+        nullable = spec.endswith("?")
+        if value is None:
+            check(nullable, f"{where}: null")
+            return
+        t = TYPES[spec.rstrip("?")]
+        ok = isinstance(value, t) and not (t is int and isinstance(value, bool))
+        check(ok, f"{where}: {value!r} is not {spec}")
+    elif isinstance(spec, list):
+        check(isinstance(value, list), f"{where}: not an array")
+        for i, v in enumerate(value):
+            conforms(v, spec[0], f"{where}[{i}]")
+    else:
+        check(isinstance(value, dict), f"{where}: not an object: {value!r}")
+        for k in value:
+            check(k in spec, f"{where}: field {k!r} is not in docs/json-rpc.md")
+        for k, t in spec.items():
+            if k not in value:
+                check(isinstance(t, str) and t.endswith("?"), f"{where}: field {k!r} missing")
+            else:
+                conforms(value[k], t, f"{where}.{k}")
+
+
+def conforms_message(v):
+    if "method" in v and "id" not in v:
+        name = v["method"]
+        check(name in SCHEMA["notifications"], f"notification {name!r} is not documented")
+        conforms(v.get("params"), SCHEMA["notifications"][name], f"notification {name}")
+        CHECKED["notifications"] += 1
+
+
 def log(msg):
     print("e2e:", msg, file=sys.stderr, flush=True)
 
@@ -78,11 +122,14 @@ class Rpc:
                 v = json.loads(line)
             except ValueError:
                 continue
+            if "error" in v:
+                conforms(v["error"], SCHEMA["error"], "error")
             if "id" in v and ("result" in v or "error" in v):
                 with self.lock:
                     self.responses[v["id"]] = v
                     self.lock.notify_all()
             else:
+                conforms_message(v)
                 self.notes.put(v)
 
     def raw(self, data: bytes):
@@ -108,6 +155,10 @@ class Rpc:
             check("error" in v, f"{method}: expected an error, got {v}")
             return v["error"]
         check("result" in v, f"{method}: {v.get('error')}")
+        key = "send(hold)" if method == "send" and (params or {}).get("hold") else method
+        check(key in SCHEMA["results"], f"method {method!r} is not documented")
+        conforms(v["result"], SCHEMA["results"][key], f"result of {method}")
+        CHECKED["results"] += 1
         return v["result"]
 
     def close(self):
@@ -130,6 +181,7 @@ class Daemon:
         check(line, f"daemon for {home} printed nothing (see {self.log.name})")
         ready = json.loads(line)
         check(ready.get("method") == "ready", f"first line is not ready: {line}")
+        conforms_message(ready)
         check(ready["params"]["schema_version"] == 1, "schema version")
         threading.Thread(target=self._drain, daemon=True).start()
         self.rpc = Rpc(self.sock_path)
@@ -200,6 +252,8 @@ def main():
         me_a = a.call("whoami")
         check(me_a["chat_key"].startswith("0x04"), "whoami")
         check(a.call("ping") == "pong", "ping")
+        for m in ("version", "contact_code", "devices.list", "sessions.list", "unacknowledged"):
+            a.call(m)
         contacts = a.call("contacts.list")
         check([c["name"] for c in contacts] == ["Bob"], f"contacts: {contacts}")
 
@@ -292,10 +346,15 @@ def main():
         while a.call("unacknowledged")["count"] > 0:
             check(time.time() < deadline, f"unacknowledged: {a.call('unacknowledged')}")
             time.sleep(0.5)
+        a_hist = a.call("history", {"since_ms": 0})
+        check(a_hist["events"] >= 0, "history")
         alice.stop()
         bob.stop()
+        check(CHECKED["results"] > 100 and CHECKED["notifications"] > 100, f"schema checks: {CHECKED}")
         print(f"daemon e2e: {len(sent_ab)} + {len(sent_ba)} messages, each once; "
-              "bad input answered; restart caught up; all acknowledged")
+              "bad input answered; restart caught up; all acknowledged; "
+              f"{CHECKED['results']} results and {CHECKED['notifications']} notifications "
+              "match docs/json-rpc.md")
     finally:
         node.terminate()
         try:

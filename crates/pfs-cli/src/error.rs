@@ -16,7 +16,7 @@ pub enum CliError {
     WrongPassphrase(PathBuf),
     /// Another process uses the store.
     #[error(
-        "{0} is in use by another pfs process (a `pfs chat` or `pfs receive --follow`?); stop it first"
+        "{0} is in use by another pfs process (a `pfs daemon`, `pfs chat` or `pfs receive --follow`?): stop it first, or talk to the daemon through its socket (docs/json-rpc.md)"
     )]
     Locked(PathBuf),
     /// No passphrase available.
