@@ -573,7 +573,7 @@ fn run_probe(exe: &Path, s: &Sessions) -> Option<Probe> {
     let out = Command::new(exe)
         .arg(&s.path)
         .arg(hex(&s.bob_id.to_compressed()))
-        .arg(s.clock.clone_now().to_string())
+        .arg(pfs_protocol::Clock::now_ns(&s.clock).to_string())
         .output()
         .ok()?;
     if !out.status.success() {
@@ -599,16 +599,6 @@ fn run_probe(exe: &Path, s: &Sessions) -> Option<Probe> {
         }
     }
     Some(p)
-}
-
-/// The clock's current time.
-trait Now {
-    fn clone_now(&self) -> i64;
-}
-impl Now for ManualClock {
-    fn clone_now(&self) -> i64 {
-        pfs_protocol::Clock::now_ns(self)
-    }
 }
 
 fn mib(kb: u64) -> String {
