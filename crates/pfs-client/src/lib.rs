@@ -39,6 +39,11 @@
 
 pub mod device;
 
+/// The README's Rust program, compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctest;
+
 use std::time::Duration;
 
 use pfs_app::messenger::{self, Event, Messenger, RecordKind, RecordStore, StoreFailure};
