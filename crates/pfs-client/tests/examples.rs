@@ -1,5 +1,11 @@
 //! The examples, run: each over the in-memory transport and over two Waku nodes.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::duplicate_mod, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::duplicate_mod,
+    missing_docs
+)]
 
 #[path = "../examples/echo_bot.rs"]
 #[allow(dead_code)]

@@ -1832,6 +1832,66 @@ impl Ctx {
     }
 }
 
+/// The group keys of an `HR_header` (bounded by the wire validation).
+fn group_keys(hr: &pb::HrHeader) -> Vec<GroupKey> {
+    hr.keys
+        .iter()
+        .flat_map(|k| &k.keys)
+        .map(|k| GroupKey {
+            group_id: hr.group_id.clone(),
+            key: pfs_crypto::SecretVec::new(k.key.clone()),
+            timestamp: k.timestamp,
+            deprecated_key_id: k.deprecated_key_id,
+        })
+        .collect()
+}
+
+/// The application records of the account's store, inside a transaction of
+/// [`Engine::with_app_records`] (see [`Transaction::app_record`] and the methods after it).
+pub struct AppRecords<'t> {
+    tx: &'t mut dyn Transaction,
+}
+
+impl std::fmt::Debug for AppRecords<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AppRecords")
+    }
+}
+
+impl AppRecords<'_> {
+    /// One record.
+    pub fn get(&self, kind: &str, key: &[u8]) -> Result<Option<Vec<u8>>, pfs_store::StoreError> {
+        self.tx.app_record(kind, key)
+    }
+    /// Inserts or replaces a record.
+    pub fn put(
+        &mut self,
+        kind: &str,
+        key: &[u8],
+        value: &[u8],
+        due: i64,
+    ) -> Result<(), pfs_store::StoreError> {
+        self.tx.put_app_record(kind, key, value, due)
+    }
+    /// Deletes a record.
+    pub fn delete(&mut self, kind: &str, key: &[u8]) -> Result<(), pfs_store::StoreError> {
+        self.tx.delete_app_record(kind, key)
+    }
+    /// Records with `due <= until`, earliest first, at most `limit`.
+    pub fn due(
+        &self,
+        kind: &str,
+        until: i64,
+        limit: usize,
+    ) -> Result<Vec<pfs_store::AppRecord>, pfs_store::StoreError> {
+        self.tx.due_app_records(kind, until, limit)
+    }
+    /// How many records of `kind` exist.
+    pub fn count(&self, kind: &str) -> Result<usize, pfs_store::StoreError> {
+        self.tx.count_app_records(kind)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -1964,65 +2024,5 @@ mod tests {
             tx.rate_limit(RATE_MAINTENANCE, b"").unwrap(),
             bob.ctx.last_maintenance
         );
-    }
-}
-
-/// The group keys of an `HR_header` (bounded by the wire validation).
-fn group_keys(hr: &pb::HrHeader) -> Vec<GroupKey> {
-    hr.keys
-        .iter()
-        .flat_map(|k| &k.keys)
-        .map(|k| GroupKey {
-            group_id: hr.group_id.clone(),
-            key: pfs_crypto::SecretVec::new(k.key.clone()),
-            timestamp: k.timestamp,
-            deprecated_key_id: k.deprecated_key_id,
-        })
-        .collect()
-}
-
-/// The application records of the account's store, inside a transaction of
-/// [`Engine::with_app_records`] (see [`Transaction::app_record`] and the methods after it).
-pub struct AppRecords<'t> {
-    tx: &'t mut dyn Transaction,
-}
-
-impl std::fmt::Debug for AppRecords<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("AppRecords")
-    }
-}
-
-impl AppRecords<'_> {
-    /// One record.
-    pub fn get(&self, kind: &str, key: &[u8]) -> Result<Option<Vec<u8>>, pfs_store::StoreError> {
-        self.tx.app_record(kind, key)
-    }
-    /// Inserts or replaces a record.
-    pub fn put(
-        &mut self,
-        kind: &str,
-        key: &[u8],
-        value: &[u8],
-        due: i64,
-    ) -> Result<(), pfs_store::StoreError> {
-        self.tx.put_app_record(kind, key, value, due)
-    }
-    /// Deletes a record.
-    pub fn delete(&mut self, kind: &str, key: &[u8]) -> Result<(), pfs_store::StoreError> {
-        self.tx.delete_app_record(kind, key)
-    }
-    /// Records with `due <= until`, earliest first, at most `limit`.
-    pub fn due(
-        &self,
-        kind: &str,
-        until: i64,
-        limit: usize,
-    ) -> Result<Vec<pfs_store::AppRecord>, pfs_store::StoreError> {
-        self.tx.due_app_records(kind, until, limit)
-    }
-    /// How many records of `kind` exist.
-    pub fn count(&self, kind: &str) -> Result<usize, pfs_store::StoreError> {
-        self.tx.count_app_records(kind)
     }
 }
