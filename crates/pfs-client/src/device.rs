@@ -229,8 +229,23 @@ impl Device {
         Ok((topic, key))
     }
 
-    /// The content topics this device receives on: our partitioned topic (ECIES) and the
-    /// negotiated topic shared with each contact (AES-GCM), as status-go's filters.
+    /// The contact-code topic of `pk` and its key: `0x<hex>-contact-code`, the key
+    /// PBKDF2 of that string (status-go's contact-code filter); learnt once.
+    pub fn contact_code_key(&mut self, pk: &PublicKey) -> Result<(String, SymKey), DeviceError> {
+        let chat_id = pfs_transport::status::contact_code_chat_id(pk);
+        let topic = waku::content_topic(&pfs_transport::Topic::from_string(&chat_id));
+        if let Some(k) = self.negotiated.get(&topic) {
+            return Ok((topic, k.clone()));
+        }
+        let key =
+            SymKey::from_password(&chat_id).map_err(|e| DeviceError::Negotiated(e.to_string()))?;
+        self.negotiated.insert(topic.clone(), key.clone());
+        Ok((topic, key))
+    }
+
+    /// The content topics this device receives on: our partitioned topic (ECIES), the
+    /// negotiated topic shared with each contact (AES-GCM) and each contact's contact-code
+    /// topic (their advertisements), as status-go's filters.
     pub fn content_topics(&mut self) -> Result<Vec<String>, DeviceError> {
         let mut topics = vec![waku::content_topic(
             &pfs_transport::status::partitioned_topic(&self.identity()),
@@ -241,6 +256,7 @@ impl Device {
             };
             let secret = pfs_transport::status::shared_secret(&self.secret, &pk);
             topics.push(self.negotiated_key(&secret)?.0);
+            topics.push(self.contact_code_key(&pk)?.0);
         }
         topics.sort();
         topics.dedup();
@@ -274,9 +290,18 @@ impl Device {
             }
             _ => None,
         };
-        let (topic, key) = match &negotiated {
-            Some((topic, key)) => (topic.clone(), SealKey::Symmetric(key)),
-            None => (
+        // a public message (our contact-code advertisement) goes on our contact-code topic
+        let public = if out.kind == pfs_protocol::OutgoingKind::Public {
+            let me = self.identity();
+            Some(self.contact_code_key(&me)?)
+        } else {
+            None
+        };
+        let (topic, key) = match (&public, &negotiated) {
+            (Some((topic, key)), _) | (None, Some((topic, key))) => {
+                (topic.clone(), SealKey::Symmetric(key))
+            }
+            (None, None) => (
                 waku::content_topic(&pfs_transport::status::partitioned_topic(&out.recipient)),
                 SealKey::Asymmetric(&out.recipient),
             ),

@@ -44,7 +44,7 @@ pub mod device;
 #[doc = include_str!("../../../README.md")]
 pub struct ReadmeDoctest;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use pfs_app::messenger::{self, Event, Messenger, RecordKind, RecordStore, StoreFailure};
 use pfs_app::segment::{self, Outcome, Reassembler};
@@ -71,6 +71,10 @@ pub struct ClientConfig {
     pub segment_limits: segment::Limits,
     /// How long an incomplete segment set is kept, ms.
     pub segment_expiry_ms: u64,
+    /// How often our contact-code advertisement (our bundle, as a public message on our
+    /// contact-code topic) is published, ms; also whenever the bundle changes. `None`:
+    /// never (status-go: every 6 h).
+    pub advert_interval_ms: Option<i64>,
 }
 
 impl Default for ClientConfig {
@@ -83,6 +87,7 @@ impl Default for ClientConfig {
             segment_size: waku::DEFAULT_MAX_MESSAGE_SIZE / 4 * 3 - 4096,
             segment_limits: segment::Limits::default(),
             segment_expiry_ms: 10 * 60_000,
+            advert_interval_ms: Some(6 * 3_600_000),
         }
     }
 }
@@ -274,6 +279,7 @@ pub struct Core {
     reassembler: Reassembler,
     config: ClientConfig,
     queued: Vec<Sealed>,
+    advert_checked: Option<Instant>,
 }
 
 impl std::fmt::Debug for Core {
@@ -350,6 +356,11 @@ pub fn with_app_records<T>(
         .with_app_records(|r| -> Result<T, ClientError> { Ok(f(messenger, &mut Records(r))?) })
 }
 
+/// The meta record of the last advertisement: LE64 time (ms) ‖ keccak256(our bundle).
+const ADVERT_RECORD: &[u8] = b"contact-code-advert";
+/// How often [`Core::tick`] looks whether the advertisement is due.
+const ADVERT_CHECK_EVERY: Duration = Duration::from_secs(60);
+
 fn now_ms() -> i64 {
     device::now_ns().div_euclid(1_000_000)
 }
@@ -364,6 +375,7 @@ impl Core {
             reassembler: Reassembler::new(config.segment_limits),
             config,
             queued: Vec::new(),
+            advert_checked: None,
         }
     }
 
@@ -510,6 +522,15 @@ impl Core {
                 .unwrap_or(0)
                 .saturating_sub(self.config.segment_expiry_ms),
         );
+        if self
+            .advert_checked
+            .is_none_or(|t| t.elapsed() >= ADVERT_CHECK_EVERY)
+        {
+            self.advert_checked = Some(Instant::now());
+            if let Err(e) = self.advertise_if_due() {
+                tracing::warn!(error = %e, "contact-code advertisement failed");
+            }
+        }
         if !self.config.raw {
             let (resends, expired) = self.with_records(|m, r| m.due_resends(r, now))?;
             events.extend(expired.into_iter().map(ClientEvent::App));
@@ -522,6 +543,46 @@ impl Core {
         }
         self.flush_engine_outbox()?;
         Ok(events)
+    }
+
+    /// Publishes our contact-code advertisement when it is due: never sent, older than
+    /// the interval, or our bundle changed since (rotation, a new paired device).
+    pub fn advertise_if_due(&mut self) -> Result<bool, ClientError> {
+        let Some(interval) = self.config.advert_interval_ms else {
+            return Ok(false);
+        };
+        if self.config.raw {
+            return Ok(false);
+        }
+        let now = now_ms();
+        let bundle = self.device.engine.own_bundle()?;
+        let digest = pfs_crypto::hash::keccak256(&pfs_wire::Message::encode_to_vec(&bundle));
+        let due = self.with_records(|_, r| {
+            let last = r
+                .record(RecordKind::Meta, ADVERT_RECORD)
+                .map_err(messenger::AppError::Store)?;
+            Ok(match last.as_deref() {
+                Some(v) if v.len() == 40 => {
+                    let mut at = [0u8; 8];
+                    at.copy_from_slice(&v[..8]);
+                    now.saturating_sub(i64::from_le_bytes(at)) >= interval || v[8..] != digest
+                }
+                _ => true,
+            })
+        })?;
+        if !due {
+            return Ok(false);
+        }
+        let wrapper = self.messenger.contact_code_advertisement()?;
+        let out = self.device.engine.encrypt_public(&wrapper)?;
+        self.publish(&out, &mut SendReport::default())?;
+        let mut value = now.to_le_bytes().to_vec();
+        value.extend_from_slice(&digest);
+        self.with_records(|_, r| {
+            r.put_record(RecordKind::Meta, ADVERT_RECORD, &value, 0)
+                .map_err(messenger::AppError::Store)
+        })?;
+        Ok(true)
     }
 
     fn flush_engine_outbox(&mut self) -> Result<(), ClientError> {

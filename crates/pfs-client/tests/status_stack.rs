@@ -68,6 +68,8 @@ fn config() -> ClientConfig {
     let mut c = ClientConfig::default();
     c.app.resend.first_delay_ms = 400;
     c.segment_size = 1024;
+    // the loss plan counts publishes: no advertisements in between
+    c.advert_interval_ms = None;
     c
 }
 
