@@ -300,6 +300,11 @@ struct OutboxEntry {
 
 const META_CLOCK: &[u8] = b"lamport";
 
+/// The meta key of the last contact request of `from`.
+fn request_key(from: &PublicKey) -> Vec<u8> {
+    [&b"contact-request:"[..], from.as_compressed()].concat()
+}
+
 /// The application layer of one account.
 pub struct Messenger {
     signer: SecretKey,
@@ -518,6 +523,19 @@ impl Messenger {
             ],
             now_ms,
         )
+    }
+
+    /// The id of the last contact request received from `from`, if any (what
+    /// [`Messenger::accept_contact_request`] names).
+    pub fn pending_request(
+        &self,
+        store: &dyn RecordStore,
+        from: &PublicKey,
+    ) -> Result<Option<[u8; 32]>, AppError> {
+        let v = store
+            .record(RecordKind::Meta, &request_key(from))
+            .map_err(store_err)?;
+        Ok(v.and_then(|v| v.as_slice().try_into().ok()))
     }
 
     /// Retracts our contact request to `to` (or removes them): `RetractContactRequest` and a
@@ -896,6 +914,10 @@ impl Messenger {
             AppMessage::Text(message) => {
                 self.observe_clock(store, message.clock)?;
                 if message.contact_request.is_some() {
+                    // remembered, so that accepting later names it
+                    store
+                        .put_record(RecordKind::Meta, &request_key(&from), &u.id, 0)
+                        .map_err(store_err)?;
                     Event::ContactRequest {
                         id: u.id,
                         from,

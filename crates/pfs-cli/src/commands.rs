@@ -548,18 +548,31 @@ pub fn contacts_rename(ctx: &Ctx, id: &str, name: &str, force: bool) -> Result<(
 
 /// `pfs contacts accept|decline`.
 pub fn contacts_decide(ctx: &Ctx, id: &str, accept: bool) -> Result<(), CliError> {
-    let mut device = ctx.open()?;
-    let pk = resolve_contact(&mut device, id)?;
-    if accept {
-        device.engine.accept_contact(&pk)?;
+    let mut core = ctx.open_core()?;
+    let pk = resolve_contact(core.device(), id)?;
+    let told = if accept {
+        // a request that came as a Status message is answered as a Status app does
+        core.accept_contact(&pk)?.is_some()
     } else {
-        device.engine.decline_contact(&pk)?;
-    }
+        core.device().engine.decline_contact(&pk)?;
+        false
+    };
+    let sealed = core.take_messages();
+    let device = core.device();
     let what = if accept { "accepted" } else { "declined" };
     if ctx.json {
-        ctx.emit(&json!({ "contact": key_hex(&pk), "state": what }));
+        ctx.emit(&json!({ "contact": key_hex(&pk), "state": what, "told": told }));
     } else {
-        println!("{what} {}", display_name(&mut device, &pk));
+        println!("{what} {}", display_name(device, &pk));
+    }
+    if told {
+        emit_sealed(ctx, device, &sealed, true);
+        if !ctx.json {
+            eprintln!(
+                "→ {}: your acceptance (AcceptContactRequest + ContactUpdate): give the line(s) above to their `pfs receive`",
+                display_name(device, &pk)
+            );
+        }
     }
     Ok(())
 }

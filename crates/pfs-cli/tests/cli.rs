@@ -1312,3 +1312,62 @@ fn status_layer_by_default_and_bare_plaintexts_with_raw() {
         "{err}"
     );
 }
+
+#[test]
+fn accepting_a_status_contact_request_tells_the_requester() {
+    let (alice, bob) = (home(), home());
+    init(&alice);
+    init(&bob);
+    // Alice has Bob's code, Bob knows nothing of Alice
+    add(&alice, &code(&bob), "Bob");
+    let out = pfs(&alice.path)
+        .args([
+            "--json",
+            "send",
+            "--to",
+            "Bob",
+            "--request",
+            "hi, it's Alice",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let req = json_lines(&out.stdout);
+    let (ok, got, err) = receive(&bob, &line(&req[0]));
+    assert!(ok, "{err}");
+    let m = messages(&got)[0];
+    assert_eq!(m["text"], "hi, it's Alice");
+    assert_eq!(m["contact_request"], true);
+    let alice_key = m["sender"].as_str().unwrap().to_owned();
+    // Bob accepts: the acceptance is printed for Alice
+    let out = pfs(&bob.path)
+        .args(["--json", "contacts", "accept", &alice_key])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v = json_lines(&out.stdout);
+    assert_eq!(v[0]["state"], "accepted");
+    assert_eq!(v[0]["told"], true);
+    let acceptance: String = v
+        .iter()
+        .filter(|o| o["type"] == "waku_message")
+        .map(line)
+        .collect();
+    assert!(!acceptance.is_empty());
+    let (ok, got, err) = receive(&alice, &acceptance);
+    assert!(ok, "{err}");
+    assert!(
+        got.iter().any(|o| o["type"] == "contact_accepted"),
+        "{got:?}"
+    );
+    // accepting again has nothing left to answer? it still names the request: no error
+    let out = pfs(&bob.path)
+        .args(["--json", "contacts", "accept", &alice_key])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+}

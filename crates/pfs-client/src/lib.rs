@@ -454,6 +454,24 @@ impl Core {
         self.send_plaintext(from, &out.plaintext, false, out.message_ids)
     }
 
+    /// Accepts `from` as a contact; when a contact request of theirs came through the
+    /// application layer, tells them (`AcceptContactRequest` naming it + `ContactUpdate`),
+    /// as a Status app does. Returns the send report when something was sent.
+    pub fn accept_contact(&mut self, from: &PublicKey) -> Result<Option<SendReport>, ClientError> {
+        let pending = if self.config.raw {
+            None
+        } else {
+            self.with_records(|m, r| m.pending_request(r, from))?
+        };
+        match pending {
+            Some(id) => Ok(Some(self.accept_contact_request(from, &id)?)),
+            None => {
+                self.device.engine.accept_contact(from)?;
+                Ok(None)
+            }
+        }
+    }
+
     /// Encrypts an engine plaintext for `to` and publishes it.
     fn send_plaintext(
         &mut self,
