@@ -171,6 +171,7 @@ fn print_account(ctx: &Ctx, device: &Device, phrase: Option<&str>) -> Result<(),
     let id = device.identity();
     if ctx.json {
         ctx.emit(&json!({
+            "type": "account",
             "mnemonic": phrase,
             "chat_key": key_hex(&id),
             "zq3": pfs_identity::to_zq3(&id),
@@ -203,6 +204,7 @@ pub fn whoami(ctx: &Ctx) -> Result<(), CliError> {
     let id = device.identity();
     if ctx.json {
         ctx.emit(&json!({
+            "type": "whoami",
             "installation_id": device.installation_id(),
             "visuals": pics.visuals(&id),
         }));
@@ -236,6 +238,7 @@ pub fn contact_code(
     }
     if ctx.json {
         ctx.emit(&json!({
+            "type": "contact_code",
             "contact_code": code,
             "png": png.map(|p| p.display().to_string()),
             "svg": svg.map(|p| p.display().to_string()),
@@ -263,7 +266,7 @@ pub fn identicon(ctx: &Ctx, key: &str, png: Option<&Path>) -> Result<(), CliErro
         write_file(p, &bytes)?;
     }
     if ctx.json {
-        ctx.emit(&json!({ "png": png.map(|p| p.display().to_string()), "visuals": v }));
+        ctx.emit(&json!({ "type": "identicon", "png": png.map(|p| p.display().to_string()), "visuals": v }));
         return Ok(());
     }
     if let Some(p) = png {
@@ -413,6 +416,7 @@ pub fn contacts_add(
     };
     if ctx.json {
         ctx.emit(&json!({
+            "type": "contact_added",
             "added": key_hex(&pk),
             "zq3": pfs_identity::to_zq3(&pk),
             "name": name,
@@ -450,6 +454,7 @@ pub fn contacts_list(ctx: &Ctx) -> Result<(), CliError> {
             .count();
         if ctx.json {
             ctx.emit(&json!({
+                "type": "contact",
                 "name": c.name,
                 "state": state_name(c.state),
                 "pfs_established": pfs,
@@ -501,7 +506,7 @@ pub fn contacts_accept(
     device.engine.add_contact_key(&pk, Some(name.trim()))?;
     device.engine.accept_contact(&pk)?;
     if ctx.json {
-        ctx.emit(&json!({ "contact": key_hex(&pk), "state": "accepted", "name": name.trim() }));
+        ctx.emit(&json!({ "type": "contact_state", "contact": key_hex(&pk), "state": "accepted", "name": name.trim() }));
     } else {
         println!("accepted {}", display_name(&mut device, &pk));
     }
@@ -536,6 +541,7 @@ pub fn contacts_rename(ctx: &Ctx, id: &str, name: &str, force: bool) -> Result<(
     }
     if ctx.json {
         ctx.emit(&json!({
+            "type": "contact_state",
             "contact": key_hex(&pk),
             "name": name.trim(),
             "state": state_name(contact.state),
@@ -561,7 +567,7 @@ pub fn contacts_decide(ctx: &Ctx, id: &str, accept: bool) -> Result<(), CliError
     let device = core.device();
     let what = if accept { "accepted" } else { "declined" };
     if ctx.json {
-        ctx.emit(&json!({ "contact": key_hex(&pk), "state": what, "told": told }));
+        ctx.emit(&json!({ "type": "contact_state", "contact": key_hex(&pk), "state": what, "told": told }));
     } else {
         println!("{what} {}", display_name(device, &pk));
     }
@@ -674,6 +680,7 @@ pub fn devices_list(ctx: &Ctx) -> Result<(), CliError> {
         let state = device_state(i, &mine, &disabled);
         if ctx.json {
             ctx.emit(&json!({
+                "type": "device",
                 "installation_id": i.installation_id,
                 "state": state,
                 "enabled": i.enabled,
@@ -712,7 +719,7 @@ pub fn devices_set(ctx: &Ctx, id: &str, enable: bool) -> Result<(), CliError> {
     mark_disabled(ctx, &full, !enable)?;
     let what = if enable { "approved" } else { "disabled" };
     if ctx.json {
-        ctx.emit(&json!({ "installation_id": full, "state": what }));
+        ctx.emit(&json!({ "type": "device_state", "installation_id": full, "state": what }));
     } else {
         println!("{what} {full}");
     }
@@ -1419,6 +1426,7 @@ pub fn sessions(ctx: &Ctx) -> Result<(), CliError> {
         let suite = suite_name(Some(s.suite)).unwrap_or("");
         if ctx.json {
             ctx.emit(&json!({
+                "type": "session",
                 "peer": key_hex(&s.peer),
                 "peer_name": peer,
                 "peer_installation": s.peer_installation,
