@@ -330,6 +330,65 @@ fn tick(core: &mut Core, node: &NodeHandle) {
     }
 }
 
+/// Progress over a long catch-up: a bar on a terminal, a plain line every 10 % otherwise
+/// (quiet for short ones, and under `--json`).
+pub(crate) struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+    total: usize,
+    done: usize,
+    plain: bool,
+}
+
+/// Catch-ups shorter than this show no progress.
+const PROGRESS_FROM: usize = 50;
+
+impl Progress {
+    pub(crate) fn new(ctx: &Ctx, total: usize, what: &str) -> Self {
+        let show = total >= PROGRESS_FROM && !ctx.json;
+        let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
+        let bar = (show && tty).then(|| {
+            let b = indicatif::ProgressBar::new(total as u64);
+            if let Ok(style) =
+                indicatif::ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} ({eta} left)")
+            {
+                b.set_style(style.progress_chars("=> "));
+            }
+            b.set_message(what.to_owned());
+            b
+        });
+        if show && !tty {
+            eprintln!("{what}: {total} messages");
+        }
+        Self {
+            bar,
+            total,
+            done: 0,
+            plain: show && !tty,
+        }
+    }
+
+    pub(crate) fn step(&mut self) {
+        self.done += 1;
+        if let Some(b) = &self.bar {
+            b.inc(1);
+        } else if self.plain && plain_mark(self.done, self.total) {
+            eprintln!("  {}/{} handled", self.done, self.total);
+        }
+    }
+
+    pub(crate) fn finish(self) {
+        if let Some(b) = self.bar {
+            b.finish_and_clear();
+        }
+    }
+}
+
+/// Whether the plain progress prints a line after `done` of `total`: every tenth, and the
+/// last.
+fn plain_mark(done: usize, total: usize) -> bool {
+    total > 0 && (done == total || done % total.div_ceil(10) == 0)
+}
+
 fn history(node: &NodeHandle, content_topics: &[String]) -> Vec<CarriedMessage> {
     let q = HistoryQuery::recent(
         content_topics.to_vec(),
@@ -380,11 +439,15 @@ pub fn receive_via(ctx: &Ctx, via: &str, light: bool, follow: bool) -> Result<()
     wait_filter(&node);
     let mut seen = Seen::load(&ctx.home);
     let mut failed = 0usize;
-    for m in history(&node, &topics) {
-        if let Outcome::Failed = handle(ctx, &node, &mut core, &mut seen, &m) {
+    let past = history(&node, &topics);
+    let mut progress = Progress::new(ctx, past.len(), "catching up from the store");
+    for m in &past {
+        if let Outcome::Failed = handle(ctx, &node, &mut core, &mut seen, m) {
             failed += 1;
         }
+        progress.step();
     }
+    progress.finish();
     tick(&mut core, &node);
     let _ = std::io::stdout().flush();
     let quiet_for = if follow {
@@ -484,4 +547,18 @@ pub fn chat(ctx: &Ctx, via: &str, light: bool, with: &str) -> Result<(), CliErro
     node.shutdown();
     drop(reader);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::plain_mark;
+
+    #[test]
+    fn plain_progress_prints_about_ten_lines_and_the_last() {
+        let marks: Vec<usize> = (1..=95).filter(|d| plain_mark(*d, 95)).collect();
+        assert_eq!(marks, [10, 20, 30, 40, 50, 60, 70, 80, 90, 95]);
+        let marks: Vec<usize> = (1..=50).filter(|d| plain_mark(*d, 50)).collect();
+        assert_eq!(marks, [5, 10, 15, 20, 25, 30, 35, 40, 45, 50]);
+        assert!(!plain_mark(0, 0));
+    }
 }
