@@ -904,13 +904,8 @@ impl Ctx {
                 expired.push(old.public);
             }
             if self.config.expired_session_retention_ns.is_some() {
-                for mut s in tx.all_sessions()? {
-                    if !s.we_initiated && s.expired_at.is_none() && expired.contains(&s.rooted_spk)
-                    {
-                        s.expired_at = Some(now);
-                        tx.put_session(&s)?;
-                    }
-                }
+                // metadata only: no session state is read
+                tx.expire_responder_sessions_rooted_in(&expired, now)?;
             }
         }
         let secret = SecretKey::generate(&mut *self.rng)?;
@@ -1780,55 +1775,59 @@ impl Ctx {
     /// Runs maintenance in `tx` and records it as done at `now` (in the store, and in
     /// memory once `tx` commits).
     fn maintain(&mut self, tx: &mut dyn Transaction, now: i64) -> Result<(), EngineError> {
+        // Metadata-only store queries, filtered by the store: no session state or shared
+        // secret is read, and only the rows that change are touched.
         if let Some(retention) = self.config.expired_session_retention_ns {
-            let sessions = tx.all_sessions()?;
-            for mut s in sessions.iter().cloned() {
-                match s.expired_at {
-                    // counted from the later of expiry and last use: a session still receiving
-                    // late messages is not cut off under them
-                    Some(at) if now.saturating_sub(at.max(s.last_used)) >= retention => {
-                        tx.delete_session(&s.key)?
-                    }
-                    Some(_) => {}
-                    None => {
-                        if self.prekey_expired(&*tx, &s)? {
-                            s.expired_at = Some(now);
-                            tx.put_session(&s)?;
-                        }
-                    }
-                }
+            // Counted from the later of expiry and last use: a session still receiving
+            // late messages is not cut off under them. Sessions marked expired below (at
+            // `now`) are not candidates: they were unexpired when this ran.
+            if let Some(until) = at_least_ago(now, retention) {
+                tx.delete_sessions_expired_until(until)?;
             }
-            let remaining = tx.all_sessions()?;
+            // unexpired sessions rooted in a prekey that is expired or gone
+            tx.expire_sessions_on_invalid_prekeys(now)?;
             for p in tx.own_prekeys()? {
-                if let Some(at) = p.expired_at {
-                    let rooted = remaining
-                        .iter()
-                        .any(|s| !s.we_initiated && s.rooted_spk == p.public);
-                    if !rooted && now.saturating_sub(at) >= retention {
-                        tx.delete_own_prekey(&p.public)?;
-                        tx.delete_x3dh_seen_for(&p.public)?;
-                    }
+                if let Some(at) = p.expired_at
+                    && now.saturating_sub(at) >= retention
+                    && !tx.responder_session_rooted_in(&p.public)?
+                {
+                    tx.delete_own_prekey(&p.public)?;
+                    tx.delete_x3dh_seen_for(&p.public)?;
                 }
             }
         }
-        if let Some(after) = self.config.stale_device_after_ns {
-            for mut r in tx.all_installations()? {
-                if let Some(since) = r.missing_since
-                    && !r.stale
-                    && now.saturating_sub(since) >= after
-                {
-                    r.stale = true;
-                    tx.put_installation(&r)?;
-                    if r.identity == self.me33() {
-                        // one of our devices: our bundle lists it no more
-                        self.bundle_cache = None;
-                    }
+        if let Some(after) = self.config.stale_device_after_ns
+            && let Some(until) = at_least_ago(now, after)
+        {
+            for mut r in tx.installations_missing_until(until)? {
+                r.stale = true;
+                tx.put_installation(&r)?;
+                if r.identity == self.me33() {
+                    // one of our devices: our bundle lists it no more
+                    self.bundle_cache = None;
                 }
             }
         }
         tx.put_rate_limit(RATE_MAINTENANCE, b"", now)?;
         self.pending_maintenance = Some(now);
         Ok(())
+    }
+}
+
+/// The latest time `t` with `now.saturating_sub(t) >= age` (every earlier time qualifies
+/// too), or `None` when no time does: the bound the maintenance queries take.
+fn at_least_ago(now: i64, age: i64) -> Option<i64> {
+    if age == i64::MIN {
+        // `saturating_sub` never goes below `i64::MIN`: every time qualifies
+        return Some(i64::MAX);
+    }
+    // `now.saturating_sub(t) >= age` holds exactly when `now - t >= age` in exact
+    // arithmetic (saturation is monotonic and `age` is within range)
+    let t = i128::from(now) - i128::from(age);
+    if t > i128::from(i64::MAX) {
+        Some(i64::MAX)
+    } else {
+        i64::try_from(t).ok()
     }
 }
 

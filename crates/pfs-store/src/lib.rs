@@ -148,6 +148,12 @@ pub trait Transaction {
     fn installations(&self, identity: &Key33) -> Result<Vec<InstallationRecord>, StoreError>;
     /// Every installation known, ordered by identity bytes then installation id bytes.
     fn all_installations(&self) -> Result<Vec<InstallationRecord>, StoreError>;
+    /// The installations not marked stale whose `missing_since` is at or before `until`,
+    /// ordered by `missing_since`, then identity bytes, then installation id bytes.
+    fn installations_missing_until(
+        &self,
+        until: Nanos,
+    ) -> Result<Vec<InstallationRecord>, StoreError>;
     /// Creates or replaces an installation (keyed by identity and installation id).
     fn put_installation(&mut self, installation: &InstallationRecord) -> Result<(), StoreError>;
     /// Deletes an installation.
@@ -184,6 +190,33 @@ pub trait Transaction {
     fn put_session(&mut self, session: &SessionRecord) -> Result<(), StoreError>;
     /// Deletes a session **and all its skipped message keys**.
     fn delete_session(&mut self, key: &SessionKey) -> Result<(), StoreError>;
+
+    // --- session maintenance (metadata only: no session secret is read) ---------------
+    /// Deletes, each with all its skipped message keys, the sessions marked expired whose
+    /// expiry and last use are both at or before `until`
+    /// (`expired_at IS NOT NULL AND max(expired_at, last_used) <= until`). Returns how
+    /// many were deleted.
+    fn delete_sessions_expired_until(&mut self, until: Nanos) -> Result<usize, StoreError>;
+    /// Marks expired at `at` (sets `expired_at`) every unexpired session whose signed
+    /// prekey is no longer valid: for a session we initiated, the peer prekey
+    /// (`peer_identity`, `peer_installation`, `rooted_spk`) is not stored or is `expired`;
+    /// for the others, our prekey `rooted_spk` is not stored or has an `expired_at`. Only
+    /// `expired_at` changes. Returns how many were marked.
+    ///
+    /// Authenticated rows: the SQLite store checks the tag of every peer prekey row that
+    /// makes it mark a session ([`StoreError::Tampered`] otherwise, nothing changed by
+    /// the call); a row that leaves a session alone is not read as a record.
+    fn expire_sessions_on_invalid_prekeys(&mut self, at: Nanos) -> Result<usize, StoreError>;
+    /// Marks expired at `at` every unexpired session we did not initiate whose
+    /// `rooted_spk` is one of `spks` (our rotated prekeys). Only `expired_at` changes.
+    /// Returns how many were marked.
+    fn expire_responder_sessions_rooted_in(
+        &mut self,
+        spks: &[Key33],
+        at: Nanos,
+    ) -> Result<usize, StoreError>;
+    /// Whether some session we did not initiate, expired or not, is rooted in `spk`.
+    fn responder_session_rooted_in(&self, spk: &Key33) -> Result<bool, StoreError>;
 
     // --- skipped (and unconfirmed) message keys --------------------------------------
     /// The stored key for message `n` of the chain with ratchet key `ratchet_key`.

@@ -100,6 +100,21 @@ struct MemoryTx<'a> {
     app_records: Layer<'a, AppRecordMap>,
 }
 
+impl MemoryTx<'_> {
+    /// Sets `expired_at` of the sessions `keys` (all present) to `at`.
+    fn mark_expired(&mut self, keys: &[SessionKey], at: Nanos) {
+        if keys.is_empty() {
+            return;
+        }
+        let sessions = self.sessions.get_mut();
+        for key in keys {
+            if let Some(s) = sessions.get_mut(key) {
+                s.expired_at = Some(at);
+            }
+        }
+    }
+}
+
 impl Store for MemoryStore {
     fn begin(&mut self) -> Result<Box<dyn Transaction + '_>, StoreError> {
         let Tables {
@@ -216,6 +231,22 @@ impl Transaction for MemoryTx<'_> {
         Ok(self.installations.get().values().cloned().collect())
     }
 
+    fn installations_missing_until(
+        &self,
+        until: Nanos,
+    ) -> Result<Vec<InstallationRecord>, StoreError> {
+        let mut out: Vec<InstallationRecord> = self
+            .installations
+            .get()
+            .values()
+            .filter(|r| !r.stale && r.missing_since.is_some_and(|m| m <= until))
+            .cloned()
+            .collect();
+        // stable: ties keep the table's (identity, installation id) order
+        out.sort_by_key(|r| r.missing_since);
+        Ok(out)
+    }
+
     fn put_installation(&mut self, installation: &InstallationRecord) -> Result<(), StoreError> {
         self.installations.get_mut().insert(
             (installation.identity, installation.installation_id.clone()),
@@ -297,6 +328,73 @@ impl Transaction for MemoryTx<'_> {
             .get_mut()
             .insert(session.key.clone(), session.clone());
         Ok(())
+    }
+
+    fn delete_sessions_expired_until(&mut self, until: Nanos) -> Result<usize, StoreError> {
+        let doomed: Vec<SessionKey> = self
+            .sessions
+            .get()
+            .values()
+            .filter(|s| s.expired_at.is_some_and(|at| at.max(s.last_used) <= until))
+            .map(|s| s.key.clone())
+            .collect();
+        for key in &doomed {
+            self.delete_session(key)?;
+        }
+        Ok(doomed.len())
+    }
+
+    fn expire_sessions_on_invalid_prekeys(&mut self, at: Nanos) -> Result<usize, StoreError> {
+        let peer_prekeys = self.peer_prekeys.get();
+        let own_prekeys = self.own_prekeys.get();
+        let doomed: Vec<SessionKey> = self
+            .sessions
+            .get()
+            .values()
+            .filter(|s| s.expired_at.is_none())
+            .filter(|s| {
+                if s.we_initiated {
+                    peer_prekeys
+                        .get(&(
+                            s.key.peer_identity,
+                            s.peer_installation.clone(),
+                            s.rooted_spk,
+                        ))
+                        .is_none_or(|p| p.expired)
+                } else {
+                    own_prekeys
+                        .get(&s.rooted_spk)
+                        .is_none_or(|p| p.expired_at.is_some())
+                }
+            })
+            .map(|s| s.key.clone())
+            .collect();
+        self.mark_expired(&doomed, at);
+        Ok(doomed.len())
+    }
+
+    fn expire_responder_sessions_rooted_in(
+        &mut self,
+        spks: &[Key33],
+        at: Nanos,
+    ) -> Result<usize, StoreError> {
+        let doomed: Vec<SessionKey> = self
+            .sessions
+            .get()
+            .values()
+            .filter(|s| !s.we_initiated && s.expired_at.is_none() && spks.contains(&s.rooted_spk))
+            .map(|s| s.key.clone())
+            .collect();
+        self.mark_expired(&doomed, at);
+        Ok(doomed.len())
+    }
+
+    fn responder_session_rooted_in(&self, spk: &Key33) -> Result<bool, StoreError> {
+        Ok(self
+            .sessions
+            .get()
+            .values()
+            .any(|s| !s.we_initiated && s.rooted_spk == *spk))
     }
 
     fn delete_session(&mut self, key: &SessionKey) -> Result<(), StoreError> {

@@ -93,6 +93,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_initial.sql"),
     include_str!("../migrations/0002_authenticated_rows.sql"),
     include_str!("../migrations/0003_app_records.sql"),
+    include_str!("../migrations/0004_maintenance_indexes.sql"),
 ];
 
 /// Prepared statements kept per connection (more than the store has distinct statements).
@@ -936,6 +937,18 @@ impl SqliteTx<'_> {
         })
     }
 
+    /// Sets `expired_at` of the session rows `rowids` to `at`; returns how many changed.
+    fn expire_rows(&self, rowids: &[i64], at: Nanos) -> Result<usize, StoreError> {
+        let mut marked = 0;
+        for rowid in rowids {
+            marked += self.exec(
+                "UPDATE sessions SET expired_at = ?1 WHERE rowid = ?2",
+                params![at, rowid],
+            )?;
+        }
+        Ok(marked)
+    }
+
     fn decode_session(&self, row: &Row<'_>) -> Result<SessionRecord, StoreError> {
         let peer = key33(col(row, 0)?, "session peer identity")?;
         let id: Vec<u8> = col(row, 1)?;
@@ -1128,6 +1141,21 @@ impl Transaction for SqliteTx<'_> {
         )
     }
 
+    fn installations_missing_until(
+        &self,
+        until: Nanos,
+    ) -> Result<Vec<InstallationRecord>, StoreError> {
+        self.collect(
+            &format!(
+                "SELECT {INSTALLATION_COLS}, row_mac FROM installations \
+                 WHERE missing_since IS NOT NULL AND stale = 0 AND missing_since <= ?1 \
+                 ORDER BY missing_since, identity, installation_id"
+            ),
+            [until],
+            |row| decode_installation(self.row_key, row),
+        )
+    }
+
     fn put_installation(&mut self, i: &InstallationRecord) -> Result<(), StoreError> {
         self.put_authenticated(
             &INSTALLATIONS,
@@ -1244,13 +1272,15 @@ impl Transaction for SqliteTx<'_> {
             s.expired_at
         ];
         // Nearly every write is a ratchet step of an existing session: a plain UPDATE of
-        // the row when it exists with the same installation, which leaves the indexed
-        // installation column (and so the index) alone.
+        // the row when it exists with the same installation, root, side, suite and
+        // expiry, which sets no indexed column (SQLite then leaves every index alone);
+        // any other change goes through the upsert below.
         let updated = self.exec(
-            "UPDATE sessions SET rooted_spk = ?4, we_initiated = ?5, suite = ?6, \
+            "UPDATE sessions SET \
              state_enc = ?7, shared_secret_enc = ?8, pending_x3dh_ephemeral = ?9, \
-             created_at = ?10, last_used = ?11, expired_at = ?12 \
-             WHERE peer_identity = ?1 AND id = ?2 AND peer_installation = ?3",
+             created_at = ?10, last_used = ?11 \
+             WHERE peer_identity = ?1 AND id = ?2 AND peer_installation = ?3 \
+             AND rooted_spk = ?4 AND we_initiated = ?5 AND suite = ?6 AND expired_at IS ?12",
             values,
         )?;
         if updated > 0 {
@@ -1288,6 +1318,83 @@ impl Transaction for SqliteTx<'_> {
             p,
         )?;
         Ok(())
+    }
+
+    fn delete_sessions_expired_until(&mut self, until: Nanos) -> Result<usize, StoreError> {
+        let doomed = self.collect(
+            "SELECT peer_identity, id FROM sessions \
+             WHERE expired_at IS NOT NULL AND expired_at <= ?1 AND last_used <= ?1",
+            [until],
+            |row| {
+                Ok(SessionKey {
+                    peer_identity: key33(col(row, 0)?, "session peer identity")?,
+                    id: col(row, 1)?,
+                })
+            },
+        )?;
+        for key in &doomed {
+            self.delete_session(key)?;
+        }
+        Ok(doomed.len())
+    }
+
+    fn expire_sessions_on_invalid_prekeys(&mut self, at: Nanos) -> Result<usize, StoreError> {
+        // Sessions we initiated: their peer prekey row is absent, or present and expired
+        // (then its tag is checked first: a session is expired on authenticated data
+        // only). Every candidate is collected before anything is written.
+        let n = PEER_PREKEYS.columns.len();
+        let mut doomed = self.collect(
+            "SELECT p.identity, p.installation_id, p.public, p.version, p.protocol_version, \
+             p.bundle_timestamp, p.expired, p.received_at, p.row_mac, s.rowid \
+             FROM sessions AS s LEFT JOIN peer_prekeys AS p \
+             ON p.identity = s.peer_identity AND p.installation_id = s.peer_installation \
+             AND p.public = s.rooted_spk \
+             WHERE s.we_initiated = 1 AND s.expired_at IS NULL \
+             AND (p.identity IS NULL OR p.expired <> 0)",
+            [],
+            |row| {
+                if !matches!(row.get_ref(0).map_err(sql_err)?, ValueRef::Null) {
+                    verify_row(self.row_key, &PEER_PREKEYS, row)?;
+                }
+                col::<i64>(row, n + 1)
+            },
+        )?;
+        // Sessions we answered: our prekey is absent or expired.
+        doomed.extend(self.collect(
+            "SELECT rowid FROM sessions AS s \
+             WHERE s.we_initiated = 0 AND s.expired_at IS NULL AND NOT EXISTS \
+             (SELECT 1 FROM own_prekeys AS o \
+              WHERE o.public = s.rooted_spk AND o.expired_at IS NULL)",
+            [],
+            |row| col::<i64>(row, 0),
+        )?);
+        self.expire_rows(&doomed, at)
+    }
+
+    fn expire_responder_sessions_rooted_in(
+        &mut self,
+        spks: &[Key33],
+        at: Nanos,
+    ) -> Result<usize, StoreError> {
+        let mut marked = 0;
+        for spk in spks {
+            marked += self.exec(
+                "UPDATE sessions SET expired_at = ?1 \
+                 WHERE we_initiated = 0 AND rooted_spk = ?2 AND expired_at IS NULL",
+                params![at, &spk[..]],
+            )?;
+        }
+        Ok(marked)
+    }
+
+    fn responder_session_rooted_in(&self, spk: &Key33) -> Result<bool, StoreError> {
+        Ok(self
+            .first(
+                "SELECT 1 FROM sessions WHERE we_initiated = 0 AND rooted_spk = ?1 LIMIT 1",
+                [&spk[..]],
+                |_| Ok(()),
+            )?
+            .is_some())
     }
 
     fn skipped_key(
@@ -1796,6 +1903,10 @@ mod tests {
             tx.session(&sk).unwrap();
             tx.sessions_with(&k, "i").unwrap();
             tx.all_sessions().unwrap();
+            tx.expire_sessions_on_invalid_prekeys(1).unwrap();
+            tx.expire_responder_sessions_rooted_in(&[k], 1).unwrap();
+            tx.responder_session_rooted_in(&k).unwrap();
+            tx.installations_missing_until(1).unwrap();
             tx.put_skipped_keys(
                 &sk,
                 &[SkippedKeyRecord {
@@ -1814,6 +1925,7 @@ mod tests {
             tx.count_skipped_keys(&sk).unwrap();
             tx.unconfirmed_keys(b"m").unwrap();
             tx.delete_session(&sk).unwrap();
+            tx.delete_sessions_expired_until(2).unwrap();
             tx.x3dh_seen(&k, &k).unwrap();
             tx.put_x3dh_seen(&k, &k, 1).unwrap();
             tx.delete_x3dh_seen_for(&k).unwrap();

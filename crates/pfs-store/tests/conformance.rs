@@ -102,4 +102,5 @@ cases!(
     drop_rolls_back,
     commits_accumulate,
     app_records_by_kind_due_and_key,
+    session_maintenance_queries,
 );

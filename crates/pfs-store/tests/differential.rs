@@ -46,6 +46,9 @@ enum Op {
     DeleteX3dhFor(u8),
     PutRate(u8, u8, i64),
     PutContact(u8, u8, Option<u8>),
+    ExpireInvalid(i64),
+    ExpireRooted(Vec<u8>, i64),
+    DeleteExpired(i64),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -78,15 +81,32 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (0u8..3).prop_map(Op::DeleteX3dhFor),
         1 => (0u8..2, 0u8..2, any::<i64>()).prop_map(|(a, b, c)| Op::PutRate(a, b, c)),
         1 => (0u8..3, 0u8..4, prop::option::of(0u8..3)).prop_map(|(a, b, c)| Op::PutContact(a, b, c)),
+        1 => (-3i64..3).prop_map(Op::ExpireInvalid),
+        1 => (prop::collection::vec(0u8..16, 0..3), -3i64..3)
+            .prop_map(|(a, b)| Op::ExpireRooted(a, b)),
+        1 => prop_oneof![-3i64..3, Just(i64::MAX), Just(i64::MIN)].prop_map(Op::DeleteExpired),
     ]
 }
 
-/// Applies one write; the result is reduced to what must agree between stores.
-fn apply(tx: &mut dyn Transaction, op: &Op) -> Result<(), String> {
+/// Applies one write; the result is reduced to what must agree between stores (the
+/// count, for the maintenance queries).
+fn apply(tx: &mut dyn Transaction, op: &Op) -> Result<Option<usize>, String> {
     let kind = |e: StoreError| match e {
         StoreError::Invalid(_) => "invalid".to_owned(),
         other => panic!("unexpected error {other:?}"),
     };
+    let counted = match op {
+        Op::ExpireInvalid(at) => Some(tx.expire_sessions_on_invalid_prekeys(*at)),
+        Op::ExpireRooted(spks, at) => {
+            let spks: Vec<Key33> = spks.iter().map(|b| k33(*b)).collect();
+            Some(tx.expire_responder_sessions_rooted_in(&spks, *at))
+        }
+        Op::DeleteExpired(until) => Some(tx.delete_sessions_expired_until(*until)),
+        _ => None,
+    };
+    if let Some(r) = counted {
+        return r.map(Some).map_err(kind);
+    }
     match op {
         Op::Commit | Op::Drop => Ok(()),
         Op::Account(t) => tx.put_account(&AccountRecord {
@@ -111,7 +131,7 @@ fn apply(tx: &mut dyn Transaction, op: &Op) -> Result<(), String> {
             first_seen: 0,
             last_bundle_at: *ts,
             missing_since: (*ts < 0).then_some(*ts),
-            stale: false,
+            stale: *ts == -2,
             heard_with_protocol_version: true,
         }),
         Op::DeleteInstallation(p, i) => tx.delete_installation(&k33(*p), &inst(*i)),
@@ -122,13 +142,14 @@ fn apply(tx: &mut dyn Transaction, op: &Op) -> Result<(), String> {
             version: *v,
             protocol_version: 1,
             bundle_timestamp: 5,
-            expired: false,
+            expired: *v == 0,
             received_at: 6,
         }),
         Op::PutSession(p, id, i, tag) => tx.put_session(&SessionRecord {
             key: skey(*p, *id),
             peer_installation: inst(*i),
-            rooted_spk: k33(*tag),
+            // small: sessions rooted in the prekeys put above (maintenance queries)
+            rooted_spk: k33(*tag % 16),
             we_initiated: tag % 2 == 0,
             suite: *tag,
             state: SecretVec::new(vec![*tag; usize::from(*tag)]),
@@ -169,7 +190,9 @@ fn apply(tx: &mut dyn Transaction, op: &Op) -> Result<(), String> {
             name: name.map(|n| "xé".repeat(usize::from(n))),
             updated_at: 3,
         }),
+        Op::ExpireInvalid(_) | Op::ExpireRooted(..) | Op::DeleteExpired(_) => Ok(()),
     }
+    .map(|()| None)
     .map_err(kind)
 }
 
@@ -190,6 +213,8 @@ struct View {
     x3dh: Vec<Option<Nanos>>,
     rates: Vec<Option<Nanos>>,
     contacts: Vec<ContactRecord>,
+    responder_roots: Vec<bool>,
+    missing: Vec<Vec<InstallationRecord>>,
 }
 
 fn view(tx: &dyn Transaction) -> View {
@@ -208,6 +233,13 @@ fn view(tx: &dyn Transaction) -> View {
         x3dh: Vec::new(),
         rates: Vec::new(),
         contacts: tx.contacts().unwrap(),
+        responder_roots: (0..16)
+            .map(|b| tx.responder_session_rooted_in(&k33(b)).unwrap())
+            .collect(),
+        missing: [i64::MIN, -1, 0, 2, 4, i64::MAX]
+            .into_iter()
+            .map(|t| tx.installations_missing_until(t).unwrap())
+            .collect(),
     };
     for p in 0..3 {
         for i in 0..4 {

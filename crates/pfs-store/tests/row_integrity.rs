@@ -638,3 +638,39 @@ fn app_record_values_are_sealed_and_bound_to_kind_key_and_due() {
     ));
     assert!(tx.due_app_records("outbox", 100, 10).is_err());
 }
+
+/// Maintenance marks a session expired only on an authenticated peer prekey row: a row
+/// forged to read `expired` makes `expire_sessions_on_invalid_prekeys` fail as tampered,
+/// changing nothing. (A row forged the other way, to read unexpired, leaves its sessions
+/// alone, as an older copy of the row, which the tags cannot detect, would.)
+#[test]
+fn maintenance_expires_sessions_on_authenticated_prekeys_only() {
+    let (_d, path) = temp();
+    create(&path);
+    let mut s = session(skey(1, b"on-21"), "inst-1", 4);
+    s.we_initiated = true;
+    s.rooted_spk = k33(21);
+    s.expired_at = None;
+    {
+        let mut store = open(&path);
+        let mut tx = store.begin().unwrap();
+        tx.put_session(&s).unwrap();
+        tx.commit().unwrap();
+        store.close().unwrap();
+    }
+    let n = raw(&path)
+        .execute(
+            "UPDATE peer_prekeys SET expired = 1 WHERE public = ?1",
+            [&k33(21)[..]],
+        )
+        .unwrap();
+    assert_eq!(n, 1);
+    let mut store = open(&path);
+    let mut tx = store.begin().unwrap();
+    assert_tampered(
+        tx.expire_sessions_on_invalid_prekeys(77),
+        "peer_prekeys",
+        &hex33(21),
+    );
+    assert_eq!(tx.session(&s.key).unwrap(), Some(s));
+}

@@ -990,7 +990,254 @@ pub fn app_records_by_kind_due_and_key(store: &mut dyn Store) {
     });
 }
 
+/// A session for the maintenance queries: `side` true when we initiated, rooted in
+/// `k33(spk)`, expiry and last use as given.
+fn maint_session(
+    peer: u8,
+    id: &[u8],
+    inst: &str,
+    initiated: bool,
+    spk: u8,
+    expired_at: Option<Nanos>,
+    last_used: Nanos,
+) -> SessionRecord {
+    let mut s = session(skey(peer, id), inst, peer.wrapping_add(id[0]));
+    s.we_initiated = initiated;
+    s.rooted_spk = k33(spk);
+    s.expired_at = expired_at;
+    s.last_used = last_used;
+    s
+}
+
+/// The session maintenance queries (`delete_sessions_expired_until`,
+/// `expire_sessions_on_invalid_prekeys`, `expire_responder_sessions_rooted_in`,
+/// `responder_session_rooted_in`) and `installations_missing_until`: what they select,
+/// that only `expired_at` changes (secrets and every other field intact), that deleted
+/// sessions lose their skipped keys, rollback.
+pub fn session_maintenance_queries(store: &mut dyn Store) {
+    // sessions we initiated, rooted in peer prekeys 0x40.. of (peer, installation)
+    let i_valid = maint_session(1, b"i-valid", "inst-a", true, 0x40, None, 5);
+    let i_expired = maint_session(1, b"i-expired", "inst-a", true, 0x41, None, 5);
+    let i_absent = maint_session(1, b"i-absent", "inst-a", true, 0x42, None, 5);
+    // the prekey 0x40 is stored for inst-a only: for inst-b it is absent
+    let i_other_inst = maint_session(1, b"i-other", "inst-b", true, 0x40, None, 5);
+    // rooted in our valid prekey 0x50: as initiator this one has no such peer prekey
+    let i_own_root = maint_session(2, b"i-own-root", "inst-a", true, 0x50, None, 5);
+    // sessions we answered, rooted in our prekeys 0x50 (valid), 0x51 (expired), 0x52 (absent)
+    let r_valid = maint_session(2, b"r-valid", "inst-a", false, 0x50, None, 5);
+    let r_expired = maint_session(2, b"r-expired", "inst-a", false, 0x51, None, 5);
+    let r_absent = maint_session(2, b"r-absent", "inst-a", false, 0x52, None, 5);
+    // rooted in the peer prekey 0x40 of (1, inst-a): as responder, no own prekey 0x40,
+    // so it is marked
+    let r_peer_root = maint_session(1, b"r-peer-root", "inst-a", false, 0x40, None, 5);
+    // already expired: untouched by marking, deleted by the sweep per its bound
+    let x_old = maint_session(3, b"x-old", "inst-a", false, 0x52, Some(10), 5);
+    let x_late_use = maint_session(3, b"x-late", "inst-a", true, 0x42, Some(10), 20);
+    let x_recent = maint_session(3, b"x-recent", "inst-a", false, 0x51, Some(30), 1);
+    let all = [
+        &i_valid,
+        &i_expired,
+        &i_absent,
+        &i_other_inst,
+        &i_own_root,
+        &r_valid,
+        &r_expired,
+        &r_absent,
+        &r_peer_root,
+        &x_old,
+        &x_late_use,
+        &x_recent,
+    ];
+    commit_with(store, |tx| {
+        let mut p = peer_prekey(1, "inst-a", 0x40, 2);
+        p.expired = false;
+        tx.put_peer_prekey(&p).unwrap();
+        let mut p = peer_prekey(1, "inst-a", 0x41, 1);
+        p.expired = true;
+        tx.put_peer_prekey(&p).unwrap();
+        // same public key, another identity: not the prekey of (1, inst-a)
+        let mut p = peer_prekey(4, "inst-a", 0x42, 2);
+        p.expired = false;
+        tx.put_peer_prekey(&p).unwrap();
+        let mut o = own_prekey(0x50, 3);
+        o.expired_at = None;
+        tx.put_own_prekey(&o).unwrap();
+        let mut o = own_prekey(0x51, 2);
+        o.expired_at = Some(7);
+        tx.put_own_prekey(&o).unwrap();
+        for s in all {
+            tx.put_session(s).unwrap();
+            tx.put_skipped_keys(&s.key, &[skipped(30, 1, 1), skipped(31, 2, 2)])
+                .unwrap();
+        }
+    });
+    let expired_at =
+        |tx: &dyn Transaction, s: &SessionRecord| tx.session(&s.key).unwrap().map(|r| r.expired_at);
+
+    // The roots of sessions we answered, expired or not.
+    read(store, |tx| {
+        for (spk, rooted) in [(0x50, true), (0x51, true), (0x52, true), (0x40, true)] {
+            assert_eq!(tx.responder_session_rooted_in(&k33(spk)).unwrap(), rooted);
+        }
+        // 0x41 and 0x42 root only sessions we initiated
+        assert!(!tx.responder_session_rooted_in(&k33(0x41)).unwrap());
+        assert!(!tx.responder_session_rooted_in(&k33(0x42)).unwrap());
+        assert!(!tx.responder_session_rooted_in(&k33(0x99)).unwrap());
+    });
+
+    // Marking, rolled back: nothing changes.
+    {
+        let mut tx = store.begin().unwrap();
+        assert_eq!(tx.expire_sessions_on_invalid_prekeys(1_000).unwrap(), 7);
+        assert_eq!(expired_at(&*tx, &i_absent), Some(Some(1_000)));
+    }
+    read(store, |tx| {
+        for s in all {
+            assert_eq!(tx.session(&s.key).unwrap().as_ref(), Some(s));
+        }
+    });
+
+    // Marking.
+    commit_with(store, |tx| {
+        assert_eq!(tx.expire_sessions_on_invalid_prekeys(1_000).unwrap(), 7);
+        // everything is marked already
+        assert_eq!(tx.expire_sessions_on_invalid_prekeys(2_000).unwrap(), 0);
+    });
+    read(store, |tx| {
+        for s in all {
+            let marked = [
+                &i_expired,
+                &i_absent,
+                &i_other_inst,
+                &i_own_root,
+                &r_expired,
+                &r_absent,
+                &r_peer_root,
+            ]
+            .iter()
+            .any(|m| m.key == s.key);
+            let mut want = s.clone();
+            if marked {
+                want.expired_at = Some(1_000);
+            }
+            let got = tx.session(&s.key).unwrap().unwrap();
+            assert_eq!(got, want, "{:?}", String::from_utf8_lossy(&s.key.id));
+            assert_eq!(got.state.expose(), s.state.expose());
+            assert_eq!(got.shared_secret.expose(), s.shared_secret.expose());
+            assert_eq!(tx.count_skipped_keys(&s.key).unwrap(), 2);
+        }
+    });
+
+    // Responder sessions rooted in rotated prekeys.
+    commit_with(store, |tx| {
+        // r_valid (0x50, unexpired, answered) is marked; i_own_root (0x50, initiated), the
+        // expired r_expired / x_recent (0x51) and r_peer_root (0x40) are not
+        assert_eq!(
+            tx.expire_responder_sessions_rooted_in(&[k33(0x50), k33(0x51), k33(0x40)], 3_000)
+                .unwrap(),
+            1
+        );
+        assert_eq!(
+            tx.expire_responder_sessions_rooted_in(&[], 4_000).unwrap(),
+            0
+        );
+    });
+    read(store, |tx| {
+        assert_eq!(expired_at(tx, &r_valid), Some(Some(3_000)));
+        assert_eq!(expired_at(tx, &r_peer_root), Some(Some(1_000)));
+        assert_eq!(expired_at(tx, &i_own_root), Some(Some(1_000)));
+        assert_eq!(expired_at(tx, &r_expired), Some(Some(1_000)));
+        assert_eq!(expired_at(tx, &x_recent), Some(Some(30)));
+        assert_eq!(expired_at(tx, &i_valid), Some(None));
+        let mut want = r_valid.clone();
+        want.expired_at = Some(3_000);
+        assert_eq!(tx.session(&r_valid.key).unwrap(), Some(want));
+    });
+
+    // The retention sweep: max(expired_at, last_used) <= until.
+    commit_with(store, |tx| {
+        assert_eq!(tx.delete_sessions_expired_until(9).unwrap(), 0);
+        // x_old (10, used 5); x_late_use (10, used 20) waits for its last use
+        assert_eq!(tx.delete_sessions_expired_until(10).unwrap(), 1);
+        assert_eq!(tx.delete_sessions_expired_until(19).unwrap(), 0);
+        assert_eq!(tx.delete_sessions_expired_until(30).unwrap(), 2);
+    });
+    read(store, |tx| {
+        for s in [&x_old, &x_late_use, &x_recent] {
+            assert_eq!(tx.session(&s.key).unwrap(), None);
+            assert_eq!(tx.count_skipped_keys(&s.key).unwrap(), 0);
+            assert_eq!(tx.skipped_key(&s.key, &k33(30), 1).unwrap(), None);
+        }
+        assert_eq!(tx.all_sessions().unwrap().len(), all.len() - 3);
+        assert_eq!(tx.count_skipped_keys(&i_valid.key).unwrap(), 2);
+        // the unexpired session is never a candidate, however old its last use
+        assert_eq!(expired_at(tx, &i_valid), Some(None));
+    });
+    commit_with(store, |tx| {
+        assert_eq!(tx.delete_sessions_expired_until(i64::MAX).unwrap(), 8);
+    });
+    read(store, |tx| {
+        let left: Vec<SessionKey> = tx
+            .all_sessions()
+            .unwrap()
+            .into_iter()
+            .map(|s| s.key)
+            .collect();
+        assert_eq!(left, std::slice::from_ref(&i_valid.key));
+        assert_eq!(tx.count_skipped_keys(&i_valid.key).unwrap(), 2);
+        // 0x52 rooted only x_old and r_absent, both deleted
+        assert!(!tx.responder_session_rooted_in(&k33(0x52)).unwrap());
+    });
+
+    // Installations missing since a time, not stale.
+    let inst = |identity: u8, id: &str, missing: Option<Nanos>, stale: bool| {
+        let mut r = installation(identity, id, 1);
+        r.missing_since = missing;
+        r.stale = stale;
+        r
+    };
+    commit_with(store, |tx| {
+        for r in [
+            inst(2, "b", Some(50), false),
+            inst(1, "z", Some(50), false),
+            inst(1, "a", Some(50), false),
+            inst(3, "a", Some(10), false),
+            inst(3, "b", Some(10), true),
+            inst(4, "a", None, false),
+            inst(5, "a", Some(60), false),
+            inst(6, "a", Some(i64::MIN), false),
+        ] {
+            tx.put_installation(&r).unwrap();
+        }
+    });
+    read(store, |tx| {
+        let ids = |until| -> Vec<(u8, String)> {
+            tx.installations_missing_until(until)
+                .unwrap()
+                .into_iter()
+                .map(|r| (r.identity[1], r.installation_id))
+                .collect()
+        };
+        assert_eq!(ids(i64::MIN), [(6, "a".to_owned())]);
+        assert_eq!(ids(9), [(6, "a".to_owned())]);
+        assert_eq!(
+            ids(50),
+            [
+                (6, "a".to_owned()),
+                (3, "a".to_owned()),
+                (1, "a".to_owned()),
+                (1, "z".to_owned()),
+                (2, "b".to_owned())
+            ]
+        );
+        assert_eq!(ids(i64::MAX).len(), 6);
+        let got = tx.installations_missing_until(10).unwrap();
+        assert_eq!(got[1], inst(3, "a", Some(10), false));
+    });
+}
+
 pub const CASES: &[(&str, Case)] = &[
+    ("session_maintenance_queries", session_maintenance_queries),
     (
         "app_records_by_kind_due_and_key",
         app_records_by_kind_due_and_key,
