@@ -171,6 +171,14 @@ pub(crate) fn connect(via: &str, light: bool) -> Result<NodeHandle, CliError> {
         if ready {
             return Ok(node);
         }
+        // a dial that failed outright (refused, another peer id) is reported at once
+        if st.connected.is_empty()
+            && let Some((_, why)) = st.dial_errors.first()
+        {
+            return Err(CliError::Network(format!(
+                "could not connect to the Waku node at {via}: {why}"
+            )));
+        }
         if Instant::now() > deadline {
             let why = if st.connected.is_empty() {
                 "no connection (is a node running there, with that peer id?)"
@@ -386,7 +394,7 @@ impl Progress {
 /// Whether the plain progress prints a line after `done` of `total`: every tenth, and the
 /// last.
 fn plain_mark(done: usize, total: usize) -> bool {
-    total > 0 && (done == total || done % total.div_ceil(10) == 0)
+    total > 0 && (done == total || done.is_multiple_of(total.div_ceil(10)))
 }
 
 fn history(node: &NodeHandle, content_topics: &[String]) -> Vec<CarriedMessage> {
@@ -428,6 +436,54 @@ fn our_topics(device: &mut pfs_client::Device) -> Result<Vec<String>, CliError> 
     Ok(device.content_topics()?)
 }
 
+/// Watches the connection to the node at `--via` during `--follow`.
+#[derive(Default)]
+struct Watch {
+    lost_since: Option<Instant>,
+    reported: bool,
+}
+
+/// How long the node may be unreachable before it is reported.
+const LOSS_GRACE: Duration = Duration::from_secs(3);
+
+impl Watch {
+    /// Reports a lost connection (once) and its return; true when it just came back.
+    fn check(&mut self, node: &NodeHandle, via: &str) -> bool {
+        let up = node.status().is_ok_and(|st| {
+            if node.mode() == NodeMode::Light {
+                !st.lightpush_peers.is_empty()
+            } else {
+                !st.relay_peers.is_empty()
+            }
+        });
+        match (up, self.lost_since) {
+            (true, Some(_)) => {
+                let was_reported = self.reported;
+                self.lost_since = None;
+                self.reported = false;
+                if was_reported {
+                    eprintln!("reconnected to {via}; fetching what was sent meanwhile");
+                }
+                was_reported
+            }
+            (true, None) => false,
+            (false, None) => {
+                self.lost_since = Some(Instant::now());
+                false
+            }
+            (false, Some(since)) => {
+                if !self.reported && since.elapsed() >= LOSS_GRACE {
+                    self.reported = true;
+                    eprintln!(
+                        "lost the connection to the Waku node at {via}; retrying (messages sent meanwhile are fetched from its store when it is back)"
+                    );
+                }
+                false
+            }
+        }
+    }
+}
+
 /// `pfs receive --via`.
 pub fn receive_via(ctx: &Ctx, via: &str, light: bool, follow: bool) -> Result<(), CliError> {
     let mut core = ctx.open_core()?;
@@ -451,12 +507,21 @@ pub fn receive_via(ctx: &Ctx, via: &str, light: bool, follow: bool) -> Result<()
     tick(&mut core, &node);
     let _ = std::io::stdout().flush();
     let quiet_for = if follow {
-        Duration::MAX
+        Duration::from_secs(1)
     } else {
         Duration::from_secs(2)
     };
+    let mut watch = Watch::default();
     loop {
-        match sub.recv_timeout(quiet_for.min(Duration::from_secs(3600))) {
+        if follow && watch.check(&node, via) {
+            // back after a loss: what was sent meanwhile is in the store
+            for m in history(&node, &topics) {
+                if let Outcome::Failed = handle(ctx, &node, &mut core, &mut seen, &m) {
+                    failed += 1;
+                }
+            }
+        }
+        match sub.recv_timeout(quiet_for) {
             Ok(Some(m)) => {
                 if let Outcome::Failed = handle(ctx, &node, &mut core, &mut seen, &m) {
                     failed += 1;

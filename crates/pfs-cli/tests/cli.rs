@@ -1371,3 +1371,103 @@ fn accepting_a_status_contact_request_tells_the_requester() {
         .unwrap();
     assert!(out.status.success());
 }
+
+/// Starts `pfs node` on `home` (optionally on a fixed listen address); returns it and its
+/// address.
+fn start_node(home: &Path, listen: Option<&str>) -> (Child, String) {
+    use std::io::BufRead as _;
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("pfs"));
+    cmd.arg("--home").arg(home).args(["node", "--store"]);
+    if let Some(l) = listen {
+        cmd.args(["--listen", l]);
+    }
+    let mut node = Child(
+        cmd.stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let stdout = node.0.stdout.take().unwrap();
+    let addr = std::io::BufReader::new(stdout)
+        .lines()
+        .map_while(Result::ok)
+        .find_map(|l| l.strip_prefix("listening on ").map(str::to_owned))
+        .expect("node prints its address");
+    (node, addr)
+}
+
+#[test]
+fn a_refused_connection_and_a_wrong_peer_id_are_told_apart() {
+    let (alice, bob, n1, n2) = (home(), home(), home(), home());
+    init(&alice);
+    init(&bob);
+    pair_contacts(&alice, &bob);
+    let (node1, addr1) = start_node(&n1.path, None);
+    let (_node2, addr2) = start_node(&n2.path, None);
+    // node 2's address with node 1's peer id: someone else answers
+    let peer1 = addr1.rsplit('/').next().unwrap();
+    let base2 = addr2.rsplit_once("/p2p/").unwrap().0;
+    let wrong = format!("{base2}/p2p/{peer1}");
+    pfs(&alice.path)
+        .args(["send", "--to", "Bob", "--via", &wrong, "x"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("its peer id is"));
+    // node 1 stopped: its port refuses
+    drop(node1);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    pfs(&alice.path)
+        .args(["send", "--to", "Bob", "--via", &addr1, "x"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("connection refused"));
+}
+
+#[test]
+fn receive_follow_reports_a_lost_node_and_its_return() {
+    use std::io::BufRead as _;
+    let (bob, n) = (home(), home());
+    init(&bob);
+    // a fixed port, so that the node comes back at the same address (same key: same id)
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let listen = format!("/ip4/127.0.0.1/tcp/{port}");
+    let (node, addr) = start_node(&n.path, Some(&listen));
+    let mut follow = Child(
+        std::process::Command::new(assert_cmd::cargo::cargo_bin("pfs"))
+            .env("PFS_PASSPHRASE", PASS)
+            .arg("--home")
+            .arg(&bob.path)
+            .args(["receive", "--via", &addr, "--follow"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let err = follow.0.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for l in std::io::BufReader::new(err).lines().map_while(Result::ok) {
+            let _ = tx.send(l);
+        }
+    });
+    let wait_for = |what: &str| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(l) if l.contains(what) => return,
+                Ok(_) => {}
+                Err(_) => panic!("no line containing {what:?}"),
+            }
+        }
+    };
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    drop(node);
+    wait_for("lost the connection");
+    let (_back, addr2) = start_node(&n.path, Some(&listen));
+    assert_eq!(addr2, addr, "same address and peer id");
+    wait_for("reconnected");
+}

@@ -294,6 +294,10 @@ pub struct NodeStatus {
     pub filter_subscribers: usize,
     /// Light mode: whether our filter subscription at the service node is active.
     pub filter_subscribed: bool,
+    /// For each configured peer whose last dial failed (and that is not connected): its
+    /// address and why, worded for a person (connection refused, a different peer id
+    /// answered, ...). Cleared when a connection to it is established.
+    pub dial_errors: Vec<(Multiaddr, String)>,
 }
 
 /// The entry point: [`Node::start`].
@@ -562,12 +566,43 @@ impl Transport for NodeHandle {
 }
 
 /// A configured peer the node keeps connected.
+/// A dial failure worded for a person: the two cases users meet most, then libp2p's text.
+fn dial_error_text(e: &libp2p::swarm::DialError) -> String {
+    use libp2p::swarm::DialError;
+    match e {
+        DialError::WrongPeerId { obtained, .. } => format!(
+            "a node answers there, but its peer id is {obtained}, not the one in the address (is the address out of date?)"
+        ),
+        DialError::Transport(errs) => {
+            // libp2p's Display of a transport error can be empty: its Debug names the cause
+            let debug = format!("{errs:?}");
+            if debug.to_lowercase().contains("refused") {
+                "connection refused (is a node running at that address?)".to_owned()
+            } else {
+                let text: Vec<String> = errs
+                    .iter()
+                    .map(|(_, e)| e.to_string())
+                    .filter(|t| !t.is_empty())
+                    .collect();
+                if text.is_empty() {
+                    debug
+                } else {
+                    text.join("; ")
+                }
+            }
+        }
+        other => other.to_string(),
+    }
+}
+
 struct PeerSlot {
     addr: Multiaddr,
     /// From the address, or learned from the first connection when the address has none.
     peer: Option<PeerId>,
     peer_in_addr: bool,
     dialing: Option<ConnectionId>,
+    /// Why the last dial failed, until a connection succeeds.
+    last_error: Option<String>,
 }
 
 /// Results of tasks that the event loop waits for.
@@ -963,6 +998,7 @@ impl EventLoop {
             peer,
             peer_in_addr: peer.is_some(),
             dialing: None,
+            last_error: None,
         });
         self.redial();
         Ok(())
@@ -1088,6 +1124,12 @@ impl EventLoop {
                 .map(|f| f.peer_count())
                 .unwrap_or(0),
             filter_subscribed: self.filter_subscribed,
+            dial_errors: self
+                .peers
+                .iter()
+                .filter(|p| !p.peer.is_some_and(|id| self.connected.contains(&id)))
+                .filter_map(|p| p.last_error.clone().map(|e| (p.addr.clone(), e)))
+                .collect(),
         }
     }
 
@@ -1704,6 +1746,7 @@ impl EventLoop {
                     if slot.dialing == Some(connection_id) {
                         slot.dialing = None;
                         slot.peer = Some(peer_id);
+                        slot.last_error = None;
                         service_connected |= i == 0;
                     }
                 }
@@ -1740,6 +1783,7 @@ impl EventLoop {
                 for slot in &mut self.peers {
                     if slot.dialing == Some(connection_id) {
                         tracing::debug!(addr = %slot.addr, %error, "dial failed");
+                        slot.last_error = Some(dial_error_text(&error));
                         slot.dialing = None;
                         if !slot.peer_in_addr {
                             slot.peer = None;
