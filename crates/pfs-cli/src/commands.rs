@@ -289,6 +289,7 @@ fn state_name(s: ContactState) -> &'static str {
         ContactState::RequestReceived => "request",
         ContactState::Accepted => "accepted",
         ContactState::Declined => "declined",
+        ContactState::Blocked => "blocked",
     }
 }
 
@@ -537,6 +538,7 @@ pub fn contacts_rename(ctx: &Ctx, id: &str, name: &str, force: bool) -> Result<(
     match contact.state {
         ContactState::Accepted => device.engine.accept_contact(&pk)?,
         ContactState::Declined => device.engine.decline_contact(&pk)?,
+        ContactState::Blocked => device.engine.block_contact(&pk)?,
         ContactState::Added | ContactState::RequestReceived => {}
     }
     if ctx.json {
@@ -984,7 +986,9 @@ pub fn receive_one(
                         | ReceiveError::SessionNotFound
                         | ReceiveError::UnknownSignedPreKey,
                     ) => ("undelivered", Outcome::Noted),
-                    DropCause::Engine(ReceiveError::Declined) => ("dropped", Outcome::Noted),
+                    DropCause::Engine(ReceiveError::Declined | ReceiveError::Blocked) => {
+                        ("dropped", Outcome::Noted)
+                    }
                     _ => ("error", Outcome::Failed),
                 };
                 let text = match &from {

@@ -13,6 +13,7 @@ mod demo;
 mod device;
 mod error;
 mod home;
+mod manage;
 mod manual;
 mod net;
 mod show;
@@ -155,9 +156,14 @@ enum Command {
         replies: Option<PathBuf>,
     },
     /// List the sessions: per peer device, suite, active/expired, created, last used,
-    /// skipped keys.
-    #[command(after_help = "Example:\n  pfs --home /tmp/alice sessions")]
-    Sessions,
+    /// skipped keys (`sessions reset ID` deletes those with one peer).
+    #[command(
+        after_help = "Examples:\n  pfs --home /tmp/alice sessions\n  pfs --home /tmp/alice sessions reset Bob"
+    )]
+    Sessions {
+        #[command(subcommand)]
+        cmd: Option<SessionsCmd>,
+    },
     /// Run a Waku v2 node (relay on cluster 16; with --store it archives messages and serves
     /// store queries; it serves lightpush and filter to light nodes).
     #[command(
@@ -296,6 +302,42 @@ enum ContactsCmd {
         /// Chat key or name.
         id: String,
     },
+    /// Forget a contact: its name and state. Its sessions are kept: a later message from
+    /// them is a contact request again (`pfs sessions reset ID` forgets the sessions too).
+    #[command(after_help = "Example:\n  pfs --home /tmp/bob contacts remove Alice")]
+    Remove {
+        /// Chat key or name.
+        id: String,
+    },
+    /// Block someone (a contact or any chat key): every message of theirs is dropped,
+    /// contact requests too, and nothing is sent back to them.
+    #[command(after_help = "Example:\n  pfs --home /tmp/bob contacts block zQ3sh…")]
+    Block {
+        /// Chat key or name.
+        id: String,
+    },
+    /// Lift a block: the contact is "added" again and their messages are read.
+    #[command(after_help = "Example:\n  pfs --home /tmp/bob contacts unblock zQ3sh…")]
+    Unblock {
+        /// Chat key or name.
+        id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum SessionsCmd {
+    /// List the sessions (what `pfs sessions` alone does).
+    #[command(after_help = "Example:\n  pfs --home /tmp/alice sessions list")]
+    List,
+    /// Delete every session with one peer (a session that cannot be used any more): the
+    /// next message to them starts a new one (forward secret when their bundle is known).
+    #[command(
+        after_help = "Send first after a reset: the peer's new session starts with your next message;\nwhat they send on the old one until then cannot be read here.\n\nExample:\n  pfs --home /tmp/alice sessions reset Bob\n  pfs --home /tmp/alice send --to Bob 'new session' | pfs --home /tmp/bob receive"
+    )]
+    Reset {
+        /// Chat key or name of the peer.
+        id: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -363,6 +405,9 @@ fn run(cli: Cli) -> Result<(), CliError> {
             ContactsCmd::Rename { id, name, force } => {
                 commands::contacts_rename(&ctx, &id, &name, force)
             }
+            ContactsCmd::Remove { id } => manage::contacts_remove(&ctx, &id),
+            ContactsCmd::Block { id } => manage::contacts_block(&ctx, &id, true),
+            ContactsCmd::Unblock { id } => manage::contacts_block(&ctx, &id, false),
         },
         Command::Devices(d) => match d {
             DevicesCmd::List => commands::devices_list(&ctx),
@@ -389,7 +434,10 @@ fn run(cli: Cli) -> Result<(), CliError> {
             Some(via) => net::receive_via(&ctx, &via, light, follow),
             None => commands::receive(&ctx, replies.as_deref()),
         },
-        Command::Sessions => commands::sessions(&ctx),
+        Command::Sessions { cmd } => match cmd {
+            None | Some(SessionsCmd::List) => commands::sessions(&ctx),
+            Some(SessionsCmd::Reset { id }) => manage::sessions_reset(&ctx, &id),
+        },
         Command::Node {
             listen,
             peers,

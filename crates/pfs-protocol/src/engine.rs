@@ -539,6 +539,12 @@ impl Engine {
         let mut new_installations = Vec::new();
         if !verified.is_empty() {
             let mut tx = begin(&mut self.store, &mut self.ctx)?;
+            // a blocked sender: nothing of the message is stored (step 2 checks it too)
+            if *sender != self.ctx.me.public
+                && self.ctx.contact_state(&*tx, &key33(sender))? == Some(ContactState::Blocked)
+            {
+                return Err(ReceiveError::Blocked);
+            }
             for (_, vb) in &verified {
                 for (id, _) in self.ctx.store_bundle(&mut *tx, vb, now)? {
                     new_installations.push((vb.identity.clone(), id));
@@ -614,22 +620,32 @@ impl Engine {
         let tx = begin(&mut self.store, &mut self.ctx)?;
         let mut out = Vec::new();
         for s in tx.all_sessions()? {
-            let skipped = tx.count_skipped_keys(&s.key)?;
-            out.push(SessionView {
-                peer: PublicKey::from_compressed(&s.key.peer_identity)
-                    .map_err(|e| EngineError::Corrupt(e.to_string()))?,
-                peer_installation: s.peer_installation.clone(),
-                id: s.key.id.clone(),
-                suite: adapters::suite_from_code(s.suite)?,
-                active: s.expired_at.is_none(),
-                we_initiated: s.we_initiated,
-                created_at: s.created_at,
-                last_used: s.last_used,
-                expired_at: s.expired_at,
-                skipped_keys: skipped,
-            });
+            out.push(view_session(&*tx, &s)?);
         }
         Ok(out)
+    }
+
+    /// Deletes every session with `peer` (with every device of theirs, expired ones too,
+    /// and their skipped message keys) and returns what was deleted. The peer's bundle and
+    /// installations are kept: the next message to them starts a new X3DH session when we
+    /// have a bundle of theirs, and goes without forward secrecy otherwise. When we had
+    /// started a session, our new one replaces their copy when our first message arrives
+    /// (same prekey, same session id). A session *they* started is not theirs to drop by
+    /// our reset: they keep sending on their copy, which fails here as "session not found"
+    /// (a bundle reply is queued), until they reset it too; after both resets, whoever
+    /// writes first starts the one new session.
+    pub fn reset_sessions(&mut self, peer: &PublicKey) -> Result<Vec<SessionView>, EngineError> {
+        let peer33 = key33(peer);
+        let mut tx = begin(&mut self.store, &mut self.ctx)?;
+        let mut reset = Vec::new();
+        for s in tx.all_sessions()? {
+            if s.key.peer_identity == peer33 {
+                reset.push(view_session(&*tx, &s)?);
+                tx.delete_session(&s.key)?;
+            }
+        }
+        commit(tx, &mut self.ctx)?;
+        Ok(reset)
     }
 
     /// The ratchet state of one session (for inspection and vector replays).
@@ -728,6 +744,45 @@ impl Engine {
         Ok(tx.contacts()?)
     }
 
+    /// Forgets a contact: its name and state (a block too). Its sessions, installations
+    /// and bundle are kept, so a later message from them is decrypted as before and makes
+    /// them a contact request again; [`Engine::reset_sessions`] forgets the sessions.
+    /// Returns false when `key` was not a contact.
+    pub fn remove_contact(&mut self, key: &PublicKey) -> Result<bool, EngineError> {
+        let id = key33(key);
+        let mut tx = begin(&mut self.store, &mut self.ctx)?;
+        let existed = tx.contact(&id)?.is_some();
+        if existed {
+            tx.delete_contact(&id)?;
+            self.ctx.pending_contact_states.push((id, None));
+        }
+        commit(tx, &mut self.ctx)?;
+        Ok(existed)
+    }
+
+    /// Blocks `key` (a contact or not; a name it has is kept): every message of theirs is
+    /// dropped with [`ReceiveError::Blocked`], contact requests included, before their
+    /// bundles are stored, and no bundle reply is sent to them. Sessions are kept.
+    pub fn block_contact(&mut self, key: &PublicKey) -> Result<(), EngineError> {
+        if *key == self.ctx.me.public {
+            return Err(EngineError::Invalid("cannot block your own account".into()));
+        }
+        self.set_contact(key, ContactState::Blocked, None)
+    }
+
+    /// Lifts a block: the contact is [`ContactState::Added`] again. Refused when `key` is
+    /// not blocked.
+    pub fn unblock_contact(&mut self, key: &PublicKey) -> Result<(), EngineError> {
+        let state = {
+            let tx = begin(&mut self.store, &mut self.ctx)?;
+            tx.contact(&key33(key))?.map(|c| c.state)
+        };
+        if state != Some(ContactState::Blocked) {
+            return Err(EngineError::Invalid("this contact is not blocked".into()));
+        }
+        self.set_contact(key, ContactState::Added, None)
+    }
+
     fn set_contact(
         &mut self,
         key: &PublicKey,
@@ -750,6 +805,22 @@ impl Engine {
         commit(tx, &mut self.ctx)?;
         Ok(())
     }
+}
+
+fn view_session(tx: &dyn Transaction, s: &SessionRecord) -> Result<SessionView, EngineError> {
+    Ok(SessionView {
+        peer: PublicKey::from_compressed(&s.key.peer_identity)
+            .map_err(|e| EngineError::Corrupt(e.to_string()))?,
+        peer_installation: s.peer_installation.clone(),
+        id: s.key.id.clone(),
+        suite: adapters::suite_from_code(s.suite)?,
+        active: s.expired_at.is_none(),
+        we_initiated: s.we_initiated,
+        created_at: s.created_at,
+        last_used: s.last_used,
+        expired_at: s.expired_at,
+        skipped_keys: tx.count_skipped_keys(&s.key)?,
+    })
 }
 
 fn view_installation(r: &InstallationRecord) -> Result<InstallationView, EngineError> {
@@ -1451,6 +1522,10 @@ impl Ctx {
         let from_self = *sender == self.me.public;
         if let Some(inspect) = self.inspect.as_mut() {
             *inspect = Inspection::default();
+        }
+        // blocked: dropped whatever it is, with or without contact requests configured
+        if !from_self && self.contact_state(&*tx, &key33(sender))? == Some(ContactState::Blocked) {
+            return Err(ReceiveError::Blocked);
         }
         let contact = if self.config.contact_requests && !from_self {
             self.contact_state(&*tx, &key33(sender))?

@@ -108,6 +108,10 @@ pub enum ReceiveError {
     /// The sender's contact request was declined: the message is dropped.
     #[error("message dropped: the sender's contact request was declined")]
     Declined,
+    /// The sender is blocked: every message of theirs is dropped (contact requests too),
+    /// before its bundles are stored, and no bundle reply is sent.
+    #[error("message dropped: the sender is blocked")]
+    Blocked,
     /// A local failure.
     #[error(transparent)]
     Local(#[from] EngineError),

@@ -291,6 +291,9 @@ pub trait Transaction {
     fn contacts(&self) -> Result<Vec<ContactRecord>, StoreError>;
     /// Creates or replaces a contact.
     fn put_contact(&mut self, contact: &ContactRecord) -> Result<(), StoreError>;
+    /// Deletes a contact (nothing else: its sessions and installations stay). Deleting an
+    /// unknown identity does nothing.
+    fn delete_contact(&mut self, identity: &Key33) -> Result<(), StoreError>;
 
     // --- application records ----------------------------------------------------------
     /// An application-layer record (the app layer's outbox, seen ids, clock), by kind and

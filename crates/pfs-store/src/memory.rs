@@ -639,4 +639,11 @@ impl Transaction for MemoryTx<'_> {
             .insert(contact.identity, contact.clone());
         Ok(())
     }
+
+    fn delete_contact(&mut self, identity: &Key33) -> Result<(), StoreError> {
+        if self.contacts.get().contains_key(identity) {
+            self.contacts.get_mut().remove(identity);
+        }
+        Ok(())
+    }
 }

@@ -140,6 +140,9 @@ pub enum ContactState {
     Accepted,
     /// We declined their request: their messages are dropped except a re-sent request.
     Declined,
+    /// We blocked them: every message of theirs is dropped, contact requests included,
+    /// and nothing is sent back.
+    Blocked,
 }
 
 /// A contact.

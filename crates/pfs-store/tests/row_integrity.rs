@@ -412,6 +412,7 @@ fn create_v1(path: &Path) {
             ContactState::RequestReceived => 1,
             ContactState::Accepted => 2,
             ContactState::Declined => 3,
+            ContactState::Blocked => 4,
         };
         c.execute(
             "INSERT INTO contacts (identity, state, name, updated_at) VALUES (?1, ?2, ?3, ?4)",

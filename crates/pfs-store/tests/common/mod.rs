@@ -815,6 +815,29 @@ pub fn contacts_round_trip_and_order(store: &mut dyn Store) {
         );
         assert_eq!(tx.contacts().unwrap().len(), 4);
     });
+    // a blocked contact, then deleting one (an unknown identity: nothing happens)
+    commit_with(store, |tx| {
+        tx.put_contact(&contact(5, ContactState::Blocked, Some("spam")))
+            .unwrap();
+        tx.delete_contact(&k33(2)).unwrap();
+        tx.delete_contact(&k33(9)).unwrap();
+        assert_eq!(tx.contact(&k33(2)).unwrap(), None);
+    });
+    read(store, |tx| {
+        assert_eq!(contact_ids(tx), [1, 3, 4, 5]);
+        assert_eq!(tx.contact(&k33(2)).unwrap(), None);
+        assert_eq!(
+            tx.contact(&k33(5)).unwrap(),
+            Some(contact(5, ContactState::Blocked, Some("spam")))
+        );
+    });
+    // a deletion that is rolled back leaves the contact
+    {
+        let mut tx = store.begin().unwrap();
+        tx.delete_contact(&k33(1)).unwrap();
+        drop(tx);
+    }
+    read(store, |tx| assert!(tx.contact(&k33(1)).unwrap().is_some()));
 }
 
 pub fn read_your_writes(store: &mut dyn Store) {
