@@ -3,50 +3,14 @@
 //! and the demo.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 
 use assert_cmd::Command;
+use common::*;
 use predicates::prelude::*;
 use serde_json::Value;
-use tempfile::TempDir;
-
-const PASS: &str = "correct horse battery staple";
-
-struct Home {
-    _dir: TempDir,
-    path: PathBuf,
-}
-
-fn home() -> Home {
-    let dir = TempDir::new().unwrap();
-    let path = dir.path().join("home");
-    Home { _dir: dir, path }
-}
-
-fn pfs(home: &Path) -> Command {
-    let mut c = Command::cargo_bin("pfs").unwrap();
-    c.env("PFS_PASSPHRASE", PASS)
-        .env("NO_COLOR", "1")
-        .env_remove("PFS_HOME")
-        .env_remove("PFS_IDENTITY_DATA")
-        .arg("--home")
-        .arg(home);
-    c
-}
-
-fn json_lines(out: &[u8]) -> Vec<Value> {
-    String::from_utf8_lossy(out)
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l:?}: {e}")))
-        .collect()
-}
-
-fn json1(out: &[u8]) -> Value {
-    let v = json_lines(out);
-    assert_eq!(v.len(), 1, "expected one JSON object, got {v:?}");
-    v.into_iter().next().unwrap()
-}
 
 /// `init` and returns (mnemonic, chat key, installation id).
 fn init(h: &Home) -> (String, String, String) {
@@ -81,20 +45,6 @@ fn recover(h: &Home, phrase: &str) -> String {
         .to_owned()
 }
 
-fn code(h: &Home) -> String {
-    let out = pfs(&h.path).arg("contact-code").output().unwrap();
-    assert!(out.status.success());
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
-}
-
-fn add(h: &Home, code: &str, name: &str) {
-    pfs(&h.path)
-        .args(["contacts", "add", code, "--name", name])
-        .assert()
-        .success();
-}
-
-/// Sends and returns the WakuMessage objects (JSON mode).
 fn send(h: &Home, to: &str, text: &str) -> Vec<Value> {
     let out = pfs(&h.path)
         .args(["--json", "send", "--to", to, text])
@@ -106,24 +56,6 @@ fn send(h: &Home, to: &str, text: &str) -> Vec<Value> {
         String::from_utf8_lossy(&out.stderr)
     );
     json_lines(&out.stdout)
-}
-
-fn line(env: &Value) -> String {
-    env["waku_message"].as_str().unwrap().to_owned() + "\n"
-}
-
-/// Receives WakuMessage lines; returns (success, JSON objects, stderr).
-fn receive(h: &Home, input: &str) -> (bool, Vec<Value>, String) {
-    let out = pfs(&h.path)
-        .args(["--json", "receive"])
-        .write_stdin(input.to_owned())
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        json_lines(&out.stdout),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 fn messages(v: &[Value]) -> Vec<&Value> {
@@ -165,12 +97,6 @@ fn acks_from_stderr(stderr: &str) -> String {
         take = l.starts_with("# acknowledgement");
     }
     out
-}
-
-fn pair_contacts(a: &Home, b: &Home) {
-    let (ca, cb) = (code(a), code(b));
-    add(b, &ca, "Alice");
-    add(a, &cb, "Bob");
 }
 
 #[test]
@@ -674,37 +600,13 @@ fn demo_passes_every_check() {
 }
 
 /// Kills the node process when the test ends, even on failure.
-struct Child(std::process::Child);
-impl Drop for Child {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[test]
 fn send_and_receive_through_a_node_with_history() {
-    use std::io::BufRead as _;
     let (alice, bob, node_home) = (home(), home(), home());
     init(&alice);
     init(&bob);
     pair_contacts(&alice, &bob);
-    let mut node = Child(
-        std::process::Command::new(assert_cmd::cargo::cargo_bin("pfs"))
-            .arg("--home")
-            .arg(&node_home.path)
-            .args(["node", "--store"])
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let stdout = node.0.stdout.take().unwrap();
-    let addr = std::io::BufReader::new(stdout)
-        .lines()
-        .map_while(Result::ok)
-        .find_map(|l| l.strip_prefix("listening on ").map(str::to_owned))
-        .expect("node prints its address");
+    let (node, addr) = start_node(&node_home.path, None);
     // Bob is offline while Alice sends: the store keeps the message
     pfs(&alice.path)
         .args(["send", "--to", "Bob", "--via", &addr, "over the network"])
@@ -1370,30 +1272,6 @@ fn accepting_a_status_contact_request_tells_the_requester() {
         .output()
         .unwrap();
     assert!(out.status.success());
-}
-
-/// Starts `pfs node` on `home` (optionally on a fixed listen address); returns it and its
-/// address.
-fn start_node(home: &Path, listen: Option<&str>) -> (Child, String) {
-    use std::io::BufRead as _;
-    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("pfs"));
-    cmd.arg("--home").arg(home).args(["node", "--store"]);
-    if let Some(l) = listen {
-        cmd.args(["--listen", l]);
-    }
-    let mut node = Child(
-        cmd.stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let stdout = node.0.stdout.take().unwrap();
-    let addr = std::io::BufReader::new(stdout)
-        .lines()
-        .map_while(Result::ok)
-        .find_map(|l| l.strip_prefix("listening on ").map(str::to_owned))
-        .expect("node prints its address");
-    (node, addr)
 }
 
 #[test]

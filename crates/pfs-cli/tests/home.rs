@@ -3,37 +3,15 @@
 //! works), `pfs completions` and `pfs man`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 
 use assert_cmd::Command;
+use common::*;
 use serde_json::Value;
 use tempfile::TempDir;
 
-const PASS: &str = "correct horse battery staple";
-
-struct Home {
-    _dir: TempDir,
-    path: PathBuf,
-}
-
-fn home() -> Home {
-    let dir = TempDir::new().unwrap();
-    let path = dir.path().join("home");
-    Home { _dir: dir, path }
-}
-
-fn pfs(home: &Path) -> Command {
-    let mut c = Command::cargo_bin("pfs").unwrap();
-    c.env("PFS_PASSPHRASE", PASS)
-        .env("NO_COLOR", "1")
-        .env_remove("PFS_HOME")
-        .env_remove("PFS_IDENTITY_DATA")
-        .arg("--home")
-        .arg(home);
-    c
-}
-
-/// A `pfs` run without a home (for the commands that need none).
 fn pfs_bare() -> Command {
     let mut c = Command::cargo_bin("pfs").unwrap();
     c.env("NO_COLOR", "1")

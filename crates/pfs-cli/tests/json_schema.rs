@@ -4,75 +4,16 @@
 //! type, and no other field.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::io::BufRead as _;
 use std::path::Path;
 
 use assert_cmd::Command;
+use common::{PASS, conforms};
 use serde_json::Value;
 use tempfile::TempDir;
-
-const PASS: &str = "json schema test passphrase";
-
-fn schema() -> Value {
-    let doc = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../docs/json-rpc.md"
-    ))
-    .unwrap();
-    let part = &doc[doc
-        .find("# `--json` outputs of the CLI")
-        .expect("CLI section")..];
-    let start = part.find("```json\n").unwrap() + "```json\n".len();
-    let end = start + part[start..].find("```").unwrap();
-    serde_json::from_str(&part[start..end]).unwrap()
-}
-
-fn conforms(value: &Value, spec: &Value, at: &str) {
-    match spec {
-        Value::String(t) => {
-            let (t, nullable) = match t.strip_suffix('?') {
-                Some(t) => (t, true),
-                None => (t.as_str(), false),
-            };
-            if value.is_null() {
-                assert!(nullable, "{at}: null");
-                return;
-            }
-            let ok = match t {
-                "string" => value.is_string(),
-                "integer" => value.is_i64() || value.is_u64(),
-                "number" => value.is_number(),
-                "boolean" => value.is_boolean(),
-                "array" => value.is_array(),
-                "object" => value.is_object(),
-                other => panic!("unknown type {other} in the schema"),
-            };
-            assert!(ok, "{at}: {value} is not {t}");
-        }
-        Value::Object(fields) => {
-            let obj = value
-                .as_object()
-                .unwrap_or_else(|| panic!("{at}: not an object"));
-            for k in obj.keys() {
-                assert!(
-                    fields.contains_key(k),
-                    "{at}: field {k:?} is not in docs/json-rpc.md"
-                );
-            }
-            for (k, t) in fields {
-                match obj.get(k) {
-                    Some(v) => conforms(v, t, &format!("{at}.{k}")),
-                    None => assert!(
-                        t.as_str().is_some_and(|t| t.ends_with('?')),
-                        "{at}: field {k:?} missing"
-                    ),
-                }
-            }
-        }
-        other => panic!("bad schema entry {other}"),
-    }
-}
 
 struct Checker {
     types: serde_json::Map<String, Value>,
@@ -119,14 +60,8 @@ impl Checker {
 }
 
 fn pfs(home: &Path) -> Command {
-    let mut c = Command::cargo_bin("pfs").unwrap();
-    c.env("PFS_PASSPHRASE", PASS)
-        .env("NO_COLOR", "1")
-        .env_remove("PFS_HOME")
-        .env_remove("PFS_IDENTITY_DATA")
-        .arg("--home")
-        .arg(home)
-        .arg("--json");
+    let mut c = common::pfs(home);
+    c.arg("--json");
     c
 }
 
@@ -139,9 +74,8 @@ fn lines_of(v: &[Value], t: &str) -> String {
 
 #[test]
 fn every_json_output_matches_the_documented_schema() {
-    let s = schema();
     let mut c = Checker {
-        types: s["types"].as_object().unwrap().clone(),
+        types: common::cli_schema(),
         seen: BTreeSet::new(),
     };
     let dir = TempDir::new().unwrap();

@@ -2,52 +2,13 @@
 //! through WakuMessage lines (pipes) between homes.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
-use std::path::{Path, PathBuf};
+mod common;
 
 use assert_cmd::Command;
+use common::*;
 use predicates::prelude::*;
 use serde_json::Value;
-use tempfile::TempDir;
 
-const PASS: &str = "correct horse battery staple";
-
-struct Home {
-    _dir: TempDir,
-    path: PathBuf,
-}
-
-fn home() -> Home {
-    let dir = TempDir::new().unwrap();
-    let path = dir.path().join("home");
-    Home { _dir: dir, path }
-}
-
-fn pfs(home: &Path) -> Command {
-    let mut c = Command::cargo_bin("pfs").unwrap();
-    c.env("PFS_PASSPHRASE", PASS)
-        .env("NO_COLOR", "1")
-        .env_remove("PFS_HOME")
-        .env_remove("PFS_IDENTITY_DATA")
-        .arg("--home")
-        .arg(home);
-    c
-}
-
-fn json_lines(out: &[u8]) -> Vec<Value> {
-    String::from_utf8_lossy(out)
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l:?}: {e}")))
-        .collect()
-}
-
-fn json1(out: &[u8]) -> Value {
-    let v = json_lines(out);
-    assert_eq!(v.len(), 1, "expected one JSON object, got {v:?}");
-    v.into_iter().next().unwrap()
-}
-
-/// `init`; returns the chat key.
 fn init(h: &Home) -> String {
     let out = pfs(&h.path).args(["--json", "init"]).output().unwrap();
     assert!(
@@ -56,71 +17,6 @@ fn init(h: &Home) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     json1(&out.stdout)["chat_key"].as_str().unwrap().to_owned()
-}
-
-fn code(h: &Home) -> String {
-    let out = pfs(&h.path).arg("contact-code").output().unwrap();
-    assert!(out.status.success());
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
-}
-
-fn add(h: &Home, code: &str, name: &str) {
-    pfs(&h.path)
-        .args(["contacts", "add", code, "--name", name])
-        .assert()
-        .success();
-}
-
-fn pair_contacts(a: &Home, b: &Home) {
-    let (ca, cb) = (code(a), code(b));
-    add(b, &ca, "Alice");
-    add(a, &cb, "Bob");
-}
-
-/// The CLI's documented `--json` types (the second JSON block of docs/json-rpc.md).
-fn schema() -> Value {
-    let doc = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../docs/json-rpc.md"
-    ))
-    .unwrap();
-    let part = &doc[doc.find("# `--json` outputs of the CLI").unwrap()..];
-    let start = part.find("```json\n").unwrap() + "```json\n".len();
-    let end = start + part[start..].find("```").unwrap();
-    let v: Value = serde_json::from_str(&part[start..end]).unwrap();
-    v["types"].clone()
-}
-
-/// `v` has exactly the fields its documented type lists, each of its type.
-fn documented(v: &Value) {
-    let schema = schema();
-    let t = v["type"].as_str().unwrap_or_else(|| panic!("no type: {v}"));
-    let spec = schema[t]
-        .as_object()
-        .unwrap_or_else(|| panic!("type {t} is not in docs/json-rpc.md"));
-    let obj = v.as_object().unwrap();
-    for k in obj.keys() {
-        assert!(spec.contains_key(k), "{t}: field {k} is not documented");
-    }
-    for (k, ty) in spec {
-        let ty = ty.as_str().unwrap();
-        let (ty, nullable) = ty.strip_suffix('?').map_or((ty, false), |t| (t, true));
-        match obj.get(k) {
-            None | Some(Value::Null) => assert!(nullable, "{t}: {k} missing"),
-            Some(x) => assert!(
-                match ty {
-                    "string" => x.is_string(),
-                    "integer" => x.is_i64() || x.is_u64(),
-                    "boolean" => x.is_boolean(),
-                    "array" => x.is_array(),
-                    "object" => x.is_object(),
-                    "number" => x.is_number(),
-                    other => panic!("unknown type {other}"),
-                },
-                "{t}: {k} = {x} is not {ty}"
-            ),
-        }
-    }
 }
 
 /// Runs a `--json` command that must succeed; returns its JSON objects (each checked
@@ -148,20 +44,6 @@ fn send(h: &Home, to: &str, text: &str, request: bool) -> String {
         .filter(|o| o["type"] == "waku_message")
         .map(|o| o["waku_message"].as_str().unwrap().to_owned() + "\n")
         .collect()
-}
-
-/// Receives WakuMessage lines; returns (success, JSON objects, stderr).
-fn receive(h: &Home, input: &str) -> (bool, Vec<Value>, String) {
-    let out = pfs(&h.path)
-        .args(["--json", "receive"])
-        .write_stdin(input.to_owned())
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        json_lines(&out.stdout),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 fn messages(v: &[Value]) -> Vec<&Value> {
