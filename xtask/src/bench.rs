@@ -525,27 +525,9 @@ fn relay_rows(t: &mut Table, target: &Path, need: Need) -> Result<(), String> {
     Ok(())
 }
 
+/// CPUs, CPU model and the date (the scale report's header says the same).
 fn machine() -> String {
-    let cpus = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(0);
-    let model = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split_once(':'))
-                .map(|(_, m)| m.trim().to_owned())
-        })
-        .unwrap_or_else(|| "unknown CPU".to_owned());
-    let date = Command::new("date")
-        .args(["-u", "+%Y-%m-%d %H:%M UTC"])
-        .output()
-        .ok()
-        .and_then(|o| String::from_utf8(o.stdout).ok())
-        .map(|s| s.trim().to_owned())
-        .unwrap_or_else(|| "unknown date".to_owned());
-    format!("{cpus} CPUs (nproc), {model}; {date}")
+    pfs_bench::scale::machine()
 }
 
 /// Replaces the text between the markers of `docs/performance.md` (creates the markers at
