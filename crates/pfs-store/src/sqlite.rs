@@ -1341,26 +1341,34 @@ impl Transaction for SqliteTx<'_> {
     }
 
     fn expire_sessions_on_invalid_prekeys(&mut self, at: Nanos) -> Result<usize, StoreError> {
-        // Sessions we initiated: their peer prekey row is absent, or present and expired
-        // (then its tag is checked first: a session is expired on authenticated data
-        // only). Every candidate is collected before anything is written.
-        let n = PEER_PREKEYS.columns.len();
-        let mut doomed = self.collect(
-            "SELECT p.identity, p.installation_id, p.public, p.version, p.protocol_version, \
-             p.bundle_timestamp, p.expired, p.received_at, p.row_mac, s.rowid \
-             FROM sessions AS s LEFT JOIN peer_prekeys AS p \
+        // Sessions we initiated: their peer prekey row is absent, or present and expired;
+        // the candidates come from the two indexes alone, then each present row is read
+        // and its tag checked (a session is expired on authenticated data only). Every
+        // candidate is collected before anything is written.
+        let candidates = self.collect(
+            "SELECT s.rowid, p.rowid \
+             FROM sessions AS s \
+             LEFT JOIN peer_prekeys AS p INDEXED BY peer_prekeys_expired \
              ON p.identity = s.peer_identity AND p.installation_id = s.peer_installation \
              AND p.public = s.rooted_spk \
              WHERE s.we_initiated = 1 AND s.expired_at IS NULL \
-             AND (p.identity IS NULL OR p.expired <> 0)",
+             AND (p.rowid IS NULL OR p.expired <> 0)",
             [],
-            |row| {
-                if !matches!(row.get_ref(0).map_err(sql_err)?, ValueRef::Null) {
-                    verify_row(self.row_key, &PEER_PREKEYS, row)?;
-                }
-                col::<i64>(row, n + 1)
-            },
+            |row| Ok((col::<i64>(row, 0)?, col::<Option<i64>>(row, 1)?)),
         )?;
+        let mut doomed = Vec::with_capacity(candidates.len());
+        for (session, prekey) in candidates {
+            if let Some(prekey) = prekey {
+                self.first(
+                    &format!(
+                        "SELECT {PEER_PREKEY_COLS}, row_mac FROM peer_prekeys WHERE rowid = ?1"
+                    ),
+                    [prekey],
+                    |row| verify_row(self.row_key, &PEER_PREKEYS, row),
+                )?;
+            }
+            doomed.push(session);
+        }
         // Sessions we answered: our prekey is absent or expired.
         doomed.extend(self.collect(
             "SELECT rowid FROM sessions AS s \
