@@ -346,6 +346,19 @@ def main():
         while a.call("unacknowledged")["count"] > 0:
             check(time.time() < deadline, f"unacknowledged: {a.call('unacknowledged')}")
             time.sleep(0.5)
+        # contact management over RPC: block drops Bob's messages, unblock lets them in again
+        check(a.call("contacts.block", {"id": "Bob"})["state"] == "blocked", "block")
+        b.call("send", {"to": "Alice", "text": "while blocked"})
+        dropped = collect(a, "dropped", lambda g: len(g) >= 1, seconds=20)
+        check(dropped, "a blocked contact's message is reported dropped")
+        check(a.call("contacts.unblock", {"id": "Bob"})["state"] == "added", "unblock")
+        r = a.call("sessions.reset", {"id": "Bob"})
+        check(r["reset"] >= 1, f"sessions.reset: {r}")
+        # Alice starts a new session (her copy of the old one is gone); Bob reads it
+        a.call("send", {"to": "Bob", "text": "after the reset"})
+        after = collect(b, "message", lambda g: any(m["text"] == "after the reset" for m in g),
+                        seconds=TIMEOUT)
+        check(any(m["text"] == "after the reset" for m in after), f"after reset: {after}")
         a_hist = a.call("history", {"since_ms": 0})
         check(a_hist["events"] >= 0, "history")
         alice.stop()

@@ -614,6 +614,38 @@ impl Daemon<'_> {
                 }
                 Ok(json!({"identity": key_hex(&pk), "state": "accepted"}))
             }
+            "contacts.remove" | "contacts.block" | "contacts.unblock" | "sessions.reset" => {
+                let who = req_str(p, "id")?;
+                let pk = match commands::resolve_contact(self.client.device(), who) {
+                    Ok(pk) => pk,
+                    // a stranger can be blocked by chat key
+                    Err(e) => pfs_identity::parse_chat_key(who).map_err(|_| RpcError::from(e))?,
+                };
+                let engine = &mut self.client.device().engine;
+                let r = match method {
+                    "contacts.remove" => {
+                        let removed = engine.remove_contact(&pk).map_err(CliError::from)?;
+                        json!({"identity": key_hex(&pk), "removed": removed})
+                    }
+                    "contacts.block" => {
+                        engine
+                            .block_contact(&pk)
+                            .map_err(|e| RpcError::new(code::REFUSED, e.to_string()))?;
+                        json!({"identity": key_hex(&pk), "state": "blocked"})
+                    }
+                    "contacts.unblock" => {
+                        engine
+                            .unblock_contact(&pk)
+                            .map_err(|e| RpcError::new(code::REFUSED, e.to_string()))?;
+                        json!({"identity": key_hex(&pk), "state": "added"})
+                    }
+                    _ => {
+                        let reset = engine.reset_sessions(&pk).map_err(CliError::from)?;
+                        json!({"peer": key_hex(&pk), "reset": reset.len()})
+                    }
+                };
+                Ok(r)
+            }
             "send" => {
                 let to = req_str(p, "to")?;
                 let text = req_str(p, "text")?;
