@@ -498,30 +498,19 @@ impl Messenger {
         request_id: &[u8; 32],
         now_ms: i64,
     ) -> Result<Outgoing, AppError> {
-        self.check_capacity(store, 2)?;
-        let clock = self.next_clock(store, now_ms)?;
-        let accept = AcceptContactRequest {
-            id: id_hex(request_id),
-            clock,
-        }
-        .encode_to_vec();
-        let state = ContactRequestPropagatedState {
-            local_clock: clock,
-            local_state: PropagatedState::Mutual as u64,
-            remote_clock: clock,
-            remote_state: PropagatedState::Mutual as u64,
-        };
-        self.send_tracked(
+        let id = id_hex(request_id);
+        self.send_with_update(
             store,
             to,
-            &[
-                (MessageKind::AcceptContactRequest, accept),
-                (
-                    MessageKind::ContactUpdate,
-                    self.contact_update(clock, state),
-                ),
-            ],
             now_ms,
+            MessageKind::AcceptContactRequest,
+            |clock| AcceptContactRequest { id, clock }.encode_to_vec(),
+            |clock| ContactRequestPropagatedState {
+                local_clock: clock,
+                local_state: PropagatedState::Mutual as u64,
+                remote_clock: clock,
+                remote_state: PropagatedState::Mutual as u64,
+            },
         )
     }
 
@@ -546,29 +535,46 @@ impl Messenger {
         to: &PublicKey,
         now_ms: i64,
     ) -> Result<Outgoing, AppError> {
+        self.send_with_update(
+            store,
+            to,
+            now_ms,
+            MessageKind::RetractContactRequest,
+            |clock| {
+                RetractContactRequest {
+                    id: String::new(),
+                    clock,
+                }
+                .encode_to_vec()
+            },
+            |clock| ContactRequestPropagatedState {
+                local_clock: clock,
+                local_state: PropagatedState::None as u64,
+                remote_clock: 0,
+                remote_state: PropagatedState::None as u64,
+            },
+        )
+    }
+
+    /// A contact message of `kind` and the `ContactUpdate` with the propagated state that
+    /// goes with it, both at the next clock, tracked in one MVDS payload (capacity checked
+    /// before the clock moves).
+    fn send_with_update(
+        &self,
+        store: &mut dyn RecordStore,
+        to: &PublicKey,
+        now_ms: i64,
+        kind: MessageKind,
+        message: impl FnOnce(u64) -> Vec<u8>,
+        state: impl FnOnce(u64) -> ContactRequestPropagatedState,
+    ) -> Result<Outgoing, AppError> {
         self.check_capacity(store, 2)?;
         let clock = self.next_clock(store, now_ms)?;
-        let retract = RetractContactRequest {
-            id: String::new(),
-            clock,
-        }
-        .encode_to_vec();
-        let state = ContactRequestPropagatedState {
-            local_clock: clock,
-            local_state: PropagatedState::None as u64,
-            remote_clock: 0,
-            remote_state: PropagatedState::None as u64,
-        };
+        let update = self.contact_update(clock, state(clock));
         self.send_tracked(
             store,
             to,
-            &[
-                (MessageKind::RetractContactRequest, retract),
-                (
-                    MessageKind::ContactUpdate,
-                    self.contact_update(clock, state),
-                ),
-            ],
+            &[(kind, message(clock)), (MessageKind::ContactUpdate, update)],
             now_ms,
         )
     }

@@ -485,7 +485,7 @@ impl Core {
         } else {
             self.device.engine.send(to, plaintext)?
         };
-        let mut report = SendReport {
+        let report = SendReport {
             message_ids,
             forward_secret: outs
                 .iter()
@@ -493,13 +493,13 @@ impl Core {
             ..SendReport::default()
         };
         for out in &outs {
-            self.publish(out, &mut report)?;
+            self.queue(out)?;
         }
         Ok(report)
     }
 
     /// Seals (segmenting when large) and queues one engine message.
-    fn publish(&mut self, out: &Outgoing, _report: &mut SendReport) -> Result<(), ClientError> {
+    fn queue(&mut self, out: &Outgoing) -> Result<(), ClientError> {
         let now_ns = device::now_ns();
         let pieces = if out.bytes.len() > self.config.segment_size {
             segment::split(&out.bytes, self.config.segment_size)
@@ -593,7 +593,7 @@ impl Core {
         }
         let wrapper = self.messenger.contact_code_advertisement()?;
         let out = self.device.engine.encrypt_public(&wrapper)?;
-        self.publish(&out, &mut SendReport::default())?;
+        self.queue(&out)?;
         let mut value = now.to_le_bytes().to_vec();
         value.extend_from_slice(&digest);
         self.with_records(|_, r| {
@@ -605,8 +605,7 @@ impl Core {
 
     fn flush_engine_outbox(&mut self) -> Result<(), ClientError> {
         for out in self.device.engine.take_outgoing() {
-            let mut report = SendReport::default();
-            self.publish(&out, &mut report)?;
+            self.queue(&out)?;
         }
         Ok(())
     }
@@ -729,7 +728,7 @@ impl Core {
                                 .device
                                 .engine
                                 .encrypt_automatic(&ack.to, &ack.plaintext)?;
-                            self.publish(&out, &mut SendReport::default())?;
+                            self.queue(&out)?;
                         }
                     }
                     Err(ClientError::App(e)) if e.is_peer_fault() => {
