@@ -227,3 +227,21 @@ export function wakuGossipSub() {
     return ps;
   };
 }
+
+/**
+ * js-waku's relay message validator (packages/relay/src/message_validator.ts) on `topic`
+ * of the gossipsub service `ps`, then subscribes: a message that does not decode as a
+ * WakuMessage (`codec`), or has an empty payload or content topic, is rejected.
+ */
+export function subscribeValidated(ps, topic, codec) {
+  ps.topicValidators.set(topic, (_peer, msg) => {
+    try {
+      const m = codec.decode(msg.data);
+      if (!m.payload || m.payload.length === 0 || !m.contentTopic) return "reject";
+      return "accept";
+    } catch {
+      return "reject";
+    }
+  });
+  ps.subscribe(topic);
+}

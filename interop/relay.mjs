@@ -37,6 +37,7 @@ import {
   parseCli,
   sha256,
   sleep,
+  subscribeValidated,
   toHex
 } from "./lib.mjs";
 
@@ -102,19 +103,7 @@ async function createRelayNode() {
       pubsub: wakuGossipSub()
     }
   });
-  const ps = node.services.pubsub;
-  // js-waku message validator (packages/relay/src/message_validator.ts):
-  // reject messages that do not decode or have empty payload / content topic.
-  ps.topicValidators.set(topic, (_peer, msg) => {
-    try {
-      const m = WakuMessage.decode(msg.data);
-      if (!m.payload || m.payload.length === 0 || !m.contentTopic) return "reject";
-      return "accept";
-    } catch {
-      return "reject";
-    }
-  });
-  ps.subscribe(topic);
+  subscribeValidated(node.services.pubsub, topic, WakuMessage);
   return node;
 }
 

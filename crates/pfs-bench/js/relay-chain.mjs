@@ -40,7 +40,8 @@ import {
   nowNs,
   parseCli,
   sha256,
-  sleep
+  sleep,
+  subscribeValidated
 } from "./lib.mjs";
 
 // Given with -e, the script has no argv[1]: name it, for lib.mjs (parseCli, log).
@@ -85,17 +86,7 @@ async function createRelayNode() {
       pubsub: wakuGossipSub()
     }
   });
-  const ps = node.services.pubsub;
-  ps.topicValidators.set(topic, (_peer, msg) => {
-    try {
-      const m = WakuMessage.decode(msg.data);
-      if (!m.payload || m.payload.length === 0 || !m.contentTopic) return "reject";
-      return "accept";
-    } catch {
-      return "reject";
-    }
-  });
-  ps.subscribe(topic);
+  subscribeValidated(node.services.pubsub, topic, WakuMessage);
   return node;
 }
 
