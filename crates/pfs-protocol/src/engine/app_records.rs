@@ -1,0 +1,64 @@
+//! The application layer's records (outbox, seen ids, clock) in the account's store.
+
+use super::*;
+
+impl Engine {
+    /// Runs `f` on the application-layer records of the account's store (the app layer's
+    /// outbox, seen ids, clock), in one transaction that is committed when `f` returns
+    /// `Ok` and rolled back otherwise. Only those records are reachable through it.
+    pub fn with_app_records<T, E: From<EngineError>>(
+        &mut self,
+        f: impl FnOnce(&mut AppRecords<'_>) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let mut tx = begin(&mut self.store, &mut self.ctx).map_err(EngineError::from)?;
+        let out = f(&mut AppRecords { tx: &mut *tx })?;
+        commit(tx, &mut self.ctx).map_err(EngineError::from)?;
+        Ok(out)
+    }
+}
+
+/// The application records of the account's store, inside a transaction of
+/// [`Engine::with_app_records`] (see [`Transaction::app_record`] and the methods after it).
+pub struct AppRecords<'t> {
+    tx: &'t mut dyn Transaction,
+}
+
+impl std::fmt::Debug for AppRecords<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AppRecords")
+    }
+}
+
+impl AppRecords<'_> {
+    /// One record.
+    pub fn get(&self, kind: &str, key: &[u8]) -> Result<Option<Vec<u8>>, pfs_store::StoreError> {
+        self.tx.app_record(kind, key)
+    }
+    /// Inserts or replaces a record.
+    pub fn put(
+        &mut self,
+        kind: &str,
+        key: &[u8],
+        value: &[u8],
+        due: i64,
+    ) -> Result<(), pfs_store::StoreError> {
+        self.tx.put_app_record(kind, key, value, due)
+    }
+    /// Deletes a record.
+    pub fn delete(&mut self, kind: &str, key: &[u8]) -> Result<(), pfs_store::StoreError> {
+        self.tx.delete_app_record(kind, key)
+    }
+    /// Records with `due <= until`, earliest first, at most `limit`.
+    pub fn due(
+        &self,
+        kind: &str,
+        until: i64,
+        limit: usize,
+    ) -> Result<Vec<pfs_store::AppRecord>, pfs_store::StoreError> {
+        self.tx.due_app_records(kind, until, limit)
+    }
+    /// How many records of `kind` exist.
+    pub fn count(&self, kind: &str) -> Result<usize, pfs_store::StoreError> {
+        self.tx.count_app_records(kind)
+    }
+}

@@ -1,0 +1,93 @@
+//! Installations: ours (pairing, approval, the at-most-N rule) and our peers', and the
+//! selection of the installations a message goes to.
+
+use super::*;
+
+impl Engine {
+    /// Every installation we know, ordered by identity then installation id.
+    pub fn installations(&mut self) -> Result<Vec<InstallationView>, EngineError> {
+        let tx = begin(&mut self.store, &mut self.ctx)?;
+        let rows = tx.all_installations()?;
+        rows.into_iter().map(|r| view_installation(&r)).collect()
+    }
+
+    /// Enables (approves, pairs) one of our own installations.
+    pub fn enable_installation(&mut self, installation_id: &str) -> Result<(), EngineError> {
+        self.set_installation_enabled(installation_id, true)
+    }
+
+    /// Disables one of our own installations (a local action, spec §4.1).
+    pub fn disable_installation(&mut self, installation_id: &str) -> Result<(), EngineError> {
+        self.set_installation_enabled(installation_id, false)
+    }
+
+    fn set_installation_enabled(
+        &mut self,
+        installation_id: &str,
+        enabled: bool,
+    ) -> Result<(), EngineError> {
+        let me = key33(&self.ctx.me.public);
+        let mut tx = begin(&mut self.store, &mut self.ctx)?;
+        let mut rec = tx
+            .installation(&me, installation_id)?
+            .ok_or_else(|| EngineError::UnknownInstallation(installation_id.to_owned()))?;
+        if enabled && !rec.enabled && self.ctx.config.contact_requests {
+            let enabled_now = tx.installations(&me)?.iter().filter(|r| r.enabled).count();
+            // we count ourselves: at most `max_installations` devices in total
+            if enabled_now + 2 > self.ctx.config.max_installations {
+                return Err(EngineError::TooManyDevices(
+                    self.ctx.config.max_installations,
+                ));
+            }
+        }
+        rec.enabled = enabled;
+        if enabled {
+            rec.stale = false;
+        }
+        tx.put_installation(&rec)?;
+        commit(tx, &mut self.ctx)?;
+        self.ctx.bundle_cache = None;
+        Ok(())
+    }
+}
+
+impl Ctx {
+    /// Enabled, non-stale installations of `identity` other than ourselves, most recently
+    /// active first, ties by installation id bytes, at most `max`.
+    pub(super) fn select_installations(
+        &self,
+        tx: &dyn Transaction,
+        identity: &Key33,
+        max: usize,
+    ) -> Result<Vec<InstallationRecord>, EngineError> {
+        let mut rows: Vec<InstallationRecord> = tx
+            .installations(identity)?
+            .into_iter()
+            .filter(|r| r.enabled && !r.stale)
+            .filter(|r| {
+                !(r.identity == self.me33() && r.installation_id == self.me.installation_id)
+            })
+            .collect();
+        rows.sort_by(|a, b| {
+            b.timestamp.cmp(&a.timestamp).then_with(|| {
+                a.installation_id
+                    .as_bytes()
+                    .cmp(b.installation_id.as_bytes())
+            })
+        });
+        rows.truncate(max);
+        Ok(rows)
+    }
+}
+
+fn view_installation(r: &InstallationRecord) -> Result<InstallationView, EngineError> {
+    Ok(InstallationView {
+        identity: PublicKey::from_compressed(&r.identity)
+            .map_err(|e| EngineError::Corrupt(e.to_string()))?,
+        installation_id: r.installation_id.clone(),
+        timestamp: r.timestamp,
+        enabled: r.enabled,
+        protocol_version: r.protocol_version,
+        stale: r.stale,
+    })
+}

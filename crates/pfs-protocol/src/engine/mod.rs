@@ -1,0 +1,332 @@
+//! The engine: accounts, bundles, devices, sending, receiving, maintenance.
+
+use crate::adapters::{self, BundleEntry, VerifiedBundle};
+use crate::clock::Clock;
+use crate::config::{Config, SuitePreference};
+use crate::error::{EngineError, ReceiveError, SendError};
+use crate::types::*;
+use pfs_crypto::secp256k1::{PublicKey, SecretKey};
+use pfs_crypto::{RandomSource, SecretBytes};
+use pfs_ratchet::{RatchetState, SuiteId};
+use pfs_store::{
+    AccountRecord, ContactRecord, ContactState, InstallationRecord, Key33, OwnPreKeyRecord,
+    PeerPreKeyRecord, SessionKey, SessionRecord, SkippedKeyRecord, Store, Transaction,
+};
+use pfs_wire::{Message, pb};
+use std::collections::HashMap;
+
+mod app_records;
+mod bundles;
+mod cache;
+mod contacts;
+mod devices;
+mod maintenance;
+mod receive;
+mod send;
+mod sessions;
+#[cfg(test)]
+mod tests;
+
+pub use app_records::AppRecords;
+use bundles::{CachedBundle, CachedVerified};
+use cache::TxCache;
+use sessions::pfs_established;
+
+/// Entries of the contact-state and heard-installation caches before they start over.
+const ROW_CACHE_MAX: usize = 4096;
+
+/// The protocol engine of one installation. Sans-IO: bytes in, bytes out.
+///
+/// The engine owns its store and must be its only user while it runs: besides the store
+/// it keeps a few committed facts in memory (when maintenance last ran, our current
+/// bundle, contact states, installations already marked as heard), updated only when a
+/// transaction commits. Open a new engine on a store that was changed from outside.
+pub struct Engine {
+    store: Box<dyn Store>,
+    ctx: Ctx,
+}
+
+struct Me {
+    secret: SecretKey,
+    public: PublicKey,
+    installation_id: String,
+}
+
+struct Ctx {
+    clock: Box<dyn Clock>,
+    rng: Box<dyn RandomSource>,
+    config: Config,
+    me: Me,
+    bundle_cache: Option<CachedBundle>,
+    verified: HashMap<[u8; 32], CachedVerified>,
+    /// ECDH(our identity, peer identity) per peer: both keys are fixed, and the scalar
+    /// multiplication was the largest cost of a send.
+    agreed: HashMap<Key33, SecretBytes<32>>,
+    /// When maintenance last ran (one entry; absent: not read from the store yet).
+    maintenance: TxCache<(), i64>,
+    /// Contact states (None: no contact row), for the contacts looked up on every message.
+    contact_states: TxCache<Key33, Option<ContactState>>,
+    /// Installations known to exist with `heard_with_protocol_version` set (installation
+    /// rows are never deleted and the flag is never cleared).
+    heard: TxCache<(Key33, String), ()>,
+    outbox: Vec<Outgoing>,
+    inspect: Option<Inspection>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("identity", &self.ctx.me.public)
+            .field("installation_id", &self.ctx.me.installation_id)
+            .finish_non_exhaustive()
+    }
+}
+
+fn key33(k: &PublicKey) -> Key33 {
+    k.to_compressed()
+}
+
+/// Begins a transaction of the engine (every transaction but account creation goes
+/// through here and, when it commits, through [`commit`]).
+fn begin<'s>(
+    store: &'s mut Box<dyn Store>,
+    ctx: &mut Ctx,
+) -> Result<Box<dyn Transaction + 's>, pfs_store::StoreError> {
+    begin_with(store, ctx, false)
+}
+
+/// [`begin`] for a transaction that consumes sending message keys: durable at commit when
+/// [`Config::durable_sends`] is on (see [`Store::begin_durable`]).
+fn begin_send<'s>(
+    store: &'s mut Box<dyn Store>,
+    ctx: &mut Ctx,
+) -> Result<Box<dyn Transaction + 's>, pfs_store::StoreError> {
+    let durable = ctx.config.durable_sends;
+    begin_with(store, ctx, durable)
+}
+
+fn begin_with<'s>(
+    store: &'s mut Box<dyn Store>,
+    ctx: &mut Ctx,
+    durable: bool,
+) -> Result<Box<dyn Transaction + 's>, pfs_store::StoreError> {
+    ctx.begun();
+    if durable {
+        store.begin_durable()
+    } else {
+        store.begin()
+    }
+}
+
+/// Commits a transaction begun with [`begin`]; the in-memory caches then take what it
+/// wrote.
+fn commit(tx: Box<dyn Transaction + '_>, ctx: &mut Ctx) -> Result<(), pfs_store::StoreError> {
+    tx.commit()?;
+    ctx.committed();
+    Ok(())
+}
+
+fn session_id(spk: &Key33, installation_id: &str) -> Vec<u8> {
+    let mut id = spk.to_vec();
+    id.extend_from_slice(installation_id.as_bytes());
+    id
+}
+
+impl Engine {
+    /// Creates a new account in an empty store: returns the engine and the 12-word
+    /// mnemonic (show it once; it is not stored).
+    pub fn create_account(
+        mut store: Box<dyn Store>,
+        clock: Box<dyn Clock>,
+        mut rng: Box<dyn RandomSource>,
+        config: Config,
+    ) -> Result<(Self, pfs_x3dh::Mnemonic), EngineError> {
+        let (account, mnemonic) = pfs_x3dh::Account::create(&mut *rng)
+            .map_err(|e| EngineError::Invalid(e.to_string()))?;
+        let secret = account.identity().secret().clone();
+        let installation_id = account.installation_id().to_string();
+        Self::install(&mut *store, &*clock, &secret, &installation_id)?;
+        Ok((
+            Self::new(store, clock, rng, config, secret, installation_id),
+            mnemonic,
+        ))
+    }
+
+    /// Recovers an account from its mnemonic into an empty store, with a new installation
+    /// id (spec §4.3: recovery is a new device).
+    pub fn recover_account(
+        mut store: Box<dyn Store>,
+        clock: Box<dyn Clock>,
+        mut rng: Box<dyn RandomSource>,
+        config: Config,
+        phrase: &str,
+    ) -> Result<Self, EngineError> {
+        let account = pfs_x3dh::Account::recover(phrase, &mut *rng)?;
+        let secret = account.identity().secret().clone();
+        let installation_id = account.installation_id().to_string();
+        Self::install(&mut *store, &*clock, &secret, &installation_id)?;
+        Ok(Self::new(
+            store,
+            clock,
+            rng,
+            config,
+            secret,
+            installation_id,
+        ))
+    }
+
+    /// Creates an account with a given identity key and installation id (tests, vector
+    /// replays, imports).
+    pub fn create_with_identity(
+        mut store: Box<dyn Store>,
+        clock: Box<dyn Clock>,
+        rng: Box<dyn RandomSource>,
+        config: Config,
+        identity_secret: &[u8],
+        installation_id: &str,
+    ) -> Result<Self, EngineError> {
+        let secret = SecretKey::from_bytes(identity_secret)?;
+        if installation_id.is_empty() {
+            return Err(EngineError::Invalid("empty installation id".into()));
+        }
+        Self::install(&mut *store, &*clock, &secret, installation_id)?;
+        Ok(Self::new(
+            store,
+            clock,
+            rng,
+            config,
+            secret,
+            installation_id.to_owned(),
+        ))
+    }
+
+    fn install(
+        store: &mut dyn Store,
+        clock: &dyn Clock,
+        secret: &SecretKey,
+        installation_id: &str,
+    ) -> Result<(), EngineError> {
+        let mut tx = store.begin()?;
+        if tx.account()?.is_some() {
+            return Err(EngineError::AccountExists);
+        }
+        tx.put_account(&AccountRecord {
+            identity_secret: secret.to_bytes(),
+            installation_id: installation_id.to_owned(),
+            created_at: clock.now_ns(),
+        })?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Opens the account held by `store`.
+    pub fn open(
+        mut store: Box<dyn Store>,
+        clock: Box<dyn Clock>,
+        rng: Box<dyn RandomSource>,
+        config: Config,
+    ) -> Result<Self, EngineError> {
+        let account = {
+            let tx = store.begin()?;
+            tx.account()?.ok_or(EngineError::NoAccount)?
+        };
+        let secret = SecretKey::from_bytes(account.identity_secret.expose())
+            .map_err(|e| EngineError::Corrupt(e.to_string()))?;
+        Ok(Self::new(
+            store,
+            clock,
+            rng,
+            config,
+            secret,
+            account.installation_id,
+        ))
+    }
+
+    fn new(
+        store: Box<dyn Store>,
+        clock: Box<dyn Clock>,
+        rng: Box<dyn RandomSource>,
+        config: Config,
+        secret: SecretKey,
+        installation_id: String,
+    ) -> Self {
+        let public = secret.public_key();
+        Self {
+            store,
+            ctx: Ctx {
+                clock,
+                rng,
+                config,
+                me: Me {
+                    secret,
+                    public,
+                    installation_id,
+                },
+                bundle_cache: None,
+                verified: HashMap::new(),
+                agreed: HashMap::new(),
+                maintenance: TxCache::new(1),
+                contact_states: TxCache::new(ROW_CACHE_MAX),
+                heard: TxCache::new(ROW_CACHE_MAX),
+                outbox: Vec::new(),
+                inspect: None,
+            },
+        }
+    }
+
+    /// Our identity (chat key).
+    pub fn identity(&self) -> &PublicKey {
+        &self.ctx.me.public
+    }
+
+    /// Our installation id.
+    pub fn installation_id(&self) -> &str {
+        &self.ctx.me.installation_id
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.ctx.config
+    }
+
+    /// Turns hazardous inspection (message keys of the last operation) on or off.
+    pub fn set_inspection(&mut self, on: bool) {
+        self.ctx.inspect = on.then(Inspection::default);
+    }
+
+    /// The inspection data of the last operation, when inspection is on.
+    pub fn inspection(&self) -> Option<&Inspection> {
+        self.ctx.inspect.as_ref()
+    }
+
+    /// Messages the engine wants sent (bundle replies), in order. Drains the outbox.
+    pub fn take_outgoing(&mut self) -> Vec<Outgoing> {
+        std::mem::take(&mut self.ctx.outbox)
+    }
+}
+
+impl Ctx {
+    pub(super) fn me33(&self) -> Key33 {
+        key33(&self.me.public)
+    }
+
+    /// A transaction begins: whatever an earlier one left pending was not committed.
+    pub(super) fn begun(&mut self) {
+        self.maintenance.rollback();
+        self.contact_states.rollback();
+        self.heard.rollback();
+        if self.bundle_cache.as_ref().is_some_and(|c| !c.committed) {
+            self.bundle_cache = None;
+        }
+    }
+
+    /// The transaction committed.
+    pub(super) fn committed(&mut self) {
+        self.maintenance.commit();
+        self.contact_states.commit();
+        self.heard.commit();
+        if let Some(c) = self.bundle_cache.as_mut() {
+            c.committed = true;
+        }
+    }
+}

@@ -1,0 +1,176 @@
+//! Session selection (the one to send on, concurrent sessions, expiry on a superseded
+//! prekey), the identity agreement cache, the suite choice, and session views.
+
+use super::*;
+
+const AGREED_CACHE_MAX: usize = 512;
+
+impl Engine {
+    /// Every session, for display.
+    pub fn sessions(&mut self) -> Result<Vec<SessionView>, EngineError> {
+        let tx = begin(&mut self.store, &mut self.ctx)?;
+        let mut out = Vec::new();
+        for s in tx.all_sessions()? {
+            out.push(view_session(&*tx, &s)?);
+        }
+        Ok(out)
+    }
+
+    /// Deletes every session with `peer` (with every device of theirs, expired ones too,
+    /// and their skipped message keys) and returns what was deleted. The peer's bundle and
+    /// installations are kept: the next message to them starts a new X3DH session when we
+    /// have a bundle of theirs, and goes without forward secrecy otherwise. When we had
+    /// started a session, our new one replaces their copy when our first message arrives
+    /// (same prekey, same session id). A session *they* started is not theirs to drop by
+    /// our reset: they keep sending on their copy, which fails here as "session not found"
+    /// (a bundle reply is queued), until they reset it too; after both resets, whoever
+    /// writes first starts the one new session.
+    pub fn reset_sessions(&mut self, peer: &PublicKey) -> Result<Vec<SessionView>, EngineError> {
+        let peer33 = key33(peer);
+        let mut tx = begin(&mut self.store, &mut self.ctx)?;
+        let mut reset = Vec::new();
+        for s in tx.all_sessions()? {
+            if s.key.peer_identity == peer33 {
+                reset.push(view_session(&*tx, &s)?);
+                tx.delete_session(&s.key)?;
+            }
+        }
+        commit(tx, &mut self.ctx)?;
+        Ok(reset)
+    }
+
+    /// The ratchet state of one session (for inspection and vector replays).
+    pub fn session_state(
+        &mut self,
+        peer: &PublicKey,
+        id: &[u8],
+    ) -> Result<Option<RatchetState>, EngineError> {
+        let tx = begin(&mut self.store, &mut self.ctx)?;
+        let key = SessionKey {
+            peer_identity: key33(peer),
+            id: id.to_vec(),
+        };
+        match tx.session(&key)? {
+            Some(s) => Ok(Some(
+                RatchetState::from_bytes(s.state.expose())
+                    .map_err(|e| EngineError::Corrupt(e.to_string()))?,
+            )),
+            None => Ok(None),
+        }
+    }
+
+    /// True when a session usable for sending exists with some installation of `peer`
+    /// ("PFS established").
+    pub fn pfs_established(&mut self, peer: &PublicKey) -> Result<bool, EngineError> {
+        let tx = begin(&mut self.store, &mut self.ctx)?;
+        pfs_established(&*tx, peer)
+    }
+}
+
+impl Ctx {
+    pub(super) fn prekey_expired(
+        &self,
+        tx: &dyn Transaction,
+        s: &SessionRecord,
+    ) -> Result<bool, EngineError> {
+        if s.we_initiated {
+            let theirs = tx.peer_prekeys(&s.key.peer_identity, &s.peer_installation)?;
+            Ok(theirs
+                .iter()
+                .find(|p| p.public == s.rooted_spk)
+                .is_none_or(|p| p.expired))
+        } else {
+            Ok(tx
+                .own_prekey(&s.rooted_spk)?
+                .is_none_or(|p| p.expired_at.is_some()))
+        }
+    }
+
+    /// The session to send on for one installation: unexpired, rooted in an unexpired
+    /// prekey; among several, the one whose shared secret is first in byte order (spec
+    /// §3.2), the others are marked expired.
+    pub(super) fn sending_session(
+        &self,
+        tx: &mut dyn Transaction,
+        peer: &Key33,
+        installation_id: &str,
+        now: i64,
+    ) -> Result<Option<SessionRecord>, EngineError> {
+        let mut usable = Vec::new();
+        for mut s in tx.sessions_with(peer, installation_id)? {
+            if s.expired_at.is_some() {
+                continue;
+            }
+            if self.prekey_expired(&*tx, &s)? {
+                if self.config.expired_session_retention_ns.is_some() {
+                    s.expired_at = Some(now);
+                    tx.put_session(&s)?;
+                }
+                continue;
+            }
+            usable.push(s);
+        }
+        if usable.len() > 1 {
+            usable.sort_by(|a, b| a.shared_secret.expose().cmp(b.shared_secret.expose()));
+            for mut loser in usable.drain(1..) {
+                loser.expired_at = Some(now);
+                tx.put_session(&loser)?;
+            }
+        }
+        Ok(usable.into_iter().next())
+    }
+
+    /// ECDH of our identity with `peer`'s, computed once per peer.
+    pub(super) fn agreed_secret(&mut self, peer: &PublicKey) -> SecretBytes<32> {
+        let id = key33(peer);
+        if let Some(s) = self.agreed.get(&id) {
+            return s.clone();
+        }
+        let s = self.me.secret.diffie_hellman(peer);
+        if self.agreed.len() >= AGREED_CACHE_MAX {
+            self.agreed.clear();
+        }
+        self.agreed.insert(id, s.clone());
+        s
+    }
+
+    pub(super) fn choose_suite(&self, peer_protocol_version: u32) -> SuiteId {
+        match self.config.suite {
+            SuitePreference::SpecWhenSupported if peer_protocol_version >= 2 => SuiteId::Spec,
+            _ => SuiteId::StatusGo,
+        }
+    }
+}
+
+fn view_session(tx: &dyn Transaction, s: &SessionRecord) -> Result<SessionView, EngineError> {
+    Ok(SessionView {
+        peer: PublicKey::from_compressed(&s.key.peer_identity)
+            .map_err(|e| EngineError::Corrupt(e.to_string()))?,
+        peer_installation: s.peer_installation.clone(),
+        id: s.key.id.clone(),
+        suite: adapters::suite_from_code(s.suite)?,
+        active: s.expired_at.is_none(),
+        we_initiated: s.we_initiated,
+        created_at: s.created_at,
+        last_used: s.last_used,
+        expired_at: s.expired_at,
+        skipped_keys: tx.count_skipped_keys(&s.key)?,
+    })
+}
+
+/// Looks only at the peer's own installations: this runs on every received message, and
+/// reading every session of every contact would make receiving cost grow with the number
+/// of contacts.
+pub(super) fn pfs_established(tx: &dyn Transaction, peer: &PublicKey) -> Result<bool, EngineError> {
+    let peer33 = key33(peer);
+    for inst in tx.installations(&peer33)? {
+        if tx
+            .sessions_with(&peer33, &inst.installation_id)?
+            .iter()
+            .any(|s| s.expired_at.is_none())
+        {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
