@@ -70,15 +70,19 @@ const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_initial.sql")];
 /// Prepared statements kept per connection (more than the archive has distinct ones).
 const STATEMENT_CACHE_CAPACITY: usize = 32;
 
-/// Retention: everything received before `?1`.
-const PURGE_RETENTION: &str = "DELETE FROM messages WHERE received < ?1";
+/// Retention: the `?2` oldest received of everything received before `?1`.
+const PURGE_RETENTION: &str = "DELETE FROM messages WHERE id IN
+     (SELECT id FROM messages WHERE received < ?1 ORDER BY received, id LIMIT ?2)";
 /// Message cap: the `?1` oldest received.
 const PURGE_OLDEST_N: &str = "DELETE FROM messages WHERE id IN
      (SELECT id FROM messages ORDER BY received, id LIMIT ?1)";
-/// Byte cap: sizes, oldest received first.
-const OLDEST_SIZES: &str = "SELECT received, id, size FROM messages ORDER BY received, id";
+/// Byte cap: sizes of the `?1` oldest received, oldest first.
+const OLDEST_SIZES: &str = "SELECT received, id, size FROM messages ORDER BY received, id LIMIT ?1";
 /// Byte cap: everything up to and including `(?1, ?2)` in (received, id) order.
 const PURGE_UP_TO: &str = "DELETE FROM messages WHERE (received, id) <= (?1, ?2)";
+
+/// Default [`ArchiveConfig::purge_chunk`]: messages deleted per transaction.
+pub const DEFAULT_PURGE_CHUNK: u64 = 5000;
 
 /// Default retention: 30 days.
 pub const DEFAULT_RETENTION_SECS: u64 = 30 * 24 * 60 * 60;
@@ -120,6 +124,10 @@ pub struct ArchiveConfig {
     pub max_page: u64,
     /// Page size of a query without limit (default [`DEFAULT_PAGE_SIZE`], 20).
     pub default_page: u64,
+    /// [`Archive::purge`] deletes at most this many messages per transaction (default
+    /// [`DEFAULT_PURGE_CHUNK`], 5000; 0 counts as 1), committing between chunks, so that
+    /// a large sweep neither holds the write lock nor grows the WAL for its whole length.
+    pub purge_chunk: u64,
 }
 
 impl Default for ArchiveConfig {
@@ -130,8 +138,18 @@ impl Default for ArchiveConfig {
             max_bytes: None,
             max_page: MAX_PAGE_SIZE,
             default_page: DEFAULT_PAGE_SIZE,
+            purge_chunk: DEFAULT_PURGE_CHUNK,
         }
     }
+}
+
+/// What one [`Archive::purge_step`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PurgeStep {
+    /// Messages deleted by this step (at most [`ArchiveConfig::purge_chunk`]).
+    pub deleted: u64,
+    /// Nothing more was due when the step committed (it deleted less than a chunk).
+    pub done: bool,
 }
 
 /// Why an archive operation failed.
@@ -458,36 +476,77 @@ impl Archive {
     /// Deletes the messages received more than [`ArchiveConfig::retention_secs`] before
     /// `now_ns` and then, while over [`ArchiveConfig::max_messages`] or
     /// [`ArchiveConfig::max_bytes`], the oldest received first (ties by insertion
-    /// order). One transaction. Returns how many messages were deleted.
+    /// order). Returns how many messages were deleted.
+    ///
+    /// Runs [`Archive::purge_step`] until it reports nothing more due: one transaction per
+    /// [`ArchiveConfig::purge_chunk`] messages, committed before the next starts. A
+    /// caller that shares the archive behind a lock and wants ingest and queries to run
+    /// during a long sweep calls [`Archive::purge_step`] itself, releasing the lock
+    /// between steps. A sweep stopped between chunks (error, crash) leaves a consistent
+    /// archive, with the oldest part of what was due deleted; the next purge finishes it.
     pub fn purge(&mut self, now_ns: i64) -> Result<u64, ArchiveError> {
+        let mut deleted = 0u64;
+        loop {
+            let step = self.purge_step(now_ns)?;
+            deleted = deleted.saturating_add(step.deleted);
+            if step.done {
+                break;
+            }
+        }
+        if deleted > 0 {
+            tracing::debug!(deleted, "archive purged");
+        }
+        Ok(deleted)
+    }
+
+    /// One bounded step of [`Archive::purge`]: deletes, in one transaction, at most
+    /// [`ArchiveConfig::purge_chunk`] of the messages that purge would delete, oldest
+    /// received first (retention, then the message cap, then the byte cap).
+    /// [`PurgeStep::done`] is true when the step deleted fewer than a chunk, i.e. nothing
+    /// more was due when it committed.
+    ///
+    /// With [`ArchiveConfig::max_messages`] or [`ArchiveConfig::max_bytes`] set, each
+    /// step that gets to the caps counts the messages or sums their sizes (one pass over
+    /// the `(received, id, size)` index).
+    pub fn purge_step(&mut self, now_ns: i64) -> Result<PurgeStep, ArchiveError> {
         let retention_ns = to_i64(self.config.retention_secs).saturating_mul(1_000_000_000);
         let cutoff = now_ns.saturating_sub(retention_ns);
+        let chunk = self.config.purge_chunk.max(1);
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let mut deleted = to_u64(tx.prepare_cached(PURGE_RETENTION)?.execute([cutoff])?);
+        let mut deleted = to_u64(
+            tx.prepare_cached(PURGE_RETENTION)?
+                .execute([cutoff, to_i64(chunk)])?,
+        );
 
-        if let Some(max) = self.config.max_messages {
+        if let Some(max) = self.config.max_messages
+            && deleted < chunk
+        {
             let count: i64 = tx
                 .prepare_cached("SELECT COUNT(*) FROM messages")?
                 .query_row([], |r| r.get(0))?;
             let excess = count.saturating_sub(to_i64(max));
             if excess > 0 {
-                deleted += to_u64(tx.prepare_cached(PURGE_OLDEST_N)?.execute([excess])?);
+                let n = excess.min(to_i64(chunk - deleted));
+                deleted += to_u64(tx.prepare_cached(PURGE_OLDEST_N)?.execute([n])?);
             }
         }
 
-        if let Some(max) = self.config.max_bytes {
+        if let Some(max) = self.config.max_bytes
+            && deleted < chunk
+        {
             let total: i64 = tx
                 .prepare_cached("SELECT COALESCE(SUM(size), 0) FROM messages")?
                 .query_row([], |r| r.get(0))?;
             let excess = total.saturating_sub(to_i64(max));
             if excess > 0 {
-                // The newest (received, id) that must go so that the rest fits.
+                // The newest (received, id) that must go so that the rest fits, or the
+                // last one this chunk can take.
                 let mut boundary = None;
                 {
                     let mut stmt = tx.prepare_cached(OLDEST_SIZES)?;
-                    let mut rows = stmt.query([])?;
+                    let mut rows = stmt.query([to_i64(chunk - deleted)])?;
                     let mut freed = 0i64;
                     while let Some(row) = rows.next()? {
                         boundary = Some((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?));
@@ -503,10 +562,10 @@ impl Archive {
             }
         }
         tx.commit()?;
-        if deleted > 0 {
-            tracing::debug!(deleted, "archive purged");
-        }
-        Ok(deleted)
+        Ok(PurgeStep {
+            deleted,
+            done: deleted < chunk,
+        })
     }
 
     /// How many messages are stored.
