@@ -9,6 +9,15 @@ use std::sync::OnceLock;
 use zeroize::Zeroize;
 
 /// HMAC-SHA256 of `a` and of `b` under the same `key`, with one key schedule.
+///
+/// ```
+/// use pfs_crypto::kdf::hmac_sha256;
+/// use pfs_crypto::kdf_cached::hmac_sha256_pair;
+/// let (a, b) = hmac_sha256_pair(b"Jefe", b"what do ya want for nothing?", b"\x02");
+/// // RFC 4231, test case 2.
+/// assert_eq!(hex::encode(a), "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+/// assert_eq!(b, hmac_sha256(b"Jefe", b"\x02"));
+/// ```
 pub fn hmac_sha256_pair(key: &[u8], a: &[u8], b: &[u8]) -> ([u8; 32], [u8; 32]) {
     let k = keyed(key);
     let mut mac_a = k.clone();
@@ -26,6 +35,19 @@ fn zero_salt() -> &'static HmacSha256 {
 
 /// HKDF-SHA256 with a salt of 32 zero bytes (equivalently, the empty salt) into a
 /// fixed-size secret; the salt's HMAC key is computed once per process.
+///
+/// ```
+/// use pfs_crypto::kdf_cached::hkdf_sha256_zero_salt;
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// // RFC 5869, test case 3 (zero-length salt and info), all 42 bytes.
+/// let okm = hkdf_sha256_zero_salt::<42>(&[0x0b; 22], &[])?;
+/// assert_eq!(
+///     hex::encode(okm.expose()),
+///     "8da4e775a563c18f715f802a063c5a31b8a11f5c5ee1879ec3454e5f3c738d2d9d201395faa4b61a96c8"
+/// );
+/// # Ok(())
+/// # }
+/// ```
 pub fn hkdf_sha256_zero_salt<const N: usize>(
     ikm: &[u8],
     info: &[u8],

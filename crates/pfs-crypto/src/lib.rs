@@ -35,6 +35,29 @@
 //! Every secret type zeroizes its bytes on drop and prints as `<redacted>` in `Debug`.
 //! Every constructor that takes bytes validates them and returns a typed
 //! [`CryptoError`]; nothing here panics on bad input.
+//!
+//! ## Example
+//!
+//! Two parties agree on a secret with secp256k1 ECDH, derive a key with HKDF and exchange
+//! an AES-256-GCM message; a signature over the Keccak-256 digest recovers the signer.
+//!
+//! ```
+//! use pfs_crypto::{OsRandom, cipher, hash, kdf, secp256k1::SecretKey};
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let (alice, bob) = (SecretKey::generate(&mut OsRandom)?, SecretKey::generate(&mut OsRandom)?);
+//! let shared = alice.diffie_hellman(&bob.public_key());
+//! assert_eq!(shared, bob.diffie_hellman(&alice.public_key()));
+//!
+//! let key = kdf::hkdf_sha256_secret::<32>(&[], shared.expose(), b"example")?;
+//! let sealed = cipher::aes256_gcm_seal(key.expose(), &[0; 12], b"", b"hello")?;
+//! assert_eq!(cipher::aes256_gcm_open(key.expose(), &[0; 12], b"", &sealed)?, b"hello");
+//!
+//! let digest = hash::keccak256(&sealed);
+//! let sig = alice.sign_prehash_recoverable(&digest)?;
+//! assert_eq!(sig.recover(&digest)?, alice.public_key());
+//! # Ok(())
+//! # }
+//! ```
 #![forbid(unsafe_code)]
 
 pub mod cipher;
@@ -54,6 +77,13 @@ pub use secret::{SecretBytes, SecretVec};
 /// Compares two byte strings in constant time (for equal lengths).
 ///
 /// Lengths are not secret: strings of different length compare unequal at once.
+///
+/// ```
+/// use pfs_crypto::ct_eq;
+/// assert!(ct_eq(b"tag", b"tag"));
+/// assert!(!ct_eq(b"tag", b"tah"));
+/// assert!(!ct_eq(b"tag", b"tag2"));
+/// ```
 pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
     use subtle::ConstantTimeEq;
     a.len() == b.len() && bool::from(a.ct_eq(b))

@@ -10,6 +10,26 @@
 use crate::{CryptoError, SecretBytes};
 
 /// A source of randomness, passed around as `&mut dyn RandomSource`.
+///
+/// Only [`fill_bytes`](Self::fill_bytes) is required. A deterministic source for tests:
+///
+/// ```
+/// use pfs_crypto::{CryptoError, RandomSource, secp256k1::SecretKey};
+///
+/// /// Hands out the same byte forever (fine for a test, never for real keys).
+/// struct Fixed(u8);
+/// impl RandomSource for Fixed {
+///     fn fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), CryptoError> {
+///         dest.fill(self.0);
+///         Ok(())
+///     }
+/// }
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let key = SecretKey::generate(&mut Fixed(0x11))?;
+/// assert_eq!(key.to_bytes().expose(), &[0x11; 32]);
+/// # Ok(())
+/// # }
+/// ```
 pub trait RandomSource: Send {
     /// Fills `dest` with random bytes.
     fn fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), CryptoError>;
@@ -31,6 +51,17 @@ pub trait RandomSource: Send {
 }
 
 /// The operating system's randomness (`getrandom`).
+///
+/// ```
+/// use pfs_crypto::{OsRandom, RandomSource};
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let (mut a, mut b) = ([0u8; 32], [0u8; 32]);
+/// OsRandom.fill_bytes(&mut a)?;
+/// OsRandom.fill_bytes(&mut b)?;
+/// assert_ne!(a, b);
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Default, Clone, Copy)]
 pub struct OsRandom;
 

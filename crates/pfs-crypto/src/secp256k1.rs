@@ -43,6 +43,23 @@ pub struct SecretKey {
 
 impl SecretKey {
     /// Parses a 32-byte big-endian scalar; zero and values ≥ n are rejected.
+    ///
+    /// ```
+    /// use pfs_crypto::{CryptoError, secp256k1::SecretKey};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// // The secret key 1: its public key is the generator G.
+    /// let mut one = [0u8; 32];
+    /// one[31] = 1;
+    /// let g = SecretKey::from_bytes(&one)?.public_key();
+    /// assert_eq!(
+    ///     hex::encode(g.to_compressed()),
+    ///     "0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798"
+    /// );
+    /// assert_eq!(SecretKey::from_bytes(&[0; 32]).err(), Some(CryptoError::InvalidSecretKey));
+    /// assert_eq!(SecretKey::from_bytes(&[0xff; 32]).err(), Some(CryptoError::InvalidSecretKey));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, CryptoError> {
         if bytes.len() != 32 {
             return Err(CryptoError::InvalidLength {
@@ -57,6 +74,17 @@ impl SecretKey {
     }
 
     /// Generates a key from `rng` (asking again if the bytes are not a valid scalar).
+    ///
+    /// ```
+    /// use pfs_crypto::{OsRandom, secp256k1::SecretKey};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let sk = SecretKey::generate(&mut OsRandom)?;
+    /// // The bytes round-trip, and give back the same key.
+    /// assert_eq!(SecretKey::from_bytes(sk.to_bytes().expose())?, sk);
+    /// assert_ne!(SecretKey::generate(&mut OsRandom)?, sk);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn generate(rng: &mut dyn RandomSource) -> Result<Self, CryptoError> {
         for _ in 0..64 {
             let bytes = rng.secp256k1_secret()?;
@@ -83,6 +111,21 @@ impl SecretKey {
 
     /// ECDH: the 32-byte big-endian x-coordinate of `self · their`, never hashed
     /// (go-ethereum `ecies.GenerateShared(…, 16, 16)`).
+    ///
+    /// ```
+    /// use pfs_crypto::secp256k1::SecretKey;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let mut one = [0u8; 32];
+    /// one[31] = 1;
+    /// let one = SecretKey::from_bytes(&one)?;
+    /// let bob = SecretKey::from_bytes(&[0x42; 32])?;
+    /// // 1 · B is B itself: the shared secret is B's x-coordinate.
+    /// let shared = one.diffie_hellman(&bob.public_key());
+    /// assert_eq!(shared.expose()[..], bob.public_key().to_compressed()[1..]);
+    /// assert_eq!(shared, bob.diffie_hellman(&one.public_key()));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn diffie_hellman(&self, their: &PublicKey) -> SecretBytes<32> {
         #[cfg(feature = "libsecp256k1")]
         if let Some(shared) = libsecp::ecdh(self, their) {
@@ -102,6 +145,20 @@ impl SecretKey {
 
     /// Signs a 32-byte prehash (e.g. a Keccak-256 digest) with RFC 6979 nonces, low-S,
     /// returning the 65-byte `R ‖ S ‖ V` form with `V ∈ {0,1}`.
+    ///
+    /// ```
+    /// use pfs_crypto::{hash::keccak256, secp256k1::{SecretKey, verify_prehash}};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let sk = SecretKey::from_bytes(&[0x42; 32])?;
+    /// let digest = keccak256(b"a message");
+    /// let sig = sk.sign_prehash_recoverable(&digest)?;
+    /// assert!(sig.as_bytes()[64] <= 1);
+    /// // RFC 6979: the same key and digest always give the same signature.
+    /// assert_eq!(sk.sign_prehash_recoverable(&digest)?, sig);
+    /// verify_prehash(&sk.public_key(), &digest, &sig.as_bytes()[..64])?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn sign_prehash_recoverable(
         &self,
         prehash: &[u8; 32],
@@ -149,6 +206,24 @@ impl PublicKey {
 
     /// Parses a compressed (33 bytes) or uncompressed (65 bytes) SEC1 encoding.
     /// Other lengths, the identity, hybrid encodings and points off the curve are rejected.
+    ///
+    /// ```
+    /// use pfs_crypto::{CryptoError, secp256k1::PublicKey};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// // The generator G, compressed and uncompressed (SEC 2, section 2.4.1).
+    /// let x = "79be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798";
+    /// let y = "483ada7726a3c4655da4fbfc0e1108a8fd17b448a68554199c47d08ffb10d4b8";
+    /// let compressed = PublicKey::from_sec1(&hex::decode(format!("02{x}"))?)?;
+    /// let uncompressed = PublicKey::from_sec1(&hex::decode(format!("04{x}{y}"))?)?;
+    /// assert_eq!(compressed, uncompressed);
+    /// assert_eq!(hex::encode(compressed.to_uncompressed()), format!("04{x}{y}"));
+    ///
+    /// // A wrong y is not on the curve.
+    /// let off_curve = hex::decode(format!("04{x}{x}"))?;
+    /// assert!(matches!(PublicKey::from_sec1(&off_curve), Err(CryptoError::InvalidPublicKey(_))));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn from_sec1(bytes: &[u8]) -> Result<Self, CryptoError> {
         #[cfg(feature = "libsecp256k1")]
         return Self::from_sec1_libsecp(bytes);
@@ -193,6 +268,17 @@ impl PublicKey {
     }
 
     /// Parses exactly a 33-byte compressed key.
+    ///
+    /// ```
+    /// use pfs_crypto::{OsRandom, secp256k1::{PublicKey, SecretKey}};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let pk = SecretKey::generate(&mut OsRandom)?.public_key();
+    /// assert_eq!(PublicKey::from_compressed(pk.as_compressed())?, pk);
+    /// // The uncompressed form is a valid key but not a compressed one.
+    /// assert!(PublicKey::from_compressed(&pk.to_uncompressed()).is_err());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn from_compressed(bytes: &[u8]) -> Result<Self, CryptoError> {
         if bytes.len() != COMPRESSED_LEN {
             return Err(CryptoError::InvalidLength {
@@ -222,6 +308,18 @@ impl PublicKey {
     }
 
     /// The Ethereum address of the key: the last 20 bytes of Keccak-256(X ‖ Y).
+    ///
+    /// ```
+    /// use pfs_crypto::secp256k1::SecretKey;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// // The well-known address of the secret key 1.
+    /// let mut one = [0u8; 32];
+    /// one[31] = 1;
+    /// let address = SecretKey::from_bytes(&one)?.public_key().ethereum_address();
+    /// assert_eq!(hex::encode(address), "7e5f4552091a69125d5dfcb7b8c2659029395bdf");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn ethereum_address(&self) -> [u8; 20] {
         let un = self.to_uncompressed();
         let h = crate::hash::keccak256(&un[1..]);
@@ -260,6 +358,17 @@ pub struct RecoverableSignature([u8; SIGNATURE_LEN]);
 
 impl RecoverableSignature {
     /// Takes 65 bytes. The content is checked when recovering.
+    ///
+    /// ```
+    /// use pfs_crypto::{CryptoError, secp256k1::RecoverableSignature};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// assert!(RecoverableSignature::from_bytes(&[0; 64]).is_err());
+    /// // 65 bytes parse, but zero scalars cannot recover a key.
+    /// let zero = RecoverableSignature::from_bytes(&[0; 65])?;
+    /// assert_eq!(zero.recover(&[1; 32]), Err(CryptoError::MalformedSignature));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, CryptoError> {
         let arr: [u8; SIGNATURE_LEN] =
             bytes.try_into().map_err(|_| CryptoError::InvalidLength {
@@ -285,6 +394,20 @@ impl RecoverableSignature {
     /// `V` must be 0..=3 (libsecp256k1 recovery ids). A high-S signature is accepted the
     /// way go-ethereum's `SigToPub` accepts it: it is normalised first, which recovers the
     /// same key.
+    ///
+    /// ```
+    /// use pfs_crypto::{hash::keccak256, secp256k1::{RecoverableSignature, SecretKey}};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let sk = SecretKey::from_bytes(&[0x42; 32])?;
+    /// let digest = keccak256(b"a message");
+    /// let sig = sk.sign_prehash_recoverable(&digest)?;
+    /// let parsed = RecoverableSignature::from_bytes(&sig.to_bytes())?;
+    /// assert_eq!(parsed.recover(&digest)?, sk.public_key());
+    /// // Another digest recovers some other key (or none), never the signer's.
+    /// assert_ne!(parsed.recover(&keccak256(b"another")).ok(), Some(sk.public_key()));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn recover(&self, prehash: &[u8; 32]) -> Result<PublicKey, CryptoError> {
         #[cfg(feature = "libsecp256k1")]
         return self.recover_libsecp(prehash);
@@ -333,6 +456,25 @@ impl fmt::Debug for RecoverableSignature {
 /// High-S signatures are normalised before verification (as the protocol allows).
 /// A prehash of any other length is an [`CryptoError::InvalidLength`] (k256 alone would
 /// silently read it as a shorter or truncated integer).
+///
+/// ```
+/// use pfs_crypto::{CryptoError, hash::sha256, secp256k1::{SecretKey, verify_prehash}};
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let sk = SecretKey::from_bytes(&[0x42; 32])?;
+/// let digest = sha256(b"a bundle");
+/// let sig = sk.sign_prehash_recoverable(&digest)?;
+/// let rs = &sig.as_bytes()[..64];
+/// verify_prehash(&sk.public_key(), &digest, rs)?;
+///
+/// let other = sha256(b"a forged bundle");
+/// assert_eq!(verify_prehash(&sk.public_key(), &other, rs), Err(CryptoError::AuthenticationFailed));
+/// assert!(matches!(
+///     verify_prehash(&sk.public_key(), &digest[..31], rs),
+///     Err(CryptoError::InvalidLength { .. })
+/// ));
+/// # Ok(())
+/// # }
+/// ```
 pub fn verify_prehash(public: &PublicKey, prehash: &[u8], sig64: &[u8]) -> Result<(), CryptoError> {
     #[cfg(feature = "libsecp256k1")]
     return verify_prehash_libsecp(public, prehash, sig64);

@@ -3,6 +3,21 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 
 /// A fixed-size secret byte string: zeroized on drop, redacted in `Debug`,
 /// compared in constant time.
+///
+/// ```
+/// use pfs_crypto::{CryptoError, SecretBytes};
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let key = SecretBytes::<4>::from_slice("demo key", &[1, 2, 3, 4])?;
+/// assert_eq!(key.expose(), &[1, 2, 3, 4]);
+/// assert_eq!(format!("{key:?}"), "SecretBytes<4>(<redacted>)");
+/// assert!(SecretBytes::<4>::zero().is_zero());
+/// assert_eq!(
+///     SecretBytes::<4>::from_slice("demo key", &[1, 2, 3]),
+///     Err(CryptoError::InvalidLength { what: "demo key", expected: 4, actual: 3 })
+/// );
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone, Zeroize, ZeroizeOnDrop)]
 pub struct SecretBytes<const N: usize>([u8; N]);
 
@@ -59,6 +74,13 @@ impl<const N: usize> fmt::Debug for SecretBytes<N> {
 }
 
 /// A variable-length secret byte string: zeroized on drop, redacted in `Debug`.
+///
+/// ```
+/// use pfs_crypto::SecretVec;
+/// let s = SecretVec::new(b"hunter2".to_vec());
+/// assert_eq!((s.expose(), s.len()), (&b"hunter2"[..], 7));
+/// assert_eq!(format!("{s:?}"), "SecretVec(<redacted 7 bytes>)");
+/// ```
 #[derive(Clone, Default, Zeroize, ZeroizeOnDrop)]
 pub struct SecretVec(Vec<u8>);
 

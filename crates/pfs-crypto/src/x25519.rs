@@ -1,4 +1,16 @@
 //! X25519 Diffie-Hellman (x25519-dalek) for the specification's ratchet suite.
+//!
+//! ```
+//! use pfs_crypto::{OsRandom, x25519::SecretKey};
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let alice = SecretKey::generate(&mut OsRandom)?;
+//! let bob = SecretKey::generate(&mut OsRandom)?;
+//! let k1 = alice.diffie_hellman(&bob.public_key())?;
+//! let k2 = bob.diffie_hellman(&alice.public_key())?;
+//! assert_eq!(k1, k2);
+//! # Ok(())
+//! # }
+//! ```
 
 use crate::{CryptoError, RandomSource, SecretBytes};
 use core::fmt;
@@ -12,6 +24,22 @@ pub struct SecretKey(x25519_dalek::StaticSecret);
 
 impl SecretKey {
     /// Takes 32 bytes.
+    ///
+    /// ```
+    /// use pfs_crypto::x25519::SecretKey;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// // RFC 7748, section 6.1: Alice's key pair.
+    /// let sk = SecretKey::from_bytes(&hex::decode(
+    ///     "77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a",
+    /// )?)?;
+    /// assert_eq!(
+    ///     hex::encode(sk.public_key().as_bytes()),
+    ///     "8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a"
+    /// );
+    /// assert!(SecretKey::from_bytes(&[0; 31]).is_err());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, CryptoError> {
         let arr = SecretBytes::<32>::from_slice("X25519 secret key", bytes)?;
         Ok(Self(x25519_dalek::StaticSecret::from(*arr.expose())))
@@ -34,6 +62,28 @@ impl SecretKey {
     }
 
     /// X25519. A non-contributory result (all zero, from a low-order point) is an error.
+    ///
+    /// ```
+    /// use pfs_crypto::CryptoError;
+    /// use pfs_crypto::x25519::{PublicKey, SecretKey};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// // RFC 7748, section 6.1: Alice's secret with Bob's public key.
+    /// let alice = SecretKey::from_bytes(&hex::decode(
+    ///     "77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a",
+    /// )?)?;
+    /// let bob = PublicKey::from_bytes(&hex::decode(
+    ///     "de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f",
+    /// )?)?;
+    /// assert_eq!(
+    ///     hex::encode(alice.diffie_hellman(&bob)?.expose()),
+    ///     "4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742"
+    /// );
+    /// // The all-zero point has low order: the result would be all zero.
+    /// let low_order = PublicKey::from_bytes(&[0; 32])?;
+    /// assert_eq!(alice.diffie_hellman(&low_order), Err(CryptoError::NonContributory));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn diffie_hellman(&self, their: &PublicKey) -> Result<SecretBytes<32>, CryptoError> {
         let shared = self
             .0
@@ -57,6 +107,19 @@ pub struct PublicKey([u8; PUBLIC_LEN]);
 
 impl PublicKey {
     /// Takes exactly 32 bytes.
+    ///
+    /// ```
+    /// use pfs_crypto::{CryptoError, x25519::PublicKey};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let pk = PublicKey::from_bytes(&[9; 32])?;
+    /// assert_eq!(pk.to_bytes(), [9; 32]);
+    /// assert!(matches!(
+    ///     PublicKey::from_bytes(&[9; 33]),
+    ///     Err(CryptoError::InvalidLength { expected: 32, actual: 33, .. })
+    /// ));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, CryptoError> {
         let arr: [u8; 32] = bytes.try_into().map_err(|_| CryptoError::InvalidLength {
             what: "X25519 public key",
