@@ -337,6 +337,11 @@ impl SqliteStore {
             .map_err(sql_err)?;
         conn.pragma_update(None, "secure_delete", "ON")
             .map_err(sql_err)?;
+        // 16 MiB of page cache (SQLite's default is 2 MiB), allocated as pages are read:
+        // the interior pages and hot leaves of a store with 10^5 sessions (~180 MiB file)
+        // stay cached, and memory stays bounded whatever the number of peers.
+        conn.pragma_update(None, "cache_size", -16_384)
+            .map_err(sql_err)?;
 
         // Migrations, and the key material of a new store, in one immediate transaction.
         // This also takes the write lock, which exclusive locking mode then keeps.
