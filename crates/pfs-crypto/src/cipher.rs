@@ -22,7 +22,8 @@ pub const GCM_TAG_LEN: usize = 16;
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// // NIST SP 800-38A, F.5.5 (CTR-AES256.Encrypt), first block.
 /// let key: [u8; 32] =
-///     hex::decode("603deb1015ca71be2b73aef0857d77811f352c073b6108d72d9810a30914dff4")?[..].try_into()?;
+///     hex::decode("603deb1015ca71be2b73aef0857d77811f352c073b6108d72d9810a30914dff4")?[..]
+///         .try_into()?;
 /// let iv: [u8; 16] = hex::decode("f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff")?[..].try_into()?;
 /// let mut block = hex::decode("6bc1bee22e409f96e93d7e117393172a")?;
 /// aes256_ctr_apply(&key, &iv, &mut block);
@@ -106,7 +107,10 @@ pub fn aes256_gcm_seal(
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let (key, nonce) = ([7u8; 32], [1u8; 12]);
 /// let mut sealed = cipher::aes256_gcm_seal(&key, &nonce, b"header", b"attack at dawn")?;
-/// assert_eq!(cipher::aes256_gcm_open(&key, &nonce, b"header", &sealed)?, b"attack at dawn");
+/// assert_eq!(
+///     cipher::aes256_gcm_open(&key, &nonce, b"header", &sealed)?,
+///     b"attack at dawn"
+/// );
 ///
 /// // Other associated data, or one flipped ciphertext bit, is refused.
 /// let wrong_aad = cipher::aes256_gcm_open(&key, &nonce, b"other", &sealed);
@@ -177,10 +181,17 @@ pub fn gcm_seal_nonce_appended(
 /// assert_eq!(cipher::gcm_open_nonce_appended(&key, &data)?, b"status");
 /// let last = data.len() - 1;
 /// data[last] ^= 1; // a different nonce no longer authenticates
-/// assert_eq!(cipher::gcm_open_nonce_appended(&key, &data), Err(CryptoError::AuthenticationFailed));
+/// assert_eq!(
+///     cipher::gcm_open_nonce_appended(&key, &data),
+///     Err(CryptoError::AuthenticationFailed)
+/// );
 /// assert!(matches!(
 ///     cipher::gcm_open_nonce_appended(&key, &[0; 27]),
-///     Err(CryptoError::InvalidLength { expected: 28, actual: 27, .. })
+///     Err(CryptoError::InvalidLength {
+///         expected: 28,
+///         actual: 27,
+///         ..
+///     })
 /// ));
 /// # Ok(())
 /// # }

@@ -12,7 +12,10 @@ use sha3::Digest;
 ///     "c5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470"
 /// );
 /// // The ERC-20 `transfer(address,uint256)` selector is the first four bytes.
-/// assert_eq!(hex::encode(&keccak256(b"transfer(address,uint256)")[..4]), "a9059cbb");
+/// assert_eq!(
+///     hex::encode(&keccak256(b"transfer(address,uint256)")[..4]),
+///     "a9059cbb"
+/// );
 /// ```
 pub fn keccak256(data: &[u8]) -> [u8; 32] {
     let mut h = sha3::Keccak256::new();

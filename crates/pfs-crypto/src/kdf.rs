@@ -103,7 +103,10 @@ pub fn hmac_sha256_verify(key: &[u8], parts: &[&[u8]], tag: &[u8]) -> Result<(),
 ///     "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865"
 /// );
 /// let mut too_long = vec![0u8; 255 * 32 + 1];
-/// assert_eq!(hkdf_sha256(&salt, b"ikm", b"", &mut too_long), Err(CryptoError::KdfLength(8161)));
+/// assert_eq!(
+///     hkdf_sha256(&salt, b"ikm", b"", &mut too_long),
+///     Err(CryptoError::KdfLength(8161))
+/// );
 /// # Ok(())
 /// # }
 /// ```

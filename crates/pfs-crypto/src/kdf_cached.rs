@@ -15,7 +15,10 @@ use zeroize::Zeroize;
 /// use pfs_crypto::kdf_cached::hmac_sha256_pair;
 /// let (a, b) = hmac_sha256_pair(b"Jefe", b"what do ya want for nothing?", b"\x02");
 /// // RFC 4231, test case 2.
-/// assert_eq!(hex::encode(a), "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+/// assert_eq!(
+///     hex::encode(a),
+///     "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+/// );
 /// assert_eq!(b, hmac_sha256(b"Jefe", b"\x02"));
 /// ```
 pub fn hmac_sha256_pair(key: &[u8], a: &[u8], b: &[u8]) -> ([u8; 32], [u8; 32]) {

@@ -44,13 +44,19 @@
 //! ```
 //! use pfs_crypto::{OsRandom, cipher, hash, kdf, secp256k1::SecretKey};
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let (alice, bob) = (SecretKey::generate(&mut OsRandom)?, SecretKey::generate(&mut OsRandom)?);
+//! let (alice, bob) = (
+//!     SecretKey::generate(&mut OsRandom)?,
+//!     SecretKey::generate(&mut OsRandom)?,
+//! );
 //! let shared = alice.diffie_hellman(&bob.public_key());
 //! assert_eq!(shared, bob.diffie_hellman(&alice.public_key()));
 //!
 //! let key = kdf::hkdf_sha256_secret::<32>(&[], shared.expose(), b"example")?;
 //! let sealed = cipher::aes256_gcm_seal(key.expose(), &[0; 12], b"", b"hello")?;
-//! assert_eq!(cipher::aes256_gcm_open(key.expose(), &[0; 12], b"", &sealed)?, b"hello");
+//! assert_eq!(
+//!     cipher::aes256_gcm_open(key.expose(), &[0; 12], b"", &sealed)?,
+//!     b"hello"
+//! );
 //!
 //! let digest = hash::keccak256(&sealed);
 //! let sig = alice.sign_prehash_recoverable(&digest)?;

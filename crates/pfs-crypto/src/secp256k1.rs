@@ -55,8 +55,14 @@ impl SecretKey {
     ///     hex::encode(g.to_compressed()),
     ///     "0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798"
     /// );
-    /// assert_eq!(SecretKey::from_bytes(&[0; 32]).err(), Some(CryptoError::InvalidSecretKey));
-    /// assert_eq!(SecretKey::from_bytes(&[0xff; 32]).err(), Some(CryptoError::InvalidSecretKey));
+    /// assert_eq!(
+    ///     SecretKey::from_bytes(&[0; 32]).err(),
+    ///     Some(CryptoError::InvalidSecretKey)
+    /// );
+    /// assert_eq!(
+    ///     SecretKey::from_bytes(&[0xff; 32]).err(),
+    ///     Some(CryptoError::InvalidSecretKey)
+    /// );
     /// # Ok(())
     /// # }
     /// ```
@@ -147,7 +153,10 @@ impl SecretKey {
     /// returning the 65-byte `R ‖ S ‖ V` form with `V ∈ {0,1}`.
     ///
     /// ```
-    /// use pfs_crypto::{hash::keccak256, secp256k1::{SecretKey, verify_prehash}};
+    /// use pfs_crypto::{
+    ///     hash::keccak256,
+    ///     secp256k1::{SecretKey, verify_prehash},
+    /// };
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// let sk = SecretKey::from_bytes(&[0x42; 32])?;
     /// let digest = keccak256(b"a message");
@@ -216,11 +225,17 @@ impl PublicKey {
     /// let compressed = PublicKey::from_sec1(&hex::decode(format!("02{x}"))?)?;
     /// let uncompressed = PublicKey::from_sec1(&hex::decode(format!("04{x}{y}"))?)?;
     /// assert_eq!(compressed, uncompressed);
-    /// assert_eq!(hex::encode(compressed.to_uncompressed()), format!("04{x}{y}"));
+    /// assert_eq!(
+    ///     hex::encode(compressed.to_uncompressed()),
+    ///     format!("04{x}{y}")
+    /// );
     ///
     /// // A wrong y is not on the curve.
     /// let off_curve = hex::decode(format!("04{x}{x}"))?;
-    /// assert!(matches!(PublicKey::from_sec1(&off_curve), Err(CryptoError::InvalidPublicKey(_))));
+    /// assert!(matches!(
+    ///     PublicKey::from_sec1(&off_curve),
+    ///     Err(CryptoError::InvalidPublicKey(_))
+    /// ));
     /// # Ok(())
     /// # }
     /// ```
@@ -270,7 +285,10 @@ impl PublicKey {
     /// Parses exactly a 33-byte compressed key.
     ///
     /// ```
-    /// use pfs_crypto::{OsRandom, secp256k1::{PublicKey, SecretKey}};
+    /// use pfs_crypto::{
+    ///     OsRandom,
+    ///     secp256k1::{PublicKey, SecretKey},
+    /// };
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// let pk = SecretKey::generate(&mut OsRandom)?.public_key();
     /// assert_eq!(PublicKey::from_compressed(pk.as_compressed())?, pk);
@@ -316,7 +334,10 @@ impl PublicKey {
     /// let mut one = [0u8; 32];
     /// one[31] = 1;
     /// let address = SecretKey::from_bytes(&one)?.public_key().ethereum_address();
-    /// assert_eq!(hex::encode(address), "7e5f4552091a69125d5dfcb7b8c2659029395bdf");
+    /// assert_eq!(
+    ///     hex::encode(address),
+    ///     "7e5f4552091a69125d5dfcb7b8c2659029395bdf"
+    /// );
     /// # Ok(())
     /// # }
     /// ```
@@ -396,7 +417,10 @@ impl RecoverableSignature {
     /// same key.
     ///
     /// ```
-    /// use pfs_crypto::{hash::keccak256, secp256k1::{RecoverableSignature, SecretKey}};
+    /// use pfs_crypto::{
+    ///     hash::keccak256,
+    ///     secp256k1::{RecoverableSignature, SecretKey},
+    /// };
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// let sk = SecretKey::from_bytes(&[0x42; 32])?;
     /// let digest = keccak256(b"a message");
@@ -404,7 +428,10 @@ impl RecoverableSignature {
     /// let parsed = RecoverableSignature::from_bytes(&sig.to_bytes())?;
     /// assert_eq!(parsed.recover(&digest)?, sk.public_key());
     /// // Another digest recovers some other key (or none), never the signer's.
-    /// assert_ne!(parsed.recover(&keccak256(b"another")).ok(), Some(sk.public_key()));
+    /// assert_ne!(
+    ///     parsed.recover(&keccak256(b"another")).ok(),
+    ///     Some(sk.public_key())
+    /// );
     /// # Ok(())
     /// # }
     /// ```
@@ -458,7 +485,11 @@ impl fmt::Debug for RecoverableSignature {
 /// silently read it as a shorter or truncated integer).
 ///
 /// ```
-/// use pfs_crypto::{CryptoError, hash::sha256, secp256k1::{SecretKey, verify_prehash}};
+/// use pfs_crypto::{
+///     CryptoError,
+///     hash::sha256,
+///     secp256k1::{SecretKey, verify_prehash},
+/// };
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let sk = SecretKey::from_bytes(&[0x42; 32])?;
 /// let digest = sha256(b"a bundle");
@@ -467,7 +498,10 @@ impl fmt::Debug for RecoverableSignature {
 /// verify_prehash(&sk.public_key(), &digest, rs)?;
 ///
 /// let other = sha256(b"a forged bundle");
-/// assert_eq!(verify_prehash(&sk.public_key(), &other, rs), Err(CryptoError::AuthenticationFailed));
+/// assert_eq!(
+///     verify_prehash(&sk.public_key(), &other, rs),
+///     Err(CryptoError::AuthenticationFailed)
+/// );
 /// assert!(matches!(
 ///     verify_prehash(&sk.public_key(), &digest[..31], rs),
 ///     Err(CryptoError::InvalidLength { .. })

@@ -13,7 +13,11 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 /// assert!(SecretBytes::<4>::zero().is_zero());
 /// assert_eq!(
 ///     SecretBytes::<4>::from_slice("demo key", &[1, 2, 3]),
-///     Err(CryptoError::InvalidLength { what: "demo key", expected: 4, actual: 3 })
+///     Err(CryptoError::InvalidLength {
+///         what: "demo key",
+///         expected: 4,
+///         actual: 3
+///     })
 /// );
 /// # Ok(())
 /// # }

@@ -80,7 +80,10 @@ impl SecretKey {
     /// );
     /// // The all-zero point has low order: the result would be all zero.
     /// let low_order = PublicKey::from_bytes(&[0; 32])?;
-    /// assert_eq!(alice.diffie_hellman(&low_order), Err(CryptoError::NonContributory));
+    /// assert_eq!(
+    ///     alice.diffie_hellman(&low_order),
+    ///     Err(CryptoError::NonContributory)
+    /// );
     /// # Ok(())
     /// # }
     /// ```
@@ -115,7 +118,11 @@ impl PublicKey {
     /// assert_eq!(pk.to_bytes(), [9; 32]);
     /// assert!(matches!(
     ///     PublicKey::from_bytes(&[9; 33]),
-    ///     Err(CryptoError::InvalidLength { expected: 32, actual: 33, .. })
+    ///     Err(CryptoError::InvalidLength {
+    ///         expected: 32,
+    ///         actual: 33,
+    ///         ..
+    ///     })
     /// ));
     /// # Ok(())
     /// # }
