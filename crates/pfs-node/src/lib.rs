@@ -17,6 +17,10 @@
 //! * **Store v3** `/vac/waku/store-query/3.0.0` server (SQLite archive, `pfs-archive`)
 //!   and client, **lightpush v3** server and client (and the v2 server), **filter v2**
 //!   server and client.
+//! * **Peer exchange** `/vac/waku/peer-exchange/2.0.0-alpha1` server (relay mode) and
+//!   client, with signed EIP-778 records ([`enr`]): a node asks each new peer for the
+//!   records it knows, and a history fetch with no store at hand dials a store learned
+//!   that way ([`peer_exchange`]).
 //! * A node is a full **relay** node or a **light** node ([`NodeMode`]) that uses a
 //!   service node for lightpush, filter and store.
 //!
@@ -53,8 +57,10 @@
 #![forbid(unsafe_code)]
 
 pub mod codec;
+pub mod enr;
 pub mod filter;
 mod node;
+pub mod peer_exchange;
 pub mod services;
 
 pub use libp2p::identity::Keypair;

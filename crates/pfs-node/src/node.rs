@@ -28,7 +28,9 @@ use pfs_wire::waku::{
 };
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 
+use crate::enr::{Enr, Waku2};
 use crate::filter::{FilterLimits, FilterRegistry};
+use crate::peer_exchange::{self, PEER_EXCHANGE, PeerBook};
 use crate::services::{self, Internal, Services};
 
 /// A history fetch stops after this many messages (all pages together).
@@ -298,6 +300,13 @@ pub struct NodeStatus {
     /// address and why, worded for a person (connection refused, a different peer id
     /// answered, ...). Cleared when a connection to it is established.
     pub dial_errors: Vec<(Multiaddr, String)>,
+    /// This node's signed ENR (`enr:…`), served by peer exchange; `None` in light mode
+    /// or with a node key that is not secp256k1.
+    pub enr: Option<String>,
+    /// Peers whose verified ENR this node learned by peer exchange (oldest first).
+    pub discovered: Vec<PeerId>,
+    /// Of those, the ones whose ENR announces the store role.
+    pub discovered_stores: Vec<PeerId>,
 }
 
 /// The entry point: [`Node::start`].
@@ -482,6 +491,10 @@ impl NodeHandle {
     /// archive) or, when `None`, from the first connected store (or the local archive if
     /// this node is one and no remote store is connected). Follows pages to the end,
     /// within [`MAX_HISTORY_TOTAL_MESSAGES`].
+    ///
+    /// With no store at hand, a store learned by peer exchange (an ENR with the store
+    /// bit) is dialled and the call fails with [`TransportError::NoStore`] for now;
+    /// [`Transport::fetch_history`] waits up to `store_wait` for it to connect.
     pub fn fetch_history(
         &self,
         store: Option<PeerId>,
@@ -516,6 +529,14 @@ impl NodeHandle {
         .map_err(recv_error)?
     }
 
+    /// This node's signed ENR (see [`NodeStatus::enr`]).
+    pub fn enr(&self) -> Option<Enr> {
+        self.status()
+            .ok()
+            .and_then(|s| s.enr)
+            .and_then(|t| Enr::from_text(&t).ok())
+    }
+
     /// Stops the node (idempotent): closes connections, the archive and the thread.
     pub fn shutdown(&self) {
         let _ = self.cmd.send(Command::Shutdown);
@@ -527,6 +548,10 @@ impl NodeHandle {
             tracing::info!(peer_id = %self.peer_id, "node stopped");
         }
     }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 fn recv_error(e: std::sync::mpsc::RecvTimeoutError) -> TransportError {
@@ -620,6 +645,11 @@ enum TaskDone {
         reply: Reply<Result<PublishReport, TransportError>>,
         result: Result<PublishReport, TransportError>,
     },
+    /// A peer-exchange answer (verified records only).
+    Exchanged {
+        from: PeerId,
+        enrs: Vec<Enr>,
+    },
 }
 
 struct EventLoop {
@@ -642,6 +672,16 @@ struct EventLoop {
     filter_subscribed: bool,
     /// Light mode: the content topics the service node confirmed.
     filter_topics: BTreeSet<String>,
+    /// The node key (signs our ENR).
+    keypair: Keypair,
+    /// Our ENR and the ENRs learned by peer exchange (shared with the server task).
+    book: Arc<Mutex<PeerBook>>,
+    /// Sequence number of our current ENR.
+    enr_seq: u64,
+    /// Connected peers asked for their peers, and when.
+    px_asked: HashMap<PeerId, Instant>,
+    /// Stores learned by peer exchange that we dialled, and when.
+    store_dials: HashMap<PeerId, Instant>,
 }
 
 mod lru {
@@ -754,6 +794,7 @@ fn serve(
     config: &NodeConfig,
     control: &mut libp2p_stream::Control,
     services: &Arc<Services>,
+    book: &Arc<Mutex<PeerBook>>,
 ) -> Result<(), NodeError> {
     let t = config.request_timeout;
     let s = Arc::clone(services);
@@ -775,6 +816,12 @@ fn serve(
             tokio::spawn(services::accept_loop(incoming, 64, t, move |_, st| {
                 let s = Arc::clone(&s);
                 async move { s.serve_lightpush_v2(st, now_unix_ns()).await }
+            }));
+            let b = Arc::clone(book);
+            let incoming = accept(control, PEER_EXCHANGE)?;
+            tokio::spawn(services::accept_loop(incoming, 16, t, move |peer, st| {
+                let b = Arc::clone(&b);
+                async move { peer_exchange::serve(&b, peer, st).await }
             }));
             let s = Arc::clone(services);
             let incoming = accept(control, services::FILTER_SUBSCRIBE)?;
@@ -820,7 +867,7 @@ async fn run(
     mut cmd_rx: UnboundedReceiver<Command>,
     ready: SyncSender<Result<(), NodeError>>,
 ) {
-    let mut swarm = match build_swarm(&config, keypair) {
+    let mut swarm = match build_swarm(&config, keypair.clone()) {
         Ok(s) => s,
         Err(e) => {
             let _ = ready.send(Err(e));
@@ -856,7 +903,8 @@ async fn run(
         internal: internal_tx,
     });
     let mut control = swarm.behaviour().streams.new_control();
-    if let Err(e) = serve(&config, &mut control, &services) {
+    let book = Arc::new(Mutex::new(PeerBook::default()));
+    if let Err(e) = serve(&config, &mut control, &services, &book) {
         let _ = ready.send(Err(e));
         return;
     }
@@ -895,6 +943,11 @@ async fn run(
         done_rx,
         filter_subscribed: false,
         filter_topics: BTreeSet::new(),
+        keypair,
+        book,
+        enr_seq: 0,
+        px_asked: HashMap::new(),
+        store_dials: HashMap::new(),
     };
 
     // Wait until every listener reported an address (port 0 gets its real port).
@@ -970,6 +1023,118 @@ impl EventLoop {
         if !self.listen_addrs.contains(&full) {
             tracing::info!(addr = %full, "listening");
             self.listen_addrs.push(full);
+            self.refresh_own_enr();
+        }
+    }
+
+    /// Signs our ENR again from the current listen addresses (relay mode; a light node
+    /// serves nothing and has none). The seq is the Unix time in seconds, and always
+    /// grows.
+    fn refresh_own_enr(&mut self) {
+        if self.config.mode != NodeMode::Relay {
+            return;
+        }
+        let mut bits = Waku2::RELAY | Waku2::FILTER | Waku2::LIGHTPUSH;
+        if self.archive.is_some() {
+            bits |= Waku2::STORE;
+        }
+        let fields = peer_exchange::own_fields(&self.listen_addrs, Waku2(bits));
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        let seq = now.max(self.enr_seq + 1);
+        match peer_exchange::sign_own(&self.keypair, seq, fields) {
+            Ok(enr) => {
+                tracing::debug!(enr = %enr.to_text(), "own ENR");
+                self.enr_seq = seq;
+                lock(&self.book).set_own(Some(enr));
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, "no ENR: peer exchange answers without us");
+                lock(&self.book).set_own(None);
+            }
+        }
+    }
+
+    /// Asks `peer` for the records it knows (34/WAKU2-PEER-EXCHANGE).
+    fn ask_peers(&mut self, peer: PeerId) {
+        self.px_asked.insert(peer, Instant::now());
+        let mut control = self.control.clone();
+        let timeout = self.config.request_timeout;
+        let done = self.done_tx.clone();
+        tokio::spawn(async move {
+            let r = tokio::time::timeout(timeout, async {
+                let stream = control
+                    .open_stream(peer, PEER_EXCHANGE)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                peer_exchange::ask(stream).await.map_err(|e| e.to_string())
+            })
+            .await
+            .unwrap_or_else(|_| Err("timed out".into()));
+            match r {
+                Ok(a) => {
+                    if a.dropped > 0 {
+                        tracing::warn!(%peer, dropped = a.dropped, error = ?a.first_error, "peer exchange: invalid records dropped");
+                    }
+                    let _ = done.send(TaskDone::Exchanged {
+                        from: peer,
+                        enrs: a.enrs,
+                    });
+                }
+                Err(e) => tracing::debug!(%peer, error = %e, "peer exchange failed"),
+            }
+        });
+    }
+
+    /// No store at hand: dials one learned by peer exchange (one not tried in the last
+    /// 5 s), and asks the connected peer-exchange peers again (at most every 2 s).
+    fn find_store(&mut self) {
+        let again: Vec<PeerId> = self
+            .peers_with(&PEER_EXCHANGE)
+            .into_iter()
+            .filter(|p| {
+                self.px_asked
+                    .get(p)
+                    .is_none_or(|t| t.elapsed() > Duration::from_secs(2))
+            })
+            .collect();
+        for p in again {
+            self.ask_peers(p);
+        }
+        let stores = lock(&self.book).stores();
+        for (peer, enr) in stores {
+            if self.connected.contains(&peer)
+                || self
+                    .store_dials
+                    .get(&peer)
+                    .is_some_and(|t| t.elapsed() < Duration::from_secs(5))
+            {
+                continue;
+            }
+            let addrs: Vec<Multiaddr> = enr
+                .dial_addrs()
+                .unwrap_or_default()
+                .into_iter()
+                .map(|mut a| {
+                    a.pop(); // the /p2p part: DialOpts carries the peer id
+                    a
+                })
+                .collect();
+            if addrs.is_empty() {
+                continue;
+            }
+            tracing::info!(%peer, ?addrs, "dialling a store learned by peer exchange");
+            self.store_dials.insert(peer, Instant::now());
+            let opts = DialOpts::peer_id(peer)
+                .addresses(addrs)
+                .condition(PeerCondition::DisconnectedAndNotDialing)
+                .build();
+            if let Err(e) = self.swarm.dial(opts) {
+                tracing::debug!(%peer, error = %e, "store dial not started");
+            }
+            break;
         }
     }
 
@@ -1092,6 +1257,7 @@ impl EventLoop {
     }
 
     fn status(&self) -> NodeStatus {
+        let book = lock(&self.book);
         let b = self.swarm.behaviour();
         let mut connected: Vec<PeerId> = self.connected.iter().copied().collect();
         connected.sort();
@@ -1130,6 +1296,9 @@ impl EventLoop {
                 .filter(|p| !p.peer.is_some_and(|id| self.connected.contains(&id)))
                 .filter_map(|p| p.last_error.clone().map(|e| (p.addr.clone(), e)))
                 .collect(),
+            enr: book.own().map(Enr::to_text),
+            discovered: book.learned().map(|(p, _)| *p).collect(),
+            discovered_stores: book.stores().into_iter().map(|(p, _)| p).collect(),
         }
     }
 
@@ -1472,6 +1641,12 @@ impl EventLoop {
                 self.filter_subscribed = ok;
                 self.filter_topics = topics;
             }
+            TaskDone::Exchanged { from, enrs } => {
+                let local = self.local_peer();
+                let total = enrs.len();
+                let new = lock(&self.book).learn(local, enrs);
+                tracing::debug!(%from, total, new, "peer exchange answer");
+            }
         }
     }
 
@@ -1501,13 +1676,25 @@ impl EventLoop {
         }
     }
 
+    /// [`Self::pick_store`], looking for a store by peer exchange when there is none.
+    fn pick_or_find_store(
+        &mut self,
+        store: Option<PeerId>,
+    ) -> Result<Option<PeerId>, TransportError> {
+        let r = self.pick_store(store);
+        if store.is_none() && matches!(r, Err(TransportError::NoStore)) {
+            self.find_store();
+        }
+        r
+    }
+
     fn store_query(
         &mut self,
         store: Option<PeerId>,
         request: StoreQueryRequest,
         reply: Reply<Result<StoreQueryResponse, TransportError>>,
     ) {
-        match self.pick_store(store) {
+        match self.pick_or_find_store(store) {
             Err(e) => {
                 let _ = reply.try_send(Err(e));
             }
@@ -1549,7 +1736,7 @@ impl EventLoop {
         query: HistoryQuery,
         reply: Reply<Result<Vec<CarriedMessage>, TransportError>>,
     ) {
-        let target = match self.pick_store(store) {
+        let target = match self.pick_or_find_store(store) {
             Err(e) => {
                 let _ = reply.try_send(Err(e));
                 return;
@@ -1731,6 +1918,7 @@ impl EventLoop {
             SwarmEvent::ExpiredListenAddr { address, .. } => {
                 let full = address.with_p2p(self.local_peer()).unwrap_or_else(|a| a);
                 self.listen_addrs.retain(|a| *a != full);
+                self.refresh_own_enr();
             }
             SwarmEvent::ConnectionEstablished {
                 peer_id,
@@ -1768,6 +1956,7 @@ impl EventLoop {
                 tracing::debug!(%peer_id, "disconnected");
                 self.connected.remove(&peer_id);
                 self.protocols.remove(&peer_id);
+                self.px_asked.remove(&peer_id);
                 if let Ok(mut f) = self.services.filters.lock() {
                     f.remove_peer(&peer_id);
                 }
@@ -1809,7 +1998,11 @@ impl EventLoop {
                 if !had_store && info.protocols.contains(&services::STORE) {
                     tracing::info!(%peer_id, "store node found");
                 }
+                let px = info.protocols.contains(&PEER_EXCHANGE);
                 self.protocols.insert(peer_id, info.protocols);
+                if px && !self.px_asked.contains_key(&peer_id) {
+                    self.ask_peers(peer_id);
+                }
             }
             SwarmEvent::Behaviour(BehaviourEvent::Identify(_)) => {}
             SwarmEvent::Behaviour(BehaviourEvent::Ping(_)) => {}

@@ -13,13 +13,16 @@ use futures::{AsyncReadExt, AsyncWriteExt, StreamExt};
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
 use libp2p::{Multiaddr, PeerId, Stream, StreamProtocol, gossipsub, noise, tcp, yamux};
 use pfs_node::codec::{length_prefix, read_message, write_message};
+use pfs_node::enr::{Enr, EnrFields, Waku2};
+use pfs_node::peer_exchange::{MAX_PX_PEERS, MAX_PX_RESPONSE, PEER_EXCHANGE};
 use pfs_node::services::{FILTER_SUBSCRIBE, LIGHTPUSH_V3, METADATA, STORE};
 use pfs_node::{Node, NodeConfig, NodeHandle, StoreConfig};
 use pfs_transport::transport::{HistoryQuery, now_unix_ns};
 use pfs_transport::waku::{self, WakuMessage};
 use pfs_wire::waku::{
     FilterSubscribeRequest, FilterSubscribeResponse, LightPushRequestV3, LightPushResponseV3,
-    WakuMetadataRequest, WakuMetadataResponse, filter_subscribe_request::FilterSubscribeType,
+    PeerExchangeQuery, PeerExchangeResponse, PeerExchangeRpc, PeerInfo, WakuMetadataRequest,
+    WakuMetadataResponse, filter_subscribe_request::FilterSubscribeType,
 };
 use prost::Message as _;
 use tokio::sync::mpsc;
@@ -204,13 +207,25 @@ fn oversize_frames_and_invalid_protobufs_close_the_stream_and_change_nothing() {
     // a 2 GiB length announcement: no answer, stream closed, nothing allocated
     let mut huge = length_prefix(1 << 31);
     huge.extend_from_slice(&[0u8; 16]);
-    for p in [STORE, LIGHTPUSH_V3, FILTER_SUBSCRIBE, METADATA] {
+    for p in [
+        STORE,
+        LIGHTPUSH_V3,
+        FILTER_SUBSCRIBE,
+        METADATA,
+        PEER_EXCHANGE,
+    ] {
         assert!(h.raw_exchange(p.clone(), huge.clone()).is_empty(), "{p}");
     }
     // an invalid varint and invalid protobuf bodies: no answer either
     let mut garbage = length_prefix(6);
     garbage.extend_from_slice(&[0xff; 6]);
-    for p in [STORE, LIGHTPUSH_V3, FILTER_SUBSCRIBE, METADATA] {
+    for p in [
+        STORE,
+        LIGHTPUSH_V3,
+        FILTER_SUBSCRIBE,
+        METADATA,
+        PEER_EXCHANGE,
+    ] {
         assert!(h.raw_exchange(p.clone(), vec![0xff; 11]).is_empty(), "{p}");
         assert!(h.raw_exchange(p.clone(), garbage.clone()).is_empty(), "{p}");
     }
@@ -351,4 +366,208 @@ fn invalid_relay_messages_are_neither_delivered_nor_stored() {
         None
     );
     assert_eq!(stored(&node), 1);
+}
+
+#[test]
+fn peer_exchange_answers_are_bounded_and_start_with_the_node_itself() {
+    let (node, _dir) = store_node();
+    let h = Hostile::connect(&node.listen_addrs()[0]);
+    // asking for u64::MAX peers: at most MAX_PX_PEERS, here just the node's own record
+    let mut s = h.stream(PEER_EXCHANGE);
+    let rpc: PeerExchangeRpc = h.run(async move {
+        let q = PeerExchangeRpc {
+            query: Some(PeerExchangeQuery {
+                num_peers: Some(u64::MAX),
+            }),
+            response: None,
+        };
+        write_message(&mut s, &q).await.unwrap();
+        read_message(&mut s, MAX_PX_RESPONSE).await.unwrap()
+    });
+    let infos = rpc.response.unwrap().peer_infos;
+    assert!(!infos.is_empty() && infos.len() <= MAX_PX_PEERS);
+    let own = Enr::decode(infos[0].enr.as_deref().unwrap()).unwrap();
+    assert_eq!(own.peer_id().unwrap(), node.peer_id());
+    assert!(own.waku2().unwrap().unwrap().store());
+}
+
+/// A peer-exchange server that answers every query with `answer` (raw bytes, framed
+/// or not) and lists the protocol in identify. Returns its address and a counter of the
+/// queries it answered.
+fn hostile_px_server(
+    answer: Vec<u8>,
+) -> (
+    tokio::runtime::Runtime,
+    Multiaddr,
+    std::sync::Arc<std::sync::atomic::AtomicUsize>,
+) {
+    #[derive(NetworkBehaviour)]
+    struct Px {
+        identify: libp2p::identify::Behaviour,
+        streams: libp2p_stream::Behaviour,
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let served = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = std::sync::Arc::clone(&served);
+    let addr = rt.block_on(async move {
+        let mut swarm = libp2p::SwarmBuilder::with_new_identity()
+            .with_tokio()
+            .with_tcp(
+                tcp::Config::default(),
+                noise::Config::new,
+                yamux::Config::default,
+            )
+            .unwrap()
+            .with_behaviour(|key| Px {
+                identify: libp2p::identify::Behaviour::new(libp2p::identify::Config::new(
+                    "ipfs/0.1.0".into(),
+                    key.public(),
+                )),
+                streams: libp2p_stream::Behaviour::new(),
+            })
+            .unwrap()
+            .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(60)))
+            .build();
+        let mut incoming = swarm
+            .behaviour()
+            .streams
+            .new_control()
+            .accept(PEER_EXCHANGE)
+            .unwrap();
+        swarm
+            .listen_on("/ip4/127.0.0.1/tcp/0".parse().unwrap())
+            .unwrap();
+        let addr = loop {
+            if let SwarmEvent::NewListenAddr { address, .. } = swarm.select_next_some().await {
+                break address.with_p2p(*swarm.local_peer_id()).unwrap();
+            }
+        };
+        tokio::spawn(async move { while swarm.next().await.is_some() {} });
+        tokio::spawn(async move {
+            while let Some((_, mut s)) = incoming.next().await {
+                let answer = answer.clone();
+                let counter = std::sync::Arc::clone(&counter);
+                tokio::spawn(async move {
+                    let _ = pfs_node::codec::read_frame(&mut s, 1024).await;
+                    let _ = s.write_all(&answer).await;
+                    let _ = s.close().await;
+                    counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                });
+            }
+        });
+        addr
+    });
+    (rt, addr, served)
+}
+
+fn framed(rpc: &PeerExchangeRpc) -> Vec<u8> {
+    let body = rpc.encode_to_vec();
+    let mut out = length_prefix(body.len());
+    out.extend_from_slice(&body);
+    out
+}
+
+fn store_enr() -> Enr {
+    let kp = libp2p::identity::Keypair::generate_secp256k1();
+    Enr::sign_with_keypair(
+        &kp,
+        1,
+        &EnrFields {
+            ip: Some(std::net::Ipv4Addr::LOCALHOST),
+            tcp: Some(9),
+            waku2: Some(Waku2(Waku2::RELAY | Waku2::STORE)),
+            ..EnrFields::default()
+        },
+    )
+    .unwrap()
+}
+
+#[test]
+fn hostile_peer_exchange_answers_leave_only_verified_records() {
+    let valid = store_enr();
+    let mut tampered = store_enr().as_bytes().to_vec();
+    let n = tampered.len();
+    tampered[n - 3] ^= 0x01; // inside the waku2/tcp values: the signature no longer holds
+    let info = |b: Vec<u8>| PeerInfo { enr: Some(b) };
+    let mut infos = vec![
+        info(vec![0xff; 40]),
+        info(tampered),
+        info(vec![0u8; 400]),
+        PeerInfo { enr: None },
+        info(valid.as_bytes().to_vec()),
+    ];
+    // beyond the bound: ignored
+    infos.extend((0..MAX_PX_PEERS).map(|_| info(store_enr().as_bytes().to_vec())));
+    let answers: Vec<(Vec<u8>, Option<libp2p::PeerId>)> = vec![
+        (
+            framed(&PeerExchangeRpc {
+                query: None,
+                response: Some(PeerExchangeResponse { peer_infos: infos }),
+            }),
+            Some(valid.peer_id().unwrap()),
+        ),
+        // garbage, an unframed body, an announced 2 GiB frame, an oversize frame
+        (vec![0xff; 11], None),
+        (valid.as_bytes().to_vec(), None),
+        (
+            {
+                let mut b = length_prefix(1 << 31);
+                b.extend_from_slice(&[0; 32]);
+                b
+            },
+            None,
+        ),
+        (
+            {
+                let mut b = length_prefix(MAX_PX_RESPONSE + 1);
+                b.extend(std::iter::repeat_n(0x0a, MAX_PX_RESPONSE + 1));
+                b
+            },
+            None,
+        ),
+        // no response field
+        (framed(&PeerExchangeRpc::default()), None),
+    ];
+    for (i, (answer, expect)) in answers.into_iter().enumerate() {
+        let (_rt, addr, served) = hostile_px_server(answer);
+        let node = Node::start(NodeConfig {
+            peers: vec![addr],
+            ..NodeConfig::default()
+        })
+        .unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(15);
+        while served.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "case {i}: never asked"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        match expect {
+            Some(peer) => {
+                while !node.status().unwrap().discovered.contains(&peer) {
+                    assert!(
+                        std::time::Instant::now() < deadline,
+                        "case {i}: not learned"
+                    );
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                let st = node.status().unwrap();
+                // only the one valid record among the first MAX_PX_PEERS
+                let limit = MAX_PX_PEERS - 5;
+                assert_eq!(st.discovered.len(), 1 + limit, "case {i}");
+                assert_eq!(st.discovered[0], peer, "case {i}");
+            }
+            None => {
+                std::thread::sleep(Duration::from_millis(300));
+                assert!(node.status().unwrap().discovered.is_empty(), "case {i}");
+            }
+        }
+        // the node still works: its own record is served
+        assert!(node.enr().is_some(), "case {i}");
+    }
 }

@@ -671,8 +671,8 @@ impl Person {
             Box::new(clock.clone()),
             Box::new(OsRandom),
             Config::default(),
-            secret.to_bytes().expose(),
-            name,
+            &pfs_protocol::IdentityKeyPair::from_secret(secret.clone()),
+            pfs_protocol::InstallationId::new(name).expect("installation id"),
         )
         .unwrap();
         Person { secret, engine }
@@ -880,4 +880,132 @@ fn js_light_node_sees_our_metadata() {
         let r = js.wait_event("store_response", WAIT);
         assert_eq!(r["status_code"], json!(200), "{r}");
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// 7. ENRs and peer exchange as js-waku sees them (interop/enr.mjs, @waku/enr 0.0.33,
+//    @waku/discovery 0.0.13)
+
+/// The TCP port of a `/ip4/…/tcp/P/p2p/…` address.
+fn tcp_port(a: &str) -> u64 {
+    let m: Multiaddr = a.parse().unwrap();
+    m.iter()
+        .find_map(|p| match p {
+            libp2p::multiaddr::Protocol::Tcp(port) => Some(u64::from(port)),
+            _ => None,
+        })
+        .unwrap()
+}
+
+#[test]
+fn js_waku_decodes_our_enr() {
+    // the harness first reads the EIP-778 example as the spec states it
+    let eip = run_once(
+        "enr.mjs",
+        &[
+            "decode",
+            "--enr",
+            "enr:-IS4QHCYrYZbAKWCBRlAy5zzaDZXJBGkcnh4MHcBFZntXNFrdvJjX04jRzjzCBOonrkTfj499SZuOh8R33Ls8RRcy5wBgmlkgnY0gmlwhH8AAAGJc2VjcDI1NmsxoQPKY0yuDUmstAHYpMa2_oxVtw0RW_QAdpzBQA8yWM0xOIN1ZHCCdl8",
+        ],
+        JS_EXIT,
+    );
+    assert_eq!(
+        s(&eip, "node_id"),
+        "a448f24c6d18e575453db13171562b71999873db5b286df957af199ec94617f7"
+    );
+    assert_eq!(eip["udp"], json!(30303));
+
+    let dir = tempfile::tempdir().unwrap();
+    let node = start(NodeConfig {
+        store: Some(StoreConfig::new(dir.path().join("archive.sqlite"))),
+        ..fast_config()
+    });
+    let enr = node.enr().expect("a relay node has an ENR");
+    let text = enr.to_text();
+    let js = run_once("enr.mjs", &["decode", "--enr", &text], JS_EXIT);
+    assert_eq!(js["event"], json!("enr"), "{js}");
+    // what js derives from the record against what libp2p and the OS told us
+    assert_eq!(s(&js, "peer_id"), node.peer_id().to_string());
+    assert_eq!(s(&js, "id"), "v4");
+    assert_eq!(s(&js, "ip"), "127.0.0.1");
+    let tcp = addr(&node, false);
+    assert_eq!(js["tcp"], json!(tcp_port(&tcp)));
+    assert_eq!(s(&js, "location"), tcp);
+    assert_eq!(
+        js["waku2"],
+        json!({"relay": true, "store": true, "filter": true, "lightPush": true})
+    );
+    assert_eq!(s(&js, "seq"), enr.seq().to_string());
+    assert_eq!(s(&js, "node_id"), hx(&enr.node_id()));
+    assert_eq!(s(&js, "signature"), hx(enr.signature()));
+
+    // a relay without a store, listening on WebSocket too: the ws address is in
+    // `multiaddrs`, as js-waku decodes it
+    let relay = start(NodeConfig {
+        listen: vec![
+            "/ip4/127.0.0.1/tcp/0".parse().unwrap(),
+            "/ip4/127.0.0.1/tcp/0/ws".parse().unwrap(),
+        ],
+        ..fast_config()
+    });
+    let enr = relay.enr().unwrap();
+    let js = run_once("enr.mjs", &["decode", "--enr", &enr.to_text()], JS_EXIT);
+    assert_eq!(
+        js["waku2"],
+        json!({"relay": true, "store": false, "filter": true, "lightPush": true})
+    );
+    let ws = addr(&relay, true);
+    let ws_location = ws.rsplit_once("/p2p/").unwrap().0;
+    assert_eq!(js["multiaddrs"], json!([ws_location]), "{js}");
+}
+
+#[test]
+fn js_peer_exchange_learns_the_store_through_our_relay() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = start(NodeConfig {
+        store: Some(StoreConfig::new(dir.path().join("archive.sqlite"))),
+        ..fast_config()
+    });
+    let relay = start(NodeConfig {
+        peers: store.listen_addrs(),
+        ..fast_config()
+    });
+    wait_until("the relay learns the store's ENR", || {
+        relay
+            .status()
+            .is_ok_and(|st| st.discovered_stores.contains(&store.peer_id()))
+    });
+    let mut js = Js::spawn(
+        "enr.mjs",
+        &[
+            "px",
+            "--peer",
+            &addr(&relay, false),
+            "--expect",
+            "2",
+            "--timeout-ms",
+            JS_TIMEOUT_MS,
+        ],
+    );
+    js.expect_exit(0, JS_EXIT);
+    let resp = js.wait_event("px_response", WAIT);
+    assert_eq!(s(&resp, "from"), relay.peer_id().to_string(), "{resp}");
+    assert_eq!(resp["error"], Value::Null, "{resp}");
+    let enrs = js.events("enr");
+    assert_eq!(enrs.len(), 2, "{}", js.diagnostics());
+    // ours first (documented difference), then the store's
+    assert_eq!(s(&enrs[0], "peer_id"), relay.peer_id().to_string());
+    assert_eq!(s(&enrs[1], "peer_id"), store.peer_id().to_string());
+    assert_eq!(enrs[1]["waku2"]["store"], json!(true));
+    assert_eq!(s(&enrs[1], "location"), addr(&store, false));
+    let discovered: BTreeSet<String> = js
+        .events("discovered")
+        .iter()
+        .map(|d| s(d, "peer_id").to_owned())
+        .collect();
+    assert!(
+        discovered.contains(&store.peer_id().to_string()),
+        "{}",
+        js.diagnostics()
+    );
 }

@@ -307,3 +307,93 @@ fn history_of_more_than_100_content_topics_is_asked_in_parts() {
         Err(pfs_transport::transport::TransportError::NoPeers)
     );
 }
+
+/// 34/WAKU2-PEER-EXCHANGE: a store S, a relay R (no store) dialling S, and clients that
+/// dial only R. R learned S's ENR when it connected; a client asks R, gets S's record
+/// (store bit set), dials S and fetches S's history. Both client modes.
+#[test]
+fn history_is_reached_through_a_relay_peered_with_a_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Node::start(NodeConfig {
+        store: Some(StoreConfig::new(dir.path().join("s.sqlite"))),
+        heartbeat_interval: Duration::from_millis(200),
+        ..NodeConfig::default()
+    })
+    .unwrap();
+    let r = relay(s.listen_addrs());
+    wait_until("R and S meshed", 20, || {
+        mesh_ready(&r, 1) && mesh_ready(&s, 1)
+    });
+    // R learned S's record, which announces the store
+    wait_until("R learns S", 20, || {
+        r.status()
+            .is_ok_and(|st| st.discovered_stores.contains(&s.peer_id()))
+    });
+    let st = r.status().unwrap();
+    assert!(st.stores.contains(&s.peer_id()), "R is connected to S");
+    // published on R (before any client exists), stored on S
+    for i in 0..3 {
+        r.publish(msg(&topic(7), &format!("offline {i}"))).unwrap();
+    }
+    wait_until("S stored them", 20, || {
+        s.status().is_ok_and(|st| st.stored == Some(3))
+    });
+    let q = HistoryQuery::recent(vec![topic(7)], now_unix_ns(), 3600);
+    for mode in [NodeMode::Relay, NodeMode::Light] {
+        let c = Node::start(NodeConfig {
+            mode,
+            peers: r.listen_addrs(),
+            heartbeat_interval: Duration::from_millis(200),
+            ..NodeConfig::default()
+        })
+        .unwrap();
+        wait_until("C connected to R", 20, || {
+            c.status()
+                .is_ok_and(|st| st.connected.contains(&r.peer_id()))
+        });
+        // C is not connected to any store yet, and R serves none
+        let st = c.status().unwrap();
+        assert!(st.stores.is_empty(), "{mode:?}: {:?}", st.stores);
+        assert!(!st.connected.contains(&s.peer_id()), "{mode:?}");
+        let got = Transport::fetch_history(&c, &q).unwrap();
+        assert_eq!(
+            texts(&got),
+            ["offline 0", "offline 1", "offline 2"],
+            "{mode:?}"
+        );
+        let st = c.status().unwrap();
+        assert!(st.connected.contains(&s.peer_id()), "{mode:?}: C dialled S");
+        assert!(st.discovered_stores.contains(&s.peer_id()), "{mode:?}");
+        // R's own record came first and is in C's book too (R has no store bit)
+        assert!(st.discovered.contains(&r.peer_id()), "{mode:?}");
+        assert!(!st.discovered_stores.contains(&r.peer_id()), "{mode:?}");
+    }
+}
+
+/// Our ENR as a peer sees it: signed by the node key, ip/tcp of the listen address,
+/// the waku2 bits of what it serves.
+#[test]
+fn the_enr_names_the_node_its_address_and_its_services() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Node::start(NodeConfig {
+        store: Some(StoreConfig::new(dir.path().join("s.sqlite"))),
+        ..NodeConfig::default()
+    })
+    .unwrap();
+    let enr = s.enr().expect("a relay node has an ENR");
+    assert_eq!(enr.peer_id().unwrap(), s.peer_id());
+    let w = enr.waku2().unwrap().unwrap();
+    assert!(w.relay() && w.store() && w.filter() && w.lightpush());
+    let addr = s.listen_addrs()[0].clone();
+    assert_eq!(enr.dial_addrs().unwrap()[0], addr);
+    let r = relay(vec![]);
+    let w = r.enr().unwrap().waku2().unwrap().unwrap();
+    assert!(w.relay() && !w.store());
+    let light = Node::start(NodeConfig {
+        mode: NodeMode::Light,
+        peers: r.listen_addrs(),
+        ..NodeConfig::default()
+    })
+    .unwrap();
+    assert!(light.enr().is_none(), "a light node serves nothing");
+}

@@ -194,3 +194,28 @@ pub struct MessagePush {
     #[prost(string, optional, tag = "2")]
     pub pubsub_topic: ::core::option::Option<::prost::alloc::string::String>,
 }
+/// 34/WAKU2-PEER-EXCHANGE, /vac/waku/peer-exchange/2.0.0-alpha1 (js-waku
+/// packages/proto/src/lib/peer_exchange.proto). `enr` is an EIP-778 record.
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct PeerInfo {
+    #[prost(bytes = "vec", optional, tag = "1")]
+    pub enr: ::core::option::Option<::prost::alloc::vec::Vec<u8>>,
+}
+#[derive(Clone, Copy, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct PeerExchangeQuery {
+    /// Number of peers requested.
+    #[prost(uint64, optional, tag = "1")]
+    pub num_peers: ::core::option::Option<u64>,
+}
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct PeerExchangeResponse {
+    #[prost(message, repeated, tag = "1")]
+    pub peer_infos: ::prost::alloc::vec::Vec<PeerInfo>,
+}
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct PeerExchangeRpc {
+    #[prost(message, optional, tag = "1")]
+    pub query: ::core::option::Option<PeerExchangeQuery>,
+    #[prost(message, optional, tag = "2")]
+    pub response: ::core::option::Option<PeerExchangeResponse>,
+}

@@ -1,0 +1,381 @@
+//! 34/WAKU2-PEER-EXCHANGE `/vac/waku/peer-exchange/2.0.0-alpha1`, both sides, and the
+//! bounded book of verified ENRs it answers from.
+//!
+//! nwaku answers from the peers discv5 found. We run no discv5, so the book holds (1) our
+//! own record, always answered first (non-standard but harmless: a js-waku or nwaku
+//! client just learns one more peer, the one it asked), and (2) the records our peers
+//! gave us: every node asks each newly connected peer that lists this protocol in
+//! identify, once per connection, and keeps the records whose signature verifies.
+//!
+//! Limits: a query is read up to [`MAX_PX_REQUEST`] bytes, an answer up to
+//! [`MAX_PX_RESPONSE`] bytes; an answer holds at most [`MAX_PX_PEERS`] records (more are
+//! ignored), each at most 300 bytes (EIP-778); the book keeps [`MAX_BOOK`] records (the
+//! oldest entry goes first). A malformed record is dropped and counted, never used.
+
+use std::collections::VecDeque;
+use std::net::Ipv4Addr;
+
+use libp2p::multiaddr::Protocol;
+use libp2p::{Multiaddr, PeerId, Stream, StreamProtocol};
+use pfs_wire::waku::{PeerExchangeQuery, PeerExchangeResponse, PeerExchangeRpc, PeerInfo};
+
+use crate::codec::{self, CodecError};
+use crate::enr::{Enr, EnrError, EnrFields, MAX_ENR_SIZE, Waku2};
+
+/// `/vac/waku/peer-exchange/2.0.0-alpha1`.
+pub const PEER_EXCHANGE: StreamProtocol =
+    StreamProtocol::new("/vac/waku/peer-exchange/2.0.0-alpha1");
+/// Most records in one answer (js-waku asks for 60, the number of its spec).
+pub const MAX_PX_PEERS: usize = 60;
+/// Largest query read.
+pub const MAX_PX_REQUEST: usize = 1024;
+/// Largest answer read: [`MAX_PX_PEERS`] records of 300 bytes with their framing.
+pub const MAX_PX_RESPONSE: usize = MAX_PX_PEERS * (MAX_ENR_SIZE + 8) + 64;
+/// Most records kept from peers.
+pub const MAX_BOOK: usize = 256;
+
+/// Why a peer-exchange answer was refused as a whole.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PeerExchangeError {
+    /// Framing or protobuf.
+    #[error("{0}")]
+    Codec(#[from] CodecError),
+    /// The answer holds no `response`.
+    #[error("answer without a response")]
+    NoResponse,
+}
+
+/// What came back from one query: the records that verified, and how many did not.
+#[derive(Debug, Default)]
+pub struct Answer {
+    /// Verified records, in the order received (at most [`MAX_PX_PEERS`]).
+    pub enrs: Vec<Enr>,
+    /// Records dropped: malformed, badly signed, or beyond [`MAX_PX_PEERS`].
+    pub dropped: usize,
+    /// The first reason a record was dropped, for the log.
+    pub first_error: Option<EnrError>,
+}
+
+/// Checks the records of an answer.
+pub fn check_answer(rpc: PeerExchangeRpc) -> Result<Answer, PeerExchangeError> {
+    let resp = rpc.response.ok_or(PeerExchangeError::NoResponse)?;
+    let mut out = Answer::default();
+    for (i, info) in resp.peer_infos.into_iter().enumerate() {
+        if i >= MAX_PX_PEERS {
+            out.dropped += 1;
+            continue;
+        }
+        match info.enr.as_deref().map(Enr::decode) {
+            Some(Ok(e)) => out.enrs.push(e),
+            Some(Err(e)) => {
+                out.dropped += 1;
+                out.first_error.get_or_insert(e);
+            }
+            None => out.dropped += 1,
+        }
+    }
+    Ok(out)
+}
+
+/// The query we send: as many records as an answer may hold.
+pub fn query() -> PeerExchangeRpc {
+    PeerExchangeRpc {
+        query: Some(PeerExchangeQuery {
+            num_peers: Some(MAX_PX_PEERS as u64),
+        }),
+        response: None,
+    }
+}
+
+/// Our record, and the verified records learned from peers (bounded, newest last).
+#[derive(Debug, Default)]
+pub struct PeerBook {
+    own: Option<Enr>,
+    learned: VecDeque<(PeerId, Enr)>,
+}
+
+impl PeerBook {
+    /// Our own record (answered first).
+    pub fn own(&self) -> Option<&Enr> {
+        self.own.as_ref()
+    }
+
+    /// Replaces our own record.
+    pub fn set_own(&mut self, enr: Option<Enr>) {
+        self.own = enr;
+    }
+
+    /// Learns records (already verified); `local` is our own peer id (never stored).
+    /// A record replaces an older one of the same peer unless its seq is lower.
+    /// Returns how many were new or newer.
+    pub fn learn(&mut self, local: PeerId, enrs: Vec<Enr>) -> usize {
+        let mut n = 0;
+        for enr in enrs {
+            let Ok(peer) = enr.peer_id() else { continue };
+            if peer == local {
+                continue;
+            }
+            if let Some(i) = self.learned.iter().position(|(p, _)| *p == peer) {
+                if self.learned[i].1.seq() >= enr.seq() {
+                    continue;
+                }
+                self.learned.remove(i);
+            }
+            self.learned.push_back((peer, enr));
+            n += 1;
+            while self.learned.len() > MAX_BOOK {
+                self.learned.pop_front();
+            }
+        }
+        n
+    }
+
+    /// The learned records (oldest first).
+    pub fn learned(&self) -> impl Iterator<Item = &(PeerId, Enr)> {
+        self.learned.iter()
+    }
+
+    /// Learned peers whose record has the store bit, newest first.
+    pub fn stores(&self) -> Vec<(PeerId, Enr)> {
+        self.learned
+            .iter()
+            .rev()
+            .filter(|(_, e)| e.waku2().ok().flatten().is_some_and(Waku2::store))
+            .cloned()
+            .collect()
+    }
+
+    /// The answer to a query for `num_peers` (0 or absent: all, capped at
+    /// [`MAX_PX_PEERS`]): our record first, then the newest learned ones, never the
+    /// asking peer's own record.
+    pub fn answer(&self, asker: PeerId, num_peers: Option<u64>) -> PeerExchangeRpc {
+        let n = match num_peers {
+            Some(n) if n > 0 => usize::try_from(n).unwrap_or(MAX_PX_PEERS).min(MAX_PX_PEERS),
+            _ => MAX_PX_PEERS,
+        };
+        let peer_infos = self
+            .own
+            .iter()
+            .chain(
+                self.learned
+                    .iter()
+                    .rev()
+                    .filter(|(p, _)| *p != asker)
+                    .map(|(_, e)| e),
+            )
+            .take(n)
+            .map(|e| PeerInfo {
+                enr: Some(e.as_bytes().to_vec()),
+            })
+            .collect();
+        PeerExchangeRpc {
+            query: None,
+            response: Some(PeerExchangeResponse { peer_infos }),
+        }
+    }
+}
+
+/// Server: reads one query, answers from `book`, closes.
+pub async fn serve(
+    book: &std::sync::Mutex<PeerBook>,
+    asker: PeerId,
+    mut stream: Stream,
+) -> Result<(), CodecError> {
+    let rpc: PeerExchangeRpc = codec::read_message(&mut stream, MAX_PX_REQUEST).await?;
+    let num = rpc.query.and_then(|q| q.num_peers);
+    let answer = book
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .answer(asker, num);
+    codec::write_message(&mut stream, &answer).await?;
+    let _ = futures::AsyncWriteExt::close(&mut stream).await;
+    Ok(())
+}
+
+/// Client: one query on an open stream.
+pub async fn ask(stream: Stream) -> Result<Answer, PeerExchangeError> {
+    let rpc: PeerExchangeRpc = crate::services::exchange(stream, &query(), MAX_PX_RESPONSE).await?;
+    check_answer(rpc)
+}
+
+/// The fields of our own record from our listen addresses (each may end in `/p2p`):
+/// `ip`/`tcp` from the first plain TCP address on a specified IPv4 address (one that is
+/// not loopback preferred), WebSocket addresses in `multiaddrs` while the record stays
+/// within 300 bytes (checked by the caller when signing).
+pub fn own_fields(listen: &[Multiaddr], waku2: Waku2) -> EnrFields {
+    let mut tcp: Vec<(Ipv4Addr, u16)> = Vec::new();
+    let mut ws: Vec<Multiaddr> = Vec::new();
+    for a in listen {
+        let parts: Vec<Protocol> = a
+            .iter()
+            .filter(|p| !matches!(p, Protocol::P2p(_)))
+            .collect();
+        match parts.as_slice() {
+            [Protocol::Ip4(ip), Protocol::Tcp(port)] if !ip.is_unspecified() => {
+                tcp.push((*ip, *port));
+            }
+            [Protocol::Ip4(ip), Protocol::Tcp(_), Protocol::Ws(_)] if !ip.is_unspecified() => {
+                ws.push(parts.iter().cloned().collect());
+            }
+            _ => {}
+        }
+    }
+    let chosen = tcp
+        .iter()
+        .find(|(ip, _)| !ip.is_loopback())
+        .or(tcp.first())
+        .copied();
+    EnrFields {
+        ip: chosen.map(|(ip, _)| ip),
+        tcp: chosen.map(|(_, p)| p),
+        udp: None,
+        waku2: Some(waku2),
+        multiaddrs: ws,
+    }
+}
+
+/// Signs our record; drops `multiaddrs` entries (last first) until it fits in 300 bytes.
+pub fn sign_own(
+    keypair: &libp2p::identity::Keypair,
+    seq: u64,
+    mut fields: EnrFields,
+) -> Result<Enr, EnrError> {
+    loop {
+        match Enr::sign_with_keypair(keypair, seq, &fields) {
+            Err(EnrError::TooLarge(_)) if !fields.multiaddrs.is_empty() => {
+                fields.multiaddrs.pop();
+            }
+            other => return other,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn enr_of(kp: &libp2p::identity::Keypair, seq: u64, waku2: u8) -> Enr {
+        Enr::sign_with_keypair(
+            kp,
+            seq,
+            &EnrFields {
+                ip: Some(Ipv4Addr::LOCALHOST),
+                tcp: Some(1000),
+                waku2: Some(Waku2(waku2)),
+                ..EnrFields::default()
+            },
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn book_answers_own_first_bounded_and_not_the_asker() {
+        let me = libp2p::identity::Keypair::generate_secp256k1();
+        let mut book = PeerBook::default();
+        book.set_own(Some(enr_of(&me, 1, Waku2::RELAY)));
+        let keys: Vec<_> = (0..70)
+            .map(|_| libp2p::identity::Keypair::generate_secp256k1())
+            .collect();
+        let store = enr_of(&keys[0], 5, Waku2::RELAY | Waku2::STORE);
+        assert_eq!(book.learn(me.public().to_peer_id(), vec![store.clone()]), 1);
+        // an older record of the same peer is ignored, ours is never learned
+        assert_eq!(
+            book.learn(
+                me.public().to_peer_id(),
+                vec![
+                    enr_of(&keys[0], 4, Waku2::RELAY),
+                    enr_of(&me, 9, Waku2::RELAY)
+                ]
+            ),
+            0
+        );
+        assert_eq!(book.stores().len(), 1);
+        let all: Vec<Enr> = keys[1..].iter().map(|k| enr_of(k, 1, 1)).collect();
+        book.learn(me.public().to_peer_id(), all);
+        let rpc = book.answer(keys[5].public().to_peer_id(), Some(1000));
+        let infos = rpc.response.unwrap().peer_infos;
+        assert_eq!(infos.len(), MAX_PX_PEERS);
+        let first = Enr::decode(infos[0].enr.as_deref().unwrap()).unwrap();
+        assert_eq!(first.peer_id().unwrap(), me.public().to_peer_id());
+        assert!(infos.iter().all(|i| {
+            Enr::decode(i.enr.as_deref().unwrap())
+                .unwrap()
+                .peer_id()
+                .unwrap()
+                != keys[5].public().to_peer_id()
+        }));
+        let rpc = book.answer(keys[5].public().to_peer_id(), Some(2));
+        assert_eq!(rpc.response.unwrap().peer_infos.len(), 2);
+    }
+
+    #[test]
+    fn bad_records_in_an_answer_are_dropped() {
+        let kp = libp2p::identity::Keypair::generate_secp256k1();
+        let good = enr_of(&kp, 1, Waku2::STORE);
+        let mut tampered = good.as_bytes().to_vec();
+        let last = tampered.len() - 1;
+        tampered[last] ^= 1;
+        let mut infos = vec![
+            PeerInfo {
+                enr: Some(good.as_bytes().to_vec()),
+            },
+            PeerInfo {
+                enr: Some(tampered),
+            },
+            PeerInfo { enr: None },
+            PeerInfo {
+                enr: Some(vec![0xc0]),
+            },
+        ];
+        for _ in 0..100 {
+            infos.push(PeerInfo {
+                enr: Some(good.as_bytes().to_vec()),
+            });
+        }
+        let a = check_answer(PeerExchangeRpc {
+            query: None,
+            response: Some(PeerExchangeResponse { peer_infos: infos }),
+        })
+        .unwrap();
+        assert_eq!(a.enrs.len(), MAX_PX_PEERS - 3);
+        assert_eq!(a.dropped, 3 + (104 - MAX_PX_PEERS));
+        assert!(a.first_error.is_some());
+        assert!(matches!(
+            check_answer(PeerExchangeRpc::default()),
+            Err(PeerExchangeError::NoResponse)
+        ));
+    }
+
+    #[test]
+    fn own_fields_prefer_a_routable_tcp_address() {
+        let listen: Vec<Multiaddr> = [
+            "/ip4/0.0.0.0/tcp/1",
+            "/ip4/127.0.0.1/tcp/60000",
+            "/ip4/10.1.2.3/tcp/60000",
+            "/ip4/10.1.2.3/tcp/60001/ws",
+        ]
+        .iter()
+        .map(|s| s.parse().unwrap())
+        .collect();
+        let f = own_fields(&listen, Waku2(Waku2::RELAY));
+        assert_eq!(f.ip, Some(Ipv4Addr::new(10, 1, 2, 3)));
+        assert_eq!(f.tcp, Some(60000));
+        assert_eq!(
+            f.multiaddrs,
+            vec!["/ip4/10.1.2.3/tcp/60001/ws".parse::<Multiaddr>().unwrap()]
+        );
+        // many ws addresses: the record still fits
+        let many: Vec<Multiaddr> = (0..40)
+            .map(|i| {
+                format!("/ip4/10.0.0.{i}/tcp/{}/ws", 2000 + i)
+                    .parse()
+                    .unwrap()
+            })
+            .collect();
+        let kp = libp2p::identity::Keypair::generate_secp256k1();
+        let enr = sign_own(&kp, 1, own_fields(&many, Waku2(1))).unwrap();
+        assert!(enr.as_bytes().len() <= MAX_ENR_SIZE);
+        assert!(!enr.multiaddrs().unwrap().is_empty());
+    }
+}
