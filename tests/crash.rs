@@ -198,8 +198,8 @@ fn crash_injection_loses_nothing_and_reuses_no_key() {
             Box::new(SystemClock),
             Box::new(OsRandom),
             config(),
-            &BOB_SECRET,
-            "bob-1",
+            &pfs_protocol::IdentityKeyPair::from_bytes(&BOB_SECRET).unwrap(),
+            pfs_protocol::InstallationId::new("bob-1").unwrap(),
         )
         .unwrap();
         bob.own_bundle().unwrap()
@@ -210,8 +210,8 @@ fn crash_injection_loses_nothing_and_reuses_no_key() {
         Box::new(ManualClock::new(1_700_000_000_000_000_000)),
         Box::new(OsRandom),
         Config::default(),
-        &ALICE_SECRET,
-        "alice-1",
+        &pfs_protocol::IdentityKeyPair::from_bytes(&ALICE_SECRET).unwrap(),
+        pfs_protocol::InstallationId::new("alice-1").unwrap(),
     )
     .unwrap();
     alice.process_bundle(&bob_bundle).unwrap();
@@ -301,8 +301,8 @@ fn setup(dir: &Path) -> (Engine, PublicKey) {
         Box::new(SystemClock),
         Box::new(OsRandom),
         config(),
-        &BOB_SECRET,
-        "bob-1",
+        &pfs_protocol::IdentityKeyPair::from_bytes(&BOB_SECRET).unwrap(),
+        pfs_protocol::InstallationId::new("bob-1").unwrap(),
     )
     .unwrap()
     .own_bundle()
@@ -312,8 +312,8 @@ fn setup(dir: &Path) -> (Engine, PublicKey) {
         Box::new(ManualClock::new(1_700_000_000_000_000_000)),
         Box::new(OsRandom),
         Config::default(),
-        &ALICE_SECRET,
-        "alice-1",
+        &pfs_protocol::IdentityKeyPair::from_bytes(&ALICE_SECRET).unwrap(),
+        pfs_protocol::InstallationId::new("alice-1").unwrap(),
     )
     .unwrap();
     alice.process_bundle(&bob_bundle).unwrap();

@@ -141,8 +141,8 @@ impl Model {
                 Box::new(self.clock.clone()),
                 Box::new(rng),
                 self.config(),
-                self.users[u].sk.to_bytes().expose(),
-                inst,
+                &pfs_protocol::IdentityKeyPair::from_secret(self.users[u].sk.clone()),
+                pfs_protocol::InstallationId::new(inst).expect("installation id"),
             )
             .unwrap()
         } else {

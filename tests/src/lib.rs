@@ -64,8 +64,8 @@ impl World {
             Box::new(self.clock.clone()),
             Box::new(OsRandom),
             self.config.clone(),
-            identity.to_bytes().expose(),
-            installation,
+            &pfs_protocol::IdentityKeyPair::from_secret(identity.clone()),
+            pfs_protocol::InstallationId::new(installation).expect("installation id"),
         )
         .unwrap();
         Device { engine }

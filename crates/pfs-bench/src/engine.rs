@@ -40,8 +40,8 @@ fn engine(
             durable_sends,
             ..Config::default()
         },
-        identity.to_bytes().expose(),
-        name,
+        &pfs_protocol::IdentityKeyPair::from_secret(identity.clone()),
+        pfs_protocol::InstallationId::new(name).expect("installation id"),
     )
     .unwrap()
 }

@@ -120,8 +120,8 @@ impl User {
             Box::new(clock.clone()),
             Box::new(OsRandom),
             Config::default(),
-            secret.to_bytes().expose(),
-            name,
+            &pfs_protocol::IdentityKeyPair::from_secret(secret.clone()),
+            pfs_protocol::InstallationId::new(name).map_err(ctx("installation id"))?,
         )
         .map_err(ctx("create engine"))?;
         let id = engine.identity().clone();

@@ -273,8 +273,8 @@ fn sqlite_engine(path: &Path, clock: &ManualClock, sk: &SecretKey, inst: &str) -
         Box::new(clock.clone()),
         Box::new(OsRandom),
         config(),
-        sk.to_bytes().expose(),
-        inst,
+        &pfs_protocol::IdentityKeyPair::from_secret(sk.clone()),
+        pfs_protocol::InstallationId::new(inst).expect("installation id"),
     )
     .unwrap()
 }
@@ -296,8 +296,8 @@ fn memory_engine(clock: &ManualClock, sk: &SecretKey, inst: &str) -> Engine {
         Box::new(clock.clone()),
         Box::new(OsRandom),
         config(),
-        sk.to_bytes().expose(),
-        inst,
+        &pfs_protocol::IdentityKeyPair::from_secret(sk.clone()),
+        pfs_protocol::InstallationId::new(inst).expect("installation id"),
     )
     .unwrap()
 }

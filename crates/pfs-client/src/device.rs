@@ -164,8 +164,8 @@ impl Device {
             Box::new(SystemClock),
             Box::new(OsRandom),
             config,
-            secret.to_bytes().expose(),
-            account.installation_id().as_ref(),
+            account.identity(),
+            account.installation_id().clone(),
         )
         .map_err(|e| match e {
             EngineError::AccountExists => DeviceError::AccountExists,

@@ -135,12 +135,14 @@ impl EngineTemplate {
 fn device(label: &str, installation: &str) -> (Engine, SnapshotHandle) {
     let (store, handle) = SnapshotStore::new(MemoryStore::new());
     let sk = pfs_crypto::hash::sha256(label.as_bytes());
+    let identity = pfs_x3dh::IdentityKeyPair::from_bytes(&sk).expect("identity");
+    let installation = pfs_x3dh::InstallationId::new(installation).expect("installation id");
     let e = Engine::create_with_identity(
         Box::new(store),
         Box::new(ManualClock::new(ENGINE_NOW)),
         Box::new(DetRng::new(label)),
         Config::default(),
-        &sk,
+        &identity,
         installation,
     )
     .expect("device");

@@ -5,84 +5,37 @@ use pfs_crypto::secp256k1::{PublicKey, SecretKey};
 use pfs_crypto::{RandomSource, SecretBytes};
 use pfs_ratchet::{RatchetState, SuiteId};
 use pfs_wire::pb;
-
-/// One entry of a bundle: installation id, signed prekey, version, protocol version.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct BundleEntry {
-    pub installation_id: String,
-    pub spk: [u8; 33],
-    pub version: u32,
-    pub protocol_version: u32,
-}
-
-/// A verified bundle, reduced to what the engine uses.
-#[derive(Debug, Clone)]
-pub(crate) struct VerifiedBundle {
-    pub identity: PublicKey,
-    pub entries: Vec<BundleEntry>,
-    pub timestamp: i64,
-}
+use pfs_x3dh::{BundleEntry, IdentityKeyPair};
 
 pub(crate) fn sign_bundle(
-    identity: &SecretKey,
+    identity: &IdentityKeyPair,
     entries: &[BundleEntry],
     timestamp: i64,
 ) -> Result<pb::Bundle, EngineError> {
-    let mut list = Vec::with_capacity(entries.len());
-    for e in entries {
-        list.push(pfs_x3dh::BundleEntry {
-            installation_id: pfs_x3dh::InstallationId::new(e.installation_id.clone())
-                .map_err(|err| EngineError::Invalid(err.to_string()))?,
-            signed_pre_key: PublicKey::from_compressed(&e.spk)?,
-            version: e.version,
-            protocol_version: e.protocol_version,
-        });
-    }
-    let ikp = pfs_x3dh::IdentityKeyPair::from_secret(identity.clone());
-    pfs_x3dh::sign_bundle(&ikp, &list, timestamp).map_err(|e| EngineError::Invalid(e.to_string()))
-}
-
-pub(crate) fn verify_bundle(bundle: &pb::Bundle) -> Result<VerifiedBundle, String> {
-    let vb = pfs_x3dh::verify_bundle(bundle).map_err(|e| e.to_string())?;
-    let entries = vb
-        .entries()
-        .iter()
-        .map(|e| BundleEntry {
-            installation_id: e.installation_id.as_str().to_owned(),
-            spk: e.signed_pre_key.to_compressed(),
-            version: e.version,
-            protocol_version: e.protocol_version,
-        })
-        .collect();
-    Ok(VerifiedBundle {
-        identity: vb.identity().clone(),
-        entries,
-        timestamp: vb.timestamp_ns(),
-    })
+    pfs_x3dh::sign_bundle(identity, entries, timestamp)
+        .map_err(|e| EngineError::Invalid(e.to_string()))
 }
 
 /// Active X3DH: returns SK and the ephemeral public key (the first key drawn from `rng`).
 pub(crate) fn x3dh_initiate(
-    me: &SecretKey,
+    me: &IdentityKeyPair,
     their_identity: &PublicKey,
     their_spk: &PublicKey,
     rng: &mut dyn RandomSource,
 ) -> Result<(SecretBytes<32>, PublicKey), EngineError> {
-    let ikp = pfs_x3dh::IdentityKeyPair::from_secret(me.clone());
-    let (sk, header) = pfs_x3dh::x3dh_initiate(&ikp, their_identity, their_spk, rng)
+    let (sk, header) = pfs_x3dh::x3dh_initiate(me, their_identity, their_spk, rng)
         .map_err(|e| EngineError::Invalid(e.to_string()))?;
     Ok((sk, header.ephemeral))
 }
 
 /// Passive X3DH.
 pub(crate) fn x3dh_respond(
-    me: &SecretKey,
+    me: &IdentityKeyPair,
     our_spk: &SecretKey,
     their_identity: &PublicKey,
     ephemeral: &PublicKey,
 ) -> SecretBytes<32> {
-    let ikp = pfs_x3dh::IdentityKeyPair::from_secret(me.clone());
-    pfs_x3dh::x3dh_respond(&ikp, our_spk, their_identity, ephemeral)
+    pfs_x3dh::x3dh_respond(me, our_spk, their_identity, ephemeral)
 }
 
 pub(crate) fn initiator_state(

@@ -27,9 +27,6 @@ pub enum EngineError {
     /// Stored data could not be decoded (a session state, a key).
     #[error("corrupt stored state: {0}")]
     Corrupt(String),
-    /// A key given by the caller is not valid.
-    #[error("invalid key: {0}")]
-    InvalidKey(String),
     /// An unknown installation was named.
     #[error("unknown installation {0:?}")]
     UnknownInstallation(String),
@@ -48,12 +45,6 @@ pub enum SendError {
     /// A local failure.
     #[error(transparent)]
     Local(#[from] EngineError),
-    /// The recipient key is not a valid secp256k1 key.
-    #[error("invalid recipient key: {0}")]
-    InvalidRecipient(CryptoError),
-    /// The recipient declined our contact request; only a new request may be sent.
-    #[error("the recipient has no device we can reach")]
-    NoDevices,
 }
 
 impl From<StoreError> for SendError {
@@ -76,7 +67,10 @@ pub enum ReceiveError {
     Malformed(#[from] pfs_wire::WireError),
     /// A bundle in the message failed verification (peer's fault); nothing was stored.
     #[error("invalid bundle: {0}")]
-    InvalidBundle(String),
+    InvalidBundle(#[source] pfs_x3dh::BundleError),
+    /// A contact code does not decode to a valid bundle.
+    #[error("invalid contact code: {0}")]
+    InvalidContactCode(#[source] pfs_x3dh::ContactCodeError),
     /// A header is malformed (wrong key length, missing DR header, …) (peer's fault).
     #[error("invalid header: {0}")]
     InvalidHeader(String),
@@ -125,6 +119,7 @@ impl ReceiveError {
             self,
             Self::Malformed(_)
                 | Self::InvalidBundle(_)
+                | Self::InvalidContactCode(_)
                 | Self::InvalidHeader(_)
                 | Self::Replay
                 | Self::Ratchet(_)

@@ -23,4 +23,5 @@ pub use config::{Config, SuitePreference};
 pub use engine::{AppRecords, Engine};
 pub use error::{EngineError, ReceiveError, SendError};
 pub use pfs_ratchet::SuiteId;
+pub use pfs_x3dh::{IdentityKeyPair, InstallationId};
 pub use types::*;

@@ -149,7 +149,8 @@ pub struct SessionView {
 
 /// Hazardous inspection data recorded when [`crate::Engine::set_inspection`] is on:
 /// message keys and associated data of the last operation. For vector replays and
-/// debugging only.
+/// debugging only; only with the `inspection` cargo feature.
+#[cfg(feature = "inspection")]
 #[derive(Debug, Clone, Default)]
 pub struct Inspection {
     /// Per entry of the last send: installation id, session id, message key, AD, and for
@@ -159,7 +160,8 @@ pub struct Inspection {
     pub received: Option<(SecretBytes<32>, Vec<u8>)>,
 }
 
-/// Inspection data of one sent entry.
+/// Inspection data of one sent entry (the `inspection` cargo feature).
+#[cfg(feature = "inspection")]
 #[derive(Debug, Clone)]
 pub struct SentEntryInspection {
     /// Target installation.

@@ -60,12 +60,14 @@ fn engine(
     installation: &str,
 ) -> Result<Engine, String> {
     let secret = hex::decode(secret_hex).map_err(|e| e.to_string())?;
+    let identity = pfs_x3dh::IdentityKeyPair::from_bytes(&secret).map_err(|e| e.to_string())?;
+    let installation = pfs_x3dh::InstallationId::new(installation).map_err(|e| e.to_string())?;
     Engine::create_with_identity(
         Box::new(MemoryStore::new()),
         Box::new(clock.clone()),
         Box::new(rng.clone()),
         Config::status_go_compatible(),
-        &secret,
+        &identity,
         installation,
     )
     .map_err(|e| e.to_string())

@@ -29,7 +29,7 @@ pub(super) struct CachedBundle {
 
 /// A verified bundle, and when it was last written to the store.
 pub(super) struct CachedVerified {
-    bundle: VerifiedBundle,
+    bundle: Arc<VerifiedBundle>,
     stored_at: Option<i64>,
 }
 
@@ -131,7 +131,7 @@ impl Ctx {
         let me = self.me33();
         let mut entries = vec![BundleEntry {
             installation_id: self.me.installation_id.clone(),
-            spk: spk.public,
+            signed_pre_key: stored_key(&spk.public, "our signed prekey")?,
             version: spk.version,
             protocol_version: self.config.protocol_version,
         }];
@@ -145,8 +145,10 @@ impl Ctx {
                 .max_by_key(|p| p.version);
             if let Some(p) = best {
                 entries.push(BundleEntry {
-                    installation_id: s.installation_id.clone(),
-                    spk: p.public,
+                    installation_id: InstallationId::new(s.installation_id.clone()).map_err(
+                        |e| EngineError::Corrupt(format!("stored installation id: {e}")),
+                    )?,
+                    signed_pre_key: stored_key(&p.public, "a device's signed prekey")?,
                     version: p.version,
                     protocol_version: s.protocol_version,
                 });
@@ -160,7 +162,7 @@ impl Ctx {
         {
             return Ok(c.bundle.clone());
         }
-        let bundle = adapters::sign_bundle(&self.me.secret, &entries, now)?;
+        let bundle = adapters::sign_bundle(&self.me.identity, &entries, now)?;
         self.bundle_cache = Some(CachedBundle {
             entries,
             timestamp: now,
@@ -175,12 +177,12 @@ impl Ctx {
     pub(super) fn verify_cached(
         &mut self,
         bundle: &pb::Bundle,
-    ) -> Result<([u8; 32], VerifiedBundle), ReceiveError> {
+    ) -> Result<([u8; 32], Arc<VerifiedBundle>), ReceiveError> {
         let digest = pfs_crypto::hash::sha256(&bundle.encode_to_vec());
         if let Some(v) = self.verified.get(&digest) {
             return Ok((digest, v.bundle.clone()));
         }
-        let vb = adapters::verify_bundle(bundle).map_err(ReceiveError::InvalidBundle)?;
+        let vb = Arc::new(pfs_x3dh::verify_bundle(bundle).map_err(ReceiveError::InvalidBundle)?);
         if self.verified.len() >= VERIFIED_CACHE_MAX {
             self.verified.clear();
         }
@@ -215,29 +217,31 @@ impl Ctx {
         vb: &VerifiedBundle,
         now: i64,
     ) -> Result<Vec<(String, u32)>, EngineError> {
-        let identity = key33(&vb.identity);
+        let identity = key33(vb.identity());
         let own = identity == self.me33();
         let mut added = Vec::new();
-        for e in &vb.entries {
+        for e in vb.entries() {
             if own && e.installation_id == self.me.installation_id {
                 continue;
             }
+            let spk = e.signed_pre_key.to_compressed();
+            let installation_id = e.installation_id.as_str();
             // signed prekeys: the newest (version, then bundle time) is current; a newer
             // one expires the others (re-keying, and a wiped device re-using a version)
-            let existing = tx.peer_prekeys(&identity, &e.installation_id)?;
-            if !existing.iter().any(|p| p.public == e.spk) {
+            let existing = tx.peer_prekeys(&identity, installation_id)?;
+            if !existing.iter().any(|p| p.public == spk) {
                 let newest = existing
                     .iter()
                     .map(|p| (p.version, p.bundle_timestamp))
                     .max();
-                let current = newest.is_none_or(|n| (e.version, vb.timestamp) > n);
+                let current = newest.is_none_or(|n| (e.version, vb.timestamp_ns()) > n);
                 tx.put_peer_prekey(&PeerPreKeyRecord {
                     identity,
-                    installation_id: e.installation_id.clone(),
-                    public: e.spk,
+                    installation_id: installation_id.to_owned(),
+                    public: spk,
                     version: e.version,
                     protocol_version: e.protocol_version,
-                    bundle_timestamp: vb.timestamp,
+                    bundle_timestamp: vb.timestamp_ns(),
                     expired: !current,
                     received_at: now,
                 })?;
@@ -249,12 +253,12 @@ impl Ctx {
                 }
             }
             // installations
-            match tx.installation(&identity, &e.installation_id)? {
+            match tx.installation(&identity, installation_id)? {
                 None => {
                     tx.put_installation(&InstallationRecord {
                         identity,
-                        installation_id: e.installation_id.clone(),
-                        timestamp: vb.timestamp,
+                        installation_id: installation_id.to_owned(),
+                        timestamp: vb.timestamp_ns(),
                         enabled: !own,
                         protocol_version: e.protocol_version,
                         first_seen: now,
@@ -263,12 +267,12 @@ impl Ctx {
                         stale: false,
                         heard_with_protocol_version: false,
                     })?;
-                    added.push((e.installation_id.clone(), e.protocol_version));
+                    added.push((installation_id.to_owned(), e.protocol_version));
                 }
                 Some(old) => {
                     let mut r = old.clone();
-                    if r.timestamp < vb.timestamp {
-                        r.timestamp = vb.timestamp;
+                    if r.timestamp < vb.timestamp_ns() {
+                        r.timestamp = vb.timestamp_ns();
                         r.protocol_version = r.protocol_version.max(e.protocol_version);
                     }
                     r.missing_since = None;
@@ -288,9 +292,9 @@ impl Ctx {
         if self.config.stale_device_after_ns.is_some() {
             for mut r in tx.installations(&identity)? {
                 let listed = vb
-                    .entries
+                    .entries()
                     .iter()
-                    .any(|e| e.installation_id == r.installation_id);
+                    .any(|e| e.installation_id.as_str() == r.installation_id);
                 if !listed && r.missing_since.is_none() {
                     r.missing_since = Some(now);
                     tx.put_installation(&r)?;
@@ -303,4 +307,9 @@ impl Ctx {
         added.sort();
         Ok(added)
     }
+}
+
+/// A public key read from the store (a stored key that does not decode is corruption).
+fn stored_key(bytes: &Key33, what: &str) -> Result<PublicKey, EngineError> {
+    PublicKey::from_compressed(bytes).map_err(|e| EngineError::Corrupt(format!("{what}: {e}")))
 }

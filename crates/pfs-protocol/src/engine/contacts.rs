@@ -11,8 +11,7 @@ impl Engine {
         code: &str,
         name: Option<&str>,
     ) -> Result<PublicKey, ReceiveError> {
-        let vb = pfs_x3dh::parse_contact_code(code)
-            .map_err(|e| ReceiveError::InvalidBundle(e.to_string()))?;
+        let vb = pfs_x3dh::parse_contact_code(code).map_err(ReceiveError::InvalidContactCode)?;
         let bundle = vb.bundle().clone();
         self.process_bundle(&bundle)?;
         let id = vb.identity().clone();
@@ -66,7 +65,7 @@ impl Engine {
     /// dropped with [`ReceiveError::Blocked`], contact requests included, before their
     /// bundles are stored, and no bundle reply is sent to them. Sessions are kept.
     pub fn block_contact(&mut self, key: &PublicKey) -> Result<(), EngineError> {
-        if *key == self.ctx.me.public {
+        if key == self.ctx.me.public() {
             return Err(EngineError::Invalid("cannot block your own account".into()));
         }
         self.set_contact(key, ContactState::Blocked, None)

@@ -26,7 +26,7 @@ impl Engine {
         installation_id: &str,
         enabled: bool,
     ) -> Result<(), EngineError> {
-        let me = key33(&self.ctx.me.public);
+        let me = key33(self.ctx.me.public());
         let mut tx = begin(&mut self.store, &mut self.ctx)?;
         let mut rec = tx
             .installation(&me, installation_id)?
@@ -64,9 +64,7 @@ impl Ctx {
             .installations(identity)?
             .into_iter()
             .filter(|r| r.enabled && !r.stale)
-            .filter(|r| {
-                !(r.identity == self.me33() && r.installation_id == self.me.installation_id)
-            })
+            .filter(|r| !(r.identity == self.me33() && r.installation_id == self.me.id()))
             .collect();
         rows.sort_by(|a, b| {
             b.timestamp.cmp(&a.timestamp).then_with(|| {

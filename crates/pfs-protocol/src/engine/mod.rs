@@ -1,6 +1,6 @@
 //! The engine: accounts, bundles, devices, sending, receiving, maintenance.
 
-use crate::adapters::{self, BundleEntry, VerifiedBundle};
+use crate::adapters;
 use crate::clock::Clock;
 use crate::config::{Config, SuitePreference};
 use crate::error::{EngineError, ReceiveError, SendError};
@@ -13,7 +13,9 @@ use pfs_store::{
     PeerPreKeyRecord, SessionKey, SessionRecord, SkippedKeyRecord, Store, Transaction,
 };
 use pfs_wire::{Message, pb};
+use pfs_x3dh::{BundleEntry, IdentityKeyPair, InstallationId, VerifiedBundle};
 use std::collections::HashMap;
+use std::sync::Arc;
 
 mod app_records;
 mod bundles;
@@ -47,9 +49,20 @@ pub struct Engine {
 }
 
 struct Me {
-    secret: SecretKey,
-    public: PublicKey,
-    installation_id: String,
+    identity: IdentityKeyPair,
+    installation_id: InstallationId,
+}
+
+impl Me {
+    fn public(&self) -> &PublicKey {
+        self.identity.public()
+    }
+    fn secret(&self) -> &SecretKey {
+        self.identity.secret()
+    }
+    fn id(&self) -> &str {
+        self.installation_id.as_str()
+    }
 }
 
 struct Ctx {
@@ -70,14 +83,15 @@ struct Ctx {
     /// rows are never deleted and the flag is never cleared).
     heard: TxCache<(Key33, String), ()>,
     outbox: Vec<Outgoing>,
+    #[cfg(feature = "inspection")]
     inspect: Option<Inspection>,
 }
 
 impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Engine")
-            .field("identity", &self.ctx.me.public)
-            .field("installation_id", &self.ctx.me.installation_id)
+            .field("identity", self.ctx.me.public())
+            .field("installation_id", &self.ctx.me.id())
             .finish_non_exhaustive()
     }
 }
@@ -141,15 +155,13 @@ impl Engine {
         mut rng: Box<dyn RandomSource>,
         config: Config,
     ) -> Result<(Self, pfs_x3dh::Mnemonic), EngineError> {
-        let (account, mnemonic) = pfs_x3dh::Account::create(&mut *rng)
-            .map_err(|e| EngineError::Invalid(e.to_string()))?;
-        let secret = account.identity().secret().clone();
-        let installation_id = account.installation_id().to_string();
-        Self::install(&mut *store, &*clock, &secret, &installation_id)?;
-        Ok((
-            Self::new(store, clock, rng, config, secret, installation_id),
-            mnemonic,
-        ))
+        let (account, mnemonic) = pfs_x3dh::Account::create(&mut *rng)?;
+        let me = Me {
+            identity: account.identity().clone(),
+            installation_id: account.installation_id().clone(),
+        };
+        Self::install(&mut *store, &*clock, &me)?;
+        Ok((Self::new(store, clock, rng, config, me), mnemonic))
     }
 
     /// Recovers an account from its mnemonic into an empty store, with a new installation
@@ -162,57 +174,58 @@ impl Engine {
         phrase: &str,
     ) -> Result<Self, EngineError> {
         let account = pfs_x3dh::Account::recover(phrase, &mut *rng)?;
-        let secret = account.identity().secret().clone();
-        let installation_id = account.installation_id().to_string();
-        Self::install(&mut *store, &*clock, &secret, &installation_id)?;
-        Ok(Self::new(
-            store,
-            clock,
-            rng,
-            config,
-            secret,
-            installation_id,
-        ))
+        let me = Me {
+            identity: account.identity().clone(),
+            installation_id: account.installation_id().clone(),
+        };
+        Self::install(&mut *store, &*clock, &me)?;
+        Ok(Self::new(store, clock, rng, config, me))
     }
 
     /// Creates an account with a given identity key and installation id (tests, vector
-    /// replays, imports).
+    /// replays, imports) in an empty store.
+    ///
+    /// ```
+    /// use pfs_protocol::{Config, Engine, ManualClock};
+    /// use pfs_x3dh::{IdentityKeyPair, InstallationId};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let identity = IdentityKeyPair::generate(&mut pfs_crypto::OsRandom)?;
+    /// let engine = Engine::create_with_identity(
+    ///     Box::new(pfs_store::MemoryStore::new()),
+    ///     Box::new(ManualClock::new(1_700_000_000_000_000_000)),
+    ///     Box::new(pfs_crypto::OsRandom),
+    ///     Config::default(),
+    ///     &identity,
+    ///     InstallationId::new("laptop")?,
+    /// )?;
+    /// assert_eq!(engine.identity(), identity.public());
+    /// assert_eq!(engine.installation_id(), "laptop");
+    /// # Ok(()) }
+    /// ```
     pub fn create_with_identity(
         mut store: Box<dyn Store>,
         clock: Box<dyn Clock>,
         rng: Box<dyn RandomSource>,
         config: Config,
-        identity_secret: &[u8],
-        installation_id: &str,
+        identity: &IdentityKeyPair,
+        installation_id: InstallationId,
     ) -> Result<Self, EngineError> {
-        let secret = SecretKey::from_bytes(identity_secret)?;
-        if installation_id.is_empty() {
-            return Err(EngineError::Invalid("empty installation id".into()));
-        }
-        Self::install(&mut *store, &*clock, &secret, installation_id)?;
-        Ok(Self::new(
-            store,
-            clock,
-            rng,
-            config,
-            secret,
-            installation_id.to_owned(),
-        ))
+        let me = Me {
+            identity: identity.clone(),
+            installation_id,
+        };
+        Self::install(&mut *store, &*clock, &me)?;
+        Ok(Self::new(store, clock, rng, config, me))
     }
 
-    fn install(
-        store: &mut dyn Store,
-        clock: &dyn Clock,
-        secret: &SecretKey,
-        installation_id: &str,
-    ) -> Result<(), EngineError> {
+    fn install(store: &mut dyn Store, clock: &dyn Clock, me: &Me) -> Result<(), EngineError> {
         let mut tx = store.begin()?;
         if tx.account()?.is_some() {
             return Err(EngineError::AccountExists);
         }
         tx.put_account(&AccountRecord {
-            identity_secret: secret.to_bytes(),
-            installation_id: installation_id.to_owned(),
+            identity_secret: me.secret().to_bytes(),
+            installation_id: me.id().to_owned(),
             created_at: clock.now_ns(),
         })?;
         tx.commit()?;
@@ -230,16 +243,15 @@ impl Engine {
             let tx = store.begin()?;
             tx.account()?.ok_or(EngineError::NoAccount)?
         };
-        let secret = SecretKey::from_bytes(account.identity_secret.expose())
-            .map_err(|e| EngineError::Corrupt(e.to_string()))?;
-        Ok(Self::new(
-            store,
-            clock,
-            rng,
-            config,
-            secret,
-            account.installation_id,
-        ))
+        let identity = IdentityKeyPair::from_bytes(account.identity_secret.expose())
+            .map_err(|e| EngineError::Corrupt(format!("account identity key: {e}")))?;
+        let installation_id = InstallationId::new(account.installation_id)
+            .map_err(|e| EngineError::Corrupt(format!("account installation id: {e}")))?;
+        let me = Me {
+            identity,
+            installation_id,
+        };
+        Ok(Self::new(store, clock, rng, config, me))
     }
 
     fn new(
@@ -247,21 +259,15 @@ impl Engine {
         clock: Box<dyn Clock>,
         rng: Box<dyn RandomSource>,
         config: Config,
-        secret: SecretKey,
-        installation_id: String,
+        me: Me,
     ) -> Self {
-        let public = secret.public_key();
         Self {
             store,
             ctx: Ctx {
                 clock,
                 rng,
                 config,
-                me: Me {
-                    secret,
-                    public,
-                    installation_id,
-                },
+                me,
                 bundle_cache: None,
                 verified: HashMap::new(),
                 agreed: HashMap::new(),
@@ -269,6 +275,7 @@ impl Engine {
                 contact_states: TxCache::new(ROW_CACHE_MAX),
                 heard: TxCache::new(ROW_CACHE_MAX),
                 outbox: Vec::new(),
+                #[cfg(feature = "inspection")]
                 inspect: None,
             },
         }
@@ -276,11 +283,16 @@ impl Engine {
 
     /// Our identity (chat key).
     pub fn identity(&self) -> &PublicKey {
-        &self.ctx.me.public
+        self.ctx.me.public()
     }
 
     /// Our installation id.
     pub fn installation_id(&self) -> &str {
+        self.ctx.me.id()
+    }
+
+    /// Our installation id, typed.
+    pub fn installation(&self) -> &InstallationId {
         &self.ctx.me.installation_id
     }
 
@@ -289,11 +301,13 @@ impl Engine {
         &self.ctx.config
     }
 
+    #[cfg(feature = "inspection")]
     /// Turns hazardous inspection (message keys of the last operation) on or off.
     pub fn set_inspection(&mut self, on: bool) {
         self.ctx.inspect = on.then(Inspection::default);
     }
 
+    #[cfg(feature = "inspection")]
     /// The inspection data of the last operation, when inspection is on.
     pub fn inspection(&self) -> Option<&Inspection> {
         self.ctx.inspect.as_ref()
@@ -307,7 +321,7 @@ impl Engine {
 
 impl Ctx {
     pub(super) fn me33(&self) -> Key33 {
-        key33(&self.me.public)
+        key33(self.me.public())
     }
 
     /// A transaction begins: whatever an earlier one left pending was not committed.

@@ -3,6 +3,7 @@
 //! partitioned devices and recovered accounts.
 
 use super::*;
+use std::cell::RefCell;
 
 const RATE_BUNDLE_REPLY: &str = "bundle-reply";
 
@@ -34,14 +35,14 @@ impl Engine {
         if !verified.is_empty() {
             let mut tx = begin(&mut self.store, &mut self.ctx)?;
             // a blocked sender: nothing of the message is stored (step 2 checks it too)
-            if *sender != self.ctx.me.public
+            if sender != self.ctx.me.public()
                 && self.ctx.contact_state(&*tx, &key33(sender))? == Some(ContactState::Blocked)
             {
                 return Err(ReceiveError::Blocked);
             }
             for (_, vb) in &verified {
                 for (id, _) in self.ctx.store_bundle(&mut *tx, vb, now)? {
-                    new_installations.push((vb.identity.clone(), id));
+                    new_installations.push((vb.identity().clone(), id));
                 }
             }
             commit(tx, &mut self.ctx)?;
@@ -117,7 +118,8 @@ impl Ctx {
         message_id: &[u8],
         now: i64,
     ) -> Result<Delivered, ReceiveError> {
-        let from_self = *sender == self.me.public;
+        let from_self = sender == self.me.public();
+        #[cfg(feature = "inspection")]
         if let Some(inspect) = self.inspect.as_mut() {
             *inspect = Inspection::default();
         }
@@ -152,7 +154,7 @@ impl Ctx {
             return Ok(delivered);
         }
         let entry = msg
-            .entry(&self.me.installation_id)
+            .entry(self.me.id())
             .or_else(|| msg.entry(pfs_wire::NO_INSTALLATION_ID));
         let Some(entry) = entry else {
             return Err(if from_self {
@@ -174,7 +176,7 @@ impl Ctx {
         if let Some(dh) = &entry.dh_header {
             let ek = PublicKey::from_compressed(&dh.key)
                 .map_err(|e| ReceiveError::InvalidHeader(e.to_string()))?;
-            let key = self.me.secret.diffie_hellman(&ek);
+            let key = self.me.secret().diffie_hellman(&ek);
             let pt = pfs_crypto::cipher::gcm_open_nonce_appended(key.expose(), &entry.payload)
                 .map_err(ReceiveError::DhDecrypt)?;
             delivered.kind = if pt.is_empty() {
@@ -315,7 +317,7 @@ impl Ctx {
                 }
                 let spk_secret =
                     SecretKey::from_bytes(our_spk.secret.expose()).map_err(EngineError::from)?;
-                let sk = adapters::x3dh_respond(&self.me.secret, &spk_secret, sender, &ek);
+                let sk = adapters::x3dh_respond(&self.me.identity, &spk_secret, sender, &ek);
                 let suite = pfs_ratchet::suite_for_key_len(dr.key.len())
                     .ok_or_else(|| {
                         ReceiveError::InvalidHeader(format!(
@@ -354,8 +356,9 @@ impl Ctx {
             let lookup = TxSkipped {
                 tx: &*tx,
                 key: &key,
+                failure: RefCell::new(None),
             };
-            state.decrypt(
+            let result = state.decrypt(
                 &lookup,
                 &header,
                 &entry.payload,
@@ -363,7 +366,12 @@ impl Ctx {
                 &mut *self.rng,
                 &self.config.ratchet_limits,
                 self.config.confirm_mode,
-            )?
+            );
+            // a store failure during the skipped-key lookup is ours, not the peer's
+            if let Some(e) = lookup.failure.into_inner() {
+                return Err(ReceiveError::Local(EngineError::Store(e)));
+            }
+            result?
         };
         // the session row first: skipped keys belong to it
         session.state = decrypted.state.to_bytes();
@@ -409,6 +417,7 @@ impl Ctx {
             tx.delete_skipped_keys_upto(&key, seq)?;
         }
         tx.truncate_skipped_keys(&key, changes.keep_newest)?;
+        #[cfg(feature = "inspection")]
         if let Some(inspect) = self.inspect.as_mut() {
             inspect.received = Some((
                 SecretBytes::new(*decrypted.message_key.expose()),
@@ -434,10 +443,13 @@ struct UsedSession {
     peer_installation: String,
 }
 
-/// Read-only skipped-key lookup over a store transaction, for the ratchet.
+/// Read-only skipped-key lookup over a store transaction, for the ratchet. A store
+/// failure is kept (the ratchet only sees that the lookup failed) so that it is reported
+/// as ours.
 struct TxSkipped<'a> {
     tx: &'a dyn Transaction,
     key: &'a SessionKey,
+    failure: RefCell<Option<pfs_store::StoreError>>,
 }
 
 impl pfs_ratchet::SkippedKeys for TxSkipped<'_> {
@@ -449,7 +461,11 @@ impl pfs_ratchet::SkippedKeys for TxSkipped<'_> {
         match self.tx.skipped_key(self.key, ratchet_key, n) {
             Ok(Some(rec)) => Ok(Some(pfs_ratchet::MessageKey::new(rec.message_key.clone()))),
             Ok(None) => Ok(None),
-            Err(e) => Err(pfs_ratchet::SkippedKeysError(e.to_string())),
+            Err(e) => {
+                let why = pfs_ratchet::SkippedKeysError(e.to_string());
+                *self.failure.borrow_mut() = Some(e);
+                Err(why)
+            }
         }
     }
 }

@@ -29,8 +29,8 @@ impl Engine {
         request: bool,
     ) -> Result<Vec<Outgoing>, SendError> {
         let mut out = vec![self.encrypt_for(to, plaintext, request)?];
-        if *to != self.ctx.me.public {
-            let me = self.ctx.me.public.clone();
+        if to != self.ctx.me.public() {
+            let me = self.ctx.me.public().clone();
             let copy = self.encrypt_for(&me, plaintext, false)?;
             if !copy.entries.is_empty() {
                 out.push(Outgoing {
@@ -86,13 +86,13 @@ impl Engine {
         let bundle = self.ctx.own_bundle(&mut *tx, now)?;
         commit(tx, &mut self.ctx)?;
         let msg = pb::ProtocolMessage {
-            installation_id: self.ctx.me.installation_id.clone(),
+            installation_id: self.ctx.me.id().to_owned(),
             bundles: vec![bundle],
             public_message: plaintext.to_vec(),
             ..Default::default()
         };
         Ok(Outgoing {
-            recipient: self.ctx.me.public.clone(),
+            recipient: self.ctx.me.public().clone(),
             bytes: msg.encode_to_vec(),
             kind: OutgoingKind::Public,
             targeted: Vec::new(),
@@ -114,7 +114,8 @@ impl Ctx {
         now: i64,
     ) -> Result<Outgoing, SendError> {
         let to33 = key33(to);
-        let to_self = *to == self.me.public;
+        let to_self = to == self.me.public();
+        #[cfg(feature = "inspection")]
         if let Some(inspect) = self.inspect.as_mut() {
             *inspect = Inspection::default();
         }
@@ -146,7 +147,7 @@ impl Ctx {
         let bundle = self.own_bundle(tx, now)?;
         let entry_ids = entries.iter().map(|e| e.installation_id.clone()).collect();
         let msg = pb::ProtocolMessage {
-            installation_id: self.me.installation_id.clone(),
+            installation_id: self.me.id().to_owned(),
             bundles: vec![bundle],
             direct_message: entries,
             contact_request,
@@ -208,6 +209,7 @@ impl Ctx {
         now: i64,
     ) -> Result<Option<pb::DirectMessageEntry>, SendError> {
         let to33 = key33(to);
+        #[cfg(feature = "inspection")]
         let mut new_sk = None;
         let mut session = match self.sending_session(tx, &to33, &inst.installation_id, now)? {
             Some(s) => s,
@@ -223,10 +225,13 @@ impl Ctx {
                 };
                 let spk = PublicKey::from_compressed(&prekey.public).map_err(EngineError::from)?;
                 let (sk, ephemeral) =
-                    adapters::x3dh_initiate(&self.me.secret, to, &spk, &mut *self.rng)?;
+                    adapters::x3dh_initiate(&self.me.identity, to, &spk, &mut *self.rng)?;
                 let suite = self.choose_suite(inst.protocol_version.max(prekey.protocol_version));
                 let state = adapters::initiator_state(suite, &sk, &spk, &mut *self.rng)?;
-                new_sk = Some(sk.clone());
+                #[cfg(feature = "inspection")]
+                {
+                    new_sk = Some(sk.clone());
+                }
                 SessionRecord {
                     key: SessionKey {
                         peer_identity: to33,
@@ -250,6 +255,7 @@ impl Ctx {
         let enc = state
             .encrypt_detailed(plaintext, &[])
             .map_err(|e| EngineError::Invalid(format!("ratchet cannot send: {e}")))?;
+        #[cfg(feature = "inspection")]
         if let Some(inspect) = self.inspect.as_mut() {
             inspect.sent.push(SentEntryInspection {
                 installation_id: inst.installation_id.clone(),
@@ -300,7 +306,7 @@ impl Ctx {
         let payload = pfs_crypto::cipher::gcm_seal_nonce_appended(key.expose(), &nonce, plaintext)?;
         let bundle = self.own_bundle(tx, now)?;
         let msg = pb::ProtocolMessage {
-            installation_id: self.me.installation_id.clone(),
+            installation_id: self.me.id().to_owned(),
             bundles: vec![bundle],
             direct_message: vec![pb::DirectMessageEntry {
                 installation_id: pfs_wire::NO_INSTALLATION_ID.into(),

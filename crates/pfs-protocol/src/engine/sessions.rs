@@ -126,7 +126,7 @@ impl Ctx {
         if let Some(s) = self.agreed.get(&id) {
             return s.clone();
         }
-        let s = self.me.secret.diffie_hellman(peer);
+        let s = self.me.secret().diffie_hellman(peer);
         if self.agreed.len() >= AGREED_CACHE_MAX {
             self.agreed.clear();
         }

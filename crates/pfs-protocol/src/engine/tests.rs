@@ -14,8 +14,8 @@ fn engine(clock: &ManualClock, name: &str) -> (Engine, PublicKey) {
         Box::new(clock.clone()),
         Box::new(OsRandom),
         Config::default(),
-        sk.to_bytes().expose(),
-        name,
+        &IdentityKeyPair::from_secret(sk.clone()),
+        InstallationId::new(name).unwrap(),
     )
     .unwrap();
     (e, sk.public_key())
