@@ -69,6 +69,21 @@ pub struct Mnemonic {
 
 impl Mnemonic {
     /// Encodes 16 bytes of entropy as a 12-word phrase.
+    ///
+    /// ```
+    /// use pfs_x3dh::Mnemonic;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// // The first BIP39 test vector (all-zero entropy) and its seed for the empty passphrase.
+    /// let m = Mnemonic::from_entropy(&[0; 16])?;
+    /// assert_eq!(m.phrase(), format!("{}about", "abandon ".repeat(11)));
+    /// assert_eq!(
+    ///     hex::encode(m.to_seed("").expose()),
+    ///     "5eb00bbddcf069084889a8ab9155568165f5c453ccb85e70811aaed6f6da5fc1\
+    ///      9a5ac40b389cd370d086206dec8aa6c43daea6690f20ad3d8d48b2d2ce9e38e4"
+    /// );
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn from_entropy(entropy: &[u8; MNEMONIC_ENTROPY_LEN]) -> Result<Self, AccountError> {
         let inner = bip39::Mnemonic::from_entropy_in(bip39::Language::English, entropy)
             .map_err(|e| AccountError::Derivation(e.to_string()))?;
@@ -76,6 +91,18 @@ impl Mnemonic {
     }
 
     /// Draws 16 bytes of entropy from `rng` (`fill_bytes`) and encodes them.
+    ///
+    /// ```
+    /// use pfs_crypto::OsRandom;
+    /// use pfs_x3dh::{MNEMONIC_WORDS, Mnemonic};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let m = Mnemonic::generate(&mut OsRandom)?;
+    /// assert_eq!(m.phrase().split(' ').count(), MNEMONIC_WORDS);
+    /// // What the user writes down parses back to the same identity.
+    /// assert_eq!(Mnemonic::parse(m.phrase())?.identity()?, m.identity()?);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn generate(rng: &mut dyn RandomSource) -> Result<Self, AccountError> {
         let mut entropy = Zeroizing::new([0u8; MNEMONIC_ENTROPY_LEN]);
         rng.fill_bytes(entropy.as_mut())?;
@@ -85,6 +112,27 @@ impl Mnemonic {
     /// Parses a phrase typed by a person: words separated by any whitespace, any case.
     /// Errors name the first word not in the list (by position) before the checksum is
     /// checked.
+    ///
+    /// ```
+    /// use pfs_x3dh::{AccountError, Mnemonic};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// // The BIP39 vector for entropy 7f × 16, typed carelessly.
+    /// let s = "  Legal winner thank year wave sausage\n worth useful legal winner thank YELLOW ";
+    /// let want = "legal winner thank year wave sausage worth useful legal winner thank yellow";
+    /// assert_eq!(Mnemonic::parse(s)?.phrase(), want);
+    /// assert_eq!(Mnemonic::from_entropy(&[0x7f; 16])?.phrase(), want);
+    ///
+    /// let ok = format!("{}about", "abandon ".repeat(11));
+    /// let typo = ok.replacen("abandon", "abandn", 1);
+    /// assert_eq!(
+    ///     Mnemonic::parse(&typo).err(),
+    ///     Some(AccountError::UnknownWord { position: 1 })
+    /// );
+    /// let swapped = ok.replace("about", "abandon"); // all words valid, checksum wrong
+    /// assert_eq!(Mnemonic::parse(&swapped).err(), Some(AccountError::BadChecksum));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn parse(phrase: &str) -> Result<Self, AccountError> {
         let lang = bip39::Language::English;
         let words: Vec<Zeroizing<String>> = phrase
@@ -140,6 +188,20 @@ impl Mnemonic {
 
     /// The BIP39 seed for `passphrase` (NFKD-normalised). Status uses the empty
     /// passphrase.
+    ///
+    /// ```
+    /// use pfs_x3dh::Mnemonic;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// // The Trezor BIP39 vector for all-zero entropy with the passphrase "TREZOR".
+    /// let seed = Mnemonic::from_entropy(&[0; 16])?.to_seed("TREZOR");
+    /// assert_eq!(
+    ///     hex::encode(seed.expose()),
+    ///     "c55257c360c07c72029aebc1b53c05ed0362ada38ead3e3e9efa3708e5349553\
+    ///      1f09a6987599d18264c1e1c92f2cf141630c7a3c4ab7c81b2f001698e7463b04"
+    /// );
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn to_seed(&self, passphrase: &str) -> SecretBytes<64> {
         let mut seed = self.inner.to_seed(passphrase);
         let out = SecretBytes::new(seed);
@@ -148,6 +210,17 @@ impl Mnemonic {
     }
 
     /// The identity key this mnemonic derives (see the module documentation).
+    ///
+    /// ```
+    /// use pfs_x3dh::{Mnemonic, STATUS_CHAT_KEY_PATH, derive_secp256k1};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let m = Mnemonic::from_entropy(&[7; 16])?;
+    /// let by_hand = derive_secp256k1(m.to_seed("").expose(), "m/43'/60'/1581'/0'/0")?;
+    /// assert_eq!(m.identity()?.public(), &by_hand.public_key());
+    /// assert_eq!(STATUS_CHAT_KEY_PATH, "m/43'/60'/1581'/0'/0");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn identity(&self) -> Result<IdentityKeyPair, AccountError> {
         let seed = self.to_seed("");
         derive_secp256k1(seed.expose(), STATUS_CHAT_KEY_PATH).map(IdentityKeyPair::from_secret)
@@ -162,6 +235,24 @@ impl fmt::Debug for Mnemonic {
 
 /// BIP32 derivation of a secp256k1 private key from `seed` (16, 32 or 64 bytes) along
 /// `path` (e.g. `m/0'/1/2'`). This is the helper the account derivation uses.
+///
+/// ```
+/// use pfs_x3dh::{AccountError, derive_secp256k1};
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// // BIP32 test vector 1, chain m/0H/1/2H/2/1000000000.
+/// let seed = hex::decode("000102030405060708090a0b0c0d0e0f")?;
+/// let key = derive_secp256k1(&seed, "m/0'/1/2'/2/1000000000")?;
+/// assert_eq!(
+///     hex::encode(key.public_key().to_compressed()),
+///     "022a471424da5e657499d1ff51cb43c47481a03b1e77f951fe64cec9f5a48f7011"
+/// );
+/// assert!(matches!(
+///     derive_secp256k1(&seed, "not a path"),
+///     Err(AccountError::Derivation(_))
+/// ));
+/// # Ok(())
+/// # }
+/// ```
 pub fn derive_secp256k1(seed: &[u8], path: &str) -> Result<SecretKey, AccountError> {
     let path: bip32::DerivationPath = path
         .parse()
@@ -185,6 +276,19 @@ impl Account {
     /// Creates a new account: draws 16 bytes of mnemonic entropy from `rng`, then 16
     /// bytes for the installation id (both with `fill_bytes`, in that order). Returns the
     /// mnemonic so that it can be shown to the user once.
+    ///
+    /// ```
+    /// use pfs_crypto::OsRandom;
+    /// use pfs_x3dh::Account;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let (account, mnemonic) = Account::create(&mut OsRandom)?;
+    /// assert_eq!(mnemonic.identity()?, *account.identity());
+    /// assert_eq!(account.public_key(), account.identity().public());
+    /// assert_eq!(account.installation_id().as_str().len(), 36); // a UUID
+    ///     
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn create(rng: &mut dyn RandomSource) -> Result<(Self, Mnemonic), AccountError> {
         let mnemonic = Mnemonic::generate(rng)?;
         let account = Self::from_mnemonic(&mnemonic, rng)?;
@@ -193,6 +297,27 @@ impl Account {
 
     /// Recovers an account from its phrase: the same identity key, a new installation id
     /// (16 bytes drawn from `rng`).
+    ///
+    /// ```
+    /// use pfs_crypto::OsRandom;
+    /// use pfs_x3dh::{Account, AccountError};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let (phone, mnemonic) = Account::create(&mut OsRandom)?;
+    /// let laptop = Account::recover(mnemonic.phrase(), &mut OsRandom)?;
+    /// assert_eq!(laptop.public_key(), phone.public_key()); // the same person
+    /// assert_ne!(laptop.installation_id(), phone.installation_id()); // another device
+    ///
+    /// let short = Account::recover("abandon abandon", &mut OsRandom);
+    /// assert_eq!(
+    ///     short.err(),
+    ///     Some(AccountError::WrongWordCount {
+    ///         expected: 12,
+    ///         actual: 2
+    ///     })
+    /// );
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn recover(phrase: &str, rng: &mut dyn RandomSource) -> Result<Self, AccountError> {
         let mnemonic = Mnemonic::parse(phrase)?;
         Self::from_mnemonic(&mnemonic, rng)
@@ -212,6 +337,20 @@ impl Account {
     }
 
     /// An account from stored parts.
+    ///
+    /// ```
+    /// use pfs_x3dh::{Account, IdentityKeyPair, InstallationId};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let identity = IdentityKeyPair::from_bytes(&[0x42; 32])?;
+    /// let account = Account::from_parts(identity.clone(), "desktop-1".parse()?);
+    /// assert_eq!(account.identity(), &identity);
+    /// assert_eq!(
+    ///     account.installation_id(),
+    ///     &InstallationId::new("desktop-1")?
+    /// );
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn from_parts(identity: IdentityKeyPair, installation_id: InstallationId) -> Self {
         Self {
             identity,

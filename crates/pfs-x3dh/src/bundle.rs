@@ -31,6 +31,15 @@ pub const BUNDLE_REFRESH_INTERVAL_NS: i64 = 24 * 60 * 60 * 1_000_000_000;
 /// True when a signed prekey created at `created_ns` must be rotated at `now_ns`:
 /// strictly older than [`BUNDLE_REFRESH_INTERVAL_NS`], as status-go's
 /// `timestamp < now − interval`.
+///
+/// ```
+/// use pfs_x3dh::{BUNDLE_REFRESH_INTERVAL_NS, spk_needs_rotation};
+/// let day = BUNDLE_REFRESH_INTERVAL_NS;
+/// assert_eq!(day, 86_400 * 1_000_000_000);
+/// let created = 5 * day;
+/// assert!(!spk_needs_rotation(created, created + day)); // exactly 24 h old: kept
+/// assert!(spk_needs_rotation(created, created + day + 1));
+/// ```
 pub fn spk_needs_rotation(created_ns: i64, now_ns: i64) -> bool {
     created_ns < now_ns.saturating_sub(BUNDLE_REFRESH_INTERVAL_NS)
 }
@@ -50,6 +59,18 @@ pub struct BundleEntry {
 
 impl BundleEntry {
     /// The entry advertising our own signed prekey.
+    ///
+    /// ```
+    /// use pfs_crypto::OsRandom;
+    /// use pfs_x3dh::{BundleEntry, InstallationId, SignedPreKeyPair};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let spk = SignedPreKeyPair::generate(&mut OsRandom, 3, 0)?;
+    /// let entry = BundleEntry::own(InstallationId::new("phone")?, &spk, 1);
+    /// assert_eq!((entry.version, entry.protocol_version), (3, 1));
+    /// assert_eq!(entry.spk_id(), spk.id());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn own(
         installation_id: InstallationId,
         spk: &SignedPreKeyPair,
@@ -135,6 +156,38 @@ fn material_from<'a>(
 
 /// The signature material of `entries` at `timestamp_ns` (see the module documentation).
 /// The order of `entries` does not matter.
+///
+/// ```
+/// use pfs_x3dh::{BundleEntry, IdentityKeyPair, InstallationId, signature_material};
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let mut one = [0u8; 32];
+/// one[31] = 1;
+/// let g = IdentityKeyPair::from_bytes(&one)?.public().clone(); // any valid key
+/// let entry = |id: &str, version| -> Result<BundleEntry, Box<dyn std::error::Error>> {
+///     Ok(BundleEntry {
+///         installation_id: InstallationId::new(id)?,
+///         signed_pre_key: g.clone(),
+///         version,
+///         protocol_version: 1,
+///     })
+/// };
+/// let (b, a) = (entry("b", 7)?, entry("a", 0)?);
+/// // Sorted by id: "a" ‖ SPK ‖ "0", "b" ‖ SPK ‖ "7", then the timestamp in decimal.
+/// let expected = [
+///     &b"a"[..],
+///     &g.to_compressed(),
+///     b"0",
+///     b"b",
+///     &g.to_compressed(),
+///     b"7",
+///     b"42",
+/// ]
+/// .concat();
+/// assert_eq!(signature_material(&[b.clone(), a.clone()], 42), expected);
+/// assert_eq!(signature_material(&[a, b], 42), expected);
+/// # Ok(())
+/// # }
+/// ```
 pub fn signature_material(entries: &[BundleEntry], timestamp_ns: i64) -> Vec<u8> {
     let keys: Vec<[u8; SPK_ID_LEN]> = entries.iter().map(BundleEntry::spk_id).collect();
     material_from(
@@ -148,6 +201,22 @@ pub fn signature_material(entries: &[BundleEntry], timestamp_ns: i64) -> Vec<u8>
 
 /// The signature material of a wire bundle, over the raw bytes of its fields exactly as
 /// received (an entry without a value contributes its id, no key bytes and `"0"`).
+///
+/// ```
+/// use pfs_crypto::OsRandom;
+/// use pfs_x3dh::{BundleEntry, IdentityKeyPair, SignedPreKeyPair};
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let identity = IdentityKeyPair::generate(&mut OsRandom)?;
+/// let spk = SignedPreKeyPair::generate(&mut OsRandom, 1, 0)?;
+/// let entries = [BundleEntry::own("phone".parse()?, &spk, 1)];
+/// let bundle = pfs_x3dh::sign_bundle(&identity, &entries, 99)?;
+/// assert_eq!(
+///     pfs_x3dh::bundle_signature_material(&bundle),
+///     pfs_x3dh::signature_material(&entries, 99)
+/// );
+/// # Ok(())
+/// # }
+/// ```
 pub fn bundle_signature_material(bundle: &pb::Bundle) -> Vec<u8> {
     material_from(
         bundle
@@ -167,6 +236,29 @@ pub fn bundle_signature_material(bundle: &pb::Bundle) -> Vec<u8> {
 
 /// Signs a bundle: `entries` are encoded in the given order, `timestamp_ns` is the
 /// signing time (status-go re-signs its bundle with a fresh timestamp for every message).
+///
+/// ```
+/// use pfs_crypto::{OsRandom, hash::keccak256, secp256k1::RecoverableSignature};
+/// use pfs_x3dh::{BundleEntry, BundleError, IdentityKeyPair, SignedPreKeyPair};
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let identity = IdentityKeyPair::generate(&mut OsRandom)?;
+/// let spk = SignedPreKeyPair::generate(&mut OsRandom, 1, 0)?;
+/// let entries = [BundleEntry::own("phone".parse()?, &spk, 1)];
+/// let bundle = pfs_x3dh::sign_bundle(&identity, &entries, 1_000)?;
+/// // The signature is over Keccak-256 of the material and recovers the identity.
+/// let digest = keccak256(&pfs_x3dh::signature_material(&entries, 1_000));
+/// let signer = RecoverableSignature::from_bytes(&bundle.signature)?.recover(&digest)?;
+/// assert_eq!(&signer, identity.public());
+///
+/// let twice = [entries[0].clone(), entries[0].clone()];
+/// let refused = pfs_x3dh::sign_bundle(&identity, &twice, 1_000);
+/// assert_eq!(
+///     refused,
+///     Err(BundleError::DuplicateInstallationId("phone".into()))
+/// );
+/// # Ok(())
+/// # }
+/// ```
 pub fn sign_bundle(
     identity: &IdentityKeyPair,
     entries: &[BundleEntry],
@@ -225,6 +317,21 @@ impl VerifiedBundle {
     }
 
     /// The entry of `installation_id`, if listed.
+    ///
+    /// ```
+    /// use pfs_crypto::OsRandom;
+    /// use pfs_x3dh::{BundleEntry, IdentityKeyPair, SignedPreKeyPair};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let identity = IdentityKeyPair::generate(&mut OsRandom)?;
+    /// let spk = SignedPreKeyPair::generate(&mut OsRandom, 2, 0)?;
+    /// let entries = [BundleEntry::own("laptop".parse()?, &spk, 1)];
+    /// let verified = pfs_x3dh::verify_bundle(&pfs_x3dh::sign_bundle(&identity, &entries, 5)?)?;
+    /// assert_eq!(verified.entry("laptop").map(|e| e.version), Some(2));
+    /// assert!(verified.entry("phone").is_none());
+    /// assert_eq!((verified.entries().len(), verified.timestamp_ns()), (1, 5));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn entry(&self, installation_id: &str) -> Option<&BundleEntry> {
         self.entries
             .iter()
@@ -251,6 +358,36 @@ impl VerifiedBundle {
 /// is valid and unique, every signed prekey is a 33-byte compressed point, the signature
 /// has 65 bytes, and the key recovered from Keccak-256(material) and the signature equals
 /// the identity (status-go `ExtractIdentity`).
+///
+/// ```
+/// use pfs_x3dh::{BundleEntry, BundleError, IdentityKeyPair, SignedPreKeyPair};
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let identity = IdentityKeyPair::from_bytes(&[0x11; 32])?;
+/// let spk = SignedPreKeyPair::new(
+///     pfs_crypto::secp256k1::SecretKey::from_bytes(&[0x22; 32])?,
+///     1,
+///     0,
+/// );
+/// let entries = [BundleEntry::own("phone".parse()?, &spk, 1)];
+/// let mut bundle = pfs_x3dh::sign_bundle(&identity, &entries, 1_000)?;
+/// assert_eq!(
+///     pfs_x3dh::verify_bundle(&bundle)?.identity(),
+///     identity.public()
+/// );
+///
+/// bundle.timestamp += 1; // any change to the signed contents is detected
+/// assert_eq!(
+///     pfs_x3dh::verify_bundle(&bundle),
+///     Err(BundleError::SignerMismatch)
+/// );
+/// bundle.signature.pop();
+/// assert_eq!(
+///     pfs_x3dh::verify_bundle(&bundle),
+///     Err(BundleError::InvalidSignatureLength { len: 64 })
+/// );
+/// # Ok(())
+/// # }
+/// ```
 pub fn verify_bundle(bundle: &pb::Bundle) -> Result<VerifiedBundle, BundleError> {
     let identity =
         PublicKey::from_compressed(&bundle.identity).map_err(|_| BundleError::InvalidIdentity {

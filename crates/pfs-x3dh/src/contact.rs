@@ -42,12 +42,39 @@ pub enum ContactCodeError {
 }
 
 /// The contact code of a bundle: standard base64 (with `=` padding) of its protobuf.
+///
+/// ```
+/// use pfs_wire::pb;
+/// // Field 5 (timestamp) = 1 is the two bytes 28 01, "KAE=" in base64.
+/// let bundle = pb::Bundle {
+///     timestamp: 1,
+///     ..Default::default()
+/// };
+/// assert_eq!(pfs_x3dh::contact_code(&bundle), "KAE=");
+/// ```
 pub fn contact_code(bundle: &pb::Bundle) -> String {
     STANDARD.encode(pfs_wire::encode(bundle))
 }
 
 /// Decodes a contact code into a bundle without verifying its signature (for
 /// diagnostics; use [`parse_contact_code`] to accept a contact).
+///
+/// ```
+/// use pfs_x3dh::ContactCodeError;
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// // Surrounding whitespace is trimmed; the signature is not checked here.
+/// assert_eq!(pfs_x3dh::decode_contact_code(" KAE=\n")?.timestamp, 1);
+/// assert_eq!(
+///     pfs_x3dh::decode_contact_code("  "),
+///     Err(ContactCodeError::Empty)
+/// );
+/// assert!(matches!(
+///     pfs_x3dh::decode_contact_code("KAE"),
+///     Err(ContactCodeError::Base64(_))
+/// ));
+/// # Ok(())
+/// # }
+/// ```
 pub fn decode_contact_code(code: &str) -> Result<pb::Bundle, ContactCodeError> {
     let code = code.trim();
     if code.is_empty() {
@@ -66,6 +93,31 @@ pub fn decode_contact_code(code: &str) -> Result<pb::Bundle, ContactCodeError> {
 }
 
 /// Parses and verifies a contact code.
+///
+/// ```
+/// use pfs_crypto::OsRandom;
+/// use pfs_x3dh::{BundleEntry, BundleError, ContactCodeError, IdentityKeyPair, SignedPreKeyPair};
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let identity = IdentityKeyPair::generate(&mut OsRandom)?;
+/// let spk = SignedPreKeyPair::generate(&mut OsRandom, 1, 0)?;
+/// let bundle =
+///     pfs_x3dh::sign_bundle(&identity, &[BundleEntry::own("phone".parse()?, &spk, 1)], 7)?;
+/// let code = pfs_x3dh::contact_code(&bundle);
+/// assert_eq!(
+///     pfs_x3dh::parse_contact_code(&code)?.identity(),
+///     identity.public()
+/// );
+///
+/// // A well-formed bundle without a signature is refused with a typed error.
+/// assert!(matches!(
+///     pfs_x3dh::parse_contact_code("KAE="),
+///     Err(ContactCodeError::Bundle(BundleError::InvalidIdentity {
+///         len: 0
+///     }))
+/// ));
+/// # Ok(())
+/// # }
+/// ```
 pub fn parse_contact_code(code: &str) -> Result<VerifiedBundle, ContactCodeError> {
     let bundle = decode_contact_code(code)?;
     Ok(verify_bundle(&bundle)?)
@@ -115,12 +167,40 @@ pub const QR_QUIET_ZONE: usize = 4;
 pub const QR_MAX_PNG_SCALE: u32 = 64;
 
 /// The QR code of `code` (usually a contact code).
+///
+/// ```
+/// use pfs_x3dh::contact::QR_QUIET_ZONE;
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// // Five bytes fit a version 1 symbol (21 × 21 modules) at level M.
+/// let qr = pfs_x3dh::contact_code_qr("hello")?;
+/// assert_eq!(qr.width(), 21);
+/// assert_eq!(qr.padded_width(), 21 + 2 * QR_QUIET_ZONE);
+/// // The finder pattern's outer ring is dark, its separator light.
+/// assert!(qr.is_dark(0, 0) && qr.is_dark(6, 6) && !qr.is_dark(7, 7));
+/// # Ok(())
+/// # }
+/// ```
 pub fn contact_code_qr(code: &str) -> Result<ContactCodeQr, QrError> {
     ContactCodeQr::new(code)
 }
 
 impl ContactCodeQr {
     /// Encodes `text` (byte mode as needed, error correction level M).
+    ///
+    /// ```
+    /// use pfs_x3dh::{ContactCodeQr, QrError};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// // At level M, version 5 (37 modules) holds 84 bytes, version 6 (41 modules) 106.
+    /// assert_eq!(ContactCodeQr::new(&"x".repeat(84))?.width(), 37);
+    /// assert_eq!(ContactCodeQr::new(&"x".repeat(85))?.width(), 41);
+    /// // Over 2331 bytes (version 40, level M) cannot be encoded.
+    /// assert!(matches!(
+    ///     ContactCodeQr::new(&"x".repeat(3000)),
+    ///     Err(QrError::Encode(_))
+    /// ));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn new(text: &str) -> Result<Self, QrError> {
         let code = qrcode::QrCode::with_error_correction_level(text, qrcode::EcLevel::M)
             .map_err(|e| QrError::Encode(e.to_string()))?;
@@ -163,6 +243,18 @@ impl ContactCodeQr {
     /// (`█ ▀ ▄` and space), quiet zone included. Block characters draw the **light**
     /// modules, so the code reads correctly on a terminal with a dark background and a
     /// light foreground (the common case); lines end with `\n`.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let text = pfs_x3dh::contact_code_qr("hello")?.to_terminal_string();
+    /// let lines: Vec<&str> = text.lines().collect();
+    /// assert_eq!(lines.len(), 15); // 29 module rows, two per line
+    /// assert!(lines.iter().all(|l| l.chars().count() == 29));
+    /// assert!(lines[0].chars().all(|c| c == '█')); // the light quiet zone
+    ///     
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn to_terminal_string(&self) -> String {
         let w = self.padded_width();
         let mut out = String::with_capacity((w + 1) * w.div_ceil(2) * 3);
@@ -186,6 +278,14 @@ impl ContactCodeQr {
     }
 
     /// An SVG document (black on white, quiet zone included).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let svg = pfs_x3dh::contact_code_qr("hello")?.to_svg();
+    /// assert!(svg.contains("<svg") && svg.contains("#000000") && svg.contains("#ffffff"));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn to_svg(&self) -> String {
         self.code
             .render::<qrcode::render::svg::Color<'_>>()
@@ -198,6 +298,22 @@ impl ContactCodeQr {
 
     /// A grayscale 8-bit PNG, black on white, `scale` pixels per module, quiet zone
     /// included. `scale` must be in `1..=`[`QR_MAX_PNG_SCALE`].
+    ///
+    /// ```
+    /// use pfs_x3dh::QrError;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let qr = pfs_x3dh::contact_code_qr("hello")?;
+    /// let png = qr.to_png(4)?;
+    /// assert_eq!(
+    ///     png[..8],
+    ///     [0x89, b'P', b'N', b'G', b'\r', b'\n', 0x1a, b'\n']
+    /// );
+    /// // The IHDR width and height: 29 modules × 4 pixels.
+    /// assert_eq!(png[16..24], [0, 0, 0, 116, 0, 0, 0, 116]);
+    /// assert_eq!(qr.to_png(0), Err(QrError::BadScale { scale: 0, max: 64 }));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn to_png(&self, scale: u32) -> Result<Vec<u8>, QrError> {
         if scale == 0 || scale > QR_MAX_PNG_SCALE {
             return Err(QrError::BadScale {

@@ -28,11 +28,40 @@ impl IdentityKeyPair {
     }
 
     /// Parses a 32-byte big-endian secret scalar.
+    ///
+    /// ```
+    /// use pfs_x3dh::IdentityKeyPair;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let mut one = [0u8; 32];
+    /// one[31] = 1;
+    /// let id = IdentityKeyPair::from_bytes(&one)?;
+    /// // The secret key 1 has the generator G as its public key.
+    /// assert_eq!(
+    ///     hex::encode(id.public().to_compressed()),
+    ///     "0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798"
+    /// );
+    /// assert!(IdentityKeyPair::from_bytes(&[0; 32]).is_err());
+    /// assert!(!format!("{id:?}").contains(&hex::encode(one))); // the secret is redacted
+    ///     
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, CryptoError> {
         SecretKey::from_bytes(bytes).map(Self::from_secret)
     }
 
     /// Generates a fresh identity from `rng` (one `secp256k1_secret` draw).
+    ///
+    /// ```
+    /// use pfs_crypto::OsRandom;
+    /// use pfs_x3dh::IdentityKeyPair;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let id = IdentityKeyPair::generate(&mut OsRandom)?;
+    /// assert_eq!(id.public(), &id.secret().public_key());
+    /// assert_ne!(IdentityKeyPair::generate(&mut OsRandom)?, id);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn generate(rng: &mut dyn RandomSource) -> Result<Self, CryptoError> {
         SecretKey::generate(rng).map(Self::from_secret)
     }
@@ -81,6 +110,21 @@ impl SignedPreKeyPair {
 
     /// Generates a new signed prekey from `rng` (one `secp256k1_secret` draw), created at
     /// `now_ns`.
+    ///
+    /// ```
+    /// use pfs_crypto::OsRandom;
+    /// use pfs_x3dh::{BUNDLE_REFRESH_INTERVAL_NS, SignedPreKeyPair};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let now = 1_700_000_000_000_000_000;
+    /// let spk = SignedPreKeyPair::generate(&mut OsRandom, 1, now)?;
+    /// assert_eq!((spk.version(), spk.created_ns()), (1, now));
+    /// // Its wire id is its compressed public key.
+    /// assert_eq!(spk.id(), spk.public().to_compressed());
+    /// assert!(!spk.needs_rotation(now + BUNDLE_REFRESH_INTERVAL_NS));
+    /// assert!(spk.needs_rotation(now + BUNDLE_REFRESH_INTERVAL_NS + 1));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn generate(
         rng: &mut dyn RandomSource,
         version: u32,
@@ -147,6 +191,18 @@ impl EphemeralKeyPair {
     }
 
     /// Generates a fresh ephemeral from `rng` (one `secp256k1_secret` draw).
+    ///
+    /// ```
+    /// use pfs_crypto::OsRandom;
+    /// use pfs_x3dh::EphemeralKeyPair;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let a = EphemeralKeyPair::generate(&mut OsRandom)?;
+    /// let b = EphemeralKeyPair::generate(&mut OsRandom)?;
+    /// assert_ne!(a.public(), b.public());
+    /// assert_eq!(EphemeralKeyPair::from_secret(a.secret().clone()), a);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn generate(rng: &mut dyn RandomSource) -> Result<Self, CryptoError> {
         SecretKey::generate(rng).map(Self::from_secret)
     }
@@ -199,6 +255,27 @@ impl InstallationId {
     pub const MAX_LEN: usize = 256;
 
     /// Validates an id.
+    ///
+    /// ```
+    /// use pfs_x3dh::{InstallationId, InstallationIdError};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let id = InstallationId::new("phone-1")?;
+    /// assert_eq!(
+    ///     (id.as_str(), id.to_string()),
+    ///     ("phone-1", "phone-1".to_string())
+    /// );
+    /// assert_eq!("phone-1".parse::<InstallationId>()?, id);
+    /// assert_eq!(InstallationId::new(""), Err(InstallationIdError::Empty));
+    /// assert_eq!(
+    ///     InstallationId::new("x".repeat(257)),
+    ///     Err(InstallationIdError::TooLong {
+    ///         len: 257,
+    ///         max: InstallationId::MAX_LEN
+    ///     })
+    /// );
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn new(id: impl Into<String>) -> Result<Self, InstallationIdError> {
         let id = id.into();
         if id.is_empty() {
@@ -215,6 +292,25 @@ impl InstallationId {
 
     /// A new random id: a UUID v4 built from 16 bytes drawn from `rng` with
     /// `fill_bytes`, in its lowercase hyphenated form.
+    ///
+    /// ```
+    /// use pfs_crypto::{CryptoError, RandomSource};
+    /// use pfs_x3dh::InstallationId;
+    ///
+    /// struct Zeros;
+    /// impl RandomSource for Zeros {
+    ///     fn fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), CryptoError> {
+    ///         dest.fill(0);
+    ///         Ok(())
+    ///     }
+    /// }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// // RFC 4122 version 4: only the version nibble and the variant bits are set.
+    /// let id = InstallationId::generate(&mut Zeros)?;
+    /// assert_eq!(id.as_str(), "00000000-0000-4000-8000-000000000000");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn generate(rng: &mut dyn RandomSource) -> Result<Self, CryptoError> {
         let mut bytes = [0u8; 16];
         rng.fill_bytes(&mut bytes)?;

@@ -21,6 +21,39 @@
 //!   codes (terminal text, SVG, PNG).
 //! * [`x3dh`]: [`x3dh_initiate`] / [`x3dh_respond`] and the replay id
 //!   [`InitialMessageId`].
+//!
+//! ## Example
+//!
+//! Bob publishes a signed bundle as a contact code; Alice parses it and starts X3DH; Bob
+//! answers her header with the secret of the signed prekey it names. Both get the same key.
+//!
+//! ```
+//! use pfs_crypto::OsRandom;
+//! use pfs_x3dh::{Account, BundleEntry, SignedPreKeyPair};
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let (alice, _) = Account::create(&mut OsRandom)?;
+//! let (bob, _) = Account::create(&mut OsRandom)?;
+//! let now_ns = 1_700_000_000_000_000_000;
+//! let bob_spk = SignedPreKeyPair::generate(&mut OsRandom, 1, now_ns)?;
+//! let entry = BundleEntry::own(bob.installation_id().clone(), &bob_spk, 1);
+//! let code = pfs_x3dh::contact_code(&pfs_x3dh::sign_bundle(bob.identity(), &[entry], now_ns)?);
+//!
+//! let bundle = pfs_x3dh::parse_contact_code(&code)?; // signature checked
+//! let spk = &bundle
+//!     .entry(bob.installation_id().as_str())
+//!     .ok_or("no entry")?
+//!     .signed_pre_key;
+//! let (alice_sk, header) =
+//!     pfs_x3dh::x3dh_initiate(alice.identity(), bundle.identity(), spk, &mut OsRandom)?;
+//!
+//! let bob_sk =
+//!     pfs_x3dh::x3dh_respond_to_header(bob.identity(), alice.public_key(), &header, |id| {
+//!         (id == &bob_spk.id()).then(|| bob_spk.secret().clone())
+//!     })?;
+//! assert_eq!(alice_sk, bob_sk);
+//! # Ok(())
+//! # }
+//! ```
 #![forbid(unsafe_code)]
 
 pub mod account;

@@ -71,6 +71,21 @@ pub struct X3dhHeader {
 
 impl X3dhHeader {
     /// The wire form.
+    ///
+    /// ```
+    /// use pfs_crypto::OsRandom;
+    /// use pfs_x3dh::{EphemeralKeyPair, SignedPreKeyPair, X3dhHeader};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let header = X3dhHeader {
+    ///     ephemeral: EphemeralKeyPair::generate(&mut OsRandom)?.public().clone(),
+    ///     spk_id: SignedPreKeyPair::generate(&mut OsRandom, 1, 0)?.id(),
+    /// };
+    /// let wire = header.to_pb();
+    /// assert_eq!((wire.key.len(), wire.id.len()), (33, 33));
+    /// assert_eq!(X3dhHeader::from_pb(&wire)?, header);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn to_pb(&self) -> pb::X3dhHeader {
         pb::X3dhHeader {
             key: self.ephemeral.to_compressed().to_vec(),
@@ -80,6 +95,19 @@ impl X3dhHeader {
 
     /// Parses the wire form: the key must be a valid compressed point and the id a valid
     /// compressed key.
+    ///
+    /// ```
+    /// use pfs_wire::pb;
+    /// use pfs_x3dh::{X3dhError, X3dhHeader};
+    /// let bad = pb::X3dhHeader {
+    ///     key: vec![2; 32],
+    ///     id: vec![],
+    /// };
+    /// assert_eq!(
+    ///     X3dhHeader::from_pb(&bad),
+    ///     Err(X3dhError::InvalidEphemeralKey { len: 32 })
+    /// );
+    /// ```
     pub fn from_pb(header: &pb::X3dhHeader) -> Result<Self, X3dhError> {
         let ephemeral = PublicKey::from_compressed(&header.key).map_err(|_| {
             X3dhError::InvalidEphemeralKey {
@@ -111,6 +139,23 @@ pub struct InitialMessageId([u8; 32]);
 
 impl InitialMessageId {
     /// Computes the id of a header's (SPK id, ephemeral) pair.
+    ///
+    /// ```
+    /// use pfs_crypto::{OsRandom, hash::keccak256};
+    /// use pfs_x3dh::{EphemeralKeyPair, InitialMessageId, SignedPreKeyPair, X3dhHeader};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let spk_id = SignedPreKeyPair::generate(&mut OsRandom, 1, 0)?.id();
+    /// let ephemeral = EphemeralKeyPair::generate(&mut OsRandom)?.public().clone();
+    /// let id = InitialMessageId::new(&spk_id, &ephemeral);
+    /// assert_eq!(
+    ///     id.as_bytes(),
+    ///     &keccak256(&[&spk_id[..], ephemeral.as_compressed()].concat())
+    /// );
+    /// assert_eq!(X3dhHeader { ephemeral, spk_id }.initial_message_id(), id);
+    /// assert_eq!(InitialMessageId::from_bytes(*id.as_bytes()), id);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn new(spk_id: &[u8; SPK_ID_LEN], ephemeral: &PublicKey) -> Self {
         Self(keccak256_concat(&[spk_id, ephemeral.as_compressed()]))
     }
@@ -136,6 +181,31 @@ fn combine(dh1: &SecretBytes<32>, dh2: &SecretBytes<32>, dh3: &SecretBytes<32>) 
 
 /// Initiator side with a given ephemeral (for replaying recorded runs). Returns SK and
 /// the header to send.
+///
+/// ```
+/// use pfs_crypto::hash::keccak256;
+/// use pfs_crypto::secp256k1::SecretKey;
+/// use pfs_x3dh::{EphemeralKeyPair, IdentityKeyPair};
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let ik_a = IdentityKeyPair::from_bytes(&[1; 32])?;
+/// let ik_b = IdentityKeyPair::from_bytes(&[2; 32])?;
+/// let spk_b = SecretKey::from_bytes(&[3; 32])?;
+/// let ek_a = EphemeralKeyPair::from_secret(SecretKey::from_bytes(&[4; 32])?);
+/// let (sk, header) =
+///     pfs_x3dh::x3dh_initiate_with_ephemeral(&ik_a, ik_b.public(), &spk_b.public_key(), &ek_a);
+/// // SK = Keccak-256(DH(IK_A, SPK_B) ‖ DH(EK_A, IK_B) ‖ DH(EK_A, SPK_B)), by hand:
+/// let dh1 = ik_a.secret().diffie_hellman(&spk_b.public_key());
+/// let dh2 = ek_a.secret().diffie_hellman(ik_b.public());
+/// let dh3 = ek_a.secret().diffie_hellman(&spk_b.public_key());
+/// let by_hand = keccak256(&[&dh1.expose()[..], &dh2.expose()[..], &dh3.expose()[..]].concat());
+/// assert_eq!(sk.expose(), &by_hand);
+/// assert_eq!(
+///     (&header.ephemeral, header.spk_id),
+///     (ek_a.public(), spk_b.public_key().to_compressed())
+/// );
+/// # Ok(())
+/// # }
+/// ```
 pub fn x3dh_initiate_with_ephemeral(
     our_identity: &IdentityKeyPair,
     their_identity: &PublicKey,
@@ -155,6 +225,25 @@ pub fn x3dh_initiate_with_ephemeral(
 
 /// Initiator side: the ephemeral is the **first** key drawn from `rng`
 /// (`secp256k1_secret`). Returns SK and the header to send.
+///
+/// ```
+/// use pfs_crypto::OsRandom;
+/// use pfs_x3dh::{IdentityKeyPair, SignedPreKeyPair};
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let (alice, bob) = (
+///     IdentityKeyPair::generate(&mut OsRandom)?,
+///     IdentityKeyPair::generate(&mut OsRandom)?,
+/// );
+/// let bob_spk = SignedPreKeyPair::generate(&mut OsRandom, 1, 0)?;
+/// let (sk1, h1) = pfs_x3dh::x3dh_initiate(&alice, bob.public(), bob_spk.public(), &mut OsRandom)?;
+/// let (sk2, h2) = pfs_x3dh::x3dh_initiate(&alice, bob.public(), bob_spk.public(), &mut OsRandom)?;
+/// // A fresh ephemeral each time: a different key and a different replay id.
+/// assert_ne!(sk1, sk2);
+/// assert_ne!(h1.initial_message_id(), h2.initial_message_id());
+/// assert_eq!(h1.spk_id, bob_spk.id());
+/// # Ok(())
+/// # }
+/// ```
 pub fn x3dh_initiate(
     our_identity: &IdentityKeyPair,
     their_identity: &PublicKey,
@@ -172,6 +261,29 @@ pub fn x3dh_initiate(
 
 /// Responder side: `our_spk` is the secret of the signed prekey named by the header's id
 /// (looked up by the caller), `their_identity` the transport-authenticated sender.
+///
+/// ```
+/// use pfs_crypto::OsRandom;
+/// use pfs_x3dh::{IdentityKeyPair, SignedPreKeyPair};
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let (alice, bob) = (
+///     IdentityKeyPair::generate(&mut OsRandom)?,
+///     IdentityKeyPair::generate(&mut OsRandom)?,
+/// );
+/// let bob_spk = SignedPreKeyPair::generate(&mut OsRandom, 1, 0)?;
+/// let (alice_sk, header) =
+///     pfs_x3dh::x3dh_initiate(&alice, bob.public(), bob_spk.public(), &mut OsRandom)?;
+/// let bob_sk = pfs_x3dh::x3dh_respond(&bob, bob_spk.secret(), alice.public(), &header.ephemeral);
+/// assert_eq!(bob_sk, alice_sk);
+/// // Another claimed sender gets another key.
+/// let mallory = IdentityKeyPair::generate(&mut OsRandom)?;
+/// assert_ne!(
+///     pfs_x3dh::x3dh_respond(&bob, bob_spk.secret(), mallory.public(), &header.ephemeral),
+///     alice_sk
+/// );
+/// # Ok(())
+/// # }
+/// ```
 pub fn x3dh_respond(
     our_identity: &IdentityKeyPair,
     our_spk: &SecretKey,
@@ -187,6 +299,24 @@ pub fn x3dh_respond(
 /// Responder side from a received header: `find_spk` looks up the secret of our signed
 /// prekey whose compressed encoding is `header.spk_id` (status-go `GetPrivateKeyBundle`);
 /// `None` gives [`X3dhError::UnknownSignedPreKey`].
+///
+/// ```
+/// use pfs_crypto::OsRandom;
+/// use pfs_x3dh::{IdentityKeyPair, SignedPreKeyPair, X3dhError};
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let (alice, bob) = (
+///     IdentityKeyPair::generate(&mut OsRandom)?,
+///     IdentityKeyPair::generate(&mut OsRandom)?,
+/// );
+/// let old_spk = SignedPreKeyPair::generate(&mut OsRandom, 1, 0)?;
+/// let (_, header) =
+///     pfs_x3dh::x3dh_initiate(&alice, bob.public(), old_spk.public(), &mut OsRandom)?;
+/// // Bob has since dropped that prekey: the lookup finds nothing.
+/// let refused = pfs_x3dh::x3dh_respond_to_header(&bob, alice.public(), &header, |_| None);
+/// assert_eq!(refused, Err(X3dhError::UnknownSignedPreKey));
+/// # Ok(())
+/// # }
+/// ```
 pub fn x3dh_respond_to_header(
     our_identity: &IdentityKeyPair,
     their_identity: &PublicKey,
