@@ -37,6 +37,8 @@
 //!   stays usable. After any other error the transaction should be dropped (rolled back).
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "conformance")]
+pub mod conformance;
 mod crypt;
 pub mod memory;
 mod records;

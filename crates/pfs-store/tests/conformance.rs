@@ -3,7 +3,7 @@
 //! reopened before every transaction (so every committed value must survive a reopen).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
-mod common;
+use pfs_store::conformance as common;
 
 use pfs_store::{SqliteOptions, SqliteStore, Store, StoreError, Transaction};
 use std::path::PathBuf;
@@ -104,3 +104,14 @@ cases!(
     app_records_by_kind_due_and_key,
     session_maintenance_queries,
 );
+
+/// The one-line form a third-party store uses runs every case.
+#[test]
+fn run_all_runs_every_case_on_a_fresh_store() {
+    let mut made = 0;
+    common::run_all(|| {
+        made += 1;
+        Box::new(pfs_store::MemoryStore::new())
+    });
+    assert_eq!(made, common::CASES.len());
+}

@@ -5,7 +5,7 @@
 //! that the store refuses the row with [`StoreError::Tampered`] instead of using it.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
-mod common;
+use pfs_store::conformance as common;
 
 use common::*;
 use pfs_store::*;

@@ -2,7 +2,7 @@
 //! storage-stability file of schema version 1.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
-mod common;
+use pfs_store::conformance as common;
 
 use common::*;
 use pfs_crypto::{CryptoError, RandomSource, SecretBytes, SecretVec};

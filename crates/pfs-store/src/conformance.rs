@@ -1,17 +1,27 @@
-//! The store conformance suite: written once, run against every [`Store`].
+//! The store conformance suite: written once, run against every [`Store`] (the cargo
+//! feature `conformance`).
 //!
-//! Each `pub fn` takes a fresh, empty store. `tests/conformance.rs` instantiates every case
-//! for [`pfs_store::MemoryStore`] and [`pfs_store::SqliteStore`].
-#![allow(
-    dead_code,
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    missing_docs
-)]
+//! Each case takes a fresh, empty store and checks one part of the [`Store`] /
+//! [`Transaction`] contract (ordering, replacement, deletion, read-your-writes, rollback on
+//! drop, the metadata-only maintenance queries, ...). A third-party store runs all of them
+//! in one line:
+//!
+//! ```
+//! # fn main() {
+//! pfs_store::conformance::run_all(|| Box::new(pfs_store::MemoryStore::new()));
+//! # }
+//! ```
+//!
+//! This crate runs every case, one test each, against [`crate::MemoryStore`] and
+//! [`crate::SqliteStore`] (on a file, and closed and reopened before every transaction)
+//! in `tests/conformance.rs`. The record builders ([`k33`], [`session`], [`seed`],
+//! [`snapshot`], ...) are public for tests of stores that want more cases.
+//!
+//! This is test code: a failed check panics (with the case's name, from [`run_all`]).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
+use crate::*;
 use pfs_crypto::{SecretBytes, SecretVec};
-use pfs_store::*;
 
 /// A test key: `02 ‖ b*32`.
 pub fn k33(b: u8) -> Key33 {
@@ -917,7 +927,7 @@ pub fn commits_accumulate(store: &mut dyn Store) {
     for round in 0..5 {
         commit_with(store, |tx| scribble(tx, round));
     }
-    let mut expected = crate::common::reference_after_rounds(5);
+    let mut expected = reference_after_rounds(5);
     let got = read(store, snapshot);
     assert_eq!(got, snapshot(&*expected.begin().unwrap()));
 }
@@ -1314,3 +1324,20 @@ pub const CASES: &[(&str, Case)] = &[
     ("drop_rolls_back", drop_rolls_back),
     ("commits_accumulate", commits_accumulate),
 ];
+
+/// Runs every case of [`CASES`], each on a fresh store from `make`. Panics on the first
+/// case that fails, naming it.
+pub fn run_all(mut make: impl FnMut() -> Box<dyn Store>) {
+    for (name, case) in CASES {
+        let mut store = make();
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| case(&mut *store)));
+        if let Err(cause) = outcome {
+            let why = cause
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| cause.downcast_ref::<&str>().copied())
+                .unwrap_or("(no message)");
+            panic!("store conformance case {name} failed: {why}");
+        }
+    }
+}
