@@ -44,6 +44,21 @@ pub struct SkippedKeysError(pub String);
 
 /// Errors of [`crate::RatchetState::decrypt`]. On any of them the caller keeps its old
 /// state and applies no change to its skipped-key store.
+///
+/// A failed AEAD check from a suite primitive becomes the top-level
+/// [`DecryptError::AuthenticationFailed`]; other primitive errors are wrapped:
+///
+/// ```
+/// use pfs_ratchet::{DecryptError, RatchetError};
+/// assert_eq!(
+///     DecryptError::from(RatchetError::AuthenticationFailed),
+///     DecryptError::AuthenticationFailed
+/// );
+/// assert_eq!(
+///     DecryptError::from(RatchetError::CiphertextTooShort { len: 3 }),
+///     DecryptError::Ratchet(RatchetError::CiphertextTooShort { len: 3 })
+/// );
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum DecryptError {

@@ -8,6 +8,13 @@ macro_rules! key_newtype {
         $(#[$doc])*
         ///
         /// 32 secret bytes: zeroized on drop, redacted in `Debug`, compared in constant time.
+        ///
+        /// ```
+        #[doc = concat!("use pfs_ratchet::", stringify!($name), ";")]
+        #[doc = concat!("let key = ", stringify!($name), "::from_bytes([7; 32]);")]
+        /// assert_eq!(key.expose(), &[7; 32]);
+        #[doc = concat!("assert_eq!(format!(\"{key:?}\"), \"", stringify!($name), "(<redacted>)\");")]
+        /// ```
         #[derive(Clone, PartialEq, Eq)]
         pub struct $name(SecretBytes<32>);
 

@@ -17,6 +17,40 @@
 //! * [`Session`]: a state plus an in-memory skipped-key store, for tests and benchmarks.
 //!
 //! Everything secret is zeroized on drop and redacted in `Debug`.
+//!
+//! ## Example
+//!
+//! After X3DH both sides hold the shared secret SK; the responder (Bob) also holds the
+//! signed prekey the initiator (Alice) used. Alice writes first, Bob answers.
+//!
+//! ```
+//! use pfs_crypto::{OsRandom, secp256k1::SecretKey};
+//! use pfs_ratchet::{ConfirmMode, DhKeyPair, Limits, RatchetState, SecretBytes, Session};
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let spk = SecretKey::generate(&mut OsRandom)?;
+//! let spk = DhKeyPair {
+//!     secret: spk.to_bytes(),
+//!     public: spk.public_key().to_compressed().to_vec(),
+//! };
+//! let sk = SecretBytes::new([7; 32]); // from X3DH
+//! let alice = RatchetState::new_status_go_initiator(&sk, &spk.public, &mut OsRandom)?;
+//! let mut alice = Session::new(alice, Limits::default(), ConfirmMode::Immediate);
+//! let bob = RatchetState::new_status_go_responder(&sk, spk)?;
+//! let mut bob = Session::new(bob, Limits::default(), ConfirmMode::Immediate);
+//!
+//! let (header, ct) = alice.encrypt(b"hi Bob", b"ad")?;
+//! assert_eq!(
+//!     bob.decrypt(&header, &ct, b"ad", &mut OsRandom)?.0,
+//!     b"hi Bob"
+//! );
+//! let (header, ct) = bob.encrypt(b"hi Alice", b"ad")?;
+//! assert_eq!(
+//!     alice.decrypt(&header, &ct, b"ad", &mut OsRandom)?.0,
+//!     b"hi Alice"
+//! );
+//! # Ok(())
+//! # }
+//! ```
 #![forbid(unsafe_code)]
 
 mod error;

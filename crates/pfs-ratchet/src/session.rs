@@ -42,6 +42,22 @@ impl SkippedKeys for Session {
 
 impl Session {
     /// A session with an empty skipped-key store.
+    ///
+    /// ```
+    /// use pfs_crypto::OsRandom;
+    /// use pfs_ratchet::{ConfirmMode, Limits, RatchetState, SecretBytes, Session, SuiteId};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let sk = SecretBytes::new([9; 32]);
+    /// let state = RatchetState::new_spec_initiator(&sk, &mut OsRandom)?;
+    /// let session = Session::new(state, Limits::default(), ConfirmMode::TwoPhase);
+    /// assert_eq!(session.state().suite_id(), SuiteId::Spec);
+    /// assert_eq!(
+    ///     (session.mode(), session.skipped_len()),
+    ///     (ConfirmMode::TwoPhase, 0)
+    /// );
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn new(state: RatchetState, limits: Limits, mode: ConfirmMode) -> Self {
         Self {
             state,
@@ -86,6 +102,28 @@ impl Session {
     }
 
     /// Encrypts (see [`RatchetState::encrypt`]).
+    ///
+    /// ```
+    /// # use pfs_crypto::{OsRandom, secp256k1::SecretKey};
+    /// # use pfs_ratchet::{ConfirmMode, DhKeyPair, Limits, RatchetState, SecretBytes, Session};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let spk = SecretKey::generate(&mut OsRandom)?;
+    /// # let public = spk.public_key().to_compressed().to_vec();
+    /// # let spk = DhKeyPair { secret: spk.to_bytes(), public };
+    /// # let sk = SecretBytes::new([7; 32]);
+    /// # let alice = RatchetState::new_status_go_initiator(&sk, &spk.public, &mut OsRandom)?;
+    /// # let bob = RatchetState::new_status_go_responder(&sk, spk)?;
+    /// # let mut alice = Session::new(alice, Limits::default(), ConfirmMode::Immediate);
+    /// # let mut bob = Session::new(bob, Limits::default(), ConfirmMode::Immediate);
+    /// let (h0, _) = alice.encrypt(b"one", b"")?;
+    /// let (h1, _) = alice.encrypt(b"two", b"")?;
+    /// // Both in the same chain: the same ratchet key, message numbers 0 and 1.
+    /// assert_eq!((h0.n, h1.n, h0.pn), (0, 1, 0));
+    /// assert_eq!(h0.key, h1.key);
+    /// assert_eq!(Some(&h0.key[..]), alice.state().dhs_public());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn encrypt(
         &mut self,
         plaintext: &[u8],
@@ -105,6 +143,36 @@ impl Session {
 
     /// Decrypts and, on success only, replaces the state and applies the store changes.
     /// Returns the plaintext and, in [`ConfirmMode::TwoPhase`], the receipt to confirm.
+    ///
+    /// ```
+    /// use pfs_ratchet::DecryptError;
+    /// # use pfs_crypto::{OsRandom, secp256k1::SecretKey};
+    /// # use pfs_ratchet::{ConfirmMode, DhKeyPair, Limits, RatchetState, SecretBytes, Session};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let spk = SecretKey::generate(&mut OsRandom)?;
+    /// # let public = spk.public_key().to_compressed().to_vec();
+    /// # let spk = DhKeyPair { secret: spk.to_bytes(), public };
+    /// # let sk = SecretBytes::new([7; 32]);
+    /// # let alice = RatchetState::new_status_go_initiator(&sk, &spk.public, &mut OsRandom)?;
+    /// # let bob = RatchetState::new_status_go_responder(&sk, spk)?;
+    /// # let mut alice = Session::new(alice, Limits::default(), ConfirmMode::Immediate);
+    /// # let mut bob = Session::new(bob, Limits::default(), ConfirmMode::Immediate);
+    /// let (h0, c0) = alice.encrypt(b"first", b"ad")?;
+    /// let (h1, c1) = alice.encrypt(b"second", b"ad")?;
+    /// // Out of order: the key of message 0 is kept as a skipped key.
+    /// assert_eq!(bob.decrypt(&h1, &c1, b"ad", &mut OsRandom)?.0, b"second");
+    /// assert!(bob.has_skipped(&h0.key, 0));
+    ///
+    /// // A flipped bit is refused, and leaves the session as it was.
+    /// let mut forged = c0.clone();
+    /// forged[20] ^= 1;
+    /// let refused = bob.decrypt(&h0, &forged, b"ad", &mut OsRandom);
+    /// assert_eq!(refused.err(), Some(DecryptError::AuthenticationFailed));
+    /// assert_eq!(bob.decrypt(&h0, &c0, b"ad", &mut OsRandom)?.0, b"first");
+    /// assert_eq!(bob.skipped_len(), 0);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn decrypt(
         &mut self,
         header: &Header,
@@ -121,6 +189,28 @@ impl Session {
 
     /// [`Self::decrypt`], returning everything the decryption produced (the `state` field
     /// is a copy of the new state, the `changes` are those just applied).
+    ///
+    /// ```
+    /// # use pfs_crypto::{OsRandom, secp256k1::SecretKey};
+    /// # use pfs_ratchet::{ConfirmMode, DhKeyPair, Limits, RatchetState, SecretBytes, Session};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let spk = SecretKey::generate(&mut OsRandom)?;
+    /// # let public = spk.public_key().to_compressed().to_vec();
+    /// # let spk = DhKeyPair { secret: spk.to_bytes(), public };
+    /// # let sk = SecretBytes::new([7; 32]);
+    /// # let alice = RatchetState::new_status_go_initiator(&sk, &spk.public, &mut OsRandom)?;
+    /// # let bob = RatchetState::new_status_go_responder(&sk, spk)?;
+    /// # let mut alice = Session::new(alice, Limits::default(), ConfirmMode::Immediate);
+    /// # let mut bob = Session::new(bob, Limits::default(), ConfirmMode::Immediate);
+    /// let sent = alice.encrypt_detailed(b"hello", b"ad")?;
+    /// let got = bob.decrypt_detailed(&sent.header, &sent.ciphertext, b"ad", &mut OsRandom)?;
+    /// // Both sides used the same message key and associated data.
+    /// assert_eq!(got.message_key, sent.message_key);
+    /// assert_eq!(got.associated_data, sent.associated_data);
+    /// assert_eq!((got.plaintext.as_slice(), got.changes.is_empty()), (&b"hello"[..], true));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn decrypt_detailed(
         &mut self,
         header: &Header,
@@ -155,6 +245,28 @@ impl Session {
 
     /// Confirms a processed message ([`ConfirmMode::TwoPhase`]): deletes its key.
     /// Returns whether a key was deleted.
+    ///
+    /// ```
+    /// # use pfs_crypto::{OsRandom, secp256k1::SecretKey};
+    /// # use pfs_ratchet::{ConfirmMode, DhKeyPair, Limits, RatchetState, SecretBytes, Session};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let spk = SecretKey::generate(&mut OsRandom)?;
+    /// # let public = spk.public_key().to_compressed().to_vec();
+    /// # let spk = DhKeyPair { secret: spk.to_bytes(), public };
+    /// # let sk = SecretBytes::new([7; 32]);
+    /// # let alice = RatchetState::new_status_go_initiator(&sk, &spk.public, &mut OsRandom)?;
+    /// # let bob = RatchetState::new_status_go_responder(&sk, spk)?;
+    /// # let mut alice = Session::new(alice, Limits::default(), ConfirmMode::TwoPhase);
+    /// # let mut bob = Session::new(bob, Limits::default(), ConfirmMode::TwoPhase);
+    /// let (h, c) = alice.encrypt(b"once", b"")?;
+    /// let (_, receipt) = bob.decrypt(&h, &c, b"", &mut OsRandom)?;
+    /// // Until confirmed, a duplicate delivery decrypts again (status-go behaviour).
+    /// assert_eq!(bob.decrypt(&h, &c, b"", &mut OsRandom)?.0, b"once");
+    /// assert!(bob.confirm(&receipt.ok_or("two-phase gives a receipt")?));
+    /// assert!(bob.decrypt(&h, &c, b"", &mut OsRandom).is_err());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn confirm(&mut self, receipt: &Receipt) -> bool {
         self.keys
             .0
@@ -164,6 +276,29 @@ impl Session {
 
     /// Applies store changes in the documented order: insert, remove, keep the newest
     /// `keep_newest` by seq, delete seq ≤ `delete_seq_at_or_below`.
+    ///
+    /// ```
+    /// use pfs_ratchet::{MessageKey, NewSkippedKey, SkippedKeyChanges};
+    /// # use pfs_crypto::{OsRandom, secp256k1::SecretKey};
+    /// # use pfs_ratchet::{ConfirmMode, DhKeyPair, Limits, RatchetState, SecretBytes, Session};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let spk = SecretKey::generate(&mut OsRandom)?;
+    /// # let public = spk.public_key().to_compressed().to_vec();
+    /// # let spk = DhKeyPair { secret: spk.to_bytes(), public };
+    /// # let sk = SecretBytes::new([7; 32]);
+    /// # let alice = RatchetState::new_status_go_initiator(&sk, &spk.public, &mut OsRandom)?;
+    /// # let bob = RatchetState::new_status_go_responder(&sk, spk)?;
+    /// # let mut alice = Session::new(alice, Limits::default(), ConfirmMode::Immediate);
+    /// # let mut bob = Session::new(bob, Limits::default(), ConfirmMode::Immediate);
+    /// let mk = MessageKey::from_bytes([0; 32]);
+    /// let key = |n, seq| NewSkippedKey { ratchet_key: vec![2; 33], n, mk: mk.clone(), seq };
+    /// let insert = vec![key(0, 10), key(1, 11), key(2, 12)];
+    /// bob.apply(SkippedKeyChanges { insert, keep_newest: 2, ..Default::default() });
+    /// // Only the two newest by seq are left.
+    /// assert_eq!(bob.skipped_entries(), [(vec![2; 33], 1, 11), (vec![2; 33], 2, 12)]);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn apply(&mut self, changes: SkippedKeyChanges) {
         for k in changes.insert {
             self.keys

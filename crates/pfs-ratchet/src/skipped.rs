@@ -8,6 +8,52 @@ use serde::{Deserialize, Serialize};
 
 /// Read-only lookup in a skipped-message-key store, keyed by (ratchet public key as on the
 /// wire, message number). A store implements it; [`crate::RatchetState::decrypt`] calls it.
+///
+/// A store over a map, applying the [`SkippedKeyChanges`] a decryption returns:
+///
+/// ```
+/// use pfs_crypto::OsRandom;
+/// use pfs_ratchet::{
+///     ConfirmMode, Limits, MessageKey, RatchetState, SecretBytes, SkippedKeys, SkippedKeysError,
+/// };
+/// use std::collections::BTreeMap;
+///
+/// #[derive(Default)]
+/// struct MapStore(BTreeMap<(Vec<u8>, u32), MessageKey>);
+/// impl SkippedKeys for MapStore {
+///     fn get(&self, key: &[u8], n: u32) -> Result<Option<MessageKey>, SkippedKeysError> {
+///         Ok(self.0.get(&(key.to_vec(), n)).cloned())
+///     }
+/// }
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let sk = SecretBytes::new([4; 32]);
+/// let (mut alice, mut bob) = (
+///     RatchetState::new_spec_initiator(&sk, &mut OsRandom)?,
+///     RatchetState::new_spec_responder(&sk)?,
+/// );
+/// let (mut store, limits, mode) = (
+///     MapStore::default(),
+///     Limits::default(),
+///     ConfirmMode::Immediate,
+/// );
+/// let (h0, c0) = alice.encrypt(b"zero", b"")?;
+/// let (h1, c1) = alice.encrypt(b"one", b"")?;
+/// for (h, c, pt) in [(&h1, &c1, &b"one"[..]), (&h0, &c0, &b"zero"[..])] {
+///     let d = bob.decrypt(&store, h, c, b"", &mut OsRandom, &limits, mode)?;
+///     assert_eq!(d.plaintext, pt);
+///     for k in d.changes.insert {
+///         store.0.insert((k.ratchet_key.clone(), k.n), k.mk.clone());
+///     }
+///     for k in d.changes.remove {
+///         store.0.remove(&k);
+///     }
+///     bob = d.state;
+/// }
+/// assert!(store.0.is_empty()); // message 0's key was stored, then used and removed
+///     
+/// # Ok(())
+/// # }
+/// ```
 pub trait SkippedKeys {
     /// The stored message key for `(ratchet_key, n)`, if any.
     fn get(&self, ratchet_key: &[u8], n: u32) -> Result<Option<MessageKey>, SkippedKeysError>;
@@ -21,6 +67,40 @@ impl SkippedKeys for () {
 }
 
 /// Limits of the skipped-key store. The defaults are status-go's.
+///
+/// ```
+/// use pfs_crypto::OsRandom;
+/// use pfs_ratchet::{ConfirmMode, DecryptError, Limits, RatchetState, SecretBytes, Session};
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let d = Limits::default();
+/// assert_eq!(
+///     (d.max_skip, d.max_keys_per_session, d.max_keep),
+///     (1000, 2000, 3000)
+/// );
+///
+/// let sk = SecretBytes::new([4; 32]);
+/// let mut alice = RatchetState::new_spec_initiator(&sk, &mut OsRandom)?;
+/// let tight = Limits { max_skip: 2, ..d };
+/// let mut bob = Session::new(
+///     RatchetState::new_spec_responder(&sk)?,
+///     tight,
+///     ConfirmMode::Immediate,
+/// );
+/// for _ in 0..3 {
+///     alice.encrypt(b"lost", b"")?;
+/// }
+/// let (h, c) = alice.encrypt(b"fourth", b"")?; // n = 3: three keys to skip
+/// assert!(matches!(
+///     bob.decrypt(&h, &c, b"", &mut OsRandom),
+///     Err(DecryptError::TooManySkipped {
+///         until: 3,
+///         max_skip: 2,
+///         ..
+///     })
+/// ));
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Limits {
     /// Most message keys skipped in one chain by one message (status-go `MaxSkip` = 1000).
@@ -44,6 +124,34 @@ impl Default for Limits {
 }
 
 /// What happens to the message key a decryption used.
+///
+/// ```
+/// use pfs_crypto::OsRandom;
+/// use pfs_ratchet::{ConfirmMode, DecryptError, Limits, RatchetState, SecretBytes, Session};
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let sk = SecretBytes::new([4; 32]);
+/// let mut alice = RatchetState::new_spec_initiator(&sk, &mut OsRandom)?;
+/// let (h, c) = alice.encrypt(b"once", b"")?;
+/// let mut bob = Session::new(
+///     RatchetState::new_spec_responder(&sk)?,
+///     Limits::default(),
+///     ConfirmMode::default(),
+/// );
+/// assert_eq!(bob.mode(), ConfirmMode::Immediate);
+/// let (_, receipt) = bob.decrypt(&h, &c, b"", &mut OsRandom)?;
+/// assert!(receipt.is_none());
+/// // The key is gone at once: a replay is refused.
+/// let replay = bob.decrypt(&h, &c, b"", &mut OsRandom);
+/// assert_eq!(
+///     replay.err(),
+///     Some(DecryptError::DuplicateOrEvicted {
+///         n: 0,
+///         recv_chain_n: 1
+///     })
+/// );
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum ConfirmMode {
     /// The used key is deleted at once: a replay gets [`crate::DecryptError::DuplicateOrEvicted`]
@@ -118,6 +226,21 @@ pub struct SkippedKeyChanges {
 impl SkippedKeyChanges {
     /// True when nothing is inserted or removed. (Eviction rules alone only delete keys a
     /// previous change already made eligible.)
+    ///
+    /// ```
+    /// use pfs_ratchet::SkippedKeyChanges;
+    /// let only_eviction = SkippedKeyChanges {
+    ///     keep_newest: 10,
+    ///     delete_seq_at_or_below: Some(3),
+    ///     ..Default::default()
+    /// };
+    /// assert!(only_eviction.is_empty());
+    /// let removal = SkippedKeyChanges {
+    ///     remove: vec![(vec![2; 33], 0)],
+    ///     ..Default::default()
+    /// };
+    /// assert!(!removal.is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.insert.is_empty() && self.remove.is_empty()
     }

@@ -118,6 +118,25 @@ impl RatchetState {
 
     /// status-go passive side (Bob, `dr.New(id, sk, spk)`): DHs = the signed prekey pair,
     /// no DHr, root = sending = receiving chain key = SK, all counters 0.
+    ///
+    /// ```
+    /// use pfs_ratchet::{DhKeyPair, RatchetError, RatchetState, SecretBytes};
+    /// # use pfs_crypto::{OsRandom, secp256k1::SecretKey};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let spk = SecretKey::generate(&mut OsRandom)?;
+    /// # let public = spk.public_key().to_compressed().to_vec();
+    /// # let spk = DhKeyPair { secret: spk.to_bytes(), public };
+    /// let sk = SecretBytes::new([7; 32]);
+    /// let bob = RatchetState::new_status_go_responder(&sk, spk.clone())?;
+    /// assert_eq!(bob.dhs_public(), Some(&spk.public[..]));
+    /// assert_eq!((bob.dhr(), bob.send_chain_n(), bob.recv_chain_n()), (None, 0, 0));
+    /// assert_eq!(bob.root_chain_key().expose(), sk.expose());
+    ///
+    /// let zero = RatchetState::new_status_go_responder(&SecretBytes::zero(), spk);
+    /// assert_eq!(zero.err(), Some(RatchetError::ZeroSharedSecret));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn new_status_go_responder(
         sk: &SecretBytes<32>,
         spk_keypair: DhKeyPair,
@@ -148,6 +167,30 @@ impl RatchetState {
     /// status-go active side (Alice, `dr.NewWithRemoteKey(id, sk, spk)`): DHs = a new key
     /// (consumes one key from `rng`), DHr = SPK_B, receiving chain = SK,
     /// (root, sending chain) = `KDF_RK(SK, DH(DHs, SPK_B))`, all counters 0.
+    ///
+    /// ```
+    /// use pfs_crypto::OsRandom;
+    /// use pfs_ratchet::{RatchetError, RatchetState, SecretBytes, SuiteId};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let sk = SecretBytes::new([7; 32]);
+    /// let spk = pfs_crypto::secp256k1::SecretKey::generate(&mut OsRandom)?.public_key();
+    /// let alice = RatchetState::new_status_go_initiator(&sk, spk.as_compressed(), &mut OsRandom)?;
+    /// assert_eq!(alice.dhr(), Some(&spk.as_compressed()[..]));
+    /// assert!(alice.can_send());
+    ///
+    /// // A 32-byte (X25519-sized) key is not a status-go ratchet key.
+    /// let wrong = RatchetState::new_status_go_initiator(&sk, &[9; 32], &mut OsRandom);
+    /// assert_eq!(
+    ///     wrong.err(),
+    ///     Some(RatchetError::InvalidKeyLength {
+    ///         suite: SuiteId::StatusGo,
+    ///         expected: 33,
+    ///         actual: 32
+    ///     })
+    /// );
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn new_status_go_initiator(
         sk: &SecretBytes<32>,
         their_spk: &[u8],
@@ -158,6 +201,25 @@ impl RatchetState {
 
     /// [`Self::new_status_go_initiator`], also returning the initial DH output
     /// (`session_init.dh_out` of the vectors).
+    ///
+    /// ```
+    /// use pfs_crypto::{OsRandom, secp256k1::SecretKey};
+    /// use pfs_ratchet::{RatchetState, SecretBytes};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let spk = SecretKey::generate(&mut OsRandom)?;
+    /// let sk = SecretBytes::new([7; 32]);
+    /// let (alice, dh_out) = RatchetState::new_status_go_initiator_detailed(
+    ///     &sk,
+    ///     spk.public_key().as_compressed(),
+    ///     &mut OsRandom,
+    /// )?;
+    /// // The DH output is ECDH(DHs, SPK_B), which Bob gets from his side.
+    /// let dhs = alice.dhs_public().ok_or("no DHs")?;
+    /// let from_bob = spk.diffie_hellman(&pfs_crypto::secp256k1::PublicKey::from_compressed(dhs)?);
+    /// assert_eq!(dh_out, from_bob);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn new_status_go_initiator_detailed(
         sk: &SecretBytes<32>,
         their_spk: &[u8],
@@ -195,6 +257,37 @@ impl RatchetState {
     /// Spec suite initiator: (root, sending chain) = HKDF-SHA256(IKM = SK, salt = 32 zero
     /// bytes, info = "pfs spec suite v1 initial chain", 64); DHs = a new X25519 pair
     /// (consumes one key from `rng`); no DHr, no receiving chain.
+    ///
+    /// ```
+    /// use pfs_crypto::OsRandom;
+    /// use pfs_ratchet::{ConfirmMode, Limits, RatchetError, RatchetState, SecretBytes};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let sk = SecretBytes::new([5; 32]);
+    /// let mut alice = RatchetState::new_spec_initiator(&sk, &mut OsRandom)?;
+    /// let mut bob = RatchetState::new_spec_responder(&sk)?;
+    /// // The responder cannot write before it has read.
+    /// assert_eq!(
+    ///     bob.encrypt(b"too early", b"").err(),
+    ///     Some(RatchetError::NoSendingChain)
+    /// );
+    ///
+    /// let (header, ct) = alice.encrypt(b"hello", b"")?;
+    /// assert_eq!(header.key.len(), 32); // an X25519 ratchet key
+    /// let got = bob.decrypt(
+    ///     &(),
+    ///     &header,
+    ///     &ct,
+    ///     b"",
+    ///     &mut OsRandom,
+    ///     &Limits::default(),
+    ///     ConfirmMode::Immediate,
+    /// )?;
+    /// assert_eq!(got.plaintext, b"hello");
+    /// bob = got.state;
+    /// assert!(bob.can_send());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn new_spec_initiator(
         sk: &SecretBytes<32>,
         rng: &mut dyn RandomSource,
@@ -218,6 +311,21 @@ impl RatchetState {
 
     /// Spec suite responder: the same root and chain as the initiator, the chain being its
     /// receiving chain; no DHs, no DHr, no sending chain until the first message arrives.
+    ///
+    /// ```
+    /// use pfs_ratchet::{RatchetError, RatchetState, SecretBytes, SuiteId};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let bob = RatchetState::new_spec_responder(&SecretBytes::new([5; 32]))?;
+    /// assert_eq!(bob.suite_id(), SuiteId::Spec);
+    /// assert!(bob.dhs().is_none() && bob.send_chain_key().is_none() && !bob.can_send());
+    /// assert!(bob.recv_chain_key().is_some());
+    /// assert_eq!(
+    ///     RatchetState::new_spec_responder(&SecretBytes::zero()).err(),
+    ///     Some(RatchetError::ZeroSharedSecret)
+    /// );
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn new_spec_responder(sk: &SecretBytes<32>) -> Result<Self, RatchetError> {
         check_sk(sk)?;
         let (root, chain) = spec_initial(sk)?;
@@ -301,6 +409,24 @@ impl RatchetState {
 
     /// Encrypts `plaintext`; the AD is `ad_prefix ‖ LE32(n) ‖ LE32(pn) ‖ DHs.pub`.
     /// Fails without mutating the state if there is no sending chain yet.
+    ///
+    /// ```
+    /// use pfs_crypto::OsRandom;
+    /// use pfs_ratchet::{RatchetState, SecretBytes};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let spk = pfs_crypto::secp256k1::SecretKey::generate(&mut OsRandom)?.public_key();
+    /// let mut alice = RatchetState::new_status_go_initiator(
+    ///     &SecretBytes::new([7; 32]),
+    ///     spk.as_compressed(),
+    ///     &mut OsRandom,
+    /// )?;
+    /// let (header, ct) = alice.encrypt(b"hello", b"")?;
+    /// assert_eq!((header.n, alice.send_chain_n()), (0, 1));
+    /// // iv (16) ‖ AES-256-CTR ciphertext (as long as the plaintext) ‖ HMAC-SHA256 tag (32).
+    /// assert_eq!(ct.len(), 16 + 5 + 32);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn encrypt(
         &mut self,
         plaintext: &[u8],
@@ -311,6 +437,31 @@ impl RatchetState {
     }
 
     /// [`Self::encrypt`], also returning the message key and associated data.
+    ///
+    /// ```
+    /// use pfs_crypto::OsRandom;
+    /// use pfs_ratchet::{RatchetState, SecretBytes};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let spk = pfs_crypto::secp256k1::SecretKey::generate(&mut OsRandom)?.public_key();
+    /// let mut alice = RatchetState::new_status_go_initiator(
+    ///     &SecretBytes::new([7; 32]),
+    ///     spk.as_compressed(),
+    ///     &mut OsRandom,
+    /// )?;
+    /// alice.encrypt(b"first", b"")?;
+    /// let e = alice.encrypt_detailed(b"second", b"prefix")?;
+    /// // AD = ad_prefix ‖ LE32(n) ‖ LE32(pn) ‖ ratchet key.
+    /// let expected = [
+    ///     &b"prefix"[..],
+    ///     &1u32.to_le_bytes(),
+    ///     &0u32.to_le_bytes(),
+    ///     &e.header.key,
+    /// ]
+    /// .concat();
+    /// assert_eq!(e.associated_data, expected);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn encrypt_detailed(
         &mut self,
         plaintext: &[u8],
@@ -370,6 +521,33 @@ impl RatchetState {
     /// key is drawn from `rng`), skip to `n`, derive, decrypt. Skips beyond
     /// `limits.max_skip` and message numbers below the chain position are rejected before
     /// any key is derived.
+    ///
+    /// ```
+    /// use pfs_crypto::{OsRandom, secp256k1::SecretKey};
+    /// use pfs_ratchet::{ConfirmMode, DecryptError, DhKeyPair, Limits, RatchetState, SecretBytes};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let spk = SecretKey::generate(&mut OsRandom)?;
+    /// let spk = DhKeyPair {
+    ///     secret: spk.to_bytes(),
+    ///     public: spk.public_key().to_compressed().to_vec(),
+    /// };
+    /// let sk = SecretBytes::new([7; 32]);
+    /// let mut alice = RatchetState::new_status_go_initiator(&sk, &spk.public, &mut OsRandom)?;
+    /// let bob = RatchetState::new_status_go_responder(&sk, spk)?;
+    /// let (header, ct) = alice.encrypt(b"hello", b"ad")?;
+    ///
+    /// // `()` is an empty skipped-key store. Bob's state is not touched: he keeps the new one.
+    /// let (limits, mode) = (Limits::default(), ConfirmMode::Immediate);
+    /// let d = bob.decrypt(&(), &header, &ct, b"ad", &mut OsRandom, &limits, mode)?;
+    /// assert_eq!(d.plaintext, b"hello");
+    /// assert_eq!((bob.recv_chain_n(), d.state.recv_chain_n()), (0, 1));
+    ///
+    /// // Wrong associated data: a typed error, nothing to apply.
+    /// let wrong = bob.decrypt(&(), &header, &ct, b"other", &mut OsRandom, &limits, mode);
+    /// assert_eq!(wrong.err(), Some(DecryptError::AuthenticationFailed));
+    /// # Ok(())
+    /// # }
+    /// ```
     #[allow(clippy::too_many_arguments)]
     pub fn decrypt(
         &self,
@@ -542,6 +720,20 @@ impl RatchetState {
 
     /// A versioned binary encoding: [`STATE_FORMAT_VERSION`] then postcard of the fields.
     /// Contains secrets, hence a [`SecretVec`].
+    ///
+    /// ```
+    /// use pfs_crypto::OsRandom;
+    /// use pfs_ratchet::{RatchetState, STATE_FORMAT_VERSION, SecretBytes};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let sk = SecretBytes::new([3; 32]);
+    /// let mut state = RatchetState::new_spec_initiator(&sk, &mut OsRandom)?;
+    /// state.encrypt(b"advance the chain", b"")?;
+    /// let bytes = state.to_bytes();
+    /// assert_eq!(bytes.expose()[0], STATE_FORMAT_VERSION);
+    /// assert_eq!(RatchetState::from_bytes(bytes.expose())?, state);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn to_bytes(&self) -> SecretVec {
         let wire = StateWire::from(self);
         // Serialise into a buffer allocated once (no reallocation leaves secret copies
@@ -561,6 +753,27 @@ impl RatchetState {
     }
 
     /// Decodes [`Self::to_bytes`], validating every field.
+    ///
+    /// ```
+    /// use pfs_crypto::OsRandom;
+    /// use pfs_ratchet::{RatchetState, SecretBytes, StateDecodeError};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let state = RatchetState::new_spec_initiator(&SecretBytes::new([3; 32]), &mut OsRandom)?;
+    /// let mut bytes = state.to_bytes().expose().to_vec();
+    /// assert_eq!(RatchetState::from_bytes(&[]), Err(StateDecodeError::Empty));
+    /// bytes.push(0);
+    /// assert_eq!(
+    ///     RatchetState::from_bytes(&bytes),
+    ///     Err(StateDecodeError::TrailingBytes(1))
+    /// );
+    /// bytes[0] = 99;
+    /// assert_eq!(
+    ///     RatchetState::from_bytes(&bytes),
+    ///     Err(StateDecodeError::UnknownVersion(99))
+    /// );
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, StateDecodeError> {
         let (&version, body) = bytes.split_first().ok_or(StateDecodeError::Empty)?;
         if version != STATE_FORMAT_VERSION {

@@ -46,6 +46,24 @@ pub trait Suite: Send + Sync {
 
     /// Generates a ratchet key pair, consuming exactly one key from `rng`
     /// (`secp256k1_secret` or `x25519_secret`, plus redraws of invalid scalars).
+    ///
+    /// ```
+    /// use pfs_crypto::OsRandom;
+    /// use pfs_ratchet::{SuiteId, suite};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// for id in [SuiteId::StatusGo, SuiteId::Spec] {
+    ///     let s = suite(id);
+    ///     let (a, b) = (
+    ///         s.generate_keypair(&mut OsRandom)?,
+    ///         s.generate_keypair(&mut OsRandom)?,
+    ///     );
+    ///     assert_eq!(a.public.len(), s.public_key_len());
+    ///     // Diffie-Hellman agrees in both directions.
+    ///     assert_eq!(s.dh(&a, &b.public)?, s.dh(&b, &a.public)?);
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
     fn generate_keypair(&self, rng: &mut dyn RandomSource) -> Result<DhKeyPair, RatchetError>;
 
     /// Diffie-Hellman of our pair with their public key as on the wire.
@@ -53,6 +71,21 @@ pub trait Suite: Send + Sync {
 
     /// `KDF_RK`: HKDF-SHA256(IKM = dh_out, salt = rk, info = [`KDF_RK_INFO`], 96 bytes)
     /// split as root ‖ chain ‖ header key.
+    ///
+    /// ```
+    /// use pfs_crypto::kdf::hkdf_sha256;
+    /// use pfs_ratchet::{KDF_RK_INFO, RootKey, SecretBytes, SuiteId, suite};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let (rk, dh_out) = (RootKey::from_bytes([1; 32]), SecretBytes::new([2; 32]));
+    /// let (root, chain, header) = suite(SuiteId::StatusGo).kdf_rk(&rk, &dh_out)?;
+    /// let mut okm = [0u8; 96];
+    /// hkdf_sha256(&[1; 32], &[2; 32], KDF_RK_INFO, &mut okm)?;
+    /// assert_eq!(root.expose()[..], okm[..32]);
+    /// assert_eq!(chain.expose()[..], okm[32..64]);
+    /// assert_eq!(header.expose()[..], okm[64..]);
+    /// # Ok(())
+    /// # }
+    /// ```
     fn kdf_rk(
         &self,
         rk: &RootKey,
@@ -62,12 +95,40 @@ pub trait Suite: Send + Sync {
     }
 
     /// `KDF_CK`: next chain key = HMAC-SHA256(ck, 0x0f), message key = HMAC-SHA256(ck, 0x10).
+    ///
+    /// ```
+    /// use pfs_crypto::kdf::hmac_sha256;
+    /// use pfs_ratchet::{ChainKey, SuiteId, suite};
+    /// let ck = ChainKey::from_bytes([0x42; 32]);
+    /// let (next, mk) = suite(SuiteId::Spec).kdf_ck(&ck);
+    /// assert_eq!(next.expose(), &hmac_sha256(&[0x42; 32], &[0x0f]));
+    /// assert_eq!(mk.expose(), &hmac_sha256(&[0x42; 32], &[0x10]));
+    /// ```
     fn kdf_ck(&self, ck: &ChainKey) -> (ChainKey, MessageKey) {
         kdf_ck(ck)
     }
 
     /// The AEAD: `iv ‖ AES-256-CTR(enc, iv, pt) ‖ HMAC-SHA256(auth, ad ‖ iv ‖ ct)` with
     /// `enc ‖ auth ‖ iv` = HKDF-SHA256(IKM = mk, salt = 32 zero bytes, info = [`AEAD_INFO`], 80).
+    ///
+    /// ```
+    /// use pfs_crypto::{cipher::aes256_ctr_apply, kdf};
+    /// use pfs_ratchet::{AEAD_INFO, MessageKey, SuiteId, suite};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let out =
+    ///     suite(SuiteId::StatusGo).encrypt(&MessageKey::from_bytes([8; 32]), b"hello", b"ad")?;
+    /// // The same bytes by hand from the construction above.
+    /// let mut keys = [0u8; 80];
+    /// kdf::hkdf_sha256(&[0; 32], &[8; 32], AEAD_INFO, &mut keys)?;
+    /// let (enc, auth, iv) = (&keys[..32], &keys[32..64], &keys[64..]);
+    /// let mut ct = *b"hello";
+    /// aes256_ctr_apply(enc.try_into()?, iv.try_into()?, &mut ct);
+    /// let body = [iv, &ct[..]].concat();
+    /// let tag = kdf::hmac_sha256_parts(auth, &[b"ad", &body]);
+    /// assert_eq!(out, [&body[..], &tag].concat());
+    /// # Ok(())
+    /// # }
+    /// ```
     fn encrypt(
         &self,
         mk: &MessageKey,
@@ -79,6 +140,27 @@ pub trait Suite: Send + Sync {
 
     /// Inverse of [`Suite::encrypt`]: rejects inputs shorter than 48 bytes, verifies the full
     /// tag in constant time before decrypting, and uses the IV taken from the input.
+    ///
+    /// ```
+    /// use pfs_ratchet::{MIN_CIPHERTEXT_LEN, MessageKey, RatchetError, SuiteId, suite};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let (s, mk) = (suite(SuiteId::Spec), MessageKey::from_bytes([8; 32]));
+    /// let mut ct = s.encrypt(&mk, b"hello", b"ad")?;
+    /// assert_eq!(s.decrypt(&mk, &ct, b"ad")?, b"hello");
+    /// assert_eq!(
+    ///     s.decrypt(&mk, &ct, b"da"),
+    ///     Err(RatchetError::AuthenticationFailed)
+    /// );
+    /// ct[0] ^= 1; // the IV is authenticated too
+    /// assert_eq!(
+    ///     s.decrypt(&mk, &ct, b"ad"),
+    ///     Err(RatchetError::AuthenticationFailed)
+    /// );
+    /// let short = s.decrypt(&mk, &ct[..MIN_CIPHERTEXT_LEN - 1], b"ad");
+    /// assert_eq!(short, Err(RatchetError::CiphertextTooShort { len: 47 }));
+    /// # Ok(())
+    /// # }
+    /// ```
     fn decrypt(
         &self,
         mk: &MessageKey,
@@ -89,6 +171,18 @@ pub trait Suite: Send + Sync {
     }
 
     /// Appends `LE32(n) ‖ LE32(pn) ‖ key` to `out`.
+    ///
+    /// ```
+    /// use pfs_ratchet::{Header, SuiteId, suite};
+    /// let header = Header {
+    ///     key: vec![0xaa; 2],
+    ///     n: 1,
+    ///     pn: 258,
+    /// };
+    /// let mut out = b"ad".to_vec();
+    /// suite(SuiteId::StatusGo).encode_header(&header, &mut out);
+    /// assert_eq!(out, [b'a', b'd', 1, 0, 0, 0, 2, 1, 0, 0, 0xaa, 0xaa]);
+    /// ```
     fn encode_header(&self, header: &Header, out: &mut Vec<u8>) {
         out.extend_from_slice(&header.n.to_le_bytes());
         out.extend_from_slice(&header.pn.to_le_bytes());
@@ -108,6 +202,13 @@ static STATUS_GO: StatusGoSuite = StatusGoSuite;
 static SPEC: SpecSuite = SpecSuite;
 
 /// The suite for an identifier.
+///
+/// ```
+/// use pfs_ratchet::{SuiteId, suite};
+/// assert_eq!(suite(SuiteId::StatusGo).id(), SuiteId::StatusGo);
+/// assert_eq!(suite(SuiteId::StatusGo).public_key_len(), 33); // compressed secp256k1
+/// assert_eq!(suite(SuiteId::Spec).public_key_len(), 32); // X25519
+/// ```
 pub fn suite(id: SuiteId) -> &'static dyn Suite {
     match id {
         SuiteId::StatusGo => &STATUS_GO,
@@ -116,6 +217,16 @@ pub fn suite(id: SuiteId) -> &'static dyn Suite {
 }
 
 /// The suite whose ratchet public keys have `len` bytes (33: status-go, 32: spec).
+///
+/// ```
+/// use pfs_ratchet::{SuiteId, suite_for_key_len};
+/// assert_eq!(
+///     suite_for_key_len(33).map(|s| s.id()),
+///     Some(SuiteId::StatusGo)
+/// );
+/// assert_eq!(suite_for_key_len(32).map(|s| s.id()), Some(SuiteId::Spec));
+/// assert!(suite_for_key_len(65).is_none());
+/// ```
 pub fn suite_for_key_len(len: usize) -> Option<&'static dyn Suite> {
     match len {
         secp256k1::COMPRESSED_LEN => Some(&STATUS_GO),
