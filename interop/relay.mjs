@@ -2,7 +2,7 @@
 // like js-waku's wakuGossipSub (@waku/relay >= 0.0.15 is not on npm).
 //
 //   node relay.mjs [--dial MA]... [--topic T]
-//        [--content-topic CT] [--publish N] [--expect N] [--forward] ...
+//        [--content-topic CT] [--publish N] [--expect N] [--forward] [--quiet] ...
 //   node relay.mjs --bench N [--size 1024]
 //
 // stdout: JSON lines (see README.md). stderr: diagnostics.
@@ -53,6 +53,7 @@ const { values: args } = parseCli(
     publish: { type: "string" },
     expect: { type: "string" },
     forward: { type: "boolean", default: false },
+    quiet: { type: "boolean", default: false },
     "interval-ms": { type: "string", default: "50" },
     wait: { type: "string", default: "mesh" },
     "linger-ms": { type: "string", default: "1000" },
@@ -218,6 +219,12 @@ async function runNode() {
   ps.addEventListener("gossipsub:message", (evt) => {
     const { msg, propagationSource } = evt.detail;
     if (msg.topic !== topic) return;
+    if (args.quiet) {
+      // counted only: no decoding (the validator decoded it), hashing or JSON line
+      if (!finished) received++;
+      maybeDone();
+      return;
+    }
     let m;
     try {
       m = WakuMessage.decode(msg.data);

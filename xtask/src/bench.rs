@@ -37,6 +37,16 @@
 //! between the scale markers of `docs/performance.md` whenever the scale benchmark ran
 //! (also with `--only scale`: the block is its own) or, with `--no-run-benches`, when the
 //! report is on disk.
+//!
+//! The relay-forward benchmark (`benches/relay_forward.rs`, see `pfs_bench::relay::forward`;
+//! pseudo-group `relay_forward`, also selected by `--only relay`) runs after the main table
+//! and before the scale benchmark: one middle relay node alone, in its own process, between
+//! a publisher and a subscriber (pfs-node against `interop/relay.mjs --forward --quiet`,
+//! alternating, in the same run), msgs/s forwarded and the middle node's CPU time per
+//! message; `--quick` (`PFS_RELAY_FORWARD=quick`) sends fewer messages in one round. It
+//! writes `target/relay-forward-report.md`, which replaces the block between the
+//! relay-forward markers of `docs/performance.md` whenever it ran (also with `--only`: the
+//! block is its own) or, with `--no-run-benches`, when the report is on disk.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -51,6 +61,11 @@ const SCALE_END: &str = "<!-- scale-report:end -->";
 
 /// The `--only` name of the scale benchmark (not a criterion group).
 const SCALE: &str = "scale";
+
+const RELAY_FORWARD_BEGIN: &str = "<!-- relay-forward-report:begin -->";
+const RELAY_FORWARD_END: &str = "<!-- relay-forward-report:end -->";
+/// The `--only` name of the relay-forward benchmark (not a criterion group).
+const RELAY_FORWARD: &str = "relay_forward";
 
 /// Criterion's default saved baseline: the figures of the normal (k256) run.
 const MAIN_BASELINE: &str = "base";
@@ -558,6 +573,7 @@ fn groups() -> Vec<&'static str> {
         }
     }
     g.push(relay::GROUP);
+    g.push(RELAY_FORWARD);
     g.push(SCALE);
     g
 }
@@ -789,17 +805,32 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
     let root = workspace_root();
     let target = target_dir(&root);
     let scale = opts.only.as_deref().is_none_or(|o| o.contains(&SCALE));
-    // the criterion groups selected (`None`: all of them)
-    let criterion_only: Option<Vec<&'static str>> = opts
+    let forward = opts
         .only
-        .as_ref()
-        .map(|o| o.iter().copied().filter(|g| *g != SCALE).collect());
+        .as_deref()
+        .is_none_or(|o| o.contains(&RELAY_FORWARD));
+    // the criterion groups selected (`None`: all of them)
+    let criterion_only: Option<Vec<&'static str>> = opts.only.as_ref().map(|o| {
+        o.iter()
+            .copied()
+            .filter(|g| *g != SCALE && *g != RELAY_FORWARD)
+            .collect()
+    });
     if criterion_only.as_ref().is_some_and(Vec::is_empty) {
-        // `--only scale`: no criterion group, no main table
-        if opts.run_benches {
-            cargo_bench_scale(&root, opts.quick)?;
+        // `--only scale` / `--only relay_forward`: no criterion group, no main table
+        if forward {
+            if opts.run_benches {
+                cargo_bench_relay_forward(&root, opts.quick)?;
+            }
+            write_relay_forward(&root, &target)?;
         }
-        return write_scale(&root, &target).map(|()| ExitCode::SUCCESS);
+        if scale {
+            if opts.run_benches {
+                cargo_bench_scale(&root, opts.quick)?;
+            }
+            write_scale(&root, &target)?;
+        }
+        return Ok(ExitCode::SUCCESS);
     }
     let only = criterion_only.as_deref();
     if opts.run_benches {
@@ -899,6 +930,12 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
             out.display()
         );
     }
+    if forward {
+        if opts.run_benches {
+            cargo_bench_relay_forward(&root, opts.quick)?;
+        }
+        write_relay_forward(&root, &target)?;
+    }
     if scale {
         if opts.run_benches {
             cargo_bench_scale(&root, opts.quick)?;
@@ -906,6 +943,50 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
         write_scale(&root, &target)?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `PFS_RELAY_FORWARD=<mode> cargo bench -p pfs-bench --bench relay_forward`: the
+/// relay-forward benchmark, which writes `target/relay-forward-report.md`.
+fn cargo_bench_relay_forward(root: &Path, quick: bool) -> Result<(), String> {
+    // the js middle node needs interop/node_modules; without it the report says so
+    if let Err(e) = ensure_interop_deps(root) {
+        eprintln!("xtask bench: relay-forward without the js middle node: {e}");
+    }
+    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .current_dir(root)
+        .env("PFS_RELAY_FORWARD", if quick { "quick" } else { "default" })
+        .args(["bench", "-p", "pfs-bench", "--bench", "relay_forward"])
+        .status()
+        .map_err(|e| format!("cannot run cargo bench: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "cargo bench --bench relay_forward failed: {status}"
+        ))
+    }
+}
+
+/// Copies `target/relay-forward-report.md` between the relay-forward markers of
+/// `docs/performance.md` (and prints it).
+fn write_relay_forward(root: &Path, target: &Path) -> Result<(), String> {
+    let path = target.join("relay-forward-report.md");
+    let report = std::fs::read_to_string(&path).map_err(|e| {
+        format!(
+            "cannot read {} (run the relay-forward benchmark: cargo xtask bench --only \
+             relay_forward): {e}",
+            path.display()
+        )
+    })?;
+    println!("{report}");
+    update_block(
+        &root.join("docs").join("performance.md"),
+        RELAY_FORWARD_BEGIN,
+        RELAY_FORWARD_END,
+        &report,
+    )?;
+    eprintln!("xtask bench: relay-forward report copied into docs/performance.md");
+    Ok(())
 }
 
 /// Copies `target/scale-report.md` between the scale markers of `docs/performance.md`.
@@ -953,7 +1034,7 @@ mod tests {
     fn only_selects_groups_by_name_or_prefix() {
         let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         let o = parse_args(&args(&["--only", "relay"])).unwrap();
-        assert_eq!(o.only, Some(vec![relay::GROUP]));
+        assert_eq!(o.only, Some(vec![relay::GROUP, RELAY_FORWARD]));
         assert!(o.run_benches);
         assert_eq!(libsecp_filter(o.only.as_deref()), None);
         let o = parse_args(&args(&["--only=engine,establish", "--no-run-benches"])).unwrap();

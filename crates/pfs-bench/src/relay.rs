@@ -41,6 +41,8 @@ use pfs_transport::waku;
 use pfs_transport::{OpenKey, SealKey};
 use serde_json::{Value, json};
 
+pub mod forward;
+
 /// Length of the text Alice sends (bytes of UTF-8 text given to her engine).
 pub const TEXT_LEN: usize = 1024;
 /// Messages of the windowed burst (the same `N` is given to `relay.mjs --bench`).
@@ -92,7 +94,7 @@ pub fn text(index: usize) -> Vec<u8> {
 }
 
 /// The index at the start of a text made by [`text`].
-fn index_of(text: &[u8]) -> Option<usize> {
+pub(crate) fn index_of(text: &[u8]) -> Option<usize> {
     std::str::from_utf8(text.get(..INDEX_DIGITS)?)
         .ok()?
         .parse()
@@ -419,7 +421,9 @@ fn wait_until(
     Ok(())
 }
 
-fn node_config(peers: Vec<Multiaddr>) -> NodeConfig {
+/// The configuration of every node of the relay benchmarks (also the middle node of
+/// [`forward`], `src/bin/relay-forward.rs`).
+pub fn node_config(peers: Vec<Multiaddr>) -> NodeConfig {
     NodeConfig {
         peers,
         // the mesh forms faster at start-up (the interop tests' setting); messages are
