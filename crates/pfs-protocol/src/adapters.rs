@@ -4,6 +4,7 @@ use crate::error::EngineError;
 use pfs_crypto::secp256k1::{PublicKey, SecretKey};
 use pfs_crypto::{RandomSource, SecretBytes};
 use pfs_ratchet::{RatchetState, SuiteId};
+use pfs_store::RatchetSuite;
 use pfs_wire::pb;
 use pfs_x3dh::{BundleEntry, IdentityKeyPair};
 
@@ -71,17 +72,21 @@ pub(crate) fn responder_state(
     r.map_err(|e| EngineError::Invalid(e.to_string()))
 }
 
-pub(crate) fn suite_code(id: SuiteId) -> u8 {
+/// The stored form of a suite.
+pub(crate) fn stored_suite(id: SuiteId) -> RatchetSuite {
     match id {
-        SuiteId::StatusGo => 1,
-        SuiteId::Spec => 2,
+        SuiteId::StatusGo => RatchetSuite::StatusGo,
+        SuiteId::Spec => RatchetSuite::Spec,
     }
 }
 
-pub(crate) fn suite_from_code(code: u8) -> Result<SuiteId, EngineError> {
-    match code {
-        1 => Ok(SuiteId::StatusGo),
-        2 => Ok(SuiteId::Spec),
-        other => Err(EngineError::Corrupt(format!("unknown suite code {other}"))),
+/// The suite of a stored session (one this version does not know is not used).
+pub(crate) fn session_suite(stored: RatchetSuite) -> Result<SuiteId, EngineError> {
+    match stored {
+        RatchetSuite::StatusGo => Ok(SuiteId::StatusGo),
+        RatchetSuite::Spec => Ok(SuiteId::Spec),
+        RatchetSuite::Unknown(code) => Err(EngineError::Corrupt(format!(
+            "session of unknown ratchet suite {code}"
+        ))),
     }
 }

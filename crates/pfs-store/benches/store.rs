@@ -21,7 +21,7 @@ fn session(counter: u64) -> SessionRecord {
         peer_installation: "bench-installation".into(),
         rooted_spk: [3u8; 33],
         we_initiated: true,
-        suite: 1,
+        suite: pfs_store::RatchetSuite::StatusGo,
         state: SecretVec::new(state),
         shared_secret: SecretBytes::new([7u8; 32]),
         pending_x3dh_ephemeral: None,

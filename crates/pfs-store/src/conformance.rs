@@ -95,7 +95,7 @@ pub fn session(key: SessionKey, inst: &str, tag: u8) -> SessionRecord {
         peer_installation: inst.to_owned(),
         rooted_spk: k33(0x70 ^ tag),
         we_initiated: tag.is_multiple_of(2),
-        suite: tag,
+        suite: RatchetSuite::from_code(tag),
         state: SecretVec::new(state),
         shared_secret: SecretBytes::new([tag ^ 0xA5; 32]),
         pending_x3dh_ephemeral: if tag.is_multiple_of(2) {
@@ -502,7 +502,7 @@ pub fn sessions_lookup_order_and_secrets(store: &mut dyn Store) {
     read(store, |tx| {
         let s = tx.session(&skey(1, b"a")).unwrap().unwrap();
         assert_eq!(s.peer_installation, "inst-9");
-        assert_eq!(s.suite, 8);
+        assert_eq!(s.suite, RatchetSuite::Unknown(8));
         assert_eq!(s.state.expose(), &[0xAB; 1000][..]);
         assert_eq!(tx.count_skipped_keys(&skey(1, b"a")).unwrap(), 1);
         assert_eq!(tx.sessions_with(&k33(1), "inst-9").unwrap().len(), 1);

@@ -26,7 +26,7 @@
 //!   (exclusive lock taken at open), versioned embedded migrations, secrets sealed value by
 //!   value with AES-256-GCM bound to their row. The module docs explain the choices.
 //!
-//! Both pass the same conformance suite (`tests/common/mod.rs`). The crate's README states
+//! Both pass the same conformance suite ([`conformance`], feature `conformance`). The crate's README states
 //! the schema-stability rule: a released schema version is never changed in place, new
 //! versions add migrations, and the checked-in database of every released version must
 //! keep opening.

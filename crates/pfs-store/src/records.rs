@@ -98,8 +98,8 @@ pub struct SessionRecord {
     pub rooted_spk: Key33,
     /// True when we ran the active (initiator) side of X3DH.
     pub we_initiated: bool,
-    /// The ratchet suite (engine-defined code).
-    pub suite: u8,
+    /// The ratchet suite.
+    pub suite: RatchetSuite,
     /// The serialized ratchet state (secret; encrypted at rest).
     pub state: SecretVec,
     /// The X3DH shared secret (secret; used for the concurrent-session tie-break).
@@ -156,4 +156,43 @@ pub struct ContactRecord {
     pub name: Option<String>,
     /// When the state last changed.
     pub updated_at: Nanos,
+}
+
+/// The Double Ratchet suite of a session, stored as its code (1, 2; the column `suite`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RatchetSuite {
+    /// status-go's ratchet on secp256k1 (code 1).
+    StatusGo,
+    /// The specification's ratchet on X25519 (code 2).
+    Spec,
+    /// A code this version does not know (written by a newer one): kept and written back
+    /// unchanged; the engine refuses to use such a session.
+    Unknown(u8),
+}
+
+impl RatchetSuite {
+    /// The stored code.
+    ///
+    /// ```
+    /// use pfs_store::RatchetSuite;
+    /// assert_eq!(RatchetSuite::StatusGo.code(), 1);
+    /// assert_eq!(RatchetSuite::from_code(2), RatchetSuite::Spec);
+    /// assert_eq!(RatchetSuite::from_code(9), RatchetSuite::Unknown(9));
+    /// ```
+    pub const fn code(self) -> u8 {
+        match self {
+            Self::StatusGo => 1,
+            Self::Spec => 2,
+            Self::Unknown(c) => c,
+        }
+    }
+
+    /// The suite of a stored code.
+    pub const fn from_code(code: u8) -> Self {
+        match code {
+            1 => Self::StatusGo,
+            2 => Self::Spec,
+            c => Self::Unknown(c),
+        }
+    }
 }

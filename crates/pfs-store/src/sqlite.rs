@@ -82,8 +82,8 @@ use rusqlite::{
 use crate::crypt::{self, KEY_CHECK_PLAINTEXT, RowValue, SALT_LEN, SealCache, aad};
 use crate::{
     AccountRecord, ContactRecord, ContactState, InstallationRecord, Key33, Nanos, OwnPreKeyRecord,
-    PeerPreKeyRecord, SessionKey, SessionRecord, SkippedKeyRecord, Store, StoreError, StoreKey,
-    Transaction, check_seq,
+    PeerPreKeyRecord, RatchetSuite, SessionKey, SessionRecord, SkippedKeyRecord, Store, StoreError,
+    StoreKey, Transaction, check_seq,
 };
 
 /// The schema migrations, in order: entry `i` upgrades version `i` to `i + 1`.
@@ -979,8 +979,11 @@ impl SqliteTx<'_> {
             peer_installation: col(row, 2)?,
             rooted_spk: key33(col(row, 3)?, "session rooted prekey")?,
             we_initiated: bool_col(row, 4)?,
-            suite: u8::try_from(suite)
-                .map_err(|_| StoreError::Corrupt(format!("session suite {suite} out of range")))?,
+            suite: RatchetSuite::from_code(
+                u8::try_from(suite).map_err(|_| {
+                    StoreError::Corrupt(format!("session suite {suite} out of range"))
+                })?,
+            ),
             pending_x3dh_ephemeral: pending
                 .map(|p| key33(p, "pending X3DH ephemeral"))
                 .transpose()?,
@@ -1270,7 +1273,7 @@ impl Transaction for SqliteTx<'_> {
             s.peer_installation,
             &s.rooted_spk[..],
             s.we_initiated,
-            s.suite,
+            s.suite.code(),
             state,
             shared,
             s.pending_x3dh_ephemeral.as_ref().map(|k| &k[..]),
@@ -1840,7 +1843,7 @@ mod tests {
                 peer_installation: inst.clone(),
                 rooted_spk: peer,
                 we_initiated: round % 2 == 0,
-                suite: 1,
+                suite: RatchetSuite::StatusGo,
                 state: pfs_crypto::SecretVec::new(vec![round; 10]),
                 shared_secret: pfs_crypto::SecretBytes::new([round; 32]),
                 pending_x3dh_ephemeral: None,
@@ -1914,7 +1917,7 @@ mod tests {
                 peer_installation: "i".into(),
                 rooted_spk: k,
                 we_initiated: true,
-                suite: 1,
+                suite: RatchetSuite::StatusGo,
                 state: pfs_crypto::SecretVec::new(vec![1; 10]),
                 shared_secret: pfs_crypto::SecretBytes::new([5; 32]),
                 pending_x3dh_ephemeral: None,

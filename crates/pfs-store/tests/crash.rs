@@ -62,7 +62,7 @@ fn op(tx: &mut dyn Transaction, k: u64) {
             peer_installation: "peer-installation".into(),
             rooted_spk: [9u8; 33],
             we_initiated: k.is_multiple_of(2),
-            suite: 1,
+            suite: pfs_store::RatchetSuite::StatusGo,
             state: SecretVec::new(state),
             shared_secret: SecretBytes::new([k as u8; 32]),
             pending_x3dh_ephemeral: None,

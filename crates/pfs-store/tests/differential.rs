@@ -151,7 +151,7 @@ fn apply(tx: &mut dyn Transaction, op: &Op) -> Result<Option<usize>, String> {
             // small: sessions rooted in the prekeys put above (maintenance queries)
             rooted_spk: k33(*tag % 16),
             we_initiated: tag % 2 == 0,
-            suite: *tag,
+            suite: pfs_store::RatchetSuite::from_code(*tag),
             state: SecretVec::new(vec![*tag; usize::from(*tag)]),
             shared_secret: SecretBytes::new([tag.wrapping_add(1); 32]),
             pending_x3dh_ephemeral: (tag % 3 == 0).then(|| k33(*tag)),

@@ -333,7 +333,7 @@ impl Ctx {
                     peer_installation: msg.installation_id.clone(),
                     rooted_spk: rooted,
                     we_initiated: false,
-                    suite: adapters::suite_code(suite),
+                    suite: adapters::stored_suite(suite),
                     state: state.to_bytes(),
                     shared_secret: sk,
                     pending_x3dh_ephemeral: None,
@@ -344,7 +344,7 @@ impl Ctx {
             }
             (None, None) => return Err(ReceiveError::SessionNotFound),
         };
-        let suite = adapters::suite_from_code(session.suite)?;
+        let suite = adapters::session_suite(session.suite)?;
         let state = RatchetState::from_bytes(session.state.expose())
             .map_err(|e| EngineError::Corrupt(e.to_string()))?;
         let header = pfs_ratchet::Header {

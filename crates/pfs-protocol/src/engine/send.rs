@@ -240,7 +240,7 @@ impl Ctx {
                     peer_installation: inst.installation_id.clone(),
                     rooted_spk: prekey.public,
                     we_initiated: true,
-                    suite: adapters::suite_code(suite),
+                    suite: adapters::stored_suite(suite),
                     state: state.to_bytes(),
                     shared_secret: sk,
                     pending_x3dh_ephemeral: Some(ephemeral.to_compressed()),
