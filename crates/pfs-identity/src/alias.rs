@@ -9,6 +9,18 @@ use crate::words::WordLists;
 use pfs_crypto::secp256k1::PublicKey;
 
 /// The Fibonacci LFSR of status-go's `alias/flfsr.go` (taps polynomial `0xB8`).
+///
+/// ```
+/// use pfs_identity::Lfsr;
+/// // status-go's `alias/generate_test.go`: seed 42.
+/// let mut lfsr = Lfsr::new(42);
+/// assert_eq!(
+///     [lfsr.next_state(), lfsr.next_state(), lfsr.next_state()],
+///     [0x54, 0xa9, 0x153]
+/// );
+/// // Zero is a fixed point.
+/// assert_eq!(Lfsr::new(0).next_state(), 0);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Lfsr {
     state: u64,
@@ -32,6 +44,17 @@ impl Lfsr {
 }
 
 /// The seed status-go derives from a key: X mod 2^64 (the last 8 bytes of X).
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// // The generator G (the chat key of the secret key 1); expected values from status-go.
+/// let g = hex::decode("0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798")?;
+/// let pk = pfs_identity::parse_key_bytes(&g)?;
+/// // X of G ends in …59f2815b16f81798.
+/// assert_eq!(pfs_identity::alias::seed(&pk), 0x59f2815b16f81798);
+/// # Ok(())
+/// # }
+/// ```
 pub fn seed(pk: &PublicKey) -> u64 {
     let c = pk.to_compressed();
     let mut b = [0u8; 8];
@@ -54,6 +77,27 @@ pub struct Alias {
 
 impl Alias {
     /// The name for an LFSR seed (`alias.generate(seed)`).
+    ///
+    /// The real lists are status-go's (loaded with [`WordLists::load_dir`]); numbered
+    /// stand-ins show the indices:
+    ///
+    /// ```
+    /// use pfs_identity::{Alias, WordLists};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # use pfs_identity::words::{ADJECTIVES_LEN, ANIMALS_LEN, EMOJIS_LEN};
+    /// let list = |name: &str, len| (0..len).map(|i| format!("{name}{i}")).collect::<Vec<_>>();
+    /// let words = WordLists::from_vecs(
+    ///     list("Adj", ADJECTIVES_LEN),
+    ///     list("Animal", ANIMALS_LEN),
+    ///     list("e", EMOJIS_LEN),
+    /// )?;
+    /// let alias = Alias::from_seed(42, &words);
+    /// // status-go's indices for seed 42 ("Hard Tame Brownbutterfly" with its lists).
+    /// assert_eq!(alias.indices, [84, 169, 339]);
+    /// assert_eq!(alias.name, "Adj84 Adj169 Animal339");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn from_seed(seed: u64, words: &WordLists) -> Self {
         let (adj, ani) = (words.adjectives(), words.animals());
         let mut lfsr = Lfsr::new(seed);
@@ -86,12 +130,56 @@ impl Alias {
     }
 
     /// The name of a key.
+    ///
+    /// ```
+    /// use pfs_identity::{Alias, WordLists};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # use pfs_identity::words::{ADJECTIVES_LEN, ANIMALS_LEN, EMOJIS_LEN};
+    /// let list = |name: &str, len| (0..len).map(|i| format!("{name}{i}")).collect::<Vec<_>>();
+    /// let words = WordLists::from_vecs(
+    ///     list("Adj", ADJECTIVES_LEN),
+    ///     list("Animal", ANIMALS_LEN),
+    ///     list("e", EMOJIS_LEN),
+    /// )?;
+    /// // The generator G (the chat key of the secret key 1); expected values from status-go.
+    /// let g = hex::decode("0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798")?;
+    /// let pk = pfs_identity::parse_key_bytes(&g)?;
+    /// let alias = Alias::for_key(&pk, &words);
+    /// // status-go: "Moral Overdue Bushviper", indices 943, 1162, 21.
+    /// assert_eq!(alias.indices, [943, 1162, 21]);
+    /// assert_eq!(alias.lfsr_outputs[0], 0xb3e502b62df02f31);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn for_key(pk: &PublicKey, words: &WordLists) -> Self {
         Self::from_seed(seed(pk), words)
     }
 
     /// The name of a public-key string (`alias.GenerateFromPublicKeyString`); only X
     /// matters, so case does not.
+    ///
+    /// ```
+    /// use pfs_identity::{Alias, WordLists, public_key_string};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # use pfs_identity::words::{ADJECTIVES_LEN, ANIMALS_LEN, EMOJIS_LEN};
+    /// let list = |name: &str, len| (0..len).map(|i| format!("{name}{i}")).collect::<Vec<_>>();
+    /// let words = WordLists::from_vecs(
+    ///     list("Adj", ADJECTIVES_LEN),
+    ///     list("Animal", ANIMALS_LEN),
+    ///     list("e", EMOJIS_LEN),
+    /// )?;
+    /// // The generator G (the chat key of the secret key 1); expected values from status-go.
+    /// let g = hex::decode("0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798")?;
+    /// let pk = pfs_identity::parse_key_bytes(&g)?;
+    /// let s = public_key_string(&pk);
+    /// let lower = Alias::from_public_key_string(&s, &words)?;
+    /// let s_upper = s.to_uppercase().replacen("0X", "0x", 1);
+    /// let upper = Alias::from_public_key_string(&s_upper, &words)?;
+    /// assert_eq!(lower, upper);
+    /// assert_eq!(lower, Alias::for_key(&pk, &words));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn from_public_key_string(s: &str, words: &WordLists) -> Result<Self, KeyError> {
         Ok(Self::for_key(&parse_public_key_string(s)?, words))
     }

@@ -2,6 +2,16 @@
 //! modulus and conversion to a small base, on unsigned big-endian byte strings.
 
 /// Remainder of the big-endian unsigned integer `be` by `m`; `None` when `m == 0`.
+///
+/// ```
+/// use pfs_identity::bigint::rem_small;
+/// assert_eq!(rem_small(&[0x01, 0x00], 11), Some(256 % 11));
+/// assert_eq!(
+///     rem_small(&u64::MAX.to_be_bytes(), 1000),
+///     Some((u64::MAX % 1000) as u32)
+/// );
+/// assert_eq!(rem_small(&[5], 0), None);
+/// ```
 pub fn rem_small(be: &[u8], m: u32) -> Option<u32> {
     if m == 0 {
         return None;
@@ -14,6 +24,14 @@ pub fn rem_small(be: &[u8], m: u32) -> Option<u32> {
 /// The digits of the big-endian unsigned integer `be` in base `base`, most significant
 /// first, without leading zeros; zero gives `[0]` (status-go `identity.ToBigBase`).
 /// `None` when `base < 2`.
+///
+/// ```
+/// use pfs_identity::bigint::to_base;
+/// assert_eq!(to_base(&[0x01, 0x00], 10), Some(vec![2, 5, 6])); // 256
+/// assert_eq!(to_base(&[0x00, 0xff], 16), Some(vec![15, 15]));
+/// assert_eq!(to_base(&[], 160), Some(vec![0]));
+/// assert_eq!(to_base(&[1], 1), None);
+/// ```
 pub fn to_base(be: &[u8], base: u32) -> Option<Vec<u32>> {
     if base < 2 {
         return None;
@@ -44,6 +62,12 @@ pub fn to_base(be: &[u8], base: u32) -> Option<Vec<u32>> {
 }
 
 /// `be` without its leading zero bytes (the minimal big-endian form, `big.Int.Bytes()`).
+///
+/// ```
+/// use pfs_identity::bigint::strip_leading_zeros;
+/// assert_eq!(strip_leading_zeros(&[0, 0, 7, 0]), &[7, 0]);
+/// assert!(strip_leading_zeros(&[0, 0]).is_empty());
+/// ```
 pub fn strip_leading_zeros(be: &[u8]) -> &[u8] {
     let first = be.iter().position(|&b| b != 0).unwrap_or(be.len());
     be.get(first..).unwrap_or(&[])
@@ -51,6 +75,12 @@ pub fn strip_leading_zeros(be: &[u8]) -> &[u8] {
 
 /// Minimal lowercase hex of a big-endian integer as `big.Int.Text(16)` prints it:
 /// no leading zeros, `"0"` for zero.
+///
+/// ```
+/// use pfs_identity::bigint::minimal_hex;
+/// assert_eq!(minimal_hex(&[0x00, 0x0a, 0xbc]), "abc");
+/// assert_eq!(minimal_hex(&[0, 0]), "0");
+/// ```
 pub fn minimal_hex(be: &[u8]) -> String {
     let h = hex::encode(strip_leading_zeros(be));
     let t = h.trim_start_matches('0');

@@ -26,6 +26,36 @@ pub struct ColorHash {
 
 impl ColorHash {
     /// The colour hash of a key (`colorhash.GenerateFor`).
+    ///
+    /// ```
+    /// use pfs_identity::ColorHash;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// // The generator G (the chat key of the secret key 1); expected values from status-go.
+    /// let g = hex::decode("0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798")?;
+    /// let pk = pfs_identity::parse_key_bytes(&g)?;
+    /// let c = ColorHash::for_key(&pk);
+    /// assert_eq!(c.value_hex(), "dce28d959f2815b16f81");
+    /// assert_eq!(
+    ///     c.raw_digits,
+    ///     [94, 139, 15, 153, 124, 135, 60, 32, 85, 95, 33]
+    /// );
+    /// let expected = [
+    ///     [3, 30],
+    ///     [5, 11],
+    ///     [1, 15],
+    ///     [5, 25],
+    ///     [4, 28],
+    ///     [5, 7],
+    ///     [2, 28],
+    ///     [2, 0],
+    ///     [3, 21],
+    ///     [3, 31],
+    ///     [2, 1],
+    /// ];
+    /// assert_eq!(c.segments, expected);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn for_key(pk: &PublicKey) -> Self {
         let value = Slices::for_key(pk).color_value;
         let raw_digits: Vec<u8> = to_base(&value, COLOR_HASH_BASE)
@@ -53,6 +83,25 @@ impl ColorHash {
     }
 
     /// The colour hash of a public-key string; only X matters, so case does not.
+    ///
+    /// ```
+    /// use pfs_identity::{ColorHash, KeyError, public_key_string};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// // The generator G (the chat key of the secret key 1); expected values from status-go.
+    /// let g = hex::decode("0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798")?;
+    /// let pk = pfs_identity::parse_key_bytes(&g)?;
+    /// let c = ColorHash::from_public_key_string(&public_key_string(&pk))?;
+    /// assert_eq!(c, ColorHash::for_key(&pk));
+    /// assert_eq!(
+    ///     ColorHash::from_public_key_string("0x04"),
+    ///     Err(KeyError::WrongLength {
+    ///         expected: "65 (uncompressed, 0x04…)",
+    ///         actual: 1
+    ///     })
+    /// );
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn from_public_key_string(s: &str) -> Result<Self, KeyError> {
         Ok(Self::for_key(&parse_public_key_string(s)?))
     }
@@ -63,6 +112,22 @@ impl ColorHash {
     }
 
     /// The ring colour of each segment, `palette[colour index]`.
+    ///
+    /// ```
+    /// use pfs_identity::{ColorHash, RingPalette};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// // The generator G (the chat key of the secret key 1); expected values from status-go.
+    /// let g = hex::decode("0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798")?;
+    /// let pk = pfs_identity::parse_key_bytes(&g)?;
+    /// // A stand-in palette: colour i is #0000ii.
+    /// let palette = RingPalette::from_vec((0..32).map(|i| format!("#0000{i:02x}")).collect())?;
+    /// let rings = ColorHash::for_key(&pk).ring_colors(&palette);
+    /// assert_eq!(rings.len(), 11);
+    /// assert_eq!(rings[..3], ["#00001e", "#00000b", "#00000f"]); // colour indices 30, 11, 15
+    ///     
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn ring_colors(&self, palette: &RingPalette) -> Vec<String> {
         self.segments
             .iter()
@@ -79,6 +144,16 @@ impl ColorHash {
 
 /// The colour ID of a key: its public-key string read as a number, mod 11
 /// (`identity.ToColorID`), computed on the 65 uncompressed bytes.
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// // The generator G (the chat key of the secret key 1); expected values from status-go.
+/// let g = hex::decode("0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798")?;
+/// let pk = pfs_identity::parse_key_bytes(&g)?;
+/// assert_eq!(pfs_identity::color_id(&pk), 9);
+/// # Ok(())
+/// # }
+/// ```
 pub fn color_id(pk: &PublicKey) -> u8 {
     let r = rem_small(&pk.to_uncompressed(), COLOR_ID_MODULUS).unwrap_or(0);
     u8::try_from(r).unwrap_or(0)
@@ -86,6 +161,17 @@ pub fn color_id(pk: &PublicKey) -> u8 {
 
 /// `identity.ToColorID(s)` on any `0x`-prefixed hex string (either case, any length):
 /// the number it denotes, mod 11. The key itself is not validated, as in status-go.
+///
+/// ```
+/// use pfs_identity::{KeyError, color_id_from_str};
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// assert_eq!(color_id_from_str("0x0b")?, 0); // 11 mod 11
+/// assert_eq!(color_id_from_str("0X10")?, 5); // 16 mod 11
+/// assert_eq!(color_id_from_str("0x"), Err(KeyError::BadHex));
+/// assert_eq!(color_id_from_str("10"), Err(KeyError::BadPrefix("\"0x\"")));
+/// # Ok(())
+/// # }
+/// ```
 pub fn color_id_from_str(s: &str) -> Result<u8, KeyError> {
     let digits = s
         .strip_prefix("0x")
@@ -103,6 +189,21 @@ pub fn color_id_from_str(s: &str) -> Result<u8, KeyError> {
 }
 
 /// Parses a public-key string and returns its colour ID (validating the key).
+///
+/// ```
+/// use pfs_identity::colorhash::color_id_from_public_key_string;
+/// use pfs_identity::{color_id_from_str, public_key_string};
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// // The generator G (the chat key of the secret key 1); expected values from status-go.
+/// let g = hex::decode("0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798")?;
+/// let pk = pfs_identity::parse_key_bytes(&g)?;
+/// assert_eq!(color_id_from_public_key_string(&public_key_string(&pk))?, 9);
+/// // `color_id_from_str` takes any number; this one insists on a key.
+/// assert_eq!(color_id_from_str("0x0b")?, 0);
+/// assert!(color_id_from_public_key_string("0x0b").is_err());
+/// # Ok(())
+/// # }
+/// ```
 pub fn color_id_from_public_key_string(s: &str) -> Result<u8, KeyError> {
     parse_public_key_string(s)?;
     color_id_from_str(s)

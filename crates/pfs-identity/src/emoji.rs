@@ -39,6 +39,28 @@ fn pack(nibbles: &[u8], out: &mut [u8]) {
 
 impl Slices {
     /// Slices a compressed key.
+    ///
+    /// ```
+    /// use pfs_identity::Slices;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// // The generator G (the chat key of the secret key 1); expected values from status-go.
+    /// let g = hex::decode("0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798")?;
+    /// let pk = pfs_identity::parse_key_bytes(&g)?;
+    /// let slices = Slices::of_compressed(&g.as_slice().try_into()?);
+    /// assert_eq!(slices, Slices::for_key(&pk));
+    /// // status-go's `identity.Slices` of G.
+    /// assert_eq!(
+    ///     slices.to_hex(),
+    ///     [
+    ///         "27",
+    ///         "9be667ef9dcbbac55a06295ce870b07029bfcdb2",
+    ///         "dce28d959f2815b16f81",
+    ///         "0798"
+    ///     ]
+    /// );
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn of_compressed(pub33: &[u8; 33]) -> Self {
         let nib: Vec<u8> = pub33.iter().flat_map(|b| [b >> 4, b & 0x0f]).collect();
         let mut s = Self {
@@ -82,6 +104,24 @@ pub struct EmojiHash {
 
 impl EmojiHash {
     /// The emoji hash of a key (`emojihash.GenerateFor`).
+    ///
+    /// ```
+    /// use pfs_identity::EmojiHash;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// // The generator G (the chat key of the secret key 1); expected values from status-go.
+    /// let g = hex::decode("0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798")?;
+    /// let pk = pfs_identity::parse_key_bytes(&g)?;
+    /// let e = EmojiHash::for_key(&pk);
+    /// assert_eq!(e.value_hex(), "9be667ef9dcbbac55a06295ce870b07029bfcdb2");
+    /// assert_eq!(
+    ///     e.indices,
+    ///     [
+    ///         1673, 2460, 1673, 1988, 2507, 775, 439, 154, 2292, 568, 562, 2058, 955, 2262
+    ///     ]
+    /// );
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn for_key(pk: &PublicKey) -> Self {
         let value = Slices::for_key(pk).emoji_value;
         let digits = to_base(&value, EMOJI_BASE).unwrap_or_default();
@@ -94,6 +134,25 @@ impl EmojiHash {
     }
 
     /// The emoji hash of a public-key string; only X matters, so case does not.
+    ///
+    /// ```
+    /// use pfs_identity::{EmojiHash, public_key_string};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// // The generator G (the chat key of the secret key 1); expected values from status-go.
+    /// let g = hex::decode("0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798")?;
+    /// let pk = pfs_identity::parse_key_bytes(&g)?;
+    /// let upper = public_key_string(&pk)
+    ///     .to_uppercase()
+    ///     .replacen("0X", "0x", 1);
+    /// assert_eq!(
+    ///     EmojiHash::from_public_key_string(&upper)?,
+    ///     EmojiHash::for_key(&pk)
+    /// );
+    /// assert!(EmojiHash::from_public_key_string("zQ3sh").is_err()); // a public-key string only
+    ///     
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn from_public_key_string(s: &str) -> Result<Self, KeyError> {
         Ok(Self::for_key(&parse_public_key_string(s)?))
     }
@@ -104,6 +163,26 @@ impl EmojiHash {
     }
 
     /// The 14 emojis (exact UTF-8 strings of the alphabet).
+    ///
+    /// ```
+    /// use pfs_identity::{EmojiHash, WordLists};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # use pfs_identity::words::{ADJECTIVES_LEN, ANIMALS_LEN, EMOJIS_LEN};
+    /// let list = |name: &str, len| (0..len).map(|i| format!("{name}{i}")).collect::<Vec<_>>();
+    /// let words = WordLists::from_vecs(
+    ///     list("Adj", ADJECTIVES_LEN),
+    ///     list("Animal", ANIMALS_LEN),
+    ///     list("e", EMOJIS_LEN),
+    /// )?;
+    /// // The generator G (the chat key of the secret key 1); expected values from status-go.
+    /// let g = hex::decode("0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798")?;
+    /// let pk = pfs_identity::parse_key_bytes(&g)?;
+    /// let emojis = EmojiHash::for_key(&pk).emojis(&words);
+    /// assert_eq!(emojis.len(), 14);
+    /// assert_eq!(emojis[..3], ["e1673", "e2460", "e1673"]);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn emojis(&self, words: &WordLists) -> Vec<String> {
         self.indices
             .iter()

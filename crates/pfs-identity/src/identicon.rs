@@ -57,6 +57,15 @@ pub struct Identicon {
 }
 
 /// go-colorful `Hsl(h, s, l)` (v1.0.2/1.0.3), operation for operation.
+///
+/// ```
+/// use pfs_identity::identicon::go_colorful_hsl;
+/// // Full saturation at half lightness: the primaries; no saturation: a grey.
+/// assert_eq!(go_colorful_hsl(0.0, 1.0, 0.5), [1.0, 0.0, 0.0]);
+/// assert_eq!(go_colorful_hsl(120.0, 1.0, 0.5), [0.0, 1.0, 0.0]);
+/// assert_eq!(go_colorful_hsl(240.0, 1.0, 0.5), [0.0, 0.0, 1.0]);
+/// assert_eq!(go_colorful_hsl(77.0, 0.0, 0.25), [0.25, 0.25, 0.25]);
+/// ```
 pub fn go_colorful_hsl(h: f64, s: f64, l: f64) -> [f64; 3] {
     if s == 0.0 {
         return [l, l, l];
@@ -105,6 +114,24 @@ impl Identicon {
     /// The identicon of an arbitrary string, hashed as its raw bytes
     /// (`identicon.Generate(s)`); status-go passes the public-key string, so case and
     /// the `0x` prefix change the picture.
+    ///
+    /// ```
+    /// use pfs_identity::Identicon;
+    /// // status-go's `identicon_test.go` input.
+    /// let icon = Identicon::from_string("Culona");
+    /// assert_eq!(hex::encode(icon.md5()), "81c982389df4e8bbf1b73da5956cb345");
+    /// let bitmap = [
+    ///     0, 0, 1, 0, 0, 1, 0, 1, 0, 1, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 1, 0, 1, 0,
+    /// ];
+    /// assert_eq!(icon.bitmap().map(u8::from), bitmap);
+    /// assert_eq!(icon.color_rgba16(), [36044, 55705, 51618, 65535]);
+    /// // A cell is filled when its pattern byte is even; the grid is mirrored.
+    /// assert!(
+    ///     icon.pattern()
+    ///         .chunks(5)
+    ///         .all(|r| r[0] == r[4] && r[1] == r[3])
+    /// );
+    /// ```
     pub fn from_string(s: &str) -> Self {
         let md5: [u8; 16] = Md5::digest(s.as_bytes()).into();
         let mut pattern = [0u8; GRID * GRID];
@@ -131,6 +158,23 @@ impl Identicon {
     }
 
     /// The identicon of a key, from its canonical lowercase public-key string.
+    ///
+    /// ```
+    /// use pfs_identity::{Identicon, public_key_string};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// // The generator G (the chat key of the secret key 1); expected values from status-go.
+    /// let g = hex::decode("0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798")?;
+    /// let pk = pfs_identity::parse_key_bytes(&g)?;
+    /// let icon = Identicon::for_key(&pk);
+    /// assert_eq!(icon.input(), public_key_string(&pk));
+    /// assert_eq!(hex::encode(icon.md5()), "d586bd87f69f4c810b556893e47c842d");
+    /// assert_eq!(
+    ///     (icon.color_hex(), icon.color_rgba8()),
+    ///     ("#8cd9a8".to_string(), [140, 217, 168, 255])
+    /// );
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn for_key(pk: &PublicKey) -> Self {
         Self::from_string(&crate::key::public_key_string(pk))
     }
@@ -179,6 +223,14 @@ impl Identicon {
     }
 
     /// Whether pixel (x, y) of the 50×50 image lies in a filled cell.
+    ///
+    /// ```
+    /// use pfs_identity::Identicon;
+    /// let icon = Identicon::from_string("Culona"); // first row: . . # . .
+    /// assert!(icon.is_filled(22, 10) && icon.is_filled(27, 15)); // cell (2, 0) spans 22..28
+    /// assert!(!icon.is_filled(21, 10) && !icon.is_filled(28, 10));
+    /// assert!(!icon.is_filled(9, 9)); // the margin
+    /// ```
     pub fn is_filled(&self, x: u32, y: u32) -> bool {
         let end = MARGIN + CELL * GRID as u32;
         if !(MARGIN..end).contains(&x) || !(MARGIN..end).contains(&y) {
@@ -190,6 +242,16 @@ impl Identicon {
     }
 
     /// The 50×50 image as RGBA8 rows (transparent background, no blending).
+    ///
+    /// ```
+    /// use pfs_identity::Identicon;
+    /// let icon = Identicon::from_string("Culona");
+    /// let px = icon.rgba_pixels();
+    /// assert_eq!(px.len(), 50 * 50 * 4);
+    /// let at = |x: usize, y: usize| &px[(y * 50 + x) * 4..][..4];
+    /// assert_eq!(at(22, 10), icon.color_rgba8());
+    /// assert_eq!(at(0, 0), [0, 0, 0, 0]); // transparent
+    /// ```
     pub fn rgba_pixels(&self) -> Vec<u8> {
         let n = (IMAGE_SIZE * IMAGE_SIZE) as usize;
         let mut out = vec![0u8; n * 4];
@@ -204,6 +266,18 @@ impl Identicon {
     }
 
     /// The image as PNG (8-bit RGBA). Same pixels as status-go's, different bytes.
+    ///
+    /// ```
+    /// use pfs_identity::Identicon;
+    /// use pfs_identity::identicon::decode_png_rgba8;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let icon = Identicon::from_string("Culona");
+    /// let png = icon.to_png()?;
+    /// assert_eq!(png[..8], *b"\x89PNG\r\n\x1a\n");
+    /// assert_eq!(decode_png_rgba8(&png)?, (50, 50, icon.rgba_pixels()));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn to_png(&self) -> Result<Vec<u8>, IdenticonError> {
         let mut buf = Vec::new();
         let mut enc = png::Encoder::new(&mut buf, IMAGE_SIZE, IMAGE_SIZE);
@@ -220,6 +294,15 @@ impl Identicon {
     }
 
     /// `"data:image/png;base64,…"` of [`Self::to_png`].
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let uri = pfs_identity::Identicon::from_string("Culona").to_data_uri()?;
+    /// // Base64 of the PNG signature 89 50 4e 47 0d 0a 1a 0a begins "iVBORw0KGgo".
+    /// assert!(uri.starts_with("data:image/png;base64,iVBORw0KGgo"));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn to_data_uri(&self) -> Result<String, IdenticonError> {
         let png = self.to_png()?;
         Ok(format!(
@@ -229,6 +312,15 @@ impl Identicon {
     }
 
     /// The grid as 5 lines of text, two characters per cell.
+    ///
+    /// ```
+    /// use pfs_identity::{Identicon, TerminalStyle};
+    /// let text = Identicon::from_string("Culona").render_terminal(TerminalStyle::Plain);
+    /// assert_eq!(
+    ///     text,
+    ///     "....##....\n##..##..##\n##......##\n..........\n..##..##..\n"
+    /// );
+    /// ```
     pub fn render_terminal(&self, style: TerminalStyle) -> String {
         let [r, g, b] = self.color8;
         let mut out = String::new();
@@ -271,6 +363,21 @@ impl serde::Serialize for Identicon {
 
 /// Decodes PNG bytes into `(width, height, RGBA8 pixels)`; 8-bit RGB is widened with
 /// alpha 255. Used to compare images by pixels.
+///
+/// ```
+/// use pfs_identity::identicon::decode_png_rgba8;
+/// use pfs_identity::{Identicon, IdenticonError};
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let png = Identicon::from_string("x").to_png()?;
+/// let (w, h, px) = decode_png_rgba8(&png)?;
+/// assert_eq!((w, h, px.len()), (50, 50, 50 * 50 * 4));
+/// assert!(matches!(
+///     decode_png_rgba8(b"not a png"),
+///     Err(IdenticonError::Decode(_))
+/// ));
+/// # Ok(())
+/// # }
+/// ```
 pub fn decode_png_rgba8(bytes: &[u8]) -> Result<(u32, u32, Vec<u8>), IdenticonError> {
     let dec = png::Decoder::new(std::io::Cursor::new(bytes));
     let mut reader = dec

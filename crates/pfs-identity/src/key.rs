@@ -38,6 +38,27 @@ pub enum KeyError {
 }
 
 /// Parses a SEC1 key: 33 bytes (`02`/`03` ‖ X) or 65 bytes (`04` ‖ X ‖ Y).
+///
+/// ```
+/// use pfs_identity::{KeyError, parse_key_bytes};
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// // The generator G (the chat key of the secret key 1); expected values from status-go.
+/// let g = hex::decode("0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798")?;
+/// let pk = pfs_identity::parse_key_bytes(&g)?;
+/// assert_eq!(parse_key_bytes(&pk.to_uncompressed())?, pk);
+/// let mut bad = g.clone();
+/// bad[0] = 0x04;
+/// assert!(matches!(parse_key_bytes(&bad), Err(KeyError::BadPrefix(_))));
+/// assert!(matches!(
+///     parse_key_bytes(&g[..32]),
+///     Err(KeyError::WrongLength { actual: 32, .. })
+/// ));
+/// bad[0] = 0x02;
+/// bad[1..].fill(0xff); // x ≥ p: not a field element
+/// assert_eq!(parse_key_bytes(&bad), Err(KeyError::NotOnCurve));
+/// # Ok(())
+/// # }
+/// ```
 pub fn parse_key_bytes(bytes: &[u8]) -> Result<PublicKey, KeyError> {
     match (bytes.len(), bytes.first()) {
         (COMPRESSED_LEN, Some(2 | 3)) | (UNCOMPRESSED_LEN, Some(4)) => {}
@@ -68,6 +89,31 @@ pub(crate) fn decode_0x_hex(s: &str) -> Result<Vec<u8>, KeyError> {
 /// status-go's alias parser drops the first two characters without looking at them and
 /// the emoji/colour hash accept any Go `big.Int` base-0 syntax; this parser is strict and
 /// accepts exactly the strings status-go itself produces (in either case).
+///
+/// ```
+/// use pfs_identity::{KeyError, parse_public_key_string, public_key_string};
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// // The generator G (the chat key of the secret key 1); expected values from status-go.
+/// let g = hex::decode("0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798")?;
+/// let pk = pfs_identity::parse_key_bytes(&g)?;
+/// let s = public_key_string(&pk);
+/// assert_eq!(
+///     parse_public_key_string(&s.to_uppercase().replacen("0X", "0x", 1))?,
+///     pk
+/// );
+/// // A compressed key is not a status-go public-key string.
+/// let compressed = format!("0x{}", hex::encode(&g));
+/// assert!(matches!(
+///     parse_public_key_string(&compressed),
+///     Err(KeyError::WrongLength { actual: 33, .. })
+/// ));
+/// assert_eq!(
+///     parse_public_key_string(&s[2..]),
+///     Err(KeyError::BadPrefix("\"0x\""))
+/// );
+/// # Ok(())
+/// # }
+/// ```
 pub fn parse_public_key_string(s: &str) -> Result<PublicKey, KeyError> {
     let bytes = decode_0x_hex(s)?;
     if bytes.len() != UNCOMPRESSED_LEN {
@@ -81,6 +127,23 @@ pub fn parse_public_key_string(s: &str) -> Result<PublicKey, KeyError> {
 
 /// Parses any textual chat key: the `zQ3…` compressed form, or `0x` + hex of a
 /// compressed (33-byte) or uncompressed (65-byte) key.
+///
+/// ```
+/// use pfs_identity::{parse_chat_key, public_key_string};
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// // The generator G (the chat key of the secret key 1); expected values from status-go.
+/// let g = hex::decode("0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798")?;
+/// let pk = pfs_identity::parse_key_bytes(&g)?;
+/// assert_eq!(
+///     parse_chat_key(" zQ3shVc2UkAfJCdc1TR8E66J85h48P43r93q8jGPkPpjF9Ef9\n")?,
+///     pk
+/// );
+/// assert_eq!(parse_chat_key(&format!("0x{}", hex::encode(&g)))?, pk);
+/// assert_eq!(parse_chat_key(&public_key_string(&pk))?, pk);
+/// assert!(parse_chat_key("0xnothex").is_err());
+/// # Ok(())
+/// # }
+/// ```
 pub fn parse_chat_key(s: &str) -> Result<PublicKey, KeyError> {
     let s = s.trim();
     if s.starts_with('z') {
@@ -90,6 +153,22 @@ pub fn parse_chat_key(s: &str) -> Result<PublicKey, KeyError> {
 }
 
 /// The canonical public-key string of a key: `"0x" + lowercase_hex(04 ‖ X ‖ Y)`.
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// // The generator G (the chat key of the secret key 1); expected values from status-go.
+/// let g = hex::decode("0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798")?;
+/// let pk = pfs_identity::parse_key_bytes(&g)?;
+/// let s = pfs_identity::public_key_string(&pk);
+/// assert_eq!(s.len(), 132);
+/// assert_eq!(
+///     s,
+///     "0x0479be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798\
+///      483ada7726a3c4655da4fbfc0e1108a8fd17b448a68554199c47d08ffb10d4b8"
+/// );
+/// # Ok(())
+/// # }
+/// ```
 pub fn public_key_string(pk: &PublicKey) -> String {
     format!("0x{}", hex::encode(pk.to_uncompressed()))
 }

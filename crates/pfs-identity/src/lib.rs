@@ -15,6 +15,35 @@
 //!
 //! Entry points: [`Visuals`] bundles everything for one key; each module exposes the
 //! single representation and its intermediate values.
+//!
+//! ## Example
+//!
+//! ```
+//! use pfs_identity::Visuals;
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! // The chat key of the secret key 1 (the generator G); expected values from status-go.
+//! let v = Visuals::from_chat_key(
+//!     "zQ3shVc2UkAfJCdc1TR8E66J85h48P43r93q8jGPkPpjF9Ef9",
+//!     None,
+//!     None,
+//! )?;
+//! assert_eq!(
+//!     v.public_key_compressed_hex,
+//!     "0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798"
+//! );
+//! assert_eq!(v.color_id, 9);
+//! assert_eq!(
+//!     v.emoji_hash_indices,
+//!     [
+//!         1673, 2460, 1673, 1988, 2507, 775, 439, 154, 2292, 568, 562, 2058, 955, 2262
+//!     ]
+//! );
+//! assert_eq!(v.identicon.color_hex(), "#8cd9a8");
+//! // Names and emojis need the word lists (data files, not compiled in).
+//! assert_eq!((v.alias, v.emoji_hash), (None, None));
+//! # Ok(())
+//! # }
+//! ```
 #![forbid(unsafe_code)]
 
 pub mod alias;

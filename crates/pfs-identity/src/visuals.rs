@@ -60,6 +60,24 @@ impl Visuals {
 
     /// The representations of a key, with the identicon of its canonical lowercase
     /// public-key string.
+    ///
+    /// ```
+    /// use pfs_identity::{RingPalette, Visuals};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// // The generator G (the chat key of the secret key 1); expected values from status-go.
+    /// let g = hex::decode("0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798")?;
+    /// let pk = pfs_identity::parse_key_bytes(&g)?;
+    /// let palette = RingPalette::from_vec(vec!["#000000".to_string(); 32])?;
+    /// let v = Visuals::for_key(&pk, None, Some(&palette));
+    /// assert_eq!(
+    ///     v.compressed_key_zq3,
+    ///     "zQ3shVc2UkAfJCdc1TR8E66J85h48P43r93q8jGPkPpjF9Ef9"
+    /// );
+    /// assert_eq!(v.color_hash.len(), 11);
+    /// assert_eq!(v.ring_colors.map(|r| r.len()), Some(11));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn for_key(
         pk: &PublicKey,
         words: Option<&WordLists>,
@@ -70,6 +88,25 @@ impl Visuals {
 
     /// The representations of a status-go public-key string, with the identicon of that
     /// string exactly as given (status-go hashes it case-sensitively).
+    ///
+    /// ```
+    /// use pfs_identity::{Visuals, public_key_string};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// // The generator G (the chat key of the secret key 1); expected values from status-go.
+    /// let g = hex::decode("0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798")?;
+    /// let pk = pfs_identity::parse_key_bytes(&g)?;
+    /// let lower = public_key_string(&pk);
+    /// let upper = lower.to_uppercase().replacen("0X", "0x", 1);
+    /// let (a, b) = (
+    ///     Visuals::from_public_key_string(&lower, None, None)?,
+    ///     Visuals::from_public_key_string(&upper, None, None)?,
+    /// );
+    /// // The same key, but another identicon: status-go hashes the string as given.
+    /// assert_eq!(a.compressed_key_zq3, b.compressed_key_zq3);
+    /// assert_ne!(a.identicon.md5(), b.identicon.md5());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn from_public_key_string(
         s: &str,
         words: Option<&WordLists>,
@@ -82,6 +119,23 @@ impl Visuals {
     /// The representations of any textual chat key (`zQ3…`, `0x02…`/`0x03…`, `0x04…`).
     /// A `0x04…` string keeps its case for the identicon, as status-go does; other
     /// forms use the canonical lowercase string.
+    ///
+    /// ```
+    /// use pfs_identity::{KeyError, Visuals};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// // The generator G (the chat key of the secret key 1); expected values from status-go.
+    /// let g = hex::decode("0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798")?;
+    /// let pk = pfs_identity::parse_key_bytes(&g)?;
+    /// let from_hex = Visuals::from_chat_key(&format!("0x{}", hex::encode(&g)), None, None)?;
+    /// assert_eq!(from_hex, Visuals::for_key(&pk, None, None));
+    /// // '0' is not in the base58btc alphabet.
+    /// assert_eq!(
+    ///     Visuals::from_chat_key("zQ3sh0", None, None).err(),
+    ///     Some(KeyError::BadBase58)
+    /// );
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn from_chat_key(
         s: &str,
         words: Option<&WordLists>,

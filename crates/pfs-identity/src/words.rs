@@ -97,6 +97,25 @@ pub struct WordLists {
 
 impl WordLists {
     /// Builds the lists from memory, checking the lengths 1389 / 1704 / 2757.
+    ///
+    /// ```
+    /// use pfs_identity::{DataError, WordLists};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let list = |len| vec!["w".to_string(); len];
+    /// let words = WordLists::from_vecs(list(1389), list(1704), list(2757))?;
+    /// assert_eq!(words.animals().len(), 1704);
+    /// let short = WordLists::from_vecs(list(1389), list(1703), list(2757));
+    /// assert!(matches!(
+    ///     short,
+    ///     Err(DataError::WrongLength {
+    ///         list: "animals",
+    ///         expected: 1704,
+    ///         actual: 1703
+    ///     })
+    /// ));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn from_vecs(
         adjectives: Vec<String>,
         animals: Vec<String>,
@@ -114,6 +133,15 @@ impl WordLists {
 
     /// Loads `adjectives.json`, `animals.json` and `emojis.json` (each a JSON array of
     /// strings) from `dir`.
+    ///
+    /// ```
+    /// use pfs_identity::{DataError, WordLists};
+    /// let missing = WordLists::load_dir("/nonexistent/identity-data");
+    /// let Err(DataError::Read { path, .. }) = missing else {
+    ///     panic!("expected a read error");
+    /// };
+    /// assert!(path.ends_with("adjectives.json"));
+    /// ```
     pub fn load_dir(dir: impl AsRef<Path>) -> Result<Self, DataError> {
         let dir = dir.as_ref();
         Self::from_vecs(
@@ -152,6 +180,20 @@ struct RingColorsFile {
 
 impl RingPalette {
     /// Builds a palette from memory: exactly 32 `#RRGGBB` strings.
+    ///
+    /// ```
+    /// use pfs_identity::{DataError, RingPalette};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let mut colors = vec!["#4360DF".to_string(); 32];
+    /// assert_eq!(RingPalette::from_vec(colors.clone())?.colors().len(), 32);
+    /// colors[5] = "4360DF".into(); // no '#'
+    /// assert!(matches!(
+    ///     RingPalette::from_vec(colors),
+    ///     Err(DataError::BadColor { index: 5, .. })
+    /// ));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn from_vec(colors: Vec<String>) -> Result<Self, DataError> {
         check_len("ring colours", &colors, RING_COLORS_LEN)?;
         for (index, c) in colors.iter().enumerate() {
