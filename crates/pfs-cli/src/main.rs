@@ -128,7 +128,10 @@ enum Command {
         /// Mark it as a contact request (the only kind that reaches someone who declined you).
         #[arg(long)]
         request: bool,
-        /// Publish through the Waku node at this address instead of printing.
+        /// Publish through the Waku node at this address instead of printing. As a relay
+        /// node, it stops once a store confirmed the message by hash (ADDR's, or one ADDR
+        /// names by peer exchange), else once ADDR answered a lightpush of it (at most 5 s
+        /// for the store); it prints how delivery was confirmed, or a warning.
         #[arg(long, value_name = "ADDR")]
         via: Option<String>,
         /// With --via: run as a light node (lightpush to ADDR) instead of a relay node.
@@ -141,10 +144,12 @@ enum Command {
         after_help = "Standard output carries only the messages (with their send time, UTC). The bundle\nreplies the protocol wants sent back (WakuMessage lines for the sender's `pfs receive`)\ngo to standard error, each after a `# bundle reply to …` note, or to --replies FILE\n(appended, one line each, ready to pipe). With --json everything is one JSON object per\nline on stdout (replies have \"type\":\"waku_message\", \"kind\":\"bundle-reply\").\n\nMessages not addressed to this account are skipped with a note on stderr; blank lines\nand lines starting with # are ignored; a line that is not UTF-8 or not a WakuMessage is\nreported with its line number and skipped. Exit status 1 when a line was corrupt or a\nmessage failed to decrypt.\n\nExamples:\n  pfs --home /tmp/bob receive < out.waku\n  pfs --home /tmp/bob receive --replies reply.waku < out.waku\n  pfs --home /tmp/bob receive --via /ip4/127.0.0.1/tcp/60000/p2p/16Uiu2… --follow"
     )]
     Receive {
-        /// Receive through the Waku node at this address (store history first) instead of stdin.
+        /// Receive through the Waku node at this address instead of stdin: history first,
+        /// from ADDR's store or from a store ADDR names by peer exchange, then live.
         #[arg(long, value_name = "ADDR")]
         via: Option<String>,
-        /// With --via: run as a light node (filter and store at ADDR) instead of a relay node.
+        /// With --via: run as a light node (filter at ADDR, store at ADDR or found through it)
+        /// instead of a relay node.
         #[arg(long, requires = "via")]
         light: bool,
         /// With --via: keep receiving until interrupted.
@@ -167,7 +172,7 @@ enum Command {
     /// Run a Waku v2 node (relay on cluster 16; with --store it archives messages and serves
     /// store queries; it serves lightpush and filter to light nodes).
     #[command(
-        after_help = "Prints `listening on ADDR` lines first (one per address, with /p2p/), then runs until\nCtrl-C. The node key is kept in HOME/node.key, so the peer id stays the same.\n\nExamples:\n  pfs node --listen /ip4/127.0.0.1/tcp/60000 --listen /ip4/127.0.0.1/tcp/60001/ws --store\n  pfs node --peer /ip4/127.0.0.1/tcp/60000/p2p/16Uiu2…"
+        after_help = "Prints `listening on ADDR` lines first (one per address, with /p2p/), then runs until\nCtrl-C. The node key is kept in HOME/node.key, so the peer id stays the same.\n\nA relay node answers peer exchange with its own ENR and those its peers gave it, so a\n`receive --via` of a relay without --store finds the store the relay is connected to\n(`--peer STORE_ADDR`).\n\nExamples:\n  pfs node --listen /ip4/127.0.0.1/tcp/60000 --listen /ip4/127.0.0.1/tcp/60001/ws --store\n  pfs node --peer /ip4/127.0.0.1/tcp/60000/p2p/16Uiu2…   # a relay in front of that store"
     )]
     Node {
         /// Listen address (repeatable; default /ip4/127.0.0.1/tcp/0, a random port).

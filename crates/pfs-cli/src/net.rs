@@ -4,8 +4,9 @@
 //! `pfs node`, or any Waku node serving cluster 16), either as a relay node (gossipsub on
 //! `/waku/2/rs/16/32`) or, with `--light`, as a light node that lightpushes, subscribes
 //! with filter and queries the store of `ADDR`. Receiving subscribes to our partitioned
-//! content topic and asks the store for its history, so that messages sent while we were
-//! away arrive too. Messages this home already processed are remembered by message hash
+//! content topic and asks a store for its history, so that messages sent while we were
+//! away arrive too: `ADDR` itself, or, when it serves no store, a store it names by peer
+//! exchange (34/WAKU2-PEER-EXCHANGE), which the node dials. Messages this home already processed are remembered by message hash
 //! in `seen-messages` in the home, so history is not decrypted twice.
 
 use std::collections::HashSet;
@@ -14,7 +15,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use pfs_node::{Multiaddr, Node, NodeConfig, NodeHandle, NodeMode, StoreConfig};
+use pfs_node::{Delivery, Multiaddr, Node, NodeConfig, NodeHandle, NodeMode, StoreConfig};
 use pfs_transport::transport::{
     CarriedMessage, HistoryQuery, PublishReport, Transport, TransportError,
 };
@@ -209,11 +210,47 @@ fn publish(node: &NodeHandle, message: CarriedMessage) -> Result<PublishReport, 
     }
 }
 
-/// Gives gossipsub time to write a just-published message before a relay node stops
-/// (light mode needs none: the lightpush answer confirms it).
-fn flush(node: &NodeHandle) {
-    if node.mode() == NodeMode::Relay {
-        std::thread::sleep(Duration::from_millis(300));
+/// How long a relay node waits, before it stops, for a store to confirm what it published.
+const CONFIRM_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Before a relay node stops: makes sure what it published reached the network (a store
+/// holds it, found by message hash, or a relay peer answered a lightpush of it; see
+/// `NodeHandle::confirm_delivery`) and says how. Light mode needs nothing: each lightpush
+/// answer confirmed its message.
+fn settle(ctx: &Ctx, node: &NodeHandle) {
+    let d = node.confirm_delivery(CONFIRM_TIMEOUT);
+    let (confirmed, by, messages, note) = match &d {
+        Delivery::Nothing => return,
+        Delivery::Stored { store, messages } => (
+            "stored",
+            store
+                .filter(|p| *p != node.peer_id())
+                .map(|p| p.to_string()),
+            *messages,
+            None,
+        ),
+        Delivery::Relayed { peer, messages } => {
+            ("relayed", Some(peer.to_string()), *messages, None)
+        }
+        Delivery::Unconfirmed { messages, reason } => {
+            ("unconfirmed", None, *messages, Some(reason.clone()))
+        }
+        _ => ("unconfirmed", None, 0, Some("unknown outcome".to_owned())),
+    };
+    if ctx.json {
+        ctx.emit(&serde_json::json!({"type": "delivery", "confirmed": confirmed, "by": by, "messages": messages, "note": note}));
+    } else {
+        match (confirmed, &by) {
+            ("stored", Some(p)) => eprintln!("confirmed: {messages} message(s) stored on {p}"),
+            ("stored", None) => eprintln!("confirmed: {messages} message(s) stored"),
+            ("relayed", Some(p)) => eprintln!(
+                "confirmed: {messages} message(s) held and relayed by {p} (no store confirmed them)"
+            ),
+            _ => eprintln!(
+                "warning: delivery of {messages} message(s) not confirmed: {}",
+                note.unwrap_or_default()
+            ),
+        }
     }
 }
 
@@ -248,7 +285,7 @@ pub fn send_via(
         let r = publish(&node, m)?;
         report(ctx, &hash, &r);
     }
-    flush(&node);
+    settle(ctx, &node);
     node.shutdown();
     Ok(())
 }
@@ -405,6 +442,12 @@ fn history(node: &NodeHandle, content_topics: &[String]) -> Vec<CarriedMessage> 
     );
     match Transport::fetch_history(node, &q) {
         Ok(list) => list,
+        Err(TransportError::NoStore) => {
+            eprintln!(
+                "no history fetched: no store reachable (the node at --via serves none, and named none by peer exchange)"
+            );
+            Vec::new()
+        }
         Err(e) => {
             eprintln!("no history fetched ({e})");
             Vec::new()
@@ -533,7 +576,7 @@ pub fn receive_via(ctx: &Ctx, via: &str, light: bool, follow: bool) -> Result<()
             Err(e) => return Err(CliError::Network(e.to_string())),
         }
     }
-    flush(&node);
+    settle(ctx, &node);
     node.shutdown();
     if failed > 0 {
         return Err(CliError::Undelivered(failed));
@@ -608,7 +651,7 @@ pub fn chat(ctx: &Ctx, via: &str, light: bool, with: &str) -> Result<(), CliErro
             println!("you → {name}: {line}");
         }
     }
-    flush(&node);
+    settle(ctx, &node);
     node.shutdown();
     drop(reader);
     Ok(())

@@ -670,6 +670,109 @@ fn send_and_receive_through_a_node_with_history() {
     drop(node);
 }
 
+/// Issue 20: history is reachable through a relay peered with a store. S stores, R only
+/// relays (and dials S); Bob's `receive --via R` finds S by peer exchange and prints what
+/// Alice sent through R while he was offline (relay and light mode).
+#[test]
+fn receive_through_a_relay_gets_the_history_of_the_store_behind_it() {
+    let (alice, bob, carol, s_home, r_home) = (home(), home(), home(), home(), home());
+    init(&alice);
+    init(&bob);
+    init(&carol);
+    pair_contacts(&alice, &bob);
+    let (s_node, s_addr) = start_node_with(&s_home.path, &["--store"]);
+    let (r_node, r_addr) = start_node_with(&r_home.path, &["--peer", &s_addr]);
+    // ready once a receive through R reaches a store (Carol has nothing to read)
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let out = pfs(&carol.path)
+            .args(["receive", "--via", &r_addr])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        if out.status.success() && !err.contains("no history fetched") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "R never led to S's store: {err}"
+        );
+    }
+    for (mode, text) in [
+        ("relay", "sent while Bob was away"),
+        ("light", "and once more"),
+    ] {
+        // Bob is offline: only S keeps the message
+        pfs(&alice.path)
+            .args(["send", "--to", "Bob", "--via", &r_addr, text])
+            .assert()
+            .success();
+        let mut args = vec!["--json", "receive", "--via", r_addr.as_str()];
+        if mode == "light" {
+            args.push("--light");
+        }
+        let out = pfs(&bob.path).args(&args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{mode}: {err}");
+        assert!(!err.contains("no history fetched"), "{mode}: {err}");
+        assert_eq!(texts(&json_lines(&out.stdout)), [text], "{mode}: {err}");
+    }
+    drop(r_node);
+    drop(s_node);
+}
+
+/// Issue 20: `send --via` in relay mode stopped its node after a fixed 300 ms, so a message
+/// still queued in gossipsub could be lost. Now the node stops once a store confirmed the
+/// message by hash (here the node it dials, then a store found by peer exchange behind a
+/// relay): every message sent is at once in the store, run after run.
+#[test]
+fn send_via_a_relay_node_stops_only_once_a_store_holds_the_message() {
+    let (alice, bob, s_home, r_home) = (home(), home(), home(), home());
+    init(&alice);
+    init(&bob);
+    pair_contacts(&alice, &bob);
+    let (s_node, s_addr) = start_node_with(&s_home.path, &["--store"]);
+    let (r_node, r_addr) = start_node_with(&r_home.path, &["--peer", &s_addr]);
+    let mut expected = Vec::new();
+    for round in 0..6 {
+        // even rounds straight to the store; odd rounds through the relay in front of it
+        let via = if round % 2 == 0 { &s_addr } else { &r_addr };
+        let text = format!("round {round}");
+        let out = pfs(&alice.path)
+            .args(["--json", "send", "--to", "Bob", "--via", via, &text])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "round {round}: {err}");
+        let lines = json_lines(&out.stdout);
+        let delivery: Vec<&Value> = lines.iter().filter(|o| o["type"] == "delivery").collect();
+        assert_eq!(delivery.len(), 1, "round {round}: {lines:?}");
+        // the store (or the relay, before it learned of the store) vouched for it
+        let confirmed = delivery[0]["confirmed"].as_str().unwrap();
+        if round % 2 == 0 {
+            assert_eq!(confirmed, "stored", "round {round}: {lines:?}");
+        } else {
+            assert!(
+                confirmed == "stored" || confirmed == "relayed",
+                "round {round}: {lines:?}"
+            );
+        }
+        expected.push(text);
+    }
+    // everything is in S's store: Bob, who was offline throughout, reads it from S
+    let out = pfs(&bob.path)
+        .args(["--json", "receive", "--via", &s_addr])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let mut got = texts(&json_lines(&out.stdout));
+    got.sort();
+    assert_eq!(got, expected, "{err}");
+    drop(r_node);
+    drop(s_node);
+}
+
 #[test]
 fn node_keeps_its_peer_id_and_prints_listen_lines_first() {
     use std::io::BufRead as _;

@@ -207,6 +207,7 @@ fn every_json_output_matches_the_documented_schema() {
         "session",
         "node",
         "published",
+        "delivery",
         "step",
         "say",
         "check",

@@ -246,7 +246,8 @@ pub fn run_app_layer(data: &[u8]) {
 }
 
 /// The Waku request/response protobufs (metadata, lightpush v3 and legacy, store v3,
-/// filter v2): each decoded with prost; what decodes re-encodes and decodes equal.
+/// filter v2, peer exchange): each decoded with prost; what decodes re-encodes and
+/// decodes equal.
 pub fn run_waku_rpc(data: &[u8]) {
     use pfs_wire::waku;
     roundtrip::<waku::WakuMetadataRequest>(data);
@@ -259,6 +260,7 @@ pub fn run_waku_rpc(data: &[u8]) {
     roundtrip::<waku::FilterSubscribeRequest>(data);
     roundtrip::<waku::FilterSubscribeResponse>(data);
     roundtrip::<waku::MessagePush>(data);
+    roundtrip::<waku::PeerExchangeRpc>(data);
 }
 
 /// Frames a ratchet message for [`run_ratchet_decrypt`]:

@@ -534,6 +534,18 @@ mod tests {
         assert_eq!(Enr::from_text("enr:!!!"), Err(EnrError::Text));
     }
 
+    #[test]
+    fn every_single_bit_flip_of_the_example_is_refused() {
+        let raw = Enr::from_text(EIP778_TEXT).unwrap().as_bytes().to_vec();
+        for i in 0..raw.len() {
+            for bit in 0..8 {
+                let mut bad = raw.clone();
+                bad[i] ^= 1 << bit;
+                assert!(Enr::decode(&bad).is_err(), "byte {i} bit {bit}");
+            }
+        }
+    }
+
     /// Builds `[sig, seq, pairs...]` with a valid signature over arbitrary raw pairs.
     fn signed_raw(seq: u64, encoded_pairs: &[u8]) -> Vec<u8> {
         let hash = keccak256(&content(seq, encoded_pairs));

@@ -66,7 +66,7 @@ pub mod services;
 pub use libp2p::identity::Keypair;
 pub use libp2p::{Multiaddr, PeerId};
 pub use node::{
-    IDENTIFY_PROTOCOL_VERSION, MAX_HISTORY_TOTAL_MESSAGES, Node, NodeConfig, NodeError, NodeHandle,
-    NodeMode, NodeStatus, StoreConfig, load_or_create_key, run_node_until_ctrl_c,
+    Delivery, IDENTIFY_PROTOCOL_VERSION, MAX_HISTORY_TOTAL_MESSAGES, Node, NodeConfig, NodeError,
+    NodeHandle, NodeMode, NodeStatus, StoreConfig, load_or_create_key, run_node_until_ctrl_c,
 };
 pub use pfs_archive::{Archive, ArchiveConfig};

@@ -253,6 +253,11 @@ enum Command {
     Subscribe {
         sender: SubscriptionSender,
     },
+    LightPushTo {
+        peer: PeerId,
+        message: CarriedMessage,
+        reply: Reply<Result<PublishReport, TransportError>>,
+    },
     FetchHistory {
         store: Option<PeerId>,
         query: HistoryQuery,
@@ -309,6 +314,43 @@ pub struct NodeStatus {
     pub discovered_stores: Vec<PeerId>,
 }
 
+/// How [`NodeHandle::confirm_delivery`] knows (or does not know) that the messages this
+/// relay node published reached the network.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Delivery {
+    /// Nothing was published since the last confirmation (or the node is a light node,
+    /// whose lightpush answers already confirmed each message).
+    Nothing,
+    /// A store holds every one: this node's own archive (`store` = our peer id), a
+    /// connected store, or a store learned by peer exchange, asked by message hash.
+    Stored {
+        /// The store that answered (`None` when the query went to a store learned by peer
+        /// exchange whose connection is already gone).
+        store: Option<PeerId>,
+        /// How many messages.
+        messages: usize,
+    },
+    /// A relay peer answered a lightpush of each one with 200: it holds and relays them.
+    Relayed {
+        /// The peer.
+        peer: PeerId,
+        /// How many messages.
+        messages: usize,
+    },
+    /// No peer could confirm: none stores and none serves lightpush, or they failed.
+    Unconfirmed {
+        /// How many messages.
+        messages: usize,
+        /// Why, for a person.
+        reason: String,
+    },
+}
+
+/// Most relay publishes remembered for [`NodeHandle::confirm_delivery`] (the oldest are
+/// forgotten).
+const MAX_UNCONFIRMED: usize = 1000;
+
 /// The entry point: [`Node::start`].
 #[derive(Debug)]
 pub struct Node;
@@ -324,6 +366,8 @@ pub struct NodeHandle {
     history_timeout: Duration,
     request_timeout: Duration,
     store_wait: Duration,
+    /// Relay mode: messages published and not yet confirmed.
+    unconfirmed: Mutex<Vec<CarriedMessage>>,
 }
 
 impl Node {
@@ -384,6 +428,7 @@ impl Node {
             history_timeout,
             request_timeout,
             store_wait,
+            unconfirmed: Mutex::new(Vec::new()),
         };
         match started {
             Ok(()) => {
@@ -471,10 +516,146 @@ impl NodeHandle {
     /// relay peer is subscribed and this node has no store. Light mode: lightpushed to the
     /// service node, which answers with its relay peer count.
     pub fn publish(&self, message: CarriedMessage) -> Result<PublishReport, TransportError> {
-        self.request(|reply| Command::Publish { message, reply })
+        let keep = (self.mode == NodeMode::Relay).then(|| message.clone());
+        let r = self
+            .request(|reply| Command::Publish { message, reply })
             .map_err(|_| TransportError::Closed)?
             .recv_timeout(self.request_timeout + Duration::from_secs(2))
-            .map_err(recv_error)?
+            .map_err(recv_error)?;
+        if let (Ok(_), Some(m)) = (&r, keep) {
+            let mut list = lock(&self.unconfirmed);
+            list.push(m);
+            if list.len() > MAX_UNCONFIRMED {
+                let extra = list.len() - MAX_UNCONFIRMED;
+                list.drain(..extra);
+            }
+        }
+        r
+    }
+
+    /// Relay mode: makes sure the messages published since the last call reached the
+    /// network before the node stops (gossipsub only queues them; a node stopped right
+    /// after publishing can lose them). In order:
+    ///
+    /// 1. this node's own archive holds them; or a store (connected, or learned by peer
+    ///    exchange, then dialled) answers a store query for their hashes with all of
+    ///    them, asked again every 50 ms until `timeout`;
+    /// 2. else a connected relay peer that serves lightpush answers a lightpush of each
+    ///    with 200 (it then holds them, whether it got them from us by relay first or not);
+    /// 3. else [`Delivery::Unconfirmed`].
+    pub fn confirm_delivery(&self, timeout: Duration) -> Delivery {
+        let messages = std::mem::take(&mut *lock(&self.unconfirmed));
+        if messages.is_empty() {
+            return Delivery::Nothing;
+        }
+        let n = messages.len();
+        let Ok(st) = self.status() else {
+            return Delivery::Unconfirmed {
+                messages: n,
+                reason: "the node has stopped".into(),
+            };
+        };
+        if st.stored.is_some() && self.all_stored(Some(self.peer_id), &messages) {
+            return Delivery::Stored {
+                store: Some(self.peer_id),
+                messages: n,
+            };
+        }
+        let deadline = Instant::now() + timeout;
+        let mut why = String::new();
+        if !st.stores.is_empty() || !st.discovered_stores.is_empty() {
+            loop {
+                let target = self.status().ok().and_then(|s| s.stores.first().copied());
+                if self.all_stored(target, &messages) {
+                    return Delivery::Stored {
+                        store: target,
+                        messages: n,
+                    };
+                }
+                if Instant::now() >= deadline {
+                    why = format!(
+                        "no store confirmed the messages within {} ms",
+                        timeout.as_millis()
+                    );
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+        for peer in &st.lightpush_peers {
+            if !st.relay_peers.contains(peer) {
+                continue;
+            }
+            let ok = messages.iter().all(|m| {
+                self.lightpush_to(*peer, m.clone())
+                    .map_err(|e| {
+                        tracing::debug!(%peer, error = %e, "delivery confirmation by lightpush failed")
+                    })
+                    .is_ok()
+            });
+            if ok {
+                return Delivery::Relayed {
+                    peer: *peer,
+                    messages: n,
+                };
+            }
+        }
+        if why.is_empty() {
+            why = "no connected peer stores or serves lightpush".into();
+        }
+        Delivery::Unconfirmed {
+            messages: n,
+            reason: why,
+        }
+    }
+
+    /// Whether `store` (or the first store at hand when `None`) holds every message.
+    fn all_stored(&self, store: Option<PeerId>, messages: &[CarriedMessage]) -> bool {
+        messages.chunks(100).all(|chunk| {
+            let hashes: Vec<Vec<u8>> = chunk.iter().map(|m| m.hash().to_vec()).collect();
+            let req = StoreQueryRequest {
+                request_id: services::request_id(),
+                include_data: false,
+                pubsub_topic: None,
+                content_topics: Vec::new(),
+                time_start: None,
+                time_end: None,
+                message_hashes: hashes.clone(),
+                pagination_cursor: None,
+                pagination_forward: true,
+                pagination_limit: Some(100),
+            };
+            match self.store_query(store, req) {
+                Ok(resp) if resp.status_code == Some(200) => {
+                    let got: HashSet<&[u8]> = resp
+                        .messages
+                        .iter()
+                        .filter_map(|kv| kv.message_hash.as_deref())
+                        .collect();
+                    hashes.iter().all(|h| got.contains(h.as_slice()))
+                }
+                _ => false,
+            }
+        })
+    }
+
+    /// Lightpushes (v3) a message to a connected `peer`, in either mode, and returns its
+    /// answer: a 200 means the peer holds the message and relayed it (to
+    /// `relay_peers` peers; 0 when it already had it, for example by relay from us).
+    /// Fails with [`TransportError::NoPeers`] when `peer` is not connected.
+    pub fn lightpush_to(
+        &self,
+        peer: PeerId,
+        message: CarriedMessage,
+    ) -> Result<PublishReport, TransportError> {
+        self.request(|reply| Command::LightPushTo {
+            peer,
+            message,
+            reply,
+        })
+        .map_err(|_| TransportError::Closed)?
+        .recv_timeout(self.request_timeout + Duration::from_secs(2))
+        .map_err(recv_error)?
     }
 
     /// Receives every message on `content_topics` that reaches this node from now on
@@ -1224,11 +1405,20 @@ impl EventLoop {
         match cmd {
             Command::Publish { message, reply } => {
                 if self.config.mode == NodeMode::Light {
-                    self.lightpush(message, reply);
+                    let peer = self.service_peer();
+                    self.lightpush(peer, message, reply);
                 } else {
                     let r = self.publish(message);
                     let _ = reply.try_send(r);
                 }
+            }
+            Command::LightPushTo {
+                peer,
+                message,
+                reply,
+            } => {
+                let peer = self.connected.contains(&peer).then_some(peer);
+                self.lightpush(peer, message, reply);
             }
             Command::Subscribe { sender } => {
                 self.subscribers.push(sender);
@@ -1436,6 +1626,7 @@ impl EventLoop {
 
     fn lightpush(
         &mut self,
+        peer: Option<PeerId>,
         message: CarriedMessage,
         reply: Reply<Result<PublishReport, TransportError>>,
     ) {
@@ -1449,7 +1640,7 @@ impl EventLoop {
             let _ = reply.try_send(Err(e.into()));
             return;
         }
-        let Some(peer) = self.service_peer() else {
+        let Some(peer) = peer else {
             let _ = reply.try_send(Err(TransportError::NoPeers));
             return;
         };

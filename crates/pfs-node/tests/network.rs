@@ -397,3 +397,56 @@ fn the_enr_names_the_node_its_address_and_its_services() {
     .unwrap();
     assert!(light.enr().is_none(), "a light node serves nothing");
 }
+
+/// `confirm_delivery`: what a relay node published is confirmed by a store that holds it
+/// (found by peer exchange behind the relay it dials), else by a relay's lightpush answer.
+#[test]
+fn delivery_is_confirmed_by_a_store_or_else_by_a_relay() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Node::start(NodeConfig {
+        store: Some(StoreConfig::new(dir.path().join("s.sqlite"))),
+        heartbeat_interval: Duration::from_millis(200),
+        ..NodeConfig::default()
+    })
+    .unwrap();
+    let r = relay(s.listen_addrs());
+    wait_until("R learns S", 20, || {
+        r.status()
+            .is_ok_and(|st| st.discovered_stores.contains(&s.peer_id()))
+    });
+    let c = relay(r.listen_addrs());
+    wait_until("C learns S through R", 20, || {
+        mesh_ready(&c, 1)
+            && c.status()
+                .is_ok_and(|st| st.discovered_stores.contains(&s.peer_id()))
+    });
+    assert_eq!(
+        c.confirm_delivery(Duration::from_secs(5)),
+        pfs_node::Delivery::Nothing
+    );
+    for i in 0..3 {
+        c.publish(msg(&topic(8), &format!("c{i}"))).unwrap();
+    }
+    match c.confirm_delivery(Duration::from_secs(10)) {
+        pfs_node::Delivery::Stored { store, messages } => {
+            assert_eq!(messages, 3);
+            assert_eq!(store, Some(s.peer_id()));
+        }
+        other => panic!("not confirmed by S: {other:?}"),
+    }
+    assert_eq!(s.status().unwrap().stored, Some(3));
+    // a relay with no store anywhere: its lightpush answer vouches
+    let p = relay(vec![]);
+    let d = relay(p.listen_addrs());
+    wait_until("D and P meshed", 20, || {
+        mesh_ready(&d, 1) && mesh_ready(&p, 1)
+    });
+    d.publish(msg(&topic(8), "d")).unwrap();
+    assert_eq!(
+        d.confirm_delivery(Duration::from_secs(2)),
+        pfs_node::Delivery::Relayed {
+            peer: p.peer_id(),
+            messages: 1
+        }
+    );
+}

@@ -101,12 +101,18 @@ impl Drop for Child {
 /// Starts `pfs node --store` on `home` (optionally on a fixed listen address); returns it
 /// and its address.
 pub fn start_node(home: &Path, listen: Option<&str>) -> (Child, String) {
+    let mut args = vec!["--store"];
+    if let Some(l) = listen {
+        args.extend(["--listen", l]);
+    }
+    start_node_with(home, &args)
+}
+
+/// Starts `pfs node ARGS…` on `home`; returns it and its first address.
+pub fn start_node_with(home: &Path, args: &[&str]) -> (Child, String) {
     use std::io::BufRead as _;
     let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("pfs"));
-    cmd.arg("--home").arg(home).args(["node", "--store"]);
-    if let Some(l) = listen {
-        cmd.args(["--listen", l]);
-    }
+    cmd.arg("--home").arg(home).arg("node").args(args);
     let mut node = Child(
         cmd.stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::null())
