@@ -46,13 +46,10 @@
 //! ## Storage
 //! Bundled SQLite, `journal_mode=WAL`, `synchronous=NORMAL` (a commit survives the
 //! process being killed; on power loss the last commits may be lost, never corrupted),
-//! prepared statements cached per connection, 64 MiB of page cache, the first 1 GiB of
-//! the file read through a memory map. The schema is versioned with
-//! `PRAGMA user_version` (see `migrations/`); see [`Archive`] for the tables and indexes.
-//! A content-filtered page is read with one range scan of the primary key of `bodies`
-//! per content topic, where the messages are stored in page order, so its cost does not
-//! depend on how many messages are stored. [`Archive::purge`] deletes in transactions of
-//! at most [`ArchiveConfig::purge_chunk`] messages.
+//! prepared statements cached per connection. The schema is versioned with
+//! `PRAGMA user_version` (see `migrations/`); see [`Archive`] for the table and indexes.
+//! A content-filtered page is read with one index range scan per content topic, so its
+//! cost does not depend on how many messages are stored.
 #![forbid(unsafe_code)]
 
 use std::borrow::Cow;
@@ -68,13 +65,7 @@ use rusqlite::{Connection, ErrorCode, OpenFlags, TransactionBehavior, config::Db
 mod query;
 
 /// The schema migrations, in order: entry `i` upgrades version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[
-    include_str!("../migrations/0001_initial.sql"),
-    include_str!("../migrations/0002_clustered_bodies.sql"),
-];
-
-/// Bytes of the archive file read through a memory map (`PRAGMA mmap_size`).
-const MMAP_SIZE: i64 = 1 << 30;
+const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_initial.sql")];
 
 /// Prepared statements kept per connection (more than the archive has distinct ones).
 const STATEMENT_CACHE_CAPACITY: usize = 32;
@@ -197,16 +188,13 @@ impl From<rusqlite::Error> for ArchiveError {
 
 /// The message archive: one SQLite database.
 ///
-/// Schema (version 2, `migrations/`): the table
+/// Schema (version 1, `migrations/0001_initial.sql`): one table
 /// `messages(id INTEGER PRIMARY KEY, hash BLOB UNIQUE, pubsub_topic, content_topic,
-/// timestamp, received, size)`, one row per message in insertion order, with the indexes
-/// `(timestamp, hash)` for queries without content filter and `(received, id, size)` for
-/// retention and the size caps; and the `WITHOUT ROWID` table
-/// `bodies(pubsub_topic, content_topic, timestamp, hash, message)` keyed by its first
-/// four columns, where `message` is the encoded [`WakuMessage`] as stored. `bodies` is
-/// clustered like a content-filtered page: the keys of a page and their messages are
-/// read from the same few pages. A trigger deletes a message's body with its row. A
-/// version 1 archive is upgraded when opened (its messages copied into `bodies`).
+/// timestamp, received, size, message BLOB)`, where `message` is the encoded
+/// [`WakuMessage`] as stored, with the indexes
+/// `(pubsub_topic, content_topic, timestamp, hash)` for content-filtered pages,
+/// `(timestamp, hash)` for queries without content filter, and `(received, id, size)`
+/// for retention and the size caps.
 ///
 /// An `Archive` is `Send` but not `Sync`: share it behind a mutex or own it in one task.
 ///
@@ -310,8 +298,9 @@ fn insert_row(
     received_ns: i64,
 ) -> Result<bool, ArchiveError> {
     let mut stmt = conn.prepare_cached(
-        "INSERT INTO messages (hash, pubsub_topic, content_topic, timestamp, received, size)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+        "INSERT INTO messages
+             (hash, pubsub_topic, content_topic, timestamp, received, size, message)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
          ON CONFLICT (hash) DO NOTHING",
     )?;
     let size = i64::try_from(row.bytes.len()).unwrap_or(i64::MAX);
@@ -322,22 +311,9 @@ fn insert_row(
         row.timestamp,
         received_ns,
         size,
-    ])?;
-    if n != 1 {
-        return Ok(false);
-    }
-    conn.prepare_cached(
-        "INSERT INTO bodies (pubsub_topic, content_topic, timestamp, hash, message)
-         VALUES (?1, ?2, ?3, ?4, ?5)",
-    )?
-    .execute(params![
-        pubsub_topic,
-        row.content_topic,
-        row.timestamp,
-        &row.hash[..],
         &row.bytes
     ])?;
-    Ok(true)
+    Ok(n == 1)
 }
 
 fn to_u64(n: usize) -> u64 {
@@ -416,18 +392,8 @@ impl Archive {
         }
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "temp_store", "MEMORY")?;
-        // 64 MiB of page cache (allocated as pages are used): the hash index is written at
-        // random places, and at 10^6 messages it is ~44 MiB.
-        conn.pragma_update(None, "cache_size", -65_536)?;
-        if on_disk {
-            // Reads of the first 1 GiB of the file through a memory map: a page that is
-            // not in the page cache costs a memory access instead of a `pread` and a copy
-            // (the file is in the OS cache on a busy node). Writes still go through the
-            // page cache and the WAL. An I/O error on a mapped page is a SIGBUS rather
-            // than an error code, as for any memory-mapped SQLite database.
-            let _: i64 =
-                conn.pragma_update_and_check(None, "mmap_size", MMAP_SIZE, |r| r.get(0))?;
-        }
+        // 32 MiB of page cache: the hash index is written at random places.
+        conn.pragma_update(None, "cache_size", -32_768)?;
         // Checkpoint every 16384 pages (64 MiB) instead of SQLite's 1000: the hash index
         // is written at random places, so nearly every message dirties its own index page,
         // and a rarer checkpoint writes a page once for many commits (1.5 to 2 times the
@@ -472,16 +438,10 @@ impl Archive {
         message: &WakuMessage,
         received_ns: i64,
     ) -> Result<bool, ArchiveError> {
-        let Some(row) = prepare(pubsub_topic, message, received_ns) else {
-            return Ok(false);
-        };
-        // The row and its body, together.
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let stored = insert_row(&tx, pubsub_topic, &row, received_ns)?;
-        tx.commit()?;
-        Ok(stored)
+        match prepare(pubsub_topic, message, received_ns) {
+            Some(row) => insert_row(&self.conn, pubsub_topic, &row, received_ns),
+            None => Ok(false),
+        }
     }
 
     /// Archives `(pubsub_topic, message)` pairs received at `received_ns`, in one

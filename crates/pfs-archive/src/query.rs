@@ -1,13 +1,11 @@
 //! Store v3 query semantics (13/WAKU2-STORE, as js-waku 0.0.36 and nwaku use them).
 //!
 //! A query runs in two phases inside one read transaction (one consistent snapshot):
-//! 1. the keys `(timestamp, hash, pubsub topic, content topic)` of at most `limit + 1`
-//!    matching messages, in query order; the extra one tells whether more follow. A
-//!    content-filtered query reads them from the primary key of `bodies`, the others
-//!    from `messages` (the time or hash index, then the row);
-//! 2. for the `limit` messages of the page, and only when `include_data`, the stored
-//!    message from `bodies` by its key: for a content-filtered page, the pages phase 1
-//!    just read.
+//! 1. the keys `(timestamp, hash, id)` of at most `limit + 1` matching rows, in query
+//!    order, read from the covering indexes only; the extra row tells whether more
+//!    follow;
+//! 2. for the `limit` rows of the page, and only when `include_data`, the stored
+//!    message and pubsub topic, by rowid.
 //!
 //! Bounds are exclusive `(timestamp, hash)` row values: `time_start` becomes
 //! `> (time_start, x'')` (every 32-byte hash sorts after the empty blob), `time_end`
@@ -27,41 +25,36 @@ use crate::{
 };
 
 /// One content topic's range, ascending.
-pub(crate) const TOPIC_ASC: &str = "SELECT timestamp, hash FROM bodies
+pub(crate) const TOPIC_ASC: &str = "SELECT timestamp, hash, id FROM messages
      WHERE pubsub_topic = ?1 AND content_topic = ?2
        AND (timestamp, hash) > (?3, ?4) AND (timestamp, hash) < (?5, ?6)
      ORDER BY timestamp ASC, hash ASC LIMIT ?7";
 /// One content topic's range, descending.
-pub(crate) const TOPIC_DESC: &str = "SELECT timestamp, hash FROM bodies
+pub(crate) const TOPIC_DESC: &str = "SELECT timestamp, hash, id FROM messages
      WHERE pubsub_topic = ?1 AND content_topic = ?2
        AND (timestamp, hash) > (?3, ?4) AND (timestamp, hash) < (?5, ?6)
      ORDER BY timestamp DESC, hash DESC LIMIT ?7";
 /// Every topic, ascending (`?5` NULL) or one pubsub topic.
-pub(crate) const TIME_ASC: &str =
-    "SELECT timestamp, hash, pubsub_topic, content_topic FROM messages
+pub(crate) const TIME_ASC: &str = "SELECT timestamp, hash, id FROM messages
      WHERE (timestamp, hash) > (?1, ?2) AND (timestamp, hash) < (?3, ?4)
        AND (?5 IS NULL OR pubsub_topic = ?5)
      ORDER BY timestamp ASC, hash ASC LIMIT ?6";
 /// Every topic, descending (`?5` NULL) or one pubsub topic.
-pub(crate) const TIME_DESC: &str =
-    "SELECT timestamp, hash, pubsub_topic, content_topic FROM messages
+pub(crate) const TIME_DESC: &str = "SELECT timestamp, hash, id FROM messages
      WHERE (timestamp, hash) > (?1, ?2) AND (timestamp, hash) < (?3, ?4)
        AND (?5 IS NULL OR pubsub_topic = ?5)
      ORDER BY timestamp DESC, hash DESC LIMIT ?6";
 /// A hash lookup (also the cursor lookup).
-pub(crate) const BY_HASH: &str =
-    "SELECT timestamp, pubsub_topic, content_topic FROM messages WHERE hash = ?1";
-/// The stored message of one key.
-pub(crate) const BY_KEY: &str = "SELECT message FROM bodies
-     WHERE pubsub_topic = ?1 AND content_topic = ?2 AND timestamp = ?3 AND hash = ?4";
+pub(crate) const BY_HASH: &str = "SELECT timestamp, id FROM messages WHERE hash = ?1";
+/// The value of one row.
+const BY_ID: &str = "SELECT pubsub_topic, message FROM messages WHERE id = ?1";
 
-/// The sort key of a stored message, and the rest of its key in `bodies`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The sort key of a stored message, and its row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Key {
     pub(crate) timestamp: i64,
     pub(crate) hash: [u8; 32],
-    pub(crate) pubsub_topic: String,
-    pub(crate) content_topic: String,
+    pub(crate) id: i64,
 }
 
 impl Key {
@@ -198,7 +191,7 @@ fn run(
     let mut lower: Bound = (request.time_start.unwrap_or(i64::MIN), Vec::new());
     let mut upper: Bound = (request.time_end.unwrap_or(i64::MAX), vec![0xff; 33]);
     if let Some(hash) = cursor {
-        let Some(Key { timestamp, .. }) = lookup(&tx, &hash)? else {
+        let Some((timestamp, _id)) = lookup(&tx, &hash)? else {
             return Err(bad("cursor not found"));
         };
         let at: Bound = (timestamp, hash.to_vec());
@@ -215,7 +208,12 @@ fn run(
     } else if !hashes.is_empty() {
         let mut keys = Vec::new();
         for hash in &hashes {
-            if let Some(key) = lookup(&tx, hash)? {
+            if let Some((timestamp, id)) = lookup(&tx, hash)? {
+                let key = Key {
+                    timestamp,
+                    hash: *hash,
+                    id,
+                };
                 let at = key.order();
                 if at > (lower.0, &lower.1[..]) && at < (upper.0, &upper.1[..]) {
                     keys.push(key);
@@ -240,14 +238,7 @@ fn run(
                     upper.1,
                     sql_limit(fetch)
                 ],
-                |r| {
-                    Ok(Key {
-                        timestamp: r.get(0)?,
-                        hash: r.get(1)?,
-                        pubsub_topic: pubsub_topic.to_owned(),
-                        content_topic: content_topic.to_owned(),
-                    })
-                },
+                key_row,
             )?;
             for row in rows {
                 keys.push(row?);
@@ -288,8 +279,8 @@ fn run(
     }
 
     let mut entries = Vec::with_capacity(keys.len());
-    let mut by_key = if request.include_data {
-        Some(tx.prepare_cached(BY_KEY)?)
+    let mut by_id = if request.include_data {
+        Some(tx.prepare_cached(BY_ID)?)
     } else {
         None
     };
@@ -298,33 +289,20 @@ fn run(
             message_hash: Some(key.hash.to_vec()),
             ..WakuMessageKeyValue::default()
         };
-        if let Some(stmt) = by_key.as_mut() {
-            let bytes: Vec<u8> = stmt
-                .query_row(
-                    params![
-                        key.pubsub_topic,
-                        key.content_topic,
-                        key.timestamp,
-                        &key.hash[..]
-                    ],
-                    |r| r.get(0),
-                )
+        if let Some(stmt) = by_id.as_mut() {
+            let (pubsub_topic, bytes): (String, Vec<u8>) = stmt
+                .query_row([key.id], |r| Ok((r.get(0)?, r.get(1)?)))
                 .optional()?
-                .ok_or_else(|| {
-                    Failure::Internal(format!("message {} has no body", hex(&key.hash)))
-                })?;
+                .ok_or_else(|| Failure::Internal(format!("row {} vanished", key.id)))?;
             let message = WakuMessage::decode(bytes.as_slice()).map_err(|e| {
-                Failure::Internal(format!(
-                    "stored message {} does not decode: {e}",
-                    hex(&key.hash)
-                ))
+                Failure::Internal(format!("stored message {} does not decode: {e}", key.id))
             })?;
             entry.message = Some(message);
-            entry.pubsub_topic = Some(key.pubsub_topic.clone());
+            entry.pubsub_topic = Some(pubsub_topic);
         }
         entries.push(entry);
     }
-    drop(by_key);
+    drop(by_id);
     tx.commit()?;
     Ok(Page { entries, cursor })
 }
@@ -333,32 +311,18 @@ fn sql_limit(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
-/// A key from `messages` (time queries): timestamp, hash, pubsub and content topic.
 fn key_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Key> {
     Ok(Key {
         timestamp: r.get(0)?,
         hash: r.get(1)?,
-        pubsub_topic: r.get(2)?,
-        content_topic: r.get(3)?,
+        id: r.get(2)?,
     })
 }
 
-/// The key of the stored message with this hash.
-fn lookup(conn: &Connection, hash: &[u8; 32]) -> Result<Option<Key>, Failure> {
+/// `(timestamp, id)` of the stored message with this hash.
+fn lookup(conn: &Connection, hash: &[u8; 32]) -> Result<Option<(i64, i64)>, Failure> {
     Ok(conn
         .prepare_cached(BY_HASH)?
-        .query_row([&hash[..]], |r| {
-            Ok(Key {
-                timestamp: r.get(0)?,
-                hash: *hash,
-                pubsub_topic: r.get(1)?,
-                content_topic: r.get(2)?,
-            })
-        })
+        .query_row([&hash[..]], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?)
-}
-
-/// Lower-case hex, for error descriptions.
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

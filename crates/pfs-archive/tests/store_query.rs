@@ -866,7 +866,7 @@ fn open_refuses_foreign_and_newer_files() {
             err,
             ArchiveError::SchemaTooNew {
                 found: 99,
-                supported: 2
+                supported: 1
             }
         ),
         "{err:?}"
@@ -897,5 +897,5 @@ fn file_archive_uses_wal_and_normal_sync() {
     let version: i64 = conn
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 2);
+    assert_eq!(version, 1);
 }

@@ -10,12 +10,13 @@ use std::path::Path;
 
 use pfs_crypto::OsRandom;
 use pfs_crypto::secp256k1::{PublicKey, SecretKey};
-use pfs_protocol::{Config, Engine, EngineError, Outgoing, SystemClock};
+use pfs_protocol::{Clock, Config, Engine, EngineError, Outgoing, SystemClock};
 use pfs_store::{SqliteOptions, SqliteStore, Store, StoreError};
 use pfs_transport::PayloadError;
 use pfs_transport::transport::CarriedMessage;
 use pfs_transport::waku::{self, WakuMessage};
 use pfs_transport::{OpenKey, SealKey, SymKey};
+use std::sync::Arc;
 
 /// Largest encoded WakuMessage we send: the network's 150 KiB limit.
 pub const MAX_MESSAGE_SIZE: usize = waku::DEFAULT_MAX_MESSAGE_SIZE;
@@ -26,6 +27,8 @@ pub struct Device {
     pub engine: Engine,
     secret: SecretKey,
     rng: OsRandom,
+    /// The time of the engine, of WakuMessage timestamps and of the application layer.
+    clock: SharedClock,
     /// Negotiated content topic -> AES key (PBKDF2 is slow: derived once per peer).
     negotiated: HashMap<String, SymKey>,
 }
@@ -109,7 +112,7 @@ pub enum DeviceError {
     Negotiated(String),
 }
 
-/// Current Unix time in nanoseconds (WakuMessage timestamps).
+/// Current Unix time in nanoseconds from the system clock.
 pub fn now_ns() -> i64 {
     pfs_transport::transport::now_unix_ns()
 }
@@ -131,13 +134,25 @@ pub fn open_store(
     })
 }
 
+/// A clock shared by a device's engine and the client around it.
+pub type SharedClock = Arc<dyn Clock + Sync>;
+
 impl Device {
     /// Creates a new account in `store`; returns the device and the mnemonic phrase.
     pub fn create(store: Box<dyn Store>, config: Config) -> Result<(Self, String), DeviceError> {
+        Self::create_with_clock(store, config, Arc::new(SystemClock))
+    }
+
+    /// [`Device::create`] on a given clock (tests and simulations: a `ManualClock`).
+    pub fn create_with_clock(
+        store: Box<dyn Store>,
+        config: Config,
+        clock: SharedClock,
+    ) -> Result<(Self, String), DeviceError> {
         let mut rng = OsRandom;
         let (account, mnemonic) =
             pfs_x3dh::Account::create(&mut rng).map_err(DeviceError::Mnemonic)?;
-        let device = Self::install(store, config, &account)?;
+        let device = Self::install(store, config, &account, clock)?;
         Ok((device, mnemonic.phrase().to_owned()))
     }
 
@@ -150,18 +165,19 @@ impl Device {
         let mut rng = OsRandom;
         let account =
             pfs_x3dh::Account::recover(phrase, &mut rng).map_err(DeviceError::Mnemonic)?;
-        Self::install(store, config, &account)
+        Self::install(store, config, &account, Arc::new(SystemClock))
     }
 
     fn install(
         store: Box<dyn Store>,
         config: Config,
         account: &pfs_x3dh::Account,
+        clock: SharedClock,
     ) -> Result<Self, DeviceError> {
         let secret = account.identity().secret().clone();
         let engine = Engine::create_with_identity(
             store,
-            Box::new(SystemClock),
+            Box::new(clock.clone()),
             Box::new(OsRandom),
             config,
             account.identity(),
@@ -175,12 +191,22 @@ impl Device {
             engine,
             secret,
             rng: OsRandom,
+            clock,
             negotiated: HashMap::new(),
         })
     }
 
     /// Opens the account of an existing store.
-    pub fn open(mut store: Box<dyn Store>, config: Config) -> Result<Self, DeviceError> {
+    pub fn open(store: Box<dyn Store>, config: Config) -> Result<Self, DeviceError> {
+        Self::open_with_clock(store, config, Arc::new(SystemClock))
+    }
+
+    /// [`Device::open`] on a given clock.
+    pub fn open_with_clock(
+        mut store: Box<dyn Store>,
+        config: Config,
+        clock: SharedClock,
+    ) -> Result<Self, DeviceError> {
         let account = {
             let tx = store.begin().map_err(DeviceError::Store)?;
             tx.account().map_err(DeviceError::Store)?
@@ -190,11 +216,12 @@ impl Device {
         };
         let secret = SecretKey::from_bytes(account.identity_secret.expose())
             .map_err(|e| DeviceError::BadIdentity(e.to_string()))?;
-        let engine = Engine::open(store, Box::new(SystemClock), Box::new(OsRandom), config)?;
+        let engine = Engine::open(store, Box::new(clock.clone()), Box::new(OsRandom), config)?;
         Ok(Self {
             engine,
             secret,
             rng: OsRandom,
+            clock,
             negotiated: HashMap::new(),
         })
     }
@@ -207,6 +234,11 @@ impl Device {
     /// Our identity (chat key).
     pub fn identity(&self) -> PublicKey {
         self.engine.identity().clone()
+    }
+
+    /// The device's time, Unix nanoseconds (its clock: the system's unless one was given).
+    pub fn now_ns(&self) -> i64 {
+        self.clock.now_ns()
     }
 
     /// Our installation id.

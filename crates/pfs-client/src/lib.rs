@@ -44,7 +44,7 @@ pub mod device;
 #[doc = include_str!("../../../README.md")]
 pub struct ReadmeDoctest;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use pfs_app::messenger::{self, Event, Messenger, RecordKind, RecordStore, StoreFailure};
 use pfs_app::segment::{self, Outcome, Reassembler};
@@ -53,7 +53,7 @@ use pfs_protocol::{AppRecords, DeliveredKind, EngineError, GroupKey, Outgoing, O
 use pfs_transport::transport::{CarriedMessage, Subscription, Transport, TransportError};
 use pfs_transport::waku;
 
-pub use device::{Device, DeviceError, OpenFailure, Opened};
+pub use device::{Device, DeviceError, OpenFailure, Opened, SharedClock};
 
 /// How the client behaves.
 #[derive(Debug, Clone)]
@@ -279,7 +279,8 @@ pub struct Core {
     reassembler: Reassembler,
     config: ClientConfig,
     queued: Vec<Sealed>,
-    advert_checked: Option<Instant>,
+    /// When the advertisement was last looked at, Unix ms.
+    advert_checked: Option<i64>,
 }
 
 impl std::fmt::Debug for Core {
@@ -361,11 +362,12 @@ const ADVERT_RECORD: &[u8] = b"contact-code-advert";
 /// How often [`Core::tick`] looks whether the advertisement is due.
 const ADVERT_CHECK_EVERY: Duration = Duration::from_secs(60);
 
-fn now_ms() -> i64 {
-    device::now_ns().div_euclid(1_000_000)
-}
-
 impl Core {
+    /// The device's time, Unix ms.
+    fn now_ms(&self) -> i64 {
+        self.device.now_ns().div_euclid(1_000_000)
+    }
+
     /// The core of `device`.
     pub fn new(device: Device, config: ClientConfig) -> Self {
         let messenger = Messenger::new(device.signing_key(), config.app);
@@ -417,7 +419,7 @@ impl Core {
         if self.config.raw {
             return self.send_plaintext(to, text.as_bytes(), false, Vec::new());
         }
-        let now = now_ms();
+        let now = self.now_ms();
         let out = self.with_records(|m, r| m.text(r, to, text, None, now))?;
         self.send_plaintext(to, &out.plaintext, false, out.message_ids)
     }
@@ -433,7 +435,7 @@ impl Core {
         if self.config.raw {
             return self.send_plaintext(to, text.as_bytes(), true, Vec::new());
         }
-        let now = now_ms();
+        let now = self.now_ms();
         let out = self.with_records(|m, r| m.contact_request(r, to, text, now))?;
         self.send_plaintext(to, &out.plaintext, true, out.message_ids)
     }
@@ -449,7 +451,7 @@ impl Core {
         if self.config.raw {
             return Ok(SendReport::default());
         }
-        let now = now_ms();
+        let now = self.now_ms();
         let out = self.with_records(|m, r| m.accept_contact_request(r, from, request_id, now))?;
         self.send_plaintext(from, &out.plaintext, false, out.message_ids)
     }
@@ -500,7 +502,7 @@ impl Core {
 
     /// Seals (segmenting when large) and queues one engine message.
     fn queue(&mut self, out: &Outgoing) -> Result<(), ClientError> {
-        let now_ns = device::now_ns();
+        let now_ns = self.device.now_ns();
         let pieces = if out.bytes.len() > self.config.segment_size {
             segment::split(&out.bytes, self.config.segment_size)
                 .map_err(|e| ClientError::Segment(e.to_string()))?
@@ -534,17 +536,18 @@ impl Core {
     /// queued (bundle replies), expiry of incomplete segment sets.
     pub fn tick(&mut self) -> Result<Vec<ClientEvent>, ClientError> {
         let mut events = Vec::new();
-        let now = now_ms();
+        let now = self.now_ms();
         self.reassembler.expire(
             u64::try_from(now)
                 .unwrap_or(0)
                 .saturating_sub(self.config.segment_expiry_ms),
         );
+        let check_every = i64::try_from(ADVERT_CHECK_EVERY.as_millis()).unwrap_or(i64::MAX);
         if self
             .advert_checked
-            .is_none_or(|t| t.elapsed() >= ADVERT_CHECK_EVERY)
+            .is_none_or(|t| now.saturating_sub(t) >= check_every || now < t)
         {
-            self.advert_checked = Some(Instant::now());
+            self.advert_checked = Some(now);
             if let Err(e) = self.advertise_if_due() {
                 tracing::warn!(error = %e, "contact-code advertisement failed");
             }
@@ -572,7 +575,7 @@ impl Core {
         if self.config.raw {
             return Ok(false);
         }
-        let now = now_ms();
+        let now = self.now_ms();
         let bundle = self.device.engine.own_bundle()?;
         let digest = pfs_crypto::hash::keccak256(&pfs_wire::Message::encode_to_vec(&bundle));
         let due = self.with_records(|_, r| {
@@ -635,7 +638,7 @@ impl Core {
                 reason: SkipReason::OwnEcho,
             }]);
         }
-        let now = now_ms();
+        let now = self.now_ms();
         // a segment first, as status-go
         let payload = match self.reassembler.push(
             &opened.sender,
@@ -910,7 +913,7 @@ impl Client {
             pubsub_topic: self.core.config.pubsub_topic.clone(),
             content_topics: self.core.device.content_topics()?,
             start_ns,
-            end_ns: device::now_ns(),
+            end_ns: self.core.device.now_ns(),
         };
         let history = self.transport.fetch_history(&query)?;
         let mut events = Vec::new();

@@ -16,6 +16,13 @@ pub trait Clock: Send {
     fn now_ns(&self) -> i64;
 }
 
+/// A shared clock is a clock (the engine and the code around it read one time source).
+impl<C: Clock + Sync + ?Sized> Clock for Arc<C> {
+    fn now_ns(&self) -> i64 {
+        (**self).now_ns()
+    }
+}
+
 /// A clock set by hand: for tests, simulations and vector replays. Clones share the time.
 #[derive(Debug, Clone, Default)]
 pub struct ManualClock(Arc<AtomicI64>);
