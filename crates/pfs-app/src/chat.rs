@@ -93,6 +93,40 @@ fn non_empty(s: &str) -> Option<String> {
 
 impl TextMessage {
     /// Checks the rules of a valid text message.
+    ///
+    /// ```
+    /// use pfs_app::chat::{ChatError, TextMessage};
+    /// let msg = TextMessage {
+    ///     clock: 1,
+    ///     timestamp_ms: 1_700_000_000_000,
+    ///     text: "hi".into(),
+    ///     chat_id: "0x04…".into(),
+    ///     ..Default::default()
+    /// };
+    /// assert_eq!(msg.validate(), Ok(()));
+    /// assert_eq!(
+    ///     TextMessage {
+    ///         clock: 0,
+    ///         ..msg.clone()
+    ///     }
+    ///     .validate(),
+    ///     Err(ChatError::ZeroClock)
+    /// );
+    /// assert_eq!(
+    ///     TextMessage {
+    ///         text: String::new(),
+    ///         ..msg.clone()
+    ///     }
+    ///     .validate(),
+    ///     Err(ChatError::EmptyText)
+    /// );
+    /// // 4096 characters (not bytes) at most.
+    /// let long = TextMessage {
+    ///     text: "é".repeat(4097),
+    ///     ..msg
+    /// };
+    /// assert_eq!(long.validate(), Err(ChatError::TextTooLong(4097)));
+    /// ```
     pub fn validate(&self) -> Result<(), ChatError> {
         if self.clock == 0 {
             return Err(ChatError::ZeroClock);
@@ -114,6 +148,32 @@ impl TextMessage {
     }
 
     /// The protobuf `ChatMessage` (ONE_TO_ONE).
+    ///
+    /// ```
+    /// use pfs_app::chat::TextMessage;
+    /// use pfs_wire::app::{ContactRequestPropagatedState, MessageType, chat_message::ContentType};
+    /// let msg = TextMessage {
+    ///     clock: 1,
+    ///     timestamp_ms: 1_700_000_000_000,
+    ///     text: "hi".into(),
+    ///     chat_id: "0x04…".into(),
+    ///     ..Default::default()
+    /// };
+    /// let p = msg.to_proto();
+    /// assert_eq!(
+    ///     (p.message_type, p.content_type),
+    ///     (MessageType::OneToOne as i32, ContentType::TextPlain as i32)
+    /// );
+    /// // A contact request is the same message with another content type.
+    /// let request = TextMessage {
+    ///     contact_request: Some(ContactRequestPropagatedState::default()),
+    ///     ..msg
+    /// };
+    /// assert_eq!(
+    ///     request.to_proto().content_type,
+    ///     ContentType::ContactRequest as i32
+    /// );
+    /// ```
     pub fn to_proto(&self) -> ChatMessage {
         let content_type = if self.contact_request.is_some() {
             ContentType::ContactRequest
@@ -135,6 +195,33 @@ impl TextMessage {
     }
 
     /// Validates and encodes the `ChatMessage` (the payload of a CHAT_MESSAGE wrapper).
+    ///
+    /// ```
+    /// use pfs_app::chat::{ChatError, TextMessage};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let msg = TextMessage {
+    ///     clock: 1,
+    ///     timestamp_ms: 2,
+    ///     text: "hi".into(),
+    ///     chat_id: "c".into(),
+    ///     ..Default::default()
+    /// };
+    /// // clock 1, timestamp 2, text "hi", chat_id "c", message_type 1, content_type 1.
+    /// let expected = [
+    ///     0x08, 1, 0x10, 2, 0x1a, 2, b'h', b'i', 0x32, 1, b'c', 0x38, 1, 0x40, 1,
+    /// ];
+    /// assert_eq!(msg.encode()?, expected);
+    /// assert_eq!(
+    ///     TextMessage {
+    ///         timestamp_ms: 0,
+    ///         ..msg
+    ///     }
+    ///     .encode(),
+    ///     Err(ChatError::ZeroTimestamp)
+    /// );
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn encode(&self) -> Result<Vec<u8>, ChatError> {
         self.validate()?;
         Ok(self.to_proto().encode_to_vec())
@@ -142,6 +229,31 @@ impl TextMessage {
 
     /// Takes a decoded `ChatMessage` of content type TEXT_PLAIN or CONTACT_REQUEST and checks
     /// it.
+    ///
+    /// ```
+    /// use pfs_app::chat::{ChatError, TextMessage};
+    /// use pfs_wire::app::ChatMessage;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let m = ChatMessage {
+    ///     clock: 5,
+    ///     timestamp: 6,
+    ///     text: "yo".into(),
+    ///     chat_id: "c".into(),
+    ///     ..Default::default()
+    /// };
+    /// let t = TextMessage::from_proto(&m)?;
+    /// assert_eq!((t.clock, t.text.as_str(), t.response_to), (5, "yo", None));
+    /// let no_chat = ChatMessage {
+    ///     chat_id: String::new(),
+    ///     ..m
+    /// };
+    /// assert_eq!(
+    ///     TextMessage::from_proto(&no_chat),
+    ///     Err(ChatError::EmptyChatId)
+    /// );
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn from_proto(m: &ChatMessage) -> Result<Self, ChatError> {
         let contact_request = if m.content_type == ContentType::ContactRequest as i32 {
             Some(m.contact_request_propagated_state.unwrap_or_default())
@@ -174,6 +286,29 @@ fn decode<M: Message + Default>(what: &'static str, bytes: &[u8]) -> Result<M, C
 }
 
 /// Decodes and checks the payload of a CHAT_MESSAGE wrapper as a text message.
+///
+/// ```
+/// use pfs_app::chat::{ChatError, TextMessage, parse_text};
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let msg = TextMessage {
+///     clock: 1,
+///     timestamp_ms: 2,
+///     text: "hi".into(),
+///     chat_id: "c".into(),
+///     ..Default::default()
+/// };
+/// let mut bytes = msg.encode()?;
+/// assert_eq!(parse_text(&bytes)?, msg);
+/// // A field this crate does not declare (9, a varint) is kept and reported, not an error.
+/// bytes.extend_from_slice(&[0x48, 0x01]);
+/// assert_eq!(parse_text(&bytes)?.unknown_fields, [9]);
+/// assert!(matches!(
+///     parse_text(&[0x1a, 0x05, b'h']),
+///     Err(ChatError::Malformed { .. })
+/// ));
+/// # Ok(())
+/// # }
+/// ```
 pub fn parse_text(bytes: &[u8]) -> Result<TextMessage, ChatError> {
     let m: ChatMessage = decode("ChatMessage", bytes)?;
     let mut t = TextMessage::from_proto(&m)?;
@@ -187,6 +322,16 @@ pub const CHAT_MESSAGE_FIELDS: &[u32] = &[1, 2, 3, 4, 5, 6, 7, 8, 14, 15];
 /// The top-level field numbers of a protobuf encoding that are not in `declared`, in order
 /// of appearance, without repeats. Stops at the first malformed tag (the decoder reports
 /// that).
+///
+/// ```
+/// use pfs_app::chat::{CHAT_MESSAGE_FIELDS, undeclared_fields};
+/// // Field 1 (varint), field 16 (length-delimited, tag 82 01), field 1 again, field 9 (varint).
+/// let bytes = [
+///     0x08, 0x01, 0x82, 0x01, 0x02, b'h', b'i', 0x08, 0x02, 0x48, 0x00,
+/// ];
+/// assert_eq!(undeclared_fields(&bytes, CHAT_MESSAGE_FIELDS), [16, 9]);
+/// assert_eq!(undeclared_fields(&bytes, &[]), [1, 16, 9]);
+/// ```
 pub fn undeclared_fields(bytes: &[u8], declared: &[u32]) -> Vec<u32> {
     fn varint(b: &[u8], i: &mut usize) -> Option<u64> {
         let mut v = 0u64;
@@ -264,6 +409,23 @@ pub enum Received {
 /// Decodes the payload of a verified wrapper according to its type. Types this crate does
 /// not handle are [`Received::Unsupported`], not errors; a handled type whose payload does
 /// not decode or breaks the rules is an error.
+///
+/// ```
+/// use pfs_app::chat::{Received, TextMessage, classify};
+/// use pfs_app::{MessageKind, wrapper};
+/// use pfs_crypto::secp256k1::SecretKey;
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let alice = SecretKey::from_bytes(&[1; 32])?;
+/// let text = TextMessage { clock: 1, timestamp_ms: 2, text: "hi".into(), chat_id: "c".into(), ..Default::default() };
+/// let u = wrapper::unwrap_any(&pfs_app::wrap(&text.encode()?, MessageKind::ChatMessage, &alice)?)?;
+/// assert_eq!(classify(&u)?, Received::Text(text));
+///
+/// // A type this crate does not handle is reported with its number.
+/// let pin = wrapper::unwrap_any(&pfs_app::wrap(b"?", MessageKind::PinMessage, &alice)?)?;
+/// assert!(matches!(classify(&pin)?, Received::Unsupported { type_number, .. } if type_number == MessageKind::PinMessage as i32));
+/// # Ok(())
+/// # }
+/// ```
 pub fn classify(u: &Unwrapped) -> Result<Received, ChatError> {
     let p = &u.payload;
     Ok(match u.kind() {

@@ -25,6 +25,26 @@ pub type MessageId = [u8; 32];
 pub type GroupId = [u8; 32];
 
 /// Bounds on a received payload.
+///
+/// ```
+/// use pfs_app::mvds::{self, Limits, MvdsError};
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let (bytes, _) = mvds::wrap_messages(&[7; 32], 1, &[b"a", b"b", b"c"])?;
+/// let tight = Limits {
+///     max_messages: 2,
+///     ..Limits::default()
+/// };
+/// assert_eq!(
+///     mvds::parse(&bytes, &tight),
+///     Err(MvdsError::TooMany {
+///         what: "messages",
+///         count: 3,
+///         max: 2
+///     })
+/// );
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     /// Most messages in one payload.
@@ -71,6 +91,28 @@ pub enum MvdsError {
 
 /// The MVDS group id of the 1:1 chat between `a` and `b` (symmetric), status-go
 /// `datasync.ToOneToOneGroupID`.
+///
+/// ```
+/// use pfs_app::mvds::one_to_one_group_id;
+/// use pfs_crypto::{hash::keccak256, secp256k1::SecretKey};
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let a = SecretKey::from_bytes(&[1; 32])?.public_key();
+/// let b = SecretKey::from_bytes(&[2; 32])?.public_key();
+/// let id = one_to_one_group_id(&a, &b);
+/// assert_eq!(id, one_to_one_group_id(&b, &a)); // both sides compute the same id
+/// // keccak256 of both compressed keys, the one with the smaller X first.
+/// let (lo, hi) = if a.as_compressed()[1..] < b.as_compressed()[1..] {
+///     (&a, &b)
+/// } else {
+///     (&b, &a)
+/// };
+/// assert_eq!(
+///     id,
+///     keccak256(&[&lo.as_compressed()[..], hi.as_compressed()].concat())
+/// );
+/// # Ok(())
+/// # }
+/// ```
 pub fn one_to_one_group_id(a: &PublicKey, b: &PublicKey) -> GroupId {
     let (ua, ub) = (a.to_uncompressed(), b.to_uncompressed());
     // X is bytes 1..33 of the uncompressed key, big-endian: byte order = numeric order.
@@ -83,6 +125,22 @@ pub fn one_to_one_group_id(a: &PublicKey, b: &PublicKey) -> GroupId {
 }
 
 /// The MVDS message id.
+///
+/// ```
+/// use pfs_app::mvds::message_id;
+/// use pfs_crypto::hash::sha256;
+/// // sha256("MESSAGE_ID" ‖ group_id ‖ LE64(timestamp) ‖ body)
+/// let by_hand = sha256(
+///     &[
+///         &b"MESSAGE_ID"[..],
+///         &[7; 32],
+///         &1_700_000_000i64.to_le_bytes(),
+///         b"body",
+///     ]
+///     .concat(),
+/// );
+/// assert_eq!(message_id(&[7; 32], 1_700_000_000, b"body"), by_hand);
+/// ```
 pub fn message_id(group_id: &[u8], timestamp: i64, body: &[u8]) -> MessageId {
     // Go: binary.LittleEndian.PutUint64(t, uint64(m.Timestamp)); the cast keeps the bits.
     let ts = u64::from_ne_bytes(timestamp.to_ne_bytes()).to_le_bytes();
@@ -91,6 +149,26 @@ pub fn message_id(group_id: &[u8], timestamp: i64, body: &[u8]) -> MessageId {
 
 /// Wraps application messages (signed wrappers) into one MVDS payload of `group_id` with
 /// `timestamp` (unix seconds). Returns the payload and the id of each message, in order.
+///
+/// ```
+/// use pfs_app::mvds::{self, Limits, Parsed};
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let group = [7u8; 32];
+/// let (bytes, ids) = mvds::wrap_messages(&group, 1_700_000_000, &[b"first", b"second"])?;
+/// assert_eq!(ids[1], mvds::message_id(&group, 1_700_000_000, b"second"));
+/// let Parsed::Mvds(received) = mvds::parse(&bytes, &Limits::default())? else {
+///     panic!("an MVDS payload");
+/// };
+/// let bodies: Vec<&[u8]> = received
+///     .messages
+///     .iter()
+///     .map(|m| m.body.as_slice())
+///     .collect();
+/// assert_eq!(bodies, [&b"first"[..], b"second"]);
+/// assert_eq!(received.messages[0].id, ids[0]);
+/// # Ok(())
+/// # }
+/// ```
 pub fn wrap_messages(
     group_id: &GroupId,
     timestamp: i64,
@@ -118,6 +196,20 @@ pub fn wrap_messages(
 }
 
 /// An MVDS payload that only acknowledges `ids`.
+///
+/// ```
+/// use pfs_app::mvds::{self, Limits, Parsed};
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let ack = mvds::ack_payload(&[[1; 32], [2; 32]]);
+/// // acks are field 5001: tag varint (5001 << 3 | 2) = ca b8 02, then length 32.
+/// assert_eq!(ack[..4], [0xca, 0xb8, 0x02, 32]);
+/// let Parsed::Mvds(r) = mvds::parse(&ack, &Limits::default())? else {
+///     panic!("MVDS")
+/// };
+/// assert_eq!((r.acks, r.messages.len()), (vec![[1; 32], [2; 32]], 0));
+/// # Ok(())
+/// # }
+/// ```
 pub fn ack_payload(ids: &[MessageId]) -> Vec<u8> {
     MvdsPayload {
         acks: ids.iter().map(|i| i.to_vec()).collect(),
@@ -154,6 +246,20 @@ pub struct Received {
 
 impl Received {
     /// The acknowledgement payload for the messages received, if any.
+    ///
+    /// ```
+    /// use pfs_app::mvds::{self, Limits, Parsed};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let (bytes, ids) = mvds::wrap_messages(&[7; 32], 1, &[b"hello"])?;
+    /// let Parsed::Mvds(r) = mvds::parse(&bytes, &Limits::default())? else {
+    ///     panic!("MVDS")
+    /// };
+    /// assert_eq!(r.ack(), Some(mvds::ack_payload(&ids)));
+    /// assert_eq!(mvds::Received::default().ack(), None); // nothing to acknowledge
+    ///     
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn ack(&self) -> Option<Vec<u8>> {
         (!self.messages.is_empty())
             .then(|| ack_payload(&self.messages.iter().map(|m| m.id).collect::<Vec<_>>()))
@@ -176,6 +282,31 @@ fn id32(what: &'static str, b: &[u8]) -> Result<[u8; 32], MvdsError> {
 
 /// Parses a decrypted payload: MVDS, or not (fall through). An MVDS payload that breaks
 /// the limits or carries ids that are not 32 bytes is an error.
+///
+/// ```
+/// use pfs_app::MessageKind;
+/// use pfs_app::mvds::{self, Limits, MvdsError, Parsed};
+/// use pfs_crypto::secp256k1::SecretKey;
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// // A bare signed wrapper is not MVDS: it falls through to the wrapper decoder.
+/// let wrapper = pfs_app::wrap(
+///     b"hi",
+///     MessageKind::ChatMessage,
+///     &SecretKey::from_bytes(&[1; 32])?,
+/// )?;
+/// assert_eq!(mvds::parse(&wrapper, &Limits::default())?, Parsed::NotMvds);
+/// // An ack of 3 bytes (field 5001, length 3) is MVDS, and refused.
+/// let short_ack = [0xca, 0xb8, 0x02, 3, 1, 2, 3];
+/// assert_eq!(
+///     mvds::parse(&short_ack, &Limits::default()),
+///     Err(MvdsError::BadId {
+///         what: "ack",
+///         len: 3
+///     })
+/// );
+/// # Ok(())
+/// # }
+/// ```
 pub fn parse(bytes: &[u8], limits: &Limits) -> Result<Parsed, MvdsError> {
     if bytes.len() > MAX_MESSAGE_SIZE {
         return Ok(Parsed::NotMvds);

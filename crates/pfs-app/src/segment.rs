@@ -52,6 +52,17 @@ pub enum SplitError {
 }
 
 /// The parity count status-go adds to `n` data segments (0 when no parity is sent).
+///
+/// ```
+/// use pfs_app::segment::parity_count;
+/// // floor(n / 8), and none when data + parity would exceed 256 shards.
+/// assert_eq!(
+///     [parity_count(7), parity_count(8), parity_count(16)],
+///     [0, 1, 2]
+/// );
+/// assert_eq!(parity_count(228), 28); // 228 + 28 = 256: the most
+/// assert_eq!(parity_count(229), 0); // 229 + 28 = 257: no parity
+/// ```
 pub fn parity_count(data_segments: usize) -> usize {
     let p = data_segments / 8; // floor(n · 0.125)
     if p == 0 || data_segments + p > REED_SOLOMON_MAX_SHARDS {
@@ -63,6 +74,26 @@ pub fn parity_count(data_segments: usize) -> usize {
 
 /// Splits `payload` into encoded `SegmentMessage`s (data segments first, then parity), or
 /// returns it alone when it is not longer than `segment_size`.
+///
+/// ```
+/// use pfs_app::segment::{self, SplitError};
+/// use pfs_crypto::hash::keccak256;
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// // status-go's fixture: 1000 bytes in 8 segments of 125 gives 8 data + 1 parity.
+/// let payload: Vec<u8> = (0..1000u32).map(|i| i as u8).collect();
+/// let segs = segment::split(&payload, 125)?;
+/// assert_eq!(segs.len(), 9);
+/// let first = segment::decode(&segs[0])?;
+/// assert_eq!(
+///     (first.index, first.segments_count, first.payload.len()),
+///     (0, 8, 125)
+/// );
+/// assert_eq!(first.entire_message_hash, keccak256(&payload));
+/// assert_eq!(segment::split(b"short", 125)?, [b"short".to_vec()]); // sent as is
+/// assert_eq!(segment::split(b"x", 0), Err(SplitError::ZeroSegmentSize));
+/// # Ok(())
+/// # }
+/// ```
 pub fn split(payload: &[u8], segment_size: usize) -> Result<Vec<Vec<u8>>, SplitError> {
     if segment_size == 0 {
         return Err(SplitError::ZeroSegmentSize);
@@ -122,6 +153,26 @@ pub fn split(payload: &[u8], segment_size: usize) -> Result<Vec<Vec<u8>>, SplitE
 }
 
 /// Bounds of the [`Reassembler`].
+///
+/// ```
+/// use pfs_app::segment::{self, Limits, Reassembler, SegmentError};
+/// use pfs_crypto::secp256k1::SecretKey;
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let from = SecretKey::from_bytes(&[1; 32])?.public_key();
+/// let segs = segment::split(&[9; 300], 100)?; // 3 data segments
+/// let mut r = Reassembler::new(Limits {
+///     max_segments: 2,
+///     ..Limits::default()
+/// });
+/// assert_eq!(
+///     r.push(&from, &segs[0], 0),
+///     Err(SegmentError::TooManySegments(3))
+/// );
+/// assert_eq!(r.pending_sets(), 0); // refused segments leave nothing behind
+///     
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     /// Most data segments in one message.
@@ -230,6 +281,20 @@ pub struct Reassembler {
 }
 
 /// Decodes an untrusted `SegmentMessage`.
+///
+/// ```
+/// use pfs_app::segment::{self, SegmentError};
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// // index (field 2) = 1, segments_count (field 3) = 2.
+/// let m = segment::decode(&[0x10, 1, 0x18, 2])?;
+/// assert_eq!((m.index, m.segments_count), (1, 2));
+/// assert!(matches!(
+///     segment::decode(&[0x0a, 32]),
+///     Err(SegmentError::Malformed(_))
+/// ));
+/// # Ok(())
+/// # }
+/// ```
 pub fn decode(bytes: &[u8]) -> Result<SegmentMessage, SegmentError> {
     if bytes.len() > MAX_MESSAGE_SIZE + 1024 {
         return Err(SegmentError::Malformed(format!("{} bytes", bytes.len())));
@@ -239,6 +304,23 @@ pub fn decode(bytes: &[u8]) -> Result<SegmentMessage, SegmentError> {
 
 impl Reassembler {
     /// A reassembler with these limits.
+    ///
+    /// ```
+    /// use pfs_app::segment::{self, Limits, Outcome, Reassembler};
+    /// use pfs_crypto::secp256k1::SecretKey;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let from = SecretKey::from_bytes(&[1; 32])?.public_key();
+    /// let payload = vec![7u8; 250];
+    /// let segs = segment::split(&payload, 100)?; // 3 data segments, the last one of 50 bytes
+    /// let mut r = Reassembler::new(Limits::default());
+    /// assert_eq!(r.push(&from, &segs[2], 0)?, Outcome::Incomplete); // any order
+    /// assert_eq!(r.push(&from, &segs[0], 0)?, Outcome::Incomplete);
+    /// assert_eq!((r.pending_sets(), r.pending_bytes()), (1, 150));
+    /// assert_eq!(r.push(&from, &segs[1], 0)?, Outcome::Complete(payload));
+    /// assert_eq!(r.pending_sets(), 0);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn new(limits: Limits) -> Self {
         Self {
             limits,
@@ -258,6 +340,20 @@ impl Reassembler {
 
     /// Drops incomplete sets first seen before `cutoff` (the caller's clock, any unit as
     /// long as it is the one passed to [`Reassembler::push`]). Returns how many.
+    ///
+    /// ```
+    /// use pfs_app::segment::{self, Limits, Reassembler};
+    /// use pfs_crypto::secp256k1::SecretKey;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let from = SecretKey::from_bytes(&[1; 32])?.public_key();
+    /// let mut r = Reassembler::new(Limits::default());
+    /// r.push(&from, &segment::split(&[1; 200], 100)?[0], 10)?; // first seen at 10
+    /// r.push(&from, &segment::split(&[2; 200], 100)?[0], 20)?; // first seen at 20
+    /// assert_eq!(r.expire(15), 1);
+    /// assert_eq!((r.pending_sets(), r.pending_bytes()), (1, 100));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn expire(&mut self, cutoff: u64) -> usize {
         let before = self.pending.len();
         let mut freed = 0;
@@ -303,6 +399,28 @@ impl Reassembler {
 
     /// Feeds one received segment (the transport payload, already decrypted by the
     /// transport but not by the ratchet) from `sender` at time `now`.
+    ///
+    /// ```
+    /// use pfs_app::segment::{self, Limits, Outcome, Reassembler, SegmentError};
+    /// use pfs_crypto::secp256k1::SecretKey;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let from = SecretKey::from_bytes(&[1; 32])?.public_key();
+    /// let payload: Vec<u8> = (0..1000u32).map(|i| i as u8).collect();
+    /// let segs = segment::split(&payload, 125)?; // 8 data + 1 parity (status-go's table)
+    /// let mut r = Reassembler::new(Limits::default());
+    /// // Data segment 0 is lost: the parity segment stands in for it.
+    /// for s in &segs[1..8] {
+    ///     assert_eq!(r.push(&from, s, 0)?, Outcome::Incomplete);
+    /// }
+    /// assert_eq!(r.push(&from, &segs[8], 0)?, Outcome::Complete(payload));
+    /// // A late segment of a completed message is refused.
+    /// assert_eq!(
+    ///     r.push(&from, &segs[0], 0),
+    ///     Err(SegmentError::AlreadyCompleted)
+    /// );
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn push(
         &mut self,
         sender: &PublicKey,
