@@ -45,6 +45,12 @@ pub enum RecordKind {
 
 impl RecordKind {
     /// A stable name, for stores that keep kinds as text.
+    ///
+    /// ```
+    /// use pfs_app::messenger::RecordKind;
+    /// let names = [RecordKind::Outbox, RecordKind::Seen, RecordKind::Meta].map(RecordKind::as_str);
+    /// assert_eq!(names, ["outbox", "seen", "meta"]);
+    /// ```
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Outbox => "outbox",
@@ -56,6 +62,24 @@ impl RecordKind {
 
 /// Where the messenger keeps its records. `due` is a Unix time in milliseconds whose
 /// meaning depends on the kind (see [`RecordKind`]).
+///
+/// ```
+/// use pfs_app::messenger::{MemoryRecords, RecordKind, RecordStore, StoreFailure};
+/// # fn main() -> Result<(), StoreFailure> {
+/// let mut db = MemoryRecords::default();
+/// db.put_record(RecordKind::Outbox, b"late", b"2", 200)?;
+/// db.put_record(RecordKind::Outbox, b"early", b"1", 100)?;
+/// db.put_record(RecordKind::Seen, b"other kind", b"", 0)?;
+/// // Due records of one kind, earliest first.
+/// let due = db.due_records(RecordKind::Outbox, 150, 10)?;
+/// assert_eq!(due, [(b"early".to_vec(), b"1".to_vec())]);
+/// assert_eq!(db.due_records(RecordKind::Outbox, 300, 10)?.len(), 2);
+/// db.delete_record(RecordKind::Outbox, b"early")?;
+/// assert_eq!(db.count_records(RecordKind::Outbox)?, 1);
+/// assert_eq!(db.record(RecordKind::Outbox, b"early")?, None);
+/// # Ok(())
+/// # }
+/// ```
 pub trait RecordStore {
     /// One record.
     fn record(&self, kind: RecordKind, key: &[u8]) -> Result<Option<Vec<u8>>, StoreFailure>;
@@ -81,6 +105,23 @@ pub trait RecordStore {
 }
 
 /// When unacknowledged messages are sent again.
+///
+/// ```
+/// use pfs_app::messenger::{Config, ResendPolicy};
+/// let p = ResendPolicy::default();
+/// assert_eq!((p.first_delay_ms, p.max_delay_ms), (10_000, 30 * 60_000));
+/// assert_eq!(p.expire_after_ms, 48 * 3_600_000);
+/// // A client that gives up after an hour:
+/// let resend = ResendPolicy {
+///     expire_after_ms: 3_600_000,
+///     ..p
+/// };
+/// let config = Config {
+///     resend,
+///     ..Config::default()
+/// };
+/// assert_eq!(config.max_clock_skew_ms, 120_000); // status-go's 120 s
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ResendPolicy {
     /// Delay before the first resend, ms; doubled after each send.
@@ -169,6 +210,15 @@ pub enum AppError {
 
 impl AppError {
     /// True when the received bytes are at fault (not our store or our input).
+    ///
+    /// ```
+    /// use pfs_app::messenger::AppError;
+    /// use pfs_app::{UnwrapError, chat::ChatError};
+    /// assert!(AppError::Unwrap(UnwrapError::BadSignature).is_peer_fault());
+    /// assert!(!AppError::Store("disk full".into()).is_peer_fault());
+    /// assert!(!AppError::Chat(ChatError::EmptyText).is_peer_fault()); // our own input
+    /// assert!(!AppError::OutboxFull(10_000).is_peer_fault());
+    /// ```
     pub fn is_peer_fault(&self) -> bool {
         matches!(self, Self::Mvds(_) | Self::Unwrap(_) | Self::Invalid(_))
     }
@@ -322,6 +372,22 @@ impl std::fmt::Debug for Messenger {
 }
 
 /// `0x04…` hex of an identity, as status-go writes chat ids and public keys.
+///
+/// ```
+/// use pfs_crypto::secp256k1::SecretKey;
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let mut one = [0u8; 32];
+/// one[31] = 1;
+/// let id = pfs_app::messenger::chat_id(&SecretKey::from_bytes(&one)?.public_key());
+/// // The generator G, uncompressed (SEC 2).
+/// let g = concat!(
+///     "0x0479be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798",
+///     "483ada7726a3c4655da4fbfc0e1108a8fd17b448a68554199c47d08ffb10d4b8"
+/// );
+/// assert_eq!(id, g);
+/// # Ok(())
+/// # }
+/// ```
 pub fn chat_id(pk: &PublicKey) -> String {
     let mut s = String::from("0x");
     for b in pk.to_uncompressed() {
@@ -331,6 +397,16 @@ pub fn chat_id(pk: &PublicKey) -> String {
 }
 
 /// `0x…` hex of a message id, as status-go writes ids in `response_to` and accepts.
+///
+/// ```
+/// let mut id = [0u8; 32];
+/// id[0] = 0xab;
+/// id[31] = 0x01;
+/// assert_eq!(
+///     pfs_app::messenger::id_hex(&id),
+///     format!("0xab{}01", "0".repeat(60))
+/// );
+/// ```
 pub fn id_hex(id: &[u8; 32]) -> String {
     let mut s = String::from("0x");
     for b in id {
@@ -349,6 +425,16 @@ fn backoff(policy: &ResendPolicy, sends: u32) -> i64 {
 
 impl Messenger {
     /// A messenger signing with our identity key.
+    ///
+    /// ```
+    /// use pfs_app::messenger::{Config, Messenger};
+    /// use pfs_crypto::secp256k1::SecretKey;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let m = Messenger::new(SecretKey::from_bytes(&[1; 32])?, Config::default());
+    /// assert_eq!(m.config(), &Config::default());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn new(signer: SecretKey, config: Config) -> Self {
         let me = signer.public_key();
         Self { signer, me, config }
@@ -361,6 +447,24 @@ impl Messenger {
 
     /// The next Lamport clock value: above every value used or seen, and at least the
     /// current time in ms (status-go's `chat.NextClockAndTimestamp`).
+    ///
+    /// ```
+    /// # use pfs_app::messenger::{Config, Event, MemoryRecords, Messenger};
+    /// # use pfs_crypto::secp256k1::SecretKey;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let (alice_key, bob_key) = (SecretKey::from_bytes(&[1; 32])?, SecretKey::from_bytes(&[2; 32])?);
+    /// # let (alice_pk, bob_pk) = (alice_key.public_key(), bob_key.public_key());
+    /// # let alice = Messenger::new(alice_key, Config::default());
+    /// # let bob = Messenger::new(bob_key, Config::default());
+    /// # let (mut alice_db, mut bob_db) = (MemoryRecords::default(), MemoryRecords::default());
+    /// # let now: i64 = 1_700_000_000_000;
+    /// let c1 = alice.next_clock(&mut alice_db, now)?;
+    /// assert_eq!(c1, now as u64); // at least the time
+    /// // The clock never goes back, even when the wall clock does.
+    /// assert_eq!(alice.next_clock(&mut alice_db, now - 60_000)?, c1 + 1);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn next_clock(&self, store: &mut dyn RecordStore, now_ms: i64) -> Result<u64, AppError> {
         let last = self.stored_clock(store)?;
         let now = u64::try_from(now_ms).unwrap_or(0);
@@ -400,6 +504,31 @@ impl Messenger {
     }
 
     /// A text message to `to`, tracked until acknowledged.
+    ///
+    /// ```
+    /// use pfs_app::{chat::ChatError, messenger::AppError};
+    /// # use pfs_app::messenger::{Config, Event, MemoryRecords, Messenger};
+    /// # use pfs_crypto::secp256k1::SecretKey;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let (alice_key, bob_key) = (SecretKey::from_bytes(&[1; 32])?, SecretKey::from_bytes(&[2; 32])?);
+    /// # let (alice_pk, bob_pk) = (alice_key.public_key(), bob_key.public_key());
+    /// # let alice = Messenger::new(alice_key, Config::default());
+    /// # let bob = Messenger::new(bob_key, Config::default());
+    /// # let (mut alice_db, mut bob_db) = (MemoryRecords::default(), MemoryRecords::default());
+    /// # let now: i64 = 1_700_000_000_000;
+    /// let first = alice.text(&mut alice_db, &bob_pk, "question?", None, now)?;
+    /// let answer = Some(&first.message_ids[0]);
+    /// let reply = bob.text(&mut bob_db, &alice_pk, "answer", answer, now)?;
+    /// let got = alice.receive(&mut alice_db, &bob_pk, &reply.plaintext, now, now)?;
+    /// let Event::Text { message, .. } = &got.events[0] else { panic!("a text") };
+    /// let first_id = pfs_app::messenger::id_hex(&first.message_ids[0]);
+    /// assert_eq!(message.response_to, Some(first_id));
+    ///
+    /// let empty = alice.text(&mut alice_db, &bob_pk, "", None, now);
+    /// assert!(matches!(empty, Err(AppError::Chat(ChatError::EmptyText))));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn text(
         &self,
         store: &mut dyn RecordStore,
@@ -461,6 +590,28 @@ impl Messenger {
     /// A contact request with `text`, as today's Status sends it: a `ChatMessage` of content
     /// type CONTACT_REQUEST and a `ContactUpdate`, both with the propagated state
     /// `local_state = Sent`, in one MVDS payload.
+    ///
+    /// ```
+    /// # use pfs_app::messenger::{Config, Event, MemoryRecords, Messenger};
+    /// # use pfs_crypto::secp256k1::SecretKey;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let (alice_key, bob_key) = (SecretKey::from_bytes(&[1; 32])?, SecretKey::from_bytes(&[2; 32])?);
+    /// # let (alice_pk, bob_pk) = (alice_key.public_key(), bob_key.public_key());
+    /// # let alice = Messenger::new(alice_key, Config::default());
+    /// # let bob = Messenger::new(bob_key, Config::default());
+    /// # let (mut alice_db, mut bob_db) = (MemoryRecords::default(), MemoryRecords::default());
+    /// # let now: i64 = 1_700_000_000_000;
+    /// let request = alice.contact_request(&mut alice_db, &bob_pk, "Hi, it's Alice", now)?;
+    /// assert_eq!(request.message_ids.len(), 2); // the request and a ContactUpdate
+    /// let got = bob.receive(&mut bob_db, &alice_pk, &request.plaintext, now, now)?;
+    /// let Event::ContactRequest { id, message, .. } = &got.events[0] else {
+    ///     panic!("a request")
+    /// };
+    /// assert_eq!(message.text, "Hi, it's Alice");
+    /// assert_eq!(bob.pending_request(&bob_db, &alice_pk)?, Some(*id));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn contact_request(
         &self,
         store: &mut dyn RecordStore,
@@ -491,6 +642,28 @@ impl Messenger {
 
     /// Accepts the contact request `request_id` of `to`: `AcceptContactRequest` and a
     /// `ContactUpdate` with both states Mutual.
+    ///
+    /// ```
+    /// use pfs_app::messenger::id_hex;
+    /// # use pfs_app::messenger::{Config, Event, MemoryRecords, Messenger};
+    /// # use pfs_crypto::secp256k1::SecretKey;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let (alice_key, bob_key) = (SecretKey::from_bytes(&[1; 32])?, SecretKey::from_bytes(&[2; 32])?);
+    /// # let (alice_pk, bob_pk) = (alice_key.public_key(), bob_key.public_key());
+    /// # let alice = Messenger::new(alice_key, Config::default());
+    /// # let bob = Messenger::new(bob_key, Config::default());
+    /// # let (mut alice_db, mut bob_db) = (MemoryRecords::default(), MemoryRecords::default());
+    /// # let now: i64 = 1_700_000_000_000;
+    /// let request = alice.contact_request(&mut alice_db, &bob_pk, "Hi", now)?;
+    /// bob.receive(&mut bob_db, &alice_pk, &request.plaintext, now, now)?;
+    /// let id = bob.pending_request(&bob_db, &alice_pk)?.ok_or("a request is pending")?;
+    /// let accept = bob.accept_contact_request(&mut bob_db, &alice_pk, &id, now)?;
+    /// let got = alice.receive(&mut alice_db, &bob_pk, &accept.plaintext, now, now)?;
+    /// let accepted = |e: &Event| matches!(e, Event::ContactAccepted { request_id, .. } if *request_id == id_hex(&id));
+    /// assert!(got.events.iter().any(accepted));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn accept_contact_request(
         &self,
         store: &mut dyn RecordStore,
@@ -516,6 +689,24 @@ impl Messenger {
 
     /// The id of the last contact request received from `from`, if any (what
     /// [`Messenger::accept_contact_request`] names).
+    ///
+    /// ```
+    /// # use pfs_app::messenger::{Config, Event, MemoryRecords, Messenger};
+    /// # use pfs_crypto::secp256k1::SecretKey;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let (alice_key, bob_key) = (SecretKey::from_bytes(&[1; 32])?, SecretKey::from_bytes(&[2; 32])?);
+    /// # let (alice_pk, bob_pk) = (alice_key.public_key(), bob_key.public_key());
+    /// # let alice = Messenger::new(alice_key, Config::default());
+    /// # let bob = Messenger::new(bob_key, Config::default());
+    /// # let (mut alice_db, mut bob_db) = (MemoryRecords::default(), MemoryRecords::default());
+    /// # let now: i64 = 1_700_000_000_000;
+    /// assert_eq!(bob.pending_request(&bob_db, &alice_pk)?, None);
+    /// let text = alice.text(&mut alice_db, &bob_pk, "not a request", None, now)?;
+    /// bob.receive(&mut bob_db, &alice_pk, &text.plaintext, now, now)?;
+    /// assert_eq!(bob.pending_request(&bob_db, &alice_pk)?, None);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn pending_request(
         &self,
         store: &dyn RecordStore,
@@ -529,6 +720,24 @@ impl Messenger {
 
     /// Retracts our contact request to `to` (or removes them): `RetractContactRequest` and a
     /// `ContactUpdate` with `local_state = None`.
+    ///
+    /// ```
+    /// # use pfs_app::messenger::{Config, Event, MemoryRecords, Messenger};
+    /// # use pfs_crypto::secp256k1::SecretKey;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let (alice_key, bob_key) = (SecretKey::from_bytes(&[1; 32])?, SecretKey::from_bytes(&[2; 32])?);
+    /// # let (alice_pk, bob_pk) = (alice_key.public_key(), bob_key.public_key());
+    /// # let alice = Messenger::new(alice_key, Config::default());
+    /// # let bob = Messenger::new(bob_key, Config::default());
+    /// # let (mut alice_db, mut bob_db) = (MemoryRecords::default(), MemoryRecords::default());
+    /// # let now: i64 = 1_700_000_000_000;
+    /// let retract = alice.retract_contact_request(&mut alice_db, &bob_pk, now)?;
+    /// let got = bob.receive(&mut bob_db, &alice_pk, &retract.plaintext, now, now)?;
+    /// let retracted = |e: &Event| matches!(e, Event::ContactRetracted { from } if *from == alice_pk);
+    /// assert!(got.events.iter().any(retracted));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn retract_contact_request(
         &self,
         store: &mut dyn RecordStore,
@@ -581,6 +790,25 @@ impl Messenger {
 
     /// The payload of our contact-code advertisement: a signed `ContactCodeAdvertisement`
     /// (type 15), sent as a public message with our bundle attached, without MVDS.
+    ///
+    /// ```
+    /// # use pfs_app::messenger::{Config, Event, MemoryRecords, Messenger};
+    /// # use pfs_crypto::secp256k1::SecretKey;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let (alice_key, bob_key) = (SecretKey::from_bytes(&[1; 32])?, SecretKey::from_bytes(&[2; 32])?);
+    /// # let (alice_pk, bob_pk) = (alice_key.public_key(), bob_key.public_key());
+    /// # let alice = Messenger::new(alice_key, Config::default());
+    /// # let bob = Messenger::new(bob_key, Config::default());
+    /// # let (mut alice_db, mut bob_db) = (MemoryRecords::default(), MemoryRecords::default());
+    /// # let now: i64 = 1_700_000_000_000;
+    /// let advert = alice.contact_code_advertisement()?;
+    /// let event = bob.receive_public(&alice_pk, &advert)?;
+    /// assert!(matches!(event, Event::ContactCode { from, .. } if from == alice_pk));
+    /// // Claimed to come from Bob, signed by Alice: refused.
+    /// assert!(bob.receive_public(&bob_pk, &advert).is_err());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn contact_code_advertisement(&self) -> Result<Vec<u8>, AppError> {
         let advert = ContactCodeAdvertisement::default().encode_to_vec();
         Ok(wrapper::wrap(
@@ -592,6 +820,31 @@ impl Messenger {
 
     /// Wraps messages of any type into one MVDS payload for `to` and keeps each in the
     /// outbox until acknowledged.
+    ///
+    /// ```
+    /// use pfs_app::MessageKind;
+    /// use pfs_app::chat::TextMessage;
+    /// # use pfs_app::messenger::{Config, Event, MemoryRecords, Messenger};
+    /// # use pfs_crypto::secp256k1::SecretKey;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let (alice_key, bob_key) = (SecretKey::from_bytes(&[1; 32])?, SecretKey::from_bytes(&[2; 32])?);
+    /// # let (alice_pk, bob_pk) = (alice_key.public_key(), bob_key.public_key());
+    /// # let alice = Messenger::new(alice_key, Config::default());
+    /// # let bob = Messenger::new(bob_key, Config::default());
+    /// # let (mut alice_db, mut bob_db) = (MemoryRecords::default(), MemoryRecords::default());
+    /// # let now: i64 = 1_700_000_000_000;
+    /// let t = |text: &str| {
+    ///     let m = TextMessage { clock: 1, timestamp_ms: 1, text: text.into(), chat_id: "c".into(), ..Default::default() };
+    ///     (MessageKind::ChatMessage, m.encode())
+    /// };
+    /// let ((k1, one), (k2, two)) = (t("one"), t("two"));
+    /// let out = alice.send_tracked(&mut alice_db, &bob_pk, &[(k1, one?), (k2, two?)], now)?;
+    /// assert_eq!((out.mvds_ids.len(), alice.unacknowledged(&alice_db)?), (2, 2));
+    /// let got = bob.receive(&mut bob_db, &alice_pk, &out.plaintext, now, now)?;
+    /// assert_eq!(got.events.len(), 2);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn send_tracked(
         &self,
         store: &mut dyn RecordStore,
@@ -668,6 +921,30 @@ impl Messenger {
     /// Messages whose resend time has come, one payload per recipient, with their next
     /// send scheduled (doubling delay); messages older than the expiry are dropped and
     /// reported. Call it periodically and after coming back online.
+    ///
+    /// ```
+    /// # use pfs_app::messenger::{Config, Event, MemoryRecords, Messenger};
+    /// # use pfs_crypto::secp256k1::SecretKey;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let (alice_key, bob_key) = (SecretKey::from_bytes(&[1; 32])?, SecretKey::from_bytes(&[2; 32])?);
+    /// # let (alice_pk, bob_pk) = (alice_key.public_key(), bob_key.public_key());
+    /// # let alice = Messenger::new(alice_key, Config::default());
+    /// # let bob = Messenger::new(bob_key, Config::default());
+    /// # let (mut alice_db, mut bob_db) = (MemoryRecords::default(), MemoryRecords::default());
+    /// # let now: i64 = 1_700_000_000_000;
+    /// let out = alice.text(&mut alice_db, &bob_pk, "are you there?", None, now)?;
+    /// assert!(alice.due_resends(&mut alice_db, now + 9_999)?.0.is_empty()); // not yet
+    /// let (resends, _) = alice.due_resends(&mut alice_db, now + 10_000)?; // first delay: 10 s
+    /// assert!(resends[0].resend && resends[0].mvds_ids == out.mvds_ids);
+    ///
+    /// // After 48 hours without an acknowledgement the message is given up.
+    /// let (_, events) = alice.due_resends(&mut alice_db, now + 48 * 3_600_000 + 1)?;
+    /// let expired = |e: &Event| matches!(e, Event::Expired { message_id, .. } if *message_id == out.message_ids[0]);
+    /// assert!(events.iter().any(expired));
+    /// assert_eq!(alice.unacknowledged(&alice_db)?, 0);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn due_resends(
         &self,
         store: &mut dyn RecordStore,
@@ -748,11 +1025,47 @@ impl Messenger {
     }
 
     /// How many messages await an acknowledgement.
+    ///
+    /// ```
+    /// # use pfs_app::messenger::{Config, Event, MemoryRecords, Messenger};
+    /// # use pfs_crypto::secp256k1::SecretKey;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let (alice_key, bob_key) = (SecretKey::from_bytes(&[1; 32])?, SecretKey::from_bytes(&[2; 32])?);
+    /// # let (alice_pk, bob_pk) = (alice_key.public_key(), bob_key.public_key());
+    /// # let alice = Messenger::new(alice_key, Config::default());
+    /// # let bob = Messenger::new(bob_key, Config::default());
+    /// # let (mut alice_db, mut bob_db) = (MemoryRecords::default(), MemoryRecords::default());
+    /// # let now: i64 = 1_700_000_000_000;
+    /// alice.text(&mut alice_db, &bob_pk, "one", None, now)?;
+    /// alice.text(&mut alice_db, &bob_pk, "two", None, now)?;
+    /// assert_eq!(alice.unacknowledged(&alice_db)?, 2);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn unacknowledged(&self, store: &dyn RecordStore) -> Result<usize, AppError> {
         store.count_records(RecordKind::Outbox).map_err(store_err)
     }
 
     /// Forgets received ids older than the retention. Returns how many were dropped.
+    ///
+    /// ```
+    /// # use pfs_app::messenger::{Config, Event, MemoryRecords, Messenger};
+    /// # use pfs_crypto::secp256k1::SecretKey;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let (alice_key, bob_key) = (SecretKey::from_bytes(&[1; 32])?, SecretKey::from_bytes(&[2; 32])?);
+    /// # let (alice_pk, bob_pk) = (alice_key.public_key(), bob_key.public_key());
+    /// # let alice = Messenger::new(alice_key, Config::default());
+    /// # let bob = Messenger::new(bob_key, Config::default());
+    /// # let (mut alice_db, mut bob_db) = (MemoryRecords::default(), MemoryRecords::default());
+    /// # let now: i64 = 1_700_000_000_000;
+    /// let out = alice.text(&mut alice_db, &bob_pk, "hello", None, now)?;
+    /// bob.receive(&mut bob_db, &alice_pk, &out.plaintext, now, now)?;
+    /// let retention = bob.config().seen_retention_ms;
+    /// assert_eq!(bob.prune(&mut bob_db, now + retention - 1)?, 0);
+    /// assert_eq!(bob.prune(&mut bob_db, now + retention)?, 1);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn prune(&self, store: &mut dyn RecordStore, now_ms: i64) -> Result<usize, AppError> {
         let old = store
             .due_records(RecordKind::Seen, now_ms, 10_000)
@@ -773,6 +1086,31 @@ impl Messenger {
     /// an invalid one is reported as [`Event::Refused`] and the others are handled; every
     /// message is acknowledged (also a refused or duplicate one: the peer should stop
     /// resending it).
+    ///
+    /// ```
+    /// # use pfs_app::messenger::{Config, Event, MemoryRecords, Messenger};
+    /// # use pfs_crypto::secp256k1::SecretKey;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let (alice_key, bob_key) = (SecretKey::from_bytes(&[1; 32])?, SecretKey::from_bytes(&[2; 32])?);
+    /// # let (alice_pk, bob_pk) = (alice_key.public_key(), bob_key.public_key());
+    /// # let alice = Messenger::new(alice_key, Config::default());
+    /// # let bob = Messenger::new(bob_key, Config::default());
+    /// # let (mut alice_db, mut bob_db) = (MemoryRecords::default(), MemoryRecords::default());
+    /// # let now: i64 = 1_700_000_000_000;
+    /// let out = alice.text(&mut alice_db, &bob_pk, "hello", None, now)?;
+    /// let first = bob.receive(&mut bob_db, &alice_pk, &out.plaintext, now, now)?;
+    /// assert_eq!((first.events.len(), first.duplicates), (1, 0));
+    /// // A resend that crossed the acknowledgement: dropped, acknowledged again.
+    /// let again = bob.receive(&mut bob_db, &alice_pk, &out.plaintext, now, now)?;
+    /// assert_eq!((again.events.len(), again.duplicates), (0, 1));
+    /// assert!(again.ack.is_some());
+    /// // The same bytes claimed by another sender are refused in the payload.
+    /// let mallory = SecretKey::from_bytes(&[3; 32])?.public_key();
+    /// let spoofed = bob.receive(&mut bob_db, &mallory, &out.plaintext, now, now)?;
+    /// assert!(matches!(&spoofed.events[..], [Event::Refused { .. }]));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn receive(
         &self,
         store: &mut dyn RecordStore,
@@ -864,6 +1202,26 @@ impl Messenger {
 
     /// A received public message (a contact-code advertisement, or anything else signed
     /// by `from`): verified and reported; never tracked.
+    ///
+    /// ```
+    /// use pfs_app::MessageKind;
+    /// # use pfs_app::messenger::{Config, Event, MemoryRecords, Messenger};
+    /// # use pfs_crypto::secp256k1::SecretKey;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let (alice_key, bob_key) = (SecretKey::from_bytes(&[1; 32])?, SecretKey::from_bytes(&[2; 32])?);
+    /// # let (alice_pk, bob_pk) = (alice_key.public_key(), bob_key.public_key());
+    /// # let alice = Messenger::new(alice_key, Config::default());
+    /// # let bob = Messenger::new(bob_key, Config::default());
+    /// # let (mut alice_db, mut bob_db) = (MemoryRecords::default(), MemoryRecords::default());
+    /// # let now: i64 = 1_700_000_000_000;
+    /// // Anything but an advertisement is reported as unsupported.
+    /// let alice_key = SecretKey::from_bytes(&[1; 32])?;
+    /// let other = pfs_app::wrap(b"", MessageKind::StatusUpdate, &alice_key)?;
+    /// let event = bob.receive_public(&alice_pk, &other)?;
+    /// assert!(matches!(event, Event::Unsupported { type_number: 30, .. }));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn receive_public(&self, from: &PublicKey, plaintext: &[u8]) -> Result<Event, AppError> {
         let u = wrapper::unwrap(plaintext, from)?;
         Ok(match chat::classify(&u).map_err(AppError::Invalid)? {
@@ -981,6 +1339,13 @@ pub enum PropagatedState {
 
 impl PropagatedState {
     /// The state of a number, if known.
+    ///
+    /// ```
+    /// use pfs_app::messenger::PropagatedState;
+    /// assert_eq!(PropagatedState::from_number(2), Some(PropagatedState::Sent));
+    /// assert_eq!(PropagatedState::Mutual as u64, 1);
+    /// assert_eq!(PropagatedState::from_number(5), None);
+    /// ```
     pub fn from_number(n: u64) -> Option<Self> {
         Some(match n {
             0 => Self::None,
@@ -997,6 +1362,25 @@ impl PropagatedState {
 type ValueDue = (Vec<u8>, i64);
 
 /// A [`RecordStore`] in memory (tests, and clients that keep nothing on disk).
+///
+/// ```
+/// # use pfs_app::messenger::{Config, Event, MemoryRecords, Messenger};
+/// # use pfs_crypto::secp256k1::SecretKey;
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let (alice_key, bob_key) = (SecretKey::from_bytes(&[1; 32])?, SecretKey::from_bytes(&[2; 32])?);
+/// # let (alice_pk, bob_pk) = (alice_key.public_key(), bob_key.public_key());
+/// # let alice = Messenger::new(alice_key, Config::default());
+/// # let bob = Messenger::new(bob_key, Config::default());
+/// # let (mut alice_db, mut bob_db) = (MemoryRecords::default(), MemoryRecords::default());
+/// # let now: i64 = 1_700_000_000_000;
+/// alice.text(&mut alice_db, &bob_pk, "hello", None, now)?;
+/// // A snapshot is a plain clone: the outbox and the clock come with it.
+/// let snapshot = alice_db.clone();
+/// assert_eq!(alice.unacknowledged(&snapshot)?, 1);
+/// assert_eq!(snapshot, alice_db);
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MemoryRecords {
     map: std::collections::BTreeMap<(&'static str, Vec<u8>), ValueDue>,
