@@ -6,6 +6,38 @@ impl Engine {
     /// Runs `f` on the application-layer records of the account's store (the app layer's
     /// outbox, seen ids, clock), in one transaction that is committed when `f` returns
     /// `Ok` and rolled back otherwise. Only those records are reachable through it.
+    ///
+    /// ```
+    /// # use pfs_protocol::{Config, Engine, ManualClock};
+    /// # fn new_engine(clock: &ManualClock) -> Result<Engine, pfs_protocol::EngineError> {
+    /// #     Ok(Engine::create_account(
+    /// #         Box::new(pfs_store::MemoryStore::new()),
+    /// #         Box::new(clock.clone()),
+    /// #         Box::new(pfs_crypto::OsRandom),
+    /// #         Config::default(),
+    /// #     )?.0)
+    /// # }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let clock = ManualClock::new(1_700_000_000_000_000_000);
+    /// let mut alice = new_engine(&clock)?;
+    /// alice.with_app_records(|r| -> Result<(), pfs_protocol::EngineError> {
+    ///     r.put("outbox", b"id-1", b"body", 10)?;
+    ///     Ok(())
+    /// })?;
+    /// let (body, due) = alice.with_app_records(|r| -> Result<_, pfs_protocol::EngineError> {
+    ///     Ok((r.get("outbox", b"id-1")?, r.due("outbox", 10, 100)?.len()))
+    /// })?;
+    /// assert_eq!(body.as_deref(), Some(&b"body"[..]));
+    /// assert_eq!(due, 1);
+    /// // an error rolls the transaction back
+    /// let failed = alice.with_app_records(|r| -> Result<(), pfs_protocol::EngineError> {
+    ///     r.delete("outbox", b"id-1")?;
+    ///     Err(pfs_protocol::EngineError::Invalid("changed my mind".into()))
+    /// });
+    /// assert!(failed.is_err());
+    /// assert_eq!(alice.with_app_records(|r| Ok::<_, pfs_protocol::EngineError>(r.count("outbox")?))?, 1);
+    /// # Ok(()) }
+    /// ```
     pub fn with_app_records<T, E: From<EngineError>>(
         &mut self,
         f: impl FnOnce(&mut AppRecords<'_>) -> Result<T, E>,

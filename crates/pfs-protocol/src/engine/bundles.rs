@@ -35,6 +35,28 @@ pub(super) struct CachedVerified {
 
 impl Engine {
     /// Our current bundle (creating or rotating our signed prekey when needed).
+    ///
+    /// ```
+    /// # use pfs_protocol::{Config, Engine, ManualClock};
+    /// # fn new_engine(clock: &ManualClock) -> Result<Engine, pfs_protocol::EngineError> {
+    /// #     Ok(Engine::create_account(
+    /// #         Box::new(pfs_store::MemoryStore::new()),
+    /// #         Box::new(clock.clone()),
+    /// #         Box::new(pfs_crypto::OsRandom),
+    /// #         Config::default(),
+    /// #     )?.0)
+    /// # }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let clock = ManualClock::new(1_700_000_000_000_000_000);
+    /// let mut alice = new_engine(&clock)?;
+    /// let bundle = alice.own_bundle()?;
+    /// // one entry: this installation's signed prekey
+    /// assert_eq!(bundle.signed_pre_keys.len(), 1);
+    /// assert_eq!(bundle.signed_pre_keys[0].installation_id, alice.installation_id());
+    /// // the same bundle until something changes or the prekey is due for rotation
+    /// assert_eq!(alice.own_bundle()?, bundle);
+    /// # Ok(()) }
+    /// ```
     pub fn own_bundle(&mut self) -> Result<pb::Bundle, EngineError> {
         let now = self.ctx.clock.now_ns();
         let mut tx = begin(&mut self.store, &mut self.ctx)?;
@@ -44,6 +66,25 @@ impl Engine {
     }
 
     /// Our current bundle as a contact code (base64 of the protobuf).
+    ///
+    /// ```
+    /// # use pfs_protocol::{Config, Engine, ManualClock};
+    /// # fn new_engine(clock: &ManualClock) -> Result<Engine, pfs_protocol::EngineError> {
+    /// #     Ok(Engine::create_account(
+    /// #         Box::new(pfs_store::MemoryStore::new()),
+    /// #         Box::new(clock.clone()),
+    /// #         Box::new(pfs_crypto::OsRandom),
+    /// #         Config::default(),
+    /// #     )?.0)
+    /// # }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let clock = ManualClock::new(1_700_000_000_000_000_000);
+    /// let mut alice = new_engine(&clock)?;
+    /// let code = alice.contact_code()?;
+    /// let parsed = pfs_x3dh::parse_contact_code(&code)?; // verifies the signature
+    /// assert_eq!(parsed.identity(), alice.identity());
+    /// # Ok(()) }
+    /// ```
     pub fn contact_code(&mut self) -> Result<String, EngineError> {
         let b = self.own_bundle()?;
         Ok(pfs_x3dh::contact_code(&b))
@@ -51,6 +92,32 @@ impl Engine {
 
     /// Verifies and stores a peer's (or our own other device's) bundle. Returns the
     /// installations it added, sorted by id, with their advertised protocol version.
+    ///
+    /// ```
+    /// # use pfs_protocol::{Config, Engine, ManualClock};
+    /// # fn new_engine(clock: &ManualClock) -> Result<Engine, pfs_protocol::EngineError> {
+    /// #     Ok(Engine::create_account(
+    /// #         Box::new(pfs_store::MemoryStore::new()),
+    /// #         Box::new(clock.clone()),
+    /// #         Box::new(pfs_crypto::OsRandom),
+    /// #         Config::default(),
+    /// #     )?.0)
+    /// # }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let clock = ManualClock::new(1_700_000_000_000_000_000);
+    /// let (mut alice, mut bob) = (new_engine(&clock)?, new_engine(&clock)?);
+    /// let added = alice.process_bundle(&bob.own_bundle()?)?;
+    /// assert_eq!(added.len(), 1);
+    /// assert_eq!(added[0].0, bob.installation_id());
+    /// // seen again: nothing new
+    /// assert!(alice.process_bundle(&bob.own_bundle()?)?.is_empty());
+    /// // a forged bundle (Bob's, one byte of its signature changed) is refused
+    /// let mut forged = bob.own_bundle()?;
+    /// forged.signature[5] ^= 1;
+    /// let err = alice.process_bundle(&forged).unwrap_err();
+    /// assert!(err.is_peer_fault());
+    /// # Ok(()) }
+    /// ```
     pub fn process_bundle(
         &mut self,
         bundle: &pb::Bundle,

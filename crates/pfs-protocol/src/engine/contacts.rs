@@ -6,6 +6,29 @@ use super::*;
 impl Engine {
     /// Adds a contact from a contact code (its bundle is verified and stored, so the first
     /// message is forward secret).
+    ///
+    /// ```
+    /// # use pfs_protocol::{Config, Engine, ManualClock};
+    /// # fn new_engine(clock: &ManualClock) -> Result<Engine, pfs_protocol::EngineError> {
+    /// #     Ok(Engine::create_account(
+    /// #         Box::new(pfs_store::MemoryStore::new()),
+    /// #         Box::new(clock.clone()),
+    /// #         Box::new(pfs_crypto::OsRandom),
+    /// #         Config::default(),
+    /// #     )?.0)
+    /// # }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let clock = ManualClock::new(1_700_000_000_000_000_000);
+    /// let (mut alice, mut bob) = (new_engine(&clock)?, new_engine(&clock)?);
+    /// let code = bob.contact_code()?;
+    /// let who = alice.add_contact_code(&code, Some("Bob"))?;
+    /// assert_eq!(&who, bob.identity());
+    /// assert_eq!(alice.contacts()?[0].name.as_deref(), Some("Bob"));
+    /// // the code carried Bob's bundle: the first message is forward secret
+    /// assert!(alice.encrypt_for(&who, b"hi", false)?.forward_secret);
+    /// assert!(alice.add_contact_code("not a code", None).is_err());
+    /// # Ok(()) }
+    /// ```
     pub fn add_contact_code(
         &mut self,
         code: &str,
@@ -21,6 +44,26 @@ impl Engine {
 
     /// Adds a contact by bare chat key: messages go without forward secrecy until a
     /// bundle of theirs arrives.
+    ///
+    /// ```
+    /// # use pfs_protocol::{Config, Engine, ManualClock};
+    /// # fn new_engine(clock: &ManualClock) -> Result<Engine, pfs_protocol::EngineError> {
+    /// #     Ok(Engine::create_account(
+    /// #         Box::new(pfs_store::MemoryStore::new()),
+    /// #         Box::new(clock.clone()),
+    /// #         Box::new(pfs_crypto::OsRandom),
+    /// #         Config::default(),
+    /// #     )?.0)
+    /// # }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let clock = ManualClock::new(1_700_000_000_000_000_000);
+    /// let (mut alice, bob) = (new_engine(&clock)?, new_engine(&clock)?);
+    /// alice.add_contact_key(bob.identity(), Some("Bob"))?;
+    /// assert_eq!(alice.contacts()?[0].state, pfs_store::ContactState::Added);
+    /// // no bundle of Bob's yet: not forward secret
+    /// assert!(!alice.encrypt_for(bob.identity(), b"hi", false)?.forward_secret);
+    /// # Ok(()) }
+    /// ```
     pub fn add_contact_key(
         &mut self,
         key: &PublicKey,
@@ -30,11 +73,55 @@ impl Engine {
     }
 
     /// Accepts a contact request.
+    ///
+    /// ```
+    /// # use pfs_protocol::{Config, Engine, ManualClock};
+    /// # fn new_engine(clock: &ManualClock) -> Result<Engine, pfs_protocol::EngineError> {
+    /// #     Ok(Engine::create_account(
+    /// #         Box::new(pfs_store::MemoryStore::new()),
+    /// #         Box::new(clock.clone()),
+    /// #         Box::new(pfs_crypto::OsRandom),
+    /// #         Config::default(),
+    /// #     )?.0)
+    /// # }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let clock = ManualClock::new(1_700_000_000_000_000_000);
+    /// let (mut alice, mut bob) = (new_engine(&clock)?, new_engine(&clock)?);
+    /// let req = alice.send_contact_request(bob.identity(), b"hello")?;
+    /// assert!(bob.decrypt(alice.identity(), &req[0].bytes, b"m1")?.contact_request);
+    /// bob.accept_contact(alice.identity())?;
+    /// assert_eq!(bob.contacts()?[0].state, pfs_store::ContactState::Accepted);
+    /// # Ok(()) }
+    /// ```
     pub fn accept_contact(&mut self, key: &PublicKey) -> Result<(), EngineError> {
         self.set_contact(key, ContactState::Accepted, None)
     }
 
     /// Declines a contact request: further messages are dropped, except a re-sent request.
+    ///
+    /// ```
+    /// # use pfs_protocol::{Config, Engine, ManualClock};
+    /// # fn new_engine(clock: &ManualClock) -> Result<Engine, pfs_protocol::EngineError> {
+    /// #     Ok(Engine::create_account(
+    /// #         Box::new(pfs_store::MemoryStore::new()),
+    /// #         Box::new(clock.clone()),
+    /// #         Box::new(pfs_crypto::OsRandom),
+    /// #         Config::default(),
+    /// #     )?.0)
+    /// # }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let clock = ManualClock::new(1_700_000_000_000_000_000);
+    /// let (mut alice, mut bob) = (new_engine(&clock)?, new_engine(&clock)?);
+    /// let req = alice.send_contact_request(bob.identity(), b"hello")?;
+    /// bob.decrypt(alice.identity(), &req[0].bytes, b"m1")?;
+    /// bob.decline_contact(alice.identity())?;
+    /// let again = alice.send(bob.identity(), b"please")?;
+    /// assert!(matches!(
+    ///     bob.decrypt(alice.identity(), &again[0].bytes, b"m2"),
+    ///     Err(pfs_protocol::ReceiveError::Declined)
+    /// ));
+    /// # Ok(()) }
+    /// ```
     pub fn decline_contact(&mut self, key: &PublicKey) -> Result<(), EngineError> {
         self.set_contact(key, ContactState::Declined, None)
     }
@@ -49,6 +136,26 @@ impl Engine {
     /// and bundle are kept, so a later message from them is decrypted as before and makes
     /// them a contact request again; [`Engine::reset_sessions`] forgets the sessions.
     /// Returns false when `key` was not a contact.
+    ///
+    /// ```
+    /// # use pfs_protocol::{Config, Engine, ManualClock};
+    /// # fn new_engine(clock: &ManualClock) -> Result<Engine, pfs_protocol::EngineError> {
+    /// #     Ok(Engine::create_account(
+    /// #         Box::new(pfs_store::MemoryStore::new()),
+    /// #         Box::new(clock.clone()),
+    /// #         Box::new(pfs_crypto::OsRandom),
+    /// #         Config::default(),
+    /// #     )?.0)
+    /// # }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let clock = ManualClock::new(1_700_000_000_000_000_000);
+    /// let (mut alice, bob) = (new_engine(&clock)?, new_engine(&clock)?);
+    /// alice.add_contact_key(bob.identity(), None)?;
+    /// assert!(alice.remove_contact(bob.identity())?);
+    /// assert!(alice.contacts()?.is_empty());
+    /// assert!(!alice.remove_contact(bob.identity())?, "not a contact any more");
+    /// # Ok(()) }
+    /// ```
     pub fn remove_contact(&mut self, key: &PublicKey) -> Result<bool, EngineError> {
         let id = key33(key);
         let mut tx = begin(&mut self.store, &mut self.ctx)?;
@@ -64,6 +171,31 @@ impl Engine {
     /// Blocks `key` (a contact or not; a name it has is kept): every message of theirs is
     /// dropped with [`ReceiveError::Blocked`], contact requests included, before their
     /// bundles are stored, and no bundle reply is sent to them. Sessions are kept.
+    ///
+    /// ```
+    /// # use pfs_protocol::{Config, Engine, ManualClock};
+    /// # fn new_engine(clock: &ManualClock) -> Result<Engine, pfs_protocol::EngineError> {
+    /// #     Ok(Engine::create_account(
+    /// #         Box::new(pfs_store::MemoryStore::new()),
+    /// #         Box::new(clock.clone()),
+    /// #         Box::new(pfs_crypto::OsRandom),
+    /// #         Config::default(),
+    /// #     )?.0)
+    /// # }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let clock = ManualClock::new(1_700_000_000_000_000_000);
+    /// let (mut alice, mut bob) = (new_engine(&clock)?, new_engine(&clock)?);
+    /// bob.block_contact(alice.identity())?;
+    /// let m = alice.send(bob.identity(), b"hello?")?;
+    /// assert!(matches!(
+    ///     bob.decrypt(alice.identity(), &m[0].bytes, b"m1"),
+    ///     Err(pfs_protocol::ReceiveError::Blocked)
+    /// ));
+    /// assert!(bob.take_outgoing().is_empty(), "no bundle reply to a blocked sender");
+    /// bob.unblock_contact(alice.identity())?;
+    /// assert!(bob.unblock_contact(alice.identity()).is_err(), "not blocked any more");
+    /// # Ok(()) }
+    /// ```
     pub fn block_contact(&mut self, key: &PublicKey) -> Result<(), EngineError> {
         if key == self.ctx.me.public() {
             return Err(EngineError::Invalid("cannot block your own account".into()));

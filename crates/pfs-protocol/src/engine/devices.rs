@@ -5,6 +5,27 @@ use super::*;
 
 impl Engine {
     /// Every installation we know, ordered by identity then installation id.
+    ///
+    /// ```
+    /// # use pfs_protocol::{Config, Engine, ManualClock};
+    /// # fn new_engine(clock: &ManualClock) -> Result<Engine, pfs_protocol::EngineError> {
+    /// #     Ok(Engine::create_account(
+    /// #         Box::new(pfs_store::MemoryStore::new()),
+    /// #         Box::new(clock.clone()),
+    /// #         Box::new(pfs_crypto::OsRandom),
+    /// #         Config::default(),
+    /// #     )?.0)
+    /// # }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let clock = ManualClock::new(1_700_000_000_000_000_000);
+    /// let (mut alice, mut bob) = (new_engine(&clock)?, new_engine(&clock)?);
+    /// alice.process_bundle(&bob.own_bundle()?)?;
+    /// let known = alice.installations()?;
+    /// assert_eq!(known.len(), 1);
+    /// assert_eq!(known[0].installation_id, bob.installation_id());
+    /// assert!(known[0].enabled, "a peer's devices are used at once; our own await approval");
+    /// # Ok(()) }
+    /// ```
     pub fn installations(&mut self) -> Result<Vec<InstallationView>, EngineError> {
         let tx = begin(&mut self.store, &mut self.ctx)?;
         let rows = tx.all_installations()?;
@@ -12,6 +33,45 @@ impl Engine {
     }
 
     /// Enables (approves, pairs) one of our own installations.
+    ///
+    /// ```
+    /// # use pfs_protocol::{Config, Engine, ManualClock};
+    /// # fn new_engine(clock: &ManualClock) -> Result<Engine, pfs_protocol::EngineError> {
+    /// #     Ok(Engine::create_account(
+    /// #         Box::new(pfs_store::MemoryStore::new()),
+    /// #         Box::new(clock.clone()),
+    /// #         Box::new(pfs_crypto::OsRandom),
+    /// #         Config::default(),
+    /// #     )?.0)
+    /// # }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let clock = ManualClock::new(1_700_000_000_000_000_000);
+    /// let (mut laptop, phrase) = Engine::create_account(
+    ///     Box::new(pfs_store::MemoryStore::new()),
+    ///     Box::new(clock.clone()),
+    ///     Box::new(pfs_crypto::OsRandom),
+    ///     Config::default(),
+    /// )?;
+    /// let mut phone = Engine::recover_account(
+    ///     Box::new(pfs_store::MemoryStore::new()),
+    ///     Box::new(clock.clone()),
+    ///     Box::new(pfs_crypto::OsRandom),
+    ///     Config::default(),
+    ///     phrase.phrase(),
+    /// )?;
+    /// let mut bob = new_engine(&clock)?;
+    /// laptop.process_bundle(&bob.own_bundle()?)?;
+    /// laptop.process_bundle(&phone.own_bundle()?)?;
+    /// // the phone is ours: not used until approved
+    /// assert_eq!(laptop.send(bob.identity(), b"one")?.len(), 1);
+    /// laptop.enable_installation(phone.installation_id())?;
+    /// // now every message is copied to it
+    /// let out = laptop.send(bob.identity(), b"two")?;
+    /// assert_eq!(out.len(), 2);
+    /// assert_eq!(out[1].kind, pfs_protocol::OutgoingKind::OwnDevicesCopy);
+    /// assert!(laptop.enable_installation("unknown").is_err());
+    /// # Ok(()) }
+    /// ```
     pub fn enable_installation(&mut self, installation_id: &str) -> Result<(), EngineError> {
         self.set_installation_enabled(installation_id, true)
     }

@@ -8,6 +8,33 @@ pub(super) const RATE_MAINTENANCE: &str = "maintenance";
 impl Engine {
     /// Runs maintenance now: deletes sessions expired longer than the retention, deletes
     /// prekeys no longer needed, marks stale devices.
+    ///
+    /// ```
+    /// # use pfs_protocol::{Config, Engine, ManualClock};
+    /// # fn new_engine(clock: &ManualClock) -> Result<Engine, pfs_protocol::EngineError> {
+    /// #     Ok(Engine::create_account(
+    /// #         Box::new(pfs_store::MemoryStore::new()),
+    /// #         Box::new(clock.clone()),
+    /// #         Box::new(pfs_crypto::OsRandom),
+    /// #         Config::default(),
+    /// #     )?.0)
+    /// # }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let clock = ManualClock::new(1_700_000_000_000_000_000);
+    /// let (mut alice, mut bob) = (new_engine(&clock)?, new_engine(&clock)?);
+    /// alice.process_bundle(&bob.own_bundle()?)?;
+    /// alice.encrypt_for(bob.identity(), b"hi", false)?;
+    /// // Bob re-keys (a newer bundle): Alice's session on his old prekey expires, and is
+    /// // deleted 14 days later
+    /// clock.advance(25 * pfs_protocol::clock::HOUR);
+    /// alice.process_bundle(&bob.own_bundle()?)?;
+    /// alice.maintain()?;
+    /// assert!(!alice.sessions()?[0].active);
+    /// clock.advance(15 * pfs_protocol::clock::DAY);
+    /// alice.maintain()?;
+    /// assert!(alice.sessions()?.is_empty());
+    /// # Ok(()) }
+    /// ```
     pub fn maintain(&mut self) -> Result<(), EngineError> {
         let now = self.ctx.clock.now_ns();
         let mut tx = begin(&mut self.store, &mut self.ctx)?;

@@ -149,6 +149,29 @@ fn session_id(spk: &Key33, installation_id: &str) -> Vec<u8> {
 impl Engine {
     /// Creates a new account in an empty store: returns the engine and the 12-word
     /// mnemonic (show it once; it is not stored).
+    ///
+    /// ```
+    /// # use pfs_protocol::{Config, Engine, ManualClock};
+    /// # fn new_engine(clock: &ManualClock) -> Result<Engine, pfs_protocol::EngineError> {
+    /// #     Ok(Engine::create_account(
+    /// #         Box::new(pfs_store::MemoryStore::new()),
+    /// #         Box::new(clock.clone()),
+    /// #         Box::new(pfs_crypto::OsRandom),
+    /// #         Config::default(),
+    /// #     )?.0)
+    /// # }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let clock = ManualClock::new(1_700_000_000_000_000_000);
+    /// let (engine, phrase) = Engine::create_account(
+    ///     Box::new(pfs_store::MemoryStore::new()),
+    ///     Box::new(clock.clone()),
+    ///     Box::new(pfs_crypto::OsRandom),
+    ///     Config::default(),
+    /// )?;
+    /// assert_eq!(phrase.phrase().split(' ').count(), 12);
+    /// assert!(!engine.installation_id().is_empty());
+    /// # Ok(()) }
+    /// ```
     pub fn create_account(
         mut store: Box<dyn Store>,
         clock: Box<dyn Clock>,
@@ -166,6 +189,45 @@ impl Engine {
 
     /// Recovers an account from its mnemonic into an empty store, with a new installation
     /// id (spec §4.3: recovery is a new device).
+    ///
+    /// ```
+    /// # use pfs_protocol::{Config, Engine, ManualClock};
+    /// # fn new_engine(clock: &ManualClock) -> Result<Engine, pfs_protocol::EngineError> {
+    /// #     Ok(Engine::create_account(
+    /// #         Box::new(pfs_store::MemoryStore::new()),
+    /// #         Box::new(clock.clone()),
+    /// #         Box::new(pfs_crypto::OsRandom),
+    /// #         Config::default(),
+    /// #     )?.0)
+    /// # }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let clock = ManualClock::new(1_700_000_000_000_000_000);
+    /// let (laptop, phrase) = Engine::create_account(
+    ///     Box::new(pfs_store::MemoryStore::new()),
+    ///     Box::new(clock.clone()),
+    ///     Box::new(pfs_crypto::OsRandom),
+    ///     Config::default(),
+    /// )?;
+    /// let phone = Engine::recover_account(
+    ///     Box::new(pfs_store::MemoryStore::new()),
+    ///     Box::new(clock.clone()),
+    ///     Box::new(pfs_crypto::OsRandom),
+    ///     Config::default(),
+    ///     phrase.phrase(),
+    /// )?;
+    /// assert_eq!(phone.identity(), laptop.identity(), "the same chat key");
+    /// assert_ne!(phone.installation_id(), laptop.installation_id(), "a new device");
+    /// // a wrong phrase is a typed error
+    /// let wrong = Engine::recover_account(
+    ///     Box::new(pfs_store::MemoryStore::new()),
+    ///     Box::new(clock.clone()),
+    ///     Box::new(pfs_crypto::OsRandom),
+    ///     Config::default(),
+    ///     "abandon abandon",
+    /// );
+    /// assert!(matches!(wrong, Err(pfs_protocol::EngineError::Account(_))));
+    /// # Ok(()) }
+    /// ```
     pub fn recover_account(
         mut store: Box<dyn Store>,
         clock: Box<dyn Clock>,
@@ -233,6 +295,45 @@ impl Engine {
     }
 
     /// Opens the account held by `store`.
+    ///
+    /// ```
+    /// # use pfs_protocol::{Config, Engine, ManualClock};
+    /// # fn new_engine(clock: &ManualClock) -> Result<Engine, pfs_protocol::EngineError> {
+    /// #     Ok(Engine::create_account(
+    /// #         Box::new(pfs_store::MemoryStore::new()),
+    /// #         Box::new(clock.clone()),
+    /// #         Box::new(pfs_crypto::OsRandom),
+    /// #         Config::default(),
+    /// #     )?.0)
+    /// # }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let clock = ManualClock::new(1_700_000_000_000_000_000);
+    /// let path = std::env::temp_dir().join(format!("pfs-doc-open-{}.sqlite", std::process::id()));
+    /// let options = || pfs_store::SqliteOptions::default().with_kdf_iterations(1);
+    /// let store = pfs_store::SqliteStore::open(&path, b"passphrase", options())?;
+    /// let (engine, _) = Engine::create_account(
+    ///     Box::new(store),
+    ///     Box::new(clock.clone()),
+    ///     Box::new(pfs_crypto::OsRandom),
+    ///     Config::default(),
+    /// )?;
+    /// let identity = engine.identity().clone();
+    /// drop(engine); // closes the store
+    /// let store = pfs_store::SqliteStore::open(&path, b"passphrase", options())?;
+    /// let engine = Engine::open(Box::new(store), Box::new(clock.clone()), Box::new(pfs_crypto::OsRandom), Config::default())?;
+    /// assert_eq!(engine.identity(), &identity);
+    /// # drop(engine);
+    /// # for suffix in ["", "-wal", "-shm"] { let _ = std::fs::remove_file(format!("{}{suffix}", path.display())); }
+    /// // an empty store has no account
+    /// let none = Engine::open(
+    ///     Box::new(pfs_store::MemoryStore::new()),
+    ///     Box::new(clock.clone()),
+    ///     Box::new(pfs_crypto::OsRandom),
+    ///     Config::default(),
+    /// );
+    /// assert!(matches!(none, Err(pfs_protocol::EngineError::NoAccount)));
+    /// # Ok(()) }
+    /// ```
     pub fn open(
         mut store: Box<dyn Store>,
         clock: Box<dyn Clock>,
@@ -314,6 +415,33 @@ impl Engine {
     }
 
     /// Messages the engine wants sent (bundle replies), in order. Drains the outbox.
+    ///
+    /// ```
+    /// # use pfs_protocol::{Config, Engine, ManualClock};
+    /// # fn new_engine(clock: &ManualClock) -> Result<Engine, pfs_protocol::EngineError> {
+    /// #     Ok(Engine::create_account(
+    /// #         Box::new(pfs_store::MemoryStore::new()),
+    /// #         Box::new(clock.clone()),
+    /// #         Box::new(pfs_crypto::OsRandom),
+    /// #         Config::default(),
+    /// #     )?.0)
+    /// # }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let clock = ManualClock::new(1_700_000_000_000_000_000);
+    /// let (mut alice, mut bob) = (new_engine(&clock)?, new_engine(&clock)?);
+    /// let (mut carol, _) = (new_engine(&clock)?, ());
+    /// alice.process_bundle(&carol.own_bundle()?)?;
+    /// // a message for Carol's devices reaches Bob: not addressed to him
+    /// let for_carol = alice.encrypt_for(carol.identity(), b"hi", false)?;
+    /// let err = bob.decrypt(alice.identity(), &for_carol.bytes, b"m1").unwrap_err();
+    /// assert!(matches!(err, pfs_protocol::ReceiveError::DeviceNotFound));
+    /// // Bob answers with his bundle, so that Alice can reach this device next time
+    /// let replies = bob.take_outgoing();
+    /// assert_eq!(replies.len(), 1);
+    /// assert_eq!(replies[0].kind, pfs_protocol::OutgoingKind::BundleReply);
+    /// assert!(bob.take_outgoing().is_empty(), "drained");
+    /// # Ok(()) }
+    /// ```
     pub fn take_outgoing(&mut self) -> Vec<Outgoing> {
         std::mem::take(&mut self.ctx.outbox)
     }

@@ -14,6 +14,33 @@ impl Engine {
     /// Bundles carried by the message are verified and stored first, even when the rest
     /// then fails (as status-go does). A failure leaves every session untouched. Replies
     /// the engine wants to send (bundle replies) are queued: see [`Engine::take_outgoing`].
+    ///
+    /// ```
+    /// # use pfs_protocol::{Config, Engine, ManualClock};
+    /// # fn new_engine(clock: &ManualClock) -> Result<Engine, pfs_protocol::EngineError> {
+    /// #     Ok(Engine::create_account(
+    /// #         Box::new(pfs_store::MemoryStore::new()),
+    /// #         Box::new(clock.clone()),
+    /// #         Box::new(pfs_crypto::OsRandom),
+    /// #         Config::default(),
+    /// #     )?.0)
+    /// # }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let clock = ManualClock::new(1_700_000_000_000_000_000);
+    /// let (mut alice, mut bob) = (new_engine(&clock)?, new_engine(&clock)?);
+    /// alice.process_bundle(&bob.own_bundle()?)?;
+    /// let m = alice.encrypt_for(bob.identity(), b"secret", false)?;
+    /// // a tampered copy is refused, the peer's fault, and changes nothing
+    /// let mut bad = m.bytes.clone();
+    /// let last = bad.len() - 40;
+    /// bad[last] ^= 1;
+    /// let err = bob.decrypt(alice.identity(), &bad, b"m1").unwrap_err();
+    /// assert!(err.is_peer_fault(), "{err}");
+    /// assert_eq!(bob.decrypt(alice.identity(), &m.bytes, b"m1")?.plaintext, b"secret");
+    /// // the same message again: refused (its key is gone)
+    /// assert!(bob.decrypt(alice.identity(), &m.bytes, b"m1").is_err());
+    /// # Ok(()) }
+    /// ```
     pub fn decrypt(
         &mut self,
         sender: &PublicKey,
@@ -80,6 +107,35 @@ impl Engine {
 
     /// Confirms that the application stored the message `message_id`: its kept message
     /// key is deleted (two-phase mode). Unknown ids are ignored.
+    ///
+    /// ```
+    /// # use pfs_protocol::{Config, Engine, ManualClock};
+    /// # fn new_engine(clock: &ManualClock) -> Result<Engine, pfs_protocol::EngineError> {
+    /// #     Ok(Engine::create_account(
+    /// #         Box::new(pfs_store::MemoryStore::new()),
+    /// #         Box::new(clock.clone()),
+    /// #         Box::new(pfs_crypto::OsRandom),
+    /// #         Config::default(),
+    /// #     )?.0)
+    /// # }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let clock = ManualClock::new(1_700_000_000_000_000_000);
+    /// use pfs_protocol::config::ConfirmMode;
+    /// let (mut alice, _) = (new_engine(&clock)?, ());
+    /// let (mut bob, _) = Engine::create_account(
+    ///     Box::new(pfs_store::MemoryStore::new()),
+    ///     Box::new(clock.clone()),
+    ///     Box::new(pfs_crypto::OsRandom),
+    ///     Config { confirm_mode: ConfirmMode::TwoPhase, ..Config::default() },
+    /// )?;
+    /// alice.process_bundle(&bob.own_bundle()?)?;
+    /// let m = alice.encrypt_for(bob.identity(), b"kept until confirmed", false)?;
+    /// bob.decrypt(alice.identity(), &m.bytes, b"m1")?;
+    /// // the application stored it: the kept key goes
+    /// bob.confirm(b"m1")?;
+    /// assert!(bob.decrypt(alice.identity(), &m.bytes, b"m1").is_err());
+    /// # Ok(()) }
+    /// ```
     pub fn confirm(&mut self, message_id: &[u8]) -> Result<(), EngineError> {
         let mut tx = begin(&mut self.store, &mut self.ctx)?;
         for (session, key) in tx.unconfirmed_keys(message_id)? {

@@ -8,12 +8,54 @@ impl Engine {
     /// Encrypts `plaintext` for `to`: one message for the peer's devices and, when we have
     /// other enabled devices, a second message addressed to our own identity so that they
     /// get it too (spec §4.2).
+    ///
+    /// ```
+    /// # use pfs_protocol::{Config, Engine, ManualClock};
+    /// # fn new_engine(clock: &ManualClock) -> Result<Engine, pfs_protocol::EngineError> {
+    /// #     Ok(Engine::create_account(
+    /// #         Box::new(pfs_store::MemoryStore::new()),
+    /// #         Box::new(clock.clone()),
+    /// #         Box::new(pfs_crypto::OsRandom),
+    /// #         Config::default(),
+    /// #     )?.0)
+    /// # }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let clock = ManualClock::new(1_700_000_000_000_000_000);
+    /// let (mut alice, mut bob) = (new_engine(&clock)?, new_engine(&clock)?);
+    /// // without Bob's bundle: one message, not forward secret (the DH fallback)
+    /// let first = alice.send(bob.identity(), b"hello")?;
+    /// assert!(!first[0].forward_secret);
+    /// assert_eq!(bob.decrypt(alice.identity(), &first[0].bytes, b"m1")?.plaintext, b"hello");
+    /// // that message carried Alice's bundle: Bob's reply is forward secret
+    /// let reply = bob.send(alice.identity(), b"hi")?;
+    /// assert!(reply[0].forward_secret);
+    /// # Ok(()) }
+    /// ```
     pub fn send(&mut self, to: &PublicKey, plaintext: &[u8]) -> Result<Vec<Outgoing>, SendError> {
         self.send_inner(to, plaintext, false)
     }
 
     /// Like [`Engine::send`], marked as a contact request (the only thing that reaches a
     /// peer who declined us).
+    ///
+    /// ```
+    /// # use pfs_protocol::{Config, Engine, ManualClock};
+    /// # fn new_engine(clock: &ManualClock) -> Result<Engine, pfs_protocol::EngineError> {
+    /// #     Ok(Engine::create_account(
+    /// #         Box::new(pfs_store::MemoryStore::new()),
+    /// #         Box::new(clock.clone()),
+    /// #         Box::new(pfs_crypto::OsRandom),
+    /// #         Config::default(),
+    /// #     )?.0)
+    /// # }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let clock = ManualClock::new(1_700_000_000_000_000_000);
+    /// let (mut alice, mut bob) = (new_engine(&clock)?, new_engine(&clock)?);
+    /// let out = alice.send_contact_request(bob.identity(), b"it's Alice")?;
+    /// let got = bob.decrypt(alice.identity(), &out[0].bytes, b"m1")?;
+    /// assert!(got.contact_request, "Alice is not Bob's contact yet");
+    /// # Ok(()) }
+    /// ```
     pub fn send_contact_request(
         &mut self,
         to: &PublicKey,
@@ -45,6 +87,26 @@ impl Engine {
     /// Encrypts one `ProtocolMessage` for the installations of ONE identity (`to` may be
     /// our own identity: that reaches our paired devices). This is status-go's
     /// `BuildDirectMessage`.
+    ///
+    /// ```
+    /// # use pfs_protocol::{Config, Engine, ManualClock};
+    /// # fn new_engine(clock: &ManualClock) -> Result<Engine, pfs_protocol::EngineError> {
+    /// #     Ok(Engine::create_account(
+    /// #         Box::new(pfs_store::MemoryStore::new()),
+    /// #         Box::new(clock.clone()),
+    /// #         Box::new(pfs_crypto::OsRandom),
+    /// #         Config::default(),
+    /// #     )?.0)
+    /// # }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let clock = ManualClock::new(1_700_000_000_000_000_000);
+    /// let (mut alice, mut bob) = (new_engine(&clock)?, new_engine(&clock)?);
+    /// alice.process_bundle(&bob.own_bundle()?)?;
+    /// let out = alice.encrypt_for(bob.identity(), b"one", false)?;
+    /// assert_eq!(out.entries, vec![bob.installation_id().to_owned()], "one entry per device");
+    /// assert_eq!(bob.decrypt(alice.identity(), &out.bytes, b"m1")?.plaintext, b"one");
+    /// # Ok(()) }
+    /// ```
     pub fn encrypt_for(
         &mut self,
         to: &PublicKey,
@@ -64,6 +126,26 @@ impl Engine {
     /// Like [`Engine::encrypt_for`], for a message the application sends on its own (an
     /// acknowledgement): the recipient's contact state is left as it is (a reply the user
     /// writes accepts a contact request; an automatic one must not, nor add a stranger).
+    ///
+    /// ```
+    /// # use pfs_protocol::{Config, Engine, ManualClock};
+    /// # fn new_engine(clock: &ManualClock) -> Result<Engine, pfs_protocol::EngineError> {
+    /// #     Ok(Engine::create_account(
+    /// #         Box::new(pfs_store::MemoryStore::new()),
+    /// #         Box::new(clock.clone()),
+    /// #         Box::new(pfs_crypto::OsRandom),
+    /// #         Config::default(),
+    /// #     )?.0)
+    /// # }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let clock = ManualClock::new(1_700_000_000_000_000_000);
+    /// let (mut alice, mut bob) = (new_engine(&clock)?, new_engine(&clock)?);
+    /// alice.process_bundle(&bob.own_bundle()?)?;
+    /// let ack = alice.encrypt_automatic(bob.identity(), b"ack")?;
+    /// assert!(alice.contacts()?.is_empty(), "an automatic message adds no contact");
+    /// assert_eq!(bob.decrypt(alice.identity(), &ack.bytes, b"m1")?.plaintext, b"ack");
+    /// # Ok(()) }
+    /// ```
     pub fn encrypt_automatic(
         &mut self,
         to: &PublicKey,
@@ -80,6 +162,28 @@ impl Engine {
     }
 
     /// A public (unencrypted) message carrying our bundle.
+    ///
+    /// ```
+    /// # use pfs_protocol::{Config, Engine, ManualClock};
+    /// # fn new_engine(clock: &ManualClock) -> Result<Engine, pfs_protocol::EngineError> {
+    /// #     Ok(Engine::create_account(
+    /// #         Box::new(pfs_store::MemoryStore::new()),
+    /// #         Box::new(clock.clone()),
+    /// #         Box::new(pfs_crypto::OsRandom),
+    /// #         Config::default(),
+    /// #     )?.0)
+    /// # }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let clock = ManualClock::new(1_700_000_000_000_000_000);
+    /// let (mut alice, mut bob) = (new_engine(&clock)?, new_engine(&clock)?);
+    /// let public = alice.encrypt_public(b"to everyone")?;
+    /// let got = bob.decrypt(alice.identity(), &public.bytes, b"m1")?;
+    /// assert_eq!(got.kind, pfs_protocol::DeliveredKind::Public);
+    /// assert_eq!(got.plaintext, b"to everyone");
+    /// // it carried Alice's bundle: Bob can now write to her forward secret
+    /// assert!(bob.encrypt_for(alice.identity(), b"hi", false)?.forward_secret);
+    /// # Ok(()) }
+    /// ```
     pub fn encrypt_public(&mut self, plaintext: &[u8]) -> Result<Outgoing, EngineError> {
         let now = self.ctx.clock.now_ns();
         let mut tx = begin(&mut self.store, &mut self.ctx)?;

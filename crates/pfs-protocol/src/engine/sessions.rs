@@ -7,6 +7,28 @@ const AGREED_CACHE_MAX: usize = 512;
 
 impl Engine {
     /// Every session, for display.
+    ///
+    /// ```
+    /// # use pfs_protocol::{Config, Engine, ManualClock};
+    /// # fn new_engine(clock: &ManualClock) -> Result<Engine, pfs_protocol::EngineError> {
+    /// #     Ok(Engine::create_account(
+    /// #         Box::new(pfs_store::MemoryStore::new()),
+    /// #         Box::new(clock.clone()),
+    /// #         Box::new(pfs_crypto::OsRandom),
+    /// #         Config::default(),
+    /// #     )?.0)
+    /// # }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let clock = ManualClock::new(1_700_000_000_000_000_000);
+    /// let (mut alice, mut bob) = (new_engine(&clock)?, new_engine(&clock)?);
+    /// alice.process_bundle(&bob.own_bundle()?)?;
+    /// alice.encrypt_for(bob.identity(), b"hi", false)?;
+    /// let sessions = alice.sessions()?;
+    /// assert_eq!(sessions.len(), 1);
+    /// assert_eq!(&sessions[0].peer, bob.identity());
+    /// assert!(sessions[0].we_initiated && sessions[0].active);
+    /// # Ok(()) }
+    /// ```
     pub fn sessions(&mut self) -> Result<Vec<SessionView>, EngineError> {
         let tx = begin(&mut self.store, &mut self.ctx)?;
         let mut out = Vec::new();
@@ -25,6 +47,28 @@ impl Engine {
     /// our reset: they keep sending on their copy, which fails here as "session not found"
     /// (a bundle reply is queued), until they reset it too; after both resets, whoever
     /// writes first starts the one new session.
+    ///
+    /// ```
+    /// # use pfs_protocol::{Config, Engine, ManualClock};
+    /// # fn new_engine(clock: &ManualClock) -> Result<Engine, pfs_protocol::EngineError> {
+    /// #     Ok(Engine::create_account(
+    /// #         Box::new(pfs_store::MemoryStore::new()),
+    /// #         Box::new(clock.clone()),
+    /// #         Box::new(pfs_crypto::OsRandom),
+    /// #         Config::default(),
+    /// #     )?.0)
+    /// # }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let clock = ManualClock::new(1_700_000_000_000_000_000);
+    /// let (mut alice, mut bob) = (new_engine(&clock)?, new_engine(&clock)?);
+    /// alice.process_bundle(&bob.own_bundle()?)?;
+    /// alice.encrypt_for(bob.identity(), b"hi", false)?;
+    /// assert_eq!(alice.reset_sessions(bob.identity())?.len(), 1);
+    /// assert!(alice.sessions()?.is_empty());
+    /// // the bundle is kept: the next message starts a new session
+    /// assert!(alice.encrypt_for(bob.identity(), b"again", false)?.forward_secret);
+    /// # Ok(()) }
+    /// ```
     pub fn reset_sessions(&mut self, peer: &PublicKey) -> Result<Vec<SessionView>, EngineError> {
         let peer33 = key33(peer);
         let mut tx = begin(&mut self.store, &mut self.ctx)?;
@@ -40,6 +84,30 @@ impl Engine {
     }
 
     /// The ratchet state of one session (for inspection and vector replays).
+    ///
+    /// ```
+    /// # use pfs_protocol::{Config, Engine, ManualClock};
+    /// # fn new_engine(clock: &ManualClock) -> Result<Engine, pfs_protocol::EngineError> {
+    /// #     Ok(Engine::create_account(
+    /// #         Box::new(pfs_store::MemoryStore::new()),
+    /// #         Box::new(clock.clone()),
+    /// #         Box::new(pfs_crypto::OsRandom),
+    /// #         Config::default(),
+    /// #     )?.0)
+    /// # }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let clock = ManualClock::new(1_700_000_000_000_000_000);
+    /// let (mut alice, mut bob) = (new_engine(&clock)?, new_engine(&clock)?);
+    /// alice.process_bundle(&bob.own_bundle()?)?;
+    /// alice.encrypt_for(bob.identity(), b"hi", false)?;
+    /// let id = alice.sessions()?[0].id.clone();
+    /// let state = alice.session_state(bob.identity(), &id)?.expect("a session");
+    /// // between two pfs engines the spec's X25519 ratchet (`Config::status_go_compatible`
+    /// // keeps status-go's)
+    /// assert_eq!(state.suite_id(), pfs_protocol::SuiteId::Spec);
+    /// assert!(alice.session_state(bob.identity(), b"no such id")?.is_none());
+    /// # Ok(()) }
+    /// ```
     pub fn session_state(
         &mut self,
         peer: &PublicKey,
@@ -61,6 +129,26 @@ impl Engine {
 
     /// True when a session usable for sending exists with some installation of `peer`
     /// ("PFS established").
+    ///
+    /// ```
+    /// # use pfs_protocol::{Config, Engine, ManualClock};
+    /// # fn new_engine(clock: &ManualClock) -> Result<Engine, pfs_protocol::EngineError> {
+    /// #     Ok(Engine::create_account(
+    /// #         Box::new(pfs_store::MemoryStore::new()),
+    /// #         Box::new(clock.clone()),
+    /// #         Box::new(pfs_crypto::OsRandom),
+    /// #         Config::default(),
+    /// #     )?.0)
+    /// # }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let clock = ManualClock::new(1_700_000_000_000_000_000);
+    /// let (mut alice, mut bob) = (new_engine(&clock)?, new_engine(&clock)?);
+    /// assert!(!alice.pfs_established(bob.identity())?);
+    /// alice.process_bundle(&bob.own_bundle()?)?;
+    /// alice.encrypt_for(bob.identity(), b"hi", false)?;
+    /// assert!(alice.pfs_established(bob.identity())?);
+    /// # Ok(()) }
+    /// ```
     pub fn pfs_established(&mut self, peer: &PublicKey) -> Result<bool, EngineError> {
         let tx = begin(&mut self.store, &mut self.ctx)?;
         pfs_established(&*tx, peer)
