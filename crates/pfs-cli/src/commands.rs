@@ -980,12 +980,9 @@ pub fn receive_one(
             }
             ClientEvent::Dropped { from, cause, .. } => {
                 let (kind, o) = match &cause {
-                    DropCause::Engine(
-                        ReceiveError::DeviceNotFound
-                        | ReceiveError::NotPairedDevice
-                        | ReceiveError::SessionNotFound
-                        | ReceiveError::UnknownSignedPreKey,
-                    ) => ("undelivered", Outcome::Noted),
+                    DropCause::Engine(e) if e.wants_bundle_reply() => {
+                        ("undelivered", Outcome::Noted)
+                    }
                     DropCause::Engine(ReceiveError::Declined | ReceiveError::Blocked) => {
                         ("dropped", Outcome::Noted)
                     }

@@ -112,6 +112,26 @@ pub enum ReceiveError {
 }
 
 impl ReceiveError {
+    /// True for the situations a bundle reply resolves (the message was not for this
+    /// device, or for a session or prekey it does not have: a partitioned device, a
+    /// recovered account). [`crate::Engine::decrypt`] queues one for these, rate-limited.
+    ///
+    /// ```
+    /// use pfs_protocol::ReceiveError;
+    /// assert!(ReceiveError::SessionNotFound.wants_bundle_reply());
+    /// assert!(!ReceiveError::Replay.wants_bundle_reply());
+    /// assert!(!ReceiveError::SessionNotFound.is_peer_fault());
+    /// ```
+    pub fn wants_bundle_reply(&self) -> bool {
+        matches!(
+            self,
+            Self::DeviceNotFound
+                | Self::NotPairedDevice
+                | Self::SessionNotFound
+                | Self::UnknownSignedPreKey
+        )
+    }
+
     /// True when the peer (or an attacker) is at fault, false for local failures and for
     /// situations a bundle reply resolves.
     pub fn is_peer_fault(&self) -> bool {

@@ -92,13 +92,7 @@ impl Engine {
         };
         // 3. replies (partitioned device, account recovery)
         if let Err(e) = &result
-            && matches!(
-                e,
-                ReceiveError::DeviceNotFound
-                    | ReceiveError::NotPairedDevice
-                    | ReceiveError::SessionNotFound
-                    | ReceiveError::UnknownSignedPreKey
-            )
+            && e.wants_bundle_reply()
         {
             self.queue_bundle_reply(sender, now)?;
         }
