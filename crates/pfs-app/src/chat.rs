@@ -416,13 +416,24 @@ pub enum Received {
 /// use pfs_crypto::secp256k1::SecretKey;
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let alice = SecretKey::from_bytes(&[1; 32])?;
-/// let text = TextMessage { clock: 1, timestamp_ms: 2, text: "hi".into(), chat_id: "c".into(), ..Default::default() };
-/// let u = wrapper::unwrap_any(&pfs_app::wrap(&text.encode()?, MessageKind::ChatMessage, &alice)?)?;
+/// let (text, chat_id) = ("hi".into(), "c".into());
+/// let text = TextMessage {
+///     clock: 1,
+///     timestamp_ms: 2,
+///     text,
+///     chat_id,
+///     ..Default::default()
+/// };
+/// let wrapped = pfs_app::wrap(&text.encode()?, MessageKind::ChatMessage, &alice)?;
+/// let u = wrapper::unwrap_any(&wrapped)?;
 /// assert_eq!(classify(&u)?, Received::Text(text));
 ///
 /// // A type this crate does not handle is reported with its number.
 /// let pin = wrapper::unwrap_any(&pfs_app::wrap(b"?", MessageKind::PinMessage, &alice)?)?;
-/// assert!(matches!(classify(&pin)?, Received::Unsupported { type_number, .. } if type_number == MessageKind::PinMessage as i32));
+/// let Received::Unsupported { type_number, .. } = classify(&pin)? else {
+///     panic!("unsupported")
+/// };
+/// assert_eq!(type_number, MessageKind::PinMessage as i32);
 /// # Ok(())
 /// # }
 /// ```

@@ -31,19 +31,29 @@
 //! use pfs_app::messenger::{Config, Event, MemoryRecords, Messenger};
 //! use pfs_crypto::secp256k1::SecretKey;
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let (alice_key, bob_key) = (SecretKey::from_bytes(&[1; 32])?, SecretKey::from_bytes(&[2; 32])?);
+//! let (alice_key, bob_key) = (
+//!     SecretKey::from_bytes(&[1; 32])?,
+//!     SecretKey::from_bytes(&[2; 32])?,
+//! );
 //! let (alice_pk, bob_pk) = (alice_key.public_key(), bob_key.public_key());
-//! let (alice, bob) = (Messenger::new(alice_key, Config::default()), Messenger::new(bob_key, Config::default()));
+//! let alice = Messenger::new(alice_key, Config::default());
+//! let bob = Messenger::new(bob_key, Config::default());
 //! let (mut alice_db, mut bob_db) = (MemoryRecords::default(), MemoryRecords::default());
 //! let now = 1_700_000_000_000; // ms
 //!
 //! let out = alice.text(&mut alice_db, &bob_pk, "hello Bob", None, now)?;
 //! let got = bob.receive(&mut bob_db, &alice_pk, &out.plaintext, now, now)?;
-//! assert!(matches!(&got.events[..], [Event::Text { message, .. }] if message.text == "hello Bob"));
+//! let [Event::Text { message, .. }] = &got.events[..] else {
+//!     panic!("one text")
+//! };
+//! assert_eq!(message.text, "hello Bob");
 //!
 //! let ack = got.ack.ok_or("Bob acknowledges")?;
 //! let back = alice.receive(&mut alice_db, &bob_pk, &ack.plaintext, now, now)?;
-//! assert!(matches!(&back.events[..], [Event::Delivered { message_ids, .. }] if *message_ids == out.message_ids));
+//! let [Event::Delivered { message_ids, .. }] = &back.events[..] else {
+//!     panic!("delivered")
+//! };
+//! assert_eq!(*message_ids, out.message_ids);
 //! assert_eq!(alice.unacknowledged(&alice_db)?, 0);
 //! # Ok(())
 //! # }

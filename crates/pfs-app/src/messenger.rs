@@ -48,7 +48,8 @@ impl RecordKind {
     ///
     /// ```
     /// use pfs_app::messenger::RecordKind;
-    /// let names = [RecordKind::Outbox, RecordKind::Seen, RecordKind::Meta].map(RecordKind::as_str);
+    /// let kinds = [RecordKind::Outbox, RecordKind::Seen, RecordKind::Meta];
+    /// let names = kinds.map(RecordKind::as_str);
     /// assert_eq!(names, ["outbox", "seen", "meta"]);
     /// ```
     pub fn as_str(self) -> &'static str {
@@ -452,7 +453,8 @@ impl Messenger {
     /// # use pfs_app::messenger::{Config, Event, MemoryRecords, Messenger};
     /// # use pfs_crypto::secp256k1::SecretKey;
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// # let (alice_key, bob_key) = (SecretKey::from_bytes(&[1; 32])?, SecretKey::from_bytes(&[2; 32])?);
+    /// # let alice_key = SecretKey::from_bytes(&[1; 32])?;
+    /// # let bob_key = SecretKey::from_bytes(&[2; 32])?;
     /// # let (alice_pk, bob_pk) = (alice_key.public_key(), bob_key.public_key());
     /// # let alice = Messenger::new(alice_key, Config::default());
     /// # let bob = Messenger::new(bob_key, Config::default());
@@ -510,7 +512,8 @@ impl Messenger {
     /// # use pfs_app::messenger::{Config, Event, MemoryRecords, Messenger};
     /// # use pfs_crypto::secp256k1::SecretKey;
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// # let (alice_key, bob_key) = (SecretKey::from_bytes(&[1; 32])?, SecretKey::from_bytes(&[2; 32])?);
+    /// # let alice_key = SecretKey::from_bytes(&[1; 32])?;
+    /// # let bob_key = SecretKey::from_bytes(&[2; 32])?;
     /// # let (alice_pk, bob_pk) = (alice_key.public_key(), bob_key.public_key());
     /// # let alice = Messenger::new(alice_key, Config::default());
     /// # let bob = Messenger::new(bob_key, Config::default());
@@ -520,7 +523,9 @@ impl Messenger {
     /// let answer = Some(&first.message_ids[0]);
     /// let reply = bob.text(&mut bob_db, &alice_pk, "answer", answer, now)?;
     /// let got = alice.receive(&mut alice_db, &bob_pk, &reply.plaintext, now, now)?;
-    /// let Event::Text { message, .. } = &got.events[0] else { panic!("a text") };
+    /// let Event::Text { message, .. } = &got.events[0] else {
+    ///     panic!("a text")
+    /// };
     /// let first_id = pfs_app::messenger::id_hex(&first.message_ids[0]);
     /// assert_eq!(message.response_to, Some(first_id));
     ///
@@ -595,7 +600,8 @@ impl Messenger {
     /// # use pfs_app::messenger::{Config, Event, MemoryRecords, Messenger};
     /// # use pfs_crypto::secp256k1::SecretKey;
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// # let (alice_key, bob_key) = (SecretKey::from_bytes(&[1; 32])?, SecretKey::from_bytes(&[2; 32])?);
+    /// # let alice_key = SecretKey::from_bytes(&[1; 32])?;
+    /// # let bob_key = SecretKey::from_bytes(&[2; 32])?;
     /// # let (alice_pk, bob_pk) = (alice_key.public_key(), bob_key.public_key());
     /// # let alice = Messenger::new(alice_key, Config::default());
     /// # let bob = Messenger::new(bob_key, Config::default());
@@ -648,7 +654,8 @@ impl Messenger {
     /// # use pfs_app::messenger::{Config, Event, MemoryRecords, Messenger};
     /// # use pfs_crypto::secp256k1::SecretKey;
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// # let (alice_key, bob_key) = (SecretKey::from_bytes(&[1; 32])?, SecretKey::from_bytes(&[2; 32])?);
+    /// # let alice_key = SecretKey::from_bytes(&[1; 32])?;
+    /// # let bob_key = SecretKey::from_bytes(&[2; 32])?;
     /// # let (alice_pk, bob_pk) = (alice_key.public_key(), bob_key.public_key());
     /// # let alice = Messenger::new(alice_key, Config::default());
     /// # let bob = Messenger::new(bob_key, Config::default());
@@ -656,11 +663,16 @@ impl Messenger {
     /// # let now: i64 = 1_700_000_000_000;
     /// let request = alice.contact_request(&mut alice_db, &bob_pk, "Hi", now)?;
     /// bob.receive(&mut bob_db, &alice_pk, &request.plaintext, now, now)?;
-    /// let id = bob.pending_request(&bob_db, &alice_pk)?.ok_or("a request is pending")?;
+    /// let id = bob
+    ///     .pending_request(&bob_db, &alice_pk)?
+    ///     .ok_or("a request is pending")?;
     /// let accept = bob.accept_contact_request(&mut bob_db, &alice_pk, &id, now)?;
     /// let got = alice.receive(&mut alice_db, &bob_pk, &accept.plaintext, now, now)?;
-    /// let accepted = |e: &Event| matches!(e, Event::ContactAccepted { request_id, .. } if *request_id == id_hex(&id));
-    /// assert!(got.events.iter().any(accepted));
+    /// let accepted = got.events.iter().find_map(|e| match e {
+    ///     Event::ContactAccepted { request_id, .. } => Some(request_id.clone()),
+    ///     _ => None,
+    /// });
+    /// assert_eq!(accepted, Some(id_hex(&id)));
     /// # Ok(())
     /// # }
     /// ```
@@ -694,7 +706,8 @@ impl Messenger {
     /// # use pfs_app::messenger::{Config, Event, MemoryRecords, Messenger};
     /// # use pfs_crypto::secp256k1::SecretKey;
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// # let (alice_key, bob_key) = (SecretKey::from_bytes(&[1; 32])?, SecretKey::from_bytes(&[2; 32])?);
+    /// # let alice_key = SecretKey::from_bytes(&[1; 32])?;
+    /// # let bob_key = SecretKey::from_bytes(&[2; 32])?;
     /// # let (alice_pk, bob_pk) = (alice_key.public_key(), bob_key.public_key());
     /// # let alice = Messenger::new(alice_key, Config::default());
     /// # let bob = Messenger::new(bob_key, Config::default());
@@ -725,7 +738,8 @@ impl Messenger {
     /// # use pfs_app::messenger::{Config, Event, MemoryRecords, Messenger};
     /// # use pfs_crypto::secp256k1::SecretKey;
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// # let (alice_key, bob_key) = (SecretKey::from_bytes(&[1; 32])?, SecretKey::from_bytes(&[2; 32])?);
+    /// # let alice_key = SecretKey::from_bytes(&[1; 32])?;
+    /// # let bob_key = SecretKey::from_bytes(&[2; 32])?;
     /// # let (alice_pk, bob_pk) = (alice_key.public_key(), bob_key.public_key());
     /// # let alice = Messenger::new(alice_key, Config::default());
     /// # let bob = Messenger::new(bob_key, Config::default());
@@ -733,8 +747,10 @@ impl Messenger {
     /// # let now: i64 = 1_700_000_000_000;
     /// let retract = alice.retract_contact_request(&mut alice_db, &bob_pk, now)?;
     /// let got = bob.receive(&mut bob_db, &alice_pk, &retract.plaintext, now, now)?;
-    /// let retracted = |e: &Event| matches!(e, Event::ContactRetracted { from } if *from == alice_pk);
-    /// assert!(got.events.iter().any(retracted));
+    /// assert!(got.events.iter().any(|e| match e {
+    ///     Event::ContactRetracted { from } => *from == alice_pk,
+    ///     _ => false,
+    /// }));
     /// # Ok(())
     /// # }
     /// ```
@@ -795,7 +811,8 @@ impl Messenger {
     /// # use pfs_app::messenger::{Config, Event, MemoryRecords, Messenger};
     /// # use pfs_crypto::secp256k1::SecretKey;
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// # let (alice_key, bob_key) = (SecretKey::from_bytes(&[1; 32])?, SecretKey::from_bytes(&[2; 32])?);
+    /// # let alice_key = SecretKey::from_bytes(&[1; 32])?;
+    /// # let bob_key = SecretKey::from_bytes(&[2; 32])?;
     /// # let (alice_pk, bob_pk) = (alice_key.public_key(), bob_key.public_key());
     /// # let alice = Messenger::new(alice_key, Config::default());
     /// # let bob = Messenger::new(bob_key, Config::default());
@@ -827,19 +844,30 @@ impl Messenger {
     /// # use pfs_app::messenger::{Config, Event, MemoryRecords, Messenger};
     /// # use pfs_crypto::secp256k1::SecretKey;
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// # let (alice_key, bob_key) = (SecretKey::from_bytes(&[1; 32])?, SecretKey::from_bytes(&[2; 32])?);
+    /// # let alice_key = SecretKey::from_bytes(&[1; 32])?;
+    /// # let bob_key = SecretKey::from_bytes(&[2; 32])?;
     /// # let (alice_pk, bob_pk) = (alice_key.public_key(), bob_key.public_key());
     /// # let alice = Messenger::new(alice_key, Config::default());
     /// # let bob = Messenger::new(bob_key, Config::default());
     /// # let (mut alice_db, mut bob_db) = (MemoryRecords::default(), MemoryRecords::default());
     /// # let now: i64 = 1_700_000_000_000;
     /// let t = |text: &str| {
-    ///     let m = TextMessage { clock: 1, timestamp_ms: 1, text: text.into(), chat_id: "c".into(), ..Default::default() };
+    ///     let (text, chat_id) = (text.into(), "c".into());
+    ///     let m = TextMessage {
+    ///         clock: 1,
+    ///         timestamp_ms: 1,
+    ///         text,
+    ///         chat_id,
+    ///         ..Default::default()
+    ///     };
     ///     (MessageKind::ChatMessage, m.encode())
     /// };
     /// let ((k1, one), (k2, two)) = (t("one"), t("two"));
     /// let out = alice.send_tracked(&mut alice_db, &bob_pk, &[(k1, one?), (k2, two?)], now)?;
-    /// assert_eq!((out.mvds_ids.len(), alice.unacknowledged(&alice_db)?), (2, 2));
+    /// assert_eq!(
+    ///     (out.mvds_ids.len(), alice.unacknowledged(&alice_db)?),
+    ///     (2, 2)
+    /// );
     /// let got = bob.receive(&mut bob_db, &alice_pk, &out.plaintext, now, now)?;
     /// assert_eq!(got.events.len(), 2);
     /// # Ok(())
@@ -926,7 +954,8 @@ impl Messenger {
     /// # use pfs_app::messenger::{Config, Event, MemoryRecords, Messenger};
     /// # use pfs_crypto::secp256k1::SecretKey;
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// # let (alice_key, bob_key) = (SecretKey::from_bytes(&[1; 32])?, SecretKey::from_bytes(&[2; 32])?);
+    /// # let alice_key = SecretKey::from_bytes(&[1; 32])?;
+    /// # let bob_key = SecretKey::from_bytes(&[2; 32])?;
     /// # let (alice_pk, bob_pk) = (alice_key.public_key(), bob_key.public_key());
     /// # let alice = Messenger::new(alice_key, Config::default());
     /// # let bob = Messenger::new(bob_key, Config::default());
@@ -939,8 +968,14 @@ impl Messenger {
     ///
     /// // After 48 hours without an acknowledgement the message is given up.
     /// let (_, events) = alice.due_resends(&mut alice_db, now + 48 * 3_600_000 + 1)?;
-    /// let expired = |e: &Event| matches!(e, Event::Expired { message_id, .. } if *message_id == out.message_ids[0]);
-    /// assert!(events.iter().any(expired));
+    /// let expired: Vec<_> = events
+    ///     .iter()
+    ///     .filter_map(|e| match e {
+    ///         Event::Expired { message_id, .. } => Some(*message_id),
+    ///         _ => None,
+    ///     })
+    ///     .collect();
+    /// assert_eq!(expired, out.message_ids);
     /// assert_eq!(alice.unacknowledged(&alice_db)?, 0);
     /// # Ok(())
     /// # }
@@ -1030,7 +1065,8 @@ impl Messenger {
     /// # use pfs_app::messenger::{Config, Event, MemoryRecords, Messenger};
     /// # use pfs_crypto::secp256k1::SecretKey;
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// # let (alice_key, bob_key) = (SecretKey::from_bytes(&[1; 32])?, SecretKey::from_bytes(&[2; 32])?);
+    /// # let alice_key = SecretKey::from_bytes(&[1; 32])?;
+    /// # let bob_key = SecretKey::from_bytes(&[2; 32])?;
     /// # let (alice_pk, bob_pk) = (alice_key.public_key(), bob_key.public_key());
     /// # let alice = Messenger::new(alice_key, Config::default());
     /// # let bob = Messenger::new(bob_key, Config::default());
@@ -1052,7 +1088,8 @@ impl Messenger {
     /// # use pfs_app::messenger::{Config, Event, MemoryRecords, Messenger};
     /// # use pfs_crypto::secp256k1::SecretKey;
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// # let (alice_key, bob_key) = (SecretKey::from_bytes(&[1; 32])?, SecretKey::from_bytes(&[2; 32])?);
+    /// # let alice_key = SecretKey::from_bytes(&[1; 32])?;
+    /// # let bob_key = SecretKey::from_bytes(&[2; 32])?;
     /// # let (alice_pk, bob_pk) = (alice_key.public_key(), bob_key.public_key());
     /// # let alice = Messenger::new(alice_key, Config::default());
     /// # let bob = Messenger::new(bob_key, Config::default());
@@ -1091,7 +1128,8 @@ impl Messenger {
     /// # use pfs_app::messenger::{Config, Event, MemoryRecords, Messenger};
     /// # use pfs_crypto::secp256k1::SecretKey;
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// # let (alice_key, bob_key) = (SecretKey::from_bytes(&[1; 32])?, SecretKey::from_bytes(&[2; 32])?);
+    /// # let alice_key = SecretKey::from_bytes(&[1; 32])?;
+    /// # let bob_key = SecretKey::from_bytes(&[2; 32])?;
     /// # let (alice_pk, bob_pk) = (alice_key.public_key(), bob_key.public_key());
     /// # let alice = Messenger::new(alice_key, Config::default());
     /// # let bob = Messenger::new(bob_key, Config::default());
@@ -1208,7 +1246,8 @@ impl Messenger {
     /// # use pfs_app::messenger::{Config, Event, MemoryRecords, Messenger};
     /// # use pfs_crypto::secp256k1::SecretKey;
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// # let (alice_key, bob_key) = (SecretKey::from_bytes(&[1; 32])?, SecretKey::from_bytes(&[2; 32])?);
+    /// # let alice_key = SecretKey::from_bytes(&[1; 32])?;
+    /// # let bob_key = SecretKey::from_bytes(&[2; 32])?;
     /// # let (alice_pk, bob_pk) = (alice_key.public_key(), bob_key.public_key());
     /// # let alice = Messenger::new(alice_key, Config::default());
     /// # let bob = Messenger::new(bob_key, Config::default());
@@ -1218,7 +1257,13 @@ impl Messenger {
     /// let alice_key = SecretKey::from_bytes(&[1; 32])?;
     /// let other = pfs_app::wrap(b"", MessageKind::StatusUpdate, &alice_key)?;
     /// let event = bob.receive_public(&alice_pk, &other)?;
-    /// assert!(matches!(event, Event::Unsupported { type_number: 30, .. }));
+    /// assert!(matches!(
+    ///     event,
+    ///     Event::Unsupported {
+    ///         type_number: 30,
+    ///         ..
+    ///     }
+    /// ));
     /// # Ok(())
     /// # }
     /// ```
@@ -1367,7 +1412,8 @@ type ValueDue = (Vec<u8>, i64);
 /// # use pfs_app::messenger::{Config, Event, MemoryRecords, Messenger};
 /// # use pfs_crypto::secp256k1::SecretKey;
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// # let (alice_key, bob_key) = (SecretKey::from_bytes(&[1; 32])?, SecretKey::from_bytes(&[2; 32])?);
+/// # let alice_key = SecretKey::from_bytes(&[1; 32])?;
+/// # let bob_key = SecretKey::from_bytes(&[2; 32])?;
 /// # let (alice_pk, bob_pk) = (alice_key.public_key(), bob_key.public_key());
 /// # let alice = Messenger::new(alice_key, Config::default());
 /// # let bob = Messenger::new(bob_key, Config::default());

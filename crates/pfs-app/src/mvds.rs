@@ -256,7 +256,6 @@ impl Received {
     /// };
     /// assert_eq!(r.ack(), Some(mvds::ack_payload(&ids)));
     /// assert_eq!(mvds::Received::default().ack(), None); // nothing to acknowledge
-    ///     
     /// # Ok(())
     /// # }
     /// ```

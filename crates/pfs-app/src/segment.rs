@@ -169,7 +169,6 @@ pub fn split(payload: &[u8], segment_size: usize) -> Result<Vec<Vec<u8>>, SplitE
 ///     Err(SegmentError::TooManySegments(3))
 /// );
 /// assert_eq!(r.pending_sets(), 0); // refused segments leave nothing behind
-///     
 /// # Ok(())
 /// # }
 /// ```

@@ -80,7 +80,6 @@ impl Unwrapped {
     /// };
     /// assert_eq!(u(1).kind(), Some(MessageKind::ChatMessage));
     /// assert_eq!(u(9999).kind(), None); // kept as a number, reported, not an error
-    ///     
     /// # Ok(())
     /// # }
     /// ```
@@ -194,14 +193,23 @@ pub fn unwrap_any(bytes: &[u8]) -> Result<Unwrapped, UnwrapError> {
 /// use pfs_app::{MessageKind, UnwrapError};
 /// use pfs_crypto::secp256k1::SecretKey;
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// let (alice, mallory) = (SecretKey::from_bytes(&[1; 32])?, SecretKey::from_bytes(&[3; 32])?);
+/// let (alice, mallory) = (
+///     SecretKey::from_bytes(&[1; 32])?,
+///     SecretKey::from_bytes(&[3; 32])?,
+/// );
 /// let bytes = pfs_app::wrap(b"hello", MessageKind::ChatMessage, &alice)?;
-/// assert_eq!(pfs_app::unwrap(&bytes, &alice.public_key())?.payload, b"hello");
+/// assert_eq!(
+///     pfs_app::unwrap(&bytes, &alice.public_key())?.payload,
+///     b"hello"
+/// );
 ///
 /// // Signed by another key than the one the transport authenticated.
 /// let forged = pfs_app::wrap(b"hello", MessageKind::ChatMessage, &mallory)?;
 /// let refused = pfs_app::unwrap(&forged, &alice.public_key());
-/// assert!(matches!(refused, Err(UnwrapError::WrongSigner { signer }) if *signer == mallory.public_key()));
+/// let Err(UnwrapError::WrongSigner { signer }) = refused else {
+///     panic!("wrong signer")
+/// };
+/// assert_eq!(*signer, mallory.public_key());
 /// // A changed payload no longer matches the signature.
 /// let mut tampered = bytes.clone();
 /// let last = tampered.len() - 3; // inside "hello"

@@ -124,7 +124,6 @@ impl ColorHash {
     /// let rings = ColorHash::for_key(&pk).ring_colors(&palette);
     /// assert_eq!(rings.len(), 11);
     /// assert_eq!(rings[..3], ["#00001e", "#00000b", "#00000f"]); // colour indices 30, 11, 15
-    ///     
     /// # Ok(())
     /// # }
     /// ```

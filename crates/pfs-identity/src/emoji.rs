@@ -149,7 +149,6 @@ impl EmojiHash {
     ///     EmojiHash::for_key(&pk)
     /// );
     /// assert!(EmojiHash::from_public_key_string("zQ3sh").is_err()); // a public-key string only
-    ///     
     /// # Ok(())
     /// # }
     /// ```

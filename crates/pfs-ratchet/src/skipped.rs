@@ -50,7 +50,6 @@ use serde::{Deserialize, Serialize};
 ///     bob = d.state;
 /// }
 /// assert!(store.0.is_empty()); // message 0's key was stored, then used and removed
-///     
 /// # Ok(())
 /// # }
 /// ```

@@ -295,7 +295,11 @@ fn check_ids<'a>(
 /// use pfs_wire::{Bundle, Limits, SignedPreKey, SignedPreKeyEntry, WireError};
 /// let entry = SignedPreKeyEntry {
 ///     installation_id: "phone".into(),
-///     signed_pre_key: Some(SignedPreKey { signed_pre_key: vec![2; 33], version: 1, protocol_version: 1 }),
+///     signed_pre_key: Some(SignedPreKey {
+///         signed_pre_key: vec![2; 33],
+///         version: 1,
+///         protocol_version: 1,
+///     }),
 /// };
 /// let mut bundle = Bundle { signed_pre_keys: vec![entry.clone()], ..Default::default() };
 /// assert_eq!(pfs_wire::validate_bundle(&bundle, &Limits::default()), Ok(()));
@@ -398,8 +402,7 @@ pub fn validate_protocol_message(msg: &ProtocolMessage, limits: &Limits) -> Resu
 /// use pfs_wire::{Limits, WireError};
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// // Field 2 (installation_id), length 3, "abc".
-/// let msg =
-///     pfs_wire::decode_protocol_message(&[0x12, 3, b'a', b'b', b'c'], &Limits::default())?;
+/// let msg = pfs_wire::decode_protocol_message(&[0x12, 3, b'a', b'b', b'c'], &Limits::default())?;
 /// assert_eq!(msg.installation_id, "abc");
 /// // Cut inside the string: a typed error, never a panic.
 /// let cut = pfs_wire::decode_protocol_message(&[0x12, 3, b'a'], &Limits::default());

@@ -285,7 +285,6 @@ impl Account {
     /// assert_eq!(mnemonic.identity()?, *account.identity());
     /// assert_eq!(account.public_key(), account.identity().public());
     /// assert_eq!(account.installation_id().as_str().len(), 36); // a UUID
-    ///     
     /// # Ok(())
     /// # }
     /// ```

@@ -251,7 +251,6 @@ impl ContactCodeQr {
     /// assert_eq!(lines.len(), 15); // 29 module rows, two per line
     /// assert!(lines.iter().all(|l| l.chars().count() == 29));
     /// assert!(lines[0].chars().all(|c| c == '█')); // the light quiet zone
-    ///     
     /// # Ok(())
     /// # }
     /// ```

@@ -42,7 +42,6 @@ impl IdentityKeyPair {
     /// );
     /// assert!(IdentityKeyPair::from_bytes(&[0; 32]).is_err());
     /// assert!(!format!("{id:?}").contains(&hex::encode(one))); // the secret is redacted
-    ///     
     /// # Ok(())
     /// # }
     /// ```
