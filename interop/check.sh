@@ -170,6 +170,15 @@ run hv crypto.mjs hash --pubsub-topic /waku/2/default-waku/proto --content-topic
   --payload 010203045445535405060708 --meta 73757065722d736563726574 --timestamp 1681964442000000000
 check "crypto: 14/WAKU2-MESSAGE hash test vector" "$TMP/hv.out" 'L[0].hash==="64cce733fed134e83da02b02c6f689814872b1a0ac97ea56b76095c3c72bfe05"'
 
+# ---------------------------------------------------------------- enr: the EIP-778 example
+EIP778="enr:-IS4QHCYrYZbAKWCBRlAy5zzaDZXJBGkcnh4MHcBFZntXNFrdvJjX04jRzjzCBOonrkTfj499SZuOh8R33Ls8RRcy5wBgmlkgnY0gmlwhH8AAAGJc2VjcDI1NmsxoQPKY0yuDUmstAHYpMa2_oxVtw0RW_QAdpzBQA8yWM0xOIN1ZHCCdl8"
+run enr_eip enr.mjs decode --enr "$EIP778" && ok "enr: decodes the EIP-778 example" || bad "enr: decode exit" "$TMP/enr_eip.err"
+check "enr: EIP-778 node id, ip, udp" "$TMP/enr_eip.out" \
+  'const e = ev("enr")[0]; e.node_id === "a448f24c6d18e575453db13171562b71999873db5b286df957af199ec94617f7" && e.ip === "127.0.0.1" && e.udp === 30303'
+# one flipped character in the signature part: refused (exit 5)
+run enr_bad enr.mjs decode --enr "${EIP778/HCYr/HCYs}"
+rc=$?; [ $rc -eq 5 ] && ok "enr: a tampered record is refused" || bad "enr: tampered record exit $rc" "$TMP/enr_bad.err"
+
 # ---------------------------------------------------------------- light: failure modes
 t0=$(date +%s%N)
 run l_none light.mjs push --peer /ip4/127.0.0.1/tcp/1/p2p/12D3KooWQwN6DXdohmMyWoKqMGJo94FoJhfsK2PJufQRsKLqtuKe --timeout-ms 3000
