@@ -186,35 +186,9 @@ fn dr_headers(bytes: &[u8]) -> Vec<(Vec<u8>, u32)> {
 #[test]
 fn crash_injection_loses_nothing_and_reuses_no_key() {
     let dir = std::env::temp_dir().join(format!("pfs-crash-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(dir.join("in")).unwrap();
-    std::fs::create_dir_all(dir.join("out")).unwrap();
     let started = Instant::now();
-
     // Bob's account is created once; Alice learns his bundle (a contact code).
-    let bob_bundle = {
-        let mut bob = Engine::create_with_identity(
-            Box::new(bob_store(&dir)),
-            Box::new(SystemClock),
-            Box::new(OsRandom),
-            config(),
-            &pfs_protocol::IdentityKeyPair::from_bytes(&BOB_SECRET).unwrap(),
-            pfs_protocol::InstallationId::new("bob-1").unwrap(),
-        )
-        .unwrap();
-        bob.own_bundle().unwrap()
-    };
-    let bob_id: PublicKey = SecretKey::from_bytes(&BOB_SECRET).unwrap().public_key();
-    let mut alice = Engine::create_with_identity(
-        Box::new(MemoryStore::new()),
-        Box::new(ManualClock::new(1_700_000_000_000_000_000)),
-        Box::new(OsRandom),
-        Config::default(),
-        &pfs_protocol::IdentityKeyPair::from_bytes(&ALICE_SECRET).unwrap(),
-        pfs_protocol::InstallationId::new("alice-1").unwrap(),
-    )
-    .unwrap();
-    alice.process_bundle(&bob_bundle).unwrap();
+    let (mut alice, bob_id) = setup(&dir);
 
     let mut sent = 0;
     // rounds in which the kill came before Bob had handled everything (a kill mid-work)
