@@ -49,8 +49,8 @@
 
 /// The generated prost types.
 ///
-/// They are plain prost messages: [`Message::encode_to_vec`](prost::Message::encode_to_vec)
-/// and [`Message::decode`](prost::Message::decode) follow the protobuf encoding rules.
+/// They are plain prost messages: [`Message::encode_to_vec`] and [`Message::decode`]
+/// follow the protobuf encoding rules.
 ///
 /// ```
 /// use pfs_wire::{DhHeader, Message};
