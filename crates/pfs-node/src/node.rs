@@ -541,7 +541,9 @@ impl NodeHandle {
     ///    exchange, then dialled) answers a store query for their hashes with all of
     ///    them, asked again every 50 ms until `timeout`;
     /// 2. else a connected relay peer that serves lightpush answers a lightpush of each
-    ///    with 200 (it then holds them, whether it got them from us by relay first or not);
+    ///    with 200 (it then holds them, whether it got them from us by relay first or not;
+    ///    messages timestamped more than 15 s ago are not pushed again: the 20 s timestamp
+    ///    rule would refuse them, and the node has been running since they were queued);
     /// 3. else [`Delivery::Unconfirmed`].
     pub fn confirm_delivery(&self, timeout: Duration) -> Delivery {
         let messages = std::mem::take(&mut *lock(&self.unconfirmed));
@@ -586,7 +588,13 @@ impl NodeHandle {
             if !st.relay_peers.contains(peer) {
                 continue;
             }
-            let ok = messages.iter().all(|m| {
+            // a message older than 15 s is not pushed again: the 20 s timestamp rule would
+            // refuse it, and a node that ran that long since has written it out
+            let recent_from = now_unix_ns().saturating_sub(15_000_000_000);
+            let ok = messages
+                .iter()
+                .filter(|m| m.timestamp_ns() >= recent_from)
+                .all(|m| {
                 self.lightpush_to(*peer, m.clone())
                     .map_err(|e| {
                         tracing::debug!(%peer, error = %e, "delivery confirmation by lightpush failed")
