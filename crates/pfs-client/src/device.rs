@@ -139,6 +139,25 @@ pub type SharedClock = Arc<dyn Clock + Sync>;
 
 impl Device {
     /// Creates a new account in `store`; returns the device and the mnemonic phrase.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use pfs_client::Device;
+    /// let (device, phrase) = Device::create(
+    ///     Box::new(pfs_store::MemoryStore::new()),
+    ///     pfs_protocol::Config::default(),
+    /// )?;
+    /// assert_eq!(phrase.split(' ').count(), 12, "show it once: it is not stored");
+    /// // the same phrase on another device: the same account, a new installation
+    /// let phone = Device::recover(
+    ///     Box::new(pfs_store::MemoryStore::new()),
+    ///     pfs_protocol::Config::default(),
+    ///     &phrase,
+    /// )?;
+    /// assert_eq!(phone.identity(), device.identity());
+    /// assert_ne!(phone.installation_id(), device.installation_id());
+    /// # Ok(()) }
+    /// ```
     pub fn create(store: Box<dyn Store>, config: Config) -> Result<(Self, String), DeviceError> {
         Self::create_with_clock(store, config, Arc::new(SystemClock))
     }
@@ -197,6 +216,21 @@ impl Device {
     }
 
     /// Opens the account of an existing store.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use pfs_client::Device;
+    /// let path = std::env::temp_dir().join(format!("pfs-client-doc-{}.sqlite", std::process::id()));
+    /// let store = || pfs_client::device::open_store(&path, b"passphrase", Some(1)).map(Box::new);
+    /// let (created, _) = Device::create(store()?, pfs_protocol::Config::default())?;
+    /// let identity = created.identity();
+    /// drop(created);
+    /// let opened = Device::open(store()?, pfs_protocol::Config::default())?;
+    /// assert_eq!(opened.identity(), identity);
+    /// # drop(opened);
+    /// # for suffix in ["", "-wal", "-shm"] { let _ = std::fs::remove_file(format!("{}{suffix}", path.display())); }
+    /// # Ok(()) }
+    /// ```
     pub fn open(store: Box<dyn Store>, config: Config) -> Result<Self, DeviceError> {
         Self::open_with_clock(store, config, Arc::new(SystemClock))
     }
@@ -300,6 +334,22 @@ impl Device {
     /// (status-go `SendPrivateWithPartitioned`), which every Status installation always
     /// listens on, also a recovered one that knows none of its contacts yet. Refuses a
     /// message over the network's size limit before anything is printed or sent.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use pfs_client::Device;
+    /// let new = || Device::create(Box::new(pfs_store::MemoryStore::new()), pfs_protocol::Config::default());
+    /// let ((mut alice, _), (mut bob, _)) = (new()?, new()?);
+    /// let out = alice.engine.encrypt_for(&bob.identity(), b"sealed", false)?;
+    /// let message = alice.seal(&out, 1_700_000_000_000_000_000)?;
+    /// assert_eq!(message.version, Some(1), "payload version 1");
+    /// // Bob opens it and learns who signed it
+    /// let opened = bob.open_message(&pfs_transport::transport::CarriedMessage::on_default_shard(message))?;
+    /// assert_eq!(opened.sender, alice.identity());
+    /// let delivered = bob.engine.decrypt(&opened.sender, &opened.payload, &opened.hash)?;
+    /// assert_eq!(delivered.plaintext, b"sealed");
+    /// # Ok(()) }
+    /// ```
     pub fn seal(&mut self, out: &Outgoing, now_ns: i64) -> Result<WakuMessage, DeviceError> {
         self.seal_with(out, now_ns, false)
     }

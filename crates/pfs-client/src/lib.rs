@@ -369,6 +369,36 @@ impl Core {
     }
 
     /// The core of `device`.
+    ///
+    /// ```
+    /// # use pfs_client::{ClientConfig, ClientEvent, Core, Device, SharedClock};
+    /// # use pfs_app::messenger::Event;
+    /// # fn core(clock: &pfs_protocol::ManualClock) -> Result<Core, Box<dyn std::error::Error>> {
+    /// #     let shared: SharedClock = std::sync::Arc::new(clock.clone());
+    /// #     let (device, _) = Device::create_with_clock(
+    /// #         Box::new(pfs_store::MemoryStore::new()),
+    /// #         pfs_protocol::Config::default(),
+    /// #         shared,
+    /// #     )?;
+    /// #     Ok(Core::new(device, ClientConfig::default()))
+    /// # }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let clock = pfs_protocol::ManualClock::new(1_700_000_000_000_000_000);
+    /// // two accounts without a network: what one queues, the other handles
+    /// let (mut alice, mut bob) = (core(&clock)?, core(&clock)?);
+    /// let bob_key = bob.identity();
+    /// alice.send_text(&bob_key, "hello")?;
+    /// let mut texts = Vec::new();
+    /// for sealed in alice.take_messages() {
+    ///     for event in bob.handle(&sealed.carried)? {
+    ///         if let ClientEvent::App(Event::Text { message, .. }) = event {
+    ///             texts.push(message.text);
+    ///         }
+    ///     }
+    /// }
+    /// assert_eq!(texts, ["hello"]);
+    /// # Ok(()) }
+    /// ```
     pub fn new(device: Device, config: ClientConfig) -> Self {
         let messenger = Messenger::new(device.signing_key(), config.app);
         Self {
@@ -387,6 +417,29 @@ impl Core {
     }
 
     /// The WakuMessages queued for publication, in order (and forgets them).
+    ///
+    /// ```
+    /// # use pfs_client::{ClientConfig, ClientEvent, Core, Device, SharedClock};
+    /// # use pfs_app::messenger::Event;
+    /// # fn core(clock: &pfs_protocol::ManualClock) -> Result<Core, Box<dyn std::error::Error>> {
+    /// #     let shared: SharedClock = std::sync::Arc::new(clock.clone());
+    /// #     let (device, _) = Device::create_with_clock(
+    /// #         Box::new(pfs_store::MemoryStore::new()),
+    /// #         pfs_protocol::Config::default(),
+    /// #         shared,
+    /// #     )?;
+    /// #     Ok(Core::new(device, ClientConfig::default()))
+    /// # }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let clock = pfs_protocol::ManualClock::new(1_700_000_000_000_000_000);
+    /// let (mut alice, bob) = (core(&clock)?, core(&clock)?);
+    /// alice.send_text(&bob.identity(), "hi")?;
+    /// let queued = alice.take_messages();
+    /// assert_eq!(queued.len(), 1, "one WakuMessage for Bob (Alice has no other device)");
+    /// assert_eq!(queued[0].carried.pubsub_topic, ClientConfig::default().pubsub_topic);
+    /// assert!(alice.take_messages().is_empty(), "drained");
+    /// # Ok(()) }
+    /// ```
     pub fn take_messages(&mut self) -> Vec<Sealed> {
         std::mem::take(&mut self.queued)
     }
@@ -415,6 +468,32 @@ impl Core {
 
     /// Sends a text to `to` (and copies to our own other devices); tracked until the peer
     /// acknowledges it. In raw mode the text bytes are sent as they are.
+    ///
+    /// ```
+    /// # use pfs_client::{ClientConfig, ClientEvent, Core, Device, SharedClock};
+    /// # use pfs_app::messenger::Event;
+    /// # fn core(clock: &pfs_protocol::ManualClock) -> Result<Core, Box<dyn std::error::Error>> {
+    /// #     let shared: SharedClock = std::sync::Arc::new(clock.clone());
+    /// #     let (device, _) = Device::create_with_clock(
+    /// #         Box::new(pfs_store::MemoryStore::new()),
+    /// #         pfs_protocol::Config::default(),
+    /// #         shared,
+    /// #     )?;
+    /// #     Ok(Core::new(device, ClientConfig::default()))
+    /// # }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let clock = pfs_protocol::ManualClock::new(1_700_000_000_000_000_000);
+    /// let (mut alice, mut bob) = (core(&clock)?, core(&clock)?);
+    /// // without Bob's bundle the first message is not forward secret
+    /// let report = alice.send_text(&bob.identity(), "first")?;
+    /// assert!(!report.forward_secret);
+    /// assert_eq!(report.message_ids.len(), 1);
+    /// // with it (a contact code), it is
+    /// let code = bob.device().engine.contact_code()?;
+    /// alice.device().engine.add_contact_code(&code, Some("Bob"))?;
+    /// assert!(alice.send_text(&bob.identity(), "second")?.forward_secret);
+    /// # Ok(()) }
+    /// ```
     pub fn send_text(&mut self, to: &PublicKey, text: &str) -> Result<SendReport, ClientError> {
         if self.config.raw {
             return self.send_plaintext(to, text.as_bytes(), false, Vec::new());
@@ -427,6 +506,46 @@ impl Core {
     /// Sends a contact request with `text` (today's Status flow: a CONTACT_REQUEST chat
     /// message and a `ContactUpdate`); the only message that reaches a peer who declined
     /// us.
+    ///
+    /// ```
+    /// # use pfs_client::{ClientConfig, ClientEvent, Core, Device, SharedClock};
+    /// # use pfs_app::messenger::Event;
+    /// # fn core(clock: &pfs_protocol::ManualClock) -> Result<Core, Box<dyn std::error::Error>> {
+    /// #     let shared: SharedClock = std::sync::Arc::new(clock.clone());
+    /// #     let (device, _) = Device::create_with_clock(
+    /// #         Box::new(pfs_store::MemoryStore::new()),
+    /// #         pfs_protocol::Config::default(),
+    /// #         shared,
+    /// #     )?;
+    /// #     Ok(Core::new(device, ClientConfig::default()))
+    /// # }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let clock = pfs_protocol::ManualClock::new(1_700_000_000_000_000_000);
+    /// let (mut alice, mut bob) = (core(&clock)?, core(&clock)?);
+    /// alice.send_contact_request(&bob.identity(), "it's Alice")?;
+    /// let mut request = None;
+    /// for sealed in alice.take_messages() {
+    ///     for event in bob.handle(&sealed.carried)? {
+    ///         if let ClientEvent::App(Event::ContactRequest { id, message, .. }) = event {
+    ///             request = Some((id, message.text));
+    ///         }
+    ///     }
+    /// }
+    /// let (id, text) = request.expect("a contact request");
+    /// assert_eq!(text, "it's Alice");
+    /// // Bob accepts it: Alice is told
+    /// bob.accept_contact_request(&alice.identity(), &id)?;
+    /// let accepted = bob
+    ///     .take_messages()
+    ///     .iter()
+    ///     .map(|s| alice.handle(&s.carried))
+    ///     .collect::<Result<Vec<_>, _>>()?
+    ///     .into_iter()
+    ///     .flatten()
+    ///     .any(|e| matches!(e, ClientEvent::App(Event::ContactAccepted { .. })));
+    /// assert!(accepted);
+    /// # Ok(()) }
+    /// ```
     pub fn send_contact_request(
         &mut self,
         to: &PublicKey,
@@ -534,6 +653,38 @@ impl Core {
 
     /// Background work: resends of unacknowledged messages that are due, replies the engine
     /// queued (bundle replies), expiry of incomplete segment sets.
+    ///
+    /// ```
+    /// # use pfs_client::{ClientConfig, ClientEvent, Core, Device, SharedClock};
+    /// # use pfs_app::messenger::Event;
+    /// # fn core(clock: &pfs_protocol::ManualClock) -> Result<Core, Box<dyn std::error::Error>> {
+    /// #     let shared: SharedClock = std::sync::Arc::new(clock.clone());
+    /// #     let (device, _) = Device::create_with_clock(
+    /// #         Box::new(pfs_store::MemoryStore::new()),
+    /// #         pfs_protocol::Config::default(),
+    /// #         shared,
+    /// #     )?;
+    /// #     Ok(Core::new(device, ClientConfig::default()))
+    /// # }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let clock = pfs_protocol::ManualClock::new(1_700_000_000_000_000_000);
+    /// let (mut alice, bob) = (core(&clock)?, core(&clock)?);
+    /// alice.send_text(&bob.identity(), "are you there?")?;
+    /// alice.take_messages(); // lost in the network
+    /// assert_eq!(alice.unacknowledged()?, 1);
+    /// // the first tick publishes our contact-code advertisement; no resend is due
+    /// // before the first interval (10 s)...
+    /// alice.tick()?;
+    /// let queued = alice.take_messages();
+    /// assert_eq!(queued.len(), 1);
+    /// let me = alice.identity();
+    /// assert_eq!(queued[0].carried.content_topic(), alice.device().contact_code_key(&me)?.0);
+    /// // ...then the message is sent again
+    /// clock.advance(11 * 1_000_000_000);
+    /// alice.tick()?;
+    /// assert_eq!(alice.take_messages().len(), 1);
+    /// # Ok(()) }
+    /// ```
     pub fn tick(&mut self) -> Result<Vec<ClientEvent>, ClientError> {
         let mut events = Vec::new();
         let now = self.now_ms();
@@ -755,6 +906,34 @@ impl Core {
     }
 
     /// Messages sent and not yet acknowledged.
+    ///
+    /// ```
+    /// # use pfs_client::{ClientConfig, ClientEvent, Core, Device, SharedClock};
+    /// # use pfs_app::messenger::Event;
+    /// # fn core(clock: &pfs_protocol::ManualClock) -> Result<Core, Box<dyn std::error::Error>> {
+    /// #     let shared: SharedClock = std::sync::Arc::new(clock.clone());
+    /// #     let (device, _) = Device::create_with_clock(
+    /// #         Box::new(pfs_store::MemoryStore::new()),
+    /// #         pfs_protocol::Config::default(),
+    /// #         shared,
+    /// #     )?;
+    /// #     Ok(Core::new(device, ClientConfig::default()))
+    /// # }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let clock = pfs_protocol::ManualClock::new(1_700_000_000_000_000_000);
+    /// let (mut alice, mut bob) = (core(&clock)?, core(&clock)?);
+    /// alice.send_text(&bob.identity(), "ack me")?;
+    /// assert_eq!(alice.unacknowledged()?, 1);
+    /// for sealed in alice.take_messages() {
+    ///     bob.handle(&sealed.carried)?;
+    /// }
+    /// // Bob's acknowledgement comes back
+    /// for sealed in bob.take_messages() {
+    ///     alice.handle(&sealed.carried)?;
+    /// }
+    /// assert_eq!(alice.unacknowledged()?, 0);
+    /// # Ok(()) }
+    /// ```
     pub fn unacknowledged(&mut self) -> Result<usize, ClientError> {
         self.with_records(|m, r| m.unacknowledged(r))
     }
