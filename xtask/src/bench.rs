@@ -968,7 +968,7 @@ fn cargo_bench_relay_forward(root: &Path, quick: bool) -> Result<(), String> {
 }
 
 /// Copies `target/relay-forward-report.md` between the relay-forward markers of
-/// `docs/performance.md` (and prints it).
+/// `docs/performance.md` (the benchmark printed it).
 fn write_relay_forward(root: &Path, target: &Path) -> Result<(), String> {
     let path = target.join("relay-forward-report.md");
     let report = std::fs::read_to_string(&path).map_err(|e| {
@@ -978,7 +978,6 @@ fn write_relay_forward(root: &Path, target: &Path) -> Result<(), String> {
             path.display()
         )
     })?;
-    println!("{report}");
     update_block(
         &root.join("docs").join("performance.md"),
         RELAY_FORWARD_BEGIN,
