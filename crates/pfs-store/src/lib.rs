@@ -12,6 +12,30 @@
 //! without committing rolls every change back, so an operation that fails half way (bad
 //! MAC, unknown session, …) leaves the store exactly as it was.
 //!
+//! ```
+//! use pfs_store::{ContactRecord, ContactState, MemoryStore, Store};
+//! # fn main() -> Result<(), pfs_store::StoreError> {
+//! let mut store = MemoryStore::new();
+//! let bob = ContactRecord {
+//!     identity: [2; 33],
+//!     state: ContactState::Added,
+//!     name: Some("Bob".into()),
+//!     updated_at: 1,
+//! };
+//! // dropped without commit: rolled back
+//! let mut tx = store.begin()?;
+//! tx.put_contact(&bob)?;
+//! assert_eq!(tx.contacts()?.len(), 1, "the transaction reads its own writes");
+//! drop(tx);
+//! assert!(store.begin()?.contacts()?.is_empty());
+//! // committed: kept
+//! let mut tx = store.begin()?;
+//! tx.put_contact(&bob)?;
+//! tx.commit()?;
+//! assert_eq!(store.begin()?.contact(&[2; 33])?, Some(bob));
+//! # Ok(()) }
+//! ```
+//!
 //! ## What is stored
 //! Records are plain data: keys as fixed-size byte arrays, secrets in
 //! [`pfs_crypto::SecretBytes`]/[`pfs_crypto::SecretVec`], ratchet state as an opaque
@@ -26,7 +50,7 @@
 //!   (exclusive lock taken at open), versioned embedded migrations, secrets sealed value by
 //!   value with AES-256-GCM bound to their row. The module docs explain the choices.
 //!
-//! Both pass the same conformance suite ([`conformance`], feature `conformance`). The crate's README states
+//! Both pass the same conformance suite (`pfs_store::conformance`, feature `conformance`). The crate's README states
 //! the schema-stability rule: a released schema version is never changed in place, new
 //! versions add migrations, and the checked-in database of every released version must
 //! keep opening.

@@ -250,6 +250,27 @@ impl SqliteStore {
     /// [`StoreError::SchemaTooNew`], [`StoreError::WrongKey`] (in both cases the file
     /// is not modified), [`StoreError::Invalid`] when the store was created with a raw
     /// key, [`StoreError::Io`]/[`StoreError::Corrupt`] otherwise.
+    ///
+    /// ```
+    /// use pfs_store::{SqliteOptions, SqliteStore, Store, StoreError};
+    /// # fn main() -> Result<(), StoreError> {
+    /// let path = std::env::temp_dir().join(format!("pfs-store-doc-{}.sqlite", std::process::id()));
+    /// let options = || SqliteOptions::default().with_kdf_iterations(1);
+    /// let mut store = SqliteStore::open(&path, b"correct horse", options())?;
+    /// let mut tx = store.begin()?;
+    /// tx.put_rate_limit("example", b"key", 42)?;
+    /// tx.commit()?;
+    /// // one process at a time: a second open is refused while the first holds the file
+    /// assert!(matches!(SqliteStore::open(&path, b"correct horse", options()), Err(StoreError::Locked(_))));
+    /// store.close()?;
+    /// // the wrong passphrase changes nothing and says so
+    /// assert!(matches!(SqliteStore::open(&path, b"wrong", options()), Err(StoreError::WrongKey)));
+    /// let mut store = SqliteStore::open(&path, b"correct horse", options())?;
+    /// assert_eq!(store.begin()?.rate_limit("example", b"key")?, Some(42));
+    /// # store.close()?;
+    /// # for suffix in ["", "-wal", "-shm"] { let _ = std::fs::remove_file(format!("{}{suffix}", path.display())); }
+    /// # Ok(()) }
+    /// ```
     pub fn open(
         path: impl AsRef<Path>,
         passphrase: &[u8],
