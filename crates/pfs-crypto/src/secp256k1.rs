@@ -36,6 +36,17 @@ pub const UNCOMPRESSED_LEN: usize = 65;
 pub const SIGNATURE_LEN: usize = 65;
 
 /// A secp256k1 secret scalar (non-zero, below the group order). Zeroized on drop.
+///
+/// ```
+/// use pfs_crypto::secp256k1::SecretKey;
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let sk = SecretKey::from_bytes(&[0x42; 32])?;
+/// assert_eq!(sk.to_bytes().expose(), &[0x42; 32]);
+/// let debug = format!("{sk:?}"); // never the secret
+/// assert!(debug.contains("redacted") && !debug.contains("4242"));
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone)]
 pub struct SecretKey {
     inner: k256::SecretKey,
@@ -200,6 +211,19 @@ impl fmt::Debug for SecretKey {
 }
 
 /// A secp256k1 public key (a valid, non-identity curve point).
+///
+/// ```
+/// use pfs_crypto::secp256k1::{PublicKey, SecretKey};
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let pk = SecretKey::from_bytes(&[0x42; 32])?.public_key();
+/// let (c, u) = (pk.to_compressed(), pk.to_uncompressed());
+/// // Compressed: 02/03 (the parity of Y) ‖ X; uncompressed: 04 ‖ X ‖ Y.
+/// assert_eq!((c[0], u[0]), (2 + (u[64] & 1), 4));
+/// assert_eq!(c[1..], u[1..33]);
+/// assert_eq!(PublicKey::from_sec1(&u)?, pk);
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct PublicKey {
     inner: k256::PublicKey,

@@ -19,6 +19,18 @@ use core::fmt;
 pub const PUBLIC_LEN: usize = 32;
 
 /// An X25519 secret key (clamped on use). Zeroized on drop.
+///
+/// ```
+/// use pfs_crypto::{OsRandom, x25519::SecretKey};
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let sk = SecretKey::generate(&mut OsRandom)?;
+/// let again = SecretKey::from_bytes(sk.to_bytes().expose())?;
+/// assert_eq!(again.public_key(), sk.public_key());
+/// let secret_hex = hex::encode(sk.to_bytes().expose());
+/// assert!(!format!("{sk:?}").contains(&secret_hex)); // never the secret
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone)]
 pub struct SecretKey(x25519_dalek::StaticSecret);
 
