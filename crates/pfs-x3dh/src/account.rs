@@ -61,6 +61,16 @@ pub enum AccountError {
 /// A 12-word English BIP39 mnemonic: the account's secret recovery phrase.
 ///
 /// Zeroized on drop and redacted in `Debug`; read it only through [`Mnemonic::phrase`].
+///
+/// ```
+/// use pfs_x3dh::Mnemonic;
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let m = Mnemonic::from_entropy(&[0; 16])?;
+/// assert!(m.phrase().starts_with("abandon abandon"));
+/// assert!(!format!("{m:?}").contains("abandon")); // never logged
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone)]
 pub struct Mnemonic {
     inner: bip39::Mnemonic,
@@ -129,7 +139,10 @@ impl Mnemonic {
     ///     Some(AccountError::UnknownWord { position: 1 })
     /// );
     /// let swapped = ok.replace("about", "abandon"); // all words valid, checksum wrong
-    /// assert_eq!(Mnemonic::parse(&swapped).err(), Some(AccountError::BadChecksum));
+    /// assert_eq!(
+    ///     Mnemonic::parse(&swapped).err(),
+    ///     Some(AccountError::BadChecksum)
+    /// );
     /// # Ok(())
     /// # }
     /// ```
@@ -266,6 +279,19 @@ pub fn derive_secp256k1(seed: &[u8], path: &str) -> Result<SecretKey, AccountErr
 }
 
 /// An account on this device: the identity key and this installation's id.
+///
+/// ```
+/// use pfs_crypto::OsRandom;
+/// use pfs_x3dh::{Account, Mnemonic};
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let mnemonic = Mnemonic::from_entropy(&[0; 16])?;
+/// let a = Account::from_mnemonic(&mnemonic, &mut OsRandom)?;
+/// let b = Account::from_mnemonic(&mnemonic, &mut OsRandom)?;
+/// assert_eq!(a.identity(), b.identity()); // one person
+/// assert_ne!(a.installation_id(), b.installation_id()); // two devices
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone)]
 pub struct Account {
     identity: IdentityKeyPair,

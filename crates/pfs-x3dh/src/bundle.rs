@@ -297,6 +297,22 @@ pub fn sign_bundle(
 
 /// A bundle whose keys are valid points and whose signature was made by its identity.
 /// Only [`verify_bundle`] makes one.
+///
+/// ```
+/// use pfs_crypto::OsRandom;
+/// use pfs_x3dh::{BundleEntry, IdentityKeyPair, SignedPreKeyPair};
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let identity = IdentityKeyPair::generate(&mut OsRandom)?;
+/// let spk = SignedPreKeyPair::generate(&mut OsRandom, 1, 0)?;
+/// let entries = [BundleEntry::own("phone".parse()?, &spk, 1)];
+/// let wire = pfs_x3dh::sign_bundle(&identity, &entries, 42)?;
+/// let verified = pfs_x3dh::verify_bundle(&wire)?;
+/// assert_eq!(verified.entries(), entries);
+/// assert_eq!(verified.bundle(), &wire);
+/// assert_eq!(verified.into_bundle(), wire); // kept as received, to forward
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct VerifiedBundle {
     identity: PublicKey,

@@ -246,6 +246,17 @@ pub enum InstallationIdError {
 /// The id of one installation (device) of an account: a non-empty UTF-8 string of at
 /// most [`InstallationId::MAX_LEN`] bytes. Generated ids are lowercase UUID v4 strings, as
 /// status-go makes them; ids received from peers may be any such string.
+///
+/// ```
+/// use pfs_x3dh::InstallationId;
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let id = InstallationId::try_from("b1f4c2e0-laptop")?;
+/// assert_eq!(format!("{id}"), "b1f4c2e0-laptop");
+/// assert_eq!(id.as_bytes(), b"b1f4c2e0-laptop");
+/// assert_eq!(id.into_string(), "b1f4c2e0-laptop");
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct InstallationId(String);
 
