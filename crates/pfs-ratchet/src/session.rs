@@ -9,6 +9,32 @@ use pfs_crypto::RandomSource;
 use std::collections::BTreeMap;
 
 /// A [`RatchetState`] plus its skipped-key store, the [`Limits`] and the [`ConfirmMode`].
+///
+/// ```
+/// use pfs_crypto::OsRandom;
+/// use pfs_ratchet::{ConfirmMode, Limits, RatchetState, SecretBytes, Session};
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let sk = SecretBytes::new([6; 32]);
+/// let mut alice = RatchetState::new_spec_initiator(&sk, &mut OsRandom)?;
+/// let mut bob = Session::new(
+///     RatchetState::new_spec_responder(&sk)?,
+///     Limits::default(),
+///     ConfirmMode::Immediate,
+/// );
+/// let (h0, _) = alice.encrypt(b"lost", b"")?;
+/// let (h1, _) = alice.encrypt(b"lost too", b"")?;
+/// let (h2, c2) = alice.encrypt(b"third", b"")?;
+/// bob.decrypt(&h2, &c2, b"", &mut OsRandom)?;
+/// // The keys of messages 0 and 1 wait in the store (no secrets in the listing).
+/// let listed: Vec<u32> = bob
+///     .skipped_entries()
+///     .into_iter()
+///     .map(|(_, n, _)| n)
+///     .collect();
+/// assert_eq!(listed, [h0.n, h1.n]);
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone)]
 pub struct Session {
     state: RatchetState,
@@ -207,7 +233,10 @@ impl Session {
     /// // Both sides used the same message key and associated data.
     /// assert_eq!(got.message_key, sent.message_key);
     /// assert_eq!(got.associated_data, sent.associated_data);
-    /// assert_eq!((got.plaintext.as_slice(), got.changes.is_empty()), (&b"hello"[..], true));
+    /// assert_eq!(
+    ///     (got.plaintext.as_slice(), got.changes.is_empty()),
+    ///     (&b"hello"[..], true)
+    /// );
     /// # Ok(())
     /// # }
     /// ```
@@ -291,11 +320,23 @@ impl Session {
     /// # let mut alice = Session::new(alice, Limits::default(), ConfirmMode::Immediate);
     /// # let mut bob = Session::new(bob, Limits::default(), ConfirmMode::Immediate);
     /// let mk = MessageKey::from_bytes([0; 32]);
-    /// let key = |n, seq| NewSkippedKey { ratchet_key: vec![2; 33], n, mk: mk.clone(), seq };
+    /// let key = |n, seq| NewSkippedKey {
+    ///     ratchet_key: vec![2; 33],
+    ///     n,
+    ///     mk: mk.clone(),
+    ///     seq,
+    /// };
     /// let insert = vec![key(0, 10), key(1, 11), key(2, 12)];
-    /// bob.apply(SkippedKeyChanges { insert, keep_newest: 2, ..Default::default() });
+    /// bob.apply(SkippedKeyChanges {
+    ///     insert,
+    ///     keep_newest: 2,
+    ///     ..Default::default()
+    /// });
     /// // Only the two newest by seq are left.
-    /// assert_eq!(bob.skipped_entries(), [(vec![2; 33], 1, 11), (vec![2; 33], 2, 12)]);
+    /// assert_eq!(
+    ///     bob.skipped_entries(),
+    ///     [(vec![2; 33], 1, 11), (vec![2; 33], 2, 12)]
+    /// );
     /// # Ok(())
     /// # }
     /// ```

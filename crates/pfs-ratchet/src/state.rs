@@ -56,6 +56,27 @@ pub struct Encrypted {
 /// One session's Double Ratchet state (the status-go session row).
 ///
 /// `Clone` copies secrets; every copy is zeroized on drop.
+///
+/// The counters after a short exchange:
+///
+/// ```
+/// use pfs_crypto::OsRandom;
+/// use pfs_ratchet::{ConfirmMode, Limits, RatchetState, SecretBytes};
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let sk = SecretBytes::new([6; 32]);
+/// let mut alice = RatchetState::new_spec_initiator(&sk, &mut OsRandom)?;
+/// let bob = RatchetState::new_spec_responder(&sk)?;
+/// alice.encrypt(b"1", b"")?;
+/// let (h, c) = alice.encrypt(b"2", b"")?; // message 0 is lost
+/// let (limits, mode) = (Limits::default(), ConfirmMode::Immediate);
+/// let d = bob.decrypt(&(), &h, &c, b"", &mut OsRandom, &limits, mode)?;
+/// assert_eq!((alice.send_chain_n(), d.state.recv_chain_n()), (2, 2));
+/// assert_eq!(d.state.dhr(), alice.dhs_public());
+/// // One key kept for message 0.
+/// assert_eq!((d.changes.insert.len(), d.state.keys_count()), (1, 2));
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct RatchetState {
     suite: SuiteId,
@@ -129,7 +150,10 @@ impl RatchetState {
     /// let sk = SecretBytes::new([7; 32]);
     /// let bob = RatchetState::new_status_go_responder(&sk, spk.clone())?;
     /// assert_eq!(bob.dhs_public(), Some(&spk.public[..]));
-    /// assert_eq!((bob.dhr(), bob.send_chain_n(), bob.recv_chain_n()), (None, 0, 0));
+    /// assert_eq!(
+    ///     (bob.dhr(), bob.send_chain_n(), bob.recv_chain_n()),
+    ///     (None, 0, 0)
+    /// );
     /// assert_eq!(bob.root_chain_key().expose(), sk.expose());
     ///
     /// let zero = RatchetState::new_status_go_responder(&SecretBytes::zero(), spk);
