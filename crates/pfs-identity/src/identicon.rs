@@ -45,6 +45,17 @@ pub enum TerminalStyle {
 }
 
 /// An identicon and its intermediate values.
+///
+/// ```
+/// use pfs_identity::Identicon;
+/// // status-go's values for "Culona": the pattern is the MD5 bytes, mirrored per row.
+/// let icon = Identicon::from_string("Culona");
+/// assert_eq!(icon.pattern()[..5], [129, 201, 130, 201, 129]);
+/// assert_eq!(icon.pattern()[..3], icon.md5()[..3]);
+/// let [r, g, b] = icon.color_float(); // HSL with saturation 0.5 and lightness 0.7
+/// let lightness = (r.max(g).max(b) + r.min(g).min(b)) / 2.0;
+/// assert!((lightness - 0.7).abs() < 1e-9);
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct Identicon {
     input: String,

@@ -11,6 +11,27 @@ use pfs_crypto::secp256k1::PublicKey;
 use serde::Serialize;
 
 /// All human-checkable representations of one chat key.
+///
+/// It serialises (for `--json` output):
+///
+/// ```
+/// use pfs_identity::Visuals;
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let v = Visuals::from_chat_key(
+///     "zQ3shVc2UkAfJCdc1TR8E66J85h48P43r93q8jGPkPpjF9Ef9",
+///     None,
+///     None,
+/// )?;
+/// let json = serde_json::to_value(&v)?;
+/// assert_eq!(json["color_id"], 9);
+/// assert_eq!(
+///     json["identicon"]["md5_hex"],
+///     "d586bd87f69f4c810b556893e47c842d"
+/// );
+/// assert!(json["alias"].is_null());
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Visuals {
     /// `"0x04…"`: the string the identicon was computed from.
