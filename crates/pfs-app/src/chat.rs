@@ -65,6 +65,22 @@ pub enum ChatError {
 }
 
 /// A text message (TEXT_PLAIN, or CONTACT_REQUEST with its propagated state).
+///
+/// ```
+/// use pfs_app::chat::{TextMessage, parse_text};
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let msg = TextMessage {
+///     clock: 1,
+///     timestamp_ms: 1_700_000_000_000,
+///     text: "hello 👋".into(),
+///     chat_id: "0x04…".into(),
+///     display_name: Some("Alice".into()),
+///     ..Default::default()
+/// };
+/// assert_eq!(parse_text(&msg.encode()?)?, msg);
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct TextMessage {
     /// Lamport clock, ≠ 0.

@@ -357,6 +357,16 @@ fn request_key(from: &PublicKey) -> Vec<u8> {
 }
 
 /// The application layer of one account.
+///
+/// ```
+/// use pfs_app::messenger::{Config, Messenger};
+/// use pfs_crypto::secp256k1::SecretKey;
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let messenger = Messenger::new(SecretKey::from_bytes(&[0x42; 32])?, Config::default());
+/// assert!(!format!("{messenger:?}").contains("4242")); // the signing key is not printed
+/// # Ok(())
+/// # }
+/// ```
 pub struct Messenger {
     signer: SecretKey,
     me: PublicKey,

@@ -271,6 +271,26 @@ struct Set {
 type Key = (PublicKey, [u8; 32]);
 
 /// Collects segments per (sender, whole-message hash) and rebuilds messages.
+///
+/// Sets are kept apart per sender: the same segments from two senders are two messages.
+///
+/// ```
+/// use pfs_app::segment::{self, Limits, Outcome, Reassembler};
+/// use pfs_crypto::secp256k1::SecretKey;
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let (a, b) = (
+///     SecretKey::from_bytes(&[1; 32])?.public_key(),
+///     SecretKey::from_bytes(&[2; 32])?.public_key(),
+/// );
+/// let segs = segment::split(&[5; 150], 100)?;
+/// let mut r = Reassembler::new(Limits::default());
+/// r.push(&a, &segs[0], 0)?;
+/// assert_eq!(r.push(&b, &segs[1], 0)?, Outcome::Incomplete);
+/// assert_eq!(r.pending_sets(), 2);
+/// assert_eq!(r.push(&a, &segs[1], 0)?, Outcome::Complete(vec![5; 150]));
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Default)]
 pub struct Reassembler {
     limits: Limits,
