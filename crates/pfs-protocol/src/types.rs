@@ -130,7 +130,7 @@ pub struct SessionView {
     /// The peer installation.
     pub peer_installation: String,
     /// status-go's session id.
-    pub id: Vec<u8>,
+    pub id: SessionId,
     /// The suite.
     pub suite: SuiteId,
     /// True while it may be used for sending.
@@ -167,11 +167,74 @@ pub struct SentEntryInspection {
     /// Target installation.
     pub installation_id: String,
     /// The session id used.
-    pub session_id: Vec<u8>,
+    pub session_id: SessionId,
     /// The message key.
     pub message_key: SecretBytes<32>,
     /// The associated data.
     pub associated_data: Vec<u8>,
     /// For a session created by this send: the X3DH shared secret.
     pub new_session_sk: Option<SecretBytes<32>>,
+}
+
+/// status-go's id of a session: the signed prekey it is rooted in (33 bytes, compressed)
+/// followed by the UTF-8 bytes of the peer installation's id. Unique per peer identity.
+///
+/// ```
+/// use pfs_protocol::SessionId;
+/// let id = SessionId::new(&[2; 33], "phone");
+/// assert_eq!(id.as_bytes().len(), 33 + 5);
+/// assert_eq!(id.rooted_prekey(), Some([2; 33]));
+/// assert_eq!(id.installation_id(), Some("phone"));
+/// // an id as recorded elsewhere (a vector file), checked only when read
+/// assert_eq!(SessionId::from_bytes(vec![1, 2]).rooted_prekey(), None);
+/// ```
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SessionId(Vec<u8>);
+
+impl SessionId {
+    /// The id of the session rooted in `rooted_prekey` with `installation_id`.
+    pub fn new(rooted_prekey: &[u8; 33], installation_id: &str) -> Self {
+        let mut id = rooted_prekey.to_vec();
+        id.extend_from_slice(installation_id.as_bytes());
+        Self(id)
+    }
+
+    /// An id given as bytes.
+    pub fn from_bytes(bytes: Vec<u8>) -> Self {
+        Self(bytes)
+    }
+
+    /// The id's bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// The signed prekey part (`None` when shorter than a key).
+    pub fn rooted_prekey(&self) -> Option<[u8; 33]> {
+        self.0.get(..33).and_then(|k| k.try_into().ok())
+    }
+
+    /// The installation part (`None` when absent or not UTF-8).
+    pub fn installation_id(&self) -> Option<&str> {
+        self.0
+            .get(33..)
+            .filter(|rest| !rest.is_empty())
+            .and_then(|rest| std::str::from_utf8(rest).ok())
+    }
+}
+
+impl std::fmt::Debug for SessionId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SessionId(")?;
+        for b in &self.0 {
+            write!(f, "{b:02x}")?;
+        }
+        write!(f, ")")
+    }
+}
+
+impl AsRef<[u8]> for SessionId {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
 }

@@ -324,7 +324,9 @@ fn conversation(
             clock.set(ts(&view["bundles"][0])?);
             let sid = hexf(step, "sender_session_id")?;
             let e = &mut parties.get_mut(from).ok_or("party")?.0;
-            let before = e.session_state(&to_pub, &sid).map_err(|e| e.to_string())?;
+            let before = e
+                .session_state(&to_pub, &pfs_protocol::SessionId::from_bytes(sid.clone()))
+                .map_err(|e| e.to_string())?;
             check_state(
                 report,
                 &format!("{label}: sender_state_before"),
@@ -340,7 +342,9 @@ fn conversation(
                 &out.bytes,
                 s(step, "protocol_message"),
             );
-            let after = e.session_state(&to_pub, &sid).map_err(|e| e.to_string())?;
+            let after = e
+                .session_state(&to_pub, &pfs_protocol::SessionId::from_bytes(sid.clone()))
+                .map_err(|e| e.to_string())?;
             check_state(
                 report,
                 &format!("{label}: sender_state_after"),
@@ -393,7 +397,7 @@ fn conversation(
             let mid = hex::decode(s(step, "message_id")).map_err(|e| e.to_string())?;
             let e = &mut parties.get_mut(to).ok_or("party")?.0;
             let before = e
-                .session_state(&from_pub, &sid)
+                .session_state(&from_pub, &pfs_protocol::SessionId::from_bytes(sid.clone()))
                 .map_err(|e| e.to_string())?;
             check_state(
                 report,
@@ -412,7 +416,7 @@ fn conversation(
                 Err(err) => report.fail(&format!("{label}: decrypt"), &err.to_string()),
             }
             let after = e
-                .session_state(&from_pub, &sid)
+                .session_state(&from_pub, &pfs_protocol::SessionId::from_bytes(sid.clone()))
                 .map_err(|e| e.to_string())?;
             check_state(
                 report,
@@ -445,7 +449,7 @@ fn check_sent_entry(
     );
     report.check_eq(
         &format!("{label}: session id"),
-        hex::encode(&ins.session_id),
+        hex::encode(ins.session_id.as_bytes()),
         s(view, session_id_field).to_string(),
     );
 }
@@ -511,7 +515,7 @@ fn tamper_check(
         return;
     };
     let before = e
-        .session_state(from, sid)
+        .session_state(from, &pfs_protocol::SessionId::from_bytes(sid.to_vec()))
         .ok()
         .flatten()
         .map(|s| state_view(&s));
@@ -547,7 +551,7 @@ fn tamper_check(
         let r = e.decrypt(from, &m.encode_to_vec(), b"tampered");
         replay.restore(pos);
         let after = e
-            .session_state(from, sid)
+            .session_state(from, &pfs_protocol::SessionId::from_bytes(sid.to_vec()))
             .ok()
             .flatten()
             .map(|s| state_view(&s));
@@ -669,7 +673,7 @@ fn sessions_snapshot(e: &mut Engine) -> Vec<(Vec<u8>, Value)> {
                 .flatten()
                 .map(|x| state_view(&x))
                 .unwrap_or(Value::Null);
-            out.push((s.id.clone(), st));
+            out.push((s.id.as_bytes().to_vec(), st));
         }
     }
     out
@@ -807,7 +811,8 @@ fn multidevice_flow(
                     let sid = hexf(entry, "session_id")?;
                     befores.insert(
                         inst.clone(),
-                        e.session_state(&to_pub, &sid).map_err(|e| e.to_string())?,
+                        e.session_state(&to_pub, &pfs_protocol::SessionId::from_bytes(sid.clone()))
+                            .map_err(|e| e.to_string())?,
                     );
                 }
                 let table = e.installations().map_err(|e| e.to_string())?;
@@ -846,7 +851,9 @@ fn multidevice_flow(
                         befores.remove(inst).flatten(),
                         entry.get("state_before"),
                     );
-                    let after = e.session_state(&to_pub, &sid).map_err(|e| e.to_string())?;
+                    let after = e
+                        .session_state(&to_pub, &pfs_protocol::SessionId::from_bytes(sid.clone()))
+                        .map_err(|e| e.to_string())?;
                     check_state(
                         report,
                         &format!("{label}: {inst} state_after"),
@@ -921,7 +928,7 @@ fn multidevice_flow(
                 } else {
                     let sid = hexf(step, "receiver_session_id")?;
                     let before = e
-                        .session_state(&from_pub, &sid)
+                        .session_state(&from_pub, &pfs_protocol::SessionId::from_bytes(sid.clone()))
                         .map_err(|e| e.to_string())?;
                     check_state(
                         report,
@@ -946,7 +953,7 @@ fn multidevice_flow(
                         );
                     }
                     let after = e
-                        .session_state(&from_pub, &sid)
+                        .session_state(&from_pub, &pfs_protocol::SessionId::from_bytes(sid.clone()))
                         .map_err(|e| e.to_string())?;
                     check_state(
                         report,

@@ -141,9 +141,7 @@ fn commit(tx: Box<dyn Transaction + '_>, ctx: &mut Ctx) -> Result<(), pfs_store:
 }
 
 fn session_id(spk: &Key33, installation_id: &str) -> Vec<u8> {
-    let mut id = spk.to_vec();
-    id.extend_from_slice(installation_id.as_bytes());
-    id
+    SessionId::new(spk, installation_id).as_bytes().to_vec()
 }
 
 impl Engine {

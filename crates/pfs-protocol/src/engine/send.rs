@@ -363,7 +363,7 @@ impl Ctx {
         if let Some(inspect) = self.inspect.as_mut() {
             inspect.sent.push(SentEntryInspection {
                 installation_id: inst.installation_id.clone(),
-                session_id: session.key.id.clone(),
+                session_id: SessionId::from_bytes(session.key.id.clone()),
                 message_key: SecretBytes::new(*enc.message_key.expose()),
                 associated_data: enc.associated_data.clone(),
                 new_session_sk: new_sk,

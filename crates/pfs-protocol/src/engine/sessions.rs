@@ -105,18 +105,19 @@ impl Engine {
     /// // between two pfs engines the spec's X25519 ratchet (`Config::status_go_compatible`
     /// // keeps status-go's)
     /// assert_eq!(state.suite_id(), pfs_protocol::SuiteId::Spec);
-    /// assert!(alice.session_state(bob.identity(), b"no such id")?.is_none());
+    /// let unknown = pfs_protocol::SessionId::new(&[2; 33], "no such device");
+    /// assert!(alice.session_state(bob.identity(), &unknown)?.is_none());
     /// # Ok(()) }
     /// ```
     pub fn session_state(
         &mut self,
         peer: &PublicKey,
-        id: &[u8],
+        id: &SessionId,
     ) -> Result<Option<RatchetState>, EngineError> {
         let tx = begin(&mut self.store, &mut self.ctx)?;
         let key = SessionKey {
             peer_identity: key33(peer),
-            id: id.to_vec(),
+            id: id.as_bytes().to_vec(),
         };
         match tx.session(&key)? {
             Some(s) => Ok(Some(
@@ -235,7 +236,7 @@ fn view_session(tx: &dyn Transaction, s: &SessionRecord) -> Result<SessionView, 
         peer: PublicKey::from_compressed(&s.key.peer_identity)
             .map_err(|e| EngineError::Corrupt(e.to_string()))?,
         peer_installation: s.peer_installation.clone(),
-        id: s.key.id.clone(),
+        id: SessionId::from_bytes(s.key.id.clone()),
         suite: adapters::session_suite(s.suite)?,
         active: s.expired_at.is_none(),
         we_initiated: s.we_initiated,
