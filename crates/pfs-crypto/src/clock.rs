@@ -1,4 +1,13 @@
-//! Time, injected.
+//! Time, injected: the one clock of the workspace (the engine, the client and the
+//! in-memory transport read it; none of them reads the system clock itself).
+//!
+//! ```
+//! use pfs_crypto::clock::{Clock, ManualClock, SECOND};
+//! let clock = ManualClock::new(1_700_000_000 * SECOND);
+//! let shared = clock.clone();
+//! clock.advance(5 * SECOND);
+//! assert_eq!(shared.now_ns(), 1_700_000_005 * SECOND, "clones share the time");
+//! ```
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -10,7 +19,7 @@ pub const HOUR: i64 = 3600 * SECOND;
 /// Nanoseconds in one day.
 pub const DAY: i64 = 24 * HOUR;
 
-/// A source of the current time. The engine never reads the system clock itself.
+/// A source of the current time.
 pub trait Clock: Send {
     /// Nanoseconds since the Unix epoch.
     fn now_ns(&self) -> i64;

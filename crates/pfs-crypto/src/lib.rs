@@ -67,6 +67,7 @@
 #![forbid(unsafe_code)]
 
 pub mod cipher;
+pub mod clock;
 mod error;
 pub mod hash;
 pub mod kdf;
@@ -76,6 +77,7 @@ pub mod secp256k1;
 mod secret;
 pub mod x25519;
 
+pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::CryptoError;
 pub use rand::{OsRandom, RandomSource};
 pub use secret::{SecretBytes, SecretVec};

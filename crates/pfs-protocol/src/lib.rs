@@ -44,7 +44,8 @@
 #![forbid(unsafe_code)]
 
 mod adapters;
-pub mod clock;
+/// Time, injected (the workspace's one clock, from `pfs-crypto`).
+pub use pfs_crypto::clock;
 pub mod config;
 mod engine;
 pub mod error;

@@ -144,12 +144,10 @@ pub fn check_topics(topics: &[String]) -> Result<(), TransportError> {
     Ok(())
 }
 
-/// The current time in Unix nanoseconds (0 if the clock is before 1970).
+/// The current time in Unix nanoseconds (0 if the clock is before 1970): the system
+/// clock ([`pfs_crypto::SystemClock`]).
 pub fn now_unix_ns() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
+    pfs_crypto::Clock::now_ns(&pfs_crypto::SystemClock)
 }
 
 /// The current time in Unix seconds (0 if the clock is before 1970).
@@ -352,8 +350,9 @@ impl<T: Transport + ?Sized> Transport for Arc<T> {
     }
 }
 
-/// A source of the current Unix time in nanoseconds, replaceable in tests.
-pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
+/// The time source of the in-memory transport (the workspace's one clock,
+/// [`pfs_crypto::Clock`]), shared.
+pub type Clock = Arc<dyn pfs_crypto::Clock + Sync>;
 
 struct StoredMessage {
     received_ns: i64,
@@ -398,7 +397,7 @@ impl Default for InMemoryTransport {
 impl InMemoryTransport {
     /// A new, empty hub using the system clock and the default retention.
     pub fn new() -> Self {
-        Self::with_clock(Arc::new(now_unix_ns))
+        Self::with_clock(Arc::new(pfs_crypto::SystemClock))
     }
 
     /// A new, empty hub reading the time (Unix nanoseconds) from `clock`.
@@ -461,7 +460,7 @@ impl InMemoryTransport {
 
 impl Transport for InMemoryTransport {
     fn publish(&self, message: CarriedMessage) -> Result<PublishReport, TransportError> {
-        let now = (self.clock)();
+        let now = self.clock.now_ns();
         let len = waku::encoded_len(&message.message);
         waku::validate(&message.message, len, self.max_message_size, Some(now))?;
         let hash = message.hash();
@@ -497,7 +496,7 @@ impl Transport for InMemoryTransport {
 
     fn fetch_history(&self, query: &HistoryQuery) -> Result<Vec<CarriedMessage>, TransportError> {
         query.check()?;
-        let now = (self.clock)();
+        let now = self.clock.now_ns();
         let mut hub = self.lock();
         self.purge(&mut hub, now);
         let mut out: Vec<(i64, [u8; 32], CarriedMessage)> = hub
@@ -514,19 +513,14 @@ impl Transport for InMemoryTransport {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::{AtomicI64, Ordering};
 
     const T1: &str = "/waku/1/0x01020304/rfc26";
     const T2: &str = "/waku/1/0x05060708/rfc26";
     const SEC: i64 = 1_000_000_000;
 
-    fn clocked(start_ns: i64) -> (InMemoryTransport, Arc<AtomicI64>) {
-        let now = Arc::new(AtomicI64::new(start_ns));
-        let n = now.clone();
-        (
-            InMemoryTransport::with_clock(Arc::new(move || n.load(Ordering::SeqCst))),
-            now,
-        )
+    fn clocked(start_ns: i64) -> (InMemoryTransport, pfs_crypto::ManualClock) {
+        let now = pfs_crypto::ManualClock::new(start_ns);
+        (InMemoryTransport::with_clock(Arc::new(now.clone())), now)
     }
 
     fn msg(topic: &str, ts: i64, payload: &[u8]) -> CarriedMessage {
@@ -627,7 +621,7 @@ mod tests {
         let (a, now) = clocked(NOW);
         // published out of timestamp order: history comes back sorted by timestamp
         for i in [3i64, 0, 9, 1, 8, 2, 7, 4, 6, 5] {
-            now.store(NOW + i * SEC, Ordering::SeqCst);
+            now.set(NOW + i * SEC);
             let topic = if i % 2 == 0 { T1 } else { T2 };
             a.publish(msg(topic, NOW + i * SEC, &[i as u8])).unwrap();
         }
@@ -659,7 +653,7 @@ mod tests {
         let (a, now) = clocked(NOW);
         let a = a.with_retention_secs(100);
         a.publish(msg(T1, NOW, b"old")).unwrap();
-        now.store(NOW + 50 * SEC, Ordering::SeqCst);
+        now.set(NOW + 50 * SEC);
         a.publish(msg(T1, NOW + 50 * SEC, b"new")).unwrap();
         let all = HistoryQuery::recent(topics(&[T1]), NOW, 3600);
         let all = HistoryQuery {
@@ -667,11 +661,11 @@ mod tests {
             ..all
         };
         assert_eq!(a.fetch_history(&all).unwrap().len(), 2);
-        now.store(NOW + 101 * SEC, Ordering::SeqCst);
+        now.set(NOW + 101 * SEC);
         let got = a.fetch_history(&all).unwrap();
         assert_eq!(got.len(), 1);
         assert_eq!(got[0].message.payload, b"new");
-        now.store(NOW + 151 * SEC, Ordering::SeqCst);
+        now.set(NOW + 151 * SEC);
         assert!(a.fetch_history(&all).unwrap().is_empty());
         assert_eq!(a.history_len(), 0);
     }
