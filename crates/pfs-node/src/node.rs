@@ -867,6 +867,9 @@ struct EventLoop {
     book: Arc<Mutex<PeerBook>>,
     /// Sequence number of our current ENR.
     enr_seq: u64,
+    /// A retention sweep is under way: its next step (one bounded transaction) runs as
+    /// soon as the loop is free, between other events.
+    purge_pending: bool,
     /// Connected peers asked for their peers, and when.
     px_asked: HashMap<PeerId, Instant>,
     /// Stores learned by peer exchange that we dialled, and when.
@@ -1135,6 +1138,7 @@ async fn run(
         keypair,
         book,
         enr_seq: 0,
+        purge_pending: false,
         px_asked: HashMap::new(),
         store_dials: HashMap::new(),
     };
@@ -1195,6 +1199,7 @@ async fn run(
             Some(i) = ev.internal_rx.recv() => ev.on_internal(i),
             Some(d) = ev.done_rx.recv() => ev.on_done(d),
             _ = purge.tick() => ev.purge_archive(),
+            () = std::future::ready(()), if ev.purge_pending => ev.purge_archive(),
             _ = redial.tick() => ev.redial(),
             _ = refresh.tick() => ev.refresh_filter(),
         }
@@ -1849,13 +1854,24 @@ impl EventLoop {
         }
     }
 
+    /// One step of the retention sweep (at most `purge_chunk` deletions in one
+    /// transaction); while more is due the loop runs the next step between its other
+    /// events, so relaying, archiving and store queries go on during a long sweep.
     fn purge_archive(&mut self) {
+        self.purge_pending = false;
         if let Some(a) = &self.archive
             && let Ok(mut a) = a.lock()
         {
-            match a.purge(now_unix_ns()) {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(deleted = n, "archive: messages past retention deleted"),
+            match a.purge_step(now_unix_ns()) {
+                Ok(step) => {
+                    if step.deleted > 0 {
+                        tracing::info!(
+                            deleted = step.deleted,
+                            "archive: messages past retention deleted"
+                        );
+                    }
+                    self.purge_pending = !step.done;
+                }
                 Err(e) => tracing::error!(error = %e, "archive: purge failed"),
             }
         }

@@ -450,3 +450,60 @@ fn delivery_is_confirmed_by_a_store_or_else_by_a_relay() {
         }
     );
 }
+
+/// A store node sweeps its archive past retention one bounded transaction at a time
+/// between its other events: a sweep longer than one chunk finishes at once, without
+/// waiting for the next purge interval (an hour here), and keeps what is not due.
+#[test]
+fn a_long_retention_sweep_runs_in_steps_to_the_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("archive.sqlite");
+    let day_ns = 86_400 * 1_000_000_000_i64;
+    let config = pfs_archive::ArchiveConfig {
+        retention_secs: 86_400,
+        purge_chunk: 2,
+        ..pfs_archive::ArchiveConfig::default()
+    };
+    let old_ns = now_unix_ns() - 2 * day_ns;
+    {
+        let mut archive = pfs_archive::Archive::open(&db, config.clone()).unwrap();
+        for i in 0..7u8 {
+            let mut m = msg(&topic(1), &format!("old {i}")).message;
+            m.timestamp = Some(old_ns + i64::from(i));
+            assert!(
+                archive
+                    .insert(pfs_transport::waku::DEFAULT_PUBSUB_TOPIC, &m, old_ns)
+                    .unwrap()
+            );
+        }
+        let fresh = msg(&topic(1), "fresh").message;
+        assert!(
+            archive
+                .insert(
+                    pfs_transport::waku::DEFAULT_PUBSUB_TOPIC,
+                    &fresh,
+                    now_unix_ns()
+                )
+                .unwrap()
+        );
+    }
+    let node = Node::start(NodeConfig {
+        store: Some(StoreConfig {
+            db_path: db,
+            archive: config,
+            purge_interval: Duration::from_secs(3600),
+        }),
+        ..NodeConfig::default()
+    })
+    .unwrap();
+    let all = HistoryQuery {
+        pubsub_topic: pfs_transport::waku::DEFAULT_PUBSUB_TOPIC.to_owned(),
+        content_topics: vec![topic(1)],
+        start_ns: 0,
+        end_ns: i64::MAX,
+    };
+    // 7 messages due, 2 per step: four steps, the first at start
+    wait_until("the sweep to finish", 5, || {
+        Transport::fetch_history(&node, &all).is_ok_and(|h| texts(&h) == ["fresh"])
+    });
+}
