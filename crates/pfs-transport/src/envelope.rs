@@ -75,6 +75,20 @@ impl From<RlpError> for EnvelopeDecodeError {
 
 impl Envelope {
     /// An unsealed envelope (nonce 0) sent at `now`: `expiry = now + ttl`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pfs_transport::{DEFAULT_MAX_ENVELOPE_SIZE, Envelope, Topic};
+    ///
+    /// let env = Envelope::new(1_000, 50, Topic([1, 2, 3, 4]), vec![9; 30]).ok_or("overflow")?;
+    /// assert_eq!((env.expiry, env.sent(), env.size()), (1_050, Some(1_000), 20 + 30));
+    /// let wire = env.encode();
+    /// assert_eq!(Envelope::decode(&wire, DEFAULT_MAX_ENVELOPE_SIZE)?, env);
+    /// assert!(Envelope::decode(&wire, 49).is_err()); // size 50 > 49
+    /// assert_eq!(Envelope::new(u32::MAX, 1, Topic::default(), vec![]), None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn new(now: u32, ttl: u32, topic: Topic, data: Vec<u8>) -> Option<Self> {
         Some(Self {
             expiry: now.checked_add(ttl)?,
@@ -232,6 +246,29 @@ pub enum SealError {
 /// Builds, signs (if `signer` is given), encrypts and seals a message (whisper
 /// `NewSentMessage` + `Wrap`). Randomness is drawn in whisper's order: padding, then the
 /// GCM nonce or the ECIES ephemeral key and IV.
+///
+/// # Examples
+///
+/// ```
+/// use pfs_crypto::OsRandom;
+/// use pfs_transport::{OpenError, OpenKey, OpenOptions, PowVariant, SealKey, SealOptions, SymKey, Topic};
+///
+/// let key = SymKey::from_bytes(&[3; 32])?;
+/// let opts = SealOptions {
+///     now: 1_000, ttl: 50, topic: Topic([1, 2, 3, 4]), pow_target: 0.0,
+///     variant: PowVariant::V1_5_2, max_iterations: 0, max_envelope_size: 1 << 20,
+/// };
+/// let env = pfs_transport::seal_message(b"hi", None, SealKey::Symmetric(&key), &opts, &mut OsRandom)?;
+/// let open = OpenOptions { now: 1_010, variant: PowVariant::V1_5_2, min_pow: 0.0, max_envelope_size: 1 << 20 };
+/// let (_, opened) = pfs_transport::open_bytes(&env.encode(), OpenKey::Symmetric(&key), &open)?;
+/// assert_eq!((opened.payload.as_slice(), opened.sent, opened.topic), (&b"hi"[..], 1_000, opts.topic));
+/// let late = OpenOptions { now: 1_051, ..open };
+/// assert!(matches!(
+///     pfs_transport::open(&env, OpenKey::Symmetric(&key), &late),
+///     Err(OpenError::Expired { expiry: 1_050, now: 1_051 })
+/// ));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn seal_message(
     payload: &[u8],
     signer: Option<&SecretKey>,

@@ -21,6 +21,32 @@
 //! Nothing here reads a clock or the OS random generator by itself, except
 //! [`transport::now_unix_ns`] and the in-memory transport's default clock: the time and a
 //! [`pfs_crypto::RandomSource`] are passed in. The byte layouts are in `docs/transport.md`.
+//!
+//! # Example
+//!
+//! Seal a signed message to a Status content topic, carry it through the in-memory
+//! transport, fetch it from the history and open it:
+//!
+//! ```
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::sync::Arc;
+//! use pfs_crypto::{ManualClock, OsRandom, secp256k1::SecretKey};
+//! use pfs_transport::transport::{CarriedMessage, HistoryQuery, InMemoryTransport, Transport};
+//! use pfs_transport::{OpenKey, SealKey, SymKey, Topic, payload, waku};
+//!
+//! let now = 1_700_000_000_000_000_000;
+//! let hub = InMemoryTransport::with_clock(Arc::new(ManualClock::new(now)));
+//! let (me, key) = (SecretKey::generate(&mut OsRandom)?, SymKey::from_password("chat")?);
+//! let topic = waku::content_topic(&Topic::from_string("chat"));
+//! let msg = payload::seal_message(b"hello", Some(&me), SealKey::Symmetric(&key), topic.clone(), now, false, &mut OsRandom)?;
+//! hub.publish(CarriedMessage::on_default_shard(msg))?;
+//!
+//! let got = hub.fetch_history(&HistoryQuery::recent(vec![topic], now, 60))?;
+//! let opened = payload::open_message(&got[0].message, OpenKey::Symmetric(&key))?;
+//! assert_eq!((opened.payload.as_slice(), opened.signer), (&b"hello"[..], Some(me.public_key())));
+//! # Ok(())
+//! # }
+//! ```
 #![forbid(unsafe_code)]
 
 pub mod ecies;

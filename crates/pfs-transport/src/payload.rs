@@ -110,6 +110,57 @@ pub fn sealed_len(
 /// Builds, signs (if `signer` is given) and encrypts `payload`: the bytes of
 /// `WakuMessage.payload`. Randomness is drawn in whisper's order: padding, then the GCM
 /// nonce or the ECIES ephemeral key and IV.
+///
+/// # Examples
+///
+/// Symmetric, signed: the signer is recovered, a flipped byte is refused.
+///
+/// ```
+/// use pfs_crypto::OsRandom;
+/// use pfs_crypto::secp256k1::SecretKey;
+/// use pfs_transport::{OpenKey, PayloadError, SealKey, SymKey, payload};
+///
+/// let key = SymKey::from_bytes(&[7; 32])?;
+/// let me = SecretKey::generate(&mut OsRandom)?;
+/// let sealed = payload::seal(b"hello", Some(&me), SealKey::Symmetric(&key), &mut OsRandom)?;
+/// let opened = payload::open(&sealed, OpenKey::Symmetric(&key))?;
+/// assert_eq!(opened.payload, b"hello");
+/// assert_eq!(opened.signer, Some(me.public_key()));
+///
+/// let mut tampered = sealed.clone();
+/// tampered[0] ^= 1;
+/// assert!(matches!(
+///     payload::open(&tampered, OpenKey::Symmetric(&key)),
+///     Err(PayloadError::Symmetric(_))
+/// ));
+/// assert_eq!(
+///     payload::seal(b"", None, SealKey::Symmetric(&key), &mut OsRandom),
+///     Err(PayloadError::EmptyPayload)
+/// );
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// Asymmetric (ECIES to the recipient's key), unsigned: only the recipient opens it.
+///
+/// ```
+/// use pfs_crypto::OsRandom;
+/// use pfs_crypto::secp256k1::SecretKey;
+/// use pfs_transport::{OpenKey, PayloadError, SealKey, payload};
+///
+/// let bob = SecretKey::generate(&mut OsRandom)?;
+/// let eve = SecretKey::generate(&mut OsRandom)?;
+/// let sealed = payload::seal(b"for bob", None, SealKey::Asymmetric(&bob.public_key()), &mut OsRandom)?;
+/// let opened = payload::open(&sealed, OpenKey::Asymmetric(&bob))?;
+/// assert_eq!((opened.payload.as_slice(), opened.signer), (&b"for bob"[..], None));
+/// assert!(matches!(
+///     payload::open(&sealed, OpenKey::Asymmetric(&eve)),
+///     Err(PayloadError::Ecies(_))
+/// ));
+/// let mut tampered = sealed;
+/// *tampered.last_mut().ok_or("empty")? ^= 1;
+/// assert!(payload::open(&tampered, OpenKey::Asymmetric(&bob)).is_err());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn seal(
     payload: &[u8],
     signer: Option<&SecretKey>,
@@ -158,6 +209,28 @@ pub fn open(data: &[u8], key: OpenKey<'_>) -> Result<OpenedPayload, PayloadError
 /// [`seal`] into a WakuMessage: `version = Some(1)`, `timestamp = Some(timestamp_ns)`,
 /// `ephemeral = Some(true)` only when `ephemeral` (otherwise `None`), no `meta` and no
 /// rate-limit proof. Refuses a message whose encoding exceeds [`DEFAULT_MAX_MESSAGE_SIZE`].
+///
+/// # Examples
+///
+/// ```
+/// use pfs_crypto::OsRandom;
+/// use pfs_transport::waku::PAYLOAD_VERSION_1;
+/// use pfs_transport::{OpenKey, PayloadError, SealKey, SymKey, payload};
+///
+/// let key = SymKey::from_password("a shared password")?;
+/// let topic = "/waku/1/0x01020304/rfc26".to_owned();
+/// let msg = payload::seal_message(b"hi", None, SealKey::Symmetric(&key), topic, 42, false, &mut OsRandom)?;
+/// assert_eq!((msg.version, msg.timestamp, msg.ephemeral), (Some(PAYLOAD_VERSION_1), Some(42), None));
+/// assert_eq!(payload::open_message(&msg, OpenKey::Symmetric(&key))?.payload, b"hi");
+///
+/// // A version 0 (plaintext) message is not opened as version 1.
+/// let plain = pfs_transport::waku::WakuMessage { version: None, ..msg };
+/// assert_eq!(
+///     payload::open_message(&plain, OpenKey::Symmetric(&key)),
+///     Err(PayloadError::WrongVersion { version: None })
+/// );
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn seal_message(
     payload: &[u8],
     signer: Option<&SecretKey>,

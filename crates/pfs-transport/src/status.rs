@@ -54,6 +54,17 @@ pub struct FilterSpec {
 }
 
 /// `value mod m` of a big-endian unsigned integer of any length (`m > 0`; 0 gives 0).
+///
+/// # Examples
+///
+/// ```
+/// use pfs_transport::status::mod_be;
+///
+/// assert_eq!(mod_be(&[0x13, 0x89], 5000), 1); // 5001
+/// // 2^64 = 18446744073709551616, which is 1616 mod 5000.
+/// assert_eq!(mod_be(&[1, 0, 0, 0, 0, 0, 0, 0, 0], 5000), 1616);
+/// assert_eq!(mod_be(&[0xff], 0), 0);
+/// ```
 pub fn mod_be(bytes: &[u8], m: u32) -> u32 {
     if m == 0 {
         return 0;
@@ -137,6 +148,29 @@ pub fn negotiated_key(secret: &SecretBytes<32>) -> Result<SymKey, SymmetricError
 
 /// The four filters status-go's `InitFilters` creates for an identity: contact code,
 /// generic discovery, personal discovery and partitioned.
+///
+/// # Examples
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use pfs_crypto::OsRandom;
+/// use pfs_crypto::secp256k1::SecretKey;
+/// use pfs_transport::Topic;
+/// use pfs_transport::status::{FilterKind, GENERIC_DISCOVERY, PARTITIONS, identity_filters, partition, partitioned_chat_id};
+///
+/// let pk = SecretKey::generate(&mut OsRandom)?.public_key();
+/// let filters = identity_filters(&pk)?;
+/// let kinds: Vec<FilterKind> = filters.iter().map(|f| f.kind).collect();
+/// use FilterKind::*;
+/// assert_eq!(kinds, [ContactCode, GenericDiscovery, PersonalDiscovery, Partitioned]);
+/// assert!(filters[0].sym_key.is_some() && filters[0].chat_id.ends_with("-contact-code"));
+/// assert_eq!(filters[1].topic, Topic::from_string(GENERIC_DISCOVERY));
+/// assert!(partition(&pk) < PARTITIONS);
+/// assert_eq!(filters[3].chat_id, partitioned_chat_id(&pk));
+/// assert_eq!(filters[3].chat_id, format!("contact-discovery-{}", partition(&pk)));
+/// # Ok(())
+/// # }
+/// ```
 pub fn identity_filters(pk: &PublicKey) -> Result<Vec<FilterSpec>, SymmetricError> {
     let contact_code = contact_code_chat_id(pk);
     let personal = personal_discovery_chat_id(pk);
@@ -182,6 +216,30 @@ pub fn identity_filters(pk: &PublicKey) -> Result<Vec<FilterSpec>, SymmetricErro
 }
 
 /// The negotiated filter `my` keeps for `their` key (status-go `LoadNegotiated`).
+///
+/// # Examples
+///
+/// Both sides derive the same topic and key from ECDH, each labelling it with the
+/// other's key:
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use pfs_crypto::OsRandom;
+/// use pfs_crypto::secp256k1::SecretKey;
+/// use pfs_transport::status::{FilterKind, negotiated_chat_id, negotiated_filter};
+///
+/// let alice = SecretKey::generate(&mut OsRandom)?;
+/// let bob = SecretKey::generate(&mut OsRandom)?;
+/// let at_alice = negotiated_filter(&alice, &bob.public_key())?;
+/// let at_bob = negotiated_filter(&bob, &alice.public_key())?;
+/// assert_eq!(at_alice.topic, at_bob.topic);
+/// assert_eq!(at_alice.sym_key, at_bob.sym_key);
+/// assert_eq!(at_alice.kind, FilterKind::Negotiated);
+/// assert_eq!(at_alice.chat_id, negotiated_chat_id(&bob.public_key()));
+/// assert!(at_alice.chat_id.ends_with("-negotiated"));
+/// # Ok(())
+/// # }
+/// ```
 pub fn negotiated_filter(my: &SecretKey, their: &PublicKey) -> Result<FilterSpec, SymmetricError> {
     let secret = shared_secret(my, their);
     Ok(FilterSpec {

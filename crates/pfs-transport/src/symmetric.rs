@@ -77,6 +77,26 @@ impl SymKey {
 }
 
 /// Encrypts `plaintext`, drawing a 12-byte nonce from `rng` (an all-zero nonce is refused).
+///
+/// # Examples
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use pfs_crypto::OsRandom;
+/// use pfs_transport::symmetric::{self, SYMMETRIC_OVERHEAD, SymmetricError};
+/// use pfs_transport::SymKey;
+///
+/// assert_eq!(SymKey::from_bytes(&[1; 31]), Err(SymmetricError::KeyLength(31)));
+/// assert_eq!(SymKey::from_bytes(&[0; 32]), Err(SymmetricError::ZeroKey));
+/// let key = SymKey::from_bytes(&[1; 32])?;
+/// let ct = symmetric::encrypt(&key, b"secret", &mut OsRandom)?;
+/// assert_eq!(ct.len(), 6 + SYMMETRIC_OVERHEAD);
+/// assert_eq!(symmetric::decrypt(&key, &ct)?, b"secret");
+/// let other = SymKey::from_bytes(&[2; 32])?;
+/// assert_eq!(symmetric::decrypt(&other, &ct), Err(SymmetricError::AuthenticationFailed));
+/// # Ok(())
+/// # }
+/// ```
 pub fn encrypt(
     key: &SymKey,
     plaintext: &[u8],

@@ -19,6 +19,17 @@ impl Topic {
     }
 
     /// The topic of arbitrary bytes: the first 4 bytes of their Keccak-256.
+    ///
+    /// # Examples
+    ///
+    /// The first 4 bytes of the Keccak-256 of the empty string (`c5d24601…`):
+    ///
+    /// ```
+    /// use pfs_transport::Topic;
+    ///
+    /// assert_eq!(Topic::from_hash_input(b""), Topic([0xc5, 0xd2, 0x46, 0x01]));
+    /// assert_eq!(Topic::from_string("chat"), Topic::from_hash_input(b"chat"));
+    /// ```
     pub fn from_hash_input(bytes: &[u8]) -> Self {
         let h = keccak256(bytes);
         Self([h[0], h[1], h[2], h[3]])
@@ -34,6 +45,20 @@ impl Topic {
     /// For `j` in 0..3 the bit index is `topic[j] + 256·(bit j of topic[3])`; the byte
     /// holding that bit is **assigned** `1 << (index % 8)`, not OR-ed, so when two indices
     /// share a byte only the later one survives (exactly as go-ethereum does).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pfs_transport::Topic;
+    ///
+    /// // Bit indices 1, 2 and 3 (bit j of topic[3] is 0): all in byte 0, assigned in turn,
+    /// // so only the last one (1 << 3) survives.
+    /// let bloom = Topic([1, 2, 3, 0]).bloom();
+    /// assert_eq!(bloom[0], 1 << 3);
+    /// assert!(bloom[1..].iter().all(|b| *b == 0));
+    /// // Bit j of topic[3] moves index j into the upper half: 0 + 256 lands in byte 32.
+    /// assert_eq!(Topic([0, 8, 16, 1]).bloom()[32], 1);
+    /// ```
     pub fn bloom(&self) -> [u8; BLOOM_LEN] {
         let mut bloom = [0u8; BLOOM_LEN];
         let t = &self.0;

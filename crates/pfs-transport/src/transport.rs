@@ -92,6 +92,26 @@ pub struct CarriedMessage {
 
 impl CarriedMessage {
     /// A message on the default pubsub topic `/waku/2/rs/16/32`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pfs_transport::transport::CarriedMessage;
+    /// use pfs_transport::waku::{DEFAULT_PUBSUB_TOPIC, WakuMessage, message_hash, pubsub_topic};
+    ///
+    /// let msg = WakuMessage {
+    ///     payload: b"hi".to_vec(),
+    ///     content_topic: "/waku/1/0x01020304/rfc26".into(),
+    ///     timestamp: Some(5),
+    ///     ephemeral: Some(true),
+    ///     ..WakuMessage::default()
+    /// };
+    /// let carried = CarriedMessage::on_default_shard(msg.clone());
+    /// assert_eq!(carried.pubsub_topic, pubsub_topic(16, 32));
+    /// assert_eq!(carried.hash(), message_hash(DEFAULT_PUBSUB_TOPIC, &msg));
+    /// assert_eq!((carried.content_topic(), carried.timestamp_ns()), ("/waku/1/0x01020304/rfc26", 5));
+    /// assert!(carried.is_ephemeral());
+    /// ```
     pub fn on_default_shard(message: WakuMessage) -> Self {
         CarriedMessage {
             pubsub_topic: waku::DEFAULT_PUBSUB_TOPIC.to_owned(),
@@ -131,6 +151,17 @@ pub struct PublishReport {
 
 /// Checks a content-topic list for a subscription or a history query: 1 to
 /// [`MAX_TOPICS`] non-empty topics.
+///
+/// # Examples
+///
+/// ```
+/// use pfs_transport::transport::{MAX_TOPICS, TransportError, check_topics};
+///
+/// assert_eq!(check_topics(&["/a/1/b/proto".to_owned()]), Ok(()));
+/// assert!(matches!(check_topics(&[]), Err(TransportError::InvalidQuery(_))));
+/// assert!(check_topics(&[String::new()]).is_err());
+/// assert!(check_topics(&vec!["/a/1/b/proto".to_owned(); MAX_TOPICS + 1]).is_err());
+/// ```
 pub fn check_topics(topics: &[String]) -> Result<(), TransportError> {
     if topics.is_empty() {
         return Err(TransportError::InvalidQuery("no content topic"));
@@ -175,6 +206,21 @@ pub struct HistoryQuery {
 impl HistoryQuery {
     /// Messages on the default pubsub topic for `content_topics` within the last
     /// `secs` seconds before `now_ns` (and up to a minute after it).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pfs_transport::transport::{HistoryQuery, TransportError};
+    /// use pfs_transport::waku::DEFAULT_PUBSUB_TOPIC;
+    ///
+    /// const SEC: i64 = 1_000_000_000;
+    /// let q = HistoryQuery::recent(vec!["/a/1/b/proto".to_owned()], 1_000 * SEC, 60);
+    /// assert_eq!(q.pubsub_topic, DEFAULT_PUBSUB_TOPIC);
+    /// assert_eq!((q.start_ns, q.end_ns), (940 * SEC, 1_060 * SEC));
+    /// assert_eq!(q.check(), Ok(()));
+    /// let backwards = HistoryQuery { start_ns: q.end_ns + 1, ..q };
+    /// assert_eq!(backwards.check(), Err(TransportError::InvalidQuery("start is after end")));
+    /// ```
     pub fn recent(content_topics: Vec<String>, now_ns: i64, secs: u64) -> Self {
         let span = i64::try_from(secs)
             .unwrap_or(i64::MAX)
@@ -237,6 +283,30 @@ pub enum Delivery {
 impl Subscription {
     /// Makes a connected pair for `topics` (checked with [`check_topics`]). Transport
     /// implementations keep the [`SubscriptionSender`] and return the [`Subscription`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use pfs_transport::transport::{CarriedMessage, Delivery, Subscription};
+    /// use pfs_transport::waku::WakuMessage;
+    ///
+    /// let topics = ["/b/1/x/proto".to_owned(), "/a/1/x/proto".to_owned(), "/a/1/x/proto".to_owned()];
+    /// let (tx, sub) = Subscription::channel(&topics)?;
+    /// assert_eq!(sub.topics(), ["/a/1/x/proto", "/b/1/x/proto"]);
+    /// let m = |t: &str| CarriedMessage::on_default_shard(WakuMessage {
+    ///     payload: vec![1],
+    ///     content_topic: t.into(),
+    ///     ..WakuMessage::default()
+    /// });
+    /// assert_eq!(tx.offer(&m("/c/1/x/proto")), Delivery::NotWanted);
+    /// assert_eq!(tx.offer(&m("/a/1/x/proto")), Delivery::Delivered);
+    /// assert_eq!(sub.try_recv()?.map(|c| c.message.content_topic), Some("/a/1/x/proto".into()));
+    /// drop(sub);
+    /// assert_eq!(tx.offer(&m("/a/1/x/proto")), Delivery::Closed);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn channel(
         topics: &[String],
     ) -> Result<(SubscriptionSender, Subscription), TransportError> {
@@ -401,6 +471,45 @@ impl InMemoryTransport {
     }
 
     /// A new, empty hub reading the time (Unix nanoseconds) from `clock`.
+    ///
+    /// # Examples
+    ///
+    /// Publish, receive on a subscription, fetch the history; duplicates and stale
+    /// timestamps are handled as a relay does.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::sync::Arc;
+    /// use pfs_crypto::ManualClock;
+    /// use pfs_transport::transport::{CarriedMessage, HistoryQuery, InMemoryTransport, Transport, TransportError};
+    /// use pfs_transport::waku::{InvalidMessage, WakuMessage};
+    ///
+    /// const SEC: i64 = 1_000_000_000;
+    /// let clock = ManualClock::new(1_000 * SEC);
+    /// let hub = InMemoryTransport::with_clock(Arc::new(clock.clone()));
+    /// let topic = "/waku/1/0x01020304/rfc26".to_owned();
+    /// let sub = hub.clone().subscribe(std::slice::from_ref(&topic))?;
+    /// let msg = |ts: i64| CarriedMessage::on_default_shard(WakuMessage {
+    ///     payload: b"hi".to_vec(),
+    ///     content_topic: topic.clone(),
+    ///     timestamp: Some(ts),
+    ///     ..WakuMessage::default()
+    /// });
+    /// assert!(hub.publish(msg(1_000 * SEC))?.stored);
+    /// hub.publish(msg(1_000 * SEC))?; // the same message again: dropped as a duplicate
+    /// assert_eq!(sub.try_recv()?.map(|m| m.message.payload), Some(b"hi".to_vec()));
+    /// assert_eq!(sub.try_recv()?, None);
+    ///
+    /// clock.advance(60 * SEC); // the first message's timestamp is now a minute old
+    /// assert!(matches!(
+    ///     hub.publish(msg(1_000 * SEC)),
+    ///     Err(TransportError::Invalid(InvalidMessage::TimestampSkew { .. }))
+    /// ));
+    /// let history = hub.fetch_history(&HistoryQuery::recent(vec![topic.clone()], 1_060 * SEC, 3600))?;
+    /// assert_eq!(history, vec![msg(1_000 * SEC)]);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn with_clock(clock: Clock) -> Self {
         InMemoryTransport {
             hub: Arc::new(Mutex::new(Hub::default())),
@@ -411,6 +520,38 @@ impl InMemoryTransport {
     }
 
     /// Sets how long history is kept.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::sync::Arc;
+    /// use pfs_crypto::ManualClock;
+    /// use pfs_transport::transport::{CarriedMessage, InMemoryTransport, Transport};
+    /// use pfs_transport::waku::WakuMessage;
+    ///
+    /// let clock = ManualClock::new(1_000_000_000_000);
+    /// let hub = InMemoryTransport::with_clock(Arc::new(clock.clone())).with_retention_secs(10);
+    /// hub.publish(CarriedMessage::on_default_shard(WakuMessage {
+    ///     payload: vec![1],
+    ///     content_topic: "/a/1/b/proto".into(),
+    ///     timestamp: Some(1_000_000_000_000),
+    ///     ..WakuMessage::default()
+    /// }))?;
+    /// assert_eq!(hub.history_len(), 1);
+    /// clock.advance(11_000_000_000);
+    /// // Past retention: dropped at the next operation.
+    /// hub.publish(CarriedMessage::on_default_shard(WakuMessage {
+    ///     payload: vec![2],
+    ///     content_topic: "/a/1/b/proto".into(),
+    ///     timestamp: Some(1_011_000_000_000),
+    ///     ephemeral: Some(true),
+    ///     ..WakuMessage::default()
+    /// }))?;
+    /// assert_eq!(hub.history_len(), 0);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn with_retention_secs(mut self, secs: u64) -> Self {
         self.retention_secs = secs;
         self

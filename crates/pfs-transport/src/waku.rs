@@ -48,6 +48,21 @@ pub fn pubsub_topic(cluster: u32, shard: u32) -> String {
 
 /// Status' content topic for a 4-byte topic: `/waku/1/0x<8 lowercase hex>/rfc26`
 /// (status-go `TopicType.ContentTopic()`).
+///
+/// # Examples
+///
+/// ```
+/// use pfs_transport::Topic;
+/// use pfs_transport::waku::{content_topic, parse_content_topic};
+///
+/// let topic = Topic([0xde, 0xad, 0x00, 0x0f]);
+/// let ct = content_topic(&topic);
+/// assert_eq!(ct, "/waku/1/0xdead000f/rfc26");
+/// assert_eq!(parse_content_topic(&ct), Some(topic));
+/// // Not a Status content topic: wrong suffix, too few hex digits.
+/// assert_eq!(parse_content_topic("/waku/1/0xdead000f/proto"), None);
+/// assert_eq!(parse_content_topic("/waku/1/0xdead00/rfc26"), None);
+/// ```
 pub fn content_topic(topic: &Topic) -> String {
     let mut s = String::with_capacity(23);
     s.push_str("/waku/1/0x");
@@ -80,6 +95,28 @@ pub fn parse_content_topic(content_topic: &str) -> Option<Topic> {
 /// values that nwaku omits). An absent timestamp counts as 0 and its 8 zero bytes are
 /// hashed, as nwaku does (js-waku omits them; we always set a timestamp, so both agree
 /// on what we send).
+///
+/// # Examples
+///
+/// The third test vector of 14/WAKU2-MESSAGE (no `meta`):
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use pfs_transport::waku::{WakuMessage, message_hash};
+///
+/// let msg = WakuMessage {
+///     payload: hex::decode("010203045445535405060708")?,
+///     content_topic: "/waku/2/default-content/proto".into(),
+///     timestamp: Some(0x175789bfa23f8400),
+///     ..WakuMessage::default()
+/// };
+/// assert_eq!(
+///     hex::encode(message_hash("/waku/2/default-waku/proto", &msg)),
+///     "a2554498b31f5bcdfcbf7fa58ad1c2d45f0254f3f8110a85588ec3cf10720fd8"
+/// );
+/// # Ok(())
+/// # }
+/// ```
 pub fn message_hash(pubsub_topic: &str, msg: &WakuMessage) -> [u8; 32] {
     let mut h = Sha256::new();
     h.update(pubsub_topic.as_bytes());
@@ -134,6 +171,28 @@ pub enum InvalidMessage {
 
 /// Decodes a WakuMessage from untrusted bytes, refusing more than `max_size` bytes before
 /// parsing.
+///
+/// # Examples
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use pfs_transport::waku::{InvalidMessage, WakuMessage, decode_message, encode_message};
+///
+/// let msg = WakuMessage {
+///     payload: b"hi".to_vec(),
+///     content_topic: "/app/1/chat/proto".into(),
+///     ..WakuMessage::default()
+/// };
+/// let bytes = encode_message(&msg);
+/// assert_eq!(decode_message(&bytes, 1024)?, msg);
+/// // The size limit is checked before parsing.
+/// assert!(matches!(
+///     decode_message(&bytes, 3),
+///     Err(InvalidMessage::TooLarge { max: 3, .. })
+/// ));
+/// # Ok(())
+/// # }
+/// ```
 pub fn decode_message(bytes: &[u8], max_size: usize) -> Result<WakuMessage, InvalidMessage> {
     if bytes.len() > max_size {
         return Err(InvalidMessage::TooLarge {
@@ -148,6 +207,30 @@ pub fn decode_message(bytes: &[u8], max_size: usize) -> Result<WakuMessage, Inva
 /// non-empty payload and content topic, `encoded_len <= max_size`, `meta` of at most
 /// [`MAX_META_LEN`] bytes and, when `now_ns` is given, a timestamp within
 /// [`MAX_TIMESTAMP_DRIFT_NS`] of it.
+///
+/// # Examples
+///
+/// ```
+/// use pfs_transport::waku::{InvalidMessage, MAX_TIMESTAMP_DRIFT_NS, WakuMessage, validate};
+///
+/// let now = 1_700_000_000_000_000_000i64;
+/// let ok = WakuMessage {
+///     payload: vec![1],
+///     content_topic: "/app/1/chat/proto".into(),
+///     timestamp: Some(now),
+///     ..WakuMessage::default()
+/// };
+/// assert_eq!(validate(&ok, 10, 100, Some(now)), Ok(()));
+/// let empty = WakuMessage { payload: vec![], ..ok.clone() };
+/// assert_eq!(validate(&empty, 10, 100, None), Err(InvalidMessage::EmptyPayload));
+/// let big_meta = WakuMessage { meta: Some(vec![0; 65]), ..ok.clone() };
+/// assert_eq!(validate(&big_meta, 10, 100, None), Err(InvalidMessage::MetaTooLong { len: 65 }));
+/// let late = WakuMessage { timestamp: Some(now + MAX_TIMESTAMP_DRIFT_NS + 1), ..ok };
+/// assert!(matches!(
+///     validate(&late, 10, 100, Some(now)),
+///     Err(InvalidMessage::TimestampSkew { .. })
+/// ));
+/// ```
 pub fn validate(
     msg: &WakuMessage,
     encoded_len: usize,
