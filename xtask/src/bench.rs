@@ -818,18 +818,7 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
     });
     if criterion_only.as_ref().is_some_and(Vec::is_empty) {
         // `--only scale` / `--only relay_forward`: no criterion group, no main table
-        if forward {
-            if opts.run_benches {
-                cargo_bench_relay_forward(&root, opts.quick)?;
-            }
-            write_relay_forward(&root, &target)?;
-        }
-        if scale {
-            if opts.run_benches {
-                cargo_bench_scale(&root, opts.quick)?;
-            }
-            write_scale(&root, &target)?;
-        }
+        run_sections(&root, &target, &opts, forward, scale)?;
         return Ok(ExitCode::SUCCESS);
     }
     let only = criterion_only.as_deref();
@@ -930,18 +919,7 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
             out.display()
         );
     }
-    if forward {
-        if opts.run_benches {
-            cargo_bench_relay_forward(&root, opts.quick)?;
-        }
-        write_relay_forward(&root, &target)?;
-    }
-    if scale {
-        if opts.run_benches {
-            cargo_bench_scale(&root, opts.quick)?;
-        }
-        write_scale(&root, &target)?;
-    }
+    run_sections(&root, &target, &opts, forward, scale)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -969,6 +947,30 @@ fn cargo_bench_relay_forward(root: &Path, quick: bool) -> Result<(), String> {
 
 /// Copies `target/relay-forward-report.md` between the relay-forward markers of
 /// `docs/performance.md` (the benchmark printed it).
+/// The sections after the criterion table: the relay-forward benchmark and the scale
+/// benchmark, each run (unless only reports are rewritten) and copied into the docs.
+fn run_sections(
+    root: &Path,
+    target: &Path,
+    opts: &Options,
+    forward: bool,
+    scale: bool,
+) -> Result<(), String> {
+    if forward {
+        if opts.run_benches {
+            cargo_bench_relay_forward(root, opts.quick)?;
+        }
+        write_relay_forward(root, target)?;
+    }
+    if scale {
+        if opts.run_benches {
+            cargo_bench_scale(root, opts.quick)?;
+        }
+        write_scale(root, target)?;
+    }
+    Ok(())
+}
+
 fn write_relay_forward(root: &Path, target: &Path) -> Result<(), String> {
     let path = target.join("relay-forward-report.md");
     let report = std::fs::read_to_string(&path).map_err(|e| {

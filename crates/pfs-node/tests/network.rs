@@ -308,26 +308,32 @@ fn history_of_more_than_100_content_topics_is_asked_in_parts() {
     );
 }
 
+/// A store node S (archive in `dir`) and a relay R dialling it, once R has learned S's
+/// record (which announces the store) by peer exchange.
+fn store_behind_relay(dir: &std::path::Path) -> (NodeHandle, NodeHandle) {
+    let s = Node::start(NodeConfig {
+        store: Some(StoreConfig::new(dir.join("s.sqlite"))),
+        heartbeat_interval: Duration::from_millis(200),
+        ..NodeConfig::default()
+    })
+    .unwrap();
+    let r = relay(s.listen_addrs());
+    wait_until("R learns S", 20, || {
+        r.status()
+            .is_ok_and(|st| st.discovered_stores.contains(&s.peer_id()))
+    });
+    (s, r)
+}
+
 /// 34/WAKU2-PEER-EXCHANGE: a store S, a relay R (no store) dialling S, and clients that
 /// dial only R. R learned S's ENR when it connected; a client asks R, gets S's record
 /// (store bit set), dials S and fetches S's history. Both client modes.
 #[test]
 fn history_is_reached_through_a_relay_peered_with_a_store() {
     let dir = tempfile::tempdir().unwrap();
-    let s = Node::start(NodeConfig {
-        store: Some(StoreConfig::new(dir.path().join("s.sqlite"))),
-        heartbeat_interval: Duration::from_millis(200),
-        ..NodeConfig::default()
-    })
-    .unwrap();
-    let r = relay(s.listen_addrs());
+    let (s, r) = store_behind_relay(dir.path());
     wait_until("R and S meshed", 20, || {
         mesh_ready(&r, 1) && mesh_ready(&s, 1)
-    });
-    // R learned S's record, which announces the store
-    wait_until("R learns S", 20, || {
-        r.status()
-            .is_ok_and(|st| st.discovered_stores.contains(&s.peer_id()))
     });
     let st = r.status().unwrap();
     assert!(st.stores.contains(&s.peer_id()), "R is connected to S");
@@ -403,17 +409,7 @@ fn the_enr_names_the_node_its_address_and_its_services() {
 #[test]
 fn delivery_is_confirmed_by_a_store_or_else_by_a_relay() {
     let dir = tempfile::tempdir().unwrap();
-    let s = Node::start(NodeConfig {
-        store: Some(StoreConfig::new(dir.path().join("s.sqlite"))),
-        heartbeat_interval: Duration::from_millis(200),
-        ..NodeConfig::default()
-    })
-    .unwrap();
-    let r = relay(s.listen_addrs());
-    wait_until("R learns S", 20, || {
-        r.status()
-            .is_ok_and(|st| st.discovered_stores.contains(&s.peer_id()))
-    });
+    let (s, r) = store_behind_relay(dir.path());
     let c = relay(r.listen_addrs());
     wait_until("C learns S through R", 20, || {
         mesh_ready(&c, 1)

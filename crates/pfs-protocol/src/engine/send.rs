@@ -113,14 +113,7 @@ impl Engine {
         plaintext: &[u8],
         contact_request: bool,
     ) -> Result<Outgoing, SendError> {
-        let now = self.ctx.clock.now_ns();
-        let mut tx = begin_send(&mut self.store, &mut self.ctx)?;
-        self.ctx.maybe_maintain(&mut *tx, now)?;
-        let out = self
-            .ctx
-            .encrypt_for(&mut *tx, to, plaintext, contact_request, true, now)?;
-        commit(tx, &mut self.ctx)?;
-        Ok(out)
+        self.encrypt_in_tx(to, plaintext, contact_request, true)
     }
 
     /// Like [`Engine::encrypt_for`], for a message the application sends on its own (an
@@ -151,12 +144,24 @@ impl Engine {
         to: &PublicKey,
         plaintext: &[u8],
     ) -> Result<Outgoing, SendError> {
+        self.encrypt_in_tx(to, plaintext, false, false)
+    }
+
+    /// One `ProtocolMessage` for `to`, in one sending transaction (maintenance first when
+    /// due); `by_user`: the contact state follows (see [`Engine::encrypt_automatic`]).
+    fn encrypt_in_tx(
+        &mut self,
+        to: &PublicKey,
+        plaintext: &[u8],
+        contact_request: bool,
+        by_user: bool,
+    ) -> Result<Outgoing, SendError> {
         let now = self.ctx.clock.now_ns();
         let mut tx = begin_send(&mut self.store, &mut self.ctx)?;
         self.ctx.maybe_maintain(&mut *tx, now)?;
         let out = self
             .ctx
-            .encrypt_for(&mut *tx, to, plaintext, false, false, now)?;
+            .encrypt_for(&mut *tx, to, plaintext, contact_request, by_user, now)?;
         commit(tx, &mut self.ctx)?;
         Ok(out)
     }
