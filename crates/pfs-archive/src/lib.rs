@@ -340,6 +340,28 @@ impl Archive {
     /// [`ArchiveError::SchemaTooNew`] (the file is not modified), [`ArchiveError::Io`]
     /// when the directory cannot be created or WAL mode is unavailable,
     /// [`ArchiveError::Sqlite`] otherwise.
+    ///
+    /// # Examples
+    ///
+    /// The messages survive a reopen; a file that is not a database is refused.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use pfs_archive::{Archive, ArchiveConfig, ArchiveError, WakuMessage};
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("node/archive.sqlite3"); // parents are created
+    /// let now = 1_700_000_000_000_000_000i64;
+    /// let msg = WakuMessage { payload: vec![1], content_topic: "/a/1/b/proto".into(), ..WakuMessage::default() };
+    /// assert!(Archive::open(&path, ArchiveConfig::default())?.insert("/waku/2/rs/16/32", &msg, now)?);
+    /// assert_eq!(Archive::open(&path, ArchiveConfig::default())?.len()?, 1);
+    ///
+    /// let junk = dir.path().join("junk");
+    /// std::fs::write(&junk, [0xAB; 4096])?;
+    /// assert!(matches!(Archive::open(&junk, ArchiveConfig::default()), Err(ArchiveError::Corrupt(_))));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn open(path: &Path, config: ArchiveConfig) -> Result<Archive, ArchiveError> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).map_err(|e| {
@@ -447,6 +469,37 @@ impl Archive {
     /// than 20 s from `received_ns`: nwaku's rules). A message without timestamp (absent
     /// or 0) gets `received_ns` as its timestamp, and the stored hash is over the
     /// message as stored. Errors only when SQLite fails.
+    ///
+    /// # Examples
+    ///
+    /// The stored hash is 14/WAKU2-MESSAGE's (here its third test vector); what nwaku
+    /// would not archive is not stored:
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use pfs_archive::{Archive, ArchiveConfig, StoreQueryRequest, WakuMessage};
+    ///
+    /// let mut archive = Archive::open_in_memory(ArchiveConfig::default())?;
+    /// let ts = 0x175789bfa23f8400;
+    /// let msg = WakuMessage {
+    ///     payload: hex::decode("010203045445535405060708")?,
+    ///     content_topic: "/waku/2/default-content/proto".into(),
+    ///     timestamp: Some(ts),
+    ///     ..WakuMessage::default()
+    /// };
+    /// let topic = "/waku/2/default-waku/proto";
+    /// assert!(archive.insert(topic, &msg, ts)?);
+    /// assert!(!archive.insert(topic, &msg, ts + 1)?); // same hash: a duplicate
+    /// assert!(!archive.insert(topic, &WakuMessage { ephemeral: Some(true), ..msg.clone() }, ts)?);
+    /// assert!(!archive.insert(topic, &WakuMessage { payload: vec![], ..msg.clone() }, ts)?);
+    /// assert!(!archive.insert(topic, &WakuMessage { payload: vec![9], ..msg.clone() }, ts + 21_000_000_000)?);
+    ///
+    /// let page = archive.query(&StoreQueryRequest { pagination_forward: true, ..StoreQueryRequest::default() });
+    /// let hashes: Vec<String> = page.messages.iter().filter_map(|e| e.message_hash.as_ref()).map(hex::encode).collect();
+    /// assert_eq!(hashes, ["a2554498b31f5bcdfcbf7fa58ad1c2d45f0254f3f8110a85588ec3cf10720fd8"]);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn insert(
         &mut self,
         pubsub_topic: &str,
@@ -462,6 +515,23 @@ impl Archive {
     /// Archives `(pubsub_topic, message)` pairs received at `received_ns`, in one
     /// transaction (all or nothing on error), with the rules of [`Archive::insert`].
     /// Returns how many were stored.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use pfs_archive::{Archive, ArchiveConfig, WakuMessage};
+    ///
+    /// let mut archive = Archive::open_in_memory(ArchiveConfig::default())?;
+    /// let now = 1_700_000_000_000_000_000i64;
+    /// let msg = |p: u8| WakuMessage { payload: vec![p], content_topic: "/a/1/b/proto".into(), ..WakuMessage::default() };
+    /// let shard = "/waku/2/rs/16/32".to_owned();
+    /// let items = vec![(shard.clone(), msg(1)), (shard.clone(), msg(2)), (shard, msg(1))];
+    /// assert_eq!(archive.insert_batch(&items, now)?, 2); // the second msg(1) is a duplicate
+    /// assert_eq!(archive.len()?, 2);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn insert_batch(
         &mut self,
         items: &[(String, WakuMessage)],
@@ -484,6 +554,70 @@ impl Archive {
 
     /// Answers a store v3 query (see the crate documentation for the exact semantics).
     /// Never fails and never panics: problems become a 400 or 500 `status_code`.
+    ///
+    /// # Examples
+    ///
+    /// Paging forward with the cursor, then one page backward (still in ascending order):
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use pfs_archive::{Archive, ArchiveConfig, StoreQueryRequest, WakuMessage, STATUS_OK};
+    ///
+    /// let mut archive = Archive::open_in_memory(ArchiveConfig::default())?;
+    /// let t0 = 1_700_000_000_000_000_000i64;
+    /// for i in 0..5u8 {
+    ///     let m = WakuMessage { payload: vec![i], content_topic: "/a/1/b/proto".into(), timestamp: Some(t0 + i64::from(i)), ..WakuMessage::default() };
+    ///     archive.insert("/waku/2/rs/16/32", &m, t0)?;
+    /// }
+    /// let payloads = |r: &pfs_archive::StoreQueryResponse| -> Vec<u8> {
+    ///     r.messages.iter().filter_map(|e| e.message.as_ref()).map(|m| m.payload[0]).collect()
+    /// };
+    /// let mut req = StoreQueryRequest {
+    ///     include_data: true,
+    ///     pubsub_topic: Some("/waku/2/rs/16/32".into()),
+    ///     content_topics: vec!["/a/1/b/proto".into()],
+    ///     pagination_forward: true,
+    ///     pagination_limit: Some(2),
+    ///     ..StoreQueryRequest::default()
+    /// };
+    /// let first = archive.query(&req);
+    /// assert_eq!((first.status_code, payloads(&first)), (Some(STATUS_OK), vec![0, 1]));
+    /// req.pagination_cursor = first.pagination_cursor.clone();
+    /// assert_eq!(payloads(&archive.query(&req)), [2, 3]);
+    ///
+    /// req.pagination_forward = false;
+    /// req.pagination_cursor = None;
+    /// assert_eq!(payloads(&archive.query(&req)), [3, 4]); // the newest two, oldest first
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// Malformed queries are answered with 400, and a hash lookup finds a message by its id:
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use pfs_archive::{Archive, ArchiveConfig, StoreQueryRequest, WakuMessage, STATUS_BAD_REQUEST};
+    /// use pfs_transport::waku::message_hash;
+    ///
+    /// let mut archive = Archive::open_in_memory(ArchiveConfig::default())?;
+    /// let now = 1_700_000_000_000_000_000i64;
+    /// let m = WakuMessage { payload: vec![1], content_topic: "/a/1/b/proto".into(), timestamp: Some(now), ..WakuMessage::default() };
+    /// archive.insert("/waku/2/rs/16/32", &m, now)?;
+    ///
+    /// let no_pubsub = StoreQueryRequest { content_topics: vec!["/a/1/b/proto".into()], ..StoreQueryRequest::default() };
+    /// assert_eq!(archive.query(&no_pubsub).status_code, Some(STATUS_BAD_REQUEST));
+    /// let short_cursor = StoreQueryRequest { pagination_cursor: Some(vec![0; 31]), ..StoreQueryRequest::default() };
+    /// assert_eq!(archive.query(&short_cursor).status_code, Some(STATUS_BAD_REQUEST));
+    ///
+    /// let hash = message_hash("/waku/2/rs/16/32", &m).to_vec();
+    /// let lookup = StoreQueryRequest { message_hashes: vec![hash.clone()], ..StoreQueryRequest::default() };
+    /// let found = archive.query(&lookup);
+    /// assert_eq!(found.messages.len(), 1);
+    /// assert_eq!(found.messages[0].message_hash.as_ref(), Some(&hash));
+    /// assert_eq!(found.messages[0].message, None); // include_data is false
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn query(&self, request: &StoreQueryRequest) -> StoreQueryResponse {
         query::answer(&self.conn, &self.config, request)
     }
@@ -499,6 +633,28 @@ impl Archive {
     /// during a long sweep calls [`Archive::purge_step`] itself, releasing the lock
     /// between steps. A sweep stopped between chunks (error, crash) leaves a consistent
     /// archive, with the oldest part of what was due deleted; the next purge finishes it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use pfs_archive::{Archive, ArchiveConfig, WakuMessage};
+    ///
+    /// let config = ArchiveConfig { retention_secs: 60, max_messages: Some(2), ..ArchiveConfig::default() };
+    /// let mut archive = Archive::open_in_memory(config)?;
+    /// let sec = 1_000_000_000i64;
+    /// let t0 = 1_700_000_000 * sec;
+    /// for (i, received) in [t0, t0 + 100 * sec, t0 + 101 * sec, t0 + 102 * sec].into_iter().enumerate() {
+    ///     let m = WakuMessage { payload: vec![i as u8], content_topic: "/a/1/b/proto".into(), ..WakuMessage::default() };
+    ///     archive.insert("/waku/2/rs/16/32", &m, received)?;
+    /// }
+    /// // At t0 + 110 s: the first is past retention, then the oldest goes for the cap of 2.
+    /// assert_eq!(archive.purge(t0 + 110 * sec)?, 2);
+    /// assert_eq!(archive.len()?, 2);
+    /// assert_eq!(archive.purge(t0 + 110 * sec)?, 0);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn purge(&mut self, now_ns: i64) -> Result<u64, ArchiveError> {
         let mut deleted = 0u64;
         loop {
@@ -523,6 +679,30 @@ impl Archive {
     /// With [`ArchiveConfig::max_messages`] or [`ArchiveConfig::max_bytes`] set, each
     /// step that gets to the caps counts the messages or sums their sizes (one pass over
     /// the `(received, id, size)` index).
+    ///
+    /// # Examples
+    ///
+    /// With a byte cap and chunks of 2 messages, a sweep of 3 takes two steps:
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use pfs_archive::{Archive, ArchiveConfig, PurgeStep, WakuMessage};
+    ///
+    /// let m = |p: u8| WakuMessage { payload: vec![p; 100], content_topic: "/a/1/b/proto".into(), ..WakuMessage::default() };
+    /// let now = 1_700_000_000_000_000_000i64;
+    /// // Stored with the receive time as timestamp: the size of each message as stored.
+    /// let size = prost::Message::encoded_len(&WakuMessage { timestamp: Some(now), ..m(0) }) as u64;
+    /// let config = ArchiveConfig { max_bytes: Some(2 * size), purge_chunk: 2, ..ArchiveConfig::default() };
+    /// let mut archive = Archive::open_in_memory(config)?;
+    /// for p in 0..5 {
+    ///     archive.insert("/waku/2/rs/16/32", &m(p), now)?;
+    /// }
+    /// assert_eq!(archive.purge_step(now)?, PurgeStep { deleted: 2, done: false });
+    /// assert_eq!(archive.purge_step(now)?, PurgeStep { deleted: 1, done: true });
+    /// assert_eq!(archive.len()?, 2);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn purge_step(&mut self, now_ns: i64) -> Result<PurgeStep, ArchiveError> {
         let retention_ns = to_i64(self.config.retention_secs).saturating_mul(1_000_000_000);
         let cutoff = now_ns.saturating_sub(retention_ns);
@@ -593,6 +773,18 @@ impl Archive {
     }
 
     /// Whether no message is stored.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pfs_archive::{Archive, ArchiveConfig};
+    ///
+    /// let archive = Archive::open_in_memory(ArchiveConfig::default())?;
+    /// assert!(archive.is_empty()?);
+    /// assert_eq!(archive.len()?, 0);
+    /// assert_eq!(archive.config().max_page, pfs_archive::MAX_PAGE_SIZE);
+    /// # Ok::<(), pfs_archive::ArchiveError>(())
+    /// ```
     pub fn is_empty(&self) -> Result<bool, ArchiveError> {
         let any: bool = self
             .conn
