@@ -33,6 +33,19 @@ pub enum CodecError {
 }
 
 /// Encodes the varint length prefix of `len`.
+///
+/// # Examples
+///
+/// Unsigned LEB128 varints, as protobuf encodes them (300 is the protobuf
+/// documentation's example):
+///
+/// ```
+/// use pfs_node::codec::length_prefix;
+///
+/// assert_eq!(length_prefix(0), [0x00]);
+/// assert_eq!(length_prefix(127), [0x7f]);
+/// assert_eq!(length_prefix(300), [0xac, 0x02]);
+/// ```
 pub fn length_prefix(len: usize) -> Vec<u8> {
     let mut out = Vec::with_capacity(10);
     let mut v = len as u64;
@@ -103,6 +116,28 @@ pub async fn read_frame<R: AsyncRead + Unpin>(
 }
 
 /// Reads one length-prefixed message of at most `max` bytes.
+///
+/// # Examples
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use futures::executor::block_on;
+/// use futures::io::Cursor;
+/// use pfs_node::codec::{CodecError, read_message, write_message};
+/// use pfs_wire::waku::WakuMessage;
+///
+/// let msg = WakuMessage { payload: vec![1, 2, 3], content_topic: "/a/1/b/proto".into(), ..WakuMessage::default() };
+/// let mut wire = Cursor::new(Vec::new());
+/// block_on(write_message(&mut wire, &msg))?;
+/// let bytes = wire.into_inner();
+/// let back: WakuMessage = block_on(read_message(&mut Cursor::new(bytes.clone()), 1024))?;
+/// assert_eq!(back, msg);
+/// // The announced length is checked before anything is read.
+/// let small = block_on(read_message::<_, WakuMessage>(&mut Cursor::new(bytes), 4));
+/// assert!(matches!(small, Err(CodecError::TooLarge { max: 4, .. })));
+/// # Ok(())
+/// # }
+/// ```
 pub async fn read_message<R: AsyncRead + Unpin, M: Message + Default>(
     r: &mut R,
     max: usize,

@@ -194,6 +194,49 @@ fn content(seq: u64, encoded_pairs: &[u8]) -> Vec<u8> {
 
 impl Enr {
     /// Builds and signs a record with `key` (identity scheme v4).
+    ///
+    /// # Examples
+    ///
+    /// The example record of EIP-778 ("Test Vectors"), rebuilt byte for byte from its key:
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::net::Ipv4Addr;
+    /// use pfs_crypto::secp256k1::SecretKey;
+    /// use pfs_node::enr::{Enr, EnrFields};
+    ///
+    /// let key = SecretKey::from_bytes(&hex::decode("b71c71a67e1177ad4e901695e1b4b9ee17ae16c6668d313eac2f96dbcda3f291")?)?;
+    /// let fields = EnrFields { ip: Some(Ipv4Addr::LOCALHOST), udp: Some(30303), ..EnrFields::default() };
+    /// let enr = Enr::sign(&key, 1, &fields)?;
+    /// assert_eq!(enr.to_text(), "enr:-IS4QHCYrYZbAKWCBRlAy5zzaDZXJBGkcnh4MHcBFZntXNFrdvJjX04jRzjzCBOonrkTfj499SZuOh8R33Ls8RRcy5wBgmlkgnY0gmlwhH8AAAGJc2VjcDI1NmsxoQPKY0yuDUmstAHYpMa2_oxVtw0RW_QAdpzBQA8yWM0xOIN1ZHCCdl8");
+    /// assert_eq!(hex::encode(enr.node_id()), "a448f24c6d18e575453db13171562b71999873db5b286df957af199ec94617f7");
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// Waku fields round trip, and the record names the libp2p peer id of the same key:
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use pfs_node::enr::{Enr, EnrFields, Waku2};
+    /// use pfs_node::{Keypair, Multiaddr};
+    ///
+    /// let kp = Keypair::generate_secp256k1();
+    /// let addr: Multiaddr = "/ip4/127.0.0.1/tcp/60000/ws".parse()?;
+    /// let fields = EnrFields {
+    ///     waku2: Some(Waku2(Waku2::RELAY | Waku2::STORE)),
+    ///     multiaddrs: vec![addr.clone()],
+    ///     ..EnrFields::default()
+    /// };
+    /// let enr = Enr::from_text(&Enr::sign_with_keypair(&kp, 7, &fields)?.to_text())?;
+    /// assert_eq!(enr.peer_id()?, kp.public().to_peer_id());
+    /// assert_eq!(enr.seq(), 7);
+    /// let waku2 = enr.waku2()?.ok_or("no waku2")?;
+    /// assert!(waku2.relay() && waku2.store() && !waku2.filter() && !waku2.lightpush());
+    /// assert_eq!(enr.multiaddrs()?, vec![addr]);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn sign(key: &SecretKey, seq: u64, fields: &EnrFields) -> Result<Enr, EnrError> {
         let public = key.public_key();
         // keys in sorted order: id, ip, multiaddrs, secp256k1, tcp, udp, waku2
@@ -263,6 +306,26 @@ impl Enr {
     }
 
     /// Decodes a record and verifies its signature.
+    ///
+    /// # Examples
+    ///
+    /// A flipped bit anywhere is refused; so is a text that is not `enr:<base64url>`.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use pfs_node::enr::{Enr, EnrError};
+    ///
+    /// let text = "enr:-IS4QHCYrYZbAKWCBRlAy5zzaDZXJBGkcnh4MHcBFZntXNFrdvJjX04jRzjzCBOonrkTfj499SZuOh8R33Ls8RRcy5wBgmlkgnY0gmlwhH8AAAGJc2VjcDI1NmsxoQPKY0yuDUmstAHYpMa2_oxVtw0RW_QAdpzBQA8yWM0xOIN1ZHCCdl8";
+    /// let enr = Enr::from_text(text)?;
+    /// assert_eq!((enr.ip()?, enr.udp()?, enr.tcp()?), (Some([127, 0, 0, 1].into()), Some(30303), None));
+    /// let mut raw = enr.as_bytes().to_vec();
+    /// let last = raw.len() - 1;
+    /// raw[last] ^= 1; // inside the udp port, which the signature covers
+    /// assert!(matches!(Enr::decode(&raw), Err(EnrError::Signature)));
+    /// assert!(matches!(Enr::from_text("-IS4QHCY"), Err(EnrError::Text)));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn decode(raw: &[u8]) -> Result<Enr, EnrError> {
         if raw.len() > MAX_ENR_SIZE {
             return Err(EnrError::TooLarge(raw.len()));

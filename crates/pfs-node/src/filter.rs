@@ -84,6 +84,26 @@ impl FilterRegistry {
     }
 
     /// SUBSCRIBE: adds the criteria (idempotent).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pfs_node::PeerId;
+    /// use pfs_node::filter::{FilterLimits, FilterRegistry};
+    ///
+    /// let mut reg = FilterRegistry::new(FilterLimits { max_peers: 1, ..FilterLimits::default() });
+    /// let (alice, bob) = (PeerId::random(), PeerId::random());
+    /// let shard = Some("/waku/2/rs/16/32");
+    /// let topics = vec!["/waku/1/0x01020304/rfc26".to_owned()];
+    /// assert_eq!(reg.subscribe(alice, shard, &topics), Ok(()));
+    /// assert_eq!(reg.matching("/waku/2/rs/16/32", &topics[0]), vec![alice]);
+    /// assert!(reg.matching("/waku/2/rs/16/64", &topics[0]).is_empty());
+    /// // Refusals carry the protocol's status codes.
+    /// assert_eq!(reg.subscribe(bob, shard, &topics).map_err(|r| r.status), Err(503));
+    /// assert_eq!(reg.subscribe(alice, None, &topics).map_err(|r| r.status), Err(400));
+    /// assert_eq!(reg.unsubscribe(alice, shard, &topics), Ok(()));
+    /// assert_eq!(reg.ping(alice).map_err(|r| r.status), Err(404));
+    /// ```
     pub fn subscribe(
         &mut self,
         peer: PeerId,

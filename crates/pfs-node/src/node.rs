@@ -124,6 +124,22 @@ pub enum NodeMode {
 }
 
 /// Everything a node needs to start.
+///
+/// # Examples
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use pfs_node::{NodeConfig, NodeMode};
+///
+/// let config = NodeConfig::default();
+/// assert_eq!(config.mode, NodeMode::Relay);
+/// assert_eq!(config.listen, ["/ip4/127.0.0.1/tcp/0".parse()?]);
+/// assert_eq!((config.cluster_id, config.shards.as_slice()), (16, &[32, 64][..]));
+/// assert_eq!(config.pubsub_topics(), ["/waku/2/rs/16/32", "/waku/2/rs/16/64"]);
+/// assert_eq!(config.max_message_size, 150 * 1024);
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone)]
 pub struct NodeConfig {
     /// Relay or light node.
@@ -204,6 +220,23 @@ impl NodeConfig {
 /// Loads the node key from `path` (libp2p protobuf encoding), or creates a secp256k1 key
 /// there (file mode 0600) when the file does not exist, so that a node keeps its peer id
 /// across restarts.
+///
+/// # Examples
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use pfs_node::load_or_create_key;
+///
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("node.key");
+/// let created = load_or_create_key(&path)?;
+/// assert!(created.clone().try_into_secp256k1().is_ok());
+/// assert_eq!(load_or_create_key(&path)?.public().to_peer_id(), created.public().to_peer_id());
+/// std::fs::write(&path, b"not a key")?;
+/// assert!(matches!(load_or_create_key(&path), Err(pfs_node::NodeError::Key { .. })));
+/// # Ok(())
+/// # }
+/// ```
 pub fn load_or_create_key(path: &Path) -> Result<Keypair, NodeError> {
     let err = |reason: String| NodeError::Key {
         path: path.to_path_buf(),
@@ -373,6 +406,33 @@ pub struct NodeHandle {
 impl Node {
     /// Starts a node: opens the archive (if any), starts listening, dials the configured
     /// peers, and returns once the listen addresses are known.
+    ///
+    /// # Examples
+    ///
+    /// Inconsistent configurations are refused before anything starts; a node on port 0
+    /// reports the port it got, with its peer id:
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use libp2p::multiaddr::Protocol;
+    /// use pfs_node::{Node, NodeConfig, NodeError, NodeMode};
+    ///
+    /// let no_shard = NodeConfig { shards: vec![], ..NodeConfig::default() };
+    /// assert!(matches!(Node::start(no_shard), Err(NodeError::Config(_))));
+    /// let lonely_light = NodeConfig { mode: NodeMode::Light, ..NodeConfig::default() };
+    /// assert!(matches!(Node::start(lonely_light), Err(NodeError::Config(_))));
+    ///
+    /// let node = Node::start(NodeConfig::default())?;
+    /// let addr = node.listen_addrs().into_iter().next().ok_or("no listen address")?;
+    /// let parts: Vec<Protocol> = addr.iter().collect();
+    /// assert_eq!(parts[0], Protocol::Ip4([127, 0, 0, 1].into()));
+    /// assert!(matches!(parts[1], Protocol::Tcp(port) if port != 0));
+    /// assert_eq!(parts.last(), Some(&Protocol::P2p(node.peer_id())));
+    /// node.shutdown();
+    /// assert!(node.listen_addrs().is_empty());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn start(config: NodeConfig) -> Result<NodeHandle, NodeError> {
         if config.shards.is_empty() {
             return Err(NodeError::Config("at least one shard is required"));
@@ -515,6 +575,39 @@ impl NodeHandle {
     /// subscriptions; fails with [`TransportError::NoPeers`] (and has no effect) when no
     /// relay peer is subscribed and this node has no store. Light mode: lightpushed to the
     /// service node, which answers with its relay peer count.
+    ///
+    /// # Examples
+    ///
+    /// Two relay nodes on 127.0.0.1: what one publishes reaches the other's subscription.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::time::{Duration, Instant};
+    /// use pfs_node::{Node, NodeConfig};
+    /// use pfs_transport::transport::{CarriedMessage, TransportError, now_unix_ns};
+    /// use pfs_transport::waku::WakuMessage;
+    ///
+    /// let fast = || NodeConfig { heartbeat_interval: Duration::from_millis(200), ..NodeConfig::default() };
+    /// let msg = |text: &[u8]| CarriedMessage::on_default_shard(WakuMessage {
+    ///     payload: text.to_vec(), content_topic: "/waku/1/0x01020304/rfc26".into(),
+    ///     version: Some(1), timestamp: Some(now_unix_ns()), ..WakuMessage::default()
+    /// });
+    /// let b = Node::start(fast())?;
+    /// // Alone, without a store: nobody to give it to.
+    /// assert!(matches!(b.publish(msg(b"early")), Err(TransportError::NoPeers)));
+    /// let a = Node::start(NodeConfig { peers: b.listen_addrs(), ..fast() })?;
+    /// let deadline = Instant::now() + Duration::from_secs(20);
+    /// while a.status()?.relay_peers != [b.peer_id()] {
+    ///     assert!(Instant::now() < deadline, "no relay peer");
+    ///     std::thread::sleep(Duration::from_millis(50));
+    /// }
+    /// let inbox = b.subscribe(&["/waku/1/0x01020304/rfc26".to_owned()])?;
+    /// assert_eq!(a.publish(msg(b"hello"))?.relay_peers, 1);
+    /// let got = inbox.recv_timeout(Duration::from_secs(10))?.ok_or("not relayed")?;
+    /// assert_eq!(got.message.payload, b"hello");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn publish(&self, message: CarriedMessage) -> Result<PublishReport, TransportError> {
         let keep = (self.mode == NodeMode::Relay).then(|| message.clone());
         let r = self
@@ -684,6 +777,47 @@ impl NodeHandle {
     /// With no store at hand, a store learned by peer exchange (an ENR with the store
     /// bit) is dialled and the call fails with [`TransportError::NoStore`] for now;
     /// [`Transport::fetch_history`] waits up to `store_wait` for it to connect.
+    ///
+    /// # Examples
+    ///
+    /// A light node and its service node (a relay node with the store role): the light node
+    /// receives through its filter subscription, publishes with lightpush, and reads the
+    /// service node's archive.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::time::{Duration, Instant};
+    /// use pfs_node::{Node, NodeConfig, NodeMode, StoreConfig};
+    /// use pfs_transport::transport::{CarriedMessage, HistoryQuery, now_unix_ns};
+    /// use pfs_transport::waku::WakuMessage;
+    ///
+    /// let topic = "/waku/1/0x01020304/rfc26".to_owned();
+    /// let msg = |text: &[u8]| CarriedMessage::on_default_shard(WakuMessage {
+    ///     payload: text.to_vec(), content_topic: topic.clone(),
+    ///     version: Some(1), timestamp: Some(now_unix_ns()), ..WakuMessage::default()
+    /// });
+    /// let dir = tempfile::tempdir()?;
+    /// let store = StoreConfig::new(dir.path().join("archive.sqlite"));
+    /// let service = Node::start(NodeConfig { store: Some(store), ..NodeConfig::default() })?;
+    /// let light = Node::start(NodeConfig { mode: NodeMode::Light, peers: service.listen_addrs(), ..NodeConfig::default() })?;
+    /// let inbox = light.subscribe(std::slice::from_ref(&topic))?;
+    /// let deadline = Instant::now() + Duration::from_secs(20);
+    /// while !light.status()?.filter_subscribed {
+    ///     assert!(Instant::now() < deadline, "no filter subscription");
+    ///     std::thread::sleep(Duration::from_millis(50));
+    /// }
+    /// service.publish(msg(b"pushed"))?;
+    /// let pushed = inbox.recv_timeout(Duration::from_secs(10))?.ok_or("no filter push")?;
+    /// assert_eq!(pushed.message.payload, b"pushed");
+    /// light.publish(msg(b"lightpushed"))?;
+    ///
+    /// let query = HistoryQuery::recent(vec![topic.clone()], now_unix_ns(), 60);
+    /// let history = light.fetch_history(Some(service.peer_id()), &query)?;
+    /// let texts: Vec<&[u8]> = history.iter().map(|m| m.message.payload.as_slice()).collect();
+    /// assert_eq!(texts, [&b"pushed"[..], b"lightpushed"]);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn fetch_history(
         &self,
         store: Option<PeerId>,
@@ -703,6 +837,36 @@ impl NodeHandle {
 
     /// Sends one raw store v3 query (one page) to `store` (or the first connected store,
     /// or the local archive) and returns the answer as received.
+    ///
+    /// # Examples
+    ///
+    /// A store node alone publishes into its own archive, answers a lookup by message hash
+    /// and confirms delivery from it:
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::time::Duration;
+    /// use pfs_node::{Delivery, Node, NodeConfig, StoreConfig};
+    /// use pfs_transport::transport::{CarriedMessage, now_unix_ns};
+    /// use pfs_transport::waku::WakuMessage;
+    /// use pfs_wire::waku::StoreQueryRequest;
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let store = StoreConfig::new(dir.path().join("archive.sqlite"));
+    /// let node = Node::start(NodeConfig { store: Some(store), ..NodeConfig::default() })?;
+    /// let m = CarriedMessage::on_default_shard(WakuMessage {
+    ///     payload: vec![1], content_topic: "/waku/1/0x01020304/rfc26".into(),
+    ///     version: Some(1), timestamp: Some(now_unix_ns()), ..WakuMessage::default()
+    /// });
+    /// assert!(node.publish(m.clone())?.stored);
+    /// let lookup = StoreQueryRequest { message_hashes: vec![m.hash().to_vec()], ..StoreQueryRequest::default() };
+    /// let resp = node.store_query(None, lookup)?;
+    /// assert_eq!(resp.status_code, Some(200));
+    /// assert_eq!(resp.messages.len(), 1);
+    /// assert_eq!(node.confirm_delivery(Duration::from_secs(5)), Delivery::Stored { store: Some(node.peer_id()), messages: 1 });
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn store_query(
         &self,
         store: Option<PeerId>,
@@ -719,6 +883,24 @@ impl NodeHandle {
     }
 
     /// This node's signed ENR (see [`NodeStatus::enr`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use libp2p::multiaddr::Protocol;
+    /// use pfs_node::{Node, NodeConfig};
+    ///
+    /// let node = Node::start(NodeConfig::default())?;
+    /// let enr = node.enr().ok_or("no ENR")?;
+    /// assert_eq!(enr.peer_id()?, node.peer_id());
+    /// let addr = node.listen_addrs().into_iter().next().ok_or("no listen address")?;
+    /// let port = addr.iter().find_map(|p| match p { Protocol::Tcp(port) => Some(port), _ => None });
+    /// assert_eq!(enr.tcp()?, port);
+    /// assert!(enr.waku2()?.ok_or("no waku2")?.relay());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn enr(&self) -> Option<Enr> {
         self.status()
             .ok()

@@ -448,6 +448,40 @@ pub fn store_page_request(query: &HistoryQuery, cursor: Option<Vec<u8>>) -> Stor
 
 /// Client: checks a store page against the query. Returns the messages it holds that
 /// match (with a correct hash) and the cursor of the next page, if any.
+///
+/// # Examples
+///
+/// An entry whose hash is not the message's is dropped; a refusal is an error.
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use pfs_node::services::{check_store_page, store_page_request};
+/// use pfs_transport::transport::{CarriedMessage, HistoryQuery, TransportError};
+/// use pfs_wire::waku::{StoreQueryResponse, WakuMessage, WakuMessageKeyValue};
+///
+/// let now = 1_700_000_000_000_000_000i64;
+/// let query = HistoryQuery::recent(vec!["/a/1/b/proto".into()], now, 60);
+/// let req = store_page_request(&query, None);
+/// assert_eq!((req.include_data, req.pubsub_topic.as_ref()), (true, Some(&query.pubsub_topic)));
+/// let good = CarriedMessage::on_default_shard(WakuMessage {
+///     payload: vec![1], content_topic: "/a/1/b/proto".into(), timestamp: Some(now), ..WakuMessage::default()
+/// });
+/// let entry = |hash: [u8; 32]| WakuMessageKeyValue {
+///     message_hash: Some(hash.to_vec()),
+///     message: Some(good.message.clone()),
+///     pubsub_topic: Some(good.pubsub_topic.clone()),
+/// };
+/// let resp = StoreQueryResponse {
+///     status_code: Some(200),
+///     messages: vec![entry(good.hash()), entry([0; 32])],
+///     ..StoreQueryResponse::default()
+/// };
+/// assert_eq!(check_store_page(&query, resp, 150 * 1024)?, (vec![good], None));
+/// let refused = StoreQueryResponse { status_code: Some(400), ..StoreQueryResponse::default() };
+/// assert!(matches!(check_store_page(&query, refused, 1024), Err(TransportError::Refused { status: 400, .. })));
+/// # Ok(())
+/// # }
+/// ```
 pub fn check_store_page(
     query: &HistoryQuery,
     resp: StoreQueryResponse,
