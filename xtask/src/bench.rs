@@ -607,16 +607,21 @@ fn libsecp_filter(only: Option<&[&str]>) -> Option<String> {
 /// `PFS_SCALE=<mode> cargo bench -p pfs-bench --bench scale`: the scale benchmark, which
 /// writes `target/scale-report.md`.
 fn cargo_bench_scale(root: &Path, quick: bool) -> Result<(), String> {
+    cargo_bench_moded(root, "scale", "PFS_SCALE", quick)
+}
+
+/// `<mode_var>=quick|default cargo bench -p pfs-bench --bench <bench>`.
+fn cargo_bench_moded(root: &Path, bench: &str, mode_var: &str, quick: bool) -> Result<(), String> {
     let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .current_dir(root)
-        .env("PFS_SCALE", if quick { "quick" } else { "default" })
-        .args(["bench", "-p", "pfs-bench", "--bench", "scale"])
+        .env(mode_var, if quick { "quick" } else { "default" })
+        .args(["bench", "-p", "pfs-bench", "--bench", bench])
         .status()
         .map_err(|e| format!("cannot run cargo bench: {e}"))?;
     if status.success() {
         Ok(())
     } else {
-        Err(format!("cargo bench --bench scale failed: {status}"))
+        Err(format!("cargo bench --bench {bench} failed: {status}"))
     }
 }
 
@@ -930,19 +935,7 @@ fn cargo_bench_relay_forward(root: &Path, quick: bool) -> Result<(), String> {
     if let Err(e) = ensure_interop_deps(root) {
         eprintln!("xtask bench: relay-forward without the js middle node: {e}");
     }
-    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .current_dir(root)
-        .env("PFS_RELAY_FORWARD", if quick { "quick" } else { "default" })
-        .args(["bench", "-p", "pfs-bench", "--bench", "relay_forward"])
-        .status()
-        .map_err(|e| format!("cannot run cargo bench: {e}"))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "cargo bench --bench relay_forward failed: {status}"
-        ))
-    }
+    cargo_bench_moded(root, "relay_forward", "PFS_RELAY_FORWARD", quick)
 }
 
 /// Copies `target/relay-forward-report.md` between the relay-forward markers of
