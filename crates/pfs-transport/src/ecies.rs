@@ -83,6 +83,24 @@ impl EciesKeys {
 
 /// Encrypts to `recipient` with an ephemeral key (`SecretKey::generate(rng)`) and an IV
 /// (16 bytes from `rng`), in that order, as go-ethereum draws them.
+///
+/// ```
+/// use pfs_crypto::{OsRandom, secp256k1::SecretKey};
+/// use pfs_transport::ecies::{self, ECIES_OVERHEAD, EciesError};
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let bob = SecretKey::generate(&mut OsRandom)?;
+/// let sealed = ecies::encrypt(&bob.public_key(), b"for Bob", &mut OsRandom)?;
+/// // 65-byte ephemeral key, 16-byte IV, the ciphertext, a 32-byte HMAC-SHA-256 tag
+/// assert_eq!(sealed.len(), 7 + ECIES_OVERHEAD);
+/// assert_eq!(ecies::decrypt(&bob, &sealed)?, b"for Bob");
+/// // another key, or one changed byte, is refused
+/// let eve = SecretKey::generate(&mut OsRandom)?;
+/// assert_eq!(ecies::decrypt(&eve, &sealed), Err(EciesError::InvalidMessage));
+/// let mut bad = sealed.clone();
+/// bad[70] ^= 1;
+/// assert_eq!(ecies::decrypt(&bob, &bad), Err(EciesError::InvalidMessage));
+/// # Ok(()) }
+/// ```
 pub fn encrypt(
     recipient: &PublicKey,
     plaintext: &[u8],

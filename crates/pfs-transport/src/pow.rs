@@ -136,6 +136,12 @@ impl PowHasher {
 }
 
 /// `2^bits / divisor / ttl`, dividing in that order as Go does.
+///
+/// ```
+/// use pfs_transport::pow::pow_value;
+/// // 2^20 / 1024 / 4 = 256
+/// assert_eq!(pow_value(20, 1024, 4), 256.0);
+/// ```
 pub fn pow_value(bits: u32, divisor: usize, ttl: u64) -> f64 {
     let two_pow = f64::from_bits((1023 + u64::from(bits.min(1023))) << 52);
     two_pow / divisor as f64 / ttl as f64
@@ -156,6 +162,17 @@ pub fn trailing_zero_bits(h: &[u8; 32]) -> u32 {
 }
 
 /// Leading zero bits of a hash read as a big-endian integer (`256 − BitLen`).
+///
+/// ```
+/// use pfs_transport::pow::{leading_zero_bits, trailing_zero_bits};
+/// let mut h = [0xffu8; 32];
+/// h[0] = 0x00;
+/// h[1] = 0x0f;
+/// assert_eq!(leading_zero_bits(&h), 8 + 4);
+/// h[31] = 0x80;
+/// assert_eq!(trailing_zero_bits(&h), 7);
+/// assert_eq!(leading_zero_bits(&[0; 32]), 256);
+/// ```
 pub fn leading_zero_bits(h: &[u8; 32]) -> u32 {
     let mut n = 0;
     for &b in h {
@@ -173,6 +190,17 @@ pub fn leading_zero_bits(h: &[u8; 32]) -> u32 {
 /// The ceiling of the base-2 logarithm is taken exactly from the floating-point
 /// representation (as Go's `math.Log2` does for the exponent part), so it does not depend
 /// on a platform `log2`.
+///
+/// ```
+/// use pfs_transport::pow::target_bits;
+/// // ceil(log2(0.002 × 512 × 10)) = ceil(log2(10.24)) = 4
+/// assert_eq!(target_bits(0.002, 512, 10)?, 4);
+/// // an exact power of two is not rounded up: log2(1 × 256 × 4) = 10
+/// assert_eq!(target_bits(1.0, 256, 4)?, 10);
+/// assert_eq!(target_bits(0.0, 512, 10)?, 1, "at least one bit");
+/// assert!(target_bits(f64::NAN, 512, 10).is_err());
+/// # Ok::<(), pfs_transport::pow::PowError>(())
+/// ```
 pub fn target_bits(pow_target: f64, size: usize, ttl: u32) -> Result<u32, PowError> {
     if !pow_target.is_finite() || pow_target < 0.0 {
         return Err(PowError::InvalidTarget(pow_target));

@@ -83,6 +83,17 @@ fn push_length(out: &mut Vec<u8>, len: usize, base: u8) {
 }
 
 /// Appends the canonical encoding of the byte string `b`.
+///
+/// ```
+/// use pfs_transport::rlp::encode_bytes;
+/// // the examples of the Ethereum RLP specification
+/// let enc = |b: &[u8]| { let mut v = Vec::new(); encode_bytes(&mut v, b); v };
+/// assert_eq!(enc(b"dog"), [0x83, b'd', b'o', b'g']);
+/// assert_eq!(enc(b""), [0x80]);
+/// assert_eq!(enc(&[0x0f]), [0x0f], "a single byte below 0x80 is itself");
+/// let lorem = b"Lorem ipsum dolor sit amet, consectetur adipisicing elit";
+/// assert_eq!(&enc(lorem)[..2], [0xb8, 0x38], "56 bytes: a long-string header");
+/// ```
 pub fn encode_bytes(out: &mut Vec<u8>, b: &[u8]) {
     match b {
         [single] if *single < 0x80 => out.push(*single),
@@ -95,6 +106,14 @@ pub fn encode_bytes(out: &mut Vec<u8>, b: &[u8]) {
 
 /// Appends the canonical encoding of an unsigned integer (minimal big-endian bytes;
 /// zero is the empty string `80`).
+///
+/// ```
+/// use pfs_transport::rlp::encode_uint;
+/// let enc = |n| { let mut v = Vec::new(); encode_uint(&mut v, n); v };
+/// assert_eq!(enc(0), [0x80]);
+/// assert_eq!(enc(15), [0x0f]);
+/// assert_eq!(enc(1024), [0x82, 0x04, 0x00]);
+/// ```
 pub fn encode_uint(out: &mut Vec<u8>, v: u64) {
     let be = v.to_be_bytes();
     let skip = be.iter().take_while(|b| **b == 0).count();
@@ -102,6 +121,21 @@ pub fn encode_uint(out: &mut Vec<u8>, v: u64) {
 }
 
 /// Appends a list header for a list whose elements take `payload_len` bytes.
+///
+/// ```
+/// use pfs_transport::rlp::{encode_bytes, encode_list_header};
+/// // ["cat", "dog"] = c8 83 cat 83 dog (the RLP specification)
+/// let mut items = Vec::new();
+/// encode_bytes(&mut items, b"cat");
+/// encode_bytes(&mut items, b"dog");
+/// let mut list = Vec::new();
+/// encode_list_header(&mut list, items.len());
+/// list.extend_from_slice(&items);
+/// assert_eq!(list, [0xc8, 0x83, b'c', b'a', b't', 0x83, b'd', b'o', b'g']);
+/// let mut empty = Vec::new();
+/// encode_list_header(&mut empty, 0);
+/// assert_eq!(empty, [0xc0]);
+/// ```
 pub fn encode_list_header(out: &mut Vec<u8>, payload_len: usize) {
     push_length(out, payload_len, 0xc0);
 }
@@ -189,6 +223,16 @@ fn long_length(input: &[u8], width: usize) -> Result<usize, RlpError> {
 }
 
 /// Decodes exactly one item spanning all of `input` (no trailing bytes).
+///
+/// ```
+/// use pfs_transport::rlp::{Item, decode_exact};
+/// assert_eq!(decode_exact(&[0x83, b'd', b'o', b'g'])?, Item::String(b"dog"));
+/// assert_eq!(decode_exact(&[0xc0])?, Item::List(&[]));
+/// assert!(decode_exact(&[0x83, b'd', b'o']).is_err(), "truncated");
+/// assert!(decode_exact(&[0x81, 0x05]).is_err(), "non-canonical: 05 is its own encoding");
+/// assert!(decode_exact(&[0x80, 0x80]).is_err(), "trailing bytes");
+/// # Ok::<(), pfs_transport::rlp::RlpError>(())
+/// ```
 pub fn decode_exact(input: &[u8]) -> Result<Item<'_>, RlpError> {
     let (item, rest) = decode_item(input)?;
     if !rest.is_empty() {
