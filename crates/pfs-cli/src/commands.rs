@@ -601,7 +601,7 @@ fn resolve_device(device: &mut Device, id: &str) -> Result<String, CliError> {
     let mine = device.installation_id();
     let matches: Vec<String> = own_installations(device)?
         .into_iter()
-        .map(|i| i.installation_id)
+        .map(|i| i.installation_id.into_string())
         .filter(|i| i.starts_with(id) && *i != mine)
         .collect();
     match matches.as_slice() {
@@ -652,7 +652,7 @@ fn device_state(
         "stale"
     } else if i.enabled {
         "enabled"
-    } else if disabled.contains(&i.installation_id) {
+    } else if disabled.iter().any(|d| i.installation_id == *d) {
         "disabled"
     } else {
         "pending approval"
@@ -669,7 +669,7 @@ pub fn devices_list(ctx: &Ctx) -> Result<(), CliError> {
             0,
             pfs_protocol::InstallationView {
                 identity: device.identity(),
-                installation_id: mine.clone(),
+                installation_id: device.engine.installation().clone(),
                 timestamp: 0,
                 enabled: true,
                 protocol_version: device.engine.config().protocol_version,
@@ -1063,7 +1063,7 @@ pub fn receive_one(
             eprintln!(
                 "new device of yours awaiting approval: {} (`pfs devices approve {}`)",
                 i.installation_id,
-                short_id(&i.installation_id)
+                short_id(i.installation_id.as_str())
             );
         }
     }
@@ -1442,7 +1442,7 @@ pub fn sessions(ctx: &Ctx) -> Result<(), CliError> {
         } else {
             println!(
                 "{peer} device {}  {suite}  {}  created {}  last used {}  skipped keys {}",
-                short_id(&s.peer_installation),
+                short_id(s.peer_installation.as_str()),
                 if s.active { "active" } else { "expired" },
                 time(s.created_at),
                 time(s.last_used),

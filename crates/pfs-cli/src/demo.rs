@@ -731,7 +731,7 @@ pub fn run(ctx: &Ctx, keep: bool) -> Result<(), CliError> {
             demo.say(&format!(
                 "  with {} device {}  {} suite, {}, {}, skipped keys {}",
                 short(&s.peer),
-                short_id(&s.peer_installation),
+                short_id(s.peer_installation.as_str()),
                 match s.suite {
                     pfs_protocol::SuiteId::Spec => "X25519 (spec)",
                     pfs_protocol::SuiteId::StatusGo => "secp256k1 (status-go)",

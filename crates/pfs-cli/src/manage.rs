@@ -152,7 +152,7 @@ pub fn sessions_reset(ctx: &Ctx, id: &str) -> Result<(), CliError> {
     for s in &reset {
         println!(
             "reset session with {name} device {}  {}  created {}  last used {}  skipped keys {}",
-            short_id(&s.peer_installation),
+            short_id(s.peer_installation.as_str()),
             if s.active { "active" } else { "expired" },
             time(s.created_at),
             time(s.last_used),

@@ -111,7 +111,7 @@ pub struct InstallationView {
     /// Identity it belongs to.
     pub identity: PublicKey,
     /// Installation id.
-    pub installation_id: String,
+    pub installation_id: pfs_x3dh::InstallationId,
     /// Last activity (bundle timestamp, ns).
     pub timestamp: i64,
     /// Enabled (paired / addressed).
@@ -128,7 +128,7 @@ pub struct SessionView {
     /// The peer.
     pub peer: PublicKey,
     /// The peer installation.
-    pub peer_installation: String,
+    pub peer_installation: pfs_x3dh::InstallationId,
     /// status-go's session id.
     pub id: SessionId,
     /// The suite.

@@ -212,9 +212,7 @@ impl Ctx {
                 .max_by_key(|p| p.version);
             if let Some(p) = best {
                 entries.push(BundleEntry {
-                    installation_id: InstallationId::new(s.installation_id.clone()).map_err(
-                        |e| EngineError::Corrupt(format!("stored installation id: {e}")),
-                    )?,
+                    installation_id: stored_installation_id(&s.installation_id)?,
                     signed_pre_key: stored_key(&p.public, "a device's signed prekey")?,
                     version: p.version,
                     protocol_version: s.protocol_version,

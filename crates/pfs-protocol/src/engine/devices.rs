@@ -142,7 +142,7 @@ fn view_installation(r: &InstallationRecord) -> Result<InstallationView, EngineE
     Ok(InstallationView {
         identity: PublicKey::from_compressed(&r.identity)
             .map_err(|e| EngineError::Corrupt(e.to_string()))?,
-        installation_id: r.installation_id.clone(),
+        installation_id: stored_installation_id(&r.installation_id)?,
         timestamp: r.timestamp,
         enabled: r.enabled,
         protocol_version: r.protocol_version,

@@ -140,6 +140,12 @@ fn commit(tx: Box<dyn Transaction + '_>, ctx: &mut Ctx) -> Result<(), pfs_store:
     Ok(())
 }
 
+/// An installation id read from the store (one that does not validate is corruption).
+fn stored_installation_id(id: &str) -> Result<InstallationId, EngineError> {
+    InstallationId::new(id)
+        .map_err(|e| EngineError::Corrupt(format!("stored installation id: {e}")))
+}
+
 fn session_id(spk: &Key33, installation_id: &str) -> Vec<u8> {
     SessionId::new(spk, installation_id).as_bytes().to_vec()
 }

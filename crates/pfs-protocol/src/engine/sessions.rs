@@ -235,7 +235,7 @@ fn view_session(tx: &dyn Transaction, s: &SessionRecord) -> Result<SessionView, 
     Ok(SessionView {
         peer: PublicKey::from_compressed(&s.key.peer_identity)
             .map_err(|e| EngineError::Corrupt(e.to_string()))?,
-        peer_installation: s.peer_installation.clone(),
+        peer_installation: stored_installation_id(&s.peer_installation)?,
         id: SessionId::from_bytes(s.key.id.clone()),
         suite: adapters::session_suite(s.suite)?,
         active: s.expired_at.is_none(),
