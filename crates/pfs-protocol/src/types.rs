@@ -209,6 +209,11 @@ impl SessionId {
         &self.0
     }
 
+    /// The id's bytes, owned.
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.0
+    }
+
     /// The signed prekey part (`None` when shorter than a key).
     pub fn rooted_prekey(&self) -> Option<[u8; 33]> {
         self.0.get(..33).and_then(|k| k.try_into().ok())

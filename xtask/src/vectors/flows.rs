@@ -5,7 +5,7 @@
 use super::replay::Replay;
 use super::{Report, hexf};
 use pfs_crypto::secp256k1::PublicKey;
-use pfs_protocol::{Config, Engine, ManualClock, ReceiveError};
+use pfs_protocol::{Config, Engine, ManualClock, ReceiveError, SessionId};
 use pfs_ratchet::RatchetState;
 use pfs_store::MemoryStore;
 use pfs_wire::{Message, pb};
@@ -322,11 +322,9 @@ fn conversation(
             let to_pub = parties.get(to).ok_or("party")?.1.clone();
             let view = &step["protocol_message_view"];
             clock.set(ts(&view["bundles"][0])?);
-            let sid = hexf(step, "sender_session_id")?;
+            let sid = SessionId::from_bytes(hexf(step, "sender_session_id")?);
             let e = &mut parties.get_mut(from).ok_or("party")?.0;
-            let before = e
-                .session_state(&to_pub, &pfs_protocol::SessionId::from_bytes(sid.clone()))
-                .map_err(|e| e.to_string())?;
+            let before = e.session_state(&to_pub, &sid).map_err(|e| e.to_string())?;
             check_state(
                 report,
                 &format!("{label}: sender_state_before"),
@@ -342,9 +340,7 @@ fn conversation(
                 &out.bytes,
                 s(step, "protocol_message"),
             );
-            let after = e
-                .session_state(&to_pub, &pfs_protocol::SessionId::from_bytes(sid.clone()))
-                .map_err(|e| e.to_string())?;
+            let after = e.session_state(&to_pub, &sid).map_err(|e| e.to_string())?;
             check_state(
                 report,
                 &format!("{label}: sender_state_after"),
@@ -393,11 +389,11 @@ fn conversation(
                 .get(s(step, "message_id"))
                 .ok_or("unknown message id")?
                 .clone();
-            let sid = hexf(step, "receiver_session_id")?;
+            let sid = SessionId::from_bytes(hexf(step, "receiver_session_id")?);
             let mid = hex::decode(s(step, "message_id")).map_err(|e| e.to_string())?;
             let e = &mut parties.get_mut(to).ok_or("party")?.0;
             let before = e
-                .session_state(&from_pub, &pfs_protocol::SessionId::from_bytes(sid.clone()))
+                .session_state(&from_pub, &sid)
                 .map_err(|e| e.to_string())?;
             check_state(
                 report,
@@ -416,7 +412,7 @@ fn conversation(
                 Err(err) => report.fail(&format!("{label}: decrypt"), &err.to_string()),
             }
             let after = e
-                .session_state(&from_pub, &pfs_protocol::SessionId::from_bytes(sid.clone()))
+                .session_state(&from_pub, &sid)
                 .map_err(|e| e.to_string())?;
             check_state(
                 report,
@@ -509,13 +505,13 @@ fn tamper_check(
     replay: &Replay,
     from: &PublicKey,
     bytes: &[u8],
-    sid: &[u8],
+    sid: &SessionId,
 ) {
     let Ok(msg) = pb::ProtocolMessage::decode(bytes) else {
         return;
     };
     let before = e
-        .session_state(from, &pfs_protocol::SessionId::from_bytes(sid.to_vec()))
+        .session_state(from, sid)
         .ok()
         .flatten()
         .map(|s| state_view(&s));
@@ -551,7 +547,7 @@ fn tamper_check(
         let r = e.decrypt(from, &m.encode_to_vec(), b"tampered");
         replay.restore(pos);
         let after = e
-            .session_state(from, &pfs_protocol::SessionId::from_bytes(sid.to_vec()))
+            .session_state(from, sid)
             .ok()
             .flatten()
             .map(|s| state_view(&s));
@@ -808,11 +804,10 @@ fn multidevice_flow(
                 );
                 let mut befores = BTreeMap::new();
                 for (inst, entry) in step["entries"].as_object().into_iter().flatten() {
-                    let sid = hexf(entry, "session_id")?;
+                    let sid = SessionId::from_bytes(hexf(entry, "session_id")?);
                     befores.insert(
                         inst.clone(),
-                        e.session_state(&to_pub, &pfs_protocol::SessionId::from_bytes(sid.clone()))
-                            .map_err(|e| e.to_string())?,
+                        e.session_state(&to_pub, &sid).map_err(|e| e.to_string())?,
                     );
                 }
                 let table = e.installations().map_err(|e| e.to_string())?;
@@ -844,16 +839,14 @@ fn multidevice_flow(
                 );
                 let inspected: Vec<_> = e.inspection().map(|i| i.sent.clone()).unwrap_or_default();
                 for (inst, entry) in step["entries"].as_object().into_iter().flatten() {
-                    let sid = hexf(entry, "session_id")?;
+                    let sid = SessionId::from_bytes(hexf(entry, "session_id")?);
                     check_state(
                         report,
                         &format!("{label}: {inst} state_before"),
                         befores.remove(inst).flatten(),
                         entry.get("state_before"),
                     );
-                    let after = e
-                        .session_state(&to_pub, &pfs_protocol::SessionId::from_bytes(sid.clone()))
-                        .map_err(|e| e.to_string())?;
+                    let after = e.session_state(&to_pub, &sid).map_err(|e| e.to_string())?;
                     check_state(
                         report,
                         &format!("{label}: {inst} state_after"),
@@ -926,9 +919,9 @@ fn multidevice_flow(
                         || "sessions changed".into(),
                     );
                 } else {
-                    let sid = hexf(step, "receiver_session_id")?;
+                    let sid = SessionId::from_bytes(hexf(step, "receiver_session_id")?);
                     let before = e
-                        .session_state(&from_pub, &pfs_protocol::SessionId::from_bytes(sid.clone()))
+                        .session_state(&from_pub, &sid)
                         .map_err(|e| e.to_string())?;
                     check_state(
                         report,
@@ -953,7 +946,7 @@ fn multidevice_flow(
                         );
                     }
                     let after = e
-                        .session_state(&from_pub, &pfs_protocol::SessionId::from_bytes(sid.clone()))
+                        .session_state(&from_pub, &sid)
                         .map_err(|e| e.to_string())?;
                     check_state(
                         report,

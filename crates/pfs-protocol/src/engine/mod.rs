@@ -147,7 +147,7 @@ fn stored_installation_id(id: &str) -> Result<InstallationId, EngineError> {
 }
 
 fn session_id(spk: &Key33, installation_id: &str) -> Vec<u8> {
-    SessionId::new(spk, installation_id).as_bytes().to_vec()
+    SessionId::new(spk, installation_id).into_bytes()
 }
 
 impl Engine {
