@@ -1441,12 +1441,9 @@ pub fn sessions(ctx: &Ctx) -> Result<(), CliError> {
             }));
         } else {
             println!(
-                "{peer} device {}  {suite}  {}  created {}  last used {}  skipped keys {}",
+                "{peer} device {}  {suite}  {}",
                 short_id(s.peer_installation.as_str()),
-                if s.active { "active" } else { "expired" },
-                time(s.created_at),
-                time(s.last_used),
-                s.skipped_keys
+                crate::show::session_state(&s)
             );
         }
     }

@@ -15,7 +15,7 @@ use serde_json::json;
 use crate::commands::{Ctx, display_name, resolve_contact};
 use crate::device::Device;
 use crate::error::CliError;
-use crate::show::{key_hex, short_id, time};
+use crate::show::{key_hex, session_state, short_id};
 
 /// A contact, or for `block` and `sessions reset` any chat key (a stranger, a removed
 /// contact whose sessions were kept); never our own key.
@@ -151,12 +151,9 @@ pub fn sessions_reset(ctx: &Ctx, id: &str) -> Result<(), CliError> {
     }
     for s in &reset {
         println!(
-            "reset session with {name} device {}  {}  created {}  last used {}  skipped keys {}",
+            "reset session with {name} device {}  {}",
             short_id(s.peer_installation.as_str()),
-            if s.active { "active" } else { "expired" },
-            time(s.created_at),
-            time(s.last_used),
-            s.skipped_keys
+            session_state(s)
         );
     }
     if they_started > 0 {

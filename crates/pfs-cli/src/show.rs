@@ -157,6 +157,17 @@ pub fn key_hex(pk: &PublicKey) -> String {
     pfs_identity::public_key_string(pk)
 }
 
+/// A session's state for a text line: `active|expired  created T  last used T  skipped keys N`.
+pub fn session_state(s: &pfs_protocol::SessionView) -> String {
+    format!(
+        "{}  created {}  last used {}  skipped keys {}",
+        if s.active { "active" } else { "expired" },
+        time(s.created_at),
+        time(s.last_used),
+        s.skipped_keys
+    )
+}
+
 /// A nanosecond timestamp as `YYYY-MM-DD HH:MM:SS` UTC.
 pub fn time(ns: i64) -> String {
     let secs = ns.div_euclid(1_000_000_000);
