@@ -24,6 +24,29 @@ use crate::{MAX_MESSAGE_SIZE, MessageKind, Unwrapped};
 pub const MAX_TEXT_CHARS: usize = 4096;
 
 /// Why a chat message could not be built or is not a valid text message.
+///
+/// ```
+/// use pfs_app::chat::{ChatError, MAX_TEXT_CHARS, TextMessage, parse_text};
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let ok = TextMessage {
+///     clock: 1,
+///     timestamp_ms: 2,
+///     text: "hi".into(),
+///     chat_id: "c".into(),
+///     ..Default::default()
+/// };
+/// let long = TextMessage { text: "x".repeat(MAX_TEXT_CHARS + 1), ..ok.clone() };
+/// assert_eq!(long.encode(), Err(ChatError::TextTooLong(MAX_TEXT_CHARS + 1)));
+/// assert_eq!(TextMessage { clock: 0, ..ok.clone() }.encode(), Err(ChatError::ZeroClock));
+/// let no_chat = TextMessage { chat_id: String::new(), ..ok.clone() };
+/// assert_eq!(no_chat.validate(), Err(ChatError::EmptyChatId));
+/// // Truncated bytes: the last field is cut short.
+/// let bytes = ok.encode()?;
+/// let truncated = parse_text(&bytes[..bytes.len() - 1]);
+/// assert!(matches!(truncated, Err(ChatError::Malformed { what: "ChatMessage", .. })));
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ChatError {
@@ -390,6 +413,33 @@ pub fn undeclared_fields(bytes: &[u8], declared: &[u32]) -> Vec<u32> {
 }
 
 /// A received application message, by type.
+///
+/// ```
+/// use pfs_app::chat::{Received, classify};
+/// use pfs_app::{MessageKind, wrapper};
+/// use pfs_crypto::secp256k1::SecretKey;
+/// use pfs_wire::{Message, app::ChatMessage};
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let alice = SecretKey::from_bytes(&[1; 32])?;
+/// // A sticker (content type 2) in a 1:1 chat: decoded, reported, not handled.
+/// let sticker = ChatMessage {
+///     clock: 1,
+///     timestamp: 2,
+///     chat_id: "c".into(),
+///     message_type: 1,
+///     content_type: 2,
+///     ..Default::default()
+/// };
+/// let wrapped = pfs_app::wrap(&sticker.encode_to_vec(), MessageKind::ChatMessage, &alice)?;
+/// let Received::OtherContent { message_type, content_type, .. } =
+///     classify(&wrapper::unwrap_any(&wrapped)?)?
+/// else {
+///     panic!("other content")
+/// };
+/// assert_eq!((message_type, content_type), (1, 2));
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum Received {

@@ -12,6 +12,13 @@ fn fixed_key(b: u8) -> Option<SecretKey> {
 
 /// The wrapper decoder: any input either fails with a typed error or yields a signer whose
 /// id is recomputable; re-wrapping the payload round-trips.
+///
+/// Panics only when an invariant is broken; any input is fair:
+///
+/// ```
+/// pfs_app::fuzz::run_unwrap(&[]);
+/// pfs_app::fuzz::run_unwrap(b"\x0a\x41");
+/// ```
 pub fn run_unwrap(data: &[u8]) {
     let Some(k) = fixed_key(1) else { return };
     match wrapper::unwrap_any(data) {
@@ -31,6 +38,13 @@ pub fn run_unwrap(data: &[u8]) {
 }
 
 /// The chat decoder: an accepted text re-encodes to a message that parses to itself.
+///
+/// Panics only when an invariant is broken; any input is fair:
+///
+/// ```
+/// pfs_app::fuzz::run_chat(&[]);
+/// pfs_app::fuzz::run_chat(&[0x1a, 0x05, b'h']);
+/// ```
 pub fn run_chat(data: &[u8]) {
     if let Ok(mut t) = chat::parse_text(data) {
         t.unknown_fields.clear();
@@ -43,6 +57,13 @@ pub fn run_chat(data: &[u8]) {
 }
 
 /// The MVDS decoder: received ids are the MVDS ids of the messages, and acks parse back.
+///
+/// Panics only when an invariant is broken; any input is fair:
+///
+/// ```
+/// pfs_app::fuzz::run_mvds(&[]);
+/// pfs_app::fuzz::run_mvds(&[0xca, 0xb8, 0x02, 3, 1, 2, 3]);
+/// ```
 pub fn run_mvds(data: &[u8]) {
     if let Ok(mvds::Parsed::Mvds(r)) = mvds::parse(data, &mvds::Limits::default()) {
         for m in &r.messages {
@@ -59,6 +80,13 @@ pub fn run_mvds(data: &[u8]) {
 
 /// The reassembler: the input is cut into records (1-byte length prefix, sender byte) and
 /// fed in; memory stays within the limits and a completed message matches its hash.
+///
+/// Panics only when an invariant is broken; any input is fair:
+///
+/// ```
+/// pfs_app::fuzz::run_segments(&[]);
+/// pfs_app::fuzz::run_segments(&[4, 0, 0x10, 1, 0x18, 2]);
+/// ```
 pub fn run_segments(data: &[u8]) {
     let limits = segment::Limits {
         max_pending_sets: 4,
@@ -105,6 +133,13 @@ pub fn run_segments(data: &[u8]) {
 
 /// The messenger's receive path: arbitrary bytes from a fixed sender, received twice. A
 /// refusal changes no record; an accepted payload received again yields no new text.
+///
+/// Panics only when an invariant is broken; any input is fair:
+///
+/// ```
+/// pfs_app::fuzz::run_messenger(&[]);
+/// pfs_app::fuzz::run_messenger(b"\x12\x02hi");
+/// ```
 pub fn run_messenger(data: &[u8]) {
     use crate::messenger::{Config, Event, MemoryRecords, Messenger};
     let (Some(me), Some(peer)) = (fixed_key(2), fixed_key(1)) else {
@@ -131,6 +166,13 @@ pub fn run_messenger(data: &[u8]) {
 }
 
 /// Every application-layer decoder on the same input.
+///
+/// Panics only when an invariant is broken; any input is fair:
+///
+/// ```
+/// pfs_app::fuzz::run_all(&[]);
+/// pfs_app::fuzz::run_all(&[0xff; 16]);
+/// ```
 pub fn run_all(data: &[u8]) {
     run_unwrap(data);
     run_chat(data);

@@ -27,12 +27,49 @@ use crate::wrapper::{self, UnwrapError, WrapError};
 use crate::{MessageKind, Unwrapped};
 
 /// A failure of the record store behind the messenger (ours, never the peer's).
+///
+/// A store's own error is boxed; the messenger reports it as [`AppError::Store`], never as
+/// the peer's fault:
+///
+/// ```
+/// use pfs_app::messenger::{AppError, StoreFailure};
+/// let e: StoreFailure = std::io::Error::other("disk full").into();
+/// let app = AppError::Store(e);
+/// assert!(!app.is_peer_fault());
+/// assert_eq!(app.to_string(), "application store: disk full");
+/// ```
 pub type StoreFailure = Box<dyn std::error::Error + Send + Sync>;
 
 /// A record as listed: (key, value).
+///
+/// ```
+/// use pfs_app::messenger::{MemoryRecords, Record, RecordKind, RecordStore, StoreFailure};
+/// # fn main() -> Result<(), StoreFailure> {
+/// let mut db = MemoryRecords::default();
+/// db.put_record(RecordKind::Meta, b"key", b"value", 0)?;
+/// let listed: Vec<Record> = db.due_records(RecordKind::Meta, 0, 10)?;
+/// assert_eq!(listed, [(b"key".to_vec(), b"value".to_vec())]);
+/// # Ok(())
+/// # }
+/// ```
 pub type Record = (Vec<u8>, Vec<u8>);
 
 /// Which table a record belongs to.
+///
+/// Kinds are separate tables: the same key in two kinds is two records.
+///
+/// ```
+/// use pfs_app::messenger::{MemoryRecords, RecordKind, RecordStore, StoreFailure};
+/// # fn main() -> Result<(), StoreFailure> {
+/// let mut db = MemoryRecords::default();
+/// db.put_record(RecordKind::Outbox, b"k", b"out", 0)?;
+/// db.put_record(RecordKind::Seen, b"k", b"seen", 0)?;
+/// assert_eq!(db.record(RecordKind::Outbox, b"k")?, Some(b"out".to_vec()));
+/// assert_eq!(db.record(RecordKind::Seen, b"k")?, Some(b"seen".to_vec()));
+/// assert_eq!(db.record(RecordKind::Meta, b"k")?, None);
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RecordKind {
     /// An outgoing MVDS message not yet acknowledged (key: MVDS id; due: next send).
@@ -147,6 +184,24 @@ impl Default for ResendPolicy {
 }
 
 /// The messenger's configuration.
+///
+/// ```
+/// use pfs_app::messenger::{AppError, Config, MemoryRecords, Messenger};
+/// use pfs_crypto::secp256k1::SecretKey;
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// // status-go accepts Lamport clocks up to 120 s ahead of the transport timestamp.
+/// assert_eq!(Config::default().max_clock_skew_ms, 120_000);
+/// let bob = SecretKey::from_bytes(&[2; 32])?.public_key();
+/// let config = Config { max_outbox: 1, ..Config::default() };
+/// let alice = Messenger::new(SecretKey::from_bytes(&[1; 32])?, config);
+/// let mut db = MemoryRecords::default();
+/// let now = 1_700_000_000_000;
+/// alice.text(&mut db, &bob, "one", None, now)?;
+/// let full = alice.text(&mut db, &bob, "two", None, now);
+/// assert!(matches!(full, Err(AppError::OutboxFull(1))));
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Config {
     /// Resends.
@@ -175,6 +230,35 @@ impl Default for Config {
 }
 
 /// Why an operation of the messenger failed.
+///
+/// What a caller gets from bytes that are not a message, from its own bad input, and from a
+/// text whose clock is far ahead of the time the transport says it was sent:
+///
+/// ```
+/// # use pfs_app::messenger::{AppError, Config, Event, MemoryRecords, Messenger};
+/// # use pfs_crypto::secp256k1::SecretKey;
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let alice_key = SecretKey::from_bytes(&[1; 32])?;
+/// # let bob_key = SecretKey::from_bytes(&[2; 32])?;
+/// # let (alice_pk, bob_pk) = (alice_key.public_key(), bob_key.public_key());
+/// # let alice = Messenger::new(alice_key, Config::default());
+/// # let bob = Messenger::new(bob_key, Config::default());
+/// # let (mut alice_db, mut bob_db) = (MemoryRecords::default(), MemoryRecords::default());
+/// # let now: i64 = 1_700_000_000_000;
+/// use pfs_app::{UnwrapError, chat::ChatError};
+/// let junk = bob.receive(&mut bob_db, &alice_pk, b"\x0a\x05abc", now, now);
+/// let Err(e @ AppError::Unwrap(UnwrapError::Malformed(_))) = junk else { panic!("malformed") };
+/// assert!(e.is_peer_fault());
+/// let empty = alice.text(&mut alice_db, &bob_pk, "", None, now);
+/// assert!(matches!(empty, Err(AppError::Chat(ChatError::EmptyText))));
+/// // The clock is at least `now`; a transport timestamp 121 s earlier is too far behind it.
+/// let out = alice.text(&mut alice_db, &bob_pk, "from the future", None, now)?;
+/// let got = bob.receive(&mut bob_db, &alice_pk, &out.plaintext, now - 121_000, now)?;
+/// let [Event::Refused { reason, .. }] = &got.events[..] else { panic!("refused") };
+/// assert!(reason.contains("clock"), "{reason}");
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum AppError {
@@ -230,6 +314,30 @@ fn store_err(e: StoreFailure) -> AppError {
 }
 
 /// An engine plaintext to encrypt for `to`.
+///
+/// ```
+/// # use pfs_app::messenger::{AppError, Config, Event, MemoryRecords, Messenger};
+/// # use pfs_crypto::secp256k1::SecretKey;
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let alice_key = SecretKey::from_bytes(&[1; 32])?;
+/// # let bob_key = SecretKey::from_bytes(&[2; 32])?;
+/// # let (alice_pk, bob_pk) = (alice_key.public_key(), bob_key.public_key());
+/// # let alice = Messenger::new(alice_key, Config::default());
+/// # let bob = Messenger::new(bob_key, Config::default());
+/// # let (mut alice_db, mut bob_db) = (MemoryRecords::default(), MemoryRecords::default());
+/// # let now: i64 = 1_700_000_000_000;
+/// let out = alice.text(&mut alice_db, &bob_pk, "hello", None, now)?;
+/// assert_eq!(out.to, bob_pk);
+/// assert_eq!((out.message_ids.len(), out.mvds_ids.len(), out.resend), (1, 1, false));
+/// let got = bob.receive(&mut bob_db, &alice_pk, &out.plaintext, now, now)?;
+/// let Some(Event::Text { id, .. }) = got.events.first() else { panic!("a text") };
+/// assert_eq!(*id, out.message_ids[0]);
+/// // Bob's acknowledgement tracks nothing in his outbox.
+/// let ack = got.ack.ok_or("no ack")?;
+/// assert!(ack.mvds_ids.is_empty() && ack.to == alice_pk);
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outgoing {
     /// The recipient identity.
@@ -246,6 +354,31 @@ pub struct Outgoing {
 }
 
 /// One thing that happened when a message was received.
+///
+/// A text, and the acknowledgement that comes back as [`Event::Delivered`]:
+///
+/// ```
+/// # use pfs_app::messenger::{AppError, Config, Event, MemoryRecords, Messenger};
+/// # use pfs_crypto::secp256k1::SecretKey;
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let alice_key = SecretKey::from_bytes(&[1; 32])?;
+/// # let bob_key = SecretKey::from_bytes(&[2; 32])?;
+/// # let (alice_pk, bob_pk) = (alice_key.public_key(), bob_key.public_key());
+/// # let alice = Messenger::new(alice_key, Config::default());
+/// # let bob = Messenger::new(bob_key, Config::default());
+/// # let (mut alice_db, mut bob_db) = (MemoryRecords::default(), MemoryRecords::default());
+/// # let now: i64 = 1_700_000_000_000;
+/// let out = alice.text(&mut alice_db, &bob_pk, "hello", None, now)?;
+/// let got = bob.receive(&mut bob_db, &alice_pk, &out.plaintext, now, now)?;
+/// let [Event::Text { from, message, .. }] = &got.events[..] else { panic!("one text") };
+/// assert_eq!((from, message.text.as_str()), (&alice_pk, "hello"));
+/// let ack = got.ack.ok_or("no ack")?;
+/// let back = alice.receive(&mut alice_db, &bob_pk, &ack.plaintext, now, now)?;
+/// let [Event::Delivered { message_ids, .. }] = &back.events[..] else { panic!("delivered") };
+/// assert_eq!(message_ids, &out.message_ids);
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum Event {
@@ -328,6 +461,27 @@ pub enum Event {
 }
 
 /// What [`Messenger::receive`] produced.
+///
+/// ```
+/// # use pfs_app::messenger::{AppError, Config, Event, MemoryRecords, Messenger};
+/// # use pfs_crypto::secp256k1::SecretKey;
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let alice_key = SecretKey::from_bytes(&[1; 32])?;
+/// # let bob_key = SecretKey::from_bytes(&[2; 32])?;
+/// # let (alice_pk, bob_pk) = (alice_key.public_key(), bob_key.public_key());
+/// # let alice = Messenger::new(alice_key, Config::default());
+/// # let bob = Messenger::new(bob_key, Config::default());
+/// # let (mut alice_db, mut bob_db) = (MemoryRecords::default(), MemoryRecords::default());
+/// # let now: i64 = 1_700_000_000_000;
+/// let out = alice.text(&mut alice_db, &bob_pk, "hello", None, now)?;
+/// let first = bob.receive(&mut bob_db, &alice_pk, &out.plaintext, now, now)?;
+/// assert_eq!((first.events.len(), first.duplicates), (1, 0));
+/// assert!(first.ack.is_some());
+/// let again = bob.receive(&mut bob_db, &alice_pk, &out.plaintext, now, now)?;
+/// assert_eq!((again.events.len(), again.duplicates), (0, 1));
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Incoming {
     /// What happened, in order.
@@ -452,6 +606,17 @@ impl Messenger {
     }
 
     /// The configuration.
+    ///
+    /// ```
+    /// use pfs_app::messenger::{Config, Messenger};
+    /// use pfs_crypto::secp256k1::SecretKey;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let config = Config { max_outbox: 5, ..Config::default() };
+    /// let m = Messenger::new(SecretKey::from_bytes(&[1; 32])?, config);
+    /// assert_eq!(m.config().max_outbox, 5);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn config(&self) -> &Config {
         &self.config
     }
@@ -1377,6 +1542,20 @@ fn unsupported(from: &PublicKey, u: &Unwrapped, app: &AppMessage) -> Event {
 }
 
 /// The contact-request states status-go propagates (`ContactRequestPropagatedState`).
+///
+/// The numbers are status-go's `ContactRequestPropagatedState` values:
+///
+/// ```
+/// use pfs_app::messenger::PropagatedState;
+/// let all = [0, 1, 2, 3, 4].map(PropagatedState::from_number);
+/// assert_eq!(all, [
+///     Some(PropagatedState::None),
+///     Some(PropagatedState::Mutual),
+///     Some(PropagatedState::Sent),
+///     Some(PropagatedState::Received),
+///     Some(PropagatedState::Dismissed),
+/// ]);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u64)]
 pub enum PropagatedState {

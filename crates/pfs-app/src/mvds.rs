@@ -20,8 +20,27 @@ use prost::Message;
 use crate::MAX_MESSAGE_SIZE;
 
 /// An MVDS message id.
+///
+/// ```
+/// use pfs_app::mvds::{MessageId, message_id};
+/// let id: MessageId = message_id(&[7; 32], 1, b"body");
+/// assert_eq!(id.len(), 32);
+/// assert_ne!(id, message_id(&[7; 32], 2, b"body")); // the timestamp is part of the id
+/// ```
 pub type MessageId = [u8; 32];
 /// An MVDS group id.
+///
+/// ```
+/// use pfs_app::mvds::{GroupId, one_to_one_group_id};
+/// use pfs_crypto::secp256k1::SecretKey;
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let a = SecretKey::from_bytes(&[1; 32])?.public_key();
+/// let b = SecretKey::from_bytes(&[2; 32])?.public_key();
+/// let g: GroupId = one_to_one_group_id(&a, &b);
+/// assert_ne!(g, one_to_one_group_id(&a, &a));
+/// # Ok(())
+/// # }
+/// ```
 pub type GroupId = [u8; 32];
 
 /// Bounds on a received payload.
@@ -63,6 +82,18 @@ impl Default for Limits {
 }
 
 /// Why a payload could not be built or an MVDS payload is refused.
+///
+/// ```
+/// use pfs_app::mvds::{self, Limits, MvdsError};
+/// // An ack (field 5001) of 3 bytes: ids are 32 bytes.
+/// let short_ack = [0xca, 0xb8, 0x02, 3, 1, 2, 3];
+/// assert_eq!(
+///     mvds::parse(&short_ack, &Limits::default()),
+///     Err(MvdsError::BadId { what: "ack", len: 3 })
+/// );
+/// let big = vec![0u8; pfs_app::MAX_MESSAGE_SIZE];
+/// assert!(matches!(mvds::wrap_messages(&[7; 32], 1, &[&big]), Err(MvdsError::TooLarge(_))));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum MvdsError {
@@ -219,6 +250,18 @@ pub fn ack_payload(ids: &[MessageId]) -> Vec<u8> {
 }
 
 /// One message received through MVDS.
+///
+/// ```
+/// use pfs_app::mvds::{self, Limits, Parsed};
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let (bytes, ids) = mvds::wrap_messages(&[7; 32], 1_700_000_000, &[b"body"])?;
+/// let Parsed::Mvds(r) = mvds::parse(&bytes, &Limits::default())? else { panic!("MVDS") };
+/// let m = &r.messages[0];
+/// assert_eq!((m.id, m.group_id, m.timestamp), (ids[0], [7; 32], 1_700_000_000));
+/// assert_eq!(m.body, b"body");
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReceivedMessage {
     /// Its MVDS id (to acknowledge).
@@ -232,6 +275,16 @@ pub struct ReceivedMessage {
 }
 
 /// A decoded MVDS payload.
+///
+/// ```
+/// use pfs_app::mvds::{self, Limits, Parsed, Received};
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let ack = mvds::ack_payload(&[[1; 32]]);
+/// let Parsed::Mvds(r) = mvds::parse(&ack, &Limits::default())? else { panic!("MVDS") };
+/// assert_eq!(r, Received { acks: vec![[1; 32]], ..Received::default() });
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Received {
     /// Messages carried.
@@ -266,6 +319,16 @@ impl Received {
 }
 
 /// What a decrypted payload is.
+///
+/// ```
+/// use pfs_app::mvds::{self, Limits, Parsed};
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let (bytes, _) = mvds::wrap_messages(&[7; 32], 1, &[b"x"])?;
+/// assert!(matches!(mvds::parse(&bytes, &Limits::default())?, Parsed::Mvds(_)));
+/// assert_eq!(mvds::parse(b"", &Limits::default())?, Parsed::NotMvds);
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Parsed {
     /// An MVDS payload.

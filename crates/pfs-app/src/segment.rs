@@ -37,6 +37,11 @@ pub const MAX_TRAILING_ZEROS: usize = 256;
 pub const REED_SOLOMON_MAX_SHARDS: usize = 256;
 
 /// Why a payload could not be split.
+///
+/// ```
+/// use pfs_app::segment::{self, SplitError};
+/// assert_eq!(segment::split(b"payload", 0), Err(SplitError::ZeroSegmentSize));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum SplitError {
@@ -207,6 +212,27 @@ impl Default for Limits {
 /// Why a received segment was refused. The reassembler's state is unchanged by every
 /// error except [`SegmentError::HashMismatch`] and [`SegmentError::InvalidParity`], which
 /// drop the set.
+///
+/// ```
+/// use pfs_app::segment::{self, Limits, Reassembler, SegmentError};
+/// use pfs_crypto::secp256k1::SecretKey;
+/// use pfs_wire::Message;
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let from = SecretKey::from_bytes(&[1; 32])?.public_key();
+/// let segs = segment::split(&[3; 250], 100)?;
+/// let mut r = Reassembler::new(Limits::default());
+/// r.push(&from, &segs[0], 0)?;
+/// assert_eq!(r.push(&from, &segs[0], 0), Err(SegmentError::Duplicate));
+/// // Truncated bytes are not a SegmentMessage.
+/// assert!(matches!(r.push(&from, &segs[1][..10], 0), Err(SegmentError::Malformed(_))));
+/// // A data segment that claims to be the only one is not a segment set.
+/// let mut alone = segment::decode(&segs[1])?;
+/// alone.segments_count = 1;
+/// assert_eq!(r.push(&from, &alone.encode_to_vec(), 0), Err(SegmentError::InvalidCount));
+/// assert_eq!(r.pending_sets(), 1); // the refusals left the set as it was
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum SegmentError {
@@ -248,6 +274,19 @@ pub enum SegmentError {
 }
 
 /// The result of feeding a segment.
+///
+/// ```
+/// use pfs_app::segment::{self, Limits, Outcome, Reassembler};
+/// use pfs_crypto::secp256k1::SecretKey;
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let from = SecretKey::from_bytes(&[1; 32])?.public_key();
+/// let segs = segment::split(&[4; 120], 100)?;
+/// let mut r = Reassembler::new(Limits::default());
+/// assert_eq!(r.push(&from, &segs[1], 0)?, Outcome::Incomplete);
+/// assert_eq!(r.push(&from, &segs[0], 0)?, Outcome::Complete(vec![4; 120]));
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     /// More segments are needed.
@@ -348,11 +387,44 @@ impl Reassembler {
     }
 
     /// Incomplete sets held.
+    ///
+    /// ```
+    /// use pfs_app::segment::{self, Limits, Reassembler};
+    /// use pfs_crypto::secp256k1::SecretKey;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let from = SecretKey::from_bytes(&[1; 32])?.public_key();
+    /// let mut r = Reassembler::new(Limits::default());
+    /// assert_eq!(r.pending_sets(), 0);
+    /// r.push(&from, &segment::split(&[1; 200], 100)?[0], 0)?;
+    /// r.push(&from, &segment::split(&[2; 200], 100)?[0], 0)?;
+    /// assert_eq!(r.pending_sets(), 2);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn pending_sets(&self) -> usize {
         self.pending.len()
     }
 
     /// Bytes held in incomplete sets.
+    ///
+    /// The payload bytes of the segments held:
+    ///
+    /// ```
+    /// use pfs_app::segment::{self, Limits, Reassembler};
+    /// use pfs_crypto::secp256k1::SecretKey;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let from = SecretKey::from_bytes(&[1; 32])?.public_key();
+    /// let segs = segment::split(&[1; 230], 100)?; // 100 + 100 + 30
+    /// let mut r = Reassembler::new(Limits::default());
+    /// r.push(&from, &segs[2], 0)?;
+    /// assert_eq!(r.pending_bytes(), 30);
+    /// r.push(&from, &segs[0], 0)?;
+    /// assert_eq!(r.pending_bytes(), 130);
+    /// r.push(&from, &segs[1], 0)?; // complete: nothing held
+    /// assert_eq!(r.pending_bytes(), 0);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn pending_bytes(&self) -> usize {
         self.pending_bytes
     }

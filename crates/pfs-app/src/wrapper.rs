@@ -15,6 +15,20 @@ use prost::Message;
 use crate::{MAX_MESSAGE_SIZE, MessageKind};
 
 /// Why a message could not be wrapped.
+///
+/// ```
+/// use pfs_app::{MAX_MESSAGE_SIZE, MessageKind, WrapError};
+/// use pfs_crypto::secp256k1::SecretKey;
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let key = SecretKey::from_bytes(&[1; 32])?;
+/// let too_big = vec![0; MAX_MESSAGE_SIZE + 1];
+/// assert_eq!(
+///     pfs_app::wrap(&too_big, MessageKind::ChatMessage, &key),
+///     Err(WrapError::TooLarge(MAX_MESSAGE_SIZE + 1))
+/// );
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum WrapError {
@@ -27,6 +41,37 @@ pub enum WrapError {
 }
 
 /// Why received bytes are not a valid signed wrapper from the expected sender.
+///
+/// A caller feeding received bytes gets the reason:
+///
+/// ```
+/// use pfs_app::{MessageKind, UnwrapError};
+/// use pfs_crypto::secp256k1::SecretKey;
+/// use pfs_wire::{Message, app::ApplicationMetadataMessage};
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let (alice, mallory) = (SecretKey::from_bytes(&[1; 32])?, SecretKey::from_bytes(&[2; 32])?);
+/// let bytes = pfs_app::wrap(b"hello", MessageKind::ChatMessage, &mallory)?;
+/// // Signed by another key than the sender the transport authenticated.
+/// let from_alice = pfs_app::unwrap(&bytes, &alice.public_key());
+/// let Err(UnwrapError::WrongSigner { signer }) = from_alice else {
+///     panic!("wrong signer")
+/// };
+/// assert_eq!(*signer, mallory.public_key());
+/// // Truncated: no longer a protobuf.
+/// assert!(matches!(
+///     pfs_app::unwrap(&bytes[..bytes.len() - 1], &mallory.public_key()),
+///     Err(UnwrapError::Malformed(_))
+/// ));
+/// // Unsigned (a legacy message): no 65-byte signature.
+/// let mut m = ApplicationMetadataMessage::decode(&bytes[..])?;
+/// m.signature.clear();
+/// assert_eq!(
+///     pfs_app::unwrap(&m.encode_to_vec(), &mallory.public_key()),
+///     Err(UnwrapError::BadSignatureLength(0))
+/// );
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum UnwrapError {
@@ -52,6 +97,21 @@ pub enum UnwrapError {
 }
 
 /// A verified wrapper.
+///
+/// ```
+/// use pfs_app::{MessageKind, wrapper};
+/// use pfs_crypto::secp256k1::SecretKey;
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let alice = SecretKey::from_bytes(&[1; 32])?;
+/// let bytes = pfs_app::wrap(b"payload", MessageKind::ChatMessage, &alice)?;
+/// let u = pfs_app::unwrap(&bytes, &alice.public_key())?;
+/// assert_eq!(u.payload, b"payload");
+/// assert_eq!(u.type_number, MessageKind::ChatMessage as i32);
+/// assert_eq!(u.signer, alice.public_key());
+/// assert_eq!(u.id, wrapper::message_id(&alice.public_key(), &bytes));
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Unwrapped {
     /// The message type, as its number (unknown numbers are kept; see [`Unwrapped::kind`]).
