@@ -1,4 +1,20 @@
 /// Errors of the primitives. Each names what was wrong with the input.
+///
+/// A caller gets the reason from the operation that refused its input:
+///
+/// ```
+/// use pfs_crypto::CryptoError;
+/// use pfs_crypto::secp256k1::{PublicKey, SecretKey};
+///
+/// let short = PublicKey::from_compressed(&[2; 32]);
+/// assert!(matches!(short, Err(CryptoError::InvalidLength { expected: 33, actual: 32, .. })));
+/// assert_eq!(SecretKey::from_bytes(&[0; 32]), Err(CryptoError::InvalidSecretKey));
+/// // x = 5 is not the x-coordinate of a point on secp256k1 (5^3 + 7 = 132 is not a square mod p)
+/// let mut bytes = [0u8; 33];
+/// bytes[0] = 2;
+/// bytes[32] = 5;
+/// assert!(matches!(PublicKey::from_compressed(&bytes), Err(CryptoError::InvalidPublicKey(_))));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum CryptoError {

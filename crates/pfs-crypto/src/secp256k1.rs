@@ -115,6 +115,16 @@ impl SecretKey {
     }
 
     /// The 32-byte big-endian scalar.
+    ///
+    /// ```
+    /// use pfs_crypto::secp256k1::SecretKey;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let mut one = [0u8; 32];
+    /// one[31] = 1;
+    /// assert_eq!(SecretKey::from_bytes(&one)?.to_bytes().expose(), &one);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn to_bytes(&self) -> SecretBytes<32> {
         let mut out = SecretBytes::zero();
         out.expose_mut().copy_from_slice(&self.inner.to_bytes());
@@ -122,6 +132,22 @@ impl SecretKey {
     }
 
     /// The matching public key.
+    ///
+    /// The key of the scalar 1 is the generator G (SEC 2):
+    ///
+    /// ```
+    /// use pfs_crypto::secp256k1::SecretKey;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let mut one = [0u8; 32];
+    /// one[31] = 1;
+    /// let g = SecretKey::from_bytes(&one)?.public_key();
+    /// assert_eq!(
+    ///     hex::encode(g.as_compressed()),
+    ///     "0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798"
+    /// );
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn public_key(&self) -> PublicKey {
         PublicKey::from_k256(self.inner.public_key())
     }
@@ -333,16 +359,60 @@ impl PublicKey {
     }
 
     /// The 33-byte compressed encoding.
+    ///
+    /// `02` or `03` (the parity of Y), then X; it parses back:
+    ///
+    /// ```
+    /// use pfs_crypto::secp256k1::{PublicKey, SecretKey};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let mut one = [0u8; 32];
+    /// one[31] = 1;
+    /// let g = SecretKey::from_bytes(&one)?.public_key();
+    /// let c = g.to_compressed();
+    /// assert_eq!(
+    ///     hex::encode(c),
+    ///     "0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798"
+    /// );
+    /// assert_eq!(PublicKey::from_compressed(&c)?, g);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub const fn to_compressed(&self) -> [u8; COMPRESSED_LEN] {
         self.compressed
     }
 
     /// The 33-byte compressed encoding, borrowed.
+    ///
+    /// ```
+    /// use pfs_crypto::secp256k1::SecretKey;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let pk = SecretKey::from_bytes(&[7; 32])?.public_key();
+    /// assert_eq!(pk.as_compressed(), &pk.to_compressed());
+    /// assert_eq!(&pk.as_compressed()[1..], &pk.to_uncompressed()[1..33]); // X in both
+    /// # Ok(())
+    /// # }
+    /// ```
     pub const fn as_compressed(&self) -> &[u8; COMPRESSED_LEN] {
         &self.compressed
     }
 
     /// The 65-byte uncompressed encoding `04 ‖ X ‖ Y`.
+    ///
+    /// G uncompressed (SEC 2):
+    ///
+    /// ```
+    /// use pfs_crypto::secp256k1::SecretKey;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let mut one = [0u8; 32];
+    /// one[31] = 1;
+    /// let g = SecretKey::from_bytes(&one)?.public_key().to_uncompressed();
+    /// assert_eq!(hex::encode(g), concat!(
+    ///     "0479be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798",
+    ///     "483ada7726a3c4655da4fbfc0e1108a8fd17b448a68554199c47d08ffb10d4b8"
+    /// ));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn to_uncompressed(&self) -> [u8; UNCOMPRESSED_LEN] {
         let mut out = [0u8; UNCOMPRESSED_LEN];
         out.copy_from_slice(self.inner.as_affine().to_sec1_point(false).as_bytes());
@@ -398,6 +468,20 @@ impl fmt::Debug for PublicKey {
 }
 
 /// A 65-byte recoverable ECDSA signature `R(32) ‖ S(32) ‖ V(1)`.
+///
+/// ```
+/// use pfs_crypto::{hash::keccak256, secp256k1::{RecoverableSignature, SecretKey}};
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let key = SecretKey::from_bytes(&[1; 32])?;
+/// let digest = keccak256(b"message");
+/// let sig = key.sign_prehash_recoverable(&digest)?;
+/// assert!(sig.as_bytes()[64] <= 3); // V: a libsecp256k1 recovery id
+/// let parsed = RecoverableSignature::from_bytes(&sig.to_bytes())?;
+/// assert_eq!(parsed.recover(&digest)?, key.public_key());
+/// assert_ne!(parsed.recover(&keccak256(b"other"))?, key.public_key());
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct RecoverableSignature([u8; SIGNATURE_LEN]);
 
@@ -425,11 +509,33 @@ impl RecoverableSignature {
     }
 
     /// The 65 bytes.
+    ///
+    /// ```
+    /// use pfs_crypto::secp256k1::RecoverableSignature;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let bytes = [3u8; 65];
+    /// assert_eq!(RecoverableSignature::from_bytes(&bytes)?.to_bytes(), bytes);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub const fn to_bytes(&self) -> [u8; SIGNATURE_LEN] {
         self.0
     }
 
     /// The 65 bytes, borrowed.
+    ///
+    /// `R ‖ S ‖ V`:
+    ///
+    /// ```
+    /// use pfs_crypto::secp256k1::RecoverableSignature;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let mut bytes = [1u8; 65];
+    /// bytes[64] = 0;
+    /// let sig = RecoverableSignature::from_bytes(&bytes)?;
+    /// assert_eq!((&sig.as_bytes()[..32], sig.as_bytes()[64]), (&[1u8; 32][..], 0));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub const fn as_bytes(&self) -> &[u8; SIGNATURE_LEN] {
         &self.0
     }

@@ -58,17 +58,71 @@ impl SecretKey {
     }
 
     /// Generates a key from `rng`.
+    ///
+    /// The key is the source's 32 bytes; here a source that replays RFC 7748's Alice secret
+    /// (section 6.1):
+    ///
+    /// ```
+    /// use pfs_crypto::{CryptoError, RandomSource, x25519::SecretKey};
+    ///
+    /// struct Replay(Vec<u8>);
+    /// impl RandomSource for Replay {
+    ///     fn fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), CryptoError> {
+    ///         dest.copy_from_slice(&self.0);
+    ///         Ok(())
+    ///     }
+    /// }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let alice = hex::decode(
+    ///     "77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a",
+    /// )?;
+    /// let sk = SecretKey::generate(&mut Replay(alice))?;
+    /// assert_eq!(
+    ///     hex::encode(sk.public_key().as_bytes()),
+    ///     "8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a"
+    /// );
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn generate(rng: &mut dyn RandomSource) -> Result<Self, CryptoError> {
         let bytes = rng.x25519_secret()?;
         Ok(Self(x25519_dalek::StaticSecret::from(*bytes.expose())))
     }
 
     /// The 32 secret bytes as stored (before clamping).
+    ///
+    /// The bytes as given, not clamped:
+    ///
+    /// ```
+    /// use pfs_crypto::x25519::SecretKey;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let sk = SecretKey::from_bytes(&[0xff; 32])?;
+    /// // clamping would clear bits of bytes 0 and 31
+    /// assert_eq!(sk.to_bytes().expose(), &[0xff; 32]);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn to_bytes(&self) -> SecretBytes<32> {
         SecretBytes::new(self.0.to_bytes())
     }
 
     /// The matching public key.
+    ///
+    /// RFC 7748, section 6.1: Alice's public key.
+    ///
+    /// ```
+    /// use pfs_crypto::x25519::SecretKey;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let sk = SecretKey::from_bytes(&hex::decode(
+    ///     "77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a",
+    /// )?)?;
+    /// assert_eq!(
+    ///     hex::encode(sk.public_key().to_bytes()),
+    ///     "8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a"
+    /// );
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn public_key(&self) -> PublicKey {
         PublicKey(x25519_dalek::PublicKey::from(&self.0).to_bytes())
     }
@@ -117,6 +171,18 @@ impl fmt::Debug for SecretKey {
 }
 
 /// An X25519 public key (32 bytes, any value accepted as RFC 7748 says).
+///
+/// Any 32 bytes are a key; another length is refused:
+///
+/// ```
+/// use pfs_crypto::{CryptoError, x25519::PublicKey};
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let pk = PublicKey::from_bytes(&[0xff; 32])?;
+/// assert_eq!(pk, PublicKey::from_bytes(&pk.to_bytes())?);
+/// assert!(matches!(PublicKey::from_bytes(&[0; 31]), Err(CryptoError::InvalidLength { .. })));
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct PublicKey([u8; PUBLIC_LEN]);
 
@@ -148,10 +214,27 @@ impl PublicKey {
         Ok(Self(arr))
     }
     /// The 32 bytes.
+    ///
+    /// ```
+    /// use pfs_crypto::x25519::PublicKey;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// assert_eq!(PublicKey::from_bytes(&[9; 32])?.to_bytes(), [9; 32]);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub const fn to_bytes(&self) -> [u8; PUBLIC_LEN] {
         self.0
     }
     /// The 32 bytes, borrowed.
+    ///
+    /// ```
+    /// use pfs_crypto::x25519::PublicKey;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let pk = PublicKey::from_bytes(&[9; 32])?;
+    /// assert_eq!(pk.as_bytes(), &pk.to_bytes());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub const fn as_bytes(&self) -> &[u8; PUBLIC_LEN] {
         &self.0
     }
