@@ -7,6 +7,25 @@ use futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use prost::Message;
 
 /// Why a framed message could not be read or written.
+///
+/// # Examples
+///
+/// What a reader gets from a stream that ends early, ends before anything, or announces a
+/// length that is not a varint:
+///
+/// ```
+/// use futures::executor::block_on;
+/// use pfs_node::codec::{CodecError, read_message};
+/// use pfs_wire::waku::WakuMetadataRequest;
+///
+/// let read =
+///     |bytes: &[u8]| block_on(read_message::<_, WakuMetadataRequest>(&mut &bytes[..], 100));
+/// assert!(matches!(read(&[6, 0x08, 0x10]), Err(CodecError::Io(_)))); // 6 announced, 2 sent
+/// assert!(matches!(read(&[]), Err(CodecError::Closed)));
+/// assert!(matches!(read(&[0xff; 11]), Err(CodecError::BadLength)));
+/// assert!(matches!(read(&[200, 1]), Err(CodecError::TooLarge { len: 200, max: 100 })));
+/// assert!(matches!(read(&[1, 0xff]), Err(CodecError::Decode(_))));
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum CodecError {
@@ -61,6 +80,25 @@ pub fn length_prefix(len: usize) -> Vec<u8> {
 }
 
 /// Writes one length-prefixed message and flushes (the stream stays open).
+///
+/// # Examples
+///
+/// The varint length, then the protobuf (here `cluster_id = 16` as field 1 and the shards
+/// 32 and 64 as field 2, unpacked, as nwaku writes them):
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use futures::executor::block_on;
+/// use pfs_node::codec::write_message;
+/// use pfs_wire::waku::WakuMetadataRequest;
+///
+/// let req = WakuMetadataRequest { cluster_id: Some(16), shards: vec![32, 64] };
+/// let mut wire = Vec::new();
+/// block_on(write_message(&mut wire, &req))?;
+/// assert_eq!(wire, [6, 0x08, 0x10, 0x10, 0x20, 0x10, 0x40]);
+/// # Ok(())
+/// # }
+/// ```
 pub async fn write_message<W: AsyncWrite + Unpin, M: Message>(
     w: &mut W,
     msg: &M,
@@ -100,6 +138,27 @@ async fn read_length<R: AsyncRead + Unpin>(r: &mut R) -> Result<Option<u64>, Cod
 
 /// Reads the raw bytes of one length-prefixed message of at most `max` bytes;
 /// `Ok(None)` on a clean end of stream.
+///
+/// # Examples
+///
+/// Frames are read one after the other; a clean end of stream is `None`:
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use futures::executor::block_on;
+/// use pfs_node::codec::{CodecError, read_frame};
+///
+/// let mut wire: &[u8] = &[2, 0xaa, 0xbb, 0, 1, 0xcc];
+/// assert_eq!(block_on(read_frame(&mut wire, 10))?, Some(vec![0xaa, 0xbb]));
+/// assert_eq!(block_on(read_frame(&mut wire, 10))?, Some(vec![]));
+/// assert_eq!(block_on(read_frame(&mut wire, 10))?, Some(vec![0xcc]));
+/// assert_eq!(block_on(read_frame(&mut wire, 10))?, None);
+/// let mut big: &[u8] = &[11];
+/// let refused = block_on(read_frame(&mut big, 10));
+/// assert!(matches!(refused, Err(CodecError::TooLarge { len: 11, max: 10 })));
+/// # Ok(())
+/// # }
+/// ```
 pub async fn read_frame<R: AsyncRead + Unpin>(
     r: &mut R,
     max: usize,

@@ -32,6 +32,28 @@ use pfs_transport::rlp::{self, Item, RlpError};
 pub const MAX_ENR_SIZE: usize = 300;
 
 /// Why a record was refused or could not be built.
+///
+/// # Examples
+///
+/// A caller matches the reason: a truncated record is an RLP error, an oversized one is
+/// refused before it is parsed, a text without `enr:` is not an ENR text.
+///
+/// ```
+/// use pfs_node::enr::{Enr, EnrError};
+///
+/// // the example record of EIP-778 ("Test Vectors")
+/// let text = concat!(
+///     "enr:-IS4QHCYrYZbAKWCBRlAy5zzaDZXJBGkcnh4MHcBFZntXNFrdvJjX04j",
+///     "RzjzCBOonrkTfj499SZuOh8R33Ls8RRcy5wBgmlkgnY0gmlwhH8AAAGJc2Vj",
+///     "cDI1NmsxoQPKY0yuDUmstAHYpMa2_oxVtw0RW_QAdpzBQA8yWM0xOIN1ZHCC",
+///     "dl8",
+/// );
+/// let raw = Enr::from_text(text)?.as_bytes().to_vec();
+/// assert!(matches!(Enr::decode(&raw[..raw.len() - 1]), Err(EnrError::Rlp(_))));
+/// assert_eq!(Enr::decode(&[0u8; 301]), Err(EnrError::TooLarge(301)));
+/// assert_eq!(Enr::from_text("enx:abc"), Err(EnrError::Text));
+/// # Ok::<(), EnrError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum EnrError {
@@ -73,6 +95,17 @@ pub enum EnrError {
 }
 
 /// The 31/WAKU2-ENR `waku2` capability bits (js-waku `@waku/enr` `encodeWaku2`).
+///
+/// # Examples
+///
+/// ```
+/// use pfs_node::enr::Waku2;
+///
+/// let w = Waku2(Waku2::RELAY | Waku2::LIGHTPUSH);
+/// assert_eq!(w.0, 0b1001);
+/// assert!(w.relay() && w.lightpush() && !w.store() && !w.filter());
+/// assert_eq!(Waku2::default(), Waku2(0));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Waku2(pub u8);
 
@@ -87,24 +120,80 @@ impl Waku2 {
     pub const LIGHTPUSH: u8 = 0x08;
 
     /// Whether the relay bit is set.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pfs_node::enr::Waku2;
+    ///
+    /// assert!(Waku2(Waku2::RELAY).relay());
+    /// assert!(!Waku2(0xff & !Waku2::RELAY).relay());
+    /// ```
     pub fn relay(self) -> bool {
         self.0 & Self::RELAY != 0
     }
     /// Whether the store bit is set.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pfs_node::enr::Waku2;
+    ///
+    /// assert!(Waku2(Waku2::STORE).store());
+    /// assert!(!Waku2(0xff & !Waku2::STORE).store());
+    /// ```
     pub fn store(self) -> bool {
         self.0 & Self::STORE != 0
     }
     /// Whether the filter bit is set.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pfs_node::enr::Waku2;
+    ///
+    /// assert!(Waku2(Waku2::FILTER).filter());
+    /// assert!(!Waku2(0xff & !Waku2::FILTER).filter());
+    /// ```
     pub fn filter(self) -> bool {
         self.0 & Self::FILTER != 0
     }
     /// Whether the lightpush bit is set.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pfs_node::enr::Waku2;
+    ///
+    /// assert!(Waku2(Waku2::LIGHTPUSH).lightpush());
+    /// assert!(!Waku2(0xff & !Waku2::LIGHTPUSH).lightpush());
+    /// ```
     pub fn lightpush(self) -> bool {
         self.0 & Self::LIGHTPUSH != 0
     }
 }
 
 /// The fields of a record to sign (absent fields are left out).
+///
+/// # Examples
+///
+/// Only the fields that are set appear in the signed record:
+///
+/// ```
+/// use std::net::Ipv4Addr;
+/// use pfs_node::Keypair;
+/// use pfs_node::enr::{Enr, EnrFields};
+///
+/// let kp = Keypair::generate_secp256k1();
+/// let ip = Some(Ipv4Addr::new(10, 0, 0, 1));
+/// let fields = EnrFields { ip, tcp: Some(60000), ..EnrFields::default() };
+/// let enr = Enr::sign_with_keypair(&kp, 1, &fields)?;
+/// assert_eq!((enr.ip()?, enr.tcp()?), (ip, Some(60000)));
+/// assert_eq!((enr.udp()?, enr.waku2()?), (None, None));
+/// assert_eq!(enr.get(b"udp"), None);
+/// assert!(enr.multiaddrs()?.is_empty());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EnrFields {
     /// `ip`.
@@ -120,6 +209,30 @@ pub struct EnrFields {
 }
 
 /// A decoded record whose signature verified.
+///
+/// # Examples
+///
+/// The example record of EIP-778 ("Test Vectors"):
+///
+/// ```
+/// use pfs_node::enr::Enr;
+///
+/// // the example record of EIP-778 ("Test Vectors")
+/// let text = concat!(
+///     "enr:-IS4QHCYrYZbAKWCBRlAy5zzaDZXJBGkcnh4MHcBFZntXNFrdvJjX04j",
+///     "RzjzCBOonrkTfj499SZuOh8R33Ls8RRcy5wBgmlkgnY0gmlwhH8AAAGJc2Vj",
+///     "cDI1NmsxoQPKY0yuDUmstAHYpMa2_oxVtw0RW_QAdpzBQA8yWM0xOIN1ZHCC",
+///     "dl8",
+/// );
+/// let enr = Enr::from_text(text)?;
+/// assert_eq!(enr.seq(), 1);
+/// assert_eq!(enr.get(b"id"), Some(&b"v4"[..]));
+/// assert_eq!(
+///     hex::encode(enr.public_key().as_compressed()),
+///     "03ca634cae0d49acb401d8a4c6b6fe8c55b70d115bf400769cc1400f3258cd3138"
+/// );
+/// # Ok::<(), pfs_node::enr::EnrError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Enr {
     raw: Vec<u8>,
@@ -291,6 +404,26 @@ impl Enr {
     }
 
     /// Signs a record with a libp2p node key (which must be secp256k1).
+    ///
+    /// # Examples
+    ///
+    /// The record names the peer id of the same key; a key that is not secp256k1 is refused.
+    ///
+    /// ```
+    /// use pfs_node::Keypair;
+    /// use pfs_node::enr::{Enr, EnrError, EnrFields};
+    ///
+    /// let kp = Keypair::generate_secp256k1();
+    /// let enr = Enr::sign_with_keypair(&kp, 3, &EnrFields::default())?;
+    /// assert_eq!(enr.peer_id()?, kp.public().to_peer_id());
+    /// assert_eq!(enr.seq(), 3);
+    /// let ed = Keypair::generate_ed25519();
+    /// assert!(matches!(
+    ///     Enr::sign_with_keypair(&ed, 1, &EnrFields::default()),
+    ///     Err(EnrError::Sign(_))
+    /// ));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn sign_with_keypair(
         keypair: &libp2p::identity::Keypair,
         seq: u64,
@@ -404,6 +537,26 @@ impl Enr {
     }
 
     /// Decodes the text form `enr:<base64url>`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pfs_node::enr::{Enr, EnrError};
+    ///
+    /// // the example record of EIP-778 ("Test Vectors")
+    /// let text = concat!(
+    ///     "enr:-IS4QHCYrYZbAKWCBRlAy5zzaDZXJBGkcnh4MHcBFZntXNFrdvJjX04j",
+    ///     "RzjzCBOonrkTfj499SZuOh8R33Ls8RRcy5wBgmlkgnY0gmlwhH8AAAGJc2Vj",
+    ///     "cDI1NmsxoQPKY0yuDUmstAHYpMa2_oxVtw0RW_QAdpzBQA8yWM0xOIN1ZHCC",
+    ///     "dl8",
+    /// );
+    /// let enr = Enr::from_text(text)?;
+    /// assert_eq!(Enr::decode(enr.as_bytes())?, enr);
+    /// assert_eq!(Enr::from_text("enr:!!!"), Err(EnrError::Text));
+    /// let long = format!("enr:{}", "A".repeat(404));
+    /// assert!(matches!(Enr::from_text(&long), Err(EnrError::TooLarge(_))));
+    /// # Ok::<(), EnrError>(())
+    /// ```
     pub fn from_text(text: &str) -> Result<Enr, EnrError> {
         let b64 = text.strip_prefix("enr:").ok_or(EnrError::Text)?;
         // 300 bytes are 400 base64 characters
@@ -415,37 +568,171 @@ impl Enr {
     }
 
     /// The text form `enr:<base64url>`.
+    ///
+    /// # Examples
+    ///
+    /// The text of a decoded record is its input, byte for byte:
+    ///
+    /// ```
+    /// use pfs_node::enr::Enr;
+    ///
+    /// let text = concat!(
+    ///     "enr:-IS4QHCYrYZbAKWCBRlAy5zzaDZXJBGkcnh4MHcBFZntXNFrdvJjX04j",
+    ///     "RzjzCBOonrkTfj499SZuOh8R33Ls8RRcy5wBgmlkgnY0gmlwhH8AAAGJc2Vj",
+    ///     "cDI1NmsxoQPKY0yuDUmstAHYpMa2_oxVtw0RW_QAdpzBQA8yWM0xOIN1ZHCC",
+    ///     "dl8",
+    /// );
+    /// assert_eq!(Enr::from_text(text)?.to_text(), text);
+    /// # Ok::<(), pfs_node::enr::EnrError>(())
+    /// ```
     pub fn to_text(&self) -> String {
         format!("enr:{}", URL_SAFE_NO_PAD.encode(&self.raw))
     }
 
     /// The encoded record.
+    ///
+    /// # Examples
+    ///
+    /// An RLP list (EIP-778: `[signature, seq, k, v, ...]`) of at most 300 bytes:
+    ///
+    /// ```
+    /// use pfs_node::enr::{Enr, MAX_ENR_SIZE};
+    ///
+    /// // the example record of EIP-778 ("Test Vectors")
+    /// let text = concat!(
+    ///     "enr:-IS4QHCYrYZbAKWCBRlAy5zzaDZXJBGkcnh4MHcBFZntXNFrdvJjX04j",
+    ///     "RzjzCBOonrkTfj499SZuOh8R33Ls8RRcy5wBgmlkgnY0gmlwhH8AAAGJc2Vj",
+    ///     "cDI1NmsxoQPKY0yuDUmstAHYpMa2_oxVtw0RW_QAdpzBQA8yWM0xOIN1ZHCC",
+    ///     "dl8",
+    /// );
+    /// let enr = Enr::from_text(text)?;
+    /// let raw = enr.as_bytes();
+    /// assert!(raw[0] >= 0xf8 && raw.len() <= MAX_ENR_SIZE);
+    /// assert_eq!(Enr::decode(raw)?, enr);
+    /// # Ok::<(), pfs_node::enr::EnrError>(())
+    /// ```
     pub fn as_bytes(&self) -> &[u8] {
         &self.raw
     }
 
     /// The sequence number.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pfs_node::Keypair;
+    /// use pfs_node::enr::{Enr, EnrFields};
+    ///
+    /// let kp = Keypair::generate_secp256k1();
+    /// let enr = Enr::sign_with_keypair(&kp, 42, &EnrFields::default())?;
+    /// assert_eq!(Enr::decode(enr.as_bytes())?.seq(), 42);
+    /// # Ok::<(), pfs_node::enr::EnrError>(())
+    /// ```
     pub fn seq(&self) -> u64 {
         self.seq
     }
 
     /// The 64-byte `r ‖ s` signature.
+    ///
+    /// # Examples
+    ///
+    /// The signature of the EIP-778 example record (also the record's first RLP item):
+    ///
+    /// ```
+    /// use pfs_node::enr::Enr;
+    ///
+    /// // the example record of EIP-778 ("Test Vectors")
+    /// let text = concat!(
+    ///     "enr:-IS4QHCYrYZbAKWCBRlAy5zzaDZXJBGkcnh4MHcBFZntXNFrdvJjX04j",
+    ///     "RzjzCBOonrkTfj499SZuOh8R33Ls8RRcy5wBgmlkgnY0gmlwhH8AAAGJc2Vj",
+    ///     "cDI1NmsxoQPKY0yuDUmstAHYpMa2_oxVtw0RW_QAdpzBQA8yWM0xOIN1ZHCC",
+    ///     "dl8",
+    /// );
+    /// let enr = Enr::from_text(text)?;
+    /// assert_eq!(
+    ///     hex::encode(enr.signature()),
+    ///     concat!(
+    ///         "7098ad865b00a582051940cb9cf36836572411a47278783077011599ed5cd16b",
+    ///         "76f2635f4e234738f30813a89eb9137e3e3df5266e3a1f11df72ecf1145ccb9c",
+    ///     )
+    /// );
+    /// // after the list header (f8 84) and the 64-byte string header (b8 40)
+    /// assert_eq!(enr.as_bytes()[..4], [0xf8, 0x84, 0xb8, 0x40]);
+    /// assert_eq!(&enr.as_bytes()[4..68], enr.signature());
+    /// # Ok::<(), pfs_node::enr::EnrError>(())
+    /// ```
     pub fn signature(&self) -> &[u8; 64] {
         &self.signature
     }
 
     /// The record's secp256k1 public key.
+    ///
+    /// # Examples
+    ///
+    /// The key of the EIP-778 example record is the public key of its published secret key:
+    ///
+    /// ```
+    /// use pfs_crypto::secp256k1::SecretKey;
+    /// use pfs_node::enr::Enr;
+    ///
+    /// // the example record of EIP-778 ("Test Vectors")
+    /// let text = concat!(
+    ///     "enr:-IS4QHCYrYZbAKWCBRlAy5zzaDZXJBGkcnh4MHcBFZntXNFrdvJjX04j",
+    ///     "RzjzCBOonrkTfj499SZuOh8R33Ls8RRcy5wBgmlkgnY0gmlwhH8AAAGJc2Vj",
+    ///     "cDI1NmsxoQPKY0yuDUmstAHYpMa2_oxVtw0RW_QAdpzBQA8yWM0xOIN1ZHCC",
+    ///     "dl8",
+    /// );
+    /// let enr = Enr::from_text(text)?;
+    /// let key = "b71c71a67e1177ad4e901695e1b4b9ee17ae16c6668d313eac2f96dbcda3f291";
+    /// let key = SecretKey::from_bytes(&hex::decode(key)?)?;
+    /// assert_eq!(enr.public_key(), &key.public_key());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn public_key(&self) -> &PublicKey {
         &self.public
     }
 
     /// The v4 node id: keccak256 of the uncompressed key without its `04` prefix.
+    ///
+    /// # Examples
+    ///
+    /// The node id of the EIP-778 example record:
+    ///
+    /// ```
+    /// use pfs_node::enr::Enr;
+    ///
+    /// // the example record of EIP-778 ("Test Vectors")
+    /// let text = concat!(
+    ///     "enr:-IS4QHCYrYZbAKWCBRlAy5zzaDZXJBGkcnh4MHcBFZntXNFrdvJjX04j",
+    ///     "RzjzCBOonrkTfj499SZuOh8R33Ls8RRcy5wBgmlkgnY0gmlwhH8AAAGJc2Vj",
+    ///     "cDI1NmsxoQPKY0yuDUmstAHYpMa2_oxVtw0RW_QAdpzBQA8yWM0xOIN1ZHCC",
+    ///     "dl8",
+    /// );
+    /// let enr = Enr::from_text(text)?;
+    /// assert_eq!(
+    ///     hex::encode(enr.node_id()),
+    ///     "a448f24c6d18e575453db13171562b71999873db5b286df957af199ec94617f7"
+    /// );
+    /// # Ok::<(), pfs_node::enr::EnrError>(())
+    /// ```
     pub fn node_id(&self) -> [u8; 32] {
         let un = self.public.to_uncompressed();
         keccak256(un.get(1..).unwrap_or_default())
     }
 
     /// The libp2p peer id of the record's key.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pfs_node::Keypair;
+    /// use pfs_node::enr::{Enr, EnrFields};
+    ///
+    /// let kp = Keypair::generate_secp256k1();
+    /// let enr = Enr::sign_with_keypair(&kp, 1, &EnrFields::default())?;
+    /// assert_eq!(enr.peer_id()?, kp.public().to_peer_id());
+    /// # Ok::<(), pfs_node::enr::EnrError>(())
+    /// ```
     pub fn peer_id(&self) -> Result<PeerId, EnrError> {
         let pk =
             libp2p::identity::secp256k1::PublicKey::try_from_bytes(self.public.as_compressed())
@@ -454,6 +741,26 @@ impl Enr {
     }
 
     /// The raw value of a key (string contents; a list value as its whole encoding).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pfs_node::enr::Enr;
+    ///
+    /// // the example record of EIP-778 ("Test Vectors")
+    /// let text = concat!(
+    ///     "enr:-IS4QHCYrYZbAKWCBRlAy5zzaDZXJBGkcnh4MHcBFZntXNFrdvJjX04j",
+    ///     "RzjzCBOonrkTfj499SZuOh8R33Ls8RRcy5wBgmlkgnY0gmlwhH8AAAGJc2Vj",
+    ///     "cDI1NmsxoQPKY0yuDUmstAHYpMa2_oxVtw0RW_QAdpzBQA8yWM0xOIN1ZHCC",
+    ///     "dl8",
+    /// );
+    /// let enr = Enr::from_text(text)?;
+    /// assert_eq!(enr.get(b"id"), Some(&b"v4"[..]));
+    /// assert_eq!(enr.get(b"ip"), Some(&[127, 0, 0, 1][..]));
+    /// assert_eq!(enr.get(b"udp"), Some(&[0x76, 0x5f][..])); // 30303
+    /// assert_eq!(enr.get(b"tcp"), None);
+    /// # Ok::<(), pfs_node::enr::EnrError>(())
+    /// ```
     pub fn get(&self, key: &[u8]) -> Option<&[u8]> {
         self.pairs
             .iter()
@@ -462,6 +769,28 @@ impl Enr {
     }
 
     /// `ip`.
+    ///
+    /// # Examples
+    ///
+    /// The EIP-778 example record has `ip` 127.0.0.1 and `udp` 30303, no `tcp`:
+    ///
+    /// ```
+    /// use std::net::Ipv4Addr;
+    /// use pfs_node::enr::Enr;
+    ///
+    /// // the example record of EIP-778 ("Test Vectors")
+    /// let text = concat!(
+    ///     "enr:-IS4QHCYrYZbAKWCBRlAy5zzaDZXJBGkcnh4MHcBFZntXNFrdvJjX04j",
+    ///     "RzjzCBOonrkTfj499SZuOh8R33Ls8RRcy5wBgmlkgnY0gmlwhH8AAAGJc2Vj",
+    ///     "cDI1NmsxoQPKY0yuDUmstAHYpMa2_oxVtw0RW_QAdpzBQA8yWM0xOIN1ZHCC",
+    ///     "dl8",
+    /// );
+    /// let enr = Enr::from_text(text)?;
+    /// assert_eq!(enr.ip()?, Some(Ipv4Addr::LOCALHOST));
+    /// assert_eq!(enr.udp()?, Some(30303));
+    /// assert_eq!(enr.tcp()?, None);
+    /// # Ok::<(), pfs_node::enr::EnrError>(())
+    /// ```
     pub fn ip(&self) -> Result<Option<Ipv4Addr>, EnrError> {
         match self.get(b"ip") {
             None => Ok(None),
@@ -479,16 +808,83 @@ impl Enr {
     }
 
     /// `tcp`.
+    ///
+    /// # Examples
+    ///
+    /// The EIP-778 example record has `ip` 127.0.0.1 and `udp` 30303, no `tcp`:
+    ///
+    /// ```
+    /// use std::net::Ipv4Addr;
+    /// use pfs_node::enr::Enr;
+    ///
+    /// // the example record of EIP-778 ("Test Vectors")
+    /// let text = concat!(
+    ///     "enr:-IS4QHCYrYZbAKWCBRlAy5zzaDZXJBGkcnh4MHcBFZntXNFrdvJjX04j",
+    ///     "RzjzCBOonrkTfj499SZuOh8R33Ls8RRcy5wBgmlkgnY0gmlwhH8AAAGJc2Vj",
+    ///     "cDI1NmsxoQPKY0yuDUmstAHYpMa2_oxVtw0RW_QAdpzBQA8yWM0xOIN1ZHCC",
+    ///     "dl8",
+    /// );
+    /// let enr = Enr::from_text(text)?;
+    /// assert_eq!(enr.ip()?, Some(Ipv4Addr::LOCALHOST));
+    /// assert_eq!(enr.udp()?, Some(30303));
+    /// assert_eq!(enr.tcp()?, None);
+    /// # Ok::<(), pfs_node::enr::EnrError>(())
+    /// ```
     pub fn tcp(&self) -> Result<Option<u16>, EnrError> {
         self.port("tcp")
     }
 
     /// `udp`.
+    ///
+    /// # Examples
+    ///
+    /// The EIP-778 example record has `ip` 127.0.0.1 and `udp` 30303, no `tcp`:
+    ///
+    /// ```
+    /// use std::net::Ipv4Addr;
+    /// use pfs_node::enr::Enr;
+    ///
+    /// // the example record of EIP-778 ("Test Vectors")
+    /// let text = concat!(
+    ///     "enr:-IS4QHCYrYZbAKWCBRlAy5zzaDZXJBGkcnh4MHcBFZntXNFrdvJjX04j",
+    ///     "RzjzCBOonrkTfj499SZuOh8R33Ls8RRcy5wBgmlkgnY0gmlwhH8AAAGJc2Vj",
+    ///     "cDI1NmsxoQPKY0yuDUmstAHYpMa2_oxVtw0RW_QAdpzBQA8yWM0xOIN1ZHCC",
+    ///     "dl8",
+    /// );
+    /// let enr = Enr::from_text(text)?;
+    /// assert_eq!(enr.ip()?, Some(Ipv4Addr::LOCALHOST));
+    /// assert_eq!(enr.udp()?, Some(30303));
+    /// assert_eq!(enr.tcp()?, None);
+    /// # Ok::<(), pfs_node::enr::EnrError>(())
+    /// ```
     pub fn udp(&self) -> Result<Option<u16>, EnrError> {
         self.port("udp")
     }
 
     /// `waku2`.
+    ///
+    /// # Examples
+    ///
+    /// Absent from a plain Ethereum record, present in a Waku node's:
+    ///
+    /// ```
+    /// use pfs_node::Keypair;
+    /// use pfs_node::enr::{Enr, EnrFields, Waku2};
+    ///
+    /// // the example record of EIP-778 ("Test Vectors")
+    /// let text = concat!(
+    ///     "enr:-IS4QHCYrYZbAKWCBRlAy5zzaDZXJBGkcnh4MHcBFZntXNFrdvJjX04j",
+    ///     "RzjzCBOonrkTfj499SZuOh8R33Ls8RRcy5wBgmlkgnY0gmlwhH8AAAGJc2Vj",
+    ///     "cDI1NmsxoQPKY0yuDUmstAHYpMa2_oxVtw0RW_QAdpzBQA8yWM0xOIN1ZHCC",
+    ///     "dl8",
+    /// );
+    /// assert_eq!(Enr::from_text(text)?.waku2()?, None);
+    /// let fields = EnrFields { waku2: Some(Waku2(Waku2::STORE)), ..EnrFields::default() };
+    /// let enr = Enr::sign_with_keypair(&Keypair::generate_secp256k1(), 1, &fields)?;
+    /// assert_eq!(enr.waku2()?, Some(Waku2(Waku2::STORE)));
+    /// assert_eq!(enr.get(b"waku2"), Some(&[0x02][..]));
+    /// # Ok::<(), pfs_node::enr::EnrError>(())
+    /// ```
     pub fn waku2(&self) -> Result<Option<Waku2>, EnrError> {
         match self.get(b"waku2") {
             None => Ok(None),
@@ -498,6 +894,24 @@ impl Enr {
     }
 
     /// `multiaddrs` (empty when absent).
+    ///
+    /// # Examples
+    ///
+    /// Each address is stored after its length in two big-endian bytes (31/WAKU2-ENR):
+    ///
+    /// ```
+    /// use pfs_node::enr::{Enr, EnrFields};
+    /// use pfs_node::{Keypair, Multiaddr};
+    ///
+    /// let ws: Multiaddr = "/ip4/10.0.0.1/tcp/8000/ws".parse()?;
+    /// let fields = EnrFields { multiaddrs: vec![ws.clone()], ..EnrFields::default() };
+    /// let enr = Enr::sign_with_keypair(&Keypair::generate_secp256k1(), 1, &fields)?;
+    /// assert_eq!(enr.multiaddrs()?, vec![ws.clone()]);
+    /// let raw = enr.get(b"multiaddrs").ok_or("no multiaddrs")?;
+    /// assert_eq!(usize::from(u16::from_be_bytes([raw[0], raw[1]])), ws.to_vec().len());
+    /// assert_eq!(&raw[2..], ws.to_vec().as_slice());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn multiaddrs(&self) -> Result<Vec<Multiaddr>, EnrError> {
         match self.get(b"multiaddrs") {
             None => Ok(Vec::new()),
@@ -507,6 +921,30 @@ impl Enr {
 
     /// The addresses to dial the node at, each ending in `/p2p/<peer id>`: `/ip4/IP/tcp/PORT`
     /// from `ip` and `tcp`, then the `multiaddrs`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::net::Ipv4Addr;
+    /// use pfs_node::enr::{Enr, EnrFields};
+    /// use pfs_node::{Keypair, Multiaddr};
+    ///
+    /// let kp = Keypair::generate_secp256k1();
+    /// let peer = kp.public().to_peer_id();
+    /// let fields = EnrFields {
+    ///     ip: Some(Ipv4Addr::new(10, 0, 0, 1)),
+    ///     tcp: Some(60000),
+    ///     multiaddrs: vec!["/ip4/10.0.0.1/tcp/8000/ws".parse::<Multiaddr>()?],
+    ///     ..EnrFields::default()
+    /// };
+    /// let addrs = Enr::sign_with_keypair(&kp, 1, &fields)?.dial_addrs()?;
+    /// let addrs: Vec<String> = addrs.iter().map(|a| a.to_string()).collect();
+    /// assert_eq!(addrs, [
+    ///     format!("/ip4/10.0.0.1/tcp/60000/p2p/{peer}"),
+    ///     format!("/ip4/10.0.0.1/tcp/8000/ws/p2p/{peer}"),
+    /// ]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn dial_addrs(&self) -> Result<Vec<Multiaddr>, EnrError> {
         let peer = self.peer_id()?;
         let mut out = Vec::new();

@@ -35,6 +35,16 @@ pub const MAX_PX_RESPONSE: usize = MAX_PX_PEERS * (MAX_ENR_SIZE + 8) + 64;
 pub const MAX_BOOK: usize = 256;
 
 /// Why a peer-exchange answer was refused as a whole.
+///
+/// # Examples
+///
+/// An RPC without a `response` is refused as a whole:
+///
+/// ```
+/// use pfs_node::peer_exchange::{PeerExchangeError, check_answer, query};
+///
+/// assert!(matches!(check_answer(query()), Err(PeerExchangeError::NoResponse)));
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum PeerExchangeError {
@@ -47,6 +57,24 @@ pub enum PeerExchangeError {
 }
 
 /// What came back from one query: the records that verified, and how many did not.
+///
+/// # Examples
+///
+/// ```
+/// use pfs_node::enr::{Enr, EnrFields};
+/// use pfs_node::peer_exchange::{PeerBook, check_answer};
+/// use pfs_node::Keypair;
+///
+/// let mut book = PeerBook::default();
+/// let me = Keypair::generate_secp256k1();
+/// book.set_own(Some(Enr::sign_with_keypair(&me, 1, &EnrFields::default())?));
+/// let asker = Keypair::generate_ed25519().public().to_peer_id();
+/// let answer = check_answer(book.answer(asker, None))?;
+/// assert_eq!(answer.enrs.len(), 1);
+/// assert_eq!(answer.enrs[0].peer_id()?, me.public().to_peer_id());
+/// assert_eq!((answer.dropped, answer.first_error), (0, None));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Default)]
 pub struct Answer {
     /// Verified records, in the order received (at most [`MAX_PX_PEERS`]).
@@ -58,6 +86,35 @@ pub struct Answer {
 }
 
 /// Checks the records of an answer.
+///
+/// # Examples
+///
+/// Good records are kept in order; a tampered one, an empty entry and one that is not a
+/// record are dropped and counted:
+///
+/// ```
+/// use pfs_node::Keypair;
+/// use pfs_node::enr::{Enr, EnrError, EnrFields};
+/// use pfs_node::peer_exchange::check_answer;
+/// use pfs_wire::waku::{PeerExchangeResponse, PeerExchangeRpc, PeerInfo};
+///
+/// let good = Enr::sign_with_keypair(&Keypair::generate_secp256k1(), 1, &EnrFields::default())?;
+/// let mut tampered = good.as_bytes().to_vec();
+/// let last = tampered.len() - 1;
+/// tampered[last] ^= 1;
+/// let infos = [Some(good.as_bytes().to_vec()), Some(tampered), None, Some(vec![0xc0])];
+/// let rpc = PeerExchangeRpc {
+///     query: None,
+///     response: Some(PeerExchangeResponse {
+///         peer_infos: infos.into_iter().map(|enr| PeerInfo { enr }).collect(),
+///     }),
+/// };
+/// let answer = check_answer(rpc)?;
+/// assert_eq!(answer.enrs, vec![good]);
+/// assert_eq!(answer.dropped, 3);
+/// assert_eq!(answer.first_error, Some(EnrError::Signature));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn check_answer(rpc: PeerExchangeRpc) -> Result<Answer, PeerExchangeError> {
     let resp = rpc.response.ok_or(PeerExchangeError::NoResponse)?;
     let mut out = Answer::default();
@@ -79,6 +136,16 @@ pub fn check_answer(rpc: PeerExchangeRpc) -> Result<Answer, PeerExchangeError> {
 }
 
 /// The query we send: as many records as an answer may hold.
+///
+/// # Examples
+///
+/// ```
+/// use pfs_node::peer_exchange::{MAX_PX_PEERS, query};
+///
+/// let rpc = query();
+/// assert_eq!(rpc.query.and_then(|q| q.num_peers), Some(MAX_PX_PEERS as u64));
+/// assert!(rpc.response.is_none());
+/// ```
 pub fn query() -> PeerExchangeRpc {
     PeerExchangeRpc {
         query: Some(PeerExchangeQuery {
@@ -89,6 +156,26 @@ pub fn query() -> PeerExchangeRpc {
 }
 
 /// Our record, and the verified records learned from peers (bounded, newest last).
+///
+/// # Examples
+///
+/// A node's book: its own record, then what its peers told it.
+///
+/// ```
+/// use pfs_node::Keypair;
+/// use pfs_node::enr::{Enr, EnrFields, Waku2};
+/// use pfs_node::peer_exchange::PeerBook;
+///
+/// let me = Keypair::generate_secp256k1();
+/// let store = Keypair::generate_secp256k1();
+/// let fields = EnrFields { waku2: Some(Waku2(Waku2::STORE)), ..EnrFields::default() };
+/// let mut book = PeerBook::default();
+/// book.set_own(Some(Enr::sign_with_keypair(&me, 1, &EnrFields::default())?));
+/// let learned = vec![Enr::sign_with_keypair(&store, 1, &fields)?];
+/// assert_eq!(book.learn(me.public().to_peer_id(), learned), 1);
+/// assert_eq!(book.stores()[0].0, store.public().to_peer_id());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Default)]
 pub struct PeerBook {
     own: Option<Enr>,
@@ -97,11 +184,45 @@ pub struct PeerBook {
 
 impl PeerBook {
     /// Our own record (answered first).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pfs_node::Keypair;
+    /// use pfs_node::enr::{Enr, EnrFields};
+    /// use pfs_node::peer_exchange::PeerBook;
+    ///
+    /// let mut book = PeerBook::default();
+    /// assert!(book.own().is_none());
+    /// let enr = Enr::sign_with_keypair(&Keypair::generate_secp256k1(), 1, &EnrFields::default())?;
+    /// book.set_own(Some(enr.clone()));
+    /// assert_eq!(book.own(), Some(&enr));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn own(&self) -> Option<&Enr> {
         self.own.as_ref()
     }
 
     /// Replaces our own record.
+    ///
+    /// # Examples
+    ///
+    /// A new sequence number replaces the record answered first:
+    ///
+    /// ```
+    /// use pfs_node::Keypair;
+    /// use pfs_node::enr::{Enr, EnrFields};
+    /// use pfs_node::peer_exchange::PeerBook;
+    ///
+    /// let kp = Keypair::generate_secp256k1();
+    /// let mut book = PeerBook::default();
+    /// book.set_own(Some(Enr::sign_with_keypair(&kp, 1, &EnrFields::default())?));
+    /// book.set_own(Some(Enr::sign_with_keypair(&kp, 2, &EnrFields::default())?));
+    /// assert_eq!(book.own().map(Enr::seq), Some(2));
+    /// book.set_own(None);
+    /// assert!(book.own().is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn set_own(&mut self, enr: Option<Enr>) {
         self.own = enr;
     }
@@ -109,6 +230,29 @@ impl PeerBook {
     /// Learns records (already verified); `local` is our own peer id (never stored).
     /// A record replaces an older one of the same peer unless its seq is lower.
     /// Returns how many were new or newer.
+    ///
+    /// # Examples
+    ///
+    /// Our own record is never learned; an older record of a known peer is ignored, a newer one
+    /// replaces it:
+    ///
+    /// ```
+    /// use pfs_node::Keypair;
+    /// use pfs_node::enr::{Enr, EnrFields};
+    /// use pfs_node::peer_exchange::PeerBook;
+    ///
+    /// let me = Keypair::generate_secp256k1();
+    /// let peer = Keypair::generate_secp256k1();
+    /// let local = me.public().to_peer_id();
+    /// let rec = |kp: &Keypair, seq| Enr::sign_with_keypair(kp, seq, &EnrFields::default());
+    /// let mut book = PeerBook::default();
+    /// assert_eq!(book.learn(local, vec![rec(&peer, 5)?, rec(&me, 9)?]), 1);
+    /// assert_eq!(book.learn(local, vec![rec(&peer, 4)?]), 0);
+    /// assert_eq!(book.learn(local, vec![rec(&peer, 6)?]), 1);
+    /// let learned: Vec<u64> = book.learned().map(|(_, e)| e.seq()).collect();
+    /// assert_eq!(learned, [6]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn learn(&mut self, local: PeerId, enrs: Vec<Enr>) -> usize {
         let mut n = 0;
         for enr in enrs {
@@ -132,11 +276,55 @@ impl PeerBook {
     }
 
     /// The learned records (oldest first).
+    ///
+    /// # Examples
+    ///
+    /// Oldest first, each with the peer id its record names:
+    ///
+    /// ```
+    /// use pfs_node::Keypair;
+    /// use pfs_node::enr::{Enr, EnrFields};
+    /// use pfs_node::peer_exchange::PeerBook;
+    ///
+    /// let (a, b) = (Keypair::generate_secp256k1(), Keypair::generate_secp256k1());
+    /// let mut book = PeerBook::default();
+    /// let local = Keypair::generate_secp256k1().public().to_peer_id();
+    /// book.learn(local, vec![Enr::sign_with_keypair(&a, 1, &EnrFields::default())?]);
+    /// book.learn(local, vec![Enr::sign_with_keypair(&b, 1, &EnrFields::default())?]);
+    /// let peers: Vec<_> = book.learned().map(|(p, _)| *p).collect();
+    /// assert_eq!(peers, [a.public().to_peer_id(), b.public().to_peer_id()]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn learned(&self) -> impl Iterator<Item = &(PeerId, Enr)> {
         self.learned.iter()
     }
 
     /// Learned peers whose record has the store bit, newest first.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pfs_node::Keypair;
+    /// use pfs_node::enr::{Enr, EnrFields, Waku2};
+    /// use pfs_node::peer_exchange::PeerBook;
+    ///
+    /// let with = |bits| EnrFields { waku2: Some(Waku2(bits)), ..EnrFields::default() };
+    /// let (relay, s1, s2) = (
+    ///     Keypair::generate_secp256k1(),
+    ///     Keypair::generate_secp256k1(),
+    ///     Keypair::generate_secp256k1(),
+    /// );
+    /// let mut book = PeerBook::default();
+    /// let local = Keypair::generate_secp256k1().public().to_peer_id();
+    /// book.learn(local, vec![
+    ///     Enr::sign_with_keypair(&s1, 1, &with(Waku2::STORE))?,
+    ///     Enr::sign_with_keypair(&relay, 1, &with(Waku2::RELAY))?,
+    ///     Enr::sign_with_keypair(&s2, 1, &with(Waku2::RELAY | Waku2::STORE))?,
+    /// ]);
+    /// let stores: Vec<_> = book.stores().into_iter().map(|(p, _)| p).collect();
+    /// assert_eq!(stores, [s2.public().to_peer_id(), s1.public().to_peer_id()]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn stores(&self) -> Vec<(PeerId, Enr)> {
         self.learned
             .iter()
@@ -149,6 +337,30 @@ impl PeerBook {
     /// The answer to a query for `num_peers` (0 or absent: all, capped at
     /// [`MAX_PX_PEERS`]): our record first, then the newest learned ones, never the
     /// asking peer's own record.
+    ///
+    /// # Examples
+    ///
+    /// Our record first, then the newest learned, never the asker's own, at most `num_peers`:
+    ///
+    /// ```
+    /// use pfs_node::Keypair;
+    /// use pfs_node::enr::{Enr, EnrFields};
+    /// use pfs_node::peer_exchange::{PeerBook, check_answer};
+    ///
+    /// let rec = |kp: &Keypair| Enr::sign_with_keypair(kp, 1, &EnrFields::default());
+    /// let me = Keypair::generate_secp256k1();
+    /// let keys: Vec<Keypair> = (0..3).map(|_| Keypair::generate_secp256k1()).collect();
+    /// let mut book = PeerBook::default();
+    /// book.set_own(Some(rec(&me)?));
+    /// book.learn(me.public().to_peer_id(), keys.iter().map(rec).collect::<Result<_, _>>()?);
+    /// let asker = keys[2].public().to_peer_id();
+    /// let got = check_answer(book.answer(asker, None))?.enrs;
+    /// let peers: Vec<_> = got.iter().map(Enr::peer_id).collect::<Result<_, _>>()?;
+    /// let expected = [&me, &keys[1], &keys[0]].map(|k| k.public().to_peer_id());
+    /// assert_eq!(peers, expected);
+    /// assert_eq!(check_answer(book.answer(asker, Some(2)))?.enrs.len(), 2);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn answer(&self, asker: PeerId, num_peers: Option<u64>) -> PeerExchangeRpc {
         let n = match num_peers {
             Some(n) if n > 0 => usize::try_from(n).unwrap_or(MAX_PX_PEERS).min(MAX_PX_PEERS),
@@ -203,6 +415,27 @@ pub async fn ask(stream: Stream) -> Result<Answer, PeerExchangeError> {
 /// `ip`/`tcp` from the first plain TCP address on a specified IPv4 address (one that is
 /// not loopback preferred), WebSocket addresses in `multiaddrs` while the record stays
 /// within 300 bytes (checked by the caller when signing).
+///
+/// # Examples
+///
+/// A routable TCP address wins over loopback and the unspecified address; `/ws` addresses go
+/// to `multiaddrs`:
+///
+/// ```
+/// use std::net::Ipv4Addr;
+/// use pfs_node::Multiaddr;
+/// use pfs_node::enr::Waku2;
+/// use pfs_node::peer_exchange::own_fields;
+///
+/// let listen: Vec<Multiaddr> = ["/ip4/0.0.0.0/tcp/1", "/ip4/127.0.0.1/tcp/60000",
+///     "/ip4/10.1.2.3/tcp/60000", "/ip4/10.1.2.3/tcp/60001/ws"]
+///     .iter().map(|s| s.parse()).collect::<Result<_, _>>()?;
+/// let f = own_fields(&listen, Waku2(Waku2::RELAY));
+/// assert_eq!((f.ip, f.tcp, f.udp), (Some(Ipv4Addr::new(10, 1, 2, 3)), Some(60000), None));
+/// assert_eq!(f.multiaddrs, vec!["/ip4/10.1.2.3/tcp/60001/ws".parse::<Multiaddr>()?]);
+/// assert_eq!(f.waku2, Some(Waku2(Waku2::RELAY)));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn own_fields(listen: &[Multiaddr], waku2: Waku2) -> EnrFields {
     let mut tcp: Vec<(Ipv4Addr, u16)> = Vec::new();
     let mut ws: Vec<Multiaddr> = Vec::new();
@@ -236,6 +469,27 @@ pub fn own_fields(listen: &[Multiaddr], waku2: Waku2) -> EnrFields {
 }
 
 /// Signs our record; drops `multiaddrs` entries (last first) until it fits in 300 bytes.
+///
+/// # Examples
+///
+/// Forty `/ws` addresses do not fit in 300 bytes: the record keeps as many as fit.
+///
+/// ```
+/// use pfs_node::enr::{MAX_ENR_SIZE, Waku2};
+/// use pfs_node::peer_exchange::{own_fields, sign_own};
+/// use pfs_node::{Keypair, Multiaddr};
+///
+/// let many: Vec<Multiaddr> = (0..40)
+///     .map(|i| format!("/ip4/10.0.0.{i}/tcp/{}/ws", 2000 + i).parse())
+///     .collect::<Result<_, _>>()?;
+/// let fields = own_fields(&many, Waku2(Waku2::RELAY));
+/// let enr = sign_own(&Keypair::generate_secp256k1(), 1, fields)?;
+/// assert!(enr.as_bytes().len() <= MAX_ENR_SIZE);
+/// let kept = enr.multiaddrs()?;
+/// assert!(!kept.is_empty() && kept.len() < many.len());
+/// assert_eq!(kept[..], many[..kept.len()]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn sign_own(
     keypair: &libp2p::identity::Keypair,
     seq: u64,
