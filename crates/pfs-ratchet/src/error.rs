@@ -4,6 +4,26 @@ use crate::SuiteId;
 use pfs_crypto::CryptoError;
 
 /// Errors of the suite primitives, of session creation and of encryption.
+///
+/// ```
+/// use pfs_crypto::OsRandom;
+/// use pfs_ratchet::{RatchetError, RatchetState, SecretBytes, SuiteId};
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let sk = SecretBytes::new([6; 32]);
+/// // A status-go session needs a 33-byte compressed key for the peer's signed prekey.
+/// let short = RatchetState::new_status_go_initiator(&sk, &[2; 32], &mut OsRandom);
+/// assert_eq!(
+///     short.err(),
+///     Some(RatchetError::InvalidKeyLength { suite: SuiteId::StatusGo, expected: 33, actual: 32 })
+/// );
+/// let zero = RatchetState::new_spec_initiator(&SecretBytes::new([0; 32]), &mut OsRandom);
+/// assert_eq!(zero.err(), Some(RatchetError::ZeroSharedSecret));
+/// // A spec responder sends only after it has read a message.
+/// let mut bob = RatchetState::new_spec_responder(&sk)?;
+/// assert_eq!(bob.encrypt(b"too early", b"").err(), Some(RatchetError::NoSendingChain));
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum RatchetError {
@@ -38,6 +58,38 @@ pub enum RatchetError {
 }
 
 /// The error of a read-only skipped-key store lookup ([`crate::SkippedKeys::get`]).
+///
+/// ```
+/// use pfs_crypto::OsRandom;
+/// use pfs_ratchet::{
+///     ConfirmMode, DecryptError, Limits, MessageKey, RatchetState, SecretBytes, SkippedKeys,
+///     SkippedKeysError,
+/// };
+///
+/// /// A store whose backend is gone.
+/// struct Broken;
+/// impl SkippedKeys for Broken {
+///     fn get(&self, _: &[u8], _: u32) -> Result<Option<MessageKey>, SkippedKeysError> {
+///         Err(SkippedKeysError("database closed".into()))
+///     }
+/// }
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let sk = SecretBytes::new([6; 32]);
+/// let mut alice = RatchetState::new_spec_initiator(&sk, &mut OsRandom)?;
+/// let bob = RatchetState::new_spec_responder(&sk)?;
+/// let (limits, mode) = (Limits::default(), ConfirmMode::Immediate);
+/// let (h0, c0) = alice.encrypt(b"late", b"")?;
+/// let (h1, c1) = alice.encrypt(b"early", b"")?;
+/// let bob = bob.decrypt(&(), &h1, &c1, b"", &mut OsRandom, &limits, mode)?.state;
+/// // Message 0 is behind the chain: its key must come from the store, which fails.
+/// let failed = bob.decrypt(&Broken, &h0, &c0, b"", &mut OsRandom, &limits, mode);
+/// assert_eq!(
+///     failed.err(),
+///     Some(DecryptError::SkippedStore(SkippedKeysError("database closed".into())))
+/// );
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("skipped-key store failed: {0}")]
 pub struct SkippedKeysError(pub String);
@@ -128,6 +180,25 @@ impl From<RatchetError> for DecryptError {
 }
 
 /// Errors of [`crate::RatchetState::from_bytes`].
+///
+/// ```
+/// use pfs_crypto::OsRandom;
+/// use pfs_ratchet::{RatchetState, STATE_FORMAT_VERSION, SecretBytes, StateDecodeError};
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let state = RatchetState::new_spec_initiator(&SecretBytes::new([6; 32]), &mut OsRandom)?;
+/// let bytes = state.to_bytes();
+/// let bytes = bytes.expose();
+/// assert_eq!(bytes[0], STATE_FORMAT_VERSION);
+/// assert_eq!(RatchetState::from_bytes(bytes)?, state);
+/// assert_eq!(RatchetState::from_bytes(&[]).err(), Some(StateDecodeError::Empty));
+/// assert_eq!(RatchetState::from_bytes(&[99]).err(), Some(StateDecodeError::UnknownVersion(99)));
+/// let truncated = RatchetState::from_bytes(&bytes[..bytes.len() - 1]);
+/// assert!(matches!(truncated, Err(StateDecodeError::Malformed(_))));
+/// let trailing = RatchetState::from_bytes(&[bytes, &[0]].concat());
+/// assert_eq!(trailing.err(), Some(StateDecodeError::TrailingBytes(1)));
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum StateDecodeError {

@@ -94,31 +94,153 @@ impl Session {
     }
 
     /// The ratchet state.
+    ///
+    /// ```
+    /// # use pfs_crypto::{OsRandom, secp256k1::SecretKey};
+    /// # use pfs_ratchet::{ConfirmMode, DhKeyPair, Limits, RatchetState, SecretBytes, Session};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let spk = SecretKey::generate(&mut OsRandom)?;
+    /// # let public = spk.public_key().to_compressed().to_vec();
+    /// # let spk = DhKeyPair { secret: spk.to_bytes(), public };
+    /// # let sk = SecretBytes::new([7; 32]);
+    /// # let alice = RatchetState::new_status_go_initiator(&sk, &spk.public, &mut OsRandom)?;
+    /// # let bob = RatchetState::new_status_go_responder(&sk, spk)?;
+    /// # let mut alice = Session::new(alice, Limits::default(), ConfirmMode::Immediate);
+    /// # let mut bob = Session::new(bob, Limits::default(), ConfirmMode::Immediate);
+    /// let (h, c) = alice.encrypt(b"hi", b"")?;
+    /// bob.decrypt(&h, &c, b"", &mut OsRandom)?;
+    /// assert_eq!(bob.state().dhr(), Some(&h.key[..]));
+    /// assert_eq!(bob.state().recv_chain_n(), 1);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn state(&self) -> &RatchetState {
         &self.state
     }
 
     /// The limits in force.
+    ///
+    /// ```
+    /// # use pfs_crypto::{OsRandom, secp256k1::SecretKey};
+    /// # use pfs_ratchet::{ConfirmMode, DhKeyPair, Limits, RatchetState, SecretBytes, Session};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let spk = SecretKey::generate(&mut OsRandom)?;
+    /// # let public = spk.public_key().to_compressed().to_vec();
+    /// # let spk = DhKeyPair { secret: spk.to_bytes(), public };
+    /// # let sk = SecretBytes::new([7; 32]);
+    /// # let alice = RatchetState::new_status_go_initiator(&sk, &spk.public, &mut OsRandom)?;
+    /// # let bob = RatchetState::new_status_go_responder(&sk, spk)?;
+    /// # let mut alice = Session::new(alice, Limits::default(), ConfirmMode::Immediate);
+    /// # let mut bob = Session::new(bob, Limits::default(), ConfirmMode::Immediate);
+    /// # let _ = (&mut alice, &mut bob);
+    /// assert_eq!(bob.limits(), &Limits::default());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn limits(&self) -> &Limits {
         &self.limits
     }
 
     /// The confirmation mode.
+    ///
+    /// ```
+    /// # use pfs_crypto::{OsRandom, secp256k1::SecretKey};
+    /// # use pfs_ratchet::{ConfirmMode, DhKeyPair, Limits, RatchetState, SecretBytes, Session};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let spk = SecretKey::generate(&mut OsRandom)?;
+    /// # let public = spk.public_key().to_compressed().to_vec();
+    /// # let spk = DhKeyPair { secret: spk.to_bytes(), public };
+    /// # let sk = SecretBytes::new([7; 32]);
+    /// # let alice = RatchetState::new_status_go_initiator(&sk, &spk.public, &mut OsRandom)?;
+    /// # let bob = RatchetState::new_status_go_responder(&sk, spk)?;
+    /// # let mut alice = Session::new(alice, Limits::default(), ConfirmMode::Immediate);
+    /// # let mut bob = Session::new(bob, Limits::default(), ConfirmMode::Immediate);
+    /// # let _ = (&mut alice, &mut bob);
+    /// assert_eq!(alice.mode(), ConfirmMode::Immediate);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn mode(&self) -> ConfirmMode {
         self.mode
     }
 
     /// Number of keys in the skipped-key store.
+    ///
+    /// ```
+    /// # use pfs_crypto::{OsRandom, secp256k1::SecretKey};
+    /// # use pfs_ratchet::{ConfirmMode, DhKeyPair, Limits, RatchetState, SecretBytes, Session};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let spk = SecretKey::generate(&mut OsRandom)?;
+    /// # let public = spk.public_key().to_compressed().to_vec();
+    /// # let spk = DhKeyPair { secret: spk.to_bytes(), public };
+    /// # let sk = SecretBytes::new([7; 32]);
+    /// # let alice = RatchetState::new_status_go_initiator(&sk, &spk.public, &mut OsRandom)?;
+    /// # let bob = RatchetState::new_status_go_responder(&sk, spk)?;
+    /// # let mut alice = Session::new(alice, Limits::default(), ConfirmMode::Immediate);
+    /// # let mut bob = Session::new(bob, Limits::default(), ConfirmMode::Immediate);
+    /// alice.encrypt(b"lost", b"")?;
+    /// alice.encrypt(b"lost too", b"")?;
+    /// let (h, c) = alice.encrypt(b"third", b"")?;
+    /// bob.decrypt(&h, &c, b"", &mut OsRandom)?;
+    /// assert_eq!(bob.skipped_len(), 2);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn skipped_len(&self) -> usize {
         self.keys.0.len()
     }
 
     /// True when the store holds a key for `(ratchet_key, n)`.
+    ///
+    /// ```
+    /// # use pfs_crypto::{OsRandom, secp256k1::SecretKey};
+    /// # use pfs_ratchet::{ConfirmMode, DhKeyPair, Limits, RatchetState, SecretBytes, Session};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let spk = SecretKey::generate(&mut OsRandom)?;
+    /// # let public = spk.public_key().to_compressed().to_vec();
+    /// # let spk = DhKeyPair { secret: spk.to_bytes(), public };
+    /// # let sk = SecretBytes::new([7; 32]);
+    /// # let alice = RatchetState::new_status_go_initiator(&sk, &spk.public, &mut OsRandom)?;
+    /// # let bob = RatchetState::new_status_go_responder(&sk, spk)?;
+    /// # let mut alice = Session::new(alice, Limits::default(), ConfirmMode::Immediate);
+    /// # let mut bob = Session::new(bob, Limits::default(), ConfirmMode::Immediate);
+    /// let (h0, c0) = alice.encrypt(b"first", b"")?;
+    /// let (h1, c1) = alice.encrypt(b"second", b"")?;
+    /// bob.decrypt(&h1, &c1, b"", &mut OsRandom)?;
+    /// assert!(bob.has_skipped(&h0.key, 0) && !bob.has_skipped(&h0.key, 1));
+    /// bob.decrypt(&h0, &c0, b"", &mut OsRandom)?; // used: removed
+    /// assert!(!bob.has_skipped(&h0.key, 0));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn has_skipped(&self, ratchet_key: &[u8], n: u32) -> bool {
         self.keys.0.contains_key(&(ratchet_key.to_vec(), n))
     }
 
     /// The store's entries as (ratchet key, n, seq), in key order (no secrets).
+    ///
+    /// ```
+    /// # use pfs_crypto::{OsRandom, secp256k1::SecretKey};
+    /// # use pfs_ratchet::{ConfirmMode, DhKeyPair, Limits, RatchetState, SecretBytes, Session};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let spk = SecretKey::generate(&mut OsRandom)?;
+    /// # let public = spk.public_key().to_compressed().to_vec();
+    /// # let spk = DhKeyPair { secret: spk.to_bytes(), public };
+    /// # let sk = SecretBytes::new([7; 32]);
+    /// # let alice = RatchetState::new_status_go_initiator(&sk, &spk.public, &mut OsRandom)?;
+    /// # let bob = RatchetState::new_status_go_responder(&sk, spk)?;
+    /// # let mut alice = Session::new(alice, Limits::default(), ConfirmMode::Immediate);
+    /// # let mut bob = Session::new(bob, Limits::default(), ConfirmMode::Immediate);
+    /// let (h0, _) = alice.encrypt(b"lost", b"")?;
+    /// let (h1, c1) = alice.encrypt(b"second", b"")?;
+    /// bob.decrypt(&h1, &c1, b"", &mut OsRandom)?;
+    /// let entries = bob.skipped_entries();
+    /// assert_eq!(entries.len(), 1);
+    /// let (key, n, _seq) = &entries[0];
+    /// assert_eq!((key, *n), (&h0.key, 0));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn skipped_entries(&self) -> Vec<(Vec<u8>, u32, u64)> {
         self.keys
             .0
@@ -159,6 +281,26 @@ impl Session {
     }
 
     /// Encrypts (see [`RatchetState::encrypt_detailed`]).
+    ///
+    /// ```
+    /// # use pfs_crypto::{OsRandom, secp256k1::SecretKey};
+    /// # use pfs_ratchet::{ConfirmMode, DhKeyPair, Limits, RatchetState, SecretBytes, Session};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let spk = SecretKey::generate(&mut OsRandom)?;
+    /// # let public = spk.public_key().to_compressed().to_vec();
+    /// # let spk = DhKeyPair { secret: spk.to_bytes(), public };
+    /// # let sk = SecretBytes::new([7; 32]);
+    /// # let alice = RatchetState::new_status_go_initiator(&sk, &spk.public, &mut OsRandom)?;
+    /// # let bob = RatchetState::new_status_go_responder(&sk, spk)?;
+    /// # let mut alice = Session::new(alice, Limits::default(), ConfirmMode::Immediate);
+    /// # let mut bob = Session::new(bob, Limits::default(), ConfirmMode::Immediate);
+    /// let sent = alice.encrypt_detailed(b"hello", b"ad")?;
+    /// assert_eq!((sent.header.n, sent.header.pn), (0, 0));
+    /// let (plaintext, _) = bob.decrypt(&sent.header, &sent.ciphertext, b"ad", &mut OsRandom)?;
+    /// assert_eq!(plaintext, b"hello");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn encrypt_detailed(
         &mut self,
         plaintext: &[u8],

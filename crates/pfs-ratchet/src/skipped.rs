@@ -165,6 +165,24 @@ pub enum ConfirmMode {
 
 /// Names the stored key of a decrypted message, to delete once the application has
 /// processed it ([`ConfirmMode::TwoPhase`]).
+///
+/// ```
+/// use pfs_crypto::OsRandom;
+/// use pfs_ratchet::{ConfirmMode, Limits, RatchetState, Receipt, SecretBytes, Session};
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let sk = SecretBytes::new([6; 32]);
+/// let mut alice = RatchetState::new_spec_initiator(&sk, &mut OsRandom)?;
+/// let bob = RatchetState::new_spec_responder(&sk)?;
+/// let mut bob = Session::new(bob, Limits::default(), ConfirmMode::TwoPhase);
+/// let (h, c) = alice.encrypt(b"hi", b"")?;
+/// let (_, receipt) = bob.decrypt(&h, &c, b"", &mut OsRandom)?;
+/// let receipt = receipt.ok_or("two-phase decryption returns a receipt")?;
+/// assert_eq!(receipt, Receipt { ratchet_key: h.key.clone(), n: 0 });
+/// assert!(bob.confirm(&receipt));
+/// assert!(!bob.confirm(&receipt)); // already confirmed
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Receipt {
     /// The ratchet public key of the message's chain, as on the wire.
@@ -183,6 +201,25 @@ impl fmt::Debug for Receipt {
 }
 
 /// A message key to add to the store.
+///
+/// ```
+/// use pfs_crypto::OsRandom;
+/// use pfs_ratchet::{ConfirmMode, Limits, RatchetState, SecretBytes};
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let sk = SecretBytes::new([6; 32]); // from X3DH
+/// let mut alice = RatchetState::new_spec_initiator(&sk, &mut OsRandom)?;
+/// let bob = RatchetState::new_spec_responder(&sk)?;
+/// let (limits, mode) = (Limits::default(), ConfirmMode::Immediate);
+/// let lost = alice.encrypt_detailed(b"lost", b"")?;
+/// let (h1, c1) = alice.encrypt(b"second", b"")?;
+/// let d = bob.decrypt(&(), &h1, &c1, b"", &mut OsRandom, &limits, mode)?;
+/// let [new] = &d.changes.insert[..] else { panic!("one skipped key") };
+/// assert_eq!((&new.ratchet_key, new.n), (&lost.header.key, 0));
+/// assert_eq!(new.mk, lost.message_key); // the key Alice used for message 0
+/// assert_eq!(new.seq, 0); // the first in the store
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct NewSkippedKey {
     /// The ratchet public key of the chain, as on the wire.
@@ -210,6 +247,38 @@ impl fmt::Debug for NewSkippedKey {
 /// successful decryption, in this order: insert `insert`; delete `remove`; keep only the
 /// newest `keep_newest` keys of the session by `seq`; delete the session's keys with
 /// `seq ≤ delete_seq_at_or_below`.
+///
+/// ```
+/// use pfs_crypto::OsRandom;
+/// use pfs_ratchet::{ConfirmMode, Limits, RatchetState, SecretBytes};
+/// use pfs_ratchet::{MessageKey, SkippedKeys, SkippedKeysError};
+///
+/// #[derive(Default)]
+/// struct Store(std::collections::HashMap<(Vec<u8>, u32), MessageKey>);
+/// impl SkippedKeys for Store {
+///     fn get(&self, key: &[u8], n: u32) -> Result<Option<MessageKey>, SkippedKeysError> {
+///         Ok(self.0.get(&(key.to_vec(), n)).cloned())
+///     }
+/// }
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let sk = SecretBytes::new([6; 32]); // from X3DH
+/// let mut alice = RatchetState::new_spec_initiator(&sk, &mut OsRandom)?;
+/// let bob = RatchetState::new_spec_responder(&sk)?;
+/// let (limits, mode) = (Limits::default(), ConfirmMode::Immediate);
+/// let (h0, c0) = alice.encrypt(b"first", b"")?;
+/// let (h1, c1) = alice.encrypt(b"second", b"")?;
+/// let d1 = bob.decrypt(&(), &h1, &c1, b"", &mut OsRandom, &limits, mode)?;
+/// assert_eq!(d1.changes.insert.len(), 1); // message 0's key, to store
+/// let mut store = Store::default();
+/// for k in &d1.changes.insert {
+///     store.0.insert((k.ratchet_key.clone(), k.n), k.mk.clone());
+/// }
+/// let d0 = d1.state.decrypt(&store, &h0, &c0, b"", &mut OsRandom, &limits, mode)?;
+/// assert_eq!(d0.plaintext, b"first");
+/// assert_eq!(d0.changes.remove, [(h0.key.clone(), 0)]); // used: delete it
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct SkippedKeyChanges {
     /// Keys to insert.
@@ -246,6 +315,24 @@ impl SkippedKeyChanges {
 }
 
 /// The result of a successful [`crate::RatchetState::decrypt`].
+///
+/// ```
+/// use pfs_crypto::OsRandom;
+/// use pfs_ratchet::{ConfirmMode, Limits, RatchetState, SecretBytes};
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let sk = SecretBytes::new([6; 32]); // from X3DH
+/// let mut alice = RatchetState::new_spec_initiator(&sk, &mut OsRandom)?;
+/// let bob = RatchetState::new_spec_responder(&sk)?;
+/// let (limits, mode) = (Limits::default(), ConfirmMode::Immediate);
+/// let sent = alice.encrypt_detailed(b"hello", b"ad")?;
+/// let d = bob.decrypt(&(), &sent.header, &sent.ciphertext, b"ad", &mut OsRandom, &limits, mode)?;
+/// assert_eq!(d.plaintext, b"hello");
+/// assert_eq!((d.message_key, d.associated_data), (sent.message_key, sent.associated_data));
+/// assert!(d.changes.is_empty() && d.receipt.is_none());
+/// assert_eq!(d.state.recv_chain_n(), 1); // the new state replaces `bob`
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug)]
 pub struct Decrypted {
     /// The plaintext.

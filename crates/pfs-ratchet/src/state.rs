@@ -19,6 +19,28 @@ pub const STATE_FORMAT_VERSION: u8 = 1;
 const MAX_STATE_LEN: usize = 512;
 
 /// A Double Ratchet message header.
+///
+/// ```
+/// use pfs_crypto::OsRandom;
+/// use pfs_ratchet::{ConfirmMode, Limits, RatchetState, SecretBytes};
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let sk = SecretBytes::new([6; 32]); // from X3DH
+/// let mut alice = RatchetState::new_spec_initiator(&sk, &mut OsRandom)?;
+/// let bob = RatchetState::new_spec_responder(&sk)?;
+/// let (limits, mode) = (Limits::default(), ConfirmMode::Immediate);
+/// let (h0, c0) = alice.encrypt(b"one", b"")?;
+/// let (h1, _) = alice.encrypt(b"two", b"")?;
+/// assert_eq!((h0.n, h1.n, h0.pn), (0, 1, 0));
+/// assert_eq!(h0.key.len(), 32); // an X25519 ratchet key
+/// let d = bob.decrypt(&(), &h0, &c0, b"", &mut OsRandom, &limits, mode)?;
+/// // Bob's reply starts a new chain under a new key, and tells how long Alice's was.
+/// let mut bob = d.state;
+/// let (reply, _) = bob.encrypt(b"three", b"")?;
+/// assert_ne!(reply.key, h0.key);
+/// assert_eq!((reply.n, reply.pn), (0, 0));
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Header {
     /// The sender's ratchet public key, as on the wire (33 or 32 bytes).
@@ -41,6 +63,25 @@ impl fmt::Debug for Header {
 
 /// Everything an encryption produced, for callers (and vector verifiers) that need the
 /// message key and associated data as well.
+///
+/// ```
+/// use pfs_crypto::OsRandom;
+/// use pfs_ratchet::{ConfirmMode, Limits, RatchetState, SecretBytes};
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let sk = SecretBytes::new([6; 32]); // from X3DH
+/// let mut alice = RatchetState::new_spec_initiator(&sk, &mut OsRandom)?;
+/// let bob = RatchetState::new_spec_responder(&sk)?;
+/// let (limits, mode) = (Limits::default(), ConfirmMode::Immediate);
+/// let e = alice.encrypt_detailed(b"hello", b"prefix")?;
+/// // `iv ‖ ct ‖ tag`: 16 + 5 + 32 bytes.
+/// assert_eq!(e.ciphertext.len(), 16 + 5 + 32);
+/// assert!(e.associated_data.starts_with(b"prefix"));
+/// assert!(e.associated_data.ends_with(&e.header.key));
+/// let d = bob.decrypt(&(), &e.header, &e.ciphertext, b"prefix", &mut OsRandom, &limits, mode)?;
+/// assert_eq!(d.message_key, e.message_key);
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug)]
 pub struct Encrypted {
     /// The header to send.
@@ -370,61 +411,296 @@ impl RatchetState {
     // ----- accessors ----------------------------------------------------------------
 
     /// The suite of this session.
+    ///
+    /// ```
+    /// use pfs_crypto::OsRandom;
+    /// use pfs_ratchet::{ConfirmMode, Limits, RatchetState, SecretBytes};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let sk = SecretBytes::new([6; 32]); // from X3DH
+    /// let mut alice = RatchetState::new_spec_initiator(&sk, &mut OsRandom)?;
+    /// let bob = RatchetState::new_spec_responder(&sk)?;
+    /// let (limits, mode) = (Limits::default(), ConfirmMode::Immediate);
+    /// use pfs_ratchet::SuiteId;
+    /// assert_eq!((alice.suite_id(), bob.suite_id()), (SuiteId::Spec, SuiteId::Spec));
+    /// # let _ = (&mut alice, limits, mode);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn suite_id(&self) -> SuiteId {
         self.suite
     }
     /// The suite of this session, as primitives.
+    ///
+    /// ```
+    /// use pfs_crypto::OsRandom;
+    /// use pfs_ratchet::{ConfirmMode, Limits, RatchetState, SecretBytes};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let sk = SecretBytes::new([6; 32]); // from X3DH
+    /// let mut alice = RatchetState::new_spec_initiator(&sk, &mut OsRandom)?;
+    /// let bob = RatchetState::new_spec_responder(&sk)?;
+    /// let (limits, mode) = (Limits::default(), ConfirmMode::Immediate);
+    /// assert_eq!(alice.suite().public_key_len(), 32);
+    /// assert_eq!(alice.suite().id(), alice.suite_id());
+    /// # let _ = (&mut alice, bob, limits, mode);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn suite(&self) -> &'static dyn Suite {
         suite(self.suite)
     }
     /// Our sending ratchet key pair (`None` for a spec responder before its first message).
+    ///
+    /// ```
+    /// use pfs_crypto::OsRandom;
+    /// use pfs_ratchet::{ConfirmMode, Limits, RatchetState, SecretBytes};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let sk = SecretBytes::new([6; 32]); // from X3DH
+    /// let mut alice = RatchetState::new_spec_initiator(&sk, &mut OsRandom)?;
+    /// let bob = RatchetState::new_spec_responder(&sk)?;
+    /// let (limits, mode) = (Limits::default(), ConfirmMode::Immediate);
+    /// let pair = alice.dhs().ok_or("an initiator has a sending key")?;
+    /// assert_eq!(Some(&pair.public[..]), alice.dhs_public());
+    /// assert!(bob.dhs().is_none()); // a spec responder has none before it reads a message
+    /// # let _ = (&mut alice, limits, mode);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn dhs(&self) -> Option<&DhKeyPair> {
         self.dhs.as_ref()
     }
     /// Our sending ratchet secret key.
+    ///
+    /// ```
+    /// use pfs_crypto::OsRandom;
+    /// use pfs_ratchet::{ConfirmMode, Limits, RatchetState, SecretBytes};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let sk = SecretBytes::new([6; 32]); // from X3DH
+    /// let mut alice = RatchetState::new_spec_initiator(&sk, &mut OsRandom)?;
+    /// let bob = RatchetState::new_spec_responder(&sk)?;
+    /// let (limits, mode) = (Limits::default(), ConfirmMode::Immediate);
+    /// // The secret and public halves belong together (X25519).
+    /// let secret = alice.dhs_private().ok_or("no key")?;
+    /// let public = pfs_crypto::x25519::SecretKey::from_bytes(secret.expose())?.public_key();
+    /// assert_eq!(Some(&public.as_bytes()[..]), alice.dhs_public());
+    /// # let _ = (&mut alice, bob, limits, mode);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn dhs_private(&self) -> Option<&SecretBytes<32>> {
         self.dhs.as_ref().map(|k| &k.secret)
     }
     /// Our sending ratchet public key, as on the wire.
+    ///
+    /// ```
+    /// use pfs_crypto::OsRandom;
+    /// use pfs_ratchet::{ConfirmMode, Limits, RatchetState, SecretBytes};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let sk = SecretBytes::new([6; 32]); // from X3DH
+    /// let mut alice = RatchetState::new_spec_initiator(&sk, &mut OsRandom)?;
+    /// let bob = RatchetState::new_spec_responder(&sk)?;
+    /// let (limits, mode) = (Limits::default(), ConfirmMode::Immediate);
+    /// let (h, _) = alice.encrypt(b"hi", b"")?;
+    /// assert_eq!(alice.dhs_public(), Some(&h.key[..])); // the key in every header of the chain
+    /// # let _ = (bob, limits, mode);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn dhs_public(&self) -> Option<&[u8]> {
         self.dhs.as_ref().map(|k| k.public.as_slice())
     }
     /// The peer's current ratchet public key (`None` if not known yet).
+    ///
+    /// ```
+    /// use pfs_crypto::OsRandom;
+    /// use pfs_ratchet::{ConfirmMode, Limits, RatchetState, SecretBytes};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let sk = SecretBytes::new([6; 32]); // from X3DH
+    /// let mut alice = RatchetState::new_spec_initiator(&sk, &mut OsRandom)?;
+    /// let bob = RatchetState::new_spec_responder(&sk)?;
+    /// let (limits, mode) = (Limits::default(), ConfirmMode::Immediate);
+    /// assert_eq!(bob.dhr(), None); // not known before the first message
+    /// let (h, c) = alice.encrypt(b"hi", b"")?;
+    /// let d = bob.decrypt(&(), &h, &c, b"", &mut OsRandom, &limits, mode)?;
+    /// assert_eq!(d.state.dhr(), alice.dhs_public());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn dhr(&self) -> Option<&[u8]> {
         self.dhr.as_deref()
     }
     /// The root key.
+    ///
+    /// ```
+    /// use pfs_crypto::OsRandom;
+    /// use pfs_ratchet::{ConfirmMode, Limits, RatchetState, SecretBytes};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let sk = SecretBytes::new([6; 32]); // from X3DH
+    /// let mut alice = RatchetState::new_spec_initiator(&sk, &mut OsRandom)?;
+    /// let bob = RatchetState::new_spec_responder(&sk)?;
+    /// let (limits, mode) = (Limits::default(), ConfirmMode::Immediate);
+    /// let bytes = alice.to_bytes();
+    /// let restored = RatchetState::from_bytes(bytes.expose())?;
+    /// assert_eq!(restored.root_chain_key(), alice.root_chain_key());
+    /// // A DH ratchet step (Bob's reply arrives) moves the root key on.
+    /// let (h, c) = alice.encrypt(b"hi", b"")?;
+    /// let mut bob = bob.decrypt(&(), &h, &c, b"", &mut OsRandom, &limits, mode)?.state;
+    /// let (h, c) = bob.encrypt(b"hello", b"")?;
+    /// let after = alice.decrypt(&(), &h, &c, b"", &mut OsRandom, &limits, mode)?.state;
+    /// assert_ne!(after.root_chain_key(), alice.root_chain_key());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn root_chain_key(&self) -> &RootKey {
         &self.root
     }
     /// The sending chain key (`None` for a spec responder until it sends its first
     /// message: the chain is derived then).
+    ///
+    /// ```
+    /// use pfs_crypto::OsRandom;
+    /// use pfs_ratchet::{ConfirmMode, Limits, RatchetState, SecretBytes};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let sk = SecretBytes::new([6; 32]); // from X3DH
+    /// let mut alice = RatchetState::new_spec_initiator(&sk, &mut OsRandom)?;
+    /// let bob = RatchetState::new_spec_responder(&sk)?;
+    /// let (limits, mode) = (Limits::default(), ConfirmMode::Immediate);
+    /// assert!(bob.send_chain_key().is_none()); // a spec responder before its first message
+    /// let (h, c) = alice.encrypt(b"hi", b"")?;
+    /// let d = bob.decrypt(&(), &h, &c, b"", &mut OsRandom, &limits, mode)?;
+    /// // Both chains advanced by one step: the symmetric ratchet agrees.
+    /// assert_eq!(alice.send_chain_key(), d.state.recv_chain_key());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn send_chain_key(&self) -> Option<&ChainKey> {
         self.send.as_ref()
     }
     /// Messages already sent in the current sending chain (the `n` of the next one).
+    ///
+    /// ```
+    /// use pfs_crypto::OsRandom;
+    /// use pfs_ratchet::{ConfirmMode, Limits, RatchetState, SecretBytes};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let sk = SecretBytes::new([6; 32]); // from X3DH
+    /// let mut alice = RatchetState::new_spec_initiator(&sk, &mut OsRandom)?;
+    /// let bob = RatchetState::new_spec_responder(&sk)?;
+    /// let (limits, mode) = (Limits::default(), ConfirmMode::Immediate);
+    /// assert_eq!(alice.send_chain_n(), 0);
+    /// let (h, _) = alice.encrypt(b"hi", b"")?;
+    /// assert_eq!((h.n, alice.send_chain_n()), (0, 1));
+    /// # let _ = (bob, limits, mode);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn send_chain_n(&self) -> u32 {
         self.send_n
     }
     /// The receiving chain key (`None` before a spec initiator's first received message).
+    ///
+    /// ```
+    /// use pfs_crypto::OsRandom;
+    /// use pfs_ratchet::{ConfirmMode, Limits, RatchetState, SecretBytes};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let sk = SecretBytes::new([6; 32]); // from X3DH
+    /// let mut alice = RatchetState::new_spec_initiator(&sk, &mut OsRandom)?;
+    /// let bob = RatchetState::new_spec_responder(&sk)?;
+    /// let (limits, mode) = (Limits::default(), ConfirmMode::Immediate);
+    /// assert!(alice.recv_chain_key().is_none()); // a spec initiator before its first reply
+    /// let (h, c) = alice.encrypt(b"hi", b"")?;
+    /// let mut bob = bob.decrypt(&(), &h, &c, b"", &mut OsRandom, &limits, mode)?.state;
+    /// let (h, c) = bob.encrypt(b"hello", b"")?;
+    /// let alice = alice.decrypt(&(), &h, &c, b"", &mut OsRandom, &limits, mode)?.state;
+    /// assert_eq!(alice.recv_chain_key(), bob.send_chain_key());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn recv_chain_key(&self) -> Option<&ChainKey> {
         self.recv.as_ref()
     }
     /// Keys already derived in the current receiving chain.
+    ///
+    /// ```
+    /// use pfs_crypto::OsRandom;
+    /// use pfs_ratchet::{ConfirmMode, Limits, RatchetState, SecretBytes};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let sk = SecretBytes::new([6; 32]); // from X3DH
+    /// let mut alice = RatchetState::new_spec_initiator(&sk, &mut OsRandom)?;
+    /// let bob = RatchetState::new_spec_responder(&sk)?;
+    /// let (limits, mode) = (Limits::default(), ConfirmMode::Immediate);
+    /// alice.encrypt(b"lost", b"")?;
+    /// let (h, c) = alice.encrypt(b"second", b"")?;
+    /// let d = bob.decrypt(&(), &h, &c, b"", &mut OsRandom, &limits, mode)?;
+    /// assert_eq!(d.state.recv_chain_n(), 2); // message 0's key was derived (and kept) too
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn recv_chain_n(&self) -> u32 {
         self.recv_n
     }
     /// Length of our previous sending chain.
+    ///
+    /// ```
+    /// use pfs_crypto::OsRandom;
+    /// use pfs_ratchet::{ConfirmMode, Limits, RatchetState, SecretBytes};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let sk = SecretBytes::new([6; 32]); // from X3DH
+    /// let mut alice = RatchetState::new_spec_initiator(&sk, &mut OsRandom)?;
+    /// let bob = RatchetState::new_spec_responder(&sk)?;
+    /// let (limits, mode) = (Limits::default(), ConfirmMode::Immediate);
+    /// alice.encrypt(b"one", b"")?;
+    /// alice.encrypt(b"two", b"")?;
+    /// let (h, c) = alice.encrypt(b"three", b"")?;
+    /// let mut bob = bob.decrypt(&(), &h, &c, b"", &mut OsRandom, &limits, mode)?.state;
+    /// let (h, c) = bob.encrypt(b"reply", b"")?;
+    /// let mut alice = alice.decrypt(&(), &h, &c, b"", &mut OsRandom, &limits, mode)?.state;
+    /// let (next, _) = alice.encrypt(b"four", b"")?;
+    /// assert_eq!((alice.pn(), next.pn, next.n), (3, 3, 0)); // three sent in the previous chain
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn pn(&self) -> u32 {
         self.pn
     }
     /// status-go's skipped-key store counter: +1 per skipped key stored and per message
     /// decrypted through the chain; the next sequence number.
+    ///
+    /// ```
+    /// use pfs_crypto::OsRandom;
+    /// use pfs_ratchet::{ConfirmMode, Limits, RatchetState, SecretBytes};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let sk = SecretBytes::new([6; 32]); // from X3DH
+    /// let mut alice = RatchetState::new_spec_initiator(&sk, &mut OsRandom)?;
+    /// let bob = RatchetState::new_spec_responder(&sk)?;
+    /// let (limits, mode) = (Limits::default(), ConfirmMode::Immediate);
+    /// alice.encrypt(b"lost", b"")?;
+    /// let (h, c) = alice.encrypt(b"second", b"")?;
+    /// let d = bob.decrypt(&(), &h, &c, b"", &mut OsRandom, &limits, mode)?;
+    /// assert_eq!(d.state.keys_count(), 2); // one skipped key stored, one message decrypted
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn keys_count(&self) -> u64 {
         self.keys_count
     }
     /// True when [`Self::encrypt`] can be called: a sending chain exists, or (spec
     /// responder after its first received message) can be derived from DHs and DHr.
+    ///
+    /// ```
+    /// use pfs_crypto::OsRandom;
+    /// use pfs_ratchet::{ConfirmMode, Limits, RatchetState, SecretBytes};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let sk = SecretBytes::new([6; 32]); // from X3DH
+    /// let mut alice = RatchetState::new_spec_initiator(&sk, &mut OsRandom)?;
+    /// let bob = RatchetState::new_spec_responder(&sk)?;
+    /// let (limits, mode) = (Limits::default(), ConfirmMode::Immediate);
+    /// assert!(alice.can_send());
+    /// assert!(!bob.can_send()); // a spec responder must read first
+    /// let (h, c) = alice.encrypt(b"hi", b"")?;
+    /// let d = bob.decrypt(&(), &h, &c, b"", &mut OsRandom, &limits, mode)?;
+    /// assert!(d.state.can_send());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn can_send(&self) -> bool {
         self.dhs.is_some() && (self.send.is_some() || self.dhr.is_some())
     }

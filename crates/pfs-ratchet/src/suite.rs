@@ -28,6 +28,15 @@ const CK_NEXT: u8 = 0x0f;
 const CK_MESSAGE: u8 = 0x10;
 
 /// Which suite a session uses.
+///
+/// The suite follows from the length of a ratchet key:
+///
+/// ```
+/// use pfs_ratchet::{SuiteId, suite_for_key_len};
+/// assert_eq!(suite_for_key_len(33).map(|s| s.id()), Some(SuiteId::StatusGo));
+/// assert_eq!(suite_for_key_len(32).map(|s| s.id()), Some(SuiteId::Spec));
+/// assert!(SuiteId::StatusGo < SuiteId::Spec);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum SuiteId {
     /// status-go: secp256k1 ratchet keys, 33-byte compressed on the wire.
@@ -37,6 +46,19 @@ pub enum SuiteId {
 }
 
 /// The primitives of a Double Ratchet suite. Object safe: used as `&dyn Suite`.
+///
+/// ```
+/// use pfs_crypto::OsRandom;
+/// use pfs_ratchet::{Suite, SuiteId, suite};
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// fn agree(s: &dyn Suite) -> Result<bool, Box<dyn std::error::Error>> {
+///     let (a, b) = (s.generate_keypair(&mut OsRandom)?, s.generate_keypair(&mut OsRandom)?);
+///     Ok(s.dh(&a, &b.public)? == s.dh(&b, &a.public)?)
+/// }
+/// assert!(agree(suite(SuiteId::StatusGo))? && agree(suite(SuiteId::Spec))?);
+/// # Ok(())
+/// # }
+/// ```
 pub trait Suite: Send + Sync {
     /// The suite's identifier.
     fn id(&self) -> SuiteId;
@@ -191,10 +213,33 @@ pub trait Suite: Send + Sync {
 }
 
 /// The status-go suite: secp256k1 ECDH (x-coordinate), 33-byte compressed keys.
+///
+/// ```
+/// use pfs_crypto::OsRandom;
+/// use pfs_ratchet::{StatusGoSuite, Suite, SuiteId};
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// assert_eq!((StatusGoSuite.id(), StatusGoSuite.public_key_len()), (SuiteId::StatusGo, 33));
+/// let pair = StatusGoSuite.generate_keypair(&mut OsRandom)?;
+/// assert!(matches!(pair.public[0], 2 | 3)); // SEC1 compressed
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone, Copy, Default)]
 pub struct StatusGoSuite;
 
 /// The specification's suite: X25519 ratchet keys.
+///
+/// ```
+/// use pfs_crypto::OsRandom;
+/// use pfs_ratchet::{RatchetError, SpecSuite, Suite, SuiteId};
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// assert_eq!((SpecSuite.id(), SpecSuite.public_key_len()), (SuiteId::Spec, 32));
+/// let pair = SpecSuite.generate_keypair(&mut OsRandom)?;
+/// // A 33-byte key is a status-go key, not one of this suite.
+/// assert!(matches!(SpecSuite.dh(&pair, &[2; 33]), Err(RatchetError::InvalidKeyLength { .. })));
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SpecSuite;
 
