@@ -31,11 +31,27 @@ impl Lfsr {
     pub const POLY: u64 = 0xB8;
 
     /// An LFSR in state `seed`.
+    ///
+    /// ```
+    /// use pfs_identity::Lfsr;
+    /// // status-go's `alias/generate_test.go`: the first state after seed 42.
+    /// assert_eq!(Lfsr::new(42).next_state(), 0x54);
+    /// assert_eq!(Lfsr::new(42), Lfsr::new(42));
+    /// ```
     pub const fn new(seed: u64) -> Self {
         Self { state: seed }
     }
 
     /// One step: shifts in the parity of `state & 0xB8` and returns the new state.
+    ///
+    /// 42 = 0b101010; `42 & 0xB8` = 0b101000 has two bits set, so a 0 is shifted in (0x54);
+    /// then `0x54 & 0xB8` = 0x10 has one, so a 1 (0xa9):
+    ///
+    /// ```
+    /// use pfs_identity::Lfsr;
+    /// let mut lfsr = Lfsr::new(42);
+    /// assert_eq!((lfsr.next_state(), lfsr.next_state()), (0x54, 0xa9));
+    /// ```
     pub fn next_state(&mut self) -> u64 {
         let bit = u64::from((self.state & Self::POLY).count_ones() & 1);
         self.state = (self.state << 1) | bit;
@@ -63,6 +79,28 @@ pub fn seed(pk: &PublicKey) -> u64 {
 }
 
 /// A three-word name with its intermediate values.
+///
+/// ```
+/// use pfs_identity::{Alias, WordLists};
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # use pfs_identity::words::{ADJECTIVES_LEN, ANIMALS_LEN, EMOJIS_LEN};
+/// let list = |name: &str, len| (0..len).map(|i| format!("{name}{i}")).collect::<Vec<_>>();
+/// let words = WordLists::from_vecs(
+///     list("Adj", ADJECTIVES_LEN),
+///     list("Animal", ANIMALS_LEN),
+///     list("e", EMOJIS_LEN),
+/// )?;
+/// // The generator G (the chat key of the secret key 1); expected values from status-go.
+/// let g = hex::decode("0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798")?;
+/// let pk = pfs_identity::parse_key_bytes(&g)?;
+/// let alias = Alias::for_key(&pk, &words);
+/// assert_eq!(alias.seed, 0x59f2815b16f81798); // the low 64 bits of X
+/// // status-go: "Moral Overdue Bushviper", indices 943, 1162, 21.
+/// assert_eq!(alias.indices, [943, 1162, 21]);
+/// assert_eq!(alias.name, "Adj943 Adj1162 Animal21");
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Alias {
     /// The LFSR seed.

@@ -14,6 +14,21 @@ pub const COLORS: u8 = 32;
 pub const COLOR_ID_MODULUS: u32 = 11;
 
 /// A colour hash: segments `[units 1..5, colour index 0..31]`.
+///
+/// ```
+/// use pfs_identity::ColorHash;
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// // The generator G (the chat key of the secret key 1); expected values from status-go.
+/// let g = hex::decode("0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798")?;
+/// let pk = pfs_identity::parse_key_bytes(&g)?;
+/// let c = ColorHash::for_key(&pk);
+/// assert_eq!(c.value_hex(), "dce28d959f2815b16f81"); // X nibbles 41..60
+/// assert_eq!(c.segments.len(), c.raw_digits.len());
+/// assert_eq!(c.segments[0], [3, 30]); // status-go's first segment for G
+/// assert!(c.segments.iter().all(|[units, color]| (1..=5).contains(units) && *color < 32));
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ColorHash {
     /// The 80-bit value (X nibbles 41..60), big-endian.
@@ -107,6 +122,19 @@ impl ColorHash {
     }
 
     /// The value as minimal lowercase hex (`"0"` for zero).
+    ///
+    /// ```
+    /// use pfs_identity::ColorHash;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// // The generator G (the chat key of the secret key 1); expected values from status-go.
+    /// let g = hex::decode("0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798")?;
+    /// let pk = pfs_identity::parse_key_bytes(&g)?;
+    /// assert_eq!(ColorHash::for_key(&pk).value_hex(), "dce28d959f2815b16f81");
+    /// let zero = ColorHash { value: [0; 10], raw_digits: vec![], segments: vec![] };
+    /// assert_eq!(zero.value_hex(), "0");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn value_hex(&self) -> String {
         minimal_hex(&self.value)
     }

@@ -13,6 +13,21 @@ pub const EMOJI_BASE: u32 = 2757;
 
 /// `identity.Slices(pub33)`: the 33-byte compressed key seen as 66 hex nibbles, cut
 /// into `[0,3)`, `[3,43)` (emoji value), `[43,63)` (colour value) and `[63,66)`.
+///
+/// ```
+/// use pfs_identity::{ColorHash, EmojiHash, Slices};
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// // The generator G (the chat key of the secret key 1); expected values from status-go.
+/// let g = hex::decode("0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798")?;
+/// let pk = pfs_identity::parse_key_bytes(&g)?;
+/// let s = Slices::for_key(&pk);
+/// // The emoji and colour hashes read their values from these slices.
+/// assert_eq!(s.emoji_value, EmojiHash::for_key(&pk).value);
+/// assert_eq!(s.color_value, ColorHash::for_key(&pk).value);
+/// assert_eq!((s.cut_a, s.cut_b), ([0x00, 0x27], [0x07, 0x98])); // "027…" and "…798"
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Slices {
     /// Nibbles 0..3 (the SEC1 tag and the first nibble of X), big-endian, 12 bits.
@@ -77,12 +92,39 @@ impl Slices {
     }
 
     /// Slices a key.
+    ///
+    /// ```
+    /// use pfs_identity::Slices;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// // The generator G (the chat key of the secret key 1); expected values from status-go.
+    /// let g = hex::decode("0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798")?;
+    /// let pk = pfs_identity::parse_key_bytes(&g)?;
+    /// assert_eq!(Slices::for_key(&pk), Slices::of_compressed(pk.as_compressed()));
+    /// assert_eq!(Slices::for_key(&pk).to_hex()[3], "0798"); // status-go's last slice of G
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn for_key(pk: &PublicKey) -> Self {
         Self::of_compressed(pk.as_compressed())
     }
 
     /// The four slices as status-go returns them: minimal big-endian bytes, hex
     /// (`""` for zero).
+    ///
+    /// ```
+    /// use pfs_identity::Slices;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// // The generator G (the chat key of the secret key 1); expected values from status-go.
+    /// let g = hex::decode("0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798")?;
+    /// let pk = pfs_identity::parse_key_bytes(&g)?;
+    /// // status-go's `identity.Slices` of G.
+    /// let [a, emoji, color, b] = Slices::for_key(&pk).to_hex();
+    /// assert_eq!((a.as_str(), b.as_str()), ("27", "0798"));
+    /// assert_eq!(emoji, "9be667ef9dcbbac55a06295ce870b07029bfcdb2");
+    /// assert_eq!(color, "dce28d959f2815b16f81");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn to_hex(&self) -> [String; 4] {
         [
             hex::encode(strip_leading_zeros(&self.cut_a)),
@@ -94,6 +136,27 @@ impl Slices {
 }
 
 /// An emoji hash: the 160-bit value and its 14 base-2757 digits.
+///
+/// ```
+/// use pfs_identity::{EmojiHash, WordLists};
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # use pfs_identity::words::{ADJECTIVES_LEN, ANIMALS_LEN, EMOJIS_LEN};
+/// let list = |name: &str, len| (0..len).map(|i| format!("{name}{i}")).collect::<Vec<_>>();
+/// let words = WordLists::from_vecs(
+///     list("Adj", ADJECTIVES_LEN),
+///     list("Animal", ANIMALS_LEN),
+///     list("e", EMOJIS_LEN),
+/// )?;
+/// // The generator G (the chat key of the secret key 1); expected values from status-go.
+/// let g = hex::decode("0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798")?;
+/// let pk = pfs_identity::parse_key_bytes(&g)?;
+/// let e = EmojiHash::for_key(&pk);
+/// assert_eq!(e.indices[0], 1673); // status-go's first index for G
+/// assert!(e.indices.iter().all(|&i| i < 2757));
+/// assert_eq!(e.emojis(&words)[0], "e1673");
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EmojiHash {
     /// The 160-bit value (X nibbles 1..40), big-endian.
@@ -157,6 +220,19 @@ impl EmojiHash {
     }
 
     /// The value as minimal lowercase hex (`"0"` for zero).
+    ///
+    /// ```
+    /// use pfs_identity::EmojiHash;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// // The generator G (the chat key of the secret key 1); expected values from status-go.
+    /// let g = hex::decode("0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798")?;
+    /// let pk = pfs_identity::parse_key_bytes(&g)?;
+    /// assert_eq!(EmojiHash::for_key(&pk).value_hex(), "9be667ef9dcbbac55a06295ce870b07029bfcdb2");
+    /// let zero = EmojiHash { value: [0; 20], indices: [0; 14] };
+    /// assert_eq!(zero.value_hex(), "0");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn value_hex(&self) -> String {
         minimal_hex(&self.value)
     }

@@ -22,6 +22,12 @@ pub const MARGIN: u32 = 10;
 pub const CELL: u32 = 6;
 
 /// Why an identicon image could not be encoded or decoded.
+///
+/// ```
+/// use pfs_identity::IdenticonError;
+/// use pfs_identity::identicon::decode_png_rgba8;
+/// assert!(matches!(decode_png_rgba8(b"not a png"), Err(IdenticonError::Decode(_))));
+/// ```
 #[derive(Debug, thiserror::Error)]
 pub enum IdenticonError {
     /// The PNG encoder failed.
@@ -36,6 +42,15 @@ pub enum IdenticonError {
 }
 
 /// How [`Identicon::render_terminal`] draws.
+///
+/// ```
+/// use pfs_identity::{Identicon, TerminalStyle};
+/// let icon = Identicon::from_string("Culona"); // first row: . . # . .
+/// let plain = icon.render_terminal(TerminalStyle::Plain);
+/// assert!(plain.starts_with("....##....\n"));
+/// let color = icon.render_terminal(TerminalStyle::TrueColor);
+/// assert!(color.contains("\x1b[") && !color.contains('#'));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TerminalStyle {
     /// Filled cells as two full blocks in the identicon colour (24-bit ANSI escapes).
@@ -191,43 +206,96 @@ impl Identicon {
     }
 
     /// The hashed string.
+    ///
+    /// ```
+    /// use pfs_identity::Identicon;
+    /// let icon = Identicon::from_string("Culona"); // status-go's `identicon_test.go` input
+    /// assert_eq!(icon.input(), "Culona");
+    /// ```
     pub fn input(&self) -> &str {
         &self.input
     }
 
     /// MD5 of the input.
+    ///
+    /// ```
+    /// use pfs_identity::Identicon;
+    /// let icon = Identicon::from_string("Culona"); // status-go's `identicon_test.go` input
+    /// assert_eq!(hex::encode(icon.md5()), "81c982389df4e8bbf1b73da5956cb345");
+    /// ```
     pub fn md5(&self) -> &[u8; 16] {
         &self.md5
     }
 
     /// The 25 mirrored pattern bytes, row-major.
+    ///
+    /// ```
+    /// use pfs_identity::Identicon;
+    /// let icon = Identicon::from_string("Culona"); // status-go's `identicon_test.go` input
+    /// // Row i is MD5 bytes 3i, 3i+1, 3i+2, mirrored: 81 c9 82 c9 81.
+    /// assert_eq!(icon.pattern()[..5], [0x81, 0xc9, 0x82, 0xc9, 0x81]);
+    /// ```
     pub fn pattern(&self) -> &[u8; GRID * GRID] {
         &self.pattern
     }
 
     /// The 25 cells, row-major; `true` = filled.
+    ///
+    /// ```
+    /// use pfs_identity::Identicon;
+    /// let icon = Identicon::from_string("Culona"); // status-go's `identicon_test.go` input
+    /// // A cell is filled when its pattern byte is even: only 0x82 in the first row.
+    /// assert_eq!(icon.bitmap()[..5], [false, false, true, false, false]);
+    /// ```
     pub fn bitmap(&self) -> &[bool; GRID * GRID] {
         &self.bitmap
     }
 
     /// The float RGB colour from go-colorful `Hsl`.
+    ///
+    /// ```
+    /// use pfs_identity::Identicon;
+    /// let icon = Identicon::from_string("Culona"); // status-go's `identicon_test.go` input
+    /// // go-colorful's `RGBA()` rounds each channel to 16 bits: status-go's 36044, 55705, 51618.
+    /// let to16 = |c: f64| (c * 65535.0 + 0.5) as u16;
+    /// assert_eq!(icon.color_float().map(to16), [36044, 55705, 51618]);
+    /// ```
     pub fn color_float(&self) -> [f64; 3] {
         self.color_float
     }
 
     /// The 16-bit RGBA colour (`color.RGBA()`, alpha 65535).
+    ///
+    /// ```
+    /// use pfs_identity::Identicon;
+    /// let icon = Identicon::from_string("Culona"); // status-go's `identicon_test.go` input
+    /// assert_eq!(icon.color_rgba16(), [36044, 55705, 51618, 65535]);
+    /// ```
     pub fn color_rgba16(&self) -> [u16; 4] {
         let [r, g, b] = self.color16;
         [r, g, b, u16::MAX]
     }
 
     /// The 8-bit RGBA colour written into the image (`v16 >> 8`, alpha 255).
+    ///
+    /// ```
+    /// use pfs_identity::Identicon;
+    /// let icon = Identicon::from_string("Culona"); // status-go's `identicon_test.go` input
+    /// // The 16-bit channels shifted right by 8 (36044 >> 8 = 140, ...).
+    /// assert_eq!(icon.color_rgba8(), [140, 217, 201, 255]);
+    /// ```
     pub fn color_rgba8(&self) -> [u8; 4] {
         let [r, g, b] = self.color8;
         [r, g, b, u8::MAX]
     }
 
     /// The colour as `#rrggbb`.
+    ///
+    /// ```
+    /// use pfs_identity::Identicon;
+    /// let icon = Identicon::from_string("Culona"); // status-go's `identicon_test.go` input
+    /// assert_eq!(icon.color_hex(), "#8cd9c9");
+    /// ```
     pub fn color_hex(&self) -> String {
         let [r, g, b] = self.color8;
         format!("#{r:02x}{g:02x}{b:02x}")

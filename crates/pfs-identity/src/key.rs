@@ -13,6 +13,18 @@ pub const COMPRESSED_LEN: usize = 33;
 pub const UNCOMPRESSED_LEN: usize = 65;
 
 /// Why a chat key could not be parsed.
+///
+/// ```
+/// use pfs_identity::{KeyError, parse_key_bytes, parse_public_key_string};
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// assert!(matches!(parse_key_bytes(&[2; 32]), Err(KeyError::WrongLength { actual: 32, .. })));
+/// assert_eq!(parse_public_key_string("0xzz"), Err(KeyError::BadHex));
+/// let mut x_too_big = [0xff; 33];
+/// x_too_big[0] = 0x02; // x ≥ p: not a field element
+/// assert_eq!(parse_key_bytes(&x_too_big), Err(KeyError::NotOnCurve));
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum KeyError {
     /// The text was not valid hexadecimal.

@@ -27,6 +27,14 @@ pub const EMOJIS_FILE: &str = "emojis.json";
 pub const RING_COLORS_FILE: &str = "ring-colors.json";
 
 /// Why word lists or a palette could not be loaded.
+///
+/// ```
+/// use pfs_identity::{DataError, RingPalette, WordLists};
+/// let short = RingPalette::from_vec(vec!["#000000".into(); 31]);
+/// assert!(matches!(short, Err(DataError::WrongLength { expected: 32, actual: 31, .. })));
+/// let missing = WordLists::load_dir("/nonexistent/identity-data");
+/// assert!(matches!(missing, Err(DataError::Read { .. })));
+/// ```
 #[derive(Debug, thiserror::Error)]
 pub enum DataError {
     /// A file could not be read (missing, unreadable).
@@ -88,6 +96,17 @@ fn check_len(list: &'static str, v: &[String], expected: usize) -> Result<(), Da
 }
 
 /// The alias word lists and the emoji-hash alphabet.
+///
+/// ```
+/// use pfs_identity::WordLists;
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let list = |len| vec!["w".to_string(); len];
+/// let words = WordLists::from_vecs(list(1389), list(1704), list(2757))?;
+/// let lens = (words.adjectives().len(), words.animals().len(), words.emojis().len());
+/// assert_eq!(lens, (1389, 1704, 2757));
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WordLists {
     adjectives: Vec<String>,
@@ -152,22 +171,79 @@ impl WordLists {
     }
 
     /// The adjectives (first and second alias word).
+    ///
+    /// ```
+    /// use pfs_identity::WordLists;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # use pfs_identity::words::{ADJECTIVES_LEN, ANIMALS_LEN, EMOJIS_LEN};
+    /// let list = |name: &str, len| (0..len).map(|i| format!("{name}{i}")).collect::<Vec<_>>();
+    /// let words = WordLists::from_vecs(
+    ///     list("Adj", ADJECTIVES_LEN),
+    ///     list("Animal", ANIMALS_LEN),
+    ///     list("e", EMOJIS_LEN),
+    /// )?;
+    /// assert_eq!(words.adjectives()[0], "Adj0");
+    /// assert_eq!(words.adjectives().len(), 1389);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn adjectives(&self) -> &[String] {
         &self.adjectives
     }
 
     /// The animals (third alias word).
+    ///
+    /// ```
+    /// use pfs_identity::WordLists;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # use pfs_identity::words::{ADJECTIVES_LEN, ANIMALS_LEN, EMOJIS_LEN};
+    /// let list = |name: &str, len| (0..len).map(|i| format!("{name}{i}")).collect::<Vec<_>>();
+    /// let words = WordLists::from_vecs(
+    ///     list("Adj", ADJECTIVES_LEN),
+    ///     list("Animal", ANIMALS_LEN),
+    ///     list("e", EMOJIS_LEN),
+    /// )?;
+    /// assert_eq!(words.animals()[1703], "Animal1703");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn animals(&self) -> &[String] {
         &self.animals
     }
 
     /// The emoji-hash alphabet.
+    ///
+    /// ```
+    /// use pfs_identity::WordLists;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # use pfs_identity::words::{ADJECTIVES_LEN, ANIMALS_LEN, EMOJIS_LEN};
+    /// let list = |name: &str, len| (0..len).map(|i| format!("{name}{i}")).collect::<Vec<_>>();
+    /// let words = WordLists::from_vecs(
+    ///     list("Adj", ADJECTIVES_LEN),
+    ///     list("Animal", ANIMALS_LEN),
+    ///     list("e", EMOJIS_LEN),
+    /// )?;
+    /// assert_eq!(words.emojis().len(), 2757);
+    /// assert_eq!(words.emojis()[42], "e42"); // kept in the order given
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn emojis(&self) -> &[String] {
         &self.emojis
     }
 }
 
 /// The 32 identity-ring colours (`#RRGGBB`), indexed by a colour-hash colour index.
+///
+/// ```
+/// use pfs_identity::RingPalette;
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let colors: Vec<String> = (0..32).map(|i| format!("#0000{i:02x}")).collect();
+/// let palette = RingPalette::from_vec(colors.clone())?;
+/// assert_eq!(palette.colors(), colors.as_slice());
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RingPalette {
     colors: Vec<String>,
@@ -212,17 +288,60 @@ impl RingPalette {
 
     /// Loads the `light` palette of a `ring-colors.json` file
     /// (`{"light": [32 "#RRGGBB"], "dark": [...]}`; status-go's two are identical).
+    ///
+    /// ```
+    /// use pfs_identity::{DataError, RingPalette};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let name = format!("pfs-identity-doc-{}-file", std::process::id());
+    /// let dir = std::env::temp_dir().join(name);
+    /// std::fs::create_dir_all(&dir)?;
+    /// let colors: Vec<String> = (0..32).map(|i| format!("#0000{i:02x}")).collect();
+    /// let json = serde_json::json!({ "light": colors, "dark": colors });
+    /// std::fs::write(dir.join("ring-colors.json"), json.to_string())?;
+    /// let palette = RingPalette::load_file(dir.join("ring-colors.json"))?;
+    /// assert_eq!(palette.colors(), colors.as_slice());
+    /// std::fs::write(dir.join("bad.json"), "[1, 2]")?;
+    /// let bad = RingPalette::load_file(dir.join("bad.json"));
+    /// assert!(matches!(bad, Err(DataError::Malformed { .. })));
+    /// std::fs::remove_dir_all(&dir)?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn load_file(path: impl AsRef<Path>) -> Result<Self, DataError> {
         let f: RingColorsFile = read_json(path.as_ref().to_path_buf())?;
         Self::from_vec(f.light)
     }
 
     /// Loads `ring-colors.json` from a data directory.
+    ///
+    /// ```
+    /// use pfs_identity::RingPalette;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let name = format!("pfs-identity-doc-{}-dir", std::process::id());
+    /// let dir = std::env::temp_dir().join(name);
+    /// std::fs::create_dir_all(&dir)?;
+    /// let colors: Vec<String> = (0..32).map(|i| format!("#0000{i:02x}")).collect();
+    /// let json = serde_json::json!({ "light": colors, "dark": colors });
+    /// std::fs::write(dir.join("ring-colors.json"), json.to_string())?;
+    /// assert_eq!(RingPalette::load_dir(&dir)?.colors()[31], "#00001f");
+    /// std::fs::remove_dir_all(&dir)?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn load_dir(dir: impl AsRef<Path>) -> Result<Self, DataError> {
         Self::load_file(dir.as_ref().join(RING_COLORS_FILE))
     }
 
     /// The colours.
+    ///
+    /// ```
+    /// use pfs_identity::RingPalette;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let palette = RingPalette::from_vec(vec!["#4360DF".to_string(); 32])?;
+    /// assert!(palette.colors().iter().all(|c| c == "#4360DF")); // kept exactly as given
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn colors(&self) -> &[String] {
         &self.colors
     }
