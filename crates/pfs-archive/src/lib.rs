@@ -114,6 +114,37 @@ pub const STATUS_BAD_REQUEST: u32 = 400;
 pub const STATUS_INTERNAL_ERROR: u32 = 500;
 
 /// How the archive keeps and serves messages.
+///
+/// # Examples
+///
+/// Pages are capped by `max_page`; a query without a limit gets `default_page`:
+///
+/// ```
+/// use pfs_archive::{Archive, ArchiveConfig, WakuMessage};
+/// use pfs_wire::waku::StoreQueryRequest;
+///
+/// let config = ArchiveConfig { max_page: 3, default_page: 2, ..ArchiveConfig::default() };
+/// assert_eq!(ArchiveConfig::default().retention_secs, 30 * 24 * 3600);
+/// let mut archive = Archive::open_in_memory(config)?;
+/// let now = 1_700_000_000_000_000_000i64;
+/// for p in 0..5u8 {
+///     let m = WakuMessage {
+///         payload: vec![p],
+///         content_topic: "/a/1/b/proto".into(),
+///         ..WakuMessage::default()
+///     };
+///     archive.insert("/waku/2/rs/16/32", &m, now + i64::from(p))?;
+/// }
+/// let page = |limit| StoreQueryRequest {
+///     request_id: "r".into(),
+///     include_data: true,
+///     pagination_limit: limit,
+///     ..StoreQueryRequest::default()
+/// };
+/// assert_eq!(archive.query(&page(None)).messages.len(), 2);
+/// assert_eq!(archive.query(&page(Some(50))).messages.len(), 3);
+/// # Ok::<(), pfs_archive::ArchiveError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ArchiveConfig {
     /// Messages received longer ago than this are deleted by [`Archive::purge`]
@@ -149,6 +180,17 @@ impl Default for ArchiveConfig {
 }
 
 /// What one [`Archive::purge_step`] did.
+///
+/// # Examples
+///
+/// ```
+/// use pfs_archive::{Archive, ArchiveConfig, PurgeStep};
+///
+/// // Nothing due: one step, nothing deleted, done.
+/// let mut archive = Archive::open_in_memory(ArchiveConfig::default())?;
+/// assert_eq!(archive.purge_step(0)?, PurgeStep { deleted: 0, done: true });
+/// # Ok::<(), pfs_archive::ArchiveError>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PurgeStep {
     /// Messages deleted by this step (at most [`ArchiveConfig::purge_chunk`]).
@@ -158,6 +200,26 @@ pub struct PurgeStep {
 }
 
 /// Why an archive operation failed.
+///
+/// # Examples
+///
+/// A file written by a newer schema is refused and left as it is:
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use pfs_archive::{Archive, ArchiveConfig, ArchiveError};
+///
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("archive.sqlite3");
+/// rusqlite::Connection::open(&path)?.pragma_update(None, "user_version", 99)?;
+/// let refused = Archive::open(&path, ArchiveConfig::default());
+/// let Err(ArchiveError::SchemaTooNew { found, supported }) = refused else {
+///     panic!("schema too new")
+/// };
+/// assert_eq!((found, supported), (99, Archive::SCHEMA_VERSION));
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ArchiveError {
@@ -381,6 +443,25 @@ impl Archive {
 
     /// An archive in memory, lost when dropped (tests, or a node that keeps no history
     /// across restarts).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pfs_archive::{Archive, ArchiveConfig, WakuMessage};
+    ///
+    /// let mut archive = Archive::open_in_memory(ArchiveConfig::default())?;
+    /// let m = WakuMessage {
+    ///     payload: vec![1],
+    ///     content_topic: "/a/1/b/proto".into(),
+    ///     ..WakuMessage::default()
+    /// };
+    /// assert!(archive.insert("/waku/2/rs/16/32", &m, 1_700_000_000_000_000_000)?);
+    /// assert_eq!(archive.len()?, 1);
+    /// drop(archive);
+    /// // A new in-memory archive starts empty.
+    /// assert!(Archive::open_in_memory(ArchiveConfig::default())?.is_empty()?);
+    /// # Ok::<(), pfs_archive::ArchiveError>(())
+    /// ```
     pub fn open_in_memory(config: ArchiveConfig) -> Result<Archive, ArchiveError> {
         Self::init(Connection::open_in_memory()?, config, false)
     }
@@ -458,6 +539,17 @@ impl Archive {
     }
 
     /// The configuration the archive was opened with.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pfs_archive::{Archive, ArchiveConfig};
+    ///
+    /// let config = ArchiveConfig { max_messages: Some(10), ..ArchiveConfig::default() };
+    /// let archive = Archive::open_in_memory(config.clone())?;
+    /// assert_eq!(archive.config(), &config);
+    /// # Ok::<(), pfs_archive::ArchiveError>(())
+    /// ```
     pub fn config(&self) -> &ArchiveConfig {
         &self.config
     }
@@ -764,6 +856,27 @@ impl Archive {
     }
 
     /// How many messages are stored.
+    ///
+    /// # Examples
+    ///
+    /// A duplicate (same deterministic hash) is stored once:
+    ///
+    /// ```
+    /// use pfs_archive::{Archive, ArchiveConfig, WakuMessage};
+    ///
+    /// let mut archive = Archive::open_in_memory(ArchiveConfig::default())?;
+    /// let now = 1_700_000_000_000_000_000i64;
+    /// let m = WakuMessage {
+    ///     payload: vec![1],
+    ///     content_topic: "/a/1/b/proto".into(),
+    ///     timestamp: Some(now),
+    ///     ..WakuMessage::default()
+    /// };
+    /// assert!(archive.insert("/waku/2/rs/16/32", &m, now)?);
+    /// assert!(!archive.insert("/waku/2/rs/16/32", &m, now)?);
+    /// assert_eq!(archive.len()?, 1);
+    /// # Ok::<(), pfs_archive::ArchiveError>(())
+    /// ```
     pub fn len(&self) -> Result<u64, ArchiveError> {
         let n: i64 = self
             .conn
