@@ -192,6 +192,24 @@ impl Default for Limits {
 }
 
 /// Why untrusted bytes were refused.
+///
+/// A caller matches the reason:
+///
+/// ```
+/// use pfs_wire::{Limits, WireError};
+/// // dh_header (field 101: tag varint aa 06) holding key [1, 2]; payload (field 3) "hi".
+/// let bytes = [0xaa, 0x06, 4, 0x0a, 2, 1, 2, 0x1a, 2, b'h', b'i'];
+/// assert!(pfs_wire::decode_direct_message(&bytes, &Limits::default()).is_ok());
+/// // Truncated: the payload announces 2 bytes, 1 follows.
+/// let truncated = pfs_wire::decode_direct_message(&bytes[..10], &Limits::default());
+/// assert!(matches!(truncated, Err(WireError::Malformed { .. })));
+/// // Larger than the configured maximum: refused before decoding.
+/// let small = Limits { max_message_size: 8, ..Limits::default() };
+/// assert_eq!(
+///     pfs_wire::decode_direct_message(&bytes, &small),
+///     Err(WireError::TooLarge { size: 11, max: 8 })
+/// );
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum WireError {
