@@ -16,6 +16,23 @@ use crate::bundle::{BundleError, VerifiedBundle, verify_bundle};
 pub const MAX_CONTACT_CODE_LEN: usize = 16 * 1024;
 
 /// Why a contact code was refused.
+///
+/// A caller pasting a code gets the reason:
+///
+/// ```
+/// use pfs_x3dh::contact::MAX_CONTACT_CODE_LEN;
+/// use pfs_x3dh::{BundleError, ContactCodeError};
+/// assert_eq!(pfs_x3dh::parse_contact_code("").err(), Some(ContactCodeError::Empty));
+/// let long = "A".repeat(MAX_CONTACT_CODE_LEN + 4);
+/// assert!(matches!(pfs_x3dh::parse_contact_code(&long), Err(ContactCodeError::TooLong { .. })));
+/// // "KA==" is the two bytes 28 00 cut to one: field 5's varint is missing.
+/// assert!(matches!(pfs_x3dh::parse_contact_code("KA=="), Err(ContactCodeError::Wire(_))));
+/// // "KAE=" is a bundle with a timestamp and nothing else: no identity to verify.
+/// assert!(matches!(
+///     pfs_x3dh::parse_contact_code("KAE="),
+///     Err(ContactCodeError::Bundle(BundleError::InvalidIdentity { len: 0 }))
+/// ));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ContactCodeError {
@@ -124,6 +141,17 @@ pub fn parse_contact_code(code: &str) -> Result<VerifiedBundle, ContactCodeError
 }
 
 /// Why a QR code could not be made or rendered.
+///
+/// ```
+/// use pfs_x3dh::QrError;
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// // Version 40 at level M holds 2331 bytes.
+/// assert!(matches!(pfs_x3dh::contact_code_qr(&"x".repeat(2332)), Err(QrError::Encode(_))));
+/// let qr = pfs_x3dh::contact_code_qr("hello")?;
+/// assert_eq!(qr.to_png(65), Err(QrError::BadScale { scale: 65, max: 64 }));
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum QrError {
@@ -145,6 +173,18 @@ pub enum QrError {
 
 /// A QR code of a contact code (error correction level M), with a 4-module quiet zone
 /// in every rendering.
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// // Five bytes fit a version 1 symbol: 21 × 21 modules.
+/// let qr = pfs_x3dh::contact_code_qr("hello")?;
+/// let dark = (0..21).flat_map(|y| (0..21).map(move |x| (x, y)));
+/// let dark = dark.filter(|&(x, y)| qr.is_dark(x, y)).count();
+/// assert!(dark > 0 && dark < 21 * 21);
+/// assert!(format!("{qr:?}").contains("width: 21"));
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone)]
 pub struct ContactCodeQr {
     width: usize,
@@ -214,11 +254,36 @@ impl ContactCodeQr {
     }
 
     /// Number of modules per side, without the quiet zone.
+    ///
+    /// ```
+    /// use pfs_x3dh::ContactCodeQr;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// // Version v has 17 + 4v modules per side: 21 for version 1, 25 for version 2.
+    /// // At level M, version 1 holds 14 bytes.
+    /// assert_eq!(ContactCodeQr::new(&"x".repeat(14))?.width(), 21);
+    /// assert_eq!(ContactCodeQr::new(&"x".repeat(15))?.width(), 25);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn width(&self) -> usize {
         self.width
     }
 
     /// Whether module (`x`, `y`) is dark; `false` outside the code (the quiet zone).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let qr = pfs_x3dh::contact_code_qr("hello")?;
+    /// // The top-left finder pattern: a dark 7 × 7 ring, a light ring, a dark 3 × 3 centre.
+    /// assert!((0..7).all(|i| qr.is_dark(i, 0) && qr.is_dark(0, i) && qr.is_dark(6, i)));
+    /// assert!(!qr.is_dark(1, 1) && qr.is_dark(3, 3));
+    /// assert!(!qr.is_dark(7, 0)); // the separator
+    /// // Timing pattern on row 6, alternating from column 8.
+    /// assert!(qr.is_dark(8, 6) && !qr.is_dark(9, 6) && qr.is_dark(10, 6));
+    /// assert!(!qr.is_dark(21, 0) && !qr.is_dark(0, 100)); // outside the code
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn is_dark(&self, x: usize, y: usize) -> bool {
         if x >= self.width || y >= self.width {
             return false;
@@ -235,6 +300,15 @@ impl ContactCodeQr {
     }
 
     /// Side of the picture with its quiet zone, in modules.
+    ///
+    /// ```
+    /// use pfs_x3dh::contact::QR_QUIET_ZONE;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let qr = pfs_x3dh::contact_code_qr("hello")?;
+    /// assert_eq!(qr.padded_width(), 21 + 2 * QR_QUIET_ZONE);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn padded_width(&self) -> usize {
         self.width + 2 * QR_QUIET_ZONE
     }
