@@ -30,6 +30,19 @@ pub const MNEMONIC_WORDS: usize = 12;
 pub const MNEMONIC_ENTROPY_LEN: usize = 16;
 
 /// Why an account could not be created or recovered.
+///
+/// What a user typing a phrase gets back:
+///
+/// ```
+/// use pfs_crypto::OsRandom;
+/// use pfs_x3dh::{Account, AccountError};
+/// let recover = |phrase: &str| Account::recover(phrase, &mut OsRandom).err();
+/// // Twelve valid words whose checksum does not match.
+/// assert_eq!(recover(&["abandon"; 12].join(" ")), Some(AccountError::BadChecksum));
+/// let typo = format!("{} abuot", ["abandon"; 11].join(" "));
+/// assert_eq!(recover(&typo), Some(AccountError::UnknownWord { position: 12 }));
+/// assert_eq!(recover(""), Some(AccountError::WrongWordCount { expected: 12, actual: 0 }));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum AccountError {
@@ -195,6 +208,16 @@ impl Mnemonic {
 
     /// The phrase: 12 lowercase words separated by single spaces. This is the account's
     /// master secret: show it to its owner only.
+    ///
+    /// ```
+    /// use pfs_x3dh::Mnemonic;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// // The BIP39 (Trezor) vector for 16 zero bytes of entropy.
+    /// let expected = format!("{} about", ["abandon"; 11].join(" "));
+    /// assert_eq!(Mnemonic::from_entropy(&[0; 16])?.phrase(), expected);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn phrase(&self) -> &str {
         &self.phrase
     }
@@ -349,6 +372,20 @@ impl Account {
     }
 
     /// Derives the identity from `mnemonic` and generates a new installation id.
+    ///
+    /// ```
+    /// use pfs_crypto::OsRandom;
+    /// use pfs_x3dh::{Account, Mnemonic};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let mnemonic = Mnemonic::from_entropy(&[7; 16])?;
+    /// let a = Account::from_mnemonic(&mnemonic, &mut OsRandom)?;
+    /// let b = Account::from_mnemonic(&mnemonic, &mut OsRandom)?;
+    /// assert_eq!(a.identity(), b.identity()); // the identity comes from the phrase only
+    /// assert_ne!(a.installation_id(), b.installation_id());
+    /// assert_eq!(a.identity(), &mnemonic.identity()?);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn from_mnemonic(
         mnemonic: &Mnemonic,
         rng: &mut dyn RandomSource,
@@ -384,16 +421,47 @@ impl Account {
     }
 
     /// The identity key pair.
+    ///
+    /// ```
+    /// use pfs_x3dh::{Account, IdentityKeyPair};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let identity = IdentityKeyPair::from_bytes(&[0x42; 32])?;
+    /// let account = Account::from_parts(identity.clone(), "phone".parse()?);
+    /// assert_eq!(account.identity(), &identity);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn identity(&self) -> &IdentityKeyPair {
         &self.identity
     }
 
     /// The public identity key (the chat key).
+    ///
+    /// ```
+    /// use pfs_crypto::secp256k1::SecretKey;
+    /// use pfs_x3dh::{Account, IdentityKeyPair};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let identity = IdentityKeyPair::from_bytes(&[0x42; 32])?;
+    /// let account = Account::from_parts(identity, "phone".parse()?);
+    /// assert_eq!(account.public_key(), &SecretKey::from_bytes(&[0x42; 32])?.public_key());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn public_key(&self) -> &PublicKey {
         self.identity.public()
     }
 
     /// This installation's id.
+    ///
+    /// ```
+    /// use pfs_x3dh::{Account, IdentityKeyPair};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let identity = IdentityKeyPair::from_bytes(&[0x42; 32])?;
+    /// let account = Account::from_parts(identity, "phone".parse()?);
+    /// assert_eq!(account.installation_id().as_str(), "phone");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn installation_id(&self) -> &InstallationId {
         &self.installation_id
     }
