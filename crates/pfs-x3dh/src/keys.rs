@@ -14,6 +14,18 @@ use pfs_crypto::{CryptoError, RandomSource};
 pub const SPK_ID_LEN: usize = 33;
 
 /// The long-term identity key of an account (the "chat key"): a secp256k1 key pair.
+///
+/// ```
+/// use pfs_crypto::OsRandom;
+/// use pfs_x3dh::IdentityKeyPair;
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let id = IdentityKeyPair::generate(&mut OsRandom)?;
+/// assert_eq!(id.public(), &id.secret().public_key());
+/// let secret_hex = hex::encode(id.secret().to_bytes().expose());
+/// assert!(!format!("{id:?}").contains(&secret_hex)); // the secret is redacted
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct IdentityKeyPair {
     secret: SecretKey,
@@ -22,6 +34,22 @@ pub struct IdentityKeyPair {
 
 impl IdentityKeyPair {
     /// Wraps a secret key and derives its public key.
+    ///
+    /// ```
+    /// use pfs_crypto::secp256k1::SecretKey;
+    /// use pfs_x3dh::IdentityKeyPair;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let mut one = [0u8; 32];
+    /// one[31] = 1;
+    /// let id = IdentityKeyPair::from_secret(SecretKey::from_bytes(&one)?);
+    /// // The secret key 1 has the generator G as its public key (SEC 2).
+    /// assert_eq!(
+    ///     hex::encode(id.public().as_compressed()),
+    ///     "0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798"
+    /// );
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn from_secret(secret: SecretKey) -> Self {
         let public = secret.public_key();
         Self { secret, public }
@@ -66,11 +94,34 @@ impl IdentityKeyPair {
     }
 
     /// The secret key.
+    ///
+    /// ```
+    /// use pfs_x3dh::IdentityKeyPair;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let id = IdentityKeyPair::from_bytes(&[0x42; 32])?;
+    /// assert_eq!(id.secret().to_bytes().expose(), &[0x42; 32]);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn secret(&self) -> &SecretKey {
         &self.secret
     }
 
     /// The public identity key.
+    ///
+    /// ```
+    /// use pfs_x3dh::IdentityKeyPair;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let mut one = [0u8; 32];
+    /// one[31] = 1;
+    /// let id = IdentityKeyPair::from_bytes(&one)?;
+    /// assert_eq!(
+    ///     hex::encode(id.public().as_compressed()),
+    ///     "0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798"
+    /// ); // G
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn public(&self) -> &PublicKey {
         &self.public
     }
@@ -87,6 +138,18 @@ impl fmt::Debug for IdentityKeyPair {
 
 /// A signed prekey of one installation, with its version (1 for the first, +1 at every
 /// rotation) and the time it was generated (nanoseconds since the Unix epoch).
+///
+/// ```
+/// use pfs_crypto::OsRandom;
+/// use pfs_x3dh::SignedPreKeyPair;
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let spk = SignedPreKeyPair::generate(&mut OsRandom, 3, 1_700_000_000_000_000_000)?;
+/// assert_eq!(spk.version(), 3);
+/// let secret_hex = hex::encode(spk.secret().to_bytes().expose());
+/// assert!(!format!("{spk:?}").contains(&secret_hex)); // the secret is redacted
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct SignedPreKeyPair {
     secret: SecretKey,
@@ -97,6 +160,19 @@ pub struct SignedPreKeyPair {
 
 impl SignedPreKeyPair {
     /// Wraps an existing secret key (e.g. loaded from the store).
+    ///
+    /// ```
+    /// use pfs_crypto::OsRandom;
+    /// use pfs_x3dh::SignedPreKeyPair;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// // A key saved by a store comes back as it was.
+    /// let spk = SignedPreKeyPair::generate(&mut OsRandom, 2, 1_700_000_000_000_000_000)?;
+    /// let loaded = SignedPreKeyPair::new(spk.secret().clone(), spk.version(), spk.created_ns());
+    /// assert_eq!(loaded, spk);
+    /// assert_eq!(loaded.id(), spk.id());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn new(secret: SecretKey, version: u32, created_ns: i64) -> Self {
         let public = secret.public_key();
         Self {
@@ -133,32 +209,99 @@ impl SignedPreKeyPair {
     }
 
     /// The secret key.
+    ///
+    /// ```
+    /// use pfs_crypto::OsRandom;
+    /// use pfs_x3dh::SignedPreKeyPair;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let spk = SignedPreKeyPair::generate(&mut OsRandom, 1, 1_700_000_000_000_000_000)?;
+    /// assert_eq!(spk.secret().public_key(), *spk.public());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn secret(&self) -> &SecretKey {
         &self.secret
     }
 
     /// The public key.
+    ///
+    /// ```
+    /// use pfs_crypto::OsRandom;
+    /// use pfs_x3dh::SignedPreKeyPair;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let spk = SignedPreKeyPair::generate(&mut OsRandom, 1, 1_700_000_000_000_000_000)?;
+    /// assert_eq!(spk.public(), &spk.secret().public_key());
+    /// assert_eq!(spk.public().to_compressed(), spk.id());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn public(&self) -> &PublicKey {
         &self.public
     }
 
     /// The version advertised in bundles.
+    ///
+    /// ```
+    /// use pfs_crypto::OsRandom;
+    /// use pfs_x3dh::SignedPreKeyPair;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let spk = SignedPreKeyPair::generate(&mut OsRandom, 1, 1_700_000_000_000_000_000)?;
+    /// let rotated = SignedPreKeyPair::generate(&mut OsRandom, spk.version() + 1, 0)?;
+    /// assert_eq!((spk.version(), rotated.version()), (1, 2));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn version(&self) -> u32 {
         self.version
     }
 
     /// When the key was generated (ns since the epoch).
+    ///
+    /// ```
+    /// use pfs_crypto::OsRandom;
+    /// use pfs_x3dh::SignedPreKeyPair;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let spk = SignedPreKeyPair::generate(&mut OsRandom, 1, 1_700_000_000_000_000_000)?;
+    /// assert_eq!(spk.created_ns(), 1_700_000_000_000_000_000);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn created_ns(&self) -> i64 {
         self.created_ns
     }
 
     /// The id that names this key on the wire: its 33-byte compressed encoding.
+    ///
+    /// ```
+    /// use pfs_crypto::OsRandom;
+    /// use pfs_x3dh::SignedPreKeyPair;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let spk = SignedPreKeyPair::generate(&mut OsRandom, 1, 1_700_000_000_000_000_000)?;
+    /// assert_eq!(spk.id().len(), pfs_x3dh::SPK_ID_LEN);
+    /// assert!(matches!(spk.id()[0], 2 | 3)); // SEC1 compressed
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn id(&self) -> [u8; SPK_ID_LEN] {
         self.public.to_compressed()
     }
 
     /// True when this key is older than [`crate::BUNDLE_REFRESH_INTERVAL_NS`] at `now_ns`
     /// (see [`crate::spk_needs_rotation`]).
+    ///
+    /// ```
+    /// use pfs_crypto::OsRandom;
+    /// use pfs_x3dh::SignedPreKeyPair;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let spk = SignedPreKeyPair::generate(&mut OsRandom, 1, 1_700_000_000_000_000_000)?;
+    /// use pfs_x3dh::BUNDLE_REFRESH_INTERVAL_NS;
+    /// let created = spk.created_ns();
+    /// assert!(!spk.needs_rotation(created));
+    /// assert!(!spk.needs_rotation(created + BUNDLE_REFRESH_INTERVAL_NS));
+    /// assert!(spk.needs_rotation(created + BUNDLE_REFRESH_INTERVAL_NS + 1));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn needs_rotation(&self, now_ns: i64) -> bool {
         crate::bundle::spk_needs_rotation(self.created_ns, now_ns)
     }
@@ -176,6 +319,17 @@ impl fmt::Debug for SignedPreKeyPair {
 }
 
 /// The one-time X3DH ephemeral key of the initiator.
+///
+/// ```
+/// use pfs_crypto::OsRandom;
+/// use pfs_x3dh::EphemeralKeyPair;
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let e = EphemeralKeyPair::generate(&mut OsRandom)?;
+/// let secret_hex = hex::encode(e.secret().to_bytes().expose());
+/// assert!(!format!("{e:?}").contains(&secret_hex)); // the secret is redacted
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct EphemeralKeyPair {
     secret: SecretKey,
@@ -184,6 +338,21 @@ pub struct EphemeralKeyPair {
 
 impl EphemeralKeyPair {
     /// Wraps a secret key.
+    ///
+    /// ```
+    /// use pfs_crypto::secp256k1::SecretKey;
+    /// use pfs_x3dh::EphemeralKeyPair;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let mut one = [0u8; 32];
+    /// one[31] = 1;
+    /// let e = EphemeralKeyPair::from_secret(SecretKey::from_bytes(&one)?);
+    /// assert_eq!(
+    ///     hex::encode(e.public().as_compressed()),
+    ///     "0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798"
+    /// ); // G
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn from_secret(secret: SecretKey) -> Self {
         let public = secret.public_key();
         Self { secret, public }
@@ -207,11 +376,31 @@ impl EphemeralKeyPair {
     }
 
     /// The secret key.
+    ///
+    /// ```
+    /// use pfs_crypto::OsRandom;
+    /// use pfs_x3dh::EphemeralKeyPair;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let e = EphemeralKeyPair::generate(&mut OsRandom)?;
+    /// assert_eq!(e.secret().public_key(), *e.public());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn secret(&self) -> &SecretKey {
         &self.secret
     }
 
     /// The public key (sent as `X3DHHeader.key`).
+    ///
+    /// ```
+    /// use pfs_crypto::secp256k1::SecretKey;
+    /// use pfs_x3dh::EphemeralKeyPair;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let e = EphemeralKeyPair::from_secret(SecretKey::from_bytes(&[9; 32])?);
+    /// assert_eq!(e.public(), &SecretKey::from_bytes(&[9; 32])?.public_key());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn public(&self) -> &PublicKey {
         &self.public
     }
@@ -227,6 +416,16 @@ impl fmt::Debug for EphemeralKeyPair {
 }
 
 /// Why a string is not an installation id.
+///
+/// ```
+/// use pfs_x3dh::{InstallationId, InstallationIdError};
+/// assert_eq!("".parse::<InstallationId>(), Err(InstallationIdError::Empty));
+/// let long = "é".repeat(129); // 258 bytes in UTF-8
+/// assert_eq!(
+///     InstallationId::new(long),
+///     Err(InstallationIdError::TooLong { len: 258, max: 256 })
+/// );
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum InstallationIdError {
@@ -329,16 +528,41 @@ impl InstallationId {
     }
 
     /// The id as a string.
+    ///
+    /// ```
+    /// use pfs_x3dh::InstallationId;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// assert_eq!(InstallationId::new("phone-1")?.as_str(), "phone-1");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn as_str(&self) -> &str {
         &self.0
     }
 
     /// The id's UTF-8 bytes.
+    ///
+    /// ```
+    /// use pfs_x3dh::InstallationId;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// assert_eq!(InstallationId::new("tëst")?.as_bytes(), [b't', 0xc3, 0xab, b's', b't']);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn as_bytes(&self) -> &[u8] {
         self.0.as_bytes()
     }
 
     /// Unwraps the string.
+    ///
+    /// ```
+    /// use pfs_x3dh::InstallationId;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let s: String = InstallationId::new("laptop")?.into_string();
+    /// assert_eq!(s, "laptop");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn into_string(self) -> String {
         self.0
     }
