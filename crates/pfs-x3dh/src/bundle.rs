@@ -45,6 +45,23 @@ pub fn spk_needs_rotation(created_ns: i64, now_ns: i64) -> bool {
 }
 
 /// One installation's entry of a bundle.
+///
+/// ```
+/// use pfs_crypto::OsRandom;
+/// use pfs_x3dh::{BundleEntry, IdentityKeyPair, SignedPreKeyPair};
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let identity = IdentityKeyPair::generate(&mut OsRandom)?;
+/// let spk = SignedPreKeyPair::generate(&mut OsRandom, 1, 0)?;
+/// let entries = [BundleEntry::own("phone".parse()?, &spk, 1)];
+/// let wire = pfs_x3dh::sign_bundle(&identity, &entries, 42)?;
+/// let verified = pfs_x3dh::verify_bundle(&wire)?;
+/// let entry = &verified.entries()[0];
+/// assert_eq!(entry.installation_id.as_str(), "phone");
+/// assert_eq!(&entry.signed_pre_key, spk.public());
+/// assert_eq!((entry.version, entry.protocol_version), (1, 1));
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BundleEntry {
     /// The installation.
@@ -85,12 +102,51 @@ impl BundleEntry {
     }
 
     /// The signed prekey id (its compressed encoding), as used in X3DH and DR headers.
+    ///
+    /// ```
+    /// use pfs_crypto::OsRandom;
+    /// use pfs_x3dh::{BundleEntry, SignedPreKeyPair};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let spk = SignedPreKeyPair::generate(&mut OsRandom, 1, 0)?;
+    /// let entry = BundleEntry::own("phone".parse()?, &spk, 1);
+    /// assert_eq!(entry.spk_id(), spk.public().to_compressed());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn spk_id(&self) -> [u8; SPK_ID_LEN] {
         self.signed_pre_key.to_compressed()
     }
 }
 
 /// Why a bundle could not be signed or does not verify.
+///
+/// ```
+/// use pfs_x3dh::BundleError;
+/// use pfs_crypto::OsRandom;
+/// use pfs_x3dh::{BundleEntry, IdentityKeyPair, SignedPreKeyPair};
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let identity = IdentityKeyPair::generate(&mut OsRandom)?;
+/// let spk = SignedPreKeyPair::generate(&mut OsRandom, 1, 0)?;
+/// let entries = [BundleEntry::own("phone".parse()?, &spk, 1)];
+/// let wire = pfs_x3dh::sign_bundle(&identity, &entries, 42)?;
+/// // A truncated identity.
+/// let mut bad = wire.clone();
+/// bad.identity.truncate(32);
+/// assert_eq!(pfs_x3dh::verify_bundle(&bad), Err(BundleError::InvalidIdentity { len: 32 }));
+/// // The same installation twice.
+/// let mut bad = wire.clone();
+/// bad.signed_pre_keys.push(bad.signed_pre_keys[0].clone());
+/// assert_eq!(
+///     pfs_x3dh::verify_bundle(&bad),
+///     Err(BundleError::DuplicateInstallationId("phone".into()))
+/// );
+/// // Signed by someone else: another identity put in front of Alice's signature.
+/// let mut bad = wire.clone();
+/// bad.identity = IdentityKeyPair::generate(&mut OsRandom)?.public().to_compressed().to_vec();
+/// assert_eq!(pfs_x3dh::verify_bundle(&bad), Err(BundleError::SignerMismatch));
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum BundleError {
@@ -323,11 +379,39 @@ pub struct VerifiedBundle {
 
 impl VerifiedBundle {
     /// The identity key that signed the bundle.
+    ///
+    /// ```
+    /// use pfs_crypto::OsRandom;
+    /// use pfs_x3dh::{BundleEntry, IdentityKeyPair, SignedPreKeyPair};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let identity = IdentityKeyPair::generate(&mut OsRandom)?;
+    /// let spk = SignedPreKeyPair::generate(&mut OsRandom, 1, 0)?;
+    /// let entries = [BundleEntry::own("phone".parse()?, &spk, 1)];
+    /// let wire = pfs_x3dh::sign_bundle(&identity, &entries, 42)?;
+    /// let verified = pfs_x3dh::verify_bundle(&wire)?;
+    /// assert_eq!(verified.identity(), identity.public());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn identity(&self) -> &PublicKey {
         &self.identity
     }
 
     /// The entries, in wire order.
+    ///
+    /// ```
+    /// use pfs_crypto::OsRandom;
+    /// use pfs_x3dh::{BundleEntry, IdentityKeyPair, SignedPreKeyPair};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let identity = IdentityKeyPair::generate(&mut OsRandom)?;
+    /// let spk = SignedPreKeyPair::generate(&mut OsRandom, 1, 0)?;
+    /// let entries = [BundleEntry::own("phone".parse()?, &spk, 1)];
+    /// let wire = pfs_x3dh::sign_bundle(&identity, &entries, 42)?;
+    /// let verified = pfs_x3dh::verify_bundle(&wire)?;
+    /// assert_eq!(verified.entries(), entries);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn entries(&self) -> &[BundleEntry] {
         &self.entries
     }
@@ -355,16 +439,61 @@ impl VerifiedBundle {
     }
 
     /// The signed timestamp (ns since the epoch; 0 = not set).
+    ///
+    /// ```
+    /// use pfs_crypto::OsRandom;
+    /// use pfs_x3dh::{BundleEntry, IdentityKeyPair, SignedPreKeyPair};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let identity = IdentityKeyPair::generate(&mut OsRandom)?;
+    /// let spk = SignedPreKeyPair::generate(&mut OsRandom, 1, 0)?;
+    /// let entries = [BundleEntry::own("phone".parse()?, &spk, 1)];
+    /// let wire = pfs_x3dh::sign_bundle(&identity, &entries, 42)?;
+    /// let verified = pfs_x3dh::verify_bundle(&wire)?;
+    /// assert_eq!(verified.timestamp_ns(), 42);
+    /// assert_eq!(verified.bundle().timestamp, 42);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn timestamp_ns(&self) -> i64 {
         self.timestamp_ns
     }
 
     /// The bundle as received.
+    ///
+    /// ```
+    /// use pfs_crypto::OsRandom;
+    /// use pfs_x3dh::{BundleEntry, IdentityKeyPair, SignedPreKeyPair};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let identity = IdentityKeyPair::generate(&mut OsRandom)?;
+    /// let spk = SignedPreKeyPair::generate(&mut OsRandom, 1, 0)?;
+    /// let entries = [BundleEntry::own("phone".parse()?, &spk, 1)];
+    /// let wire = pfs_x3dh::sign_bundle(&identity, &entries, 42)?;
+    /// let verified = pfs_x3dh::verify_bundle(&wire)?;
+    /// assert_eq!(verified.bundle(), &wire);
+    /// assert_eq!(pfs_x3dh::contact_code(verified.bundle()), pfs_x3dh::contact_code(&wire));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn bundle(&self) -> &pb::Bundle {
         &self.bundle
     }
 
     /// Takes the bundle as received.
+    ///
+    /// ```
+    /// use pfs_crypto::OsRandom;
+    /// use pfs_x3dh::{BundleEntry, IdentityKeyPair, SignedPreKeyPair};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let identity = IdentityKeyPair::generate(&mut OsRandom)?;
+    /// let spk = SignedPreKeyPair::generate(&mut OsRandom, 1, 0)?;
+    /// let entries = [BundleEntry::own("phone".parse()?, &spk, 1)];
+    /// let wire = pfs_x3dh::sign_bundle(&identity, &entries, 42)?;
+    /// let verified = pfs_x3dh::verify_bundle(&wire)?;
+    /// let forwarded = verified.into_bundle(); // kept as received
+    /// assert_eq!(forwarded, wire);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn into_bundle(self) -> pb::Bundle {
         self.bundle
     }
