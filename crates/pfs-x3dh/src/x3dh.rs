@@ -36,6 +36,35 @@ use pfs_wire::pb;
 use crate::keys::{EphemeralKeyPair, IdentityKeyPair, SPK_ID_LEN};
 
 /// Why an X3DH step failed.
+///
+/// ```
+/// use pfs_crypto::{CryptoError, OsRandom, RandomSource};
+/// use pfs_x3dh::{IdentityKeyPair, SignedPreKeyPair, X3dhError, X3dhHeader};
+///
+/// struct Dry;
+/// impl RandomSource for Dry {
+///     fn fill_bytes(&mut self, _: &mut [u8]) -> Result<(), CryptoError> {
+///         Err(CryptoError::Randomness("no entropy".into()))
+///     }
+/// }
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let alice = IdentityKeyPair::generate(&mut OsRandom)?;
+/// let bob = IdentityKeyPair::generate(&mut OsRandom)?;
+/// let spk = SignedPreKeyPair::generate(&mut OsRandom, 1, 0)?;
+/// let dry = pfs_x3dh::x3dh_initiate(&alice, bob.public(), spk.public(), &mut Dry);
+/// assert!(matches!(dry, Err(X3dhError::Randomness(_))));
+/// let (_, header) =
+///     pfs_x3dh::x3dh_initiate(&alice, bob.public(), spk.public(), &mut OsRandom)?;
+/// // Bob no longer has the signed prekey the header names.
+/// let gone = pfs_x3dh::x3dh_respond_to_header(&bob, alice.public(), &header, |_| None);
+/// assert_eq!(gone, Err(X3dhError::UnknownSignedPreKey));
+/// let mut wire = header.to_pb();
+/// wire.id.truncate(20);
+/// let short = X3dhHeader::from_pb(&wire);
+/// assert_eq!(short, Err(X3dhError::InvalidSignedPreKeyId { len: 20 }));
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum X3dhError {
@@ -61,6 +90,23 @@ pub enum X3dhError {
 }
 
 /// The X3DH header of an initial message.
+///
+/// ```
+/// use pfs_crypto::OsRandom;
+/// use pfs_x3dh::{IdentityKeyPair, SignedPreKeyPair};
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let alice = IdentityKeyPair::generate(&mut OsRandom)?;
+/// let bob = IdentityKeyPair::generate(&mut OsRandom)?;
+/// let spk = SignedPreKeyPair::generate(&mut OsRandom, 1, 0)?;
+/// let (sk_a, header) =
+///     pfs_x3dh::x3dh_initiate(&alice, bob.public(), spk.public(), &mut OsRandom)?;
+/// assert_eq!(header.spk_id, spk.id()); // which of Bob's prekeys was used
+/// let find = |id: &[u8; 33]| (*id == spk.id()).then(|| spk.secret().clone());
+/// let sk_b = pfs_x3dh::x3dh_respond_to_header(&bob, alice.public(), &header, find)?;
+/// assert_eq!(sk_a, sk_b);
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct X3dhHeader {
     /// The initiator's ephemeral public key (`X3DHHeader.key`).
@@ -126,6 +172,22 @@ impl X3dhHeader {
     }
 
     /// The replay-detection id of this header (see the module documentation).
+    ///
+    /// ```
+    /// use pfs_crypto::OsRandom;
+    /// use pfs_x3dh::{IdentityKeyPair, SignedPreKeyPair, X3dhHeader};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let alice = IdentityKeyPair::generate(&mut OsRandom)?;
+    /// let bob = IdentityKeyPair::generate(&mut OsRandom)?;
+    /// let spk = SignedPreKeyPair::generate(&mut OsRandom, 1, 0)?;
+    /// let (_, header) =
+    ///     pfs_x3dh::x3dh_initiate(&alice, bob.public(), spk.public(), &mut OsRandom)?;
+    /// // A replayed initial message carries the same header, hence the same id.
+    /// let replayed = X3dhHeader::from_pb(&header.to_pb())?;
+    /// assert_eq!(replayed.initial_message_id(), header.initial_message_id());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn initial_message_id(&self) -> InitialMessageId {
         InitialMessageId::new(&self.spk_id, &self.ephemeral)
     }
@@ -134,6 +196,20 @@ impl X3dhHeader {
 /// Identifies the session start an X3DH header belongs to:
 /// `Keccak-256(spk_id ‖ compressed ephemeral)`. The store remembers these ids to detect
 /// replayed initial messages (see the module documentation).
+///
+/// ```
+/// use pfs_crypto::OsRandom;
+/// use pfs_x3dh::{EphemeralKeyPair, InitialMessageId, SignedPreKeyPair};
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let spk_id = SignedPreKeyPair::generate(&mut OsRandom, 1, 0)?.id();
+/// let e1 = EphemeralKeyPair::generate(&mut OsRandom)?;
+/// let e2 = EphemeralKeyPair::generate(&mut OsRandom)?;
+/// // Two session starts on the same prekey are told apart by their ephemeral keys.
+/// let id1 = InitialMessageId::new(&spk_id, e1.public());
+/// assert_ne!(id1, InitialMessageId::new(&spk_id, e2.public()));
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct InitialMessageId([u8; 32]);
 
@@ -161,11 +237,32 @@ impl InitialMessageId {
     }
 
     /// Rebuilds an id from stored bytes.
+    ///
+    /// ```
+    /// use pfs_x3dh::InitialMessageId;
+    /// let stored = [7u8; 32];
+    /// assert_eq!(InitialMessageId::from_bytes(stored).as_bytes(), &stored);
+    /// assert!(InitialMessageId::from_bytes([1; 32]) < InitialMessageId::from_bytes([2; 32]));
+    /// ```
     pub const fn from_bytes(bytes: [u8; 32]) -> Self {
         Self(bytes)
     }
 
     /// The 32 bytes.
+    ///
+    /// ```
+    /// use pfs_crypto::{OsRandom, hash::keccak256};
+    /// use pfs_x3dh::{EphemeralKeyPair, InitialMessageId, SignedPreKeyPair};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let spk_id = SignedPreKeyPair::generate(&mut OsRandom, 1, 0)?.id();
+    /// let e = EphemeralKeyPair::generate(&mut OsRandom)?;
+    /// let id = InitialMessageId::new(&spk_id, e.public());
+    /// // Keccak-256(spk_id ‖ compressed ephemeral), computed here by hand.
+    /// let by_hand = keccak256(&[&spk_id[..], e.public().as_compressed()].concat());
+    /// assert_eq!(id.as_bytes(), &by_hand);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub const fn as_bytes(&self) -> &[u8; 32] {
         &self.0
     }
