@@ -94,14 +94,15 @@ pub struct Answer {
 ///
 /// ```
 /// use pfs_node::Keypair;
-/// use pfs_node::enr::{Enr, EnrError, EnrFields};
+/// use pfs_node::enr::{Enr, EnrError, EnrFields, Waku2};
 /// use pfs_node::peer_exchange::check_answer;
 /// use pfs_wire::waku::{PeerExchangeResponse, PeerExchangeRpc, PeerInfo};
 ///
-/// let good = Enr::sign_with_keypair(&Keypair::generate_secp256k1(), 1, &EnrFields::default())?;
+/// let fields = EnrFields { waku2: Some(Waku2(Waku2::STORE)), ..EnrFields::default() };
+/// let good = Enr::sign_with_keypair(&Keypair::generate_secp256k1(), 1, &fields)?;
 /// let mut tampered = good.as_bytes().to_vec();
 /// let last = tampered.len() - 1;
-/// tampered[last] ^= 1;
+/// tampered[last] ^= 1; // the waku2 value, the last key: store becomes store + relay
 /// let infos = [Some(good.as_bytes().to_vec()), Some(tampered), None, Some(vec![0xc0])];
 /// let rpc = PeerExchangeRpc {
 ///     query: None,
