@@ -27,6 +27,7 @@ use pfs_fuzz::{DetRng, SnapshotHandle, SnapshotStore};
 use pfs_protocol::clock::{DAY, HOUR};
 use pfs_protocol::config::ConfirmMode;
 use pfs_protocol::{Config, DeliveredKind, Engine, ManualClock};
+use pfs_scenarios::iid;
 use pfs_store::MemoryStore;
 use pfs_wire::{Message, pb};
 use proptest::prelude::*;
@@ -226,8 +227,8 @@ impl Model {
                 self.users[u].devs[e].inst.clone(),
             );
             // the device limit may refuse: that is a correct outcome, not a failure
-            let _ = self.dev((u, e)).engine.enable_installation(&ni);
-            let _ = self.dev((u, new)).engine.enable_installation(&ei);
+            let _ = self.dev((u, e)).engine.enable_installation(&iid(&ni));
+            let _ = self.dev((u, new)).engine.enable_installation(&iid(&ei));
         }
     }
 
@@ -467,7 +468,7 @@ impl Model {
                 };
                 if a != b {
                     let inst = self.dev(b).inst.clone();
-                    let _ = self.dev(a).engine.disable_installation(&inst);
+                    let _ = self.dev(a).engine.disable_installation(&iid(&inst));
                 }
             }
             Op::Recover { user, dev } => {

@@ -328,9 +328,9 @@ fn own_devices_get_a_copy_of_what_we_send() {
         let mut alice2 = w.device(&a, "a2");
         let mut bob = w.device(&b, "b");
         alice1.learn(&mut alice2);
-        alice1.engine.enable_installation("a2").unwrap();
+        alice1.engine.enable_installation(&iid("a2")).unwrap();
         alice2.learn(&mut alice1);
-        alice2.engine.enable_installation("a1").unwrap();
+        alice2.engine.enable_installation(&iid("a1")).unwrap();
         alice1.learn(&mut bob);
         let out = alice1
             .engine
@@ -351,7 +351,7 @@ fn own_devices_get_a_copy_of_what_we_send() {
         let mut alice4 = w.device(&a, "a4");
         alice1.learn(&mut alice3);
         alice1.learn(&mut alice4);
-        alice1.engine.enable_installation("a3").unwrap();
-        assert!(alice1.engine.enable_installation("a4").is_err());
+        alice1.engine.enable_installation(&iid("a3")).unwrap();
+        assert!(alice1.engine.enable_installation(&iid("a4")).is_err());
     });
 }

@@ -328,7 +328,7 @@ fn process_public_bundle_out_of_order() {
         let mut alice2 = w.device(&a, "alice2");
         // alice1 learns alice2 before creating its own bundle
         alice1.learn(&mut alice2);
-        alice1.engine.enable_installation("alice2").unwrap();
+        alice1.engine.enable_installation(&iid("alice2")).unwrap();
         let own = alice1.engine.own_bundle().unwrap();
         assert!(own.signed_pre_key("alice2").is_some());
         assert!(own.signed_pre_key("alice1").is_some());

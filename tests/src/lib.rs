@@ -119,6 +119,11 @@ impl Device {
     }
 }
 
+/// An installation id (test code: panics on an invalid one).
+pub fn iid(id: &str) -> pfs_protocol::InstallationId {
+    pfs_protocol::InstallationId::new(id).expect("installation id")
+}
+
 pub fn message_id(msg: &Outgoing) -> Vec<u8> {
     pfs_crypto::hash::keccak256(&msg.bytes).to_vec()
 }

@@ -21,7 +21,8 @@ use pfs_crypto::secp256k1::{PublicKey, SecretKey};
 use pfs_crypto::{OsRandom, RandomSource};
 use pfs_protocol::{Config, Engine, ManualClock, Outgoing};
 use pfs_store::{
-    MemoryStore, SessionKey, SkippedKeyRecord, SqliteOptions, SqliteStore, Store, Synchronous,
+    IdentityKey, InstallationId, MemoryStore, SessionKey, SkippedKeyRecord, SqliteOptions,
+    SqliteStore, Store, Synchronous,
 };
 
 /// The store passphrase of every fixture (created with one PBKDF2 iteration: see
@@ -332,8 +333,8 @@ fn temp_dir(target: &Path, prefix: &str) -> tempfile::TempDir {
         .unwrap()
 }
 
-fn uuid_like(i: usize) -> String {
-    format!("{:08x}-0000-4000-8000-{:012x}", i, i)
+fn uuid_like(i: usize) -> InstallationId {
+    InstallationId::new(format!("{:08x}-0000-4000-8000-{:012x}", i, i)).unwrap()
 }
 
 /// Writes `n` filler peers into the store at `path`: for each, a new identity key and the
@@ -342,7 +343,7 @@ fn uuid_like(i: usize) -> String {
 /// the filler sessions' keys.
 fn add_fillers(path: &Path, model: &PublicKey, n: usize) -> Vec<SessionKey> {
     let mut store = open_store(path);
-    let model = model.to_compressed();
+    let model = IdentityKey::from(model);
     let (inst, prekeys, sessions, contact) = {
         let tx = store.begin().unwrap();
         let inst = tx.installations(&model).unwrap().remove(0);
@@ -358,7 +359,7 @@ fn add_fillers(path: &Path, model: &PublicKey, n: usize) -> Vec<SessionKey> {
         let end = (i + 10_000).min(n);
         let mut tx = store.begin().unwrap();
         for k in i..end {
-            let id = identity().public_key().to_compressed();
+            let id = IdentityKey::from(&identity().public_key());
             let inst_id = uuid_like(k + 1);
             let mut r = inst.clone();
             r.identity = id;
@@ -376,7 +377,7 @@ fn add_fillers(path: &Path, model: &PublicKey, n: usize) -> Vec<SessionKey> {
                 tx.put_contact(&c).unwrap();
             }
             let mut s = sessions[0].clone();
-            let mut sid = s.rooted_spk.to_vec();
+            let mut sid = s.rooted_spk.as_bytes().to_vec();
             sid.extend_from_slice(inst_id.as_bytes());
             s.key = SessionKey {
                 peer_identity: id,
@@ -1247,7 +1248,7 @@ fn devices(dir: &Path, clock: &ManualClock, name: &str, n: usize) -> (Vec<Engine
             if i != j {
                 let b = v[j].own_bundle().unwrap();
                 v[i].process_bundle(&b).unwrap();
-                let inst = v[j].installation_id().to_owned();
+                let inst = v[j].installation().clone();
                 v[i].enable_installation(&inst).unwrap();
             }
         }

@@ -7,7 +7,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use pfs_crypto::secp256k1::PublicKey;
 use pfs_protocol::{Config, Outgoing, OutgoingKind, ReceiveError, SuiteId};
-use pfs_store::ContactState;
+use pfs_store::{ContactState, InstallationId};
 use serde_json::{Value, json};
 
 use crate::device::{Device, now_ns, open_store};
@@ -313,7 +313,9 @@ pub fn resolve_contact(device: &mut Device, text: &str) -> Result<PublicKey, Cli
         })
         .collect();
     match by_name.as_slice() {
-        [one] => PublicKey::from_compressed(&one.identity)
+        [one] => one
+            .identity
+            .to_public_key()
             .map_err(|e| CliError::Other(format!("stored contact key: {e}"))),
         [] if text.starts_with("0x") || text.starts_with("zQ3") => {
             Err(CliError::BadContactId(text.to_owned()))
@@ -369,7 +371,9 @@ fn check_name_free(
     });
     match other {
         Some(c) => {
-            let who = PublicKey::from_compressed(&c.identity)
+            let who = c
+                .identity
+                .to_public_key()
                 .map(|k| pfs_identity::to_zq3(&k))
                 .unwrap_or_default();
             Err(CliError::Usage(format!(
@@ -446,7 +450,9 @@ pub fn contacts_list(ctx: &Ctx) -> Result<(), CliError> {
         println!("no contacts yet: `pfs contacts add CODE` adds one");
     }
     for c in contacts {
-        let pk = PublicKey::from_compressed(&c.identity)
+        let pk = c
+            .identity
+            .to_public_key()
             .map_err(|e| CliError::Other(format!("stored contact key: {e}")))?;
         let pfs = device.engine.pfs_established(&pk)?;
         let devices = installations
@@ -597,16 +603,16 @@ fn own_installations(device: &mut Device) -> Result<Vec<pfs_protocol::Installati
         .collect())
 }
 
-fn resolve_device(device: &mut Device, id: &str) -> Result<String, CliError> {
+fn resolve_device(device: &mut Device, id: &str) -> Result<InstallationId, CliError> {
     let mine = device.installation_id();
-    let matches: Vec<String> = own_installations(device)?
+    let matches: Vec<InstallationId> = own_installations(device)?
         .into_iter()
-        .map(|i| i.installation_id.into_string())
-        .filter(|i| i.starts_with(id) && *i != mine)
+        .map(|i| i.installation_id)
+        .filter(|i| i.as_str().starts_with(id) && *i != mine)
         .collect();
     match matches.as_slice() {
         [one] => Ok(one.clone()),
-        [] if mine.starts_with(id) => Err(CliError::Usage(
+        [] if mine.as_str().starts_with(id) => Err(CliError::Usage(
             "that is this device; approve or disable your other devices".into(),
         )),
         [] => Err(CliError::UnknownDevice(id.to_owned())),
@@ -643,10 +649,10 @@ fn mark_disabled(ctx: &Ctx, id: &str, disabled: bool) -> Result<(), CliError> {
 
 fn device_state(
     i: &pfs_protocol::InstallationView,
-    mine: &str,
+    mine: &InstallationId,
     disabled: &[String],
 ) -> &'static str {
-    if i.installation_id == mine {
+    if i.installation_id == *mine {
         "this device"
     } else if i.stale {
         "stale"
@@ -718,7 +724,7 @@ pub fn devices_set(ctx: &Ctx, id: &str, enable: bool) -> Result<(), CliError> {
     } else {
         device.engine.disable_installation(&full)?;
     }
-    mark_disabled(ctx, &full, !enable)?;
+    mark_disabled(ctx, full.as_str(), !enable)?;
     let what = if enable { "approved" } else { "disabled" };
     if ctx.json {
         ctx.emit(&json!({ "type": "device_state", "installation_id": full, "state": what }));
@@ -935,12 +941,21 @@ pub enum Outcome {
 /// What the engine said about the message being shown.
 struct Meta {
     from: PublicKey,
-    installation: String,
+    installation: Option<InstallationId>,
     forward_secret: bool,
     pfs_established: bool,
     contact_request: bool,
     sent_ns: i64,
-    new_installations: Vec<(PublicKey, String)>,
+    new_installations: Vec<(PublicKey, InstallationId)>,
+}
+
+impl Meta {
+    /// The sending installation as printed (empty when the message named none).
+    fn installation(&self) -> &str {
+        self.installation
+            .as_ref()
+            .map_or("", InstallationId::as_str)
+    }
 }
 
 /// Processes one message: opens it, decrypts it, runs the application layer, prints the
@@ -1213,7 +1228,7 @@ fn print_bundle(ctx: &Ctx, device: &mut Device, m: &Meta) {
             "kind": "bundle-only",
             "sender": key_hex(&m.from),
             "sender_name": from,
-            "installation": m.installation,
+            "installation": m.installation(),
             "pfs_established": m.pfs_established,
             "sent_unix_ms": m.sent_ns / 1_000_000,
             "new_installations": m.new_installations.iter().map(|(k, i)| json!({"identity": key_hex(k), "installation": i})).collect::<Vec<_>>(),
@@ -1222,7 +1237,7 @@ fn print_bundle(ctx: &Ctx, device: &mut Device, m: &Meta) {
     }
     println!(
         "bundle from {from} (device {}): stored; PFS {}",
-        short_id(&m.installation),
+        short_id(m.installation()),
         if m.pfs_established {
             "established"
         } else {
@@ -1250,7 +1265,7 @@ fn print_text(
             "sender": key_hex(&m.from),
             "sender_zq3": pfs_identity::to_zq3(&m.from),
             "sender_name": display_name(device, &m.from),
-            "installation": m.installation,
+            "installation": m.installation(),
             "forward_secret": m.forward_secret,
             "contact_request": request,
             "pfs_established": m.pfs_established,
@@ -1274,7 +1289,7 @@ fn print_text(
     };
     println!(
         "from {from} · {sent} · device {} · forward secret: {} · contact request: {}{copy}",
-        short_id(&m.installation),
+        short_id(m.installation()),
         if m.forward_secret { "yes" } else { "no" },
         if request { "YES" } else { "no" },
     );

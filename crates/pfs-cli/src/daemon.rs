@@ -553,7 +553,7 @@ impl Daemon<'_> {
                     .map_err(CliError::from)?;
                 let mut out = Vec::new();
                 for c in list {
-                    let Ok(pk) = PublicKey::from_compressed(&c.identity) else {
+                    let Ok(pk) = c.identity.to_public_key() else {
                         continue;
                     };
                     out.push(json!({

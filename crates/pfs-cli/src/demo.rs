@@ -17,7 +17,7 @@ use pfs_app::messenger::{Config as MessengerConfig, Event as AppEvent, Messenger
 use crate::commands::Ctx;
 use crate::device::{Device, OpenFailure, now_ns, open_store};
 use crate::error::CliError;
-use crate::show::{short, short_id};
+use crate::show::{short, short_id, short_installation};
 
 /// PBKDF2 iterations of the demo's throwaway stores (real homes use the store default).
 const DEMO_KDF_ITERATIONS: u32 = 1_000;
@@ -46,7 +46,7 @@ struct Env {
     content_topic: String,
     kind: OutgoingKind,
     recipient: PublicKey,
-    entries: Vec<String>,
+    entries: Vec<pfs_store::InstallationId>,
     forward_secret: bool,
     text: String,
 }
@@ -186,11 +186,7 @@ impl Demo {
                 from.label,
                 e.bytes.len(),
                 e.entries.len(),
-                e.entries
-                    .iter()
-                    .map(|i| short_id(i))
-                    .collect::<Vec<_>>()
-                    .join(" "),
+                e.entries.iter().map(short_id).collect::<Vec<_>>().join(" "),
                 fs(e.forward_secret)
             ));
         }
@@ -242,14 +238,14 @@ impl Demo {
                 "{} ← bundle of {} (device {})",
                 to.label,
                 short(&d.sender),
-                short_id(&d.sender_installation)
+                short_installation(&d.sender_installation)
             )),
             Ok(d) => self.say(&format!(
                 "{} ← {:?} from {} device {}  [{}, PFS {}{}]",
                 to.label,
                 String::from_utf8_lossy(&d.plaintext),
                 short(&d.sender),
-                short_id(&d.sender_installation),
+                short_installation(&d.sender_installation),
                 fs(d.forward_secret),
                 if d.pfs_established {
                     "established"
@@ -311,14 +307,17 @@ fn new_store(dir: &std::path::Path, name: &str) -> Result<Box<dyn pfs_store::Sto
     )?))
 }
 
-fn own_installation(dev: &mut Dev, id: &str) -> Option<pfs_protocol::InstallationView> {
+fn own_installation(
+    dev: &mut Dev,
+    id: &pfs_store::InstallationId,
+) -> Option<pfs_protocol::InstallationView> {
     let me = dev.d.identity();
     dev.d
         .engine
         .installations()
         .ok()?
         .into_iter()
-        .find(|i| i.identity == me && i.installation_id == id)
+        .find(|i| i.identity == me && i.installation_id == *id)
 }
 
 fn skipped_keys(dev: &mut Dev, peer: &PublicKey) -> usize {
@@ -373,7 +372,7 @@ pub fn run(ctx: &Ctx, keep: bool) -> Result<(), CliError> {
     demo.say(&format!(
         "chat key {}  installation {}",
         pfs_identity::to_zq3(&alice),
-        short_id(&laptop.d.installation_id())
+        short_id(laptop.d.installation_id())
     ));
     demo.say(&format!("recovery phrase (throwaway): {alice_phrase}"));
 
@@ -386,7 +385,7 @@ pub fn run(ctx: &Ctx, keep: bool) -> Result<(), CliError> {
     let mut phone = Dev::new("Alice's phone", d);
     demo.say(&format!(
         "installation {}",
-        short_id(&phone.d.installation_id())
+        short_id(phone.d.installation_id())
     ));
     demo.check(phone.d.identity() == alice, "same chat key as the laptop");
     demo.check(
@@ -443,7 +442,7 @@ pub fn run(ctx: &Ctx, keep: bool) -> Result<(), CliError> {
     demo.say(&format!(
         "chat key {}  installation {}",
         pfs_identity::to_zq3(&bob_key),
-        short_id(&bob.d.installation_id())
+        short_id(bob.d.installation_id())
     ));
 
     // ------------------------------------------------------------------ contacts
@@ -504,7 +503,7 @@ pub fn run(ctx: &Ctx, keep: bool) -> Result<(), CliError> {
         && let Some(d) = demo.expect(e, &mut phone, &alice)
     {
         demo.check(
-            d.sender_installation == laptop.d.installation_id(),
+            d.sender_installation == Some(laptop.d.installation_id()),
             "the phone sees which of Alice's devices sent it",
         );
     }

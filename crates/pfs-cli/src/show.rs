@@ -148,8 +148,13 @@ pub fn short(pk: &PublicKey) -> String {
 }
 
 /// The first 8 characters of an installation id.
-pub fn short_id(id: &str) -> String {
-    id.chars().take(8).collect()
+pub fn short_id(id: impl AsRef<str>) -> String {
+    id.as_ref().chars().take(8).collect()
+}
+
+/// [`short_id`] of an installation a message names (empty when it names none).
+pub fn short_installation(id: &Option<pfs_store::InstallationId>) -> String {
+    id.as_ref().map(short_id).unwrap_or_default()
 }
 
 /// `0x04…` hex of a key.

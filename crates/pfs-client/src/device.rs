@@ -11,7 +11,7 @@ use std::path::Path;
 use pfs_crypto::OsRandom;
 use pfs_crypto::secp256k1::{PublicKey, SecretKey};
 use pfs_protocol::{Clock, Config, Engine, EngineError, Outgoing, SystemClock};
-use pfs_store::{SqliteOptions, SqliteStore, Store, StoreError};
+use pfs_store::{InstallationId, SqliteOptions, SqliteStore, Store, StoreError};
 use pfs_transport::PayloadError;
 use pfs_transport::transport::CarriedMessage;
 use pfs_transport::waku::{self, WakuMessage};
@@ -276,8 +276,8 @@ impl Device {
     }
 
     /// Our installation id.
-    pub fn installation_id(&self) -> String {
-        self.engine.installation_id().to_owned()
+    pub fn installation_id(&self) -> InstallationId {
+        self.engine.installation().clone()
     }
 
     /// Learns the negotiated topic and key of a shared secret; returns the content topic.
@@ -317,7 +317,7 @@ impl Device {
             &pfs_transport::status::partitioned_topic(&self.identity()),
         )];
         for c in self.engine.contacts()? {
-            let Ok(pk) = PublicKey::from_compressed(&c.identity) else {
+            let Ok(pk) = c.identity.to_public_key() else {
                 continue;
             };
             let secret = pfs_transport::status::shared_secret(&self.secret, &pk);

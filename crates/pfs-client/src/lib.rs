@@ -52,6 +52,7 @@ use pfs_crypto::secp256k1::PublicKey;
 use pfs_protocol::{AppRecords, DeliveredKind, EngineError, GroupKey, Outgoing, OutgoingKind};
 use pfs_transport::transport::{CarriedMessage, Subscription, Transport, TransportError};
 use pfs_transport::waku;
+pub use pfs_x3dh::InstallationId;
 
 pub use device::{Device, DeviceError, OpenFailure, Opened, SharedClock};
 
@@ -198,7 +199,7 @@ pub enum ClientEvent {
     /// New installations were learnt from a bundle (own ones await approval).
     DevicesSeen {
         /// Identity and installation id of each.
-        installations: Vec<(PublicKey, String)>,
+        installations: Vec<(PublicKey, InstallationId)>,
     },
     /// Hash-ratchet group keys arrived (communities); a 1:1 application may ignore them.
     GroupKeys {
@@ -227,8 +228,9 @@ pub enum ClientEvent {
     Received {
         /// The sender.
         from: PublicKey,
-        /// The sending installation.
-        installation: String,
+        /// The sending installation, as the message names it (`None` for a public
+        /// message that names none).
+        installation: Option<InstallationId>,
         /// Forward secret.
         forward_secret: bool,
         /// True when a session with the sender now exists ("PFS established").
@@ -265,7 +267,7 @@ pub struct Sealed {
     /// The identity it is encrypted to.
     pub recipient: PublicKey,
     /// The installations it was built for.
-    pub entries: Vec<String>,
+    pub entries: Vec<InstallationId>,
     /// False when sent without forward secrecy.
     pub forward_secret: bool,
 }

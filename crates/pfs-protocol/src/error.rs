@@ -28,8 +28,8 @@ pub enum EngineError {
     #[error("corrupt stored state: {0}")]
     Corrupt(String),
     /// An unknown installation was named.
-    #[error("unknown installation {0:?}")]
-    UnknownInstallation(String),
+    #[error("unknown installation {:?}", .0.as_str())]
+    UnknownInstallation(pfs_x3dh::InstallationId),
     /// Too many devices are already enabled.
     #[error("at most {0} devices can be enabled; disable one first")]
     TooManyDevices(usize),

@@ -3,6 +3,7 @@
 use pfs_crypto::SecretBytes;
 use pfs_crypto::secp256k1::PublicKey;
 use pfs_ratchet::SuiteId;
+use pfs_x3dh::{InstallationId, SignedPreKey};
 
 /// Why an outgoing message exists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,9 +30,10 @@ pub struct Outgoing {
     /// Why it exists.
     pub kind: OutgoingKind,
     /// The installations selected as targets, in selection order.
-    pub targeted: Vec<String>,
-    /// The installations an entry was built for (`"none"` for the no-bundle path).
-    pub entries: Vec<String>,
+    pub targeted: Vec<InstallationId>,
+    /// The installations an entry was built for (`"none"` for the no-bundle path, the
+    /// key status-go gives that entry on the wire).
+    pub entries: Vec<InstallationId>,
     /// False when sent without forward secrecy (no bundle of the recipient: DH header).
     pub forward_secret: bool,
     /// status-go's negotiated secret (ECDH of the identity keys) when every addressed
@@ -84,8 +86,9 @@ impl std::fmt::Debug for GroupKey {
 pub struct Delivered {
     /// The sender identity (as authenticated by the transport).
     pub sender: PublicKey,
-    /// The sending installation.
-    pub sender_installation: String,
+    /// The sending installation, as the message names it (`None` when it names none or
+    /// an invalid one; only public messages are accepted without one).
+    pub sender_installation: Option<InstallationId>,
     /// Kind of message.
     pub kind: DeliveredKind,
     /// The plaintext.
@@ -100,7 +103,7 @@ pub struct Delivered {
     /// request.
     pub contact_request: bool,
     /// Installations learnt from the message's bundles (own ones await approval).
-    pub new_installations: Vec<(PublicKey, String)>,
+    pub new_installations: Vec<(PublicKey, InstallationId)>,
     /// Hash-ratchet group keys carried by the entry's `HR_header` (communities).
     pub group_keys: Vec<GroupKey>,
 }
@@ -111,7 +114,7 @@ pub struct InstallationView {
     /// Identity it belongs to.
     pub identity: PublicKey,
     /// Installation id.
-    pub installation_id: pfs_x3dh::InstallationId,
+    pub installation_id: InstallationId,
     /// Last activity (bundle timestamp, ns).
     pub timestamp: i64,
     /// Enabled (paired / addressed).
@@ -128,7 +131,7 @@ pub struct SessionView {
     /// The peer.
     pub peer: PublicKey,
     /// The peer installation.
-    pub peer_installation: pfs_x3dh::InstallationId,
+    pub peer_installation: InstallationId,
     /// status-go's session id.
     pub id: SessionId,
     /// The suite.
@@ -165,7 +168,7 @@ pub struct Inspection {
 #[derive(Debug, Clone)]
 pub struct SentEntryInspection {
     /// Target installation.
-    pub installation_id: String,
+    pub installation_id: InstallationId,
     /// The session id used.
     pub session_id: SessionId,
     /// The message key.
@@ -181,20 +184,25 @@ pub struct SentEntryInspection {
 ///
 /// ```
 /// use pfs_protocol::SessionId;
-/// let id = SessionId::new(&[2; 33], "phone");
+/// use pfs_x3dh::{InstallationId, SignedPreKey};
+/// let spk = SignedPreKey::from_bytes([2; 33]);
+/// let phone = InstallationId::new("phone")?;
+/// let id = SessionId::new(&spk, &phone);
 /// assert_eq!(id.as_bytes().len(), 33 + 5);
-/// assert_eq!(id.rooted_prekey(), Some([2; 33]));
-/// assert_eq!(id.installation_id(), Some("phone"));
+/// assert_eq!(id.rooted_prekey(), Some(spk));
+/// assert_eq!(id.installation_id(), Some(phone));
 /// // an id as recorded elsewhere (a vector file), checked only when read
 /// assert_eq!(SessionId::from_bytes(vec![1, 2]).rooted_prekey(), None);
+/// assert_eq!(SessionId::from_bytes([[2; 33].as_slice(), b""].concat()).installation_id(), None);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SessionId(Vec<u8>);
 
 impl SessionId {
     /// The id of the session rooted in `rooted_prekey` with `installation_id`.
-    pub fn new(rooted_prekey: &[u8; 33], installation_id: &str) -> Self {
-        let mut id = rooted_prekey.to_vec();
+    pub fn new(rooted_prekey: &SignedPreKey, installation_id: &InstallationId) -> Self {
+        let mut id = rooted_prekey.as_bytes().to_vec();
         id.extend_from_slice(installation_id.as_bytes());
         Self(id)
     }
@@ -215,16 +223,19 @@ impl SessionId {
     }
 
     /// The signed prekey part (`None` when shorter than a key).
-    pub fn rooted_prekey(&self) -> Option<[u8; 33]> {
-        self.0.get(..33).and_then(|k| k.try_into().ok())
+    pub fn rooted_prekey(&self) -> Option<SignedPreKey> {
+        self.0
+            .get(..33)
+            .and_then(|k| SignedPreKey::from_slice(k).ok())
     }
 
-    /// The installation part (`None` when absent or not UTF-8).
-    pub fn installation_id(&self) -> Option<&str> {
+    /// The installation part (`None` when it is not a valid installation id: absent, not
+    /// UTF-8, or too long).
+    pub fn installation_id(&self) -> Option<InstallationId> {
         self.0
             .get(33..)
-            .filter(|rest| !rest.is_empty())
             .and_then(|rest| std::str::from_utf8(rest).ok())
+            .and_then(|s| InstallationId::new(s).ok())
     }
 }
 

@@ -15,11 +15,11 @@ fn session(counter: u64) -> SessionRecord {
     state[..8].copy_from_slice(&counter.to_be_bytes());
     SessionRecord {
         key: SessionKey {
-            peer_identity: [2u8; 33],
+            peer_identity: pfs_store::IdentityKey::from_bytes([2u8; 33]),
             id: b"bench-session".to_vec(),
         },
-        peer_installation: "bench-installation".into(),
-        rooted_spk: [3u8; 33],
+        peer_installation: pfs_store::InstallationId::new("bench-installation").unwrap(),
+        rooted_spk: pfs_store::SignedPreKey::from_bytes([3u8; 33]),
         we_initiated: true,
         suite: pfs_store::RatchetSuite::StatusGo,
         state: SecretVec::new(state),

@@ -24,15 +24,35 @@ use crate::*;
 use pfs_crypto::{SecretBytes, SecretVec};
 
 /// A test key: `02 ‖ b*32`.
-pub fn k33(b: u8) -> Key33 {
+pub fn k33(b: u8) -> [u8; 33] {
     let mut k = [b; 33];
     k[0] = 2;
     k
 }
 
+/// [`k33`] as an identity key.
+pub fn ik(b: u8) -> IdentityKey {
+    IdentityKey::from_bytes(k33(b))
+}
+
+/// [`k33`] as a signed prekey.
+pub fn spk(b: u8) -> SignedPreKey {
+    SignedPreKey::from_bytes(k33(b))
+}
+
+/// [`k33`] as an ephemeral key.
+pub fn ek(b: u8) -> EphemeralKey {
+    EphemeralKey::from_bytes(k33(b))
+}
+
+/// An installation id (panics on an empty or over-long one: test code).
+pub fn inst(id: &str) -> InstallationId {
+    InstallationId::new(id).unwrap()
+}
+
 pub fn skey(peer: u8, id: &[u8]) -> SessionKey {
     SessionKey {
-        peer_identity: k33(peer),
+        peer_identity: ik(peer),
         id: id.to_vec(),
     }
 }
@@ -40,14 +60,14 @@ pub fn skey(peer: u8, id: &[u8]) -> SessionKey {
 pub fn account(tag: u8) -> AccountRecord {
     AccountRecord {
         identity_secret: SecretBytes::new([tag; 32]),
-        installation_id: format!("install-{tag}"),
+        installation_id: inst(&format!("install-{tag}")),
         created_at: 1_000 + i64::from(tag),
     }
 }
 
 pub fn own_prekey(b: u8, version: u32) -> OwnPreKeyRecord {
     OwnPreKeyRecord {
-        public: k33(b),
+        public: spk(b),
         secret: SecretBytes::new([b ^ 0x55; 32]),
         version,
         created_at: i64::from(version) * 10,
@@ -61,8 +81,8 @@ pub fn own_prekey(b: u8, version: u32) -> OwnPreKeyRecord {
 
 pub fn installation(identity: u8, id: &str, ts: Nanos) -> InstallationRecord {
     InstallationRecord {
-        identity: k33(identity),
-        installation_id: id.to_owned(),
+        identity: ik(identity),
+        installation_id: inst(id),
         timestamp: ts,
         enabled: ts % 2 == 0,
         protocol_version: 1,
@@ -76,9 +96,9 @@ pub fn installation(identity: u8, id: &str, ts: Nanos) -> InstallationRecord {
 
 pub fn peer_prekey(identity: u8, inst: &str, public: u8, version: u32) -> PeerPreKeyRecord {
     PeerPreKeyRecord {
-        identity: k33(identity),
-        installation_id: inst.to_owned(),
-        public: k33(public),
+        identity: ik(identity),
+        installation_id: self::inst(inst),
+        public: spk(public),
         version,
         protocol_version: 1,
         bundle_timestamp: -5 + i64::from(version),
@@ -92,14 +112,14 @@ pub fn session(key: SessionKey, inst: &str, tag: u8) -> SessionRecord {
     let state: Vec<u8> = (0..300u32).map(|i| (i as u8).wrapping_add(tag)).collect();
     SessionRecord {
         key,
-        peer_installation: inst.to_owned(),
-        rooted_spk: k33(0x70 ^ tag),
+        peer_installation: self::inst(inst),
+        rooted_spk: spk(0x70 ^ tag),
         we_initiated: tag.is_multiple_of(2),
         suite: RatchetSuite::from_code(tag),
         state: SecretVec::new(state),
         shared_secret: SecretBytes::new([tag ^ 0xA5; 32]),
         pending_x3dh_ephemeral: if tag.is_multiple_of(2) {
-            Some(k33(0x60 ^ tag))
+            Some(ek(0x60 ^ tag))
         } else {
             None
         },
@@ -129,7 +149,7 @@ pub fn skipped(ratchet: u8, n: u32, seq: u64) -> SkippedKeyRecord {
 
 pub fn contact(b: u8, state: ContactState, name: Option<&str>) -> ContactRecord {
     ContactRecord {
-        identity: k33(b),
+        identity: ik(b),
         state,
         name: name.map(str::to_owned),
         updated_at: i64::from(b) << 40,
@@ -172,7 +192,7 @@ pub fn seed(tx: &mut dyn Transaction) {
         keys[1].pending_message_id = Some(b"msg-1".to_vec());
         tx.put_skipped_keys(&k, &keys).unwrap();
     }
-    tx.put_x3dh_seen(&k33(10), &k33(40), 7).unwrap();
+    tx.put_x3dh_seen(&spk(10), &ek(40), 7).unwrap();
     tx.put_rate_limit("bundle", b"peer-1", 8).unwrap();
     tx.put_contact(&contact(1, ContactState::Added, Some("one")))
         .unwrap();
@@ -200,7 +220,7 @@ pub fn snapshot(tx: &dyn Transaction) -> Snapshot {
     let mut skipped = Vec::new();
     for p in [1u8, 2, 3] {
         for inst in ["inst-1", "inst-2", "inst-3"] {
-            peer_prekeys.push(tx.peer_prekeys(&k33(p), inst).unwrap());
+            peer_prekeys.push(tx.peer_prekeys(&ik(p), &self::inst(inst)).unwrap());
         }
     }
     for (peer, id) in SESSIONS.iter().chain([(3u8, &b"s-c"[..])].iter()) {
@@ -226,7 +246,7 @@ pub fn snapshot(tx: &dyn Transaction) -> Snapshot {
             .collect(),
         x3dh: [(10u8, 40u8), (10, 41), (12, 40)]
             .iter()
-            .map(|(a, b)| tx.x3dh_seen(&k33(*a), &k33(*b)).unwrap())
+            .map(|(a, b)| tx.x3dh_seen(&spk(*a), &ek(*b)).unwrap())
             .collect(),
         rate: [
             ("bundle", &b"peer-1"[..]),
@@ -246,10 +266,10 @@ fn scribble(tx: &mut dyn Transaction, round: u32) {
     tx.put_account(&account(200u8.wrapping_add(r))).unwrap();
     tx.put_own_prekey(&own_prekey(12u8.wrapping_add(r), 3 + round))
         .unwrap();
-    tx.delete_own_prekey(&k33(10)).unwrap();
+    tx.delete_own_prekey(&spk(10)).unwrap();
     tx.put_installation(&installation(3, "inst-3", 300 + i64::from(round)))
         .unwrap();
-    tx.delete_installation(&k33(1), "inst-1").unwrap();
+    tx.delete_installation(&ik(1), &inst("inst-1")).unwrap();
     tx.put_peer_prekey(&peer_prekey(1, "inst-1", 20, 9 + round))
         .unwrap();
     let a = skey(1, b"s-a");
@@ -265,9 +285,9 @@ fn scribble(tx: &mut dyn Transaction, round: u32) {
     let c = skey(3, b"s-c");
     tx.put_session(&session(c.clone(), "inst-3", 50)).unwrap();
     tx.put_skipped_keys(&c, &[skipped(30, 7, 7)]).unwrap();
-    tx.put_x3dh_seen(&k33(10), &k33(41), i64::from(round))
+    tx.put_x3dh_seen(&spk(10), &ek(41), i64::from(round))
         .unwrap();
-    tx.delete_x3dh_seen_for(&k33(10)).unwrap();
+    tx.delete_x3dh_seen_for(&spk(10)).unwrap();
     tx.put_rate_limit("bundle", b"peer-1", 100 + i64::from(round))
         .unwrap();
     tx.put_contact(&contact(1, ContactState::Declined, None))
@@ -282,32 +302,32 @@ pub fn empty_store_reads_nothing(store: &mut dyn Store) {
     read(store, |tx| {
         assert_eq!(tx.account().unwrap(), None);
         assert!(tx.own_prekeys().unwrap().is_empty());
-        assert_eq!(tx.own_prekey(&k33(1)).unwrap(), None);
-        assert_eq!(tx.installation(&k33(1), "x").unwrap(), None);
-        assert!(tx.installations(&k33(1)).unwrap().is_empty());
+        assert_eq!(tx.own_prekey(&spk(1)).unwrap(), None);
+        assert_eq!(tx.installation(&ik(1), &inst("x")).unwrap(), None);
+        assert!(tx.installations(&ik(1)).unwrap().is_empty());
         assert!(tx.all_installations().unwrap().is_empty());
-        assert!(tx.peer_prekeys(&k33(1), "x").unwrap().is_empty());
+        assert!(tx.peer_prekeys(&ik(1), &inst("x")).unwrap().is_empty());
         assert_eq!(tx.session(&skey(1, b"x")).unwrap(), None);
-        assert!(tx.sessions_with(&k33(1), "x").unwrap().is_empty());
+        assert!(tx.sessions_with(&ik(1), &inst("x")).unwrap().is_empty());
         assert!(tx.all_sessions().unwrap().is_empty());
         assert_eq!(tx.skipped_key(&skey(1, b"x"), b"r", 0).unwrap(), None);
         assert_eq!(tx.count_skipped_keys(&skey(1, b"x")).unwrap(), 0);
         assert!(tx.unconfirmed_keys(b"m").unwrap().is_empty());
-        assert_eq!(tx.x3dh_seen(&k33(1), &k33(2)).unwrap(), None);
+        assert_eq!(tx.x3dh_seen(&spk(1), &ek(2)).unwrap(), None);
         assert_eq!(tx.rate_limit("k", b"v").unwrap(), None);
-        assert_eq!(tx.contact(&k33(1)).unwrap(), None);
+        assert_eq!(tx.contact(&ik(1)).unwrap(), None);
         assert!(tx.contacts().unwrap().is_empty());
     });
     // Deleting what does not exist is not an error.
     commit_with(store, |tx| {
-        tx.delete_own_prekey(&k33(1)).unwrap();
-        tx.delete_installation(&k33(1), "x").unwrap();
+        tx.delete_own_prekey(&spk(1)).unwrap();
+        tx.delete_installation(&ik(1), &inst("x")).unwrap();
         tx.delete_session(&skey(1, b"x")).unwrap();
         tx.delete_skipped_key(&skey(1, b"x"), b"r", 0).unwrap();
         tx.truncate_skipped_keys(&skey(1, b"x"), 0).unwrap();
         tx.delete_skipped_keys_upto(&skey(1, b"x"), u64::MAX)
             .unwrap();
-        tx.delete_x3dh_seen_for(&k33(1)).unwrap();
+        tx.delete_x3dh_seen_for(&spk(1)).unwrap();
         tx.put_skipped_keys(&skey(1, b"x"), &[]).unwrap();
     });
 }
@@ -334,24 +354,24 @@ pub fn own_prekeys_order_replace_delete(store: &mut dyn Store) {
             .own_prekeys()
             .unwrap()
             .iter()
-            .map(|p| (p.public[1], p.version))
+            .map(|p| (p.public.as_bytes()[1], p.version))
             .collect();
         assert_eq!(got, vec![(8, 1), (6, 2), (7, 2), (9, 3)]);
-        assert_eq!(tx.own_prekey(&k33(7)).unwrap(), Some(own_prekey(7, 2)));
-        assert_eq!(tx.own_prekey(&k33(5)).unwrap(), None);
+        assert_eq!(tx.own_prekey(&spk(7)).unwrap(), Some(own_prekey(7, 2)));
+        assert_eq!(tx.own_prekey(&spk(5)).unwrap(), None);
     });
     commit_with(store, |tx| {
         let mut p = own_prekey(7, 2);
         p.expired_at = Some(1234);
         p.secret = SecretBytes::new([0xEE; 32]);
         tx.put_own_prekey(&p).unwrap();
-        tx.delete_own_prekey(&k33(9)).unwrap();
+        tx.delete_own_prekey(&spk(9)).unwrap();
     });
     read(store, |tx| {
-        let p = tx.own_prekey(&k33(7)).unwrap().unwrap();
+        let p = tx.own_prekey(&spk(7)).unwrap().unwrap();
         assert_eq!(p.expired_at, Some(1234));
         assert_eq!(p.secret.expose(), &[0xEE; 32]);
-        assert_eq!(tx.own_prekey(&k33(9)).unwrap(), None);
+        assert_eq!(tx.own_prekey(&spk(9)).unwrap(), None);
         assert_eq!(tx.own_prekeys().unwrap().len(), 3);
     });
 }
@@ -366,17 +386,17 @@ pub fn installations_order_replace_delete(store: &mut dyn Store) {
     });
     read(store, |tx| {
         let ids: Vec<String> = tx
-            .installations(&k33(1))
+            .installations(&ik(1))
             .unwrap()
             .into_iter()
-            .map(|i| i.installation_id)
+            .map(|i| i.installation_id.into_string())
             .collect();
         assert_eq!(ids, ["B-1", "a-1", "ä"]);
         let all: Vec<(u8, String)> = tx
             .all_installations()
             .unwrap()
             .into_iter()
-            .map(|i| (i.identity[1], i.installation_id))
+            .map(|i| (i.identity.as_bytes()[1], i.installation_id.into_string()))
             .collect();
         assert_eq!(
             all,
@@ -388,21 +408,21 @@ pub fn installations_order_replace_delete(store: &mut dyn Store) {
             ]
         );
         assert_eq!(
-            tx.installation(&k33(1), "a-1").unwrap(),
+            tx.installation(&ik(1), &inst("a-1")).unwrap(),
             Some(installation(1, "a-1", 3))
         );
-        assert_eq!(tx.installation(&k33(2), "a-1").unwrap(), None);
+        assert_eq!(tx.installation(&ik(2), &inst("a-1")).unwrap(), None);
     });
     commit_with(store, |tx| {
         tx.put_installation(&installation(1, "a-1", 30)).unwrap();
-        tx.delete_installation(&k33(1), "B-1").unwrap();
+        tx.delete_installation(&ik(1), &inst("B-1")).unwrap();
     });
     read(store, |tx| {
         assert_eq!(
-            tx.installation(&k33(1), "a-1").unwrap(),
+            tx.installation(&ik(1), &inst("a-1")).unwrap(),
             Some(installation(1, "a-1", 30))
         );
-        assert_eq!(tx.installation(&k33(1), "B-1").unwrap(), None);
+        assert_eq!(tx.installation(&ik(1), &inst("B-1")).unwrap(), None);
         assert_eq!(tx.all_installations().unwrap().len(), 3);
     });
 }
@@ -418,18 +438,18 @@ pub fn peer_prekeys_order_and_scope(store: &mut dyn Store) {
     });
     read(store, |tx| {
         let got: Vec<(u8, u32)> = tx
-            .peer_prekeys(&k33(1), "i")
+            .peer_prekeys(&ik(1), &inst("i"))
             .unwrap()
             .iter()
-            .map(|p| (p.public[1], p.version))
+            .map(|p| (p.public.as_bytes()[1], p.version))
             .collect();
         assert_eq!(got, [(23, 3), (21, 2), (22, 2), (20, 1)]);
         assert_eq!(
-            tx.peer_prekeys(&k33(1), "j").unwrap(),
+            tx.peer_prekeys(&ik(1), &inst("j")).unwrap(),
             [peer_prekey(1, "j", 24, 5)]
         );
         assert_eq!(
-            tx.peer_prekeys(&k33(2), "i").unwrap(),
+            tx.peer_prekeys(&ik(2), &inst("i")).unwrap(),
             [peer_prekey(2, "i", 25, 5)]
         );
     });
@@ -439,7 +459,7 @@ pub fn peer_prekeys_order_and_scope(store: &mut dyn Store) {
         tx.put_peer_prekey(&p).unwrap();
     });
     read(store, |tx| {
-        let v = tx.peer_prekeys(&k33(1), "i").unwrap();
+        let v = tx.peer_prekeys(&ik(1), &inst("i")).unwrap();
         assert_eq!(v.len(), 4);
         assert!(v[0].expired);
     });
@@ -465,10 +485,10 @@ pub fn sessions_lookup_order_and_secrets(store: &mut dyn Store) {
         let expected_state: Vec<u8> = (0..300u32).map(|i| (i as u8).wrapping_add(2)).collect();
         assert_eq!(s.state.expose(), &expected_state[..]);
         assert_eq!(s.shared_secret.expose(), &[2 ^ 0xA5; 32]);
-        assert_eq!(s.pending_x3dh_ephemeral, Some(k33(0x60 ^ 2)));
+        assert_eq!(s.pending_x3dh_ephemeral, Some(ek(0x60 ^ 2)));
         assert_eq!(tx.session(&skey(2, b"ab")).unwrap(), None);
         let ids: Vec<Vec<u8>> = tx
-            .sessions_with(&k33(1), "inst-1")
+            .sessions_with(&ik(1), &inst("inst-1"))
             .unwrap()
             .into_iter()
             .map(|s| s.key.id)
@@ -505,7 +525,7 @@ pub fn sessions_lookup_order_and_secrets(store: &mut dyn Store) {
         assert_eq!(s.suite, RatchetSuite::Unknown(8));
         assert_eq!(s.state.expose(), &[0xAB; 1000][..]);
         assert_eq!(tx.count_skipped_keys(&skey(1, b"a")).unwrap(), 1);
-        assert_eq!(tx.sessions_with(&k33(1), "inst-9").unwrap().len(), 1);
+        assert_eq!(tx.sessions_with(&ik(1), &inst("inst-9")).unwrap().len(), 1);
     });
 }
 
@@ -756,34 +776,34 @@ pub fn unconfirmed_keys_by_message_id(store: &mut dyn Store) {
 
 pub fn x3dh_seen_and_rate_limits(store: &mut dyn Store) {
     commit_with(store, |tx| {
-        tx.put_x3dh_seen(&k33(1), &k33(2), 10).unwrap();
-        tx.put_x3dh_seen(&k33(1), &k33(3), 11).unwrap();
-        tx.put_x3dh_seen(&k33(4), &k33(2), 12).unwrap();
+        tx.put_x3dh_seen(&spk(1), &ek(2), 10).unwrap();
+        tx.put_x3dh_seen(&spk(1), &ek(3), 11).unwrap();
+        tx.put_x3dh_seen(&spk(4), &ek(2), 12).unwrap();
         tx.put_rate_limit("bundle", b"p", 5).unwrap();
         tx.put_rate_limit("ack", b"p", 6).unwrap();
         tx.put_rate_limit("bundle", b"", -7).unwrap();
     });
     read(store, |tx| {
-        assert_eq!(tx.x3dh_seen(&k33(1), &k33(2)).unwrap(), Some(10));
-        assert_eq!(tx.x3dh_seen(&k33(2), &k33(1)).unwrap(), None);
+        assert_eq!(tx.x3dh_seen(&spk(1), &ek(2)).unwrap(), Some(10));
+        assert_eq!(tx.x3dh_seen(&spk(2), &ek(1)).unwrap(), None);
         assert_eq!(tx.rate_limit("bundle", b"p").unwrap(), Some(5));
         assert_eq!(tx.rate_limit("ack", b"p").unwrap(), Some(6));
         assert_eq!(tx.rate_limit("bundle", b"").unwrap(), Some(-7));
         assert_eq!(tx.rate_limit("bundl", b"p").unwrap(), None);
     });
     commit_with(store, |tx| {
-        tx.put_x3dh_seen(&k33(1), &k33(2), 20).unwrap();
+        tx.put_x3dh_seen(&spk(1), &ek(2), 20).unwrap();
         tx.put_rate_limit("bundle", b"p", 50).unwrap();
     });
     read(store, |tx| {
-        assert_eq!(tx.x3dh_seen(&k33(1), &k33(2)).unwrap(), Some(20));
+        assert_eq!(tx.x3dh_seen(&spk(1), &ek(2)).unwrap(), Some(20));
         assert_eq!(tx.rate_limit("bundle", b"p").unwrap(), Some(50));
     });
-    commit_with(store, |tx| tx.delete_x3dh_seen_for(&k33(1)).unwrap());
+    commit_with(store, |tx| tx.delete_x3dh_seen_for(&spk(1)).unwrap());
     read(store, |tx| {
-        assert_eq!(tx.x3dh_seen(&k33(1), &k33(2)).unwrap(), None);
-        assert_eq!(tx.x3dh_seen(&k33(1), &k33(3)).unwrap(), None);
-        assert_eq!(tx.x3dh_seen(&k33(4), &k33(2)).unwrap(), Some(12));
+        assert_eq!(tx.x3dh_seen(&spk(1), &ek(2)).unwrap(), None);
+        assert_eq!(tx.x3dh_seen(&spk(1), &ek(3)).unwrap(), None);
+        assert_eq!(tx.x3dh_seen(&spk(4), &ek(2)).unwrap(), Some(12));
     });
 }
 
@@ -792,7 +812,7 @@ fn contact_ids(tx: &dyn Transaction) -> Vec<u8> {
     tx.contacts()
         .unwrap()
         .iter()
-        .map(|c| c.identity[1])
+        .map(|c| c.identity.as_bytes()[1])
         .collect()
 }
 
@@ -820,7 +840,7 @@ pub fn contacts_round_trip_and_order(store: &mut dyn Store) {
     });
     read(store, |tx| {
         assert_eq!(
-            tx.contact(&k33(1)).unwrap(),
+            tx.contact(&ik(1)).unwrap(),
             Some(contact(1, ContactState::Accepted, None))
         );
         assert_eq!(tx.contacts().unwrap().len(), 4);
@@ -829,25 +849,25 @@ pub fn contacts_round_trip_and_order(store: &mut dyn Store) {
     commit_with(store, |tx| {
         tx.put_contact(&contact(5, ContactState::Blocked, Some("spam")))
             .unwrap();
-        tx.delete_contact(&k33(2)).unwrap();
-        tx.delete_contact(&k33(9)).unwrap();
-        assert_eq!(tx.contact(&k33(2)).unwrap(), None);
+        tx.delete_contact(&ik(2)).unwrap();
+        tx.delete_contact(&ik(9)).unwrap();
+        assert_eq!(tx.contact(&ik(2)).unwrap(), None);
     });
     read(store, |tx| {
         assert_eq!(contact_ids(tx), [1, 3, 4, 5]);
-        assert_eq!(tx.contact(&k33(2)).unwrap(), None);
+        assert_eq!(tx.contact(&ik(2)).unwrap(), None);
         assert_eq!(
-            tx.contact(&k33(5)).unwrap(),
+            tx.contact(&ik(5)).unwrap(),
             Some(contact(5, ContactState::Blocked, Some("spam")))
         );
     });
     // a deletion that is rolled back leaves the contact
     {
         let mut tx = store.begin().unwrap();
-        tx.delete_contact(&k33(1)).unwrap();
+        tx.delete_contact(&ik(1)).unwrap();
         drop(tx);
     }
-    read(store, |tx| assert!(tx.contact(&k33(1)).unwrap().is_some()));
+    read(store, |tx| assert!(tx.contact(&ik(1)).unwrap().is_some()));
 }
 
 pub fn read_your_writes(store: &mut dyn Store) {
@@ -861,12 +881,12 @@ pub fn read_your_writes(store: &mut dyn Store) {
     assert_eq!(tx.session(&skey(1, b"s-b")).unwrap(), None);
     assert_eq!(tx.count_skipped_keys(&skey(1, b"s-b")).unwrap(), 0);
     assert_eq!(tx.account().unwrap(), Some(account(201)));
-    assert_eq!(tx.own_prekey(&k33(10)).unwrap(), None);
-    assert_eq!(tx.installation(&k33(1), "inst-1").unwrap(), None);
-    assert_eq!(tx.x3dh_seen(&k33(10), &k33(40)).unwrap(), None);
+    assert_eq!(tx.own_prekey(&spk(10)).unwrap(), None);
+    assert_eq!(tx.installation(&ik(1), &inst("inst-1")).unwrap(), None);
+    assert_eq!(tx.x3dh_seen(&spk(10), &ek(40)).unwrap(), None);
     assert_eq!(tx.rate_limit("bundle", b"peer-1").unwrap(), Some(101));
     assert_eq!(
-        tx.contact(&k33(2)).unwrap(),
+        tx.contact(&ik(2)).unwrap(),
         Some(contact(2, ContactState::Accepted, Some("two")))
     );
     assert_eq!(
@@ -919,7 +939,7 @@ pub fn drop_rolls_back(store: &mut dyn Store) {
         );
     }
     assert_eq!(read(store, snapshot), before);
-    read(store, |tx| assert_eq!(tx.contact(&k33(9)).unwrap(), None));
+    read(store, |tx| assert_eq!(tx.contact(&ik(9)).unwrap(), None));
 }
 
 pub fn commits_accumulate(store: &mut dyn Store) {
@@ -962,7 +982,7 @@ pub fn durable_transactions_commit_and_roll_back(store: &mut dyn Store) {
     let mut tx = store.begin_durable().unwrap();
     tx.put_contact(&contact(2, ContactState::Added, None))
         .unwrap();
-    assert!(tx.contact(&k33(2)).unwrap().is_some());
+    assert!(tx.contact(&ik(2)).unwrap().is_some());
     tx.commit().unwrap();
     let mut tx = store.begin_durable().unwrap();
     tx.put_contact(&contact(3, ContactState::Added, None))
@@ -1036,7 +1056,7 @@ fn maint_session(
 ) -> SessionRecord {
     let mut s = session(skey(peer, id), inst, peer.wrapping_add(id[0]));
     s.we_initiated = initiated;
-    s.rooted_spk = k33(spk);
+    s.rooted_spk = SignedPreKey::from_bytes(k33(spk));
     s.expired_at = expired_at;
     s.last_used = last_used;
     s
@@ -1110,12 +1130,16 @@ pub fn session_maintenance_queries(store: &mut dyn Store) {
     // The roots of sessions we answered, expired or not.
     read(store, |tx| {
         for (spk, rooted) in [(0x50, true), (0x51, true), (0x52, true), (0x40, true)] {
-            assert_eq!(tx.responder_session_rooted_in(&k33(spk)).unwrap(), rooted);
+            assert_eq!(
+                tx.responder_session_rooted_in(&SignedPreKey::from_bytes(k33(spk)))
+                    .unwrap(),
+                rooted
+            );
         }
         // 0x41 and 0x42 root only sessions we initiated
-        assert!(!tx.responder_session_rooted_in(&k33(0x41)).unwrap());
-        assert!(!tx.responder_session_rooted_in(&k33(0x42)).unwrap());
-        assert!(!tx.responder_session_rooted_in(&k33(0x99)).unwrap());
+        assert!(!tx.responder_session_rooted_in(&spk(0x41)).unwrap());
+        assert!(!tx.responder_session_rooted_in(&spk(0x42)).unwrap());
+        assert!(!tx.responder_session_rooted_in(&spk(0x99)).unwrap());
     });
 
     // Marking, rolled back: nothing changes.
@@ -1166,7 +1190,7 @@ pub fn session_maintenance_queries(store: &mut dyn Store) {
         // r_valid (0x50, unexpired, answered) is marked; i_own_root (0x50, initiated), the
         // expired r_expired / x_recent (0x51) and r_peer_root (0x40) are not
         assert_eq!(
-            tx.expire_responder_sessions_rooted_in(&[k33(0x50), k33(0x51), k33(0x40)], 3_000)
+            tx.expire_responder_sessions_rooted_in(&[spk(0x50), spk(0x51), spk(0x40)], 3_000)
                 .unwrap(),
             1
         );
@@ -1219,7 +1243,7 @@ pub fn session_maintenance_queries(store: &mut dyn Store) {
         assert_eq!(left, std::slice::from_ref(&i_valid.key));
         assert_eq!(tx.count_skipped_keys(&i_valid.key).unwrap(), 2);
         // 0x52 rooted only x_old and r_absent, both deleted
-        assert!(!tx.responder_session_rooted_in(&k33(0x52)).unwrap());
+        assert!(!tx.responder_session_rooted_in(&spk(0x52)).unwrap());
     });
 
     // Installations missing since a time, not stale.
@@ -1248,7 +1272,7 @@ pub fn session_maintenance_queries(store: &mut dyn Store) {
             tx.installations_missing_until(until)
                 .unwrap()
                 .into_iter()
-                .map(|r| (r.identity[1], r.installation_id))
+                .map(|r| (r.identity.as_bytes()[1], r.installation_id.into_string()))
                 .collect()
         };
         assert_eq!(ids(i64::MIN), [(6, "a".to_owned())]);

@@ -13,11 +13,11 @@
 //! MAC, unknown session, …) leaves the store exactly as it was.
 //!
 //! ```
-//! use pfs_store::{ContactRecord, ContactState, MemoryStore, Store};
+//! use pfs_store::{ContactRecord, ContactState, IdentityKey, MemoryStore, Store};
 //! # fn main() -> Result<(), pfs_store::StoreError> {
 //! let mut store = MemoryStore::new();
 //! let bob = ContactRecord {
-//!     identity: [2; 33],
+//!     identity: IdentityKey::from_bytes([2; 33]),
 //!     state: ContactState::Added,
 //!     name: Some("Bob".into()),
 //!     updated_at: 1,
@@ -32,12 +32,14 @@
 //! let mut tx = store.begin()?;
 //! tx.put_contact(&bob)?;
 //! tx.commit()?;
-//! assert_eq!(store.begin()?.contact(&[2; 33])?, Some(bob));
+//! assert_eq!(store.begin()?.contact(&IdentityKey::from_bytes([2; 33]))?, Some(bob));
 //! # Ok(()) }
 //! ```
 //!
 //! ## What is stored
-//! Records are plain data: keys as fixed-size byte arrays, secrets in
+//! Records are plain data: public keys as their role's type ([`IdentityKey`],
+//! [`SignedPreKey`], [`EphemeralKey`]: 33 compressed bytes each), installation ids as a
+//! checked [`InstallationId`], secrets in
 //! [`pfs_crypto::SecretBytes`]/[`pfs_crypto::SecretVec`], ratchet state as an opaque
 //! serialized blob that the engine produces with `pfs-ratchet`. The store never
 //! interprets protocol state; it only keeps it, atomically, and (for SQLite) encrypted at
@@ -69,6 +71,8 @@ mod records;
 pub mod sqlite;
 
 pub use memory::MemoryStore;
+/// The typed keys and ids the records carry (from `pfs-x3dh`), re-exported.
+pub use pfs_x3dh::{EphemeralKey, IdentityKey, InstallationId, SignedPreKey};
 pub use records::*;
 pub use sqlite::{SqliteOptions, SqliteStore, Synchronous};
 
@@ -118,9 +122,6 @@ pub enum StoreError {
     Invalid(String),
 }
 
-/// A 33-byte compressed secp256k1 public key, as stored.
-pub type Key33 = [u8; 33];
-
 /// Nanoseconds since the Unix epoch.
 pub type Nanos = i64;
 
@@ -157,21 +158,21 @@ pub trait Transaction {
     /// (equal versions by public key bytes).
     fn own_prekeys(&self) -> Result<Vec<OwnPreKeyRecord>, StoreError>;
     /// Our signed prekey with this public key.
-    fn own_prekey(&self, public: &Key33) -> Result<Option<OwnPreKeyRecord>, StoreError>;
+    fn own_prekey(&self, public: &SignedPreKey) -> Result<Option<OwnPreKeyRecord>, StoreError>;
     /// Creates or replaces a signed prekey (keyed by its public key).
     fn put_own_prekey(&mut self, prekey: &OwnPreKeyRecord) -> Result<(), StoreError>;
     /// Deletes a signed prekey (its private key is gone for good).
-    fn delete_own_prekey(&mut self, public: &Key33) -> Result<(), StoreError>;
+    fn delete_own_prekey(&mut self, public: &SignedPreKey) -> Result<(), StoreError>;
 
     // --- installations (ours and peers') -------------------------------------------
     /// One installation of `identity`.
     fn installation(
         &self,
-        identity: &Key33,
-        installation_id: &str,
+        identity: &IdentityKey,
+        installation_id: &InstallationId,
     ) -> Result<Option<InstallationRecord>, StoreError>;
     /// All installations of `identity`, ordered by installation id bytes.
-    fn installations(&self, identity: &Key33) -> Result<Vec<InstallationRecord>, StoreError>;
+    fn installations(&self, identity: &IdentityKey) -> Result<Vec<InstallationRecord>, StoreError>;
     /// Every installation known, ordered by identity bytes then installation id bytes.
     fn all_installations(&self) -> Result<Vec<InstallationRecord>, StoreError>;
     /// The installations not marked stale whose `missing_since` is at or before `until`,
@@ -185,8 +186,8 @@ pub trait Transaction {
     /// Deletes an installation.
     fn delete_installation(
         &mut self,
-        identity: &Key33,
-        installation_id: &str,
+        identity: &IdentityKey,
+        installation_id: &InstallationId,
     ) -> Result<(), StoreError>;
 
     // --- peers' signed prekeys ------------------------------------------------------
@@ -194,8 +195,8 @@ pub trait Transaction {
     /// (equal versions by public key bytes, ascending).
     fn peer_prekeys(
         &self,
-        identity: &Key33,
-        installation_id: &str,
+        identity: &IdentityKey,
+        installation_id: &InstallationId,
     ) -> Result<Vec<PeerPreKeyRecord>, StoreError>;
     /// Creates or replaces a peer's signed prekey (keyed by identity, installation id and
     /// public key).
@@ -207,8 +208,8 @@ pub trait Transaction {
     /// Every session with one installation of a peer, ordered by session id bytes.
     fn sessions_with(
         &self,
-        identity: &Key33,
-        installation_id: &str,
+        identity: &IdentityKey,
+        installation_id: &InstallationId,
     ) -> Result<Vec<SessionRecord>, StoreError>;
     /// Every session, ordered by peer identity then session id.
     fn all_sessions(&self) -> Result<Vec<SessionRecord>, StoreError>;
@@ -238,11 +239,11 @@ pub trait Transaction {
     /// Returns how many were marked.
     fn expire_responder_sessions_rooted_in(
         &mut self,
-        spks: &[Key33],
+        spks: &[SignedPreKey],
         at: Nanos,
     ) -> Result<usize, StoreError>;
     /// Whether some session we did not initiate, expired or not, is rooted in `spk`.
-    fn responder_session_rooted_in(&self, spk: &Key33) -> Result<bool, StoreError>;
+    fn responder_session_rooted_in(&self, spk: &SignedPreKey) -> Result<bool, StoreError>;
 
     // --- skipped (and unconfirmed) message keys --------------------------------------
     /// The stored key for message `n` of the chain with ratchet key `ratchet_key`.
@@ -293,16 +294,20 @@ pub trait Transaction {
 
     // --- X3DH replay defence ---------------------------------------------------------
     /// When an initial message with this (signed prekey, ephemeral key) was first accepted.
-    fn x3dh_seen(&self, spk: &Key33, ephemeral: &Key33) -> Result<Option<Nanos>, StoreError>;
+    fn x3dh_seen(
+        &self,
+        spk: &SignedPreKey,
+        ephemeral: &EphemeralKey,
+    ) -> Result<Option<Nanos>, StoreError>;
     /// Records an accepted initial message.
     fn put_x3dh_seen(
         &mut self,
-        spk: &Key33,
-        ephemeral: &Key33,
+        spk: &SignedPreKey,
+        ephemeral: &EphemeralKey,
         at: Nanos,
     ) -> Result<(), StoreError>;
     /// Forgets every record for a signed prekey (when its private key is deleted).
-    fn delete_x3dh_seen_for(&mut self, spk: &Key33) -> Result<(), StoreError>;
+    fn delete_x3dh_seen_for(&mut self, spk: &SignedPreKey) -> Result<(), StoreError>;
 
     // --- rate limits --------------------------------------------------------------
     /// When an action of `kind` was last done for `key` (e.g. a bundle reply to a peer).
@@ -312,14 +317,14 @@ pub trait Transaction {
 
     // --- contacts ---------------------------------------------------------------------
     /// A contact by identity.
-    fn contact(&self, identity: &Key33) -> Result<Option<ContactRecord>, StoreError>;
+    fn contact(&self, identity: &IdentityKey) -> Result<Option<ContactRecord>, StoreError>;
     /// Every contact, ordered by identity bytes.
     fn contacts(&self) -> Result<Vec<ContactRecord>, StoreError>;
     /// Creates or replaces a contact.
     fn put_contact(&mut self, contact: &ContactRecord) -> Result<(), StoreError>;
     /// Deletes a contact (nothing else: its sessions and installations stay). Deleting an
     /// unknown identity does nothing.
-    fn delete_contact(&mut self, identity: &Key33) -> Result<(), StoreError>;
+    fn delete_contact(&mut self, identity: &IdentityKey) -> Result<(), StoreError>;
 
     // --- application records ----------------------------------------------------------
     /// An application-layer record (the app layer's outbox, seen ids, clock), by kind and

@@ -15,27 +15,28 @@
 use std::collections::BTreeMap;
 
 use crate::{
-    AccountRecord, ContactRecord, InstallationRecord, Key33, Nanos, OwnPreKeyRecord,
-    PeerPreKeyRecord, SessionKey, SessionRecord, SkippedKeyRecord, Store, StoreError, Transaction,
-    check_seq,
+    AccountRecord, ContactRecord, EphemeralKey, IdentityKey, InstallationId, InstallationRecord,
+    Nanos, OwnPreKeyRecord, PeerPreKeyRecord, SessionKey, SessionRecord, SignedPreKey,
+    SkippedKeyRecord, Store, StoreError, Transaction, check_seq,
 };
 
-type InstallationKey = (Key33, String);
-type PeerPreKeyKey = (Key33, String, Key33);
+/// (identity, installation id as a string: the empty string starts a range).
+type InstallationKey = (IdentityKey, String);
+type PeerPreKeyKey = (IdentityKey, String, SignedPreKey);
 type SkippedKey = (SessionKey, Vec<u8>, u32);
 
 /// The committed tables.
 #[derive(Debug, Clone, Default)]
 struct Tables {
     account: Option<AccountRecord>,
-    own_prekeys: BTreeMap<Key33, OwnPreKeyRecord>,
+    own_prekeys: BTreeMap<SignedPreKey, OwnPreKeyRecord>,
     installations: BTreeMap<InstallationKey, InstallationRecord>,
     peer_prekeys: BTreeMap<PeerPreKeyKey, PeerPreKeyRecord>,
     sessions: BTreeMap<SessionKey, SessionRecord>,
     skipped: BTreeMap<SkippedKey, SkippedKeyRecord>,
-    x3dh_seen: BTreeMap<(Key33, Key33), Nanos>,
+    x3dh_seen: BTreeMap<(SignedPreKey, EphemeralKey), Nanos>,
     rate_limits: BTreeMap<(String, Vec<u8>), Nanos>,
-    contacts: BTreeMap<Key33, ContactRecord>,
+    contacts: BTreeMap<IdentityKey, ContactRecord>,
     app_records: AppRecordMap,
 }
 
@@ -89,14 +90,14 @@ impl<'a, T: Clone> Layer<'a, T> {
 
 struct MemoryTx<'a> {
     account: Layer<'a, Option<AccountRecord>>,
-    own_prekeys: Layer<'a, BTreeMap<Key33, OwnPreKeyRecord>>,
+    own_prekeys: Layer<'a, BTreeMap<SignedPreKey, OwnPreKeyRecord>>,
     installations: Layer<'a, BTreeMap<InstallationKey, InstallationRecord>>,
     peer_prekeys: Layer<'a, BTreeMap<PeerPreKeyKey, PeerPreKeyRecord>>,
     sessions: Layer<'a, BTreeMap<SessionKey, SessionRecord>>,
     skipped: Layer<'a, BTreeMap<SkippedKey, SkippedKeyRecord>>,
-    x3dh_seen: Layer<'a, BTreeMap<(Key33, Key33), Nanos>>,
+    x3dh_seen: Layer<'a, BTreeMap<(SignedPreKey, EphemeralKey), Nanos>>,
     rate_limits: Layer<'a, BTreeMap<(String, Vec<u8>), Nanos>>,
-    contacts: Layer<'a, BTreeMap<Key33, ContactRecord>>,
+    contacts: Layer<'a, BTreeMap<IdentityKey, ContactRecord>>,
     app_records: Layer<'a, AppRecordMap>,
 }
 
@@ -187,7 +188,7 @@ impl Transaction for MemoryTx<'_> {
         Ok(all)
     }
 
-    fn own_prekey(&self, public: &Key33) -> Result<Option<OwnPreKeyRecord>, StoreError> {
+    fn own_prekey(&self, public: &SignedPreKey) -> Result<Option<OwnPreKeyRecord>, StoreError> {
         Ok(self.own_prekeys.get().get(public).cloned())
     }
 
@@ -198,7 +199,7 @@ impl Transaction for MemoryTx<'_> {
         Ok(())
     }
 
-    fn delete_own_prekey(&mut self, public: &Key33) -> Result<(), StoreError> {
+    fn delete_own_prekey(&mut self, public: &SignedPreKey) -> Result<(), StoreError> {
         if self.own_prekeys.get().contains_key(public) {
             self.own_prekeys.get_mut().remove(public);
         }
@@ -207,17 +208,17 @@ impl Transaction for MemoryTx<'_> {
 
     fn installation(
         &self,
-        identity: &Key33,
-        installation_id: &str,
+        identity: &IdentityKey,
+        installation_id: &InstallationId,
     ) -> Result<Option<InstallationRecord>, StoreError> {
         Ok(self
             .installations
             .get()
-            .get(&(*identity, installation_id.to_owned()))
+            .get(&(*identity, installation_id.as_str().to_owned()))
             .cloned())
     }
 
-    fn installations(&self, identity: &Key33) -> Result<Vec<InstallationRecord>, StoreError> {
+    fn installations(&self, identity: &IdentityKey) -> Result<Vec<InstallationRecord>, StoreError> {
         Ok(self
             .installations
             .get()
@@ -249,7 +250,10 @@ impl Transaction for MemoryTx<'_> {
 
     fn put_installation(&mut self, installation: &InstallationRecord) -> Result<(), StoreError> {
         self.installations.get_mut().insert(
-            (installation.identity, installation.installation_id.clone()),
+            (
+                installation.identity,
+                installation.installation_id.as_str().to_owned(),
+            ),
             installation.clone(),
         );
         Ok(())
@@ -257,10 +261,10 @@ impl Transaction for MemoryTx<'_> {
 
     fn delete_installation(
         &mut self,
-        identity: &Key33,
-        installation_id: &str,
+        identity: &IdentityKey,
+        installation_id: &InstallationId,
     ) -> Result<(), StoreError> {
-        let k = (*identity, installation_id.to_owned());
+        let k = (*identity, installation_id.as_str().to_owned());
         if self.installations.get().contains_key(&k) {
             self.installations.get_mut().remove(&k);
         }
@@ -269,14 +273,20 @@ impl Transaction for MemoryTx<'_> {
 
     fn peer_prekeys(
         &self,
-        identity: &Key33,
-        installation_id: &str,
+        identity: &IdentityKey,
+        installation_id: &InstallationId,
     ) -> Result<Vec<PeerPreKeyRecord>, StoreError> {
         let mut v: Vec<PeerPreKeyRecord> = self
             .peer_prekeys
             .get()
-            .range((*identity, installation_id.to_owned(), [0u8; 33])..)
-            .take_while(|((id, inst, _), _)| id == identity && inst == installation_id)
+            .range(
+                (
+                    *identity,
+                    installation_id.as_str().to_owned(),
+                    SignedPreKey::from_bytes([0u8; 33]),
+                )..,
+            )
+            .take_while(|((id, inst, _), _)| id == identity && installation_id == inst)
             .map(|(_, r)| r.clone())
             .collect();
         // Stable sort: equal versions stay in public-key order.
@@ -288,7 +298,7 @@ impl Transaction for MemoryTx<'_> {
         self.peer_prekeys.get_mut().insert(
             (
                 prekey.identity,
-                prekey.installation_id.clone(),
+                prekey.installation_id.as_str().to_owned(),
                 prekey.public,
             ),
             prekey.clone(),
@@ -302,8 +312,8 @@ impl Transaction for MemoryTx<'_> {
 
     fn sessions_with(
         &self,
-        identity: &Key33,
-        installation_id: &str,
+        identity: &IdentityKey,
+        installation_id: &InstallationId,
     ) -> Result<Vec<SessionRecord>, StoreError> {
         let start = SessionKey {
             peer_identity: *identity,
@@ -314,7 +324,7 @@ impl Transaction for MemoryTx<'_> {
             .get()
             .range(start..)
             .take_while(|(k, _)| k.peer_identity == *identity)
-            .filter(|(_, s)| s.peer_installation == installation_id)
+            .filter(|(_, s)| s.peer_installation == *installation_id)
             .map(|(_, s)| s.clone())
             .collect())
     }
@@ -357,7 +367,7 @@ impl Transaction for MemoryTx<'_> {
                     peer_prekeys
                         .get(&(
                             s.key.peer_identity,
-                            s.peer_installation.clone(),
+                            s.peer_installation.as_str().to_owned(),
                             s.rooted_spk,
                         ))
                         .is_none_or(|p| p.expired)
@@ -375,7 +385,7 @@ impl Transaction for MemoryTx<'_> {
 
     fn expire_responder_sessions_rooted_in(
         &mut self,
-        spks: &[Key33],
+        spks: &[SignedPreKey],
         at: Nanos,
     ) -> Result<usize, StoreError> {
         let doomed: Vec<SessionKey> = self
@@ -389,7 +399,7 @@ impl Transaction for MemoryTx<'_> {
         Ok(doomed.len())
     }
 
-    fn responder_session_rooted_in(&self, spk: &Key33) -> Result<bool, StoreError> {
+    fn responder_session_rooted_in(&self, spk: &SignedPreKey) -> Result<bool, StoreError> {
         Ok(self
             .sessions
             .get()
@@ -518,25 +528,29 @@ impl Transaction for MemoryTx<'_> {
             .collect())
     }
 
-    fn x3dh_seen(&self, spk: &Key33, ephemeral: &Key33) -> Result<Option<Nanos>, StoreError> {
+    fn x3dh_seen(
+        &self,
+        spk: &SignedPreKey,
+        ephemeral: &EphemeralKey,
+    ) -> Result<Option<Nanos>, StoreError> {
         Ok(self.x3dh_seen.get().get(&(*spk, *ephemeral)).copied())
     }
 
     fn put_x3dh_seen(
         &mut self,
-        spk: &Key33,
-        ephemeral: &Key33,
+        spk: &SignedPreKey,
+        ephemeral: &EphemeralKey,
         at: Nanos,
     ) -> Result<(), StoreError> {
         self.x3dh_seen.get_mut().insert((*spk, *ephemeral), at);
         Ok(())
     }
 
-    fn delete_x3dh_seen_for(&mut self, spk: &Key33) -> Result<(), StoreError> {
-        let doomed: Vec<(Key33, Key33)> = self
+    fn delete_x3dh_seen_for(&mut self, spk: &SignedPreKey) -> Result<(), StoreError> {
+        let doomed: Vec<(SignedPreKey, EphemeralKey)> = self
             .x3dh_seen
             .get()
-            .range((*spk, [0u8; 33])..)
+            .range((*spk, EphemeralKey::from_bytes([0u8; 33]))..)
             .take_while(|((s, _), _)| s == spk)
             .map(|(k, _)| *k)
             .collect();
@@ -625,7 +639,7 @@ impl Transaction for MemoryTx<'_> {
             .count())
     }
 
-    fn contact(&self, identity: &Key33) -> Result<Option<ContactRecord>, StoreError> {
+    fn contact(&self, identity: &IdentityKey) -> Result<Option<ContactRecord>, StoreError> {
         Ok(self.contacts.get().get(identity).cloned())
     }
 
@@ -640,7 +654,7 @@ impl Transaction for MemoryTx<'_> {
         Ok(())
     }
 
-    fn delete_contact(&mut self, identity: &Key33) -> Result<(), StoreError> {
+    fn delete_contact(&mut self, identity: &IdentityKey) -> Result<(), StoreError> {
         if self.contacts.get().contains_key(identity) {
             self.contacts.get_mut().remove(identity);
         }

@@ -1,15 +1,16 @@
 //! Plain records kept by the stores.
 
-use crate::{Key33, Nanos};
+use crate::Nanos;
 use pfs_crypto::{SecretBytes, SecretVec};
+use pfs_x3dh::{EphemeralKey, IdentityKey, InstallationId, SignedPreKey};
 
 /// Our own account.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccountRecord {
     /// The 32-byte secp256k1 identity secret key.
     pub identity_secret: SecretBytes<32>,
-    /// Our installation id (UUID v4 string).
-    pub installation_id: String,
+    /// Our installation id.
+    pub installation_id: InstallationId,
     /// When the account (this installation) was created or recovered.
     pub created_at: Nanos,
 }
@@ -17,8 +18,8 @@ pub struct AccountRecord {
 /// One of our signed prekeys.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OwnPreKeyRecord {
-    /// 33-byte compressed public key (also its id on the wire).
-    pub public: Key33,
+    /// Its public key (also its id on the wire).
+    pub public: SignedPreKey,
     /// 32-byte secret key.
     pub secret: SecretBytes<32>,
     /// Rotation counter (1, 2, …).
@@ -33,9 +34,9 @@ pub struct OwnPreKeyRecord {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InstallationRecord {
     /// The identity the installation belongs to.
-    pub identity: Key33,
+    pub identity: IdentityKey,
     /// Its installation id.
-    pub installation_id: String,
+    pub installation_id: InstallationId,
     /// Last activity: the newest bundle timestamp (sender's clock, ns) that listed it.
     pub timestamp: Nanos,
     /// Whether messages are sent to it (own devices need approval).
@@ -60,11 +61,11 @@ pub struct InstallationRecord {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PeerPreKeyRecord {
     /// The peer's identity.
-    pub identity: Key33,
+    pub identity: IdentityKey,
     /// The installation the prekey belongs to.
-    pub installation_id: String,
-    /// 33-byte compressed prekey.
-    pub public: Key33,
+    pub installation_id: InstallationId,
+    /// The prekey.
+    pub public: SignedPreKey,
     /// Its version.
     pub version: u32,
     /// The protocol version advertised with it.
@@ -82,7 +83,7 @@ pub struct PeerPreKeyRecord {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct SessionKey {
     /// The peer's identity.
-    pub peer_identity: Key33,
+    pub peer_identity: IdentityKey,
     /// The session id.
     pub id: Vec<u8>,
 }
@@ -93,9 +94,9 @@ pub struct SessionRecord {
     /// Its key.
     pub key: SessionKey,
     /// The peer installation.
-    pub peer_installation: String,
+    pub peer_installation: InstallationId,
     /// The signed prekey the session is rooted in (ours or the peer's).
-    pub rooted_spk: Key33,
+    pub rooted_spk: SignedPreKey,
     /// True when we ran the active (initiator) side of X3DH.
     pub we_initiated: bool,
     /// The ratchet suite.
@@ -105,7 +106,7 @@ pub struct SessionRecord {
     /// The X3DH shared secret (secret; used for the concurrent-session tie-break).
     pub shared_secret: SecretBytes<32>,
     /// The X3DH ephemeral key to repeat in the header until the peer answered.
-    pub pending_x3dh_ephemeral: Option<Key33>,
+    pub pending_x3dh_ephemeral: Option<EphemeralKey>,
     /// When the session was created.
     pub created_at: Nanos,
     /// When it last encrypted or decrypted.
@@ -149,7 +150,7 @@ pub enum ContactState {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ContactRecord {
     /// Their identity.
-    pub identity: Key33,
+    pub identity: IdentityKey,
     /// The relationship.
     pub state: ContactState,
     /// A local display name.

@@ -81,9 +81,10 @@ use rusqlite::{
 
 use crate::crypt::{self, KEY_CHECK_PLAINTEXT, RowValue, SALT_LEN, SealCache, aad};
 use crate::{
-    AccountRecord, ContactRecord, ContactState, InstallationRecord, Key33, Nanos, OwnPreKeyRecord,
-    PeerPreKeyRecord, RatchetSuite, SessionKey, SessionRecord, SkippedKeyRecord, Store, StoreError,
-    StoreKey, Transaction, check_seq,
+    AccountRecord, ContactRecord, ContactState, EphemeralKey, IdentityKey, InstallationId,
+    InstallationRecord, Nanos, OwnPreKeyRecord, PeerPreKeyRecord, RatchetSuite, SessionKey,
+    SessionRecord, SignedPreKey, SkippedKeyRecord, Store, StoreError, StoreKey, Transaction,
+    check_seq,
 };
 
 /// The schema migrations, in order: entry `i` upgrades version `i` to `i + 1`.
@@ -547,10 +548,15 @@ fn col<T: FromSql>(row: &Row<'_>, i: usize) -> Result<T, StoreError> {
     row.get(i).map_err(sql_err)
 }
 
-fn key33(v: Vec<u8>, what: &str) -> Result<Key33, StoreError> {
+fn key33(v: Vec<u8>, what: &str) -> Result<[u8; 33], StoreError> {
     v.as_slice()
         .try_into()
         .map_err(|_| StoreError::Corrupt(format!("{what}: expected 33 bytes, found {}", v.len())))
+}
+
+fn inst_col(row: &Row<'_>, i: usize) -> Result<InstallationId, StoreError> {
+    let v: String = col(row, i)?;
+    InstallationId::new(v).map_err(|e| StoreError::Corrupt(format!("stored installation id: {e}")))
 }
 
 fn u32_col(row: &Row<'_>, i: usize, what: &str) -> Result<u32, StoreError> {
@@ -795,7 +801,7 @@ fn upgrade_rows(
 
 fn contact_values(c: &ContactRecord) -> [RowValue<'_>; 4] {
     [
-        RowValue::Blob(&c.identity),
+        RowValue::Blob(c.identity.as_bytes()),
         RowValue::Integer(contact_state_code(c.state)),
         c.name.as_deref().map_or(RowValue::Null, text),
         RowValue::Integer(c.updated_at),
@@ -804,8 +810,8 @@ fn contact_values(c: &ContactRecord) -> [RowValue<'_>; 4] {
 
 fn installation_values(i: &InstallationRecord) -> [RowValue<'_>; 10] {
     [
-        RowValue::Blob(&i.identity),
-        text(&i.installation_id),
+        RowValue::Blob(i.identity.as_bytes()),
+        text(i.installation_id.as_str()),
         RowValue::Integer(i.timestamp),
         RowValue::Integer(i64::from(i.enabled)),
         RowValue::Integer(i64::from(i.protocol_version)),
@@ -819,9 +825,9 @@ fn installation_values(i: &InstallationRecord) -> [RowValue<'_>; 10] {
 
 fn peer_prekey_values(p: &PeerPreKeyRecord) -> [RowValue<'_>; 8] {
     [
-        RowValue::Blob(&p.identity),
-        text(&p.installation_id),
-        RowValue::Blob(&p.public),
+        RowValue::Blob(p.identity.as_bytes()),
+        text(p.installation_id.as_str()),
+        RowValue::Blob(p.public.as_bytes()),
         RowValue::Integer(i64::from(p.version)),
         RowValue::Integer(i64::from(p.protocol_version)),
         RowValue::Integer(p.bundle_timestamp),
@@ -836,8 +842,8 @@ fn decode_installation(
 ) -> Result<InstallationRecord, StoreError> {
     verify_row(row_key, &INSTALLATIONS, row)?;
     Ok(InstallationRecord {
-        identity: key33(col(row, 0)?, "installation identity")?,
-        installation_id: col(row, 1)?,
+        identity: IdentityKey::from_bytes(key33(col(row, 0)?, "installation identity")?),
+        installation_id: inst_col(row, 1)?,
         timestamp: col(row, 2)?,
         enabled: bool_col(row, 3)?,
         protocol_version: u32_col(row, 4, "protocol version")?,
@@ -855,9 +861,9 @@ fn decode_peer_prekey(
 ) -> Result<PeerPreKeyRecord, StoreError> {
     verify_row(row_key, &PEER_PREKEYS, row)?;
     Ok(PeerPreKeyRecord {
-        identity: key33(col(row, 0)?, "peer prekey identity")?,
-        installation_id: col(row, 1)?,
-        public: key33(col(row, 2)?, "peer prekey")?,
+        identity: IdentityKey::from_bytes(key33(col(row, 0)?, "peer prekey identity")?),
+        installation_id: inst_col(row, 1)?,
+        public: SignedPreKey::from_bytes(key33(col(row, 2)?, "peer prekey")?),
         version: u32_col(row, 3, "peer prekey version")?,
         protocol_version: u32_col(row, 4, "peer prekey protocol version")?,
         bundle_timestamp: col(row, 5)?,
@@ -869,7 +875,7 @@ fn decode_peer_prekey(
 fn decode_contact(row_key: &SecretBytes<32>, row: &Row<'_>) -> Result<ContactRecord, StoreError> {
     verify_row(row_key, &CONTACTS, row)?;
     Ok(ContactRecord {
-        identity: key33(col(row, 0)?, "contact identity")?,
+        identity: IdentityKey::from_bytes(key33(col(row, 0)?, "contact identity")?),
         state: contact_state(col(row, 1)?)?,
         name: col(row, 2)?,
         updated_at: col(row, 3)?,
@@ -959,7 +965,7 @@ impl SqliteTx<'_> {
                 &sealed,
                 "prekey secret",
             )?,
-            public,
+            public: SignedPreKey::from_bytes(public),
             version: u32_col(row, 2, "prekey version")?,
             created_at: col(row, 3)?,
             expired_at: col(row, 4)?,
@@ -998,8 +1004,8 @@ impl SqliteTx<'_> {
                 &shared,
                 "session shared secret",
             )?,
-            peer_installation: col(row, 2)?,
-            rooted_spk: key33(col(row, 3)?, "session rooted prekey")?,
+            peer_installation: inst_col(row, 2)?,
+            rooted_spk: SignedPreKey::from_bytes(key33(col(row, 3)?, "session rooted prekey")?),
             we_initiated: bool_col(row, 4)?,
             suite: RatchetSuite::from_code(
                 u8::try_from(suite).map_err(|_| {
@@ -1007,13 +1013,13 @@ impl SqliteTx<'_> {
                 })?,
             ),
             pending_x3dh_ephemeral: pending
-                .map(|p| key33(p, "pending X3DH ephemeral"))
+                .map(|p| key33(p, "pending X3DH ephemeral").map(EphemeralKey::from_bytes))
                 .transpose()?,
             created_at: col(row, 9)?,
             last_used: col(row, 10)?,
             expired_at: col(row, 11)?,
             key: SessionKey {
-                peer_identity: peer,
+                peer_identity: IdentityKey::from_bytes(peer),
                 id,
             },
         })
@@ -1042,7 +1048,7 @@ impl SqliteTx<'_> {
         };
         Ok((
             SessionKey {
-                peer_identity: peer,
+                peer_identity: IdentityKey::from_bytes(peer),
                 id,
             },
             record,
@@ -1068,7 +1074,7 @@ impl Transaction for SqliteTx<'_> {
                         &sealed,
                         "identity secret",
                     )?,
-                    installation_id: col(row, 1)?,
+                    installation_id: inst_col(row, 1)?,
                     created_at: col(row, 2)?,
                 })
             },
@@ -1085,7 +1091,7 @@ impl Transaction for SqliteTx<'_> {
             params![
                 ACCOUNT_ROW,
                 sealed,
-                account.installation_id,
+                account.installation_id.as_str(),
                 account.created_at
             ],
         )?;
@@ -1100,10 +1106,10 @@ impl Transaction for SqliteTx<'_> {
         )
     }
 
-    fn own_prekey(&self, public: &Key33) -> Result<Option<OwnPreKeyRecord>, StoreError> {
+    fn own_prekey(&self, public: &SignedPreKey) -> Result<Option<OwnPreKeyRecord>, StoreError> {
         self.first(
             &format!("SELECT {OWN_PREKEY_COLS} FROM own_prekeys WHERE public = ?1"),
-            [&public[..]],
+            [&public.as_bytes()[..]],
             |row| self.decode_own_prekey(row),
         )
     }
@@ -1112,7 +1118,7 @@ impl Transaction for SqliteTx<'_> {
         let sealed = self.seals.borrow_mut().seal32(
             self.key,
             &mut *self.rng,
-            own_prekey_aad(&prekey.public),
+            own_prekey_aad(prekey.public.as_bytes()),
             &prekey.secret,
         )?;
         self.exec(
@@ -1121,7 +1127,7 @@ impl Transaction for SqliteTx<'_> {
              secret_enc = excluded.secret_enc, version = excluded.version, \
              created_at = excluded.created_at, expired_at = excluded.expired_at",
             params![
-                &prekey.public[..],
+                &prekey.public.as_bytes()[..],
                 sealed,
                 prekey.version,
                 prekey.created_at,
@@ -1131,33 +1137,36 @@ impl Transaction for SqliteTx<'_> {
         Ok(())
     }
 
-    fn delete_own_prekey(&mut self, public: &Key33) -> Result<(), StoreError> {
-        self.exec("DELETE FROM own_prekeys WHERE public = ?1", [&public[..]])?;
+    fn delete_own_prekey(&mut self, public: &SignedPreKey) -> Result<(), StoreError> {
+        self.exec(
+            "DELETE FROM own_prekeys WHERE public = ?1",
+            [&public.as_bytes()[..]],
+        )?;
         Ok(())
     }
 
     fn installation(
         &self,
-        identity: &Key33,
-        installation_id: &str,
+        identity: &IdentityKey,
+        installation_id: &InstallationId,
     ) -> Result<Option<InstallationRecord>, StoreError> {
         self.first(
             &format!(
                 "SELECT {INSTALLATION_COLS}, row_mac FROM installations \
                  WHERE identity = ?1 AND installation_id = ?2"
             ),
-            params![&identity[..], installation_id],
+            params![&identity.as_bytes()[..], installation_id.as_str()],
             |row| decode_installation(self.row_key, row),
         )
     }
 
-    fn installations(&self, identity: &Key33) -> Result<Vec<InstallationRecord>, StoreError> {
+    fn installations(&self, identity: &IdentityKey) -> Result<Vec<InstallationRecord>, StoreError> {
         self.collect(
             &format!(
                 "SELECT {INSTALLATION_COLS}, row_mac FROM installations WHERE identity = ?1 \
                  ORDER BY installation_id"
             ),
-            [&identity[..]],
+            [&identity.as_bytes()[..]],
             |row| decode_installation(self.row_key, row),
         )
     }
@@ -1208,27 +1217,27 @@ impl Transaction for SqliteTx<'_> {
 
     fn delete_installation(
         &mut self,
-        identity: &Key33,
-        installation_id: &str,
+        identity: &IdentityKey,
+        installation_id: &InstallationId,
     ) -> Result<(), StoreError> {
         self.exec(
             "DELETE FROM installations WHERE identity = ?1 AND installation_id = ?2",
-            params![&identity[..], installation_id],
+            params![&identity.as_bytes()[..], installation_id.as_str()],
         )?;
         Ok(())
     }
 
     fn peer_prekeys(
         &self,
-        identity: &Key33,
-        installation_id: &str,
+        identity: &IdentityKey,
+        installation_id: &InstallationId,
     ) -> Result<Vec<PeerPreKeyRecord>, StoreError> {
         self.collect(
             &format!(
                 "SELECT {PEER_PREKEY_COLS}, row_mac FROM peer_prekeys \
                  WHERE identity = ?1 AND installation_id = ?2 ORDER BY version DESC, public"
             ),
-            params![&identity[..], installation_id],
+            params![&identity.as_bytes()[..], installation_id.as_str()],
             |row| decode_peer_prekey(self.row_key, row),
         )
     }
@@ -1251,22 +1260,22 @@ impl Transaction for SqliteTx<'_> {
     fn session(&self, key: &SessionKey) -> Result<Option<SessionRecord>, StoreError> {
         self.first(
             &format!("SELECT {SESSION_COLS} FROM sessions WHERE peer_identity = ?1 AND id = ?2"),
-            params![&key.peer_identity[..], key.id],
+            params![&key.peer_identity.as_bytes()[..], key.id],
             |row| self.decode_session(row),
         )
     }
 
     fn sessions_with(
         &self,
-        identity: &Key33,
-        installation_id: &str,
+        identity: &IdentityKey,
+        installation_id: &InstallationId,
     ) -> Result<Vec<SessionRecord>, StoreError> {
         self.collect(
             &format!(
                 "SELECT {SESSION_COLS} FROM sessions \
                  WHERE peer_identity = ?1 AND peer_installation = ?2 ORDER BY id"
             ),
-            params![&identity[..], installation_id],
+            params![&identity.as_bytes()[..], installation_id.as_str()],
             |row| self.decode_session(row),
         )
     }
@@ -1280,7 +1289,7 @@ impl Transaction for SqliteTx<'_> {
     }
 
     fn put_session(&mut self, s: &SessionRecord) -> Result<(), StoreError> {
-        let peer = &s.key.peer_identity[..];
+        let peer = &s.key.peer_identity.as_bytes()[..];
         let state = self.seal(&session_aad("state", peer, &s.key.id), s.state.expose())?;
         // Unchanged since the session was created: the same sealing is written back.
         let shared = self.seals.borrow_mut().seal32(
@@ -1292,13 +1301,13 @@ impl Transaction for SqliteTx<'_> {
         let values = params![
             peer,
             s.key.id,
-            s.peer_installation,
-            &s.rooted_spk[..],
+            s.peer_installation.as_str(),
+            &s.rooted_spk.as_bytes()[..],
             s.we_initiated,
             s.suite.code(),
             state,
             shared,
-            s.pending_x3dh_ephemeral.as_ref().map(|k| &k[..]),
+            s.pending_x3dh_ephemeral.as_ref().map(|k| &k.as_bytes()[..]),
             s.created_at,
             s.last_used,
             s.expired_at
@@ -1338,7 +1347,7 @@ impl Transaction for SqliteTx<'_> {
     }
 
     fn delete_session(&mut self, key: &SessionKey) -> Result<(), StoreError> {
-        let p = params![&key.peer_identity[..], key.id];
+        let p = params![&key.peer_identity.as_bytes()[..], key.id];
         // The foreign key cascades too; deleting explicitly keeps the rule independent of
         // the `foreign_keys` pragma.
         self.exec(
@@ -1359,7 +1368,10 @@ impl Transaction for SqliteTx<'_> {
             [until],
             |row| {
                 Ok(SessionKey {
-                    peer_identity: key33(col(row, 0)?, "session peer identity")?,
+                    peer_identity: IdentityKey::from_bytes(key33(
+                        col(row, 0)?,
+                        "session peer identity",
+                    )?),
                     id: col(row, 1)?,
                 })
             },
@@ -1413,7 +1425,7 @@ impl Transaction for SqliteTx<'_> {
 
     fn expire_responder_sessions_rooted_in(
         &mut self,
-        spks: &[Key33],
+        spks: &[SignedPreKey],
         at: Nanos,
     ) -> Result<usize, StoreError> {
         let mut marked = 0;
@@ -1421,17 +1433,17 @@ impl Transaction for SqliteTx<'_> {
             marked += self.exec(
                 "UPDATE sessions SET expired_at = ?1 \
                  WHERE we_initiated = 0 AND rooted_spk = ?2 AND expired_at IS NULL",
-                params![at, &spk[..]],
+                params![at, &spk.as_bytes()[..]],
             )?;
         }
         Ok(marked)
     }
 
-    fn responder_session_rooted_in(&self, spk: &Key33) -> Result<bool, StoreError> {
+    fn responder_session_rooted_in(&self, spk: &SignedPreKey) -> Result<bool, StoreError> {
         Ok(self
             .first(
                 "SELECT 1 FROM sessions WHERE we_initiated = 0 AND rooted_spk = ?1 LIMIT 1",
-                [&spk[..]],
+                [&spk.as_bytes()[..]],
                 |_| Ok(()),
             )?
             .is_some())
@@ -1448,7 +1460,12 @@ impl Transaction for SqliteTx<'_> {
                 "SELECT {SKIPPED_COLS} FROM skipped_keys WHERE session_peer = ?1 \
                  AND session_id = ?2 AND ratchet_key = ?3 AND n = ?4"
             ),
-            params![&session.peer_identity[..], session.id, ratchet_key, n],
+            params![
+                &session.peer_identity.as_bytes()[..],
+                session.id,
+                ratchet_key,
+                n
+            ],
             |row| self.decode_skipped(row).map(|(_, r)| r),
         )
     }
@@ -1464,7 +1481,7 @@ impl Transaction for SqliteTx<'_> {
         let exists = self
             .first(
                 "SELECT 1 FROM sessions WHERE peer_identity = ?1 AND id = ?2",
-                params![&session.peer_identity[..], session.id],
+                params![&session.peer_identity.as_bytes()[..], session.id],
                 |_| Ok(()),
             )?
             .is_some();
@@ -1477,7 +1494,7 @@ impl Transaction for SqliteTx<'_> {
         for k in keys {
             seqs.push(check_seq(k.seq)?);
         }
-        let peer = &session.peer_identity[..];
+        let peer = &session.peer_identity.as_bytes()[..];
         let mut sealed = Vec::with_capacity(keys.len());
         for k in keys {
             let aad = skipped_aad(peer, &session.id, &k.ratchet_key, k.n);
@@ -1513,7 +1530,12 @@ impl Transaction for SqliteTx<'_> {
         self.exec(
             "DELETE FROM skipped_keys WHERE session_peer = ?1 AND session_id = ?2 \
              AND ratchet_key = ?3 AND n = ?4",
-            params![&session.peer_identity[..], session.id, ratchet_key, n],
+            params![
+                &session.peer_identity.as_bytes()[..],
+                session.id,
+                ratchet_key,
+                n
+            ],
         )?;
         Ok(())
     }
@@ -1532,7 +1554,7 @@ impl Transaction for SqliteTx<'_> {
              AND (seq, ratchet_key, n) <= (SELECT seq, ratchet_key, n FROM skipped_keys \
                  WHERE session_peer = ?1 AND session_id = ?2 \
                  ORDER BY seq DESC, ratchet_key DESC, n DESC LIMIT 1 OFFSET ?3)",
-            params![&session.peer_identity[..], session.id, keep],
+            params![&session.peer_identity.as_bytes()[..], session.id, keep],
         )?;
         Ok(())
     }
@@ -1546,7 +1568,7 @@ impl Transaction for SqliteTx<'_> {
         let seq = i64::try_from(seq).unwrap_or(i64::MAX);
         self.exec(
             "DELETE FROM skipped_keys WHERE session_peer = ?1 AND session_id = ?2 AND seq <= ?3",
-            params![&session.peer_identity[..], session.id, seq],
+            params![&session.peer_identity.as_bytes()[..], session.id, seq],
         )?;
         Ok(())
     }
@@ -1554,7 +1576,7 @@ impl Transaction for SqliteTx<'_> {
     fn count_skipped_keys(&self, session: &SessionKey) -> Result<usize, StoreError> {
         let n = self.first(
             "SELECT count(*) FROM skipped_keys WHERE session_peer = ?1 AND session_id = ?2",
-            params![&session.peer_identity[..], session.id],
+            params![&session.peer_identity.as_bytes()[..], session.id],
             |row| col::<i64>(row, 0),
         )?;
         let n = n.unwrap_or(0);
@@ -1575,30 +1597,37 @@ impl Transaction for SqliteTx<'_> {
         )
     }
 
-    fn x3dh_seen(&self, spk: &Key33, ephemeral: &Key33) -> Result<Option<Nanos>, StoreError> {
+    fn x3dh_seen(
+        &self,
+        spk: &SignedPreKey,
+        ephemeral: &EphemeralKey,
+    ) -> Result<Option<Nanos>, StoreError> {
         self.first(
             "SELECT at FROM x3dh_seen WHERE spk = ?1 AND ephemeral = ?2",
-            params![&spk[..], &ephemeral[..]],
+            params![&spk.as_bytes()[..], &ephemeral.as_bytes()[..]],
             |row| col(row, 0),
         )
     }
 
     fn put_x3dh_seen(
         &mut self,
-        spk: &Key33,
-        ephemeral: &Key33,
+        spk: &SignedPreKey,
+        ephemeral: &EphemeralKey,
         at: Nanos,
     ) -> Result<(), StoreError> {
         self.exec(
             "INSERT INTO x3dh_seen (spk, ephemeral, at) VALUES (?1, ?2, ?3) \
              ON CONFLICT (spk, ephemeral) DO UPDATE SET at = excluded.at",
-            params![&spk[..], &ephemeral[..], at],
+            params![&spk.as_bytes()[..], &ephemeral.as_bytes()[..], at],
         )?;
         Ok(())
     }
 
-    fn delete_x3dh_seen_for(&mut self, spk: &Key33) -> Result<(), StoreError> {
-        self.exec("DELETE FROM x3dh_seen WHERE spk = ?1", [&spk[..]])?;
+    fn delete_x3dh_seen_for(&mut self, spk: &SignedPreKey) -> Result<(), StoreError> {
+        self.exec(
+            "DELETE FROM x3dh_seen WHERE spk = ?1",
+            [&spk.as_bytes()[..]],
+        )?;
         Ok(())
     }
 
@@ -1696,10 +1725,10 @@ impl Transaction for SqliteTx<'_> {
         Ok(usize::try_from(n.unwrap_or(0)).unwrap_or(0))
     }
 
-    fn contact(&self, identity: &Key33) -> Result<Option<ContactRecord>, StoreError> {
+    fn contact(&self, identity: &IdentityKey) -> Result<Option<ContactRecord>, StoreError> {
         self.first(
             &format!("SELECT {CONTACT_COLS}, row_mac FROM contacts WHERE identity = ?1"),
-            [&identity[..]],
+            [&identity.as_bytes()[..]],
             |row| decode_contact(self.row_key, row),
         )
     }
@@ -1725,10 +1754,10 @@ impl Transaction for SqliteTx<'_> {
         )
     }
 
-    fn delete_contact(&mut self, identity: &Key33) -> Result<(), StoreError> {
+    fn delete_contact(&mut self, identity: &IdentityKey) -> Result<(), StoreError> {
         self.exec(
             "DELETE FROM contacts WHERE identity = ?1",
-            params![&identity[..]],
+            params![&identity.as_bytes()[..]],
         )?;
         Ok(())
     }
@@ -1791,7 +1820,7 @@ mod tests {
     #[test]
     fn durable_transaction_raises_synchronous_for_that_transaction_only() {
         let added = |b: u8| crate::ContactRecord {
-            identity: [b; 33],
+            identity: crate::IdentityKey::from_bytes([b; 33]),
             state: crate::ContactState::Added,
             name: None,
             updated_at: 1,
@@ -1817,8 +1846,16 @@ mod tests {
         drop(store);
         let mut store = SqliteStore::open_with_key(&path, &key, SqliteOptions::default()).unwrap();
         let tx = store.begin().unwrap();
-        assert!(tx.contact(&[7; 33]).unwrap().is_some());
-        assert!(tx.contact(&[8; 33]).unwrap().is_some());
+        assert!(
+            tx.contact(&crate::IdentityKey::from_bytes([7; 33]))
+                .unwrap()
+                .is_some()
+        );
+        assert!(
+            tx.contact(&crate::IdentityKey::from_bytes([8; 33]))
+                .unwrap()
+                .is_some()
+        );
         drop(tx);
 
         let full_path = dir.path().join("f.sqlite");
@@ -1847,8 +1884,8 @@ mod tests {
         let mut used = std::collections::BTreeSet::new();
         for round in 0u8..4 {
             let before = PREPARED_SQL.with(|s| s.borrow().clone());
-            let peer = [round; 33];
-            let inst = format!("inst-{round}");
+            let peer = IdentityKey::from_bytes([round; 33]);
+            let inst = InstallationId::new(format!("inst-{round}")).unwrap();
             let sk = SessionKey {
                 peer_identity: peer,
                 id: vec![round; 40],
@@ -1863,7 +1900,7 @@ mod tests {
             tx.put_session(&SessionRecord {
                 key: sk.clone(),
                 peer_installation: inst.clone(),
-                rooted_spk: peer,
+                rooted_spk: SignedPreKey::from_bytes([round; 33]),
                 we_initiated: round % 2 == 0,
                 suite: RatchetSuite::StatusGo,
                 state: pfs_crypto::SecretVec::new(vec![round; 10]),
@@ -1904,7 +1941,10 @@ mod tests {
         let mut store =
             SqliteStore::open_with_key(dir.path().join("s.sqlite"), &key, SqliteOptions::default())
                 .unwrap();
-        let k = [2u8; 33];
+        let k = IdentityKey::from_bytes([2u8; 33]);
+        let spk = SignedPreKey::from_bytes([2u8; 33]);
+        let ek = EphemeralKey::from_bytes([2u8; 33]);
+        let i = InstallationId::new("i").unwrap();
         let sk = SessionKey {
             peer_identity: k,
             id: b"id".to_vec(),
@@ -1914,30 +1954,30 @@ mod tests {
             tx.account().unwrap();
             tx.put_account(&AccountRecord {
                 identity_secret: pfs_crypto::SecretBytes::new([3; 32]),
-                installation_id: "i".into(),
+                installation_id: i.clone(),
                 created_at: 0,
             })
             .unwrap();
             tx.own_prekeys().unwrap();
-            tx.own_prekey(&k).unwrap();
+            tx.own_prekey(&spk).unwrap();
             tx.put_own_prekey(&OwnPreKeyRecord {
-                public: k,
+                public: spk,
                 secret: pfs_crypto::SecretBytes::new([4; 32]),
                 version: 1,
                 created_at: 0,
                 expired_at: None,
             })
             .unwrap();
-            tx.delete_own_prekey(&k).unwrap();
-            tx.installation(&k, "i").unwrap();
+            tx.delete_own_prekey(&spk).unwrap();
+            tx.installation(&k, &i).unwrap();
             tx.installations(&k).unwrap();
             tx.all_installations().unwrap();
-            tx.delete_installation(&k, "i").unwrap();
-            tx.peer_prekeys(&k, "i").unwrap();
+            tx.delete_installation(&k, &i).unwrap();
+            tx.peer_prekeys(&k, &i).unwrap();
             tx.put_session(&SessionRecord {
                 key: sk.clone(),
-                peer_installation: "i".into(),
-                rooted_spk: k,
+                peer_installation: i.clone(),
+                rooted_spk: spk,
                 we_initiated: true,
                 suite: RatchetSuite::StatusGo,
                 state: pfs_crypto::SecretVec::new(vec![1; 10]),
@@ -1949,11 +1989,11 @@ mod tests {
             })
             .unwrap();
             tx.session(&sk).unwrap();
-            tx.sessions_with(&k, "i").unwrap();
+            tx.sessions_with(&k, &i).unwrap();
             tx.all_sessions().unwrap();
             tx.expire_sessions_on_invalid_prekeys(1).unwrap();
-            tx.expire_responder_sessions_rooted_in(&[k], 1).unwrap();
-            tx.responder_session_rooted_in(&k).unwrap();
+            tx.expire_responder_sessions_rooted_in(&[spk], 1).unwrap();
+            tx.responder_session_rooted_in(&spk).unwrap();
             tx.installations_missing_until(1).unwrap();
             tx.put_skipped_keys(
                 &sk,
@@ -1974,9 +2014,9 @@ mod tests {
             tx.unconfirmed_keys(b"m").unwrap();
             tx.delete_session(&sk).unwrap();
             tx.delete_sessions_expired_until(2).unwrap();
-            tx.x3dh_seen(&k, &k).unwrap();
-            tx.put_x3dh_seen(&k, &k, 1).unwrap();
-            tx.delete_x3dh_seen_for(&k).unwrap();
+            tx.x3dh_seen(&spk, &ek).unwrap();
+            tx.put_x3dh_seen(&spk, &ek, 1).unwrap();
+            tx.delete_x3dh_seen_for(&spk).unwrap();
             tx.rate_limit("k", b"v").unwrap();
             tx.put_rate_limit("k", b"v", 1).unwrap();
             tx.contact(&k).unwrap();

@@ -31,7 +31,7 @@ fn options() -> SqliteOptions {
 
 fn slot_key(slot: u64) -> SessionKey {
     SessionKey {
-        peer_identity: [2u8 + slot as u8; 33],
+        peer_identity: IdentityKey::from_bytes([2u8 + slot as u8; 33]),
         id: format!("session-{slot}").into_bytes(),
     }
 }
@@ -59,8 +59,8 @@ fn op(tx: &mut dyn Transaction, k: u64) {
         state[..8].copy_from_slice(&k.to_be_bytes());
         tx.put_session(&SessionRecord {
             key: key.clone(),
-            peer_installation: "peer-installation".into(),
-            rooted_spk: [9u8; 33],
+            peer_installation: InstallationId::new("peer-installation").unwrap(),
+            rooted_spk: SignedPreKey::from_bytes([9u8; 33]),
             we_initiated: k.is_multiple_of(2),
             suite: pfs_store::RatchetSuite::StatusGo,
             state: SecretVec::new(state),

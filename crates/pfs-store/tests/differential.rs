@@ -9,21 +9,29 @@ use pfs_crypto::{SecretBytes, SecretVec};
 use pfs_store::*;
 use proptest::prelude::*;
 
-fn k33(b: u8) -> Key33 {
+fn k33(b: u8) -> [u8; 33] {
     let mut k = [b; 33];
     k[0] = 3;
     k
 }
 
+fn ik(b: u8) -> IdentityKey {
+    IdentityKey::from_bytes(k33(b))
+}
+
+fn spk(b: u8) -> SignedPreKey {
+    SignedPreKey::from_bytes(k33(b))
+}
+
 fn skey(peer: u8, id: u8) -> SessionKey {
     SessionKey {
-        peer_identity: k33(peer),
+        peer_identity: ik(peer),
         id: vec![b'a' + id; 1 + usize::from(id % 2)],
     }
 }
 
-fn inst(i: u8) -> String {
-    ["a", "B", "ab", "ä"][usize::from(i % 4)].to_owned()
+fn inst(i: u8) -> InstallationId {
+    InstallationId::new(["a", "B", "ab", "ä"][usize::from(i % 4)]).unwrap()
 }
 
 #[derive(Debug, Clone)]
@@ -98,7 +106,7 @@ fn apply(tx: &mut dyn Transaction, op: &Op) -> Result<Option<usize>, String> {
     let counted = match op {
         Op::ExpireInvalid(at) => Some(tx.expire_sessions_on_invalid_prekeys(*at)),
         Op::ExpireRooted(spks, at) => {
-            let spks: Vec<Key33> = spks.iter().map(|b| k33(*b)).collect();
+            let spks: Vec<SignedPreKey> = spks.iter().map(|b| spk(*b)).collect();
             Some(tx.expire_responder_sessions_rooted_in(&spks, *at))
         }
         Op::DeleteExpired(until) => Some(tx.delete_sessions_expired_until(*until)),
@@ -115,15 +123,15 @@ fn apply(tx: &mut dyn Transaction, op: &Op) -> Result<Option<usize>, String> {
             created_at: i64::from(*t),
         }),
         Op::PutPrekey(b, v) => tx.put_own_prekey(&OwnPreKeyRecord {
-            public: k33(*b),
+            public: spk(*b),
             secret: SecretBytes::new([b.wrapping_mul(7).wrapping_add(*v as u8); 32]),
             version: *v,
             created_at: 1,
             expired_at: (*v == 1).then_some(2),
         }),
-        Op::DeletePrekey(b) => tx.delete_own_prekey(&k33(*b)),
+        Op::DeletePrekey(b) => tx.delete_own_prekey(&spk(*b)),
         Op::PutInstallation(p, i, ts) => tx.put_installation(&InstallationRecord {
-            identity: k33(*p),
+            identity: ik(*p),
             installation_id: inst(*i),
             timestamp: *ts,
             enabled: *ts > 0,
@@ -134,11 +142,11 @@ fn apply(tx: &mut dyn Transaction, op: &Op) -> Result<Option<usize>, String> {
             stale: *ts == -2,
             heard_with_protocol_version: true,
         }),
-        Op::DeleteInstallation(p, i) => tx.delete_installation(&k33(*p), &inst(*i)),
+        Op::DeleteInstallation(p, i) => tx.delete_installation(&ik(*p), &inst(*i)),
         Op::PutPeerPrekey(p, i, b, v) => tx.put_peer_prekey(&PeerPreKeyRecord {
-            identity: k33(*p),
+            identity: ik(*p),
             installation_id: inst(*i),
-            public: k33(10 + b),
+            public: spk(10 + b),
             version: *v,
             protocol_version: 1,
             bundle_timestamp: 5,
@@ -149,12 +157,12 @@ fn apply(tx: &mut dyn Transaction, op: &Op) -> Result<Option<usize>, String> {
             key: skey(*p, *id),
             peer_installation: inst(*i),
             // small: sessions rooted in the prekeys put above (maintenance queries)
-            rooted_spk: k33(*tag % 16),
+            rooted_spk: spk(*tag % 16),
             we_initiated: tag % 2 == 0,
             suite: pfs_store::RatchetSuite::from_code(*tag),
             state: SecretVec::new(vec![*tag; usize::from(*tag)]),
             shared_secret: SecretBytes::new([tag.wrapping_add(1); 32]),
-            pending_x3dh_ephemeral: (tag % 3 == 0).then(|| k33(*tag)),
+            pending_x3dh_ephemeral: (tag % 3 == 0).then(|| EphemeralKey::from_bytes(k33(*tag))),
             created_at: i64::from(*tag),
             last_used: 0,
             expired_at: None,
@@ -176,11 +184,13 @@ fn apply(tx: &mut dyn Transaction, op: &Op) -> Result<Option<usize>, String> {
         Op::DeleteSkipped(p, id, r, n) => tx.delete_skipped_key(&skey(*p, *id), &k33(20 + r), *n),
         Op::Truncate(p, id, keep) => tx.truncate_skipped_keys(&skey(*p, *id), *keep),
         Op::Upto(p, id, seq) => tx.delete_skipped_keys_upto(&skey(*p, *id), *seq),
-        Op::PutX3dh(a, b, at) => tx.put_x3dh_seen(&k33(*a), &k33(*b), *at),
-        Op::DeleteX3dhFor(a) => tx.delete_x3dh_seen_for(&k33(*a)),
+        Op::PutX3dh(a, b, at) => {
+            tx.put_x3dh_seen(&spk(*a), &EphemeralKey::from_bytes(k33(*b)), *at)
+        }
+        Op::DeleteX3dhFor(a) => tx.delete_x3dh_seen_for(&spk(*a)),
         Op::PutRate(k, v, at) => tx.put_rate_limit(["bundle", "ack"][usize::from(*k)], &[*v], *at),
         Op::PutContact(b, s, name) => tx.put_contact(&ContactRecord {
-            identity: k33(*b),
+            identity: ik(*b),
             state: [
                 ContactState::Added,
                 ContactState::RequestReceived,
@@ -221,9 +231,9 @@ fn view(tx: &dyn Transaction) -> View {
     let mut v = View {
         account: tx.account().unwrap(),
         own: tx.own_prekeys().unwrap(),
-        own_each: (0..4).map(|b| tx.own_prekey(&k33(b)).unwrap()).collect(),
+        own_each: (0..4).map(|b| tx.own_prekey(&spk(b)).unwrap()).collect(),
         installations: tx.all_installations().unwrap(),
-        per_identity: (0..3).map(|p| tx.installations(&k33(p)).unwrap()).collect(),
+        per_identity: (0..3).map(|p| tx.installations(&ik(p)).unwrap()).collect(),
         peer_prekeys: Vec::new(),
         sessions: tx.all_sessions().unwrap(),
         sessions_with: Vec::new(),
@@ -234,7 +244,7 @@ fn view(tx: &dyn Transaction) -> View {
         rates: Vec::new(),
         contacts: tx.contacts().unwrap(),
         responder_roots: (0..16)
-            .map(|b| tx.responder_session_rooted_in(&k33(b)).unwrap())
+            .map(|b| tx.responder_session_rooted_in(&spk(b)).unwrap())
             .collect(),
         missing: [i64::MIN, -1, 0, 2, 4, i64::MAX]
             .into_iter()
@@ -244,9 +254,9 @@ fn view(tx: &dyn Transaction) -> View {
     for p in 0..3 {
         for i in 0..4 {
             v.peer_prekeys
-                .push(tx.peer_prekeys(&k33(p), &inst(i)).unwrap());
+                .push(tx.peer_prekeys(&ik(p), &inst(i)).unwrap());
             v.sessions_with
-                .push(tx.sessions_with(&k33(p), &inst(i)).unwrap());
+                .push(tx.sessions_with(&ik(p), &inst(i)).unwrap());
         }
         for id in 0..3 {
             let s = skey(p, id);
@@ -258,7 +268,10 @@ fn view(tx: &dyn Transaction) -> View {
             }
         }
         for b in 0..3 {
-            v.x3dh.push(tx.x3dh_seen(&k33(p), &k33(b)).unwrap());
+            v.x3dh.push(
+                tx.x3dh_seen(&spk(p), &EphemeralKey::from_bytes(k33(b)))
+                    .unwrap(),
+            );
         }
     }
     for k in ["bundle", "ack"] {

@@ -109,11 +109,11 @@ fn swapped_contact_names_are_refused() {
     swap_contact_columns(&path, 1, 2, &["name"]);
     let mut store = open(&path);
     let tx = store.begin().unwrap();
-    assert_tampered(tx.contact(&k33(1)), "contacts", &hex33(1));
-    assert_tampered(tx.contact(&k33(2)), "contacts", &hex33(2));
+    assert_tampered(tx.contact(&ik(1)), "contacts", &hex33(1));
+    assert_tampered(tx.contact(&ik(2)), "contacts", &hex33(2));
     assert_tampered(tx.contacts(), "contacts", &hex33(1));
     // Nothing else was touched: the other tables still read.
-    assert_eq!(tx.installations(&k33(1)).unwrap().len(), 2);
+    assert_eq!(tx.installations(&ik(1)).unwrap().len(), 2);
 }
 
 #[test]
@@ -141,8 +141,8 @@ fn swapping_every_non_key_column_of_two_contacts_is_refused() {
     swap_contact_columns(&path, 1, 2, &moved);
     let mut store = open(&path);
     let tx = store.begin().unwrap();
-    assert_tampered(tx.contact(&k33(1)), "contacts", &hex33(1));
-    assert_tampered(tx.contact(&k33(2)), "contacts", &hex33(2));
+    assert_tampered(tx.contact(&ik(1)), "contacts", &hex33(1));
+    assert_tampered(tx.contact(&ik(2)), "contacts", &hex33(2));
 }
 
 #[test]
@@ -165,9 +165,9 @@ fn any_changed_contact_byte_or_field_is_refused() {
         raw(&path).execute(sql, [&k33(1)[..]]).unwrap();
         let mut store = open(&path);
         let tx = store.begin().unwrap();
-        assert_tampered(tx.contact(&k33(1)), "contacts", &hex33(1));
+        assert_tampered(tx.contact(&ik(1)), "contacts", &hex33(1));
         // The other contact is intact.
-        assert_eq!(tx.contact(&k33(2)).unwrap(), Some(carol()), "{sql}");
+        assert_eq!(tx.contact(&ik(2)).unwrap(), Some(carol()), "{sql}");
     }
 }
 
@@ -205,7 +205,7 @@ fn flipped_or_removed_authentication_bytes_are_refused() {
             let r = match table {
                 "contacts" => tx.contacts().map(|_| ()),
                 "installations" => tx.all_installations().map(|_| ()),
-                _ => tx.peer_prekeys(&k33(1), "inst-1").map(|_| ()),
+                _ => tx.peer_prekeys(&ik(1), &inst("inst-1")).map(|_| ()),
             };
             assert_tampered(r, table, &hex33(1));
         }
@@ -244,24 +244,24 @@ fn changed_installation_flags_and_fields_are_refused() {
         let tx = store.begin().unwrap();
         if sql.contains("installation_id =") {
             assert_tampered(
-                tx.installation(&k33(1), "inst-9"),
+                tx.installation(&ik(1), &inst("inst-9")),
                 "installations",
                 "inst-9",
             );
         } else if sql.contains("identity =") {
-            assert_tampered(tx.installations(&k33(3)), "installations", &hex33(3));
+            assert_tampered(tx.installations(&ik(3)), "installations", &hex33(3));
         } else {
             assert_tampered(
-                tx.installation(&k33(1), "inst-1"),
+                tx.installation(&ik(1), &inst("inst-1")),
                 "installations",
                 "inst-1",
             );
-            assert_tampered(tx.installations(&k33(1)), "installations", &hex33(1));
+            assert_tampered(tx.installations(&ik(1)), "installations", &hex33(1));
         }
         assert_tampered(tx.all_installations(), "installations", "inst-");
         // The untouched rows still read.
         assert_eq!(
-            tx.installation(&k33(2), "inst-1").unwrap(),
+            tx.installation(&ik(2), &inst("inst-1")).unwrap(),
             Some(installation(2, "inst-1", 200)),
             "{sql}"
         );
@@ -289,12 +289,12 @@ fn swapped_installation_rows_are_refused() {
     let mut store = open(&path);
     let tx = store.begin().unwrap();
     assert_tampered(
-        tx.installation(&k33(1), "inst-1"),
+        tx.installation(&ik(1), &inst("inst-1")),
         "installations",
         "inst-1",
     );
     assert_tampered(
-        tx.installation(&k33(1), "inst-2"),
+        tx.installation(&ik(1), &inst("inst-2")),
         "installations",
         "inst-2",
     );
@@ -342,7 +342,7 @@ fn changed_peer_prekeys_are_refused() {
         let mut store = open(&path);
         let tx = store.begin().unwrap();
         assert_tampered(
-            tx.peer_prekeys(&k33(1), read_under),
+            tx.peer_prekeys(&ik(1), &inst(read_under)),
             "peer_prekeys",
             &format!("{read_under:?}"),
         );
@@ -359,17 +359,17 @@ fn rewriting_a_tampered_row_through_the_store_repairs_it() {
     let mut store = open(&path);
     {
         let tx = store.begin().unwrap();
-        assert_tampered(tx.contact(&k33(1)), "contacts", &hex33(1));
+        assert_tampered(tx.contact(&ik(1)), "contacts", &hex33(1));
     }
     let mut tx = store.begin().unwrap();
     tx.put_contact(&bob()).unwrap();
-    assert_eq!(tx.contact(&k33(1)).unwrap(), Some(bob()));
+    assert_eq!(tx.contact(&ik(1)).unwrap(), Some(bob()));
     tx.commit().unwrap();
     store.close().unwrap();
     let mut store = open(&path);
     let tx = store.begin().unwrap();
-    assert_eq!(tx.contact(&k33(1)).unwrap(), Some(bob()));
-    assert_tampered(tx.contact(&k33(2)), "contacts", &hex33(2));
+    assert_eq!(tx.contact(&ik(1)).unwrap(), Some(bob()));
+    assert_tampered(tx.contact(&ik(2)), "contacts", &hex33(2));
 }
 
 // --- upgrading a version 1 store --------------------------------------------------------
@@ -416,7 +416,7 @@ fn create_v1(path: &Path) {
         };
         c.execute(
             "INSERT INTO contacts (identity, state, name, updated_at) VALUES (?1, ?2, ?3, ?4)",
-            params![&r.identity[..], state, r.name, r.updated_at],
+            params![&r.identity.as_bytes()[..], state, r.name, r.updated_at],
         )
         .unwrap();
     }
@@ -426,8 +426,8 @@ fn create_v1(path: &Path) {
              protocol_version, first_seen, last_bundle_at, missing_since, stale, \
              heard_with_protocol_version) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             params![
-                &i.identity[..],
-                i.installation_id,
+                &i.identity.as_bytes()[..],
+                i.installation_id.as_str(),
                 i.timestamp,
                 i.enabled,
                 i.protocol_version,
@@ -446,9 +446,9 @@ fn create_v1(path: &Path) {
              protocol_version, bundle_timestamp, expired, received_at) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             params![
-                &p.identity[..],
-                p.installation_id,
-                &p.public[..],
+                &p.identity.as_bytes()[..],
+                p.installation_id.as_str(),
+                &p.public.as_bytes()[..],
                 p.version,
                 p.protocol_version,
                 p.bundle_timestamp,
@@ -512,14 +512,14 @@ fn a_version_1_store_is_upgraded_at_open_and_reads_back_identically() {
             tx.contacts().unwrap(),
             [bob(), carol(), contact(3, ContactState::Declined, None)]
         );
-        assert_eq!(tx.contact(&k33(1)).unwrap(), Some(bob()));
+        assert_eq!(tx.contact(&ik(1)).unwrap(), Some(bob()));
         assert_eq!(tx.all_installations().unwrap(), v1_installations());
         assert_eq!(
-            tx.installation(&k33(2), "ä").unwrap(),
+            tx.installation(&ik(2), &inst("ä")).unwrap(),
             Some(installation(2, "ä", i64::MIN + 7))
         );
         assert_eq!(
-            tx.peer_prekeys(&k33(1), "inst-1").unwrap(),
+            tx.peer_prekeys(&ik(1), &inst("inst-1")).unwrap(),
             v1_peer_prekeys()
         );
     };
@@ -555,7 +555,7 @@ fn a_version_1_store_is_upgraded_at_open_and_reads_back_identically() {
     swap_contact_columns(&path, 1, 2, &["name"]);
     let mut store = open(&path);
     let tx = store.begin().unwrap();
-    assert_tampered(tx.contact(&k33(1)), "contacts", &hex33(1));
+    assert_tampered(tx.contact(&ik(1)), "contacts", &hex33(1));
 }
 
 #[test]
@@ -650,7 +650,7 @@ fn maintenance_expires_sessions_on_authenticated_prekeys_only() {
     create(&path);
     let mut s = session(skey(1, b"on-21"), "inst-1", 4);
     s.we_initiated = true;
-    s.rooted_spk = k33(21);
+    s.rooted_spk = spk(21);
     s.expired_at = None;
     {
         let mut store = open(&path);

@@ -259,7 +259,7 @@ fn secrets_never_reach_the_disk_in_clear() {
     commit_with(&mut store, |tx| {
         tx.put_account(&AccountRecord {
             identity_secret: SecretBytes::new(identity),
-            installation_id: "inst".into(),
+            installation_id: inst("inst"),
             created_at: 1,
         })
         .unwrap();
@@ -426,7 +426,7 @@ fn stability_v1_file_still_opens_and_reads_back_exactly() {
         ]
     );
     assert_eq!(
-        tx.peer_prekeys(&k33(1), "inst-1").unwrap(),
+        tx.peer_prekeys(&ik(1), &inst("inst-1")).unwrap(),
         [
             peer_prekey(1, "inst-1", 21, 2),
             peer_prekey(1, "inst-1", 20, 1)
@@ -455,7 +455,7 @@ fn stability_v1_file_still_opens_and_reads_back_exactly() {
     }
     unconfirmed.sort_by(|a, b| a.0.cmp(&b.0));
     assert_eq!(tx.unconfirmed_keys(b"msg-1").unwrap(), unconfirmed);
-    assert_eq!(tx.x3dh_seen(&k33(10), &k33(40)).unwrap(), Some(7));
+    assert_eq!(tx.x3dh_seen(&spk(10), &ek(40)).unwrap(), Some(7));
     assert_eq!(tx.rate_limit("bundle", b"peer-1").unwrap(), Some(8));
     assert_eq!(
         tx.contacts().unwrap(),

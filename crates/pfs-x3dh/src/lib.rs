@@ -60,6 +60,7 @@ pub mod account;
 pub mod bundle;
 pub mod contact;
 pub mod keys;
+pub mod public;
 pub mod x3dh;
 
 pub use account::{
@@ -77,6 +78,7 @@ pub use keys::{
     EphemeralKeyPair, IdentityKeyPair, InstallationId, InstallationIdError, SPK_ID_LEN,
     SignedPreKeyPair,
 };
+pub use public::{COMPRESSED_KEY_LEN, EphemeralKey, IdentityKey, SignedPreKey};
 pub use x3dh::{
     InitialMessageId, X3dhError, X3dhHeader, x3dh_initiate, x3dh_initiate_with_ephemeral,
     x3dh_respond, x3dh_respond_to_header,

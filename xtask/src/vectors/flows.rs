@@ -782,7 +782,9 @@ fn multidevice_flow(
             }
             "enable_installation" => {
                 let e = &mut devices.get_mut(s(step, "device")).ok_or("device")?.0;
-                let r = e.enable_installation(s(step, "installation_id"));
+                let id = pfs_x3dh::InstallationId::new(s(step, "installation_id"))
+                    .map_err(|e| e.to_string())?;
+                let r = e.enable_installation(&id);
                 report.check_result(&format!("{label}: enable"), r);
                 check_installations(
                     report,

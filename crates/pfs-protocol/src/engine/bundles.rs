@@ -121,7 +121,7 @@ impl Engine {
     pub fn process_bundle(
         &mut self,
         bundle: &pb::Bundle,
-    ) -> Result<Vec<(String, u32)>, ReceiveError> {
+    ) -> Result<Vec<(InstallationId, u32)>, ReceiveError> {
         pfs_wire::validate_bundle(bundle, &self.ctx.config.wire_limits)?;
         let (digest, vb) = self.ctx.verify_cached(bundle)?;
         let now = self.ctx.clock.now_ns();
@@ -164,7 +164,7 @@ impl Ctx {
         }
         let secret = SecretKey::generate(&mut *self.rng)?;
         let rec = OwnPreKeyRecord {
-            public: secret.public_key().to_compressed(),
+            public: SignedPreKey::from(&secret.public_key()),
             secret: secret.to_bytes(),
             version: max_version + 1,
             created_at: now,
@@ -195,7 +195,7 @@ impl Ctx {
         }
         let spk = self.current_prekey(tx, now)?;
         let spk_created_at = spk.created_at;
-        let me = self.me33();
+        let me = self.me_key();
         let mut entries = vec![BundleEntry {
             installation_id: self.me.installation_id.clone(),
             signed_pre_key: stored_key(&spk.public, "our signed prekey")?,
@@ -212,7 +212,7 @@ impl Ctx {
                 .max_by_key(|p| p.version);
             if let Some(p) = best {
                 entries.push(BundleEntry {
-                    installation_id: stored_installation_id(&s.installation_id)?,
+                    installation_id: s.installation_id.clone(),
                     signed_pre_key: stored_key(&p.public, "a device's signed prekey")?,
                     version: p.version,
                     protocol_version: s.protocol_version,
@@ -281,16 +281,16 @@ impl Ctx {
         tx: &mut dyn Transaction,
         vb: &VerifiedBundle,
         now: i64,
-    ) -> Result<Vec<(String, u32)>, EngineError> {
-        let identity = key33(vb.identity());
-        let own = identity == self.me33();
+    ) -> Result<Vec<(InstallationId, u32)>, EngineError> {
+        let identity = identity_key(vb.identity());
+        let own = identity == self.me_key();
         let mut added = Vec::new();
         for e in vb.entries() {
             if own && e.installation_id == self.me.installation_id {
                 continue;
             }
-            let spk = e.signed_pre_key.to_compressed();
-            let installation_id = e.installation_id.as_str();
+            let spk = SignedPreKey::from(&e.signed_pre_key);
+            let installation_id = &e.installation_id;
             // signed prekeys: the newest (version, then bundle time) is current; a newer
             // one expires the others (re-keying, and a wiped device re-using a version)
             let existing = tx.peer_prekeys(&identity, installation_id)?;
@@ -302,7 +302,7 @@ impl Ctx {
                 let current = newest.is_none_or(|n| (e.version, vb.timestamp_ns()) > n);
                 tx.put_peer_prekey(&PeerPreKeyRecord {
                     identity,
-                    installation_id: installation_id.to_owned(),
+                    installation_id: installation_id.clone(),
                     public: spk,
                     version: e.version,
                     protocol_version: e.protocol_version,
@@ -322,7 +322,7 @@ impl Ctx {
                 None => {
                     tx.put_installation(&InstallationRecord {
                         identity,
-                        installation_id: installation_id.to_owned(),
+                        installation_id: installation_id.clone(),
                         timestamp: vb.timestamp_ns(),
                         enabled: !own,
                         protocol_version: e.protocol_version,
@@ -332,7 +332,7 @@ impl Ctx {
                         stale: false,
                         heard_with_protocol_version: false,
                     })?;
-                    added.push((installation_id.to_owned(), e.protocol_version));
+                    added.push((installation_id.clone(), e.protocol_version));
                 }
                 Some(old) => {
                     let mut r = old.clone();
@@ -359,7 +359,7 @@ impl Ctx {
                 let listed = vb
                     .entries()
                     .iter()
-                    .any(|e| e.installation_id.as_str() == r.installation_id);
+                    .any(|e| e.installation_id == r.installation_id);
                 if !listed && r.missing_since.is_none() {
                     r.missing_since = Some(now);
                     tx.put_installation(&r)?;
@@ -375,6 +375,7 @@ impl Ctx {
 }
 
 /// A public key read from the store (a stored key that does not decode is corruption).
-fn stored_key(bytes: &Key33, what: &str) -> Result<PublicKey, EngineError> {
-    PublicKey::from_compressed(bytes).map_err(|e| EngineError::Corrupt(format!("{what}: {e}")))
+fn stored_key(key: &impl AsRef<[u8]>, what: &str) -> Result<PublicKey, EngineError> {
+    PublicKey::from_compressed(key.as_ref())
+        .map_err(|e| EngineError::Corrupt(format!("{what}: {e}")))
 }

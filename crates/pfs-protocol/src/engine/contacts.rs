@@ -157,7 +157,7 @@ impl Engine {
     /// # Ok(()) }
     /// ```
     pub fn remove_contact(&mut self, key: &PublicKey) -> Result<bool, EngineError> {
-        let id = key33(key);
+        let id = identity_key(key);
         let mut tx = begin(&mut self.store, &mut self.ctx)?;
         let existed = tx.contact(&id)?.is_some();
         if existed {
@@ -208,7 +208,7 @@ impl Engine {
     pub fn unblock_contact(&mut self, key: &PublicKey) -> Result<(), EngineError> {
         let state = {
             let tx = begin(&mut self.store, &mut self.ctx)?;
-            tx.contact(&key33(key))?.map(|c| c.state)
+            tx.contact(&identity_key(key))?.map(|c| c.state)
         };
         if state != Some(ContactState::Blocked) {
             return Err(EngineError::Invalid("this contact is not blocked".into()));
@@ -224,12 +224,12 @@ impl Engine {
     ) -> Result<(), EngineError> {
         let now = self.ctx.clock.now_ns();
         let mut tx = begin(&mut self.store, &mut self.ctx)?;
-        let old = tx.contact(&key33(key))?;
+        let old = tx.contact(&identity_key(key))?;
         let name = name.map(str::to_owned).or_else(|| old.and_then(|c| c.name));
         self.ctx.put_contact(
             &mut *tx,
             &ContactRecord {
-                identity: key33(key),
+                identity: identity_key(key),
                 state,
                 name,
                 updated_at: now,
@@ -246,7 +246,7 @@ impl Ctx {
     pub(super) fn contact_state(
         &mut self,
         tx: &dyn Transaction,
-        id: &Key33,
+        id: &IdentityKey,
     ) -> Result<Option<ContactState>, EngineError> {
         if let Some(state) = self.contact_states.get(id) {
             return Ok(*state);

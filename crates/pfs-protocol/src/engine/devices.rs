@@ -64,33 +64,43 @@ impl Engine {
     /// laptop.process_bundle(&phone.own_bundle()?)?;
     /// // the phone is ours: not used until approved
     /// assert_eq!(laptop.send(bob.identity(), b"one")?.len(), 1);
-    /// laptop.enable_installation(phone.installation_id())?;
+    /// laptop.enable_installation(phone.installation())?;
     /// // now every message is copied to it
     /// let out = laptop.send(bob.identity(), b"two")?;
     /// assert_eq!(out.len(), 2);
     /// assert_eq!(out[1].kind, pfs_protocol::OutgoingKind::OwnDevicesCopy);
-    /// assert!(laptop.enable_installation("unknown").is_err());
+    /// let unknown = pfs_x3dh::InstallationId::new("unknown")?;
+    /// assert!(matches!(
+    ///     laptop.enable_installation(&unknown),
+    ///     Err(pfs_protocol::EngineError::UnknownInstallation(id)) if id == unknown
+    /// ));
     /// # Ok(()) }
     /// ```
-    pub fn enable_installation(&mut self, installation_id: &str) -> Result<(), EngineError> {
+    pub fn enable_installation(
+        &mut self,
+        installation_id: &InstallationId,
+    ) -> Result<(), EngineError> {
         self.set_installation_enabled(installation_id, true)
     }
 
     /// Disables one of our own installations (a local action, spec §4.1).
-    pub fn disable_installation(&mut self, installation_id: &str) -> Result<(), EngineError> {
+    pub fn disable_installation(
+        &mut self,
+        installation_id: &InstallationId,
+    ) -> Result<(), EngineError> {
         self.set_installation_enabled(installation_id, false)
     }
 
     fn set_installation_enabled(
         &mut self,
-        installation_id: &str,
+        installation_id: &InstallationId,
         enabled: bool,
     ) -> Result<(), EngineError> {
-        let me = key33(self.ctx.me.public());
+        let me = identity_key(self.ctx.me.public());
         let mut tx = begin(&mut self.store, &mut self.ctx)?;
         let mut rec = tx
             .installation(&me, installation_id)?
-            .ok_or_else(|| EngineError::UnknownInstallation(installation_id.to_owned()))?;
+            .ok_or_else(|| EngineError::UnknownInstallation(installation_id.clone()))?;
         if enabled && !rec.enabled && self.ctx.config.contact_requests {
             let enabled_now = tx.installations(&me)?.iter().filter(|r| r.enabled).count();
             // we count ourselves: at most `max_installations` devices in total
@@ -117,14 +127,14 @@ impl Ctx {
     pub(super) fn select_installations(
         &self,
         tx: &dyn Transaction,
-        identity: &Key33,
+        identity: &IdentityKey,
         max: usize,
     ) -> Result<Vec<InstallationRecord>, EngineError> {
         let mut rows: Vec<InstallationRecord> = tx
             .installations(identity)?
             .into_iter()
             .filter(|r| r.enabled && !r.stale)
-            .filter(|r| !(r.identity == self.me33() && r.installation_id == self.me.id()))
+            .filter(|r| !(r.identity == self.me_key() && r.installation_id == self.me.id()))
             .collect();
         rows.sort_by(|a, b| {
             b.timestamp.cmp(&a.timestamp).then_with(|| {
@@ -140,9 +150,9 @@ impl Ctx {
 
 fn view_installation(r: &InstallationRecord) -> Result<InstallationView, EngineError> {
     Ok(InstallationView {
-        identity: PublicKey::from_compressed(&r.identity)
+        identity: PublicKey::from_compressed(r.identity.as_bytes())
             .map_err(|e| EngineError::Corrupt(e.to_string()))?,
-        installation_id: stored_installation_id(&r.installation_id)?,
+        installation_id: r.installation_id.clone(),
         timestamp: r.timestamp,
         enabled: r.enabled,
         protocol_version: r.protocol_version,

@@ -101,7 +101,7 @@ impl Ctx {
             for mut r in tx.installations_missing_until(until)? {
                 r.stale = true;
                 tx.put_installation(&r)?;
-                if r.identity == self.me33() {
+                if r.identity == self.me_key() {
                     // one of our devices: our bundle lists it no more
                     self.bundle_cache = None;
                 }

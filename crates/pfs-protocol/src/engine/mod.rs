@@ -9,8 +9,9 @@ use pfs_crypto::secp256k1::{PublicKey, SecretKey};
 use pfs_crypto::{RandomSource, SecretBytes};
 use pfs_ratchet::{RatchetState, SuiteId};
 use pfs_store::{
-    AccountRecord, ContactRecord, ContactState, InstallationRecord, Key33, OwnPreKeyRecord,
-    PeerPreKeyRecord, SessionKey, SessionRecord, SkippedKeyRecord, Store, Transaction,
+    AccountRecord, ContactRecord, ContactState, EphemeralKey, IdentityKey, InstallationRecord,
+    OwnPreKeyRecord, PeerPreKeyRecord, SessionKey, SessionRecord, SignedPreKey, SkippedKeyRecord,
+    Store, Transaction,
 };
 use pfs_wire::{Message, pb};
 use pfs_x3dh::{BundleEntry, IdentityKeyPair, InstallationId, VerifiedBundle};
@@ -74,14 +75,14 @@ struct Ctx {
     verified: HashMap<[u8; 32], CachedVerified>,
     /// ECDH(our identity, peer identity) per peer: both keys are fixed, and the scalar
     /// multiplication was the largest cost of a send.
-    agreed: HashMap<Key33, SecretBytes<32>>,
+    agreed: HashMap<IdentityKey, SecretBytes<32>>,
     /// When maintenance last ran (one entry; absent: not read from the store yet).
     maintenance: TxCache<(), i64>,
     /// Contact states (None: no contact row), for the contacts looked up on every message.
-    contact_states: TxCache<Key33, Option<ContactState>>,
+    contact_states: TxCache<IdentityKey, Option<ContactState>>,
     /// Installations known to exist with `heard_with_protocol_version` set (installation
     /// rows are never deleted and the flag is never cleared).
-    heard: TxCache<(Key33, String), ()>,
+    heard: TxCache<(IdentityKey, InstallationId), ()>,
     outbox: Vec<Outgoing>,
     #[cfg(feature = "inspection")]
     inspect: Option<Inspection>,
@@ -96,8 +97,8 @@ impl std::fmt::Debug for Engine {
     }
 }
 
-fn key33(k: &PublicKey) -> Key33 {
-    k.to_compressed()
+fn identity_key(k: &PublicKey) -> IdentityKey {
+    IdentityKey::from(k)
 }
 
 /// Begins a transaction of the engine (every transaction but account creation goes
@@ -140,13 +141,14 @@ fn commit(tx: Box<dyn Transaction + '_>, ctx: &mut Ctx) -> Result<(), pfs_store:
     Ok(())
 }
 
-/// An installation id read from the store (one that does not validate is corruption).
-fn stored_installation_id(id: &str) -> Result<InstallationId, EngineError> {
-    InstallationId::new(id)
-        .map_err(|e| EngineError::Corrupt(format!("stored installation id: {e}")))
+/// status-go's installation id of the entry of a message sent without a bundle (DH
+/// header): [`pfs_wire::NO_INSTALLATION_ID`].
+fn no_installation_id() -> Result<InstallationId, EngineError> {
+    InstallationId::new(pfs_wire::NO_INSTALLATION_ID)
+        .map_err(|e| EngineError::Invalid(format!("the no-bundle installation id: {e}")))
 }
 
-fn session_id(spk: &Key33, installation_id: &str) -> Vec<u8> {
+fn session_id(spk: &SignedPreKey, installation_id: &InstallationId) -> Vec<u8> {
     SessionId::new(spk, installation_id).into_bytes()
 }
 
@@ -291,7 +293,7 @@ impl Engine {
         }
         tx.put_account(&AccountRecord {
             identity_secret: me.secret().to_bytes(),
-            installation_id: me.id().to_owned(),
+            installation_id: me.installation_id.clone(),
             created_at: clock.now_ns(),
         })?;
         tx.commit()?;
@@ -350,8 +352,7 @@ impl Engine {
         };
         let identity = IdentityKeyPair::from_bytes(account.identity_secret.expose())
             .map_err(|e| EngineError::Corrupt(format!("account identity key: {e}")))?;
-        let installation_id = InstallationId::new(account.installation_id)
-            .map_err(|e| EngineError::Corrupt(format!("account installation id: {e}")))?;
+        let installation_id = account.installation_id.clone();
         let me = Me {
             identity,
             installation_id,
@@ -452,8 +453,8 @@ impl Engine {
 }
 
 impl Ctx {
-    pub(super) fn me33(&self) -> Key33 {
-        key33(self.me.public())
+    pub(super) fn me_key(&self) -> IdentityKey {
+        identity_key(self.me.public())
     }
 
     /// A transaction begins: whatever an earlier one left pending was not committed.

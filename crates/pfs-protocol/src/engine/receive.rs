@@ -63,7 +63,8 @@ impl Engine {
             let mut tx = begin(&mut self.store, &mut self.ctx)?;
             // a blocked sender: nothing of the message is stored (step 2 checks it too)
             if sender != self.ctx.me.public()
-                && self.ctx.contact_state(&*tx, &key33(sender))? == Some(ContactState::Blocked)
+                && self.ctx.contact_state(&*tx, &identity_key(sender))?
+                    == Some(ContactState::Blocked)
             {
                 return Err(ReceiveError::Blocked);
             }
@@ -144,15 +145,15 @@ impl Engine {
             return Ok(());
         }
         let mut tx = begin(&mut self.store, &mut self.ctx)?;
-        let key = key33(to);
-        if let Some(last) = tx.rate_limit(RATE_BUNDLE_REPLY, &key)?
+        let key = identity_key(to);
+        if let Some(last) = tx.rate_limit(RATE_BUNDLE_REPLY, key.as_bytes())?
             && now.saturating_sub(last) < self.ctx.config.bundle_reply_interval_ns
         {
             return Ok(());
         }
         let mut out = self.ctx.dh_message(&mut *tx, to, &[], now)?;
         out.kind = OutgoingKind::BundleReply;
-        tx.put_rate_limit(RATE_BUNDLE_REPLY, &key, now)?;
+        tx.put_rate_limit(RATE_BUNDLE_REPLY, key.as_bytes(), now)?;
         commit(tx, &mut self.ctx)?;
         self.ctx.outbox.push(out);
         Ok(())
@@ -174,20 +175,25 @@ impl Ctx {
             *inspect = Inspection::default();
         }
         // blocked: dropped whatever it is, with or without contact requests configured
-        if !from_self && self.contact_state(&*tx, &key33(sender))? == Some(ContactState::Blocked) {
+        if !from_self
+            && self.contact_state(&*tx, &identity_key(sender))? == Some(ContactState::Blocked)
+        {
             return Err(ReceiveError::Blocked);
         }
         let contact = if self.config.contact_requests && !from_self {
-            self.contact_state(&*tx, &key33(sender))?
+            self.contact_state(&*tx, &identity_key(sender))?
         } else {
             None
         };
         if contact == Some(ContactState::Declined) && !msg.contact_request {
             return Err(ReceiveError::Declined);
         }
+        // the sending installation as the message names it (none for an empty or
+        // over-long id: public messages need none, sessions refuse the message below)
+        let sender_installation = InstallationId::new(msg.installation_id.as_str()).ok();
         let mut delivered = Delivered {
             sender: sender.clone(),
-            sender_installation: msg.installation_id.clone(),
+            sender_installation: sender_installation.clone(),
             kind: DeliveredKind::Direct,
             plaintext: Vec::new(),
             forward_secret: false,
@@ -243,22 +249,23 @@ impl Ctx {
             delivered.suite = Some(suite);
             used_session = Some(used);
         }
-        let sender33 = key33(sender);
+        let sender33 = identity_key(sender);
         // Whether the sender's installation row exists, looked up at most once (None: not
         // looked up yet).
         let mut sender_installation_exists: Option<bool> = None;
         // status-go bookkeeping: the sender's installation advertised protocol version ≥ 1
         if let Some(first) = msg.bundles.first()
+            && let Some(installation) = &sender_installation
             && first
-                .signed_pre_key(&msg.installation_id)
+                .signed_pre_key(installation.as_str())
                 .is_some_and(|s| s.protocol_version >= 1)
         {
-            let heard_key = (sender33, msg.installation_id.clone());
+            let heard_key = (sender33, installation.clone());
             if self.heard.get(&heard_key).is_some() {
                 // known to exist, already marked: nothing to write
                 sender_installation_exists = Some(true);
             } else {
-                let row = tx.installation(&sender33, &msg.installation_id)?;
+                let row = tx.installation(&sender33, installation)?;
                 if let Some(inst) = &row
                     && !inst.heard_with_protocol_version
                 {
@@ -303,7 +310,7 @@ impl Ctx {
                 peer_installation,
             }) => {
                 let exists = match sender_installation_exists {
-                    Some(e) if peer_installation == msg.installation_id => e,
+                    Some(e) if sender_installation.as_ref() == Some(&peer_installation) => e,
                     _ => tx.installation(&sender33, &peer_installation)?.is_some(),
                 };
                 exists || pfs_established(&*tx, sender)?
@@ -326,21 +333,24 @@ impl Ctx {
             .dr_header
             .as_ref()
             .ok_or_else(|| ReceiveError::InvalidHeader("no DR, DH or X3DH header".into()))?;
-        let rooted: Key33 = dr.id.as_slice().try_into().map_err(|_| {
+        let rooted = SignedPreKey::from_slice(&dr.id).map_err(|_| {
             ReceiveError::InvalidHeader(format!("DR header id of {} bytes", dr.id.len()))
         })?;
+        let installation = InstallationId::new(msg.installation_id.as_str()).map_err(|e| {
+            ReceiveError::InvalidHeader(format!("the message's installation id: {e}"))
+        })?;
         let key = SessionKey {
-            peer_identity: key33(sender),
-            id: session_id(&rooted, &msg.installation_id),
+            peer_identity: identity_key(sender),
+            id: session_id(&rooted, &installation),
         };
-        let mut new_x3dh: Option<(Key33, Key33)> = None;
+        let mut new_x3dh: Option<(SignedPreKey, EphemeralKey)> = None;
         let existing = tx.session(&key)?;
         // An X3DH header whose (prekey, ephemeral) pair was never seen, under the id of an
         // existing session: the peer started a new session on the same prekey (its own copy
         // was expired or lost). Using the old state would fail for good; build the new one
         // (committed only if the message decrypts, so a forgery cannot replace anything).
         let restarted = match (&existing, &entry.x3dh_header) {
-            (Some(_), Some(x)) if x.id == dr.id => match <Key33>::try_from(x.key.as_slice()) {
+            (Some(_), Some(x)) if x.id == dr.id => match EphemeralKey::from_slice(&x.key) {
                 Ok(ek33) => tx.x3dh_seen(&rooted, &ek33)?.is_none(),
                 Err(_) => false,
             },
@@ -354,10 +364,11 @@ impl Ctx {
                         "X3DH and DR headers name different prekeys".into(),
                     ));
                 }
-                let ek33: Key33 = x.key.as_slice().try_into().map_err(|_| {
+                let ek33 = EphemeralKey::from_slice(&x.key).map_err(|_| {
                     ReceiveError::InvalidHeader("X3DH ephemeral is not 33 bytes".into())
                 })?;
-                let ek = PublicKey::from_compressed(&ek33)
+                let ek = ek33
+                    .to_public_key()
                     .map_err(|e| ReceiveError::InvalidHeader(e.to_string()))?;
                 let our_spk = tx
                     .own_prekey(&rooted)?
@@ -380,7 +391,7 @@ impl Ctx {
                 new_x3dh = Some((rooted, ek33));
                 SessionRecord {
                     key: key.clone(),
-                    peer_installation: msg.installation_id.clone(),
+                    peer_installation: installation,
                     rooted_spk: rooted,
                     we_initiated: false,
                     suite: adapters::stored_suite(suite),
@@ -490,7 +501,7 @@ struct UsedSession {
     /// Not expired.
     active: bool,
     /// The peer installation it is with.
-    peer_installation: String,
+    peer_installation: InstallationId,
 }
 
 /// Read-only skipped-key lookup over a store transaction, for the ratchet. A store

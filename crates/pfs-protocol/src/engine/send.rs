@@ -222,7 +222,7 @@ impl Ctx {
         by_user: bool,
         now: i64,
     ) -> Result<Outgoing, SendError> {
-        let to33 = key33(to);
+        let to33 = identity_key(to);
         let to_self = to == self.me.public();
         #[cfg(feature = "inspection")]
         if let Some(inspect) = self.inspect.as_mut() {
@@ -230,6 +230,7 @@ impl Ctx {
         }
         let targets = self.select_installations(&*tx, &to33, self.config.max_installations)?;
         let mut entries: Vec<pb::DirectMessageEntry> = Vec::new();
+        let mut entry_ids: Vec<InstallationId> = Vec::new();
         let mut all_heard = !targets.is_empty();
         for inst in &targets {
             let Some(entry) = self.entry_for(tx, to, inst, plaintext, now)? else {
@@ -237,6 +238,7 @@ impl Ctx {
             };
             all_heard &= inst.heard_with_protocol_version;
             entries.push(entry);
+            entry_ids.push(inst.installation_id.clone());
         }
         if entries.is_empty() && !to_self {
             let mut out = self.dh_message(tx, to, plaintext, now)?;
@@ -254,7 +256,6 @@ impl Ctx {
             return Ok(out);
         }
         let bundle = self.own_bundle(tx, now)?;
-        let entry_ids = entries.iter().map(|e| e.installation_id.clone()).collect();
         let msg = pb::ProtocolMessage {
             installation_id: self.me.id().to_owned(),
             bundles: vec![bundle],
@@ -286,7 +287,7 @@ impl Ctx {
         if !self.config.contact_requests {
             return Ok(());
         }
-        let id = key33(to);
+        let id = identity_key(to);
         let state = match self.contact_state(&*tx, &id)? {
             None => Some(ContactState::Added),
             // replying to a request accepts it
@@ -317,7 +318,7 @@ impl Ctx {
         plaintext: &[u8],
         now: i64,
     ) -> Result<Option<pb::DirectMessageEntry>, SendError> {
-        let to33 = key33(to);
+        let to33 = identity_key(to);
         #[cfg(feature = "inspection")]
         let mut new_sk = None;
         let mut session = match self.sending_session(tx, &to33, &inst.installation_id, now)? {
@@ -332,7 +333,8 @@ impl Ctx {
                     tracing::warn!(installation = %inst.installation_id, "no session and no prekey: skipped");
                     return Ok(None);
                 };
-                let spk = PublicKey::from_compressed(&prekey.public).map_err(EngineError::from)?;
+                let spk = PublicKey::from_compressed(prekey.public.as_bytes())
+                    .map_err(EngineError::from)?;
                 let (sk, ephemeral) =
                     adapters::x3dh_initiate(&self.me.identity, to, &spk, &mut *self.rng)?;
                 let suite = self.choose_suite(inst.protocol_version.max(prekey.protocol_version));
@@ -352,7 +354,7 @@ impl Ctx {
                     suite: adapters::stored_suite(suite),
                     state: state.to_bytes(),
                     shared_secret: sk,
-                    pending_x3dh_ephemeral: Some(ephemeral.to_compressed()),
+                    pending_x3dh_ephemeral: Some(EphemeralKey::from(&ephemeral)),
                     created_at: now,
                     last_used: now,
                     expired_at: None,
@@ -378,19 +380,19 @@ impl Ctx {
         session.state = state.to_bytes();
         session.last_used = now;
         let x3dh_header = session.pending_x3dh_ephemeral.map(|ek| pb::X3dhHeader {
-            key: ek.to_vec(),
-            id: session.rooted_spk.to_vec(),
+            key: ek.as_bytes().to_vec(),
+            id: session.rooted_spk.as_bytes().to_vec(),
         });
         tx.put_session(&session)?;
         Ok(Some(pb::DirectMessageEntry {
-            installation_id: inst.installation_id.clone(),
+            installation_id: inst.installation_id.as_str().to_owned(),
             message: Some(pb::DirectMessageProtocol {
                 x3dh_header,
                 dr_header: Some(pb::DrHeader {
                     key: header.key,
                     n: header.n,
                     pn: header.pn,
-                    id: session.rooted_spk.to_vec(),
+                    id: session.rooted_spk.as_bytes().to_vec(),
                 }),
                 dh_header: None,
                 hr_header: None,
@@ -434,7 +436,7 @@ impl Ctx {
             bytes: msg.encode_to_vec(),
             kind: OutgoingKind::Message,
             targeted: Vec::new(),
-            entries: vec![pfs_wire::NO_INSTALLATION_ID.into()],
+            entries: vec![no_installation_id()?],
             forward_secret: false,
             agreed_secret: None,
         })

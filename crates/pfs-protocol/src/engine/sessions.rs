@@ -70,7 +70,7 @@ impl Engine {
     /// # Ok(()) }
     /// ```
     pub fn reset_sessions(&mut self, peer: &PublicKey) -> Result<Vec<SessionView>, EngineError> {
-        let peer33 = key33(peer);
+        let peer33 = identity_key(peer);
         let mut tx = begin(&mut self.store, &mut self.ctx)?;
         let mut reset = Vec::new();
         for s in tx.all_sessions()? {
@@ -105,7 +105,10 @@ impl Engine {
     /// // between two pfs engines the spec's X25519 ratchet (`Config::status_go_compatible`
     /// // keeps status-go's)
     /// assert_eq!(state.suite_id(), pfs_protocol::SuiteId::Spec);
-    /// let unknown = pfs_protocol::SessionId::new(&[2; 33], "no such device");
+    /// let unknown = pfs_protocol::SessionId::new(
+    ///     &pfs_x3dh::SignedPreKey::from_bytes([2; 33]),
+    ///     &pfs_x3dh::InstallationId::new("no such device")?,
+    /// );
     /// assert!(alice.session_state(bob.identity(), &unknown)?.is_none());
     /// # Ok(()) }
     /// ```
@@ -116,7 +119,7 @@ impl Engine {
     ) -> Result<Option<RatchetState>, EngineError> {
         let tx = begin(&mut self.store, &mut self.ctx)?;
         let key = SessionKey {
-            peer_identity: key33(peer),
+            peer_identity: identity_key(peer),
             id: id.as_bytes().to_vec(),
         };
         match tx.session(&key)? {
@@ -181,8 +184,8 @@ impl Ctx {
     pub(super) fn sending_session(
         &self,
         tx: &mut dyn Transaction,
-        peer: &Key33,
-        installation_id: &str,
+        peer: &IdentityKey,
+        installation_id: &InstallationId,
         now: i64,
     ) -> Result<Option<SessionRecord>, EngineError> {
         let mut usable = Vec::new();
@@ -211,7 +214,7 @@ impl Ctx {
 
     /// ECDH of our identity with `peer`'s, computed once per peer.
     pub(super) fn agreed_secret(&mut self, peer: &PublicKey) -> SecretBytes<32> {
-        let id = key33(peer);
+        let id = identity_key(peer);
         if let Some(s) = self.agreed.get(&id) {
             return s.clone();
         }
@@ -233,9 +236,9 @@ impl Ctx {
 
 fn view_session(tx: &dyn Transaction, s: &SessionRecord) -> Result<SessionView, EngineError> {
     Ok(SessionView {
-        peer: PublicKey::from_compressed(&s.key.peer_identity)
+        peer: PublicKey::from_compressed(s.key.peer_identity.as_bytes())
             .map_err(|e| EngineError::Corrupt(e.to_string()))?,
-        peer_installation: stored_installation_id(&s.peer_installation)?,
+        peer_installation: s.peer_installation.clone(),
         id: SessionId::from_bytes(s.key.id.clone()),
         suite: adapters::session_suite(s.suite)?,
         active: s.expired_at.is_none(),
@@ -251,7 +254,7 @@ fn view_session(tx: &dyn Transaction, s: &SessionRecord) -> Result<SessionView, 
 /// reading every session of every contact would make receiving cost grow with the number
 /// of contacts.
 pub(super) fn pfs_established(tx: &dyn Transaction, peer: &PublicKey) -> Result<bool, EngineError> {
-    let peer33 = key33(peer);
+    let peer33 = identity_key(peer);
     for inst in tx.installations(&peer33)? {
         if tx
             .sessions_with(&peer33, &inst.installation_id)?

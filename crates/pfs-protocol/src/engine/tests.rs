@@ -54,7 +54,7 @@ fn a_rolled_back_bundle_is_never_served() {
 fn contact_state_reads_the_open_transactions_writes() {
     let clock = ManualClock::new(1_700_000_000_000_000_000);
     let (mut alice, _) = engine(&clock, "alice");
-    let peer = [2u8; 33];
+    let peer = IdentityKey::from_bytes([2u8; 33]);
     let record = |state| ContactRecord {
         identity: peer,
         state,
