@@ -134,3 +134,45 @@ fn rolled_back_maintenance_is_not_remembered() {
         bob.ctx.maintenance.committed(&()).copied()
     );
 }
+
+/// A ratchet message whose sending installation id is empty (or over-long) cannot name a
+/// session: refused as the peer's bad header, nothing stored; the same message with its
+/// id intact then decrypts. A public message needs no id (`sender_installation` None).
+#[test]
+fn a_message_without_a_valid_installation_id_is_refused_and_changes_nothing() {
+    let clock = ManualClock::new(1_700_000_000_000_000_000);
+    let (mut alice, alice_id) = engine(&clock, "alice");
+    let (mut bob, bob_id) = engine(&clock, "bob");
+    alice.process_bundle(&bob.own_bundle().unwrap()).unwrap();
+    let m = alice.encrypt_for(&bob_id, b"hi", false).unwrap();
+    let original = pb::ProtocolMessage::decode(m.bytes.as_slice()).unwrap();
+    for bad in [String::new(), "x".repeat(InstallationId::MAX_LEN + 1)] {
+        let mut msg = original.clone();
+        msg.installation_id = bad;
+        let err = bob
+            .decrypt(&alice_id, &msg.encode_to_vec(), b"bad")
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                ReceiveError::InvalidHeader(_) | ReceiveError::Malformed(_)
+            ),
+            "{err:?}"
+        );
+        assert!(err.is_peer_fault(), "{err:?}");
+        assert!(bob.sessions().unwrap().is_empty());
+    }
+    let d = bob.decrypt(&alice_id, &m.bytes, b"good").unwrap();
+    assert_eq!(d.plaintext, b"hi");
+    assert_eq!(d.sender_installation, Some(alice.installation().clone()));
+
+    let public = pb::ProtocolMessage {
+        public_message: b"to everyone".to_vec(),
+        ..Default::default()
+    };
+    let d = bob
+        .decrypt(&alice_id, &public.encode_to_vec(), b"pub")
+        .unwrap();
+    assert_eq!(d.kind, DeliveredKind::Public);
+    assert_eq!(d.sender_installation, None);
+}
