@@ -61,9 +61,22 @@ pub enum SuiteId {
 /// ```
 pub trait Suite: Send + Sync {
     /// The suite's identifier.
+    ///
+    /// ```
+    /// use pfs_ratchet::{SpecSuite, StatusGoSuite, Suite, SuiteId, suite};
+    /// assert_eq!(StatusGoSuite.id(), SuiteId::StatusGo);
+    /// assert_eq!(SpecSuite.id(), SuiteId::Spec);
+    /// assert_eq!(suite(SuiteId::Spec).id(), SuiteId::Spec);
+    /// ```
     fn id(&self) -> SuiteId;
 
     /// Length of a ratchet public key on the wire (33 or 32).
+    ///
+    /// ```
+    /// use pfs_ratchet::{SpecSuite, StatusGoSuite, Suite};
+    /// assert_eq!(StatusGoSuite.public_key_len(), 33); // compressed secp256k1
+    /// assert_eq!(SpecSuite.public_key_len(), 32); // X25519
+    /// ```
     fn public_key_len(&self) -> usize;
 
     /// Generates a ratchet key pair, consuming exactly one key from `rng`
@@ -89,6 +102,31 @@ pub trait Suite: Send + Sync {
     fn generate_keypair(&self, rng: &mut dyn RandomSource) -> Result<DhKeyPair, RatchetError>;
 
     /// Diffie-Hellman of our pair with their public key as on the wire.
+    ///
+    /// The spec suite's DH is X25519: RFC 7748 section 6.1, Alice's secret with Bob's public key.
+    ///
+    /// ```
+    /// use pfs_ratchet::{DhKeyPair, RatchetError, SecretBytes, SpecSuite, Suite};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let alice = DhKeyPair {
+    ///     secret: SecretBytes::from_slice(
+    ///         "secret",
+    ///         &hex::decode("77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a")?,
+    ///     )?,
+    ///     public: hex::decode(
+    ///         "8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a",
+    ///     )?,
+    /// };
+    /// let bob = hex::decode("de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f")?;
+    /// assert_eq!(
+    ///     hex::encode(SpecSuite.dh(&alice, &bob)?.expose()),
+    ///     "4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742"
+    /// );
+    /// let short = SpecSuite.dh(&alice, &bob[..31]);
+    /// assert!(matches!(short, Err(RatchetError::InvalidKeyLength { actual: 31, .. })));
+    /// # Ok(())
+    /// # }
+    /// ```
     fn dh(&self, ours: &DhKeyPair, theirs: &[u8]) -> Result<SecretBytes<32>, RatchetError>;
 
     /// `KDF_RK`: HKDF-SHA256(IKM = dh_out, salt = rk, info = [`KDF_RK_INFO`], 96 bytes)
