@@ -390,6 +390,86 @@ impl PeerBook {
 }
 
 /// Server: reads one query, answers from `book`, closes.
+///
+/// # Examples
+///
+/// Two libp2p hosts on 127.0.0.1: one serves its book, the other asks it.
+///
+/// ```
+/// use std::sync::{Arc, Mutex};
+///
+/// use futures::StreamExt;
+/// use libp2p::swarm::SwarmEvent;
+/// use libp2p::{Swarm, SwarmBuilder, noise, tcp, yamux};
+/// use pfs_node::Keypair;
+/// use pfs_node::enr::{Enr, EnrFields};
+/// use pfs_node::peer_exchange::{self, PEER_EXCHANGE, PeerBook};
+///
+/// type BoxError = Box<dyn std::error::Error>;
+///
+/// fn host(kp: Keypair) -> Result<Swarm<libp2p_stream::Behaviour>, BoxError> {
+///     Ok(SwarmBuilder::with_existing_identity(kp)
+///         .with_tokio()
+///         .with_tcp(tcp::Config::default(), noise::Config::new, yamux::Config::default)?
+///         .with_behaviour(|_| libp2p_stream::Behaviour::new())?
+///         .build())
+/// }
+///
+/// # fn main() -> Result<(), BoxError> {
+/// let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+/// rt.block_on(async {
+///     let server_key = Keypair::generate_secp256k1();
+///     let client_key = Keypair::generate_secp256k1();
+///     let server_id = server_key.public().to_peer_id();
+///     let mut book = PeerBook::default();
+///     let own = Enr::sign_with_keypair(&server_key, 1, &EnrFields::default())?;
+///     book.set_own(Some(own));
+///     // The client's own record, learned earlier: never sent back to the client.
+///     let client_record = Enr::sign_with_keypair(&client_key, 1, &EnrFields::default())?;
+///     book.learn(server_id, vec![client_record]);
+///     let book = Arc::new(Mutex::new(book));
+///
+///     let mut server = host(server_key)?;
+///     let mut incoming = server.behaviour().new_control().accept(PEER_EXCHANGE)?;
+///     server.listen_on("/ip4/127.0.0.1/tcp/0".parse()?)?;
+///     let addr = loop {
+///         if let SwarmEvent::NewListenAddr { address, .. } = server.select_next_some().await {
+///             break address;
+///         }
+///     };
+///     tokio::spawn(async move {
+///         loop {
+///             server.select_next_some().await;
+///         }
+///     });
+///     tokio::spawn(async move {
+///         while let Some((asker, stream)) = incoming.next().await {
+///             let _ = peer_exchange::serve(&book, asker, stream).await;
+///         }
+///     });
+///
+///     let mut client = host(client_key)?;
+///     let mut control = client.behaviour().new_control();
+///     client.dial(addr)?;
+///     loop {
+///         let event = client.select_next_some().await;
+///         if matches!(event, SwarmEvent::ConnectionEstablished { .. }) {
+///             break;
+///         }
+///     }
+///     tokio::spawn(async move {
+///         loop {
+///             client.select_next_some().await;
+///         }
+///     });
+///     let stream = control.open_stream(server_id, PEER_EXCHANGE).await?;
+///     let answer = peer_exchange::ask(stream).await?;
+///     assert_eq!(answer.enrs.len(), 1); // the server's own record only, verified
+///     assert_eq!(answer.enrs[0].peer_id()?, server_id);
+///     Ok::<(), BoxError>(())
+/// })
+/// # }
+/// ```
 pub async fn serve(
     book: &std::sync::Mutex<PeerBook>,
     asker: PeerId,
@@ -407,6 +487,86 @@ pub async fn serve(
 }
 
 /// Client: one query on an open stream.
+///
+/// # Examples
+///
+/// Asking a server on 127.0.0.1 (set up as in [`serve`]'s example):
+///
+/// ```
+/// # use std::sync::{Arc, Mutex};
+/// #
+/// # use futures::StreamExt;
+/// # use libp2p::swarm::SwarmEvent;
+/// # use libp2p::{Swarm, SwarmBuilder, noise, tcp, yamux};
+/// # use pfs_node::Keypair;
+/// # use pfs_node::enr::{Enr, EnrFields};
+/// # use pfs_node::peer_exchange::{self, PEER_EXCHANGE, PeerBook};
+/// #
+/// # type BoxError = Box<dyn std::error::Error>;
+/// #
+/// # fn host(kp: Keypair) -> Result<Swarm<libp2p_stream::Behaviour>, BoxError> {
+/// #     Ok(SwarmBuilder::with_existing_identity(kp)
+/// #         .with_tokio()
+/// #         .with_tcp(tcp::Config::default(), noise::Config::new, yamux::Config::default)?
+/// #         .with_behaviour(|_| libp2p_stream::Behaviour::new())?
+/// #         .build())
+/// # }
+/// #
+/// # fn main() -> Result<(), BoxError> {
+/// # let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+/// # rt.block_on(async {
+/// #     let server_key = Keypair::generate_secp256k1();
+/// #     let client_key = Keypair::generate_secp256k1();
+/// #     let server_id = server_key.public().to_peer_id();
+/// #     let mut book = PeerBook::default();
+/// #     let own = Enr::sign_with_keypair(&server_key, 1, &EnrFields::default())?;
+/// #     book.set_own(Some(own));
+/// #     // The client's own record, learned earlier: never sent back to the client.
+/// #     let client_record = Enr::sign_with_keypair(&client_key, 1, &EnrFields::default())?;
+/// #     book.learn(server_id, vec![client_record]);
+/// #     let book = Arc::new(Mutex::new(book));
+/// #
+/// #     let mut server = host(server_key)?;
+/// #     let mut incoming = server.behaviour().new_control().accept(PEER_EXCHANGE)?;
+/// #     server.listen_on("/ip4/127.0.0.1/tcp/0".parse()?)?;
+/// #     let addr = loop {
+/// #         if let SwarmEvent::NewListenAddr { address, .. } = server.select_next_some().await {
+/// #             break address;
+/// #         }
+/// #     };
+/// #     tokio::spawn(async move {
+/// #         loop {
+/// #             server.select_next_some().await;
+/// #         }
+/// #     });
+/// #     tokio::spawn(async move {
+/// #         while let Some((asker, stream)) = incoming.next().await {
+/// #             let _ = peer_exchange::serve(&book, asker, stream).await;
+/// #         }
+/// #     });
+/// #
+///     let mut client = host(client_key)?;
+///     let mut control = client.behaviour().new_control();
+///     client.dial(addr)?;
+///     loop {
+///         let event = client.select_next_some().await;
+///         if matches!(event, SwarmEvent::ConnectionEstablished { .. }) {
+///             break;
+///         }
+///     }
+///     tokio::spawn(async move {
+///         loop {
+///             client.select_next_some().await;
+///         }
+///     });
+///     let stream = control.open_stream(server_id, PEER_EXCHANGE).await?;
+///     let answer = peer_exchange::ask(stream).await?;
+///     assert_eq!(answer.enrs.len(), 1); // the server's own record only, verified
+///     assert_eq!(answer.enrs[0].peer_id()?, server_id);
+///     Ok::<(), BoxError>(())
+/// })
+/// # }
+/// ```
 pub async fn ask(stream: Stream) -> Result<Answer, PeerExchangeError> {
     let rpc: PeerExchangeRpc = crate::services::exchange(stream, &query(), MAX_PX_RESPONSE).await?;
     check_answer(rpc)
