@@ -13,6 +13,7 @@
 
 use pfs_crypto::secp256k1::{PublicKey, SecretKey};
 use pfs_crypto::{OsRandom, RandomSource};
+use pfs_protocol::MessageId;
 use pfs_protocol::config::ConfirmMode;
 use pfs_protocol::{Config, Engine, ManualClock, SystemClock};
 use pfs_store::{MemoryStore, SqliteOptions, SqliteStore};
@@ -127,12 +128,12 @@ fn child(dir: &Path) {
         let id = (i as u64).to_le_bytes();
         if !logged.contains(&i) {
             // decrypt (the key stays stored until confirmed), log durably, then confirm
-            let d = bob.decrypt(&alice, &bytes, &id).unwrap();
+            let d = bob.decrypt(&alice, &bytes, &MessageId::from(&id)).unwrap();
             let text = String::from_utf8(d.plaintext).unwrap();
             append_log(&mut log, i, &text);
             logged.insert(i);
         }
-        bob.confirm(&id).unwrap();
+        bob.confirm(&MessageId::from(&id)).unwrap();
         if !outbox(dir, i).exists() {
             let out = bob
                 .encrypt_for(&alice, format!("reply {i}").as_bytes(), false)
@@ -209,7 +210,9 @@ fn crash_injection_loses_nothing_and_reuses_no_key() {
                     "Bob reused a message key in reply {i}"
                 );
             }
-            let d = alice.decrypt(&bob_id, &bytes, &[]).unwrap();
+            let d = alice
+                .decrypt(&bob_id, &bytes, &MessageId::from(&[]))
+                .unwrap();
             replies.insert(i, String::from_utf8(d.plaintext).unwrap());
         }
     };
@@ -333,11 +336,13 @@ fn a_torn_log_line_is_redone_after_a_restart() {
             let mut log = std::fs::File::create(dir.join("app.log")).unwrap();
             for i in 0..2u64 {
                 let bytes = std::fs::read(inbox(&dir, i as usize)).unwrap();
-                let d = bob.decrypt(&alice_id, &bytes, &i.to_le_bytes()).unwrap();
+                let d = bob
+                    .decrypt(&alice_id, &bytes, &MessageId::from(&i.to_le_bytes()))
+                    .unwrap();
                 assert_eq!(d.plaintext, format!("message {i}").into_bytes());
             }
             log.write_all(b"0\tmessage 0\n").unwrap();
-            bob.confirm(&0u64.to_le_bytes()).unwrap();
+            bob.confirm(&MessageId::from(&0u64.to_le_bytes())).unwrap();
             log.write_all(torn.as_bytes()).unwrap();
             // killed: message 1 neither fully logged nor confirmed
         }
@@ -382,13 +387,18 @@ fn an_unconfirmed_message_decrypts_again_after_reopening() {
             for attempt in 0..2 {
                 // decrypt, then "crash" (drop without confirm) on the first attempt
                 let mut bob = open_bob(&dir);
-                let d = bob.decrypt(&alice_id, &msgs[j], &id).unwrap_or_else(|e| {
-                    panic!("message {i}, attempt {attempt}, after a reopen: {e:?}")
-                });
+                let d = bob
+                    .decrypt(&alice_id, &msgs[j], &MessageId::from(&id))
+                    .unwrap_or_else(|e| {
+                        panic!("message {i}, attempt {attempt}, after a reopen: {e:?}")
+                    });
                 assert_eq!(d.plaintext, format!("message {i}").into_bytes());
                 if attempt == 1 {
-                    bob.confirm(&id).unwrap();
-                    assert!(bob.decrypt(&alice_id, &msgs[j], &id).is_err());
+                    bob.confirm(&MessageId::from(&id)).unwrap();
+                    assert!(
+                        bob.decrypt(&alice_id, &msgs[j], &MessageId::from(&id))
+                            .is_err()
+                    );
                 }
             }
             confirmed.push((i, msgs[j].clone()));
@@ -400,24 +410,29 @@ fn an_unconfirmed_message_decrypts_again_after_reopening() {
         // Bob replies: Alice's next round is on a new ratchet key (a DH step at Bob)
         let mut bob = open_bob(&dir);
         let reply = bob.encrypt_for(&alice_id, b"reply", false).unwrap();
-        alice.decrypt(&bob_id, &reply.bytes, &[]).unwrap();
+        alice
+            .decrypt(&bob_id, &reply.bytes, &MessageId::from(&[]))
+            .unwrap();
     }
     let late = late.unwrap();
     let id = 100u64.to_le_bytes();
     for _ in 0..2 {
         let mut bob = open_bob(&dir);
-        let d = bob.decrypt(&alice_id, &late, &id).unwrap();
+        let d = bob
+            .decrypt(&alice_id, &late, &MessageId::from(&id))
+            .unwrap();
         assert_eq!(d.plaintext, b"message 100");
     }
     let mut bob = open_bob(&dir);
-    bob.confirm(&id).unwrap();
+    bob.confirm(&MessageId::from(&id)).unwrap();
     confirmed.push((100, late));
     // every confirmed message is gone for good, after a reopen too
     drop(bob);
     let mut bob = open_bob(&dir);
     for (i, bytes) in &confirmed {
         assert!(
-            bob.decrypt(&alice_id, bytes, &i.to_le_bytes()).is_err(),
+            bob.decrypt(&alice_id, bytes, &MessageId::from(&i.to_le_bytes()))
+                .is_err(),
             "confirmed message {i} decrypted again"
         );
     }

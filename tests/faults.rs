@@ -5,6 +5,7 @@
 use pfs_crypto::OsRandom;
 use pfs_crypto::secp256k1::SecretKey;
 use pfs_protocol::Engine;
+use pfs_protocol::MessageId;
 use pfs_protocol::{
     Config, EngineError, IdentityKeyPair, InstallationId, ManualClock, ReceiveError,
 };
@@ -58,11 +59,15 @@ fn a_store_failure_in_the_skipped_key_lookup_is_ours() {
     let m3 = alice.encrypt_for(&bob_id, b"three", false).unwrap();
     // m1 establishes the session; m3 before m2 stores m2's key as a skipped key
     assert_eq!(
-        bob.decrypt(&alice_id, &m1.bytes, b"1").unwrap().plaintext,
+        bob.decrypt(&alice_id, &m1.bytes, &MessageId::from(b"1"))
+            .unwrap()
+            .plaintext,
         b"one"
     );
     assert_eq!(
-        bob.decrypt(&alice_id, &m3.bytes, b"3").unwrap().plaintext,
+        bob.decrypt(&alice_id, &m3.bytes, &MessageId::from(b"3"))
+            .unwrap()
+            .plaintext,
         b"three"
     );
     drop(bob);
@@ -90,7 +95,9 @@ fn a_store_failure_in_the_skipped_key_lookup_is_ours() {
     )
     .unwrap();
     let sessions_before = format!("{:?}", bob.sessions().unwrap());
-    let err = bob.decrypt(&alice_id, &m2.bytes, b"2").unwrap_err();
+    let err = bob
+        .decrypt(&alice_id, &m2.bytes, &MessageId::from(b"2"))
+        .unwrap_err();
     assert!(
         matches!(
             err,
@@ -110,7 +117,9 @@ fn a_store_failure_in_the_skipped_key_lookup_is_ours() {
     // the session still works
     let m4 = alice.encrypt_for(&bob_id, b"four", false).unwrap();
     assert_eq!(
-        bob.decrypt(&alice_id, &m4.bytes, b"4").unwrap().plaintext,
+        bob.decrypt(&alice_id, &m4.bytes, &MessageId::from(b"4"))
+            .unwrap()
+            .plaintext,
         b"four"
     );
 }

@@ -3,6 +3,7 @@
 //! hand from status-go's `protocol_message.proto` field numbers, not by our encoder.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use pfs_protocol::MessageId;
 use pfs_protocol::{Config, DeliveredKind, ReceiveError};
 use pfs_scenarios::*;
 use pfs_wire::{Message, pb};
@@ -82,7 +83,7 @@ fn group_keys_next_to_a_dr_header_are_exposed_and_the_message_decrypts() {
         );
         let d = bob
             .engine
-            .decrypt(&alice.id(), &bytes, b"m1")
+            .decrypt(&alice.id(), &bytes, &MessageId::from(b"m1"))
             .expect("the DR header wins, as in status-go");
         assert_eq!(d.plaintext, b"community invite");
         assert!(d.forward_secret);
@@ -119,7 +120,7 @@ fn a_hash_ratchet_only_entry_is_ignored_not_a_failure() {
         let before = bob.engine.sessions().unwrap().len();
         let d = bob
             .engine
-            .decrypt(&alice.id(), &m.encode_to_vec(), b"hr")
+            .decrypt(&alice.id(), &m.encode_to_vec(), &MessageId::from(b"hr"))
             .unwrap();
         assert_eq!(d.kind, DeliveredKind::HashRatchet);
         assert!(d.plaintext.is_empty());
@@ -144,7 +145,10 @@ fn too_many_group_keys_is_a_typed_error() {
         .map(|i| hr_key(&[1; 32], i as u64))
         .collect();
     let bytes = with_entry_bytes(&out.bytes, "bob-1", &hr_field(0, b"g", &keys));
-    let e = bob.engine.decrypt(&alice.id(), &bytes, b"m").unwrap_err();
+    let e = bob
+        .engine
+        .decrypt(&alice.id(), &bytes, &MessageId::from(b"m"))
+        .unwrap_err();
     assert!(
         matches!(
             e,

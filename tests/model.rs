@@ -24,6 +24,7 @@
 
 use pfs_crypto::secp256k1::{PublicKey, SecretKey};
 use pfs_fuzz::{DetRng, SnapshotHandle, SnapshotStore};
+use pfs_protocol::MessageId;
 use pfs_protocol::clock::{DAY, HOUR};
 use pfs_protocol::config::ConfirmMode;
 use pfs_protocol::{Config, DeliveredKind, Engine, ManualClock};
@@ -350,10 +351,10 @@ impl Model {
             return;
         }
         let sender = self.users[m.from.0].id.clone();
-        let res = self
-            .dev(to)
-            .engine
-            .decrypt(&sender, &m.bytes, &m.uid.to_le_bytes());
+        let res =
+            self.dev(to)
+                .engine
+                .decrypt(&sender, &m.bytes, &MessageId::from(&m.uid.to_le_bytes()));
         if trace() {
             let from = self.users[m.from.0].devs[m.from.1].inst.clone();
             eprintln!(
@@ -365,7 +366,10 @@ impl Model {
             );
         }
         if res.is_ok() {
-            self.dev(to).engine.confirm(&m.uid.to_le_bytes()).unwrap();
+            self.dev(to)
+                .engine
+                .confirm(&MessageId::from(&m.uid.to_le_bytes()))
+                .unwrap();
         }
         match res {
             Ok(d) => match d.kind {

@@ -4,6 +4,7 @@
 
 use pfs_crypto::secp256k1::{PublicKey, SecretKey};
 use pfs_crypto::{OsRandom, RandomSource};
+use pfs_protocol::MessageId;
 use pfs_protocol::{Config, Delivered, Engine, ManualClock, Outgoing, ReceiveError};
 use pfs_store::{MemoryStore, SqliteOptions, SqliteStore, Store};
 
@@ -124,8 +125,8 @@ pub fn iid(id: &str) -> pfs_protocol::InstallationId {
     pfs_protocol::InstallationId::new(id).expect("installation id")
 }
 
-pub fn message_id(msg: &Outgoing) -> Vec<u8> {
-    pfs_crypto::hash::keccak256(&msg.bytes).to_vec()
+pub fn message_id(msg: &Outgoing) -> MessageId {
+    MessageId::from(pfs_crypto::hash::keccak256(&msg.bytes))
 }
 
 pub fn random_bytes(n: usize) -> Vec<u8> {

@@ -2,6 +2,7 @@
 
 use pfs_crypto::OsRandom;
 use pfs_crypto::secp256k1::{PublicKey, SecretKey};
+use pfs_protocol::MessageId;
 use pfs_protocol::{Config, Engine, ManualClock, Outgoing};
 use pfs_store::{SqliteOptions, SqliteStore, Synchronous};
 
@@ -98,7 +99,9 @@ impl EnginePair {
         let m = self.alice.encrypt_for(&self.bob_id, pt, false).unwrap();
         let mid = id(&m);
         for b in &mut self.bobs {
-            let d = b.decrypt(&self.alice_id, &m.bytes, &mid).unwrap();
+            let d = b
+                .decrypt(&self.alice_id, &m.bytes, &MessageId::from(&mid))
+                .unwrap();
             debug_assert_eq!(d.plaintext, pt);
         }
     }
@@ -107,6 +110,8 @@ impl EnginePair {
     pub fn reply(&mut self, i: usize, pt: &[u8]) {
         let m = self.bobs[i].encrypt_for(&self.alice_id, pt, false).unwrap();
         let mid = id(&m);
-        self.alice.decrypt(&self.bob_id, &m.bytes, &mid).unwrap();
+        self.alice
+            .decrypt(&self.bob_id, &m.bytes, &MessageId::from(&mid))
+            .unwrap();
     }
 }

@@ -23,6 +23,7 @@
 //! [`RelayError`].
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use pfs_protocol::MessageId;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -180,7 +181,7 @@ impl User {
         let t1 = Instant::now();
         let d = self
             .engine
-            .decrypt(from, &opened.payload, &m.hash())
+            .decrypt(from, &opened.payload, &MessageId::from(&m.hash()))
             .map_err(ctx("decrypt"))?;
         if &d.sender != from {
             return Err(RelayError::new("decrypted message from someone else"));

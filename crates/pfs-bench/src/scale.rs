@@ -11,6 +11,7 @@
 //! and are rebuilt by every run: the largest (10^5 sessions) takes a few seconds because
 //! its filler sessions are written through the store API (see [`Sessions::build`]).
 
+use pfs_protocol::MessageId;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -303,8 +304,8 @@ fn memory_engine(clock: &ManualClock, sk: &SecretKey, inst: &str) -> Engine {
     .unwrap()
 }
 
-fn mid(m: &Outgoing) -> Vec<u8> {
-    pfs_crypto::hash::keccak256(&m.bytes).to_vec()
+fn mid(m: &Outgoing) -> MessageId {
+    MessageId::from(pfs_crypto::hash::keccak256(&m.bytes))
 }
 
 /// `a` and `b` exchange bundles.
@@ -472,7 +473,10 @@ impl Sessions {
         let id = mid(&m);
         let bob_id = self.bob_id.clone();
         let (_, d) = timed(|| {
-            let r = self.alice().decrypt(&bob_id, &m.bytes, &id).unwrap();
+            let r = self
+                .alice()
+                .decrypt(&bob_id, &m.bytes, &MessageId::from(&id))
+                .unwrap();
             assert_eq!(r.plaintext, PT);
         });
         d
@@ -1274,7 +1278,7 @@ fn fanout_once(
             &mut alice[1..]
         };
         for d in targets.iter_mut() {
-            let r = d.decrypt(&a_id, &o.bytes, &id).unwrap();
+            let r = d.decrypt(&a_id, &o.bytes, &MessageId::from(&id)).unwrap();
             assert_eq!(r.plaintext, PT);
         }
     }
@@ -1420,7 +1424,9 @@ pub fn catchup_axis(mode: Mode, target: &Path) -> Vec<Table> {
                 let m = e.message.as_ref().unwrap();
                 let sender = PublicKey::from_compressed(m.meta.as_deref().unwrap()).unwrap();
                 let id = e.message_hash.clone().unwrap();
-                let d = alice.decrypt(&sender, &m.payload, &id).unwrap();
+                let d = alice
+                    .decrypt(&sender, &m.payload, &MessageId::from(&id))
+                    .unwrap();
                 assert_eq!(d.plaintext, PT);
                 n += 1;
             }

@@ -7,6 +7,7 @@
 //! itself, which hands messages to devices in the order it chooses (out of order on
 //! purpose at one step).
 
+use pfs_protocol::MessageId;
 use std::time::{Duration, Instant};
 
 use pfs_crypto::secp256k1::PublicKey;
@@ -204,9 +205,11 @@ impl Demo {
                 return Err(e.to_string());
             }
         };
-        let mut r =
-            to.d.engine
-                .decrypt(&opened.sender, &opened.payload, &opened.hash);
+        let mut r = to.d.engine.decrypt(
+            &opened.sender,
+            &opened.payload,
+            &MessageId::from(&opened.hash),
+        );
         // the Status application layer: MVDS, signed wrapper (its signer must be the sender
         // the payload signature names), ChatMessage
         if let Ok(d) = &mut r

@@ -346,7 +346,7 @@ impl Device {
     /// // Bob opens it and learns who signed it
     /// let opened = bob.open_message(&pfs_transport::transport::CarriedMessage::on_default_shard(message))?;
     /// assert_eq!(opened.sender, alice.identity());
-    /// let delivered = bob.engine.decrypt(&opened.sender, &opened.payload, &opened.hash)?;
+    /// let delivered = bob.engine.decrypt(&opened.sender, &opened.payload, &pfs_protocol::MessageId::from(opened.hash))?;
     /// assert_eq!(delivered.plaintext, b"sealed");
     /// # Ok(()) }
     /// ```

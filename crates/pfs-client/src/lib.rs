@@ -44,6 +44,7 @@ pub mod device;
 #[doc = include_str!("../../../README.md")]
 pub struct ReadmeDoctest;
 
+use pfs_protocol::MessageId;
 use std::time::Duration;
 
 use pfs_app::messenger::{self, Event, Messenger, RecordKind, RecordStore, StoreFailure};
@@ -815,11 +816,11 @@ impl Core {
                 }]);
             }
         };
-        let delivered = match self
-            .device
-            .engine
-            .decrypt(&opened.sender, &payload, &opened.hash)
-        {
+        let delivered = match self.device.engine.decrypt(
+            &opened.sender,
+            &payload,
+            &MessageId::from(&opened.hash),
+        ) {
             Ok(d) => d,
             Err(e) => {
                 let fault = if e.is_peer_fault() {

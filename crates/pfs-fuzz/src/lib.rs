@@ -25,6 +25,7 @@ pub use rng::DetRng;
 pub use snapshot::{SnapshotHandle, SnapshotStore};
 
 use pfs_crypto::secp256k1::{PublicKey, SecretKey};
+use pfs_protocol::MessageId;
 use pfs_protocol::{DeliveredKind, Engine, ManualClock};
 use pfs_ratchet::Header;
 use pfs_transport::{OpenKey, OpenOptions, PowVariant, SymKey};
@@ -348,7 +349,7 @@ pub fn run_engine_decrypt(data: &[u8]) {
         }
     };
     let mut engine = t.open_bob();
-    match engine.decrypt(&sender, bytes, b"fuzz") {
+    match engine.decrypt(&sender, bytes, &MessageId::from(b"fuzz")) {
         Ok(d) => {
             if d.kind == DeliveredKind::Direct {
                 assert!(
@@ -368,7 +369,7 @@ pub fn run_engine_decrypt(data: &[u8]) {
         }
         Err(_) => {
             let d = engine
-                .decrypt(&t.alice, &t.pending.bytes, b"pending")
+                .decrypt(&t.alice, &t.pending.bytes, &MessageId::from(b"pending"))
                 .expect("a failed decryption wedged the session with Alice");
             assert_eq!(d.plaintext, t.pending_plaintext);
         }

@@ -4,6 +4,7 @@
 use crate::{DetRng, SnapshotHandle, SnapshotStore, frame_ratchet, open_engine};
 use pfs_crypto::secp256k1::{PublicKey, SecretKey};
 use pfs_crypto::{RandomSource, SecretBytes};
+use pfs_protocol::MessageId;
 use pfs_protocol::{Config, Engine, ManualClock, Outgoing};
 use pfs_ratchet::{ConfirmMode, Limits, RatchetState, Session, SuiteId};
 use pfs_store::MemoryStore;
@@ -176,14 +177,14 @@ fn build_engine() -> EngineTemplate {
     }
     for i in [0, 2] {
         let d = bob
-            .decrypt(&a, &sent[i].0.bytes, &[i as u8])
+            .decrypt(&a, &sent[i].0.bytes, &MessageId::from(&[i as u8]))
             .expect("bob receives");
         assert_eq!(d.plaintext, sent[i].1);
     }
     let reply = bob.encrypt_for(&a, b"bob to alice", false).expect("reply");
     plaintexts.push(b"bob to alice".to_vec());
     alice
-        .decrypt(&b, &reply.bytes, b"r")
+        .decrypt(&b, &reply.bytes, &MessageId::from(b"r"))
         .expect("alice receives");
     let after = alice
         .encrypt_for(&b, b"alice after the turn", false)

@@ -3,6 +3,7 @@
 //! the seed corpora from real engine runs and the vector files.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use pfs_protocol::MessageId;
 use std::path::{Path, PathBuf};
 
 fn fuzz_dir() -> PathBuf {
@@ -59,13 +60,21 @@ fn harness_seeds_run() {
 fn engine_seeds_reach_decryption() {
     let t = pfs_fuzz::templates::engine();
     let mut e = t.open_bob();
-    let d = e.decrypt(&t.alice, &t.pending.bytes, b"x").unwrap();
+    let d = e
+        .decrypt(&t.alice, &t.pending.bytes, &MessageId::from(b"x"))
+        .unwrap();
     assert_eq!(d.plaintext, t.pending_plaintext);
     // a replay of the same message is refused (its skipped key was used)
-    assert!(e.decrypt(&t.alice, &t.pending.bytes, b"y").is_err());
+    assert!(
+        e.decrypt(&t.alice, &t.pending.bytes, &MessageId::from(b"y"))
+            .is_err()
+    );
     // the same bytes claimed by a stranger are refused
     let mut e = t.open_bob();
-    assert!(e.decrypt(&t.eve, &t.pending.bytes, b"z").is_err());
+    assert!(
+        e.decrypt(&t.eve, &t.pending.bytes, &MessageId::from(b"z"))
+            .is_err()
+    );
 }
 
 #[test]

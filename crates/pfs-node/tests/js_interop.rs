@@ -10,6 +10,7 @@
 
 mod js_harness;
 
+use pfs_protocol::MessageId;
 use std::collections::{BTreeMap, BTreeSet};
 use std::str::FromStr;
 use std::time::{Duration, Instant};
@@ -715,7 +716,7 @@ impl Person {
         let sender = opened.signer?;
         let d = self
             .engine
-            .decrypt(&sender, &opened.payload, &m.hash())
+            .decrypt(&sender, &opened.payload, &MessageId::from(&m.hash()))
             .ok()?;
         Some((sender, String::from_utf8(d.plaintext).unwrap()))
     }

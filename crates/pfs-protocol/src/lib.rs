@@ -14,7 +14,7 @@
 //! carries; the transport, here a plain move of bytes, authenticates the sender):
 //!
 //! ```
-//! use pfs_protocol::{Config, DeliveredKind, Engine, ManualClock};
+//! use pfs_protocol::{Config, DeliveredKind, Engine, ManualClock, MessageId};
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let clock = ManualClock::new(1_700_000_000_000_000_000);
 //! let new = || {
@@ -32,13 +32,13 @@
 //! let sent = alice.send(bob.identity(), b"hello Bob")?;
 //! assert_eq!(sent.len(), 1, "no other device of Alice's to copy");
 //! assert!(sent[0].forward_secret, "X3DH on Bob's bundle");
-//! let got = bob.decrypt(alice.identity(), &sent[0].bytes, b"message-1")?;
+//! let got = bob.decrypt(alice.identity(), &sent[0].bytes, &MessageId::from(b"message-1"))?;
 //! assert_eq!(got.plaintext, b"hello Bob");
 //! assert_eq!(got.kind, DeliveredKind::Direct);
 //!
 //! // and back, on the same session
 //! let reply = bob.encrypt_for(alice.identity(), b"hi Alice", false)?;
-//! assert_eq!(alice.decrypt(bob.identity(), &reply.bytes, b"message-2")?.plaintext, b"hi Alice");
+//! assert_eq!(alice.decrypt(bob.identity(), &reply.bytes, &MessageId::from(b"message-2"))?.plaintext, b"hi Alice");
 //! # Ok(()) }
 //! ```
 #![forbid(unsafe_code)]
@@ -56,5 +56,7 @@ pub use config::{Config, SuitePreference};
 pub use engine::{AppRecords, Engine};
 pub use error::{EngineError, ReceiveError, SendError};
 pub use pfs_ratchet::SuiteId;
+/// The id an application gives a received message (for confirmation), as the store keeps it.
+pub use pfs_store::MessageId;
 pub use pfs_x3dh::{IdentityKeyPair, InstallationId};
 pub use types::*;

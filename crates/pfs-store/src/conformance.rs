@@ -189,7 +189,7 @@ pub fn seed(tx: &mut dyn Transaction) {
         tx.put_session(&session(k.clone(), "inst-1", i as u8 + 1))
             .unwrap();
         let mut keys: Vec<_> = (0..5).map(|n| skipped(30, n, u64::from(n))).collect();
-        keys[1].pending_message_id = Some(b"msg-1".to_vec());
+        keys[1].pending_message_id = Some(MessageId::from(b"msg-1".to_vec()));
         tx.put_skipped_keys(&k, &keys).unwrap();
     }
     tx.put_x3dh_seen(&spk(10), &ek(40), 7).unwrap();
@@ -242,7 +242,7 @@ pub fn snapshot(tx: &dyn Transaction) -> Snapshot {
         skipped,
         unconfirmed: [&b"msg-1"[..], b"msg-2"]
             .iter()
-            .map(|m| tx.unconfirmed_keys(m).unwrap())
+            .map(|m| tx.unconfirmed_keys(&MessageId::from(m)).unwrap())
             .collect(),
         x3dh: [(10u8, 40u8), (10, 41), (12, 40)]
             .iter()
@@ -312,7 +312,11 @@ pub fn empty_store_reads_nothing(store: &mut dyn Store) {
         assert!(tx.all_sessions().unwrap().is_empty());
         assert_eq!(tx.skipped_key(&skey(1, b"x"), b"r", 0).unwrap(), None);
         assert_eq!(tx.count_skipped_keys(&skey(1, b"x")).unwrap(), 0);
-        assert!(tx.unconfirmed_keys(b"m").unwrap().is_empty());
+        assert!(
+            tx.unconfirmed_keys(&MessageId::from(b"m"))
+                .unwrap()
+                .is_empty()
+        );
         assert_eq!(tx.x3dh_seen(&spk(1), &ek(2)).unwrap(), None);
         assert_eq!(tx.rate_limit("k", b"v").unwrap(), None);
         assert_eq!(tx.contact(&ik(1)).unwrap(), None);
@@ -589,7 +593,7 @@ pub fn skipped_keys_put_get_replace_delete(store: &mut dyn Store) {
         // Same (session, ratchet key, n): replaced, not duplicated.
         let mut k = skipped(30, 1, 77);
         k.message_key = SecretBytes::new([0x42; 32]);
-        k.pending_message_id = Some(b"m".to_vec());
+        k.pending_message_id = Some(MessageId::from(b"m".to_vec()));
         tx.put_skipped_keys(&a, &[k]).unwrap();
         tx.delete_skipped_key(&a, &k33(30), 0).unwrap();
         tx.delete_skipped_key(&a, &k33(30), 99).unwrap();
@@ -598,7 +602,10 @@ pub fn skipped_keys_put_get_replace_delete(store: &mut dyn Store) {
         let k = tx.skipped_key(&a, &k33(30), 1).unwrap().unwrap();
         assert_eq!(k.seq, 77);
         assert_eq!(k.message_key.expose(), &[0x42; 32]);
-        assert_eq!(k.pending_message_id.as_deref(), Some(&b"m"[..]));
+        assert_eq!(
+            k.pending_message_id.as_ref().map(MessageId::as_bytes),
+            Some(&b"m"[..])
+        );
         assert_eq!(tx.skipped_key(&a, &k33(30), 0).unwrap(), None);
         assert_eq!(tx.count_skipped_keys(&a).unwrap(), 2);
         assert_eq!(tx.count_skipped_keys(&b).unwrap(), 1);
@@ -725,7 +732,7 @@ pub fn unconfirmed_keys_by_message_id(store: &mut dyn Store) {
     let b = skey(1, b"b");
     let pending = |r: u8, n: u32, seq: u64, m: &[u8]| {
         let mut k = skipped(r, n, seq);
-        k.pending_message_id = Some(m.to_vec());
+        k.pending_message_id = Some(MessageId::from(m.to_vec()));
         k
     };
     commit_with(store, |tx| {
@@ -744,7 +751,7 @@ pub fn unconfirmed_keys_by_message_id(store: &mut dyn Store) {
             .unwrap();
     });
     read(store, |tx| {
-        let got = tx.unconfirmed_keys(b"m1").unwrap();
+        let got = tx.unconfirmed_keys(&MessageId::from(b"m1")).unwrap();
         // Ordered by session (peer 1 before peer 2), then ratchet key, then n.
         assert_eq!(
             got,
@@ -755,20 +762,32 @@ pub fn unconfirmed_keys_by_message_id(store: &mut dyn Store) {
             ]
         );
         assert_eq!(
-            tx.unconfirmed_keys(b"m2").unwrap(),
+            tx.unconfirmed_keys(&MessageId::from(b"m2")).unwrap(),
             [(b.clone(), pending(30, 8, 5, b"m2"))]
         );
-        assert!(tx.unconfirmed_keys(b"m").unwrap().is_empty());
-        assert!(tx.unconfirmed_keys(b"").unwrap().is_empty());
+        assert!(
+            tx.unconfirmed_keys(&MessageId::from(b"m"))
+                .unwrap()
+                .is_empty()
+        );
+        assert!(
+            tx.unconfirmed_keys(&MessageId::from(b""))
+                .unwrap()
+                .is_empty()
+        );
     });
     // Confirmation: the application deletes them.
     commit_with(store, |tx| {
-        for (s, k) in tx.unconfirmed_keys(b"m1").unwrap() {
+        for (s, k) in tx.unconfirmed_keys(&MessageId::from(b"m1")).unwrap() {
             tx.delete_skipped_key(&s, &k.ratchet_key, k.n).unwrap();
         }
     });
     read(store, |tx| {
-        assert!(tx.unconfirmed_keys(b"m1").unwrap().is_empty());
+        assert!(
+            tx.unconfirmed_keys(&MessageId::from(b"m1"))
+                .unwrap()
+                .is_empty()
+        );
         assert_eq!(tx.count_skipped_keys(&a).unwrap(), 1);
         assert_eq!(tx.count_skipped_keys(&b).unwrap(), 1);
     });

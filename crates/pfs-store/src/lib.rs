@@ -289,7 +289,7 @@ pub trait Transaction {
     /// ordered by session (peer identity, session id), then ratchet key bytes, then `n`.
     fn unconfirmed_keys(
         &self,
-        message_id: &[u8],
+        message_id: &MessageId,
     ) -> Result<Vec<(SessionKey, SkippedKeyRecord)>, StoreError>;
 
     // --- X3DH replay defence ---------------------------------------------------------

@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 
 use crate::{
     AccountRecord, ContactRecord, EphemeralKey, IdentityKey, InstallationId, InstallationRecord,
-    Nanos, OwnPreKeyRecord, PeerPreKeyRecord, SessionKey, SessionRecord, SignedPreKey,
+    MessageId, Nanos, OwnPreKeyRecord, PeerPreKeyRecord, SessionKey, SessionRecord, SignedPreKey,
     SkippedKeyRecord, Store, StoreError, Transaction, check_seq,
 };
 
@@ -517,13 +517,13 @@ impl Transaction for MemoryTx<'_> {
 
     fn unconfirmed_keys(
         &self,
-        message_id: &[u8],
+        message_id: &MessageId,
     ) -> Result<Vec<(SessionKey, SkippedKeyRecord)>, StoreError> {
         Ok(self
             .skipped
             .get()
             .iter()
-            .filter(|(_, r)| r.pending_message_id.as_deref() == Some(message_id))
+            .filter(|(_, r)| r.pending_message_id.as_ref() == Some(message_id))
             .map(|((s, _, _), r)| (s.clone(), r.clone()))
             .collect())
     }

@@ -127,7 +127,7 @@ pub struct SkippedKeyRecord {
     /// Insertion sequence number (status-go's `seq_num`) used for eviction.
     pub seq: u64,
     /// For a used key kept until the application confirms: the message id.
-    pub pending_message_id: Option<Vec<u8>>,
+    pub pending_message_id: Option<MessageId>,
 }
 
 /// The relationship with a peer identity.
@@ -195,5 +195,73 @@ impl RatchetSuite {
             2 => Self::Spec,
             c => Self::Unknown(c),
         }
+    }
+}
+
+/// The id an application gives a received message so that the engine can find the
+/// message's kept key again when the application confirms it (`Engine::confirm`): opaque
+/// bytes, for pfs-client the 32-byte deterministic hash of the WakuMessage that carried
+/// it. Stored as a blob.
+///
+/// ```
+/// use pfs_store::MessageId;
+/// let hash = [7u8; 32];
+/// let id = MessageId::from(hash);
+/// assert_eq!(id.as_bytes(), &hash[..]);
+/// assert_eq!(MessageId::from(&hash), id);
+/// assert_eq!(MessageId::from(b"m1"), MessageId::new(vec![b'm', b'1']));
+/// assert_eq!(format!("{:?}", MessageId::from(b"\x01\xab")), "MessageId(01ab)");
+/// ```
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct MessageId(Vec<u8>);
+
+impl MessageId {
+    /// An id of these bytes.
+    pub fn new(bytes: impl Into<Vec<u8>>) -> Self {
+        Self(bytes.into())
+    }
+
+    /// Its bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// Its bytes, owned.
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.0
+    }
+}
+
+impl From<[u8; 32]> for MessageId {
+    fn from(hash: [u8; 32]) -> Self {
+        Self(hash.to_vec())
+    }
+}
+
+impl From<Vec<u8>> for MessageId {
+    fn from(bytes: Vec<u8>) -> Self {
+        Self(bytes)
+    }
+}
+
+impl<T: AsRef<[u8]> + ?Sized> From<&T> for MessageId {
+    fn from(bytes: &T) -> Self {
+        Self(bytes.as_ref().to_vec())
+    }
+}
+
+impl AsRef<[u8]> for MessageId {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl core::fmt::Debug for MessageId {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("MessageId(")?;
+        for b in &self.0 {
+            write!(f, "{b:02x}")?;
+        }
+        f.write_str(")")
     }
 }

@@ -82,9 +82,9 @@ use rusqlite::{
 use crate::crypt::{self, KEY_CHECK_PLAINTEXT, RowValue, SALT_LEN, SealCache, aad};
 use crate::{
     AccountRecord, ContactRecord, ContactState, EphemeralKey, IdentityKey, InstallationId,
-    InstallationRecord, Nanos, OwnPreKeyRecord, PeerPreKeyRecord, RatchetSuite, SessionKey,
-    SessionRecord, SignedPreKey, SkippedKeyRecord, Store, StoreError, StoreKey, Transaction,
-    check_seq,
+    InstallationRecord, MessageId, Nanos, OwnPreKeyRecord, PeerPreKeyRecord, RatchetSuite,
+    SessionKey, SessionRecord, SignedPreKey, SkippedKeyRecord, Store, StoreError, StoreKey,
+    Transaction, check_seq,
 };
 
 /// The schema migrations, in order: entry `i` upgrades version `i` to `i + 1`.
@@ -1044,7 +1044,7 @@ impl SqliteTx<'_> {
             n,
             seq: u64::try_from(seq)
                 .map_err(|_| StoreError::Corrupt(format!("negative skipped key seq {seq}")))?,
-            pending_message_id: col(row, 6)?,
+            pending_message_id: col::<Option<Vec<u8>>>(row, 6)?.map(MessageId::from),
         };
         Ok((
             SessionKey {
@@ -1514,7 +1514,7 @@ impl Transaction for SqliteTx<'_> {
                 k.n,
                 enc,
                 seq,
-                k.pending_message_id
+                k.pending_message_id.as_ref().map(MessageId::as_bytes)
             ])
             .map_err(sql_err)?;
         }
@@ -1585,14 +1585,14 @@ impl Transaction for SqliteTx<'_> {
 
     fn unconfirmed_keys(
         &self,
-        message_id: &[u8],
+        message_id: &MessageId,
     ) -> Result<Vec<(SessionKey, SkippedKeyRecord)>, StoreError> {
         self.collect(
             &format!(
                 "SELECT {SKIPPED_COLS} FROM skipped_keys WHERE pending_message_id = ?1 \
                  ORDER BY session_peer, session_id, ratchet_key, n"
             ),
-            [message_id],
+            [message_id.as_bytes()],
             |row| self.decode_skipped(row),
         )
     }
@@ -2002,7 +2002,7 @@ mod tests {
                     n: 1,
                     message_key: pfs_crypto::SecretBytes::new([6; 32]),
                     seq: 1,
-                    pending_message_id: Some(b"m".to_vec()),
+                    pending_message_id: Some(MessageId::from(b"m")),
                 }],
             )
             .unwrap();
@@ -2011,7 +2011,7 @@ mod tests {
             tx.truncate_skipped_keys(&sk, 1).unwrap();
             tx.delete_skipped_keys_upto(&sk, 1).unwrap();
             tx.count_skipped_keys(&sk).unwrap();
-            tx.unconfirmed_keys(b"m").unwrap();
+            tx.unconfirmed_keys(&MessageId::from(b"m")).unwrap();
             tx.delete_session(&sk).unwrap();
             tx.delete_sessions_expired_until(2).unwrap();
             tx.x3dh_seen(&spk, &ek).unwrap();

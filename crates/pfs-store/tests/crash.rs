@@ -78,7 +78,7 @@ fn op(tx: &mut dyn Transaction, k: u64) {
                 n: k as u32,
                 message_key: message_key(k, w),
                 seq: k,
-                pending_message_id: (w == 1).then(|| k.to_be_bytes().to_vec()),
+                pending_message_id: (w == 1).then(|| MessageId::from(&k.to_be_bytes())),
             })
             .collect();
         tx.put_skipped_keys(&key, &keys).unwrap();
@@ -164,7 +164,10 @@ fn observe(tx: &dyn Transaction) -> Observed {
         }
     }
     let unconfirmed = (c.saturating_sub(30).max(1)..=c)
-        .map(|k| tx.unconfirmed_keys(&k.to_be_bytes()).unwrap())
+        .map(|k| {
+            tx.unconfirmed_keys(&MessageId::from(&k.to_be_bytes()))
+                .unwrap()
+        })
         .collect();
     Observed {
         counter: c,

@@ -176,7 +176,7 @@ fn apply(tx: &mut dyn Transaction, op: &Op) -> Result<Option<usize>, String> {
                     n: *n,
                     message_key: SecretBytes::new([r ^ (*n as u8) ^ (*seq as u8); 32]),
                     seq: *seq,
-                    pending_message_id: m.map(|m| vec![m]),
+                    pending_message_id: m.map(|m| MessageId::new(vec![m])),
                 })
                 .collect();
             tx.put_skipped_keys(&skey(*p, *id), &keys)
@@ -239,7 +239,9 @@ fn view(tx: &dyn Transaction) -> View {
         sessions_with: Vec::new(),
         counts: Vec::new(),
         skipped: Vec::new(),
-        unconfirmed: (0..3).map(|m| tx.unconfirmed_keys(&[m]).unwrap()).collect(),
+        unconfirmed: (0..3)
+            .map(|m| tx.unconfirmed_keys(&MessageId::from(&[m])).unwrap())
+            .collect(),
         x3dh: Vec::new(),
         rates: Vec::new(),
         contacts: tx.contacts().unwrap(),

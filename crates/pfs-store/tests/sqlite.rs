@@ -447,14 +447,17 @@ fn stability_v1_file_still_opens_and_reads_back_exactly() {
         for n in 0..5u32 {
             let mut expected = skipped(30, n, u64::from(n));
             if n == 1 {
-                expected.pending_message_id = Some(b"msg-1".to_vec());
+                expected.pending_message_id = Some(MessageId::from(b"msg-1".to_vec()));
                 unconfirmed.push((k.clone(), expected.clone()));
             }
             assert_eq!(tx.skipped_key(k, &k33(30), n).unwrap(), Some(expected));
         }
     }
     unconfirmed.sort_by(|a, b| a.0.cmp(&b.0));
-    assert_eq!(tx.unconfirmed_keys(b"msg-1").unwrap(), unconfirmed);
+    assert_eq!(
+        tx.unconfirmed_keys(&MessageId::from(b"msg-1")).unwrap(),
+        unconfirmed
+    );
     assert_eq!(tx.x3dh_seen(&spk(10), &ek(40)).unwrap(), Some(7));
     assert_eq!(tx.rate_limit("bundle", b"peer-1").unwrap(), Some(8));
     assert_eq!(

@@ -5,6 +5,7 @@
 use super::replay::Replay;
 use super::{Report, hexf};
 use pfs_crypto::secp256k1::PublicKey;
+use pfs_protocol::MessageId;
 use pfs_protocol::{Config, Engine, ManualClock, ReceiveError, SessionId};
 use pfs_ratchet::RatchetState;
 use pfs_store::MemoryStore;
@@ -402,7 +403,7 @@ fn conversation(
                 step.get("receiver_state_before"),
             );
             tamper_check(report, &label, e, replay, &from_pub, &bytes, &sid);
-            let d = e.decrypt(&from_pub, &bytes, &mid);
+            let d = e.decrypt(&from_pub, &bytes, &MessageId::from(&mid));
             match d {
                 Ok(d) => report.check_eq(
                     &format!("{label}: decrypted"),
@@ -544,7 +545,7 @@ fn tamper_check(
     }
     for (what, m) in variants {
         let pos = replay.position();
-        let r = e.decrypt(from, &m.encode_to_vec(), b"tampered");
+        let r = e.decrypt(from, &m.encode_to_vec(), &MessageId::from(b"tampered"));
         replay.restore(pos);
         let after = e
             .session_state(from, sid)
@@ -614,7 +615,7 @@ fn dh_flow(
         s(bob_v, "installation_id"),
     )?;
     let recorded = hexf(flow, "protocol_message")?;
-    match bob.decrypt(&alice_pub, &recorded, b"dh") {
+    match bob.decrypt(&alice_pub, &recorded, &MessageId::from(b"dh")) {
         Ok(d) => {
             report.check_eq(
                 "dh flow: decrypted",
@@ -902,7 +903,7 @@ fn multidevice_flow(
                 let (e, _, _) = devices.get_mut(s(step, "device")).ok_or("device")?;
                 if let Some(err) = step.get("error").and_then(Value::as_str) {
                     let before = sessions_snapshot(e);
-                    let r = e.decrypt(&from_pub, &bytes, &mid);
+                    let r = e.decrypt(&from_pub, &bytes, &MessageId::from(&mid));
                     let kind_ok = matches!(
                         (&r, err),
                         (Err(ReceiveError::DeviceNotFound), "device not found")
@@ -932,7 +933,7 @@ fn multidevice_flow(
                         step.get("receiver_state_before"),
                     );
                     tamper_check(report, &label, e, replay, &from_pub, &bytes, &sid);
-                    match e.decrypt(&from_pub, &bytes, &mid) {
+                    match e.decrypt(&from_pub, &bytes, &MessageId::from(&mid)) {
                         Ok(d) => report.check_eq(
                             &format!("{label}: decrypted"),
                             hex::encode(&d.plaintext),

@@ -75,7 +75,7 @@ impl Engine {
     /// Accepts a contact request.
     ///
     /// ```
-    /// # use pfs_protocol::{Config, Engine, ManualClock};
+    /// # use pfs_protocol::{Config, Engine, ManualClock, MessageId};
     /// # fn new_engine(clock: &ManualClock) -> Result<Engine, pfs_protocol::EngineError> {
     /// #     Ok(Engine::create_account(
     /// #         Box::new(pfs_store::MemoryStore::new()),
@@ -88,7 +88,7 @@ impl Engine {
     /// let clock = ManualClock::new(1_700_000_000_000_000_000);
     /// let (mut alice, mut bob) = (new_engine(&clock)?, new_engine(&clock)?);
     /// let req = alice.send_contact_request(bob.identity(), b"hello")?;
-    /// assert!(bob.decrypt(alice.identity(), &req[0].bytes, b"m1")?.contact_request);
+    /// assert!(bob.decrypt(alice.identity(), &req[0].bytes, &MessageId::from(b"m1"))?.contact_request);
     /// bob.accept_contact(alice.identity())?;
     /// assert_eq!(bob.contacts()?[0].state, pfs_store::ContactState::Accepted);
     /// # Ok(()) }
@@ -100,7 +100,7 @@ impl Engine {
     /// Declines a contact request: further messages are dropped, except a re-sent request.
     ///
     /// ```
-    /// # use pfs_protocol::{Config, Engine, ManualClock};
+    /// # use pfs_protocol::{Config, Engine, ManualClock, MessageId};
     /// # fn new_engine(clock: &ManualClock) -> Result<Engine, pfs_protocol::EngineError> {
     /// #     Ok(Engine::create_account(
     /// #         Box::new(pfs_store::MemoryStore::new()),
@@ -113,11 +113,11 @@ impl Engine {
     /// let clock = ManualClock::new(1_700_000_000_000_000_000);
     /// let (mut alice, mut bob) = (new_engine(&clock)?, new_engine(&clock)?);
     /// let req = alice.send_contact_request(bob.identity(), b"hello")?;
-    /// bob.decrypt(alice.identity(), &req[0].bytes, b"m1")?;
+    /// bob.decrypt(alice.identity(), &req[0].bytes, &MessageId::from(b"m1"))?;
     /// bob.decline_contact(alice.identity())?;
     /// let again = alice.send(bob.identity(), b"please")?;
     /// assert!(matches!(
-    ///     bob.decrypt(alice.identity(), &again[0].bytes, b"m2"),
+    ///     bob.decrypt(alice.identity(), &again[0].bytes, &MessageId::from(b"m2")),
     ///     Err(pfs_protocol::ReceiveError::Declined)
     /// ));
     /// # Ok(()) }
@@ -173,7 +173,7 @@ impl Engine {
     /// bundles are stored, and no bundle reply is sent to them. Sessions are kept.
     ///
     /// ```
-    /// # use pfs_protocol::{Config, Engine, ManualClock};
+    /// # use pfs_protocol::{Config, Engine, ManualClock, MessageId};
     /// # fn new_engine(clock: &ManualClock) -> Result<Engine, pfs_protocol::EngineError> {
     /// #     Ok(Engine::create_account(
     /// #         Box::new(pfs_store::MemoryStore::new()),
@@ -188,7 +188,7 @@ impl Engine {
     /// bob.block_contact(alice.identity())?;
     /// let m = alice.send(bob.identity(), b"hello?")?;
     /// assert!(matches!(
-    ///     bob.decrypt(alice.identity(), &m[0].bytes, b"m1"),
+    ///     bob.decrypt(alice.identity(), &m[0].bytes, &MessageId::from(b"m1")),
     ///     Err(pfs_protocol::ReceiveError::Blocked)
     /// ));
     /// assert!(bob.take_outgoing().is_empty(), "no bundle reply to a blocked sender");

@@ -10,8 +10,8 @@ use pfs_crypto::{RandomSource, SecretBytes};
 use pfs_ratchet::{RatchetState, SuiteId};
 use pfs_store::{
     AccountRecord, ContactRecord, ContactState, EphemeralKey, IdentityKey, InstallationRecord,
-    OwnPreKeyRecord, PeerPreKeyRecord, SessionKey, SessionRecord, SignedPreKey, SkippedKeyRecord,
-    Store, Transaction,
+    MessageId, OwnPreKeyRecord, PeerPreKeyRecord, SessionKey, SessionRecord, SignedPreKey,
+    SkippedKeyRecord, Store, Transaction,
 };
 use pfs_wire::{Message, pb};
 use pfs_x3dh::{BundleEntry, IdentityKeyPair, InstallationId, VerifiedBundle};
@@ -422,7 +422,7 @@ impl Engine {
     /// Messages the engine wants sent (bundle replies), in order. Drains the outbox.
     ///
     /// ```
-    /// # use pfs_protocol::{Config, Engine, ManualClock};
+    /// # use pfs_protocol::{Config, Engine, ManualClock, MessageId};
     /// # fn new_engine(clock: &ManualClock) -> Result<Engine, pfs_protocol::EngineError> {
     /// #     Ok(Engine::create_account(
     /// #         Box::new(pfs_store::MemoryStore::new()),
@@ -438,7 +438,7 @@ impl Engine {
     /// alice.process_bundle(&carol.own_bundle()?)?;
     /// // a message for Carol's devices reaches Bob: not addressed to him
     /// let for_carol = alice.encrypt_for(carol.identity(), b"hi", false)?;
-    /// let err = bob.decrypt(alice.identity(), &for_carol.bytes, b"m1").unwrap_err();
+    /// let err = bob.decrypt(alice.identity(), &for_carol.bytes, &MessageId::from(b"m1")).unwrap_err();
     /// assert!(matches!(err, pfs_protocol::ReceiveError::DeviceNotFound));
     /// // Bob answers with his bundle, so that Alice can reach this device next time
     /// let replies = bob.take_outgoing();

@@ -16,7 +16,7 @@ impl Engine {
     /// the engine wants to send (bundle replies) are queued: see [`Engine::take_outgoing`].
     ///
     /// ```
-    /// # use pfs_protocol::{Config, Engine, ManualClock};
+    /// # use pfs_protocol::{Config, Engine, ManualClock, MessageId};
     /// # fn new_engine(clock: &ManualClock) -> Result<Engine, pfs_protocol::EngineError> {
     /// #     Ok(Engine::create_account(
     /// #         Box::new(pfs_store::MemoryStore::new()),
@@ -34,18 +34,18 @@ impl Engine {
     /// let mut bad = m.bytes.clone();
     /// let last = bad.len() - 40;
     /// bad[last] ^= 1;
-    /// let err = bob.decrypt(alice.identity(), &bad, b"m1").unwrap_err();
+    /// let err = bob.decrypt(alice.identity(), &bad, &MessageId::from(b"m1")).unwrap_err();
     /// assert!(err.is_peer_fault(), "{err}");
-    /// assert_eq!(bob.decrypt(alice.identity(), &m.bytes, b"m1")?.plaintext, b"secret");
+    /// assert_eq!(bob.decrypt(alice.identity(), &m.bytes, &MessageId::from(b"m1"))?.plaintext, b"secret");
     /// // the same message again: refused (its key is gone)
-    /// assert!(bob.decrypt(alice.identity(), &m.bytes, b"m1").is_err());
+    /// assert!(bob.decrypt(alice.identity(), &m.bytes, &MessageId::from(b"m1")).is_err());
     /// # Ok(()) }
     /// ```
     pub fn decrypt(
         &mut self,
         sender: &PublicKey,
         bytes: &[u8],
-        message_id: &[u8],
+        message_id: &MessageId,
     ) -> Result<Delivered, ReceiveError> {
         let now = self.ctx.clock.now_ns();
         let msg = pfs_wire::decode_protocol_message(bytes, &self.ctx.config.wire_limits)?;
@@ -104,7 +104,7 @@ impl Engine {
     /// key is deleted (two-phase mode). Unknown ids are ignored.
     ///
     /// ```
-    /// # use pfs_protocol::{Config, Engine, ManualClock};
+    /// # use pfs_protocol::{Config, Engine, ManualClock, MessageId};
     /// # fn new_engine(clock: &ManualClock) -> Result<Engine, pfs_protocol::EngineError> {
     /// #     Ok(Engine::create_account(
     /// #         Box::new(pfs_store::MemoryStore::new()),
@@ -125,13 +125,13 @@ impl Engine {
     /// )?;
     /// alice.process_bundle(&bob.own_bundle()?)?;
     /// let m = alice.encrypt_for(bob.identity(), b"kept until confirmed", false)?;
-    /// bob.decrypt(alice.identity(), &m.bytes, b"m1")?;
+    /// bob.decrypt(alice.identity(), &m.bytes, &MessageId::from(b"m1"))?;
     /// // the application stored it: the kept key goes
-    /// bob.confirm(b"m1")?;
-    /// assert!(bob.decrypt(alice.identity(), &m.bytes, b"m1").is_err());
+    /// bob.confirm(&MessageId::from(b"m1"))?;
+    /// assert!(bob.decrypt(alice.identity(), &m.bytes, &MessageId::from(b"m1")).is_err());
     /// # Ok(()) }
     /// ```
-    pub fn confirm(&mut self, message_id: &[u8]) -> Result<(), EngineError> {
+    pub fn confirm(&mut self, message_id: &MessageId) -> Result<(), EngineError> {
         let mut tx = begin(&mut self.store, &mut self.ctx)?;
         for (session, key) in tx.unconfirmed_keys(message_id)? {
             tx.delete_skipped_key(&session, &key.ratchet_key, key.n)?;
@@ -166,7 +166,7 @@ impl Ctx {
         tx: &mut dyn Transaction,
         sender: &PublicKey,
         msg: &pb::ProtocolMessage,
-        message_id: &[u8],
+        message_id: &MessageId,
         now: i64,
     ) -> Result<Delivered, ReceiveError> {
         let from_self = sender == self.me.public();
@@ -326,7 +326,7 @@ impl Ctx {
         sender: &PublicKey,
         msg: &pb::ProtocolMessage,
         entry: &pb::DirectMessageProtocol,
-        message_id: &[u8],
+        message_id: &MessageId,
         now: i64,
     ) -> Result<(Vec<u8>, SuiteId, UsedSession), ReceiveError> {
         let dr = entry
@@ -454,7 +454,7 @@ impl Ctx {
                 seq: k.seq,
                 pending_message_id: receipt
                     .filter(|r| r.ratchet_key == k.ratchet_key && r.n == k.n)
-                    .map(|_| message_id.to_vec()),
+                    .map(|_| message_id.clone()),
             })
             .collect();
         if !records.is_empty() {
@@ -468,7 +468,7 @@ impl Ctx {
                 .any(|k| k.ratchet_key == r.ratchet_key && k.n == r.n)
             && let Some(mut rec) = tx.skipped_key(&key, &r.ratchet_key, r.n)?
         {
-            rec.pending_message_id = Some(message_id.to_vec());
+            rec.pending_message_id = Some(message_id.clone());
             tx.put_skipped_keys(&key, &[rec])?;
         }
         for (rk, n) in &changes.remove {

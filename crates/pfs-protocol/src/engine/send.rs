@@ -10,7 +10,7 @@ impl Engine {
     /// get it too (spec §4.2).
     ///
     /// ```
-    /// # use pfs_protocol::{Config, Engine, ManualClock};
+    /// # use pfs_protocol::{Config, Engine, ManualClock, MessageId};
     /// # fn new_engine(clock: &ManualClock) -> Result<Engine, pfs_protocol::EngineError> {
     /// #     Ok(Engine::create_account(
     /// #         Box::new(pfs_store::MemoryStore::new()),
@@ -25,7 +25,7 @@ impl Engine {
     /// // without Bob's bundle: one message, not forward secret (the DH fallback)
     /// let first = alice.send(bob.identity(), b"hello")?;
     /// assert!(!first[0].forward_secret);
-    /// assert_eq!(bob.decrypt(alice.identity(), &first[0].bytes, b"m1")?.plaintext, b"hello");
+    /// assert_eq!(bob.decrypt(alice.identity(), &first[0].bytes, &MessageId::from(b"m1"))?.plaintext, b"hello");
     /// // that message carried Alice's bundle: Bob's reply is forward secret
     /// let reply = bob.send(alice.identity(), b"hi")?;
     /// assert!(reply[0].forward_secret);
@@ -39,7 +39,7 @@ impl Engine {
     /// peer who declined us).
     ///
     /// ```
-    /// # use pfs_protocol::{Config, Engine, ManualClock};
+    /// # use pfs_protocol::{Config, Engine, ManualClock, MessageId};
     /// # fn new_engine(clock: &ManualClock) -> Result<Engine, pfs_protocol::EngineError> {
     /// #     Ok(Engine::create_account(
     /// #         Box::new(pfs_store::MemoryStore::new()),
@@ -52,7 +52,7 @@ impl Engine {
     /// let clock = ManualClock::new(1_700_000_000_000_000_000);
     /// let (mut alice, mut bob) = (new_engine(&clock)?, new_engine(&clock)?);
     /// let out = alice.send_contact_request(bob.identity(), b"it's Alice")?;
-    /// let got = bob.decrypt(alice.identity(), &out[0].bytes, b"m1")?;
+    /// let got = bob.decrypt(alice.identity(), &out[0].bytes, &MessageId::from(b"m1"))?;
     /// assert!(got.contact_request, "Alice is not Bob's contact yet");
     /// # Ok(()) }
     /// ```
@@ -89,7 +89,7 @@ impl Engine {
     /// `BuildDirectMessage`.
     ///
     /// ```
-    /// # use pfs_protocol::{Config, Engine, ManualClock};
+    /// # use pfs_protocol::{Config, Engine, ManualClock, MessageId};
     /// # fn new_engine(clock: &ManualClock) -> Result<Engine, pfs_protocol::EngineError> {
     /// #     Ok(Engine::create_account(
     /// #         Box::new(pfs_store::MemoryStore::new()),
@@ -104,7 +104,7 @@ impl Engine {
     /// alice.process_bundle(&bob.own_bundle()?)?;
     /// let out = alice.encrypt_for(bob.identity(), b"one", false)?;
     /// assert_eq!(out.entries, vec![bob.installation_id().to_owned()], "one entry per device");
-    /// assert_eq!(bob.decrypt(alice.identity(), &out.bytes, b"m1")?.plaintext, b"one");
+    /// assert_eq!(bob.decrypt(alice.identity(), &out.bytes, &MessageId::from(b"m1"))?.plaintext, b"one");
     /// # Ok(()) }
     /// ```
     pub fn encrypt_for(
@@ -121,7 +121,7 @@ impl Engine {
     /// writes accepts a contact request; an automatic one must not, nor add a stranger).
     ///
     /// ```
-    /// # use pfs_protocol::{Config, Engine, ManualClock};
+    /// # use pfs_protocol::{Config, Engine, ManualClock, MessageId};
     /// # fn new_engine(clock: &ManualClock) -> Result<Engine, pfs_protocol::EngineError> {
     /// #     Ok(Engine::create_account(
     /// #         Box::new(pfs_store::MemoryStore::new()),
@@ -136,7 +136,7 @@ impl Engine {
     /// alice.process_bundle(&bob.own_bundle()?)?;
     /// let ack = alice.encrypt_automatic(bob.identity(), b"ack")?;
     /// assert!(alice.contacts()?.is_empty(), "an automatic message adds no contact");
-    /// assert_eq!(bob.decrypt(alice.identity(), &ack.bytes, b"m1")?.plaintext, b"ack");
+    /// assert_eq!(bob.decrypt(alice.identity(), &ack.bytes, &MessageId::from(b"m1"))?.plaintext, b"ack");
     /// # Ok(()) }
     /// ```
     pub fn encrypt_automatic(
@@ -169,7 +169,7 @@ impl Engine {
     /// A public (unencrypted) message carrying our bundle.
     ///
     /// ```
-    /// # use pfs_protocol::{Config, Engine, ManualClock};
+    /// # use pfs_protocol::{Config, Engine, ManualClock, MessageId};
     /// # fn new_engine(clock: &ManualClock) -> Result<Engine, pfs_protocol::EngineError> {
     /// #     Ok(Engine::create_account(
     /// #         Box::new(pfs_store::MemoryStore::new()),
@@ -182,7 +182,7 @@ impl Engine {
     /// let clock = ManualClock::new(1_700_000_000_000_000_000);
     /// let (mut alice, mut bob) = (new_engine(&clock)?, new_engine(&clock)?);
     /// let public = alice.encrypt_public(b"to everyone")?;
-    /// let got = bob.decrypt(alice.identity(), &public.bytes, b"m1")?;
+    /// let got = bob.decrypt(alice.identity(), &public.bytes, &MessageId::from(b"m1"))?;
     /// assert_eq!(got.kind, pfs_protocol::DeliveredKind::Public);
     /// assert_eq!(got.plaintext, b"to everyone");
     /// // it carried Alice's bundle: Bob can now write to her forward secret

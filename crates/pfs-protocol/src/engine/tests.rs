@@ -41,7 +41,9 @@ fn a_rolled_back_bundle_is_never_served() {
     bob.process_bundle(&ab).unwrap();
     let m = bob.encrypt_for(&alice_id, b"hello", false).unwrap();
     assert!(m.forward_secret);
-    let d = alice.decrypt(&bob_id, &m.bytes, b"m1").unwrap();
+    let d = alice
+        .decrypt(&bob_id, &m.bytes, &MessageId::from(b"m1"))
+        .unwrap();
     assert_eq!(d.plaintext, b"hello");
     // and the served bundle is the committed one, stable from call to call
     assert_eq!(alice.own_bundle().unwrap(), ab);
@@ -103,7 +105,8 @@ fn rolled_back_maintenance_is_not_remembered() {
     alice.process_bundle(&bob.own_bundle().unwrap()).unwrap();
     bob.process_bundle(&alice.own_bundle().unwrap()).unwrap();
     let m = alice.encrypt_for(&bob_id, b"one", false).unwrap();
-    bob.decrypt(&alice_id, &m.bytes, b"1").unwrap();
+    bob.decrypt(&alice_id, &m.bytes, &MessageId::from(b"1"))
+        .unwrap();
     let interval = bob.config().maintenance_interval_ns.unwrap();
     clock.advance(interval + 1);
     // a tampered message: maintenance runs in its transaction, which rolls back
@@ -113,7 +116,7 @@ fn rolled_back_maintenance_is_not_remembered() {
     entry.payload[0] ^= 1;
     let bad = msg.encode_to_vec();
     assert!(matches!(
-        bob.decrypt(&alice_id, &bad, b"2"),
+        bob.decrypt(&alice_id, &bad, &MessageId::from(b"2")),
         Err(ReceiveError::Ratchet(_))
     ));
     // a transaction without maintenance commits: still not done
@@ -123,7 +126,8 @@ fn rolled_back_maintenance_is_not_remembered() {
         Some(1_700_000_000_000_000_000)
     );
     let m = alice.encrypt_for(&bob_id, b"three", false).unwrap();
-    bob.decrypt(&alice_id, &m.bytes, b"3").unwrap();
+    bob.decrypt(&alice_id, &m.bytes, &MessageId::from(b"3"))
+        .unwrap();
     assert_eq!(
         bob.ctx.maintenance.committed(&()).copied(),
         Some(1_700_000_000_000_000_000 + interval + 1)
@@ -150,7 +154,7 @@ fn a_message_without_a_valid_installation_id_is_refused_and_changes_nothing() {
         let mut msg = original.clone();
         msg.installation_id = bad;
         let err = bob
-            .decrypt(&alice_id, &msg.encode_to_vec(), b"bad")
+            .decrypt(&alice_id, &msg.encode_to_vec(), &MessageId::from(b"bad"))
             .unwrap_err();
         assert!(
             matches!(
@@ -162,7 +166,9 @@ fn a_message_without_a_valid_installation_id_is_refused_and_changes_nothing() {
         assert!(err.is_peer_fault(), "{err:?}");
         assert!(bob.sessions().unwrap().is_empty());
     }
-    let d = bob.decrypt(&alice_id, &m.bytes, b"good").unwrap();
+    let d = bob
+        .decrypt(&alice_id, &m.bytes, &MessageId::from(b"good"))
+        .unwrap();
     assert_eq!(d.plaintext, b"hi");
     assert_eq!(d.sender_installation, Some(alice.installation().clone()));
 
@@ -171,7 +177,7 @@ fn a_message_without_a_valid_installation_id_is_refused_and_changes_nothing() {
         ..Default::default()
     };
     let d = bob
-        .decrypt(&alice_id, &public.encode_to_vec(), b"pub")
+        .decrypt(&alice_id, &public.encode_to_vec(), &MessageId::from(b"pub"))
         .unwrap();
     assert_eq!(d.kind, DeliveredKind::Public);
     assert_eq!(d.sender_installation, None);
