@@ -633,7 +633,9 @@ impl NodeHandle {
     /// 1. this node's own archive holds them; or a store (connected, or learned by peer
     ///    exchange, then dialled) answers a store query for their hashes with all of
     ///    them, asked again every 50 ms until `timeout`;
-    /// 2. else a connected relay peer that serves lightpush answers a lightpush of each
+    /// 2. else a connected relay peer that serves lightpush (waited for until `timeout`
+    ///    while relay peers are connected but none is known to serve it yet) answers a
+    ///    lightpush of each
     ///    with 200 (it then holds them, whether it got them from us by relay first or not;
     ///    messages timestamped more than 15 s ago are not pushed again: the 20 s timestamp
     ///    rule would refuse them, and the node has been running since they were queued);
@@ -675,6 +677,21 @@ impl NodeHandle {
                     break;
                 }
                 std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+        // a relay peer connected moments ago may not have told us yet (identify) that it
+        // serves lightpush: wait for one until the deadline
+        let mut st = st;
+        let pushable = |st: &NodeStatus| {
+            st.lightpush_peers
+                .iter()
+                .any(|p| st.relay_peers.contains(p))
+        };
+        while !pushable(&st) && !st.relay_peers.is_empty() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+            match self.status() {
+                Ok(now) => st = now,
+                Err(_) => break,
             }
         }
         for peer in &st.lightpush_peers {
