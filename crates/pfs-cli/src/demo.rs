@@ -625,7 +625,7 @@ pub fn run(ctx: &Ctx, keep: bool) -> Result<(), CliError> {
     }
     let forged = bob.d.open_bytes(b"\xc0");
     demo.check(
-        matches!(forged, Err(OpenFailure::Corrupt(_))),
+        matches!(forged, Err(OpenFailure::Malformed(_))),
         "garbage is reported as a corrupt message",
     );
 

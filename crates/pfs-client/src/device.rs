@@ -57,9 +57,13 @@ pub struct Opened {
 /// Why a message could not be opened.
 #[derive(Debug, thiserror::Error)]
 pub enum OpenFailure {
-    /// The bytes are not a WakuMessage with a version 1 payload.
+    /// The bytes are not a WakuMessage.
     #[error("corrupt message: {0}")]
-    Corrupt(String),
+    Malformed(#[source] pfs_transport::waku::InvalidMessage),
+    /// The version 1 payload is damaged (it opened but does not decode: padding, sizes,
+    /// signature).
+    #[error("corrupt message: {0}")]
+    Corrupt(#[source] PayloadError),
     /// Our key cannot decrypt it: it is for someone else (or was damaged in transit).
     #[error("not for us: our key cannot decrypt it (addressed to someone else, or damaged)")]
     NotForUs,
@@ -68,7 +72,7 @@ pub enum OpenFailure {
     Unsigned,
     /// Not a version 1 payload (unencrypted or Noise): not for the 1:1 protocol.
     #[error("rejected message: {0}")]
-    Rejected(String),
+    Rejected(#[source] PayloadError),
 }
 
 /// Why a device could not be opened, created, or could not seal a message.
@@ -411,8 +415,8 @@ impl Device {
     /// Opens an encoded WakuMessage (as `pfs send` prints it) travelling on the default
     /// pubsub topic.
     pub fn open_bytes(&mut self, bytes: &[u8]) -> Result<Opened, OpenFailure> {
-        let msg = waku::decode_message(bytes, MAX_MESSAGE_SIZE + 1024)
-            .map_err(|e| OpenFailure::Corrupt(e.to_string()))?;
+        let msg =
+            waku::decode_message(bytes, MAX_MESSAGE_SIZE + 1024).map_err(OpenFailure::Malformed)?;
         self.open_message(&CarriedMessage::on_default_shard(msg))
     }
 
@@ -435,10 +439,8 @@ impl Device {
             pfs_transport::payload::open_message(&carried.message, key).map_err(|e| match e {
                 pfs_transport::PayloadError::Ecies(_)
                 | pfs_transport::PayloadError::Symmetric(_) => OpenFailure::NotForUs,
-                pfs_transport::PayloadError::WrongVersion { .. } => {
-                    OpenFailure::Rejected(e.to_string())
-                }
-                other => OpenFailure::Corrupt(other.to_string()),
+                pfs_transport::PayloadError::WrongVersion { .. } => OpenFailure::Rejected(e),
+                other => OpenFailure::Corrupt(other),
             })?;
         let sender = opened.signer.ok_or(OpenFailure::Unsigned)?;
         Ok(Opened {

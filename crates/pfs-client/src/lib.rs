@@ -112,7 +112,7 @@ pub enum ClientError {
     Transport(#[from] TransportError),
     /// Segmentation failed.
     #[error("segmentation: {0}")]
-    Segment(String),
+    Segment(#[from] segment::SplitError),
     /// An operation that needs [`Client::listen`] first.
     #[error("not listening: call listen() first")]
     NotListening,
@@ -626,8 +626,7 @@ impl Core {
     fn queue(&mut self, out: &Outgoing) -> Result<(), ClientError> {
         let now_ns = self.device.now_ns();
         let pieces = if out.bytes.len() > self.config.segment_size {
-            segment::split(&out.bytes, self.config.segment_size)
-                .map_err(|e| ClientError::Segment(e.to_string()))?
+            segment::split(&out.bytes, self.config.segment_size)?
         } else {
             vec![out.bytes.clone()]
         };

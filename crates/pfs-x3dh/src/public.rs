@@ -49,6 +49,21 @@ macro_rules! role_key {
             ///
             /// # Errors
             /// [`CryptoError::InvalidLength`] for any other length.
+            ///
+            #[doc = concat!("```\nuse pfs_x3dh::", stringify!($name), ";\n")]
+            /// // G of secp256k1, compressed (SEC 2, section 2.4.1)
+            /// let g = hex::decode("0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798")?;
+            #[doc = concat!("let key = ", stringify!($name), "::from_slice(&g)?;")]
+            /// assert_eq!(key.as_bytes().as_slice(), g.as_slice());
+            /// assert_eq!(key.to_bytes().to_vec(), g);
+            /// assert_eq!(key.to_public_key()?.to_compressed().to_vec(), g);
+            #[doc = concat!("assert!(", stringify!($name), "::from_slice(&g[1..]).is_err());")]
+            /// let mut off = [0u8; 33];
+            /// off[0] = 2;
+            /// off[32] = 5; // x = 5: x³ + 7 = 132 is not a square mod p
+            #[doc = concat!("assert!(", stringify!($name), "::from_bytes(off).to_public_key().is_err());")]
+            /// # Ok::<(), Box<dyn std::error::Error>>(())
+            /// ```
             pub fn from_slice(bytes: &[u8]) -> Result<Self, CryptoError> {
                 bytes
                     .try_into()
