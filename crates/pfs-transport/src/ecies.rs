@@ -26,6 +26,19 @@ pub const TAG_LEN: usize = 32;
 pub const ECIES_OVERHEAD: usize = UNCOMPRESSED_LEN + IV_LEN + TAG_LEN;
 
 /// Errors of ECIES. The first two print exactly as go-ethereum's errors.
+///
+/// ```
+/// use pfs_crypto::{OsRandom, secp256k1::SecretKey};
+/// use pfs_transport::ecies::{self, EciesError};
+///
+/// let bob = SecretKey::generate(&mut OsRandom)?;
+/// assert_eq!(ecies::encrypt(&bob.public_key(), b"", &mut OsRandom), Err(EciesError::EmptyPlaintext));
+/// assert_eq!(ecies::decrypt(&bob, &[]), Err(EciesError::InvalidMessage));
+/// // the first byte must start an uncompressed point (04)
+/// assert_eq!(ecies::decrypt(&bob, &[5; 120]), Err(EciesError::InvalidPublicKey));
+/// assert_eq!(EciesError::InvalidMessage.to_string(), "ecies: invalid message");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EciesError {
     /// Malformed, truncated or tampered ciphertext, or the wrong key.
@@ -44,6 +57,21 @@ pub enum EciesError {
 }
 
 /// The keys ECIES derives from the shared secret `Z`. Zeroized on drop.
+///
+/// ```
+/// use pfs_crypto::SecretBytes;
+/// use pfs_crypto::hash::sha256;
+/// use pfs_transport::ecies::EciesKeys;
+///
+/// let keys = EciesKeys::derive(&SecretBytes::new([9; 32]));
+/// // K = SHA256(00000001 ‖ Z); Ke = K[0..16]; Km = SHA256(K[16..32])
+/// let mut input = vec![0, 0, 0, 1];
+/// input.extend_from_slice(&[9; 32]);
+/// assert_eq!(keys.kdf_output(), &sha256(&input));
+/// assert_eq!(keys.ke()[..], keys.kdf_output()[..16]);
+/// assert_eq!(keys.km_raw(), &keys.kdf_output()[16..]);
+/// assert_eq!(keys.km(), &sha256(keys.km_raw()));
+/// ```
 #[derive(Debug, Clone)]
 pub struct EciesKeys {
     kdf_output: SecretBytes<32>,
@@ -116,6 +144,21 @@ pub fn encrypt(
 }
 
 /// Deterministic core of [`encrypt`] with a given ephemeral key and IV.
+///
+/// ```
+/// use pfs_crypto::{OsRandom, secp256k1::SecretKey};
+/// use pfs_transport::ecies;
+///
+/// let bob = SecretKey::generate(&mut OsRandom)?;
+/// let ephemeral = SecretKey::generate(&mut OsRandom)?;
+/// let a = ecies::encrypt_with(&ephemeral, &[1; 16], &bob.public_key(), b"hi")?;
+/// // deterministic: the same ephemeral key and IV give the same bytes
+/// assert_eq!(a, ecies::encrypt_with(&ephemeral, &[1; 16], &bob.public_key(), b"hi")?);
+/// assert_eq!(&a[..65], &ephemeral.public_key().to_uncompressed()[..]);
+/// assert_eq!(&a[65..81], &[1; 16]);
+/// assert_eq!(ecies::decrypt(&bob, &a)?, b"hi");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn encrypt_with(
     ephemeral: &SecretKey,
     iv: &[u8; IV_LEN],
@@ -144,6 +187,22 @@ pub fn encrypt_with(
 }
 
 /// Decrypts go-ethereum ECIES `data` with the recipient's private key.
+///
+/// ```
+/// use pfs_crypto::{OsRandom, secp256k1::SecretKey};
+/// use pfs_transport::ecies::{self, EciesError};
+///
+/// let bob = SecretKey::generate(&mut OsRandom)?;
+/// let sealed = ecies::encrypt(&bob.public_key(), b"for Bob", &mut OsRandom)?;
+/// assert_eq!(ecies::decrypt(&bob, &sealed)?, b"for Bob");
+/// // truncated: shorter than R, IV and tag
+/// assert_eq!(ecies::decrypt(&bob, &sealed[..90]), Err(EciesError::InvalidMessage));
+/// // a tampered tag
+/// let mut bad = sealed.clone();
+/// *bad.last_mut().ok_or("empty")? ^= 1;
+/// assert_eq!(ecies::decrypt(&bob, &bad), Err(EciesError::InvalidMessage));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn decrypt(key: &SecretKey, data: &[u8]) -> Result<Vec<u8>, EciesError> {
     let Some(&first) = data.first() else {
         return Err(EciesError::InvalidMessage);

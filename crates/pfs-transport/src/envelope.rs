@@ -31,6 +31,15 @@ pub const SYNC_ALLOWANCE: u32 = 10;
 pub const MAX_RLP_FRAMING: usize = 42;
 
 /// A Whisper v6 envelope.
+///
+/// ```
+/// use pfs_transport::{Envelope, Topic};
+///
+/// let env = Envelope { expiry: 1, ttl: 2, topic: Topic([1, 2, 3, 4]), data: vec![5], nonce: 0 };
+/// // RLP (Ethereum yellow paper, appendix B): a list of 9 bytes (c9) holding 1, 2, the
+/// // 4-byte string 01020304 (84…), the single byte 05 and the integer 0 (80)
+/// assert_eq!(hex::encode(env.encode()), "c9010284010203040580");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Envelope {
     /// Unix time (seconds) after which the envelope is dropped: sent time + TTL.
@@ -46,6 +55,18 @@ pub struct Envelope {
 }
 
 /// Errors while decoding an envelope from its wire bytes.
+///
+/// ```
+/// use pfs_transport::{Envelope, EnvelopeDecodeError, Topic};
+///
+/// let wire = Envelope { expiry: 1, ttl: 2, topic: Topic([1, 2, 3, 4]), data: vec![5], nonce: 0 }.encode();
+/// assert!(matches!(Envelope::decode(&wire[..5], 1024), Err(EnvelopeDecodeError::Truncated(_))));
+/// let mut trailing = wire.clone();
+/// trailing.push(0);
+/// assert!(matches!(Envelope::decode(&trailing, 1024), Err(EnvelopeDecodeError::Malformed(_))));
+/// // size 20 + 1 > 20
+/// assert_eq!(Envelope::decode(&wire, 20), Err(EnvelopeDecodeError::TooLarge { size: 21, max: 20 }));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EnvelopeDecodeError {
     /// The envelope is larger than the configured maximum.
@@ -100,11 +121,26 @@ impl Envelope {
     }
 
     /// `20 + len(data)`: the size used for PoW targets and size limits.
+    ///
+    /// ```
+    /// use pfs_transport::{Envelope, Topic};
+    ///
+    /// let env = Envelope { expiry: 60, ttl: 50, topic: Topic::default(), data: vec![0; 100], nonce: 0 };
+    /// assert_eq!(env.size(), 120);
+    /// ```
     pub fn size(&self) -> usize {
         ENVELOPE_HEADER_LEN + self.data.len()
     }
 
     /// The send time `expiry − ttl`, or `None` when `ttl > expiry`.
+    ///
+    /// ```
+    /// use pfs_transport::{Envelope, Topic};
+    ///
+    /// let env = Envelope { expiry: 60, ttl: 50, topic: Topic::default(), data: vec![], nonce: 0 };
+    /// assert_eq!(env.sent(), Some(10));
+    /// assert_eq!(Envelope { ttl: 61, ..env }.sent(), None);
+    /// ```
     pub fn sent(&self) -> Option<u32> {
         self.expiry.checked_sub(self.ttl)
     }
@@ -125,26 +161,71 @@ impl Envelope {
     }
 
     /// The wire form `RLP[expiry, ttl, topic, data, nonce]`.
+    ///
+    /// ```
+    /// use pfs_transport::{Envelope, Topic};
+    ///
+    /// let env = Envelope { expiry: 1, ttl: 2, topic: Topic([1, 2, 3, 4]), data: vec![5], nonce: 0x0100 };
+    /// // the nonce 256 is the 2-byte string 0100 (82 01 00); the list grows to 11 bytes (cb)
+    /// assert_eq!(hex::encode(env.encode()), "cb0102840102030405820100");
+    /// assert_eq!(Envelope::decode(&env.encode(), 1024)?, env);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn encode(&self) -> Vec<u8> {
         self.encode_list(true)
     }
 
     /// `RLP[expiry, ttl, topic, data]`, the input of the proof of work.
+    ///
+    /// ```
+    /// use pfs_transport::{Envelope, Topic};
+    ///
+    /// let env = Envelope { expiry: 1, ttl: 2, topic: Topic([1, 2, 3, 4]), data: vec![5], nonce: 7 };
+    /// assert_eq!(hex::encode(env.rlp_without_nonce()), "c80102840102030405");
+    /// ```
     pub fn rlp_without_nonce(&self) -> Vec<u8> {
         self.encode_list(false)
     }
 
     /// The envelope hash `Keccak256(RLP(envelope))`.
+    ///
+    /// ```
+    /// use pfs_crypto::hash::keccak256;
+    /// use pfs_transport::{Envelope, Topic};
+    ///
+    /// let env = Envelope { expiry: 1, ttl: 2, topic: Topic([1, 2, 3, 4]), data: vec![5], nonce: 0 };
+    /// assert_eq!(env.hash(), keccak256(&hex::decode("c9010284010203040580")?));
+    /// assert_ne!(env.hash(), Envelope { nonce: 1, ..env.clone() }.hash());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn hash(&self) -> [u8; 32] {
         keccak256(&self.encode())
     }
 
     /// The bloom filter of the topic.
+    ///
+    /// ```
+    /// use pfs_transport::{Envelope, Topic};
+    ///
+    /// let env = Envelope { expiry: 1, ttl: 1, topic: Topic([1, 2, 3, 0]), data: vec![], nonce: 0 };
+    /// assert_eq!(env.bloom(), env.topic.bloom());
+    /// ```
     pub fn bloom(&self) -> [u8; BLOOM_LEN] {
         self.topic.bloom()
     }
 
     /// The proof of work of this envelope with its own nonce and TTL.
+    ///
+    /// ```
+    /// use pfs_transport::pow::{PowHasher, pow_value};
+    /// use pfs_transport::{Envelope, PowVariant, Topic};
+    ///
+    /// let env = Envelope { expiry: 60, ttl: 50, topic: Topic([1, 2, 3, 4]), data: vec![9; 40], nonce: 3 };
+    /// let hasher = PowHasher::new(&env, PowVariant::V1_5_2);
+    /// // 2^bits / len(rlp_without_nonce) / ttl
+    /// let expected = pow_value(hasher.zero_bits(3), env.rlp_without_nonce().len(), 50);
+    /// assert_eq!(env.pow(PowVariant::V1_5_2), expected);
+    /// ```
     pub fn pow(&self, variant: PowVariant) -> f64 {
         PowHasher::new(self, variant).pow(self.nonce, u64::from(self.ttl))
     }
@@ -213,6 +294,24 @@ pub struct SealOptions {
 }
 
 /// Errors of [`seal_message`].
+///
+/// ```
+/// use pfs_crypto::OsRandom;
+/// use pfs_transport::{PowVariant, SealError, SealKey, SealOptions, SymKey, Topic, seal_message};
+///
+/// let key = SymKey::from_bytes(&[3; 32])?;
+/// let opts = SealOptions {
+///     now: 1_000, ttl: 50, topic: Topic([1, 2, 3, 4]), pow_target: 0.0,
+///     variant: PowVariant::V1_5_2, max_iterations: 0, max_envelope_size: 1 << 20,
+/// };
+/// let seal = |o: &SealOptions| seal_message(b"hi", None, SealKey::Symmetric(&key), o, &mut OsRandom);
+/// assert_eq!(seal(&SealOptions { ttl: 0, ..opts }), Err(SealError::ZeroTtl));
+/// assert_eq!(seal(&SealOptions { now: u32::MAX, ..opts }), Err(SealError::ExpiryOverflow));
+/// // 20 + 256 + 28 bytes do not fit in 100
+/// assert_eq!(seal(&SealOptions { max_envelope_size: 100, ..opts }), Err(SealError::TooLarge { size: 304, max: 100 }));
+/// assert!(matches!(seal(&SealOptions { pow_target: 1e9, max_iterations: 3, ..opts }), Err(SealError::Pow(_))));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum SealError {
     /// TTL 0 is refused (whisper would silently substitute 50 s).
@@ -334,6 +433,27 @@ pub struct OpenOptions {
 }
 
 /// Errors while opening an envelope.
+///
+/// ```
+/// use pfs_crypto::OsRandom;
+/// use pfs_transport::{OpenError, OpenKey, OpenOptions, PowVariant, SealKey, SealOptions, SymKey, Topic};
+///
+/// let key = SymKey::from_bytes(&[3; 32])?;
+/// let opts = SealOptions {
+///     now: 1_000, ttl: 50, topic: Topic([1, 2, 3, 4]), pow_target: 0.0,
+///     variant: PowVariant::V1_5_2, max_iterations: 0, max_envelope_size: 1 << 20,
+/// };
+/// let env = pfs_transport::seal_message(b"hi", None, SealKey::Symmetric(&key), &opts, &mut OsRandom)?;
+/// let open = OpenOptions { now: 1_000, variant: PowVariant::V1_5_2, min_pow: 0.0, max_envelope_size: 1 << 20 };
+/// let k = OpenKey::Symmetric(&key);
+/// // sent at 1000, more than 10 s in the future of 900
+/// assert_eq!(pfs_transport::open(&env, k, &OpenOptions { now: 900, ..open }), Err(OpenError::FromFuture { sent: 1_000, now: 900 }));
+/// assert!(matches!(pfs_transport::open(&env, k, &OpenOptions { min_pow: 1e9, ..open }), Err(OpenError::InsufficientPow { .. })));
+/// let other = SymKey::from_bytes(&[4; 32])?;
+/// assert!(matches!(pfs_transport::open(&env, OpenKey::Symmetric(&other), &open), Err(OpenError::Symmetric(_))));
+/// assert!(matches!(pfs_transport::open_bytes(&[0xc0], k, &open), Err(OpenError::Decode(_))));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum OpenError {
     /// The wire bytes could not be decoded.
@@ -412,6 +532,25 @@ pub struct OpenedMessage {
 }
 
 /// Checks an envelope's size, times and proof of work, then decrypts and parses it.
+///
+/// ```
+/// use pfs_crypto::{OsRandom, secp256k1::SecretKey};
+/// use pfs_transport::{OpenKey, OpenOptions, PowVariant, SealKey, SealOptions, Topic};
+///
+/// let me = SecretKey::generate(&mut OsRandom)?;
+/// let bob = SecretKey::generate(&mut OsRandom)?;
+/// let opts = SealOptions {
+///     now: 1_000, ttl: 50, topic: Topic([1, 2, 3, 4]), pow_target: 0.002,
+///     variant: PowVariant::V1_5_2, max_iterations: 1 << 20, max_envelope_size: 1 << 20,
+/// };
+/// let env = pfs_transport::seal_message(b"hi", Some(&me), SealKey::Asymmetric(&bob.public_key()), &opts, &mut OsRandom)?;
+/// let open = OpenOptions { now: 1_001, variant: PowVariant::V1_5_2, min_pow: 0.001, max_envelope_size: 1 << 20 };
+/// let opened = pfs_transport::open(&env, OpenKey::Asymmetric(&bob), &open)?;
+/// assert_eq!((opened.payload.as_slice(), opened.signer), (&b"hi"[..], Some(me.public_key())));
+/// assert_eq!((opened.hash, opened.sent), (env.hash(), 1_000));
+/// assert!(opened.pow >= open.min_pow);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn open(
     env: &Envelope,
     key: OpenKey<'_>,
@@ -469,6 +608,22 @@ pub fn open(
 }
 
 /// Decodes wire bytes (size checked first) and opens the envelope.
+///
+/// ```
+/// use pfs_crypto::OsRandom;
+/// use pfs_transport::{OpenKey, OpenOptions, PowVariant, SealKey, SealOptions, SymKey, Topic};
+///
+/// let key = SymKey::from_bytes(&[3; 32])?;
+/// let opts = SealOptions {
+///     now: 1_000, ttl: 50, topic: Topic([1, 2, 3, 4]), pow_target: 0.0,
+///     variant: PowVariant::V1_5_2, max_iterations: 0, max_envelope_size: 1 << 20,
+/// };
+/// let env = pfs_transport::seal_message(b"hi", None, SealKey::Symmetric(&key), &opts, &mut OsRandom)?;
+/// let open = OpenOptions { now: 1_000, variant: PowVariant::V1_5_2, min_pow: 0.0, max_envelope_size: 1 << 20 };
+/// let (decoded, opened) = pfs_transport::open_bytes(&env.encode(), OpenKey::Symmetric(&key), &open)?;
+/// assert_eq!((decoded, opened.payload), (env, b"hi".to_vec()));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn open_bytes(
     bytes: &[u8],
     key: OpenKey<'_>,

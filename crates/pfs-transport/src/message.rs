@@ -27,6 +27,21 @@ pub const PADDING_BLOCK: usize = 256;
 pub const MAX_PAYLOAD_LEN: usize = (1 << 24) - 1;
 
 /// Errors while building a message.
+///
+/// ```
+/// use pfs_transport::message::{MAX_PAYLOAD_LEN, MessageBuildError, build, size_field};
+///
+/// assert_eq!(size_field(MAX_PAYLOAD_LEN + 1), Err(MessageBuildError::PayloadTooLarge(1 << 24)));
+/// // a "random" source that only returns zeros makes all-zero padding, which is refused
+/// struct Zeros;
+/// impl pfs_crypto::RandomSource for Zeros {
+///     fn fill_bytes(&mut self, out: &mut [u8]) -> Result<(), pfs_crypto::CryptoError> {
+///         out.fill(0);
+///         Ok(())
+///     }
+/// }
+/// assert_eq!(build(b"hi", None, &mut Zeros), Err(MessageBuildError::ZeroPadding(252)));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MessageBuildError {
     /// The payload does not fit a 3-byte size field.
@@ -44,6 +59,24 @@ pub enum MessageBuildError {
 }
 
 /// Errors while parsing a decrypted message.
+///
+/// ```
+/// use pfs_transport::message::{MessageParseError, parse};
+///
+/// assert_eq!(parse(&[]), Err(MessageParseError::Empty));
+/// // flags say a 1-byte size field, and it declares 9 payload bytes where 2 remain
+/// assert_eq!(
+///     parse(&[1, 9, 0xaa, 0xbb]),
+///     Err(MessageParseError::PayloadOutOfBounds { declared: 9, available: 2 })
+/// );
+/// // flags say a 3-byte size field, but only 1 byte follows
+/// assert_eq!(
+///     parse(&[3, 1]),
+///     Err(MessageParseError::SizeFieldTruncated { needed: 4, available: 2 })
+/// );
+/// // the signature flag (4) on a message too short to hold a 65-byte signature
+/// assert_eq!(parse(&[4 | 1, 0]), Err(MessageParseError::TooShortForSignature(2)));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MessageParseError {
     /// The message is empty.
@@ -75,6 +108,16 @@ pub enum MessageParseError {
 }
 
 /// The size field for a payload of `len` bytes (little-endian, 1 to 3 bytes).
+///
+/// ```
+/// use pfs_transport::message::size_field;
+///
+/// assert_eq!(size_field(0)?, [0]);
+/// assert_eq!(size_field(255)?, [255]);
+/// assert_eq!(size_field(256)?, [0, 1]); // little-endian, fewest bytes
+/// assert_eq!(size_field(0x01_0000)?, [0, 0, 1]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn size_field(len: usize) -> Result<Vec<u8>, MessageBuildError> {
     if len > MAX_PAYLOAD_LEN {
         return Err(MessageBuildError::PayloadTooLarge(len));
@@ -91,6 +134,18 @@ pub fn size_field(len: usize) -> Result<Vec<u8>, MessageBuildError> {
 
 /// Padding length for a payload of `payload_len` bytes: 1..=256, so that flags, size
 /// field, payload, padding and (if `signed`) the signature add up to a multiple of 256.
+///
+/// ```
+/// use pfs_transport::message::padding_len;
+///
+/// // flags(1) + size(1) + payload(2) + padding = 256
+/// assert_eq!(padding_len(2, false)?, 252);
+/// // ... with a 65-byte signature
+/// assert_eq!(padding_len(2, true)?, 187);
+/// // flags(1) + size(1) + 254 bytes is already 256: a full block of padding, never 0
+/// assert_eq!(padding_len(254, false)?, 256);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn padding_len(payload_len: usize, signed: bool) -> Result<usize, MessageBuildError> {
     let sf = size_field(payload_len)?.len();
     let raw = 1 + sf + payload_len + if signed { SIGNATURE_LEN } else { 0 };
@@ -98,6 +153,15 @@ pub fn padding_len(payload_len: usize, signed: bool) -> Result<usize, MessageBui
 }
 
 /// Length of the complete message for a payload of `payload_len` bytes.
+///
+/// ```
+/// use pfs_transport::message::message_len;
+///
+/// assert_eq!(message_len(2, false)?, 256);
+/// assert_eq!(message_len(2, true)?, 256);
+/// assert_eq!(message_len(300, true)?, 512);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn message_len(payload_len: usize, signed: bool) -> Result<usize, MessageBuildError> {
     let sf = size_field(payload_len)?.len();
     let pad = padding_len(payload_len, signed)?;
@@ -106,6 +170,20 @@ pub fn message_len(payload_len: usize, signed: bool) -> Result<usize, MessageBui
 
 /// Builds the raw message: padding from `rng`, signed by `signer` if given
 /// (whisper `NewSentMessage` followed by `sign`).
+///
+/// ```
+/// use pfs_crypto::{OsRandom, secp256k1::SecretKey};
+/// use pfs_transport::message::{SIGNATURE_FLAG, build, parse};
+///
+/// let me = SecretKey::generate(&mut OsRandom)?;
+/// let raw = build(b"hello", Some(&me), &mut OsRandom)?;
+/// assert_eq!(raw.len(), 256);
+/// assert_eq!(raw[0], 1 | SIGNATURE_FLAG); // 1-byte size field, signed
+/// assert_eq!(&raw[1..7], b"\x05hello");
+/// let parsed = parse(&raw)?;
+/// assert_eq!((parsed.payload.as_slice(), parsed.signer), (&b"hello"[..], Some(me.public_key())));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn build(
     payload: &[u8],
     signer: Option<&SecretKey>,
@@ -156,6 +234,20 @@ pub struct ParsedMessage {
 }
 
 /// Parses a decrypted message (whisper v1.6.1 `ValidateAndParse` and `SigToPubKey`).
+///
+/// ```
+/// use pfs_crypto::OsRandom;
+/// use pfs_transport::message::{build, parse};
+///
+/// let raw = build(b"hi", None, &mut OsRandom)?;
+/// let parsed = parse(&raw)?;
+/// assert_eq!(parsed.payload, b"hi");
+/// assert_eq!(parsed.padding.len(), 252);
+/// assert_eq!((parsed.signature, parsed.signer), (None, None));
+/// // a hand-made message: flags 1, size 2, payload "ok", one byte of padding
+/// assert_eq!(parse(&[1, 2, b'o', b'k', 0])?.payload, b"ok");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn parse(raw: &[u8]) -> Result<ParsedMessage, MessageParseError> {
     let Some(&flags) = raw.first() else {
         return Err(MessageParseError::Empty);

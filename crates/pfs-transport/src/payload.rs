@@ -38,6 +38,21 @@ use pfs_wire::Message as _;
 pub const MAX_SEALED_LEN: usize = DEFAULT_MAX_MESSAGE_SIZE;
 
 /// Errors of sealing and opening a version 1 payload.
+///
+/// ```
+/// use pfs_crypto::OsRandom;
+/// use pfs_transport::payload::{self, MAX_SEALED_LEN};
+/// use pfs_transport::{OpenKey, PayloadError, SealKey, SymKey};
+///
+/// let key = SymKey::from_bytes(&[7; 32])?;
+/// assert_eq!(payload::seal(b"", None, SealKey::Symmetric(&key), &mut OsRandom), Err(PayloadError::EmptyPayload));
+/// assert!(matches!(
+///     payload::seal(&vec![1; MAX_SEALED_LEN], None, SealKey::Symmetric(&key), &mut OsRandom),
+///     Err(PayloadError::TooLarge { max: MAX_SEALED_LEN, .. })
+/// ));
+/// assert!(matches!(payload::open(&[0; 10], OpenKey::Symmetric(&key)), Err(PayloadError::Symmetric(_))));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum PayloadError {
@@ -82,6 +97,20 @@ pub enum PayloadError {
 }
 
 /// An opened version 1 payload.
+///
+/// ```
+/// use pfs_crypto::OsRandom;
+/// use pfs_transport::{OpenKey, SealKey, SymKey, payload};
+///
+/// let key = SymKey::from_bytes(&[7; 32])?;
+/// let sealed = payload::seal(b"hi", None, SealKey::Symmetric(&key), &mut OsRandom)?;
+/// let opened = payload::open(&sealed, OpenKey::Symmetric(&key))?;
+/// assert_eq!(opened.payload, b"hi");
+/// // flags, size field, payload and padding fill one 256-byte block
+/// assert_eq!(opened.padding.len(), 256 - 1 - 1 - 2);
+/// assert_eq!((opened.signature, opened.signer), (None, None));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OpenedPayload {
     /// The application payload.
@@ -95,6 +124,21 @@ pub struct OpenedPayload {
 }
 
 /// Length of the encrypted payload for a payload of `payload_len` bytes.
+///
+/// ```
+/// use pfs_crypto::{OsRandom, secp256k1::SecretKey};
+/// use pfs_transport::ecies::ECIES_OVERHEAD;
+/// use pfs_transport::symmetric::SYMMETRIC_OVERHEAD;
+/// use pfs_transport::{SealKey, SymKey, payload};
+///
+/// let key = SymKey::from_bytes(&[7; 32])?;
+/// assert_eq!(payload::sealed_len(2, false, SealKey::Symmetric(&key))?, 256 + SYMMETRIC_OVERHEAD);
+/// let bob = SecretKey::generate(&mut OsRandom)?.public_key();
+/// assert_eq!(payload::sealed_len(2, true, SealKey::Asymmetric(&bob))?, 256 + ECIES_OVERHEAD);
+/// let sealed = payload::seal(b"hi", None, SealKey::Symmetric(&key), &mut OsRandom)?;
+/// assert_eq!(sealed.len(), payload::sealed_len(2, false, SealKey::Symmetric(&key))?);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn sealed_len(
     payload_len: usize,
     signed: bool,
@@ -186,6 +230,19 @@ pub fn seal(
 
 /// Decrypts and parses the bytes of `WakuMessage.payload` (at most [`MAX_SEALED_LEN`]).
 /// A signed message's signer is recovered and returned; it is not compared with anything.
+///
+/// ```
+/// use pfs_crypto::OsRandom;
+/// use pfs_transport::{OpenKey, PayloadError, SealKey, SymKey, payload};
+///
+/// let key = SymKey::from_bytes(&[7; 32])?;
+/// let sealed = payload::seal(b"hi", None, SealKey::Symmetric(&key), &mut OsRandom)?;
+/// assert_eq!(payload::open(&sealed, OpenKey::Symmetric(&key))?.payload, b"hi");
+/// let other = SymKey::from_bytes(&[8; 32])?;
+/// assert!(matches!(payload::open(&sealed, OpenKey::Symmetric(&other)), Err(PayloadError::Symmetric(_))));
+/// assert!(payload::open(&sealed[..20], OpenKey::Symmetric(&key)).is_err());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn open(data: &[u8], key: OpenKey<'_>) -> Result<OpenedPayload, PayloadError> {
     if data.len() > MAX_SEALED_LEN {
         return Err(PayloadError::TooLarge {
@@ -260,6 +317,19 @@ pub fn seal_message(
 }
 
 /// Opens the payload of a WakuMessage, refusing any `version` other than 1.
+///
+/// ```
+/// use pfs_crypto::OsRandom;
+/// use pfs_transport::waku::WakuMessage;
+/// use pfs_transport::{OpenKey, PayloadError, SealKey, SymKey, payload};
+///
+/// let key = SymKey::from_bytes(&[7; 32])?;
+/// let msg = payload::seal_message(b"hi", None, SealKey::Symmetric(&key), "/waku/1/0x01020304/rfc26".into(), 1, false, &mut OsRandom)?;
+/// assert_eq!(payload::open_message(&msg, OpenKey::Symmetric(&key))?.payload, b"hi");
+/// let v2 = WakuMessage { version: Some(2), ..msg };
+/// assert_eq!(payload::open_message(&v2, OpenKey::Symmetric(&key)), Err(PayloadError::WrongVersion { version: Some(2) }));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn open_message(msg: &WakuMessage, key: OpenKey<'_>) -> Result<OpenedPayload, PayloadError> {
     if msg.version != Some(PAYLOAD_VERSION_1) {
         return Err(PayloadError::WrongVersion {

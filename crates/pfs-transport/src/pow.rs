@@ -25,6 +25,16 @@ use sha3::{Digest, Keccak256};
 
 /// Which whisper proof-of-work formula to use. A network uses exactly one: an envelope
 /// sealed with one formula is almost always far below the minimum under the other.
+///
+/// ```
+/// use pfs_transport::pow::PowHasher;
+/// use pfs_transport::{Envelope, PowVariant, Topic};
+///
+/// let env = Envelope { expiry: 60, ttl: 50, topic: Topic([1, 2, 3, 4]), data: vec![9; 40], nonce: 0 };
+/// // the two variants divide by different lengths: the envelope size, or its nonce-less RLP
+/// assert_eq!(PowHasher::new(&env, PowVariant::V1_4_10).divisor(), env.size());
+/// assert_eq!(PowHasher::new(&env, PowVariant::V1_5_2).divisor(), env.rlp_without_nonce().len());
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PowVariant {
     /// whisper ≤ v1.4.14 (status-go until 2019-10-09): trailing zero bits of
@@ -36,6 +46,15 @@ pub enum PowVariant {
 }
 
 /// Errors of sealing.
+///
+/// ```
+/// use pfs_transport::pow::{self, PowError};
+/// use pfs_transport::{Envelope, PowVariant, Topic};
+///
+/// let mut env = Envelope { expiry: 60, ttl: 50, topic: Topic([1, 2, 3, 4]), data: vec![9; 40], nonce: 0 };
+/// assert_eq!(pow::seal(&mut env, PowVariant::V1_5_2, -1.0, 10), Err(PowError::InvalidTarget(-1.0)));
+/// assert!(matches!(pow::seal(&mut env, PowVariant::V1_5_2, 1e9, 10), Err(PowError::WorkLimit { iterations: 10, .. })));
+/// ```
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum PowError {
     /// The PoW target is negative, NaN or infinite.
@@ -66,6 +85,22 @@ fn hash_with(absorbed: &Keccak256, suffix: &[u8; 8]) -> [u8; 32] {
 }
 
 /// Computes PoW hashes of one envelope (its nonce-less part fixed) for any nonce.
+///
+/// ```
+/// use pfs_crypto::hash::keccak256;
+/// use pfs_transport::pow::{PowHasher, leading_zero_bits, pow_value};
+/// use pfs_transport::{Envelope, PowVariant, Topic};
+///
+/// let env = Envelope { expiry: 60, ttl: 50, topic: Topic([1, 2, 3, 4]), data: vec![9; 300], nonce: 0 };
+/// let h = PowHasher::new(&env, PowVariant::V1_5_2);
+/// // V1_5_2 hashes rlp_without_nonce ‖ BE64(nonce)
+/// let mut input = env.rlp_without_nonce();
+/// input.extend_from_slice(&7u64.to_be_bytes());
+/// assert_eq!(h.input(7), input);
+/// assert_eq!(h.hash(7), keccak256(&input));
+/// assert_eq!(h.zero_bits(7), leading_zero_bits(&keccak256(&input)));
+/// assert_eq!(h.pow(7, 50), pow_value(h.zero_bits(7), h.divisor(), 50));
+/// ```
 #[derive(Debug, Clone)]
 pub struct PowHasher {
     variant: PowVariant,
@@ -77,6 +112,21 @@ pub struct PowHasher {
 
 impl PowHasher {
     /// Prepares the nonce-independent part of the PoW input of `env`.
+    ///
+    /// ```
+    /// use pfs_crypto::hash::keccak256;
+    /// use pfs_transport::pow::PowHasher;
+    /// use pfs_transport::{Envelope, PowVariant, Topic};
+    ///
+    /// let env = Envelope { expiry: 60, ttl: 50, topic: Topic([1, 2, 3, 4]), data: vec![9; 40], nonce: 0 };
+    /// let h = PowHasher::new(&env, PowVariant::V1_4_10);
+    /// // V1_4_10 hashes Keccak256(rlp_without_nonce) ‖ 24 zero bytes ‖ BE64(nonce)
+    /// let mut input = keccak256(&env.rlp_without_nonce()).to_vec();
+    /// input.extend_from_slice(&[0; 24]);
+    /// input.extend_from_slice(&1u64.to_be_bytes());
+    /// assert_eq!(h.input(1), input);
+    /// assert_eq!(h.hash(1), keccak256(&input));
+    /// ```
     pub fn new(env: &Envelope, variant: PowVariant) -> Self {
         let rlp = env.rlp_without_nonce();
         match variant {
@@ -149,6 +199,15 @@ pub fn pow_value(bits: u32, divisor: usize, ttl: u64) -> f64 {
 
 /// Trailing zero bits of a hash read as a big-endian integer (go-ethereum
 /// `math.FirstBitSet`, which returns 0 for the zero value).
+///
+/// ```
+/// use pfs_transport::pow::trailing_zero_bits;
+///
+/// let mut h = [0u8; 32];
+/// h[30] = 0x10; // the last byte is 0, then 4 more zero bits
+/// assert_eq!(trailing_zero_bits(&h), 8 + 4);
+/// assert_eq!(trailing_zero_bits(&[0; 32]), 0); // go-ethereum's FirstBitSet of zero
+/// ```
 pub fn trailing_zero_bits(h: &[u8; 32]) -> u32 {
     let mut n = 0;
     for &b in h.iter().rev() {
@@ -222,6 +281,22 @@ pub fn target_bits(pow_target: f64, size: usize, ttl: u32) -> Result<u32, PowErr
 /// Seals `env`: sets its nonce to the smallest one reaching the target, trying at most
 /// `max_iterations` nonces. A target of 0 leaves the nonce at 0 and returns `None`;
 /// otherwise the target in bits is returned.
+///
+/// ```
+/// use pfs_transport::pow::{self, PowHasher, target_bits};
+/// use pfs_transport::{Envelope, PowVariant, Topic};
+///
+/// let mut env = Envelope { expiry: 60, ttl: 50, topic: Topic([1, 2, 3, 4]), data: vec![9; 40], nonce: 0 };
+/// let bits = pow::seal(&mut env, PowVariant::V1_5_2, 0.002, 1 << 20)?.ok_or("no target")?;
+/// assert_eq!(bits, target_bits(0.002, env.size(), 50)?);
+/// let h = PowHasher::new(&env, PowVariant::V1_5_2);
+/// assert!(h.zero_bits(env.nonce) >= bits);
+/// // the smallest such nonce
+/// assert!((0..env.nonce).all(|n| h.zero_bits(n) < bits));
+/// assert_eq!(pow::seal(&mut env, PowVariant::V1_5_2, 0.0, 0)?, None);
+/// assert_eq!(env.nonce, 0);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn seal(
     env: &mut Envelope,
     variant: PowVariant,

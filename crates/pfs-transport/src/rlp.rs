@@ -8,6 +8,16 @@
 //! the input before anything is sliced, so truncated input is an error, never a panic.
 
 /// Errors of the RLP decoder.
+///
+/// ```
+/// use pfs_transport::rlp::{RlpError, decode_exact};
+///
+/// assert_eq!(decode_exact(&[0x83, 1, 2]), Err(RlpError::Truncated { needed: 4, available: 3 }));
+/// assert_eq!(decode_exact(&[0x81, 0x05]), Err(RlpError::NonCanonicalSingleByte));
+/// // a long-form length (b8) of 1 byte: lengths below 56 must use the short form
+/// assert_eq!(decode_exact(&[0xb8, 0x01, 0x00]), Err(RlpError::NonCanonicalLength));
+/// assert_eq!(decode_exact(&[0x01, 0x02]), Err(RlpError::TrailingBytes(1)));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RlpError {
     /// The input ends before the item its header announces.
@@ -61,6 +71,16 @@ pub enum RlpError {
 }
 
 /// One decoded RLP item, borrowing its payload from the input.
+///
+/// ```
+/// use pfs_transport::rlp::{Item, decode_exact};
+///
+/// // [ "cat", "dog" ] of the RLP specification
+/// let list = [0xc8, 0x83, b'c', b'a', b't', 0x83, b'd', b'o', b'g'];
+/// assert_eq!(decode_exact(&list)?, Item::List(&list[1..]));
+/// assert_eq!(decode_exact(&list[1..5])?, Item::String(b"cat"));
+/// # Ok::<(), pfs_transport::rlp::RlpError>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Item<'a> {
     /// A byte string.
@@ -141,6 +161,18 @@ pub fn encode_list_header(out: &mut Vec<u8>, payload_len: usize) {
 }
 
 /// Length of the encoding of a byte string of `len` bytes whose first byte is `first`.
+///
+/// ```
+/// use pfs_transport::rlp::{encode_bytes, encoded_bytes_len};
+///
+/// assert_eq!(encoded_bytes_len(1, Some(0x05)), 1); // a byte below 0x80 is its own encoding
+/// assert_eq!(encoded_bytes_len(1, Some(0x80)), 2);
+/// assert_eq!(encoded_bytes_len(3, Some(b'd')), 4); // 83 "dog"
+/// let long = [7u8; 1024];
+/// let mut out = Vec::new();
+/// encode_bytes(&mut out, &long);
+/// assert_eq!(encoded_bytes_len(1024, Some(7)), out.len());
+/// ```
 pub fn encoded_bytes_len(len: usize, first: Option<u8>) -> usize {
     match (len, first) {
         (1, Some(b)) if b < 0x80 => 1,
@@ -149,6 +181,14 @@ pub fn encoded_bytes_len(len: usize, first: Option<u8>) -> usize {
 }
 
 /// Length of the header of a string or list of `payload_len` bytes.
+///
+/// ```
+/// use pfs_transport::rlp::header_len;
+///
+/// assert_eq!(header_len(55), 1); // short form
+/// assert_eq!(header_len(56), 2); // b8 38
+/// assert_eq!(header_len(1024), 3); // b9 04 00
+/// ```
 pub fn header_len(payload_len: usize) -> usize {
     if payload_len < 56 {
         1
@@ -159,6 +199,16 @@ pub fn header_len(payload_len: usize) -> usize {
 }
 
 /// Decodes one item at the start of `input`, returning it and the rest of the input.
+///
+/// ```
+/// use pfs_transport::rlp::{Item, RlpError, decode_item};
+///
+/// // "dog" followed by the integer 15
+/// let (item, rest) = decode_item(&[0x83, b'd', b'o', b'g', 0x0f])?;
+/// assert_eq!((item, rest), (Item::String(b"dog"), &[0x0f][..]));
+/// assert_eq!(decode_item(&[]), Err(RlpError::Truncated { needed: 1, available: 0 }));
+/// # Ok::<(), RlpError>(())
+/// ```
 pub fn decode_item(input: &[u8]) -> Result<(Item<'_>, &[u8]), RlpError> {
     let Some(&b) = input.first() else {
         return Err(RlpError::Truncated {
@@ -242,6 +292,21 @@ pub fn decode_exact(input: &[u8]) -> Result<Item<'_>, RlpError> {
 }
 
 /// Reads the elements of a list one by one.
+///
+/// ```
+/// use pfs_transport::rlp::{ListReader, RlpError, decode_exact};
+///
+/// // [ 1024, "cat", [] ]
+/// let bytes = [0xc8, 0x82, 0x04, 0x00, 0x83, b'c', b'a', b't', 0xc0];
+/// let mut list = ListReader::new(decode_exact(&bytes)?)?;
+/// assert_eq!(list.uint(2)?, 1024);
+/// assert_eq!(list.fixed::<3>()?, *b"cat");
+/// assert_eq!(list.bytes(), Err(RlpError::ExpectedString));
+/// list.finish()?;
+/// // a string is not a list
+/// assert!(matches!(ListReader::new(decode_exact(&[0x80])?), Err(RlpError::ExpectedList)));
+/// # Ok::<(), RlpError>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct ListReader<'a> {
     rest: &'a [u8],
@@ -257,6 +322,15 @@ impl<'a> ListReader<'a> {
     }
 
     /// The next element, which must be a byte string.
+    ///
+    /// ```
+    /// use pfs_transport::rlp::{ListReader, RlpError, decode_exact};
+    ///
+    /// let mut list = ListReader::new(decode_exact(&[0xc4, 0x83, b'd', b'o', b'g'])?)?;
+    /// assert_eq!(list.bytes()?, b"dog");
+    /// assert_eq!(list.bytes(), Err(RlpError::MissingElement));
+    /// # Ok::<(), RlpError>(())
+    /// ```
     pub fn bytes(&mut self) -> Result<&'a [u8], RlpError> {
         if self.rest.is_empty() {
             return Err(RlpError::MissingElement);
@@ -270,6 +344,14 @@ impl<'a> ListReader<'a> {
     }
 
     /// The next element, a byte string of exactly `N` bytes.
+    ///
+    /// ```
+    /// use pfs_transport::rlp::{ListReader, RlpError, decode_exact};
+    ///
+    /// let mut list = ListReader::new(decode_exact(&[0xc4, 0x83, b'd', b'o', b'g'])?)?;
+    /// assert_eq!(list.fixed::<4>(), Err(RlpError::WrongLength { expected: 4, actual: 3 }));
+    /// # Ok::<(), RlpError>(())
+    /// ```
     pub fn fixed<const N: usize>(&mut self) -> Result<[u8; N], RlpError> {
         let s = self.bytes()?;
         s.try_into().map_err(|_| RlpError::WrongLength {
@@ -279,6 +361,17 @@ impl<'a> ListReader<'a> {
     }
 
     /// The next element, a minimal unsigned integer of at most `max_width` bytes.
+    ///
+    /// ```
+    /// use pfs_transport::rlp::{ListReader, RlpError, decode_exact};
+    ///
+    /// // [ 0, 00, 01020304 05 ]: 80 is zero, 00 is a non-minimal zero
+    /// let mut list = ListReader::new(decode_exact(&[0xc8, 0x80, 0x00, 0x85, 1, 2, 3, 4, 5])?)?;
+    /// assert_eq!(list.uint(4)?, 0);
+    /// assert_eq!(list.uint(4), Err(RlpError::NonMinimalInteger));
+    /// assert_eq!(list.uint(4), Err(RlpError::IntegerTooWide { len: 5, max: 4 }));
+    /// # Ok::<(), RlpError>(())
+    /// ```
     pub fn uint(&mut self, max_width: usize) -> Result<u64, RlpError> {
         let s = self.bytes()?;
         if s.first() == Some(&0) {
@@ -294,6 +387,15 @@ impl<'a> ListReader<'a> {
     }
 
     /// Succeeds when every element has been read.
+    ///
+    /// ```
+    /// use pfs_transport::rlp::{ListReader, RlpError, decode_exact};
+    ///
+    /// let mut list = ListReader::new(decode_exact(&[0xc2, 0x01, 0x02])?)?;
+    /// assert_eq!(list.uint(1)?, 1);
+    /// assert_eq!(list.finish(), Err(RlpError::TrailingBytes(1)));
+    /// # Ok::<(), RlpError>(())
+    /// ```
     pub fn finish(self) -> Result<(), RlpError> {
         if self.rest.is_empty() {
             Ok(())

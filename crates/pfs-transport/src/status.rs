@@ -89,6 +89,18 @@ fn hex_lower(bytes: &[u8]) -> String {
 }
 
 /// The affine x coordinate of a public key, big-endian.
+///
+/// ```
+/// use pfs_crypto::secp256k1::SecretKey;
+/// use pfs_transport::status::x_coordinate;
+///
+/// // the key of the secret 1 is the generator G, whose x is 79be667e…16f81798 (SEC 2)
+/// let mut one = [0u8; 32];
+/// one[31] = 1;
+/// let g = SecretKey::from_bytes(&one)?.public_key();
+/// assert_eq!(hex::encode(x_coordinate(&g)), "79be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn x_coordinate(pk: &PublicKey) -> [u8; 32] {
     let u = pk.to_uncompressed();
     let mut x = [0u8; 32];
@@ -97,51 +109,144 @@ pub fn x_coordinate(pk: &PublicKey) -> [u8; 32] {
 }
 
 /// `X mod 5000` of the key.
+///
+/// ```
+/// use pfs_crypto::{OsRandom, secp256k1::SecretKey};
+/// use pfs_transport::status::{PARTITIONS, mod_be, partition, x_coordinate};
+///
+/// let pk = SecretKey::generate(&mut OsRandom)?.public_key();
+/// assert!(partition(&pk) < PARTITIONS);
+/// assert_eq!(partition(&pk), mod_be(&x_coordinate(&pk), 5000));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn partition(pk: &PublicKey) -> u32 {
     mod_be(&x_coordinate(pk), PARTITIONS)
 }
 
 /// `contact-discovery-<decimal(X mod 5000)>`: where 1:1 messages to `pk` go.
+///
+/// ```
+/// use pfs_crypto::{OsRandom, secp256k1::SecretKey};
+/// use pfs_transport::status::{partition, partitioned_chat_id};
+///
+/// let pk = SecretKey::generate(&mut OsRandom)?.public_key();
+/// assert_eq!(partitioned_chat_id(&pk), format!("contact-discovery-{}", partition(&pk)));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn partitioned_chat_id(pk: &PublicKey) -> String {
     format!("{GENERIC_DISCOVERY}-{}", partition(pk))
 }
 
 /// The partitioned topic of `pk`.
+///
+/// ```
+/// use pfs_crypto::{OsRandom, secp256k1::SecretKey};
+/// use pfs_transport::Topic;
+/// use pfs_transport::status::{partitioned_chat_id, partitioned_topic};
+///
+/// let pk = SecretKey::generate(&mut OsRandom)?.public_key();
+/// assert_eq!(partitioned_topic(&pk), Topic::from_string(&partitioned_chat_id(&pk)));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn partitioned_topic(pk: &PublicKey) -> Topic {
     Topic::from_string(&partitioned_chat_id(pk))
 }
 
 /// `contact-discovery-<hex(uncompressed key)>`.
+///
+/// ```
+/// use pfs_crypto::{OsRandom, secp256k1::SecretKey};
+/// use pfs_transport::status::personal_discovery_chat_id;
+///
+/// let pk = SecretKey::generate(&mut OsRandom)?.public_key();
+/// let id = personal_discovery_chat_id(&pk);
+/// assert_eq!(id, format!("contact-discovery-{}", hex::encode(pk.to_uncompressed())));
+/// assert!(id.starts_with("contact-discovery-04"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn personal_discovery_chat_id(pk: &PublicKey) -> String {
     format!("{GENERIC_DISCOVERY}-{}", hex_lower(&pk.to_uncompressed()))
 }
 
 /// `0x<hex(uncompressed key)>-contact-code`.
+///
+/// ```
+/// use pfs_crypto::{OsRandom, secp256k1::SecretKey};
+/// use pfs_transport::status::contact_code_chat_id;
+///
+/// let pk = SecretKey::generate(&mut OsRandom)?.public_key();
+/// assert_eq!(contact_code_chat_id(&pk), format!("0x{}-contact-code", hex::encode(pk.to_uncompressed())));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn contact_code_chat_id(pk: &PublicKey) -> String {
     format!("0x{}-contact-code", hex_lower(&pk.to_uncompressed()))
 }
 
 /// `0x<hex(their uncompressed key)>-negotiated`: a local label only.
+///
+/// ```
+/// use pfs_crypto::{OsRandom, secp256k1::SecretKey};
+/// use pfs_transport::status::negotiated_chat_id;
+///
+/// let pk = SecretKey::generate(&mut OsRandom)?.public_key();
+/// assert_eq!(negotiated_chat_id(&pk), format!("0x{}-negotiated", hex::encode(pk.to_uncompressed())));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn negotiated_chat_id(their: &PublicKey) -> String {
     format!("0x{}-negotiated", hex_lower(&their.to_uncompressed()))
 }
 
 /// The shared secret of two identity keys: the x coordinate of `ECDH(my, their)`.
+///
+/// ```
+/// use pfs_crypto::{OsRandom, secp256k1::SecretKey};
+/// use pfs_transport::status::shared_secret;
+///
+/// let alice = SecretKey::generate(&mut OsRandom)?;
+/// let bob = SecretKey::generate(&mut OsRandom)?;
+/// assert_eq!(shared_secret(&alice, &bob.public_key()), shared_secret(&bob, &alice.public_key()));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn shared_secret(my: &SecretKey, their: &PublicKey) -> SecretBytes<32> {
     my.diffie_hellman(their)
 }
 
 /// `hex(shared_secret)`: the negotiated topic string and key password (secret).
+///
+/// ```
+/// use pfs_crypto::SecretBytes;
+/// use pfs_transport::status::negotiated_password;
+///
+/// let password = negotiated_password(&SecretBytes::new([0xab; 32]));
+/// assert_eq!(password.expose(), "ab".repeat(32).as_bytes());
+/// ```
 pub fn negotiated_password(secret: &SecretBytes<32>) -> SecretVec {
     SecretVec::new(hex_lower(secret.expose()).into_bytes())
 }
 
 /// The negotiated topic `Topic(hex(secret))`.
+///
+/// ```
+/// use pfs_crypto::SecretBytes;
+/// use pfs_transport::Topic;
+/// use pfs_transport::status::negotiated_topic;
+///
+/// assert_eq!(negotiated_topic(&SecretBytes::new([0xab; 32])), Topic::from_string(&"ab".repeat(32)));
+/// ```
 pub fn negotiated_topic(secret: &SecretBytes<32>) -> Topic {
     Topic::from_hash_input(negotiated_password(secret).expose())
 }
 
 /// The negotiated key `PBKDF2(hex(secret))`.
+///
+/// ```
+/// use pfs_crypto::SecretBytes;
+/// use pfs_transport::SymKey;
+/// use pfs_transport::status::negotiated_key;
+///
+/// assert_eq!(negotiated_key(&SecretBytes::new([0xab; 32]))?, SymKey::from_password(&"ab".repeat(32))?);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn negotiated_key(secret: &SecretBytes<32>) -> Result<SymKey, SymmetricError> {
     SymKey::from_password_bytes(negotiated_password(secret).expose())
 }

@@ -13,6 +13,18 @@ pub const SYMMETRIC_OVERHEAD: usize = GCM_TAG_LEN + GCM_NONCE_LEN;
 pub const PBKDF2_ITERATIONS: u32 = 65356;
 
 /// Errors of symmetric encryption and decryption.
+///
+/// ```
+/// use pfs_transport::symmetric::{self, SymmetricError};
+/// use pfs_transport::SymKey;
+///
+/// assert_eq!(SymKey::from_bytes(&[1; 16]), Err(SymmetricError::KeyLength(16)));
+/// let key = SymKey::from_bytes(&[1; 32])?;
+/// // fewer bytes than a tag (16) and a nonce (12)
+/// assert_eq!(symmetric::decrypt(&key, &[0; 27]), Err(SymmetricError::TooShort(27)));
+/// assert_eq!(symmetric::decrypt(&key, &[0; 28]), Err(SymmetricError::AuthenticationFailed));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SymmetricError {
     /// The key is not 32 bytes long.
@@ -39,6 +51,16 @@ pub enum SymmetricError {
 }
 
 /// A 32-byte AES-256-GCM key, never all zero. Zeroized on drop, redacted in `Debug`.
+///
+/// ```
+/// use pfs_transport::SymKey;
+///
+/// let key = SymKey::from_bytes(&[3; 32])?;
+/// assert_eq!(key.expose(), &[3; 32]);
+/// // Debug never prints the key
+/// assert!(!format!("{key:?}").contains("3, 3"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct SymKey(SecretBytes<32>);
 
@@ -55,6 +77,15 @@ impl SymKey {
 
     /// whisper `AddSymKeyFromPassword`: PBKDF2-HMAC-SHA256 of the UTF-8 password with an
     /// empty salt and 65 356 iterations, 32 bytes.
+    ///
+    /// ```
+    /// use pfs_transport::SymKey;
+    ///
+    /// let key = SymKey::from_password("status")?;
+    /// assert_eq!(key, SymKey::from_password_bytes(b"status")?);
+    /// assert_ne!(key, SymKey::from_password("Status")?);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn from_password(password: &str) -> Result<Self, SymmetricError> {
         Self::from_password_bytes(password.as_bytes())
     }
@@ -112,6 +143,18 @@ pub fn encrypt(
 }
 
 /// Encrypts with a given nonce: `AES-256-GCM(key, nonce, plaintext) ‖ nonce`.
+///
+/// ```
+/// use pfs_transport::{SymKey, symmetric};
+///
+/// let key = SymKey::from_bytes(&[1; 32])?;
+/// let ct = symmetric::encrypt_with_nonce(&key, &[7; 12], b"abc")?;
+/// // ciphertext ‖ tag(16) ‖ nonce(12)
+/// assert_eq!(ct.len(), 3 + 16 + 12);
+/// assert_eq!(&ct[ct.len() - 12..], &[7; 12]);
+/// assert_eq!(symmetric::decrypt(&key, &ct)?, b"abc");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn encrypt_with_nonce(
     key: &SymKey,
     nonce: &[u8; GCM_NONCE_LEN],
@@ -122,6 +165,19 @@ pub fn encrypt_with_nonce(
 }
 
 /// Decrypts `ciphertext ‖ tag ‖ nonce`.
+///
+/// ```
+/// use pfs_crypto::OsRandom;
+/// use pfs_transport::symmetric::{self, SymmetricError};
+/// use pfs_transport::SymKey;
+///
+/// let key = SymKey::from_bytes(&[1; 32])?;
+/// let mut ct = symmetric::encrypt(&key, b"secret", &mut OsRandom)?;
+/// assert_eq!(symmetric::decrypt(&key, &ct)?, b"secret");
+/// ct[0] ^= 1;
+/// assert_eq!(symmetric::decrypt(&key, &ct), Err(SymmetricError::AuthenticationFailed));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn decrypt(key: &SymKey, data: &[u8]) -> Result<Vec<u8>, SymmetricError> {
     if data.len() < SYMMETRIC_OVERHEAD {
         return Err(SymmetricError::TooShort(data.len()));

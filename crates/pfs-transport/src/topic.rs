@@ -14,6 +14,14 @@ pub struct Topic(pub [u8; TOPIC_LEN]);
 impl Topic {
     /// The topic of a string: the first 4 bytes of `Keccak256(UTF-8(s))`
     /// (status-go `ToTopic`, whisper `BytesToTopic(Keccak256(s))`).
+    ///
+    /// ```
+    /// use pfs_transport::Topic;
+    ///
+    /// // Keccak-256("") starts c5d24601
+    /// assert_eq!(Topic::from_string(""), Topic([0xc5, 0xd2, 0x46, 0x01]));
+    /// assert_eq!(Topic::from_string("").as_bytes(), &[0xc5, 0xd2, 0x46, 0x01]);
+    /// ```
     pub fn from_string(s: &str) -> Self {
         Self::from_hash_input(s.as_bytes())
     }
@@ -36,6 +44,12 @@ impl Topic {
     }
 
     /// The 4 topic bytes.
+    ///
+    /// ```
+    /// use pfs_transport::Topic;
+    ///
+    /// assert_eq!(Topic::from([1, 2, 3, 4]).as_bytes(), &[1, 2, 3, 4]);
+    /// ```
     pub const fn as_bytes(&self) -> &[u8; TOPIC_LEN] {
         &self.0
     }

@@ -44,6 +44,22 @@ pub const SUBSCRIPTION_CAPACITY: usize = 4096;
 pub const DEFAULT_RETENTION_SECS: u64 = 30 * 24 * 3600;
 
 /// Why a transport operation failed.
+///
+/// ```
+/// use pfs_transport::transport::{CarriedMessage, HistoryQuery, InMemoryTransport, Transport, TransportError};
+/// use pfs_transport::waku::{InvalidMessage, WakuMessage};
+///
+/// let net = InMemoryTransport::new();
+/// let empty = CarriedMessage::on_default_shard(WakuMessage {
+///     content_topic: "/a/1/b/proto".into(),
+///     timestamp: Some(pfs_transport::transport::now_unix_ns()),
+///     ..WakuMessage::default()
+/// });
+/// assert_eq!(net.publish(empty), Err(TransportError::Invalid(InvalidMessage::EmptyPayload)));
+/// assert!(matches!(net.subscribe(&[]), Err(TransportError::InvalidQuery(_))));
+/// let no_topics = HistoryQuery::recent(vec![], 0, 60);
+/// assert!(matches!(net.fetch_history(&no_topics), Err(TransportError::InvalidQuery(_))));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum TransportError {
@@ -141,6 +157,25 @@ impl CarriedMessage {
 }
 
 /// How far a publish got.
+///
+/// ```
+/// use pfs_transport::transport::{CarriedMessage, InMemoryTransport, Transport, now_unix_ns};
+/// use pfs_transport::waku::WakuMessage;
+///
+/// let net = InMemoryTransport::new();
+/// let _sub = net.subscribe(&["/a/1/b/proto".to_owned()])?;
+/// let msg = |ephemeral| CarriedMessage::on_default_shard(WakuMessage {
+///     payload: vec![1],
+///     content_topic: "/a/1/b/proto".into(),
+///     timestamp: Some(now_unix_ns()),
+///     ephemeral: Some(ephemeral),
+///     ..WakuMessage::default()
+/// });
+/// let report = net.publish(msg(false))?;
+/// assert_eq!((report.relay_peers, report.stored), (1, true));
+/// assert!(!net.publish(msg(true))?.stored); // ephemeral messages are not kept
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct PublishReport {
     /// Relay peers the message was handed to (by us, or by the lightpush service node).
@@ -177,11 +212,26 @@ pub fn check_topics(topics: &[String]) -> Result<(), TransportError> {
 
 /// The current time in Unix nanoseconds (0 if the clock is before 1970): the system
 /// clock ([`pfs_crypto::SystemClock`]).
+///
+/// ```
+/// use pfs_transport::transport::{now_unix, now_unix_ns};
+///
+/// let (s, ns) = (now_unix(), now_unix_ns());
+/// assert!(s > 1_600_000_000); // after September 2020
+/// assert!((ns / 1_000_000_000).abs_diff(s as i64) <= 1);
+/// ```
 pub fn now_unix_ns() -> i64 {
     pfs_crypto::Clock::now_ns(&pfs_crypto::SystemClock)
 }
 
 /// The current time in Unix seconds (0 if the clock is before 1970).
+///
+/// ```
+/// use pfs_transport::transport::now_unix;
+///
+/// let a = now_unix();
+/// assert!(a > 1_600_000_000 && now_unix() >= a);
+/// ```
 pub fn now_unix() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -246,6 +296,26 @@ impl HistoryQuery {
     }
 
     /// Whether a message matches the query.
+    ///
+    /// ```
+    /// use pfs_transport::transport::{CarriedMessage, HistoryQuery};
+    /// use pfs_transport::waku::WakuMessage;
+    ///
+    /// let q = HistoryQuery::recent(vec!["/a/1/b/proto".to_owned()], 1_000_000_000_000, 60);
+    /// let at = |topic: &str, ts| CarriedMessage::on_default_shard(WakuMessage {
+    ///     payload: vec![1],
+    ///     content_topic: topic.into(),
+    ///     timestamp: Some(ts),
+    ///     ..WakuMessage::default()
+    /// });
+    /// assert!(q.matches(&at("/a/1/b/proto", q.start_ns)));
+    /// assert!(q.matches(&at("/a/1/b/proto", q.end_ns)));
+    /// assert!(!q.matches(&at("/a/1/b/proto", q.end_ns + 1)));
+    /// assert!(!q.matches(&at("/c/1/d/proto", q.start_ns)));
+    /// let mut other_shard = at("/a/1/b/proto", q.start_ns);
+    /// other_shard.pubsub_topic = "/waku/2/rs/16/64".into();
+    /// assert!(!q.matches(&other_shard));
+    /// ```
     pub fn matches(&self, m: &CarriedMessage) -> bool {
         m.pubsub_topic == self.pubsub_topic
             && (self.start_ns..=self.end_ns).contains(&m.timestamp_ns())
@@ -331,11 +401,39 @@ impl Subscription {
 
     /// Waits for the next message. Fails with [`TransportError::Closed`] when the
     /// transport is gone.
+    ///
+    /// ```
+    /// use pfs_transport::transport::{CarriedMessage, Subscription, TransportError};
+    /// use pfs_transport::waku::WakuMessage;
+    ///
+    /// let (tx, sub) = Subscription::channel(&["/a/1/b/proto".to_owned()])?;
+    /// let m = CarriedMessage::on_default_shard(WakuMessage {
+    ///     payload: vec![1],
+    ///     content_topic: "/a/1/b/proto".into(),
+    ///     ..WakuMessage::default()
+    /// });
+    /// tx.offer(&m);
+    /// assert_eq!(sub.recv()?, m);
+    /// drop(tx);
+    /// assert_eq!(sub.recv(), Err(TransportError::Closed));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn recv(&self) -> Result<CarriedMessage, TransportError> {
         self.rx.recv().map_err(|_| TransportError::Closed)
     }
 
     /// Waits at most `timeout` for the next message; `Ok(None)` on timeout.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use pfs_transport::transport::{Subscription, TransportError};
+    ///
+    /// let (tx, sub) = Subscription::channel(&["/a/1/b/proto".to_owned()])?;
+    /// assert_eq!(sub.recv_timeout(Duration::from_millis(10))?, None);
+    /// drop(tx);
+    /// assert_eq!(sub.recv_timeout(Duration::from_millis(10)), Err(TransportError::Closed));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn recv_timeout(
         &self,
         timeout: Duration,
@@ -348,6 +446,16 @@ impl Subscription {
     }
 
     /// Returns the next message if one is waiting.
+    ///
+    /// ```
+    /// use pfs_transport::transport::{Subscription, TransportError};
+    ///
+    /// let (tx, sub) = Subscription::channel(&["/a/1/b/proto".to_owned()])?;
+    /// assert_eq!(sub.try_recv()?, None);
+    /// drop(tx);
+    /// assert_eq!(sub.try_recv(), Err(TransportError::Closed));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn try_recv(&self) -> Result<Option<CarriedMessage>, TransportError> {
         match self.rx.try_recv() {
             Ok(e) => Ok(Some(e)),
@@ -359,6 +467,16 @@ impl Subscription {
 
 impl SubscriptionSender {
     /// Whether the subscription listens on `content_topic`.
+    ///
+    /// ```
+    /// use pfs_transport::transport::Subscription;
+    ///
+    /// let (tx, _sub) = Subscription::channel(&["/a/1/b/proto".to_owned()])?;
+    /// assert!(tx.wants("/a/1/b/proto"));
+    /// assert!(!tx.wants("/a/1/c/proto"));
+    /// assert_eq!(tx.topics().collect::<Vec<_>>(), ["/a/1/b/proto"]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn wants(&self, content_topic: &str) -> bool {
         self.topics.contains(content_topic)
     }
@@ -388,11 +506,51 @@ impl SubscriptionSender {
 }
 
 /// Offers `message` to every sender and forgets those whose subscriber is gone.
+///
+/// ```
+/// use pfs_transport::transport::{CarriedMessage, Subscription, fan_out};
+/// use pfs_transport::waku::WakuMessage;
+///
+/// let topics = ["/a/1/b/proto".to_owned()];
+/// let (tx1, sub1) = Subscription::channel(&topics)?;
+/// let (tx2, sub2) = Subscription::channel(&topics)?;
+/// let mut senders = vec![tx1, tx2];
+/// drop(sub2);
+/// let m = CarriedMessage::on_default_shard(WakuMessage {
+///     payload: vec![1],
+///     content_topic: "/a/1/b/proto".into(),
+///     ..WakuMessage::default()
+/// });
+/// fan_out(&mut senders, &m);
+/// assert_eq!(sub1.try_recv()?, Some(m));
+/// assert_eq!(senders.len(), 1); // the closed subscription is forgotten
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn fan_out(senders: &mut Vec<SubscriptionSender>, message: &CarriedMessage) {
     senders.retain(|s| s.offer(message) != Delivery::Closed);
 }
 
 /// Carries Waku messages between devices. Object safe; all methods block.
+///
+/// ```
+/// use pfs_transport::transport::{CarriedMessage, HistoryQuery, InMemoryTransport, Transport, now_unix_ns};
+/// use pfs_transport::waku::WakuMessage;
+///
+/// // used as a trait object, as pfs-client does
+/// let net: Box<dyn Transport> = Box::new(InMemoryTransport::new());
+/// let topic = "/a/1/b/proto".to_owned();
+/// let sub = net.subscribe(std::slice::from_ref(&topic))?;
+/// let m = CarriedMessage::on_default_shard(WakuMessage {
+///     payload: b"hi".to_vec(),
+///     content_topic: topic.clone(),
+///     timestamp: Some(now_unix_ns()),
+///     ..WakuMessage::default()
+/// });
+/// net.publish(m.clone())?;
+/// assert_eq!(sub.try_recv()?, Some(m.clone()));
+/// assert_eq!(net.fetch_history(&HistoryQuery::recent(vec![topic], now_unix_ns(), 60))?, [m]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub trait Transport: Send + Sync {
     /// Sends a message to everyone listening on its content topic (and to the stores).
     /// The message is validated first ([`waku::validate`]). Publishing the same message
@@ -466,6 +624,13 @@ impl Default for InMemoryTransport {
 
 impl InMemoryTransport {
     /// A new, empty hub using the system clock and the default retention.
+    ///
+    /// ```
+    /// use pfs_transport::transport::InMemoryTransport;
+    ///
+    /// let net = InMemoryTransport::new();
+    /// assert_eq!(net.history_len(), 0);
+    /// ```
     pub fn new() -> Self {
         Self::with_clock(Arc::new(pfs_crypto::SystemClock))
     }
@@ -558,12 +723,47 @@ impl InMemoryTransport {
     }
 
     /// Sets the largest encoded message accepted.
+    ///
+    /// ```
+    /// use pfs_transport::transport::{CarriedMessage, InMemoryTransport, Transport, TransportError, now_unix_ns};
+    /// use pfs_transport::waku::{InvalidMessage, WakuMessage};
+    ///
+    /// let net = InMemoryTransport::new().with_max_message_size(100);
+    /// let big = CarriedMessage::on_default_shard(WakuMessage {
+    ///     payload: vec![1; 200],
+    ///     content_topic: "/a/1/b/proto".into(),
+    ///     timestamp: Some(now_unix_ns()),
+    ///     ..WakuMessage::default()
+    /// });
+    /// assert!(matches!(
+    ///     net.publish(big),
+    ///     Err(TransportError::Invalid(InvalidMessage::TooLarge { max: 100, .. }))
+    /// ));
+    /// assert_eq!(net.history_len(), 0);
+    /// ```
     pub fn with_max_message_size(mut self, max: usize) -> Self {
         self.max_message_size = max;
         self
     }
 
     /// Number of messages kept in history.
+    ///
+    /// ```
+    /// use pfs_transport::transport::{CarriedMessage, InMemoryTransport, Transport, now_unix_ns};
+    /// use pfs_transport::waku::WakuMessage;
+    ///
+    /// let net = InMemoryTransport::new();
+    /// let m = CarriedMessage::on_default_shard(WakuMessage {
+    ///     payload: vec![1],
+    ///     content_topic: "/a/1/b/proto".into(),
+    ///     timestamp: Some(now_unix_ns()),
+    ///     ..WakuMessage::default()
+    /// });
+    /// net.publish(m.clone())?;
+    /// net.publish(m)?; // a duplicate is not stored twice
+    /// assert_eq!(net.history_len(), 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn history_len(&self) -> usize {
         self.lock().history.len()
     }

@@ -42,6 +42,13 @@ pub const MAX_TIMESTAMP_DRIFT_NS: i64 = 20_000_000_000;
 pub const PAYLOAD_VERSION_1: u32 = 1;
 
 /// The pubsub topic of a static shard: `/waku/2/rs/<cluster>/<shard>`.
+///
+/// ```
+/// use pfs_transport::waku::{DEFAULT_PUBSUB_TOPIC, pubsub_topic};
+///
+/// assert_eq!(pubsub_topic(16, 32), "/waku/2/rs/16/32");
+/// assert_eq!(pubsub_topic(16, 32), DEFAULT_PUBSUB_TOPIC);
+/// ```
 pub fn pubsub_topic(cluster: u32, shard: u32) -> String {
     format!("/waku/2/rs/{cluster}/{shard}")
 }
@@ -74,6 +81,15 @@ pub fn content_topic(topic: &Topic) -> String {
 }
 
 /// The 4-byte topic inside a Status content topic, if `content_topic` is one.
+///
+/// ```
+/// use pfs_transport::Topic;
+/// use pfs_transport::waku::parse_content_topic;
+///
+/// assert_eq!(parse_content_topic("/waku/1/0x0102a0ff/rfc26"), Some(Topic([1, 2, 0xa0, 0xff])));
+/// assert_eq!(parse_content_topic("/waku/1/0x0102a0fg/rfc26"), None); // not hex
+/// assert_eq!(parse_content_topic("/waku/2/0x0102a0ff/rfc26"), None);
+/// ```
 pub fn parse_content_topic(content_topic: &str) -> Option<Topic> {
     let hex = content_topic
         .strip_prefix("/waku/1/0x")?
@@ -130,6 +146,17 @@ pub fn message_hash(pubsub_topic: &str, msg: &WakuMessage) -> [u8; 32] {
 }
 
 /// Why a WakuMessage is not relayed, stored or accepted.
+///
+/// ```
+/// use pfs_transport::waku::{InvalidMessage, WakuMessage, decode_message, validate};
+///
+/// // 0x0a announces field 1 (payload) with 5 bytes, but only 1 follows
+/// assert!(matches!(decode_message(&[0x0a, 5, 1], 100), Err(InvalidMessage::Decode(_))));
+/// let no_topic = WakuMessage { payload: vec![1], ..WakuMessage::default() };
+/// assert_eq!(validate(&no_topic, 3, 100, None), Err(InvalidMessage::EmptyContentTopic));
+/// let no_time = WakuMessage { content_topic: "/a/1/b/proto".into(), ..no_topic };
+/// assert_eq!(validate(&no_time, 3, 100, Some(0)), Err(InvalidMessage::NoTimestamp));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum InvalidMessage {
@@ -267,11 +294,26 @@ pub fn validate(
 }
 
 /// The size of the message's encoding, computed without encoding it.
+///
+/// ```
+/// use pfs_transport::waku::{WakuMessage, encode_message, encoded_len};
+///
+/// let msg = WakuMessage { payload: vec![1; 300], content_topic: "/a/1/b/proto".into(), ..WakuMessage::default() };
+/// assert_eq!(encoded_len(&msg), encode_message(&msg).len());
+/// ```
 pub fn encoded_len(msg: &WakuMessage) -> usize {
     msg.encoded_len()
 }
 
 /// Encodes a message (for publishing; relayed messages are forwarded as received).
+///
+/// ```
+/// use pfs_transport::waku::{WakuMessage, encode_message};
+///
+/// // 14/WAKU2-MESSAGE: payload is field 1, content_topic field 2 (length-delimited)
+/// let msg = WakuMessage { payload: b"hi".to_vec(), content_topic: "x".into(), ..WakuMessage::default() };
+/// assert_eq!(encode_message(&msg), [0x0a, 2, b'h', b'i', 0x12, 1, b'x']);
+/// ```
 pub fn encode_message(msg: &WakuMessage) -> Vec<u8> {
     msg.encode_to_vec()
 }
