@@ -79,6 +79,30 @@ pub use sqlite::{SqliteOptions, SqliteStore, Synchronous};
 use pfs_crypto::SecretBytes;
 
 /// Why a store operation failed.
+///
+/// ```
+/// use pfs_crypto::SecretBytes;
+/// use pfs_store::{MemoryStore, SessionKey, IdentityKey, SkippedKeyRecord, SqliteOptions, SqliteStore, Store, StoreError};
+///
+/// // a skipped key for a session that does not exist is refused, and nothing is stored
+/// let mut store = MemoryStore::new();
+/// let mut tx = store.begin()?;
+/// let nobody = SessionKey { peer_identity: IdentityKey::from_bytes([2; 33]), id: b"none".to_vec() };
+/// let key = SkippedKeyRecord {
+///     ratchet_key: vec![2; 33], n: 0, message_key: SecretBytes::new([1; 32]), seq: 1, pending_message_id: None,
+/// };
+/// assert!(matches!(tx.put_skipped_keys(&nobody, &[key]), Err(StoreError::Invalid(_))));
+/// assert_eq!(tx.count_skipped_keys(&nobody)?, 0);
+/// drop(tx);
+///
+/// // a SQLite store opened with another key
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("store.sqlite");
+/// SqliteStore::open_with_key(&path, &SecretBytes::new([1; 32]), SqliteOptions::default())?.close()?;
+/// let wrong = SqliteStore::open_with_key(&path, &SecretBytes::new([2; 32]), SqliteOptions::default());
+/// assert!(matches!(wrong, Err(StoreError::WrongKey)));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
@@ -126,6 +150,17 @@ pub enum StoreError {
 pub type Nanos = i64;
 
 /// A store: a factory of transactions.
+///
+/// ```
+/// use pfs_store::{MemoryStore, Store};
+///
+/// let mut store: Box<dyn Store> = Box::new(MemoryStore::new());
+/// let mut tx = store.begin_durable()?;
+/// tx.put_rate_limit("bundle", b"peer", 7)?;
+/// tx.commit()?;
+/// assert_eq!(store.begin()?.rate_limit("bundle", b"peer")?, Some(7));
+/// # Ok::<(), pfs_store::StoreError>(())
+/// ```
 pub trait Store: Send {
     /// Starts a transaction. Only one transaction is open at a time per store value.
     fn begin(&mut self) -> Result<Box<dyn Transaction + '_>, StoreError>;
@@ -143,8 +178,49 @@ pub trait Store: Send {
 
 /// One atomic unit of work. Reads see the transaction's own writes.
 /// Dropping it without [`Transaction::commit`] discards every change.
+///
+/// ```
+/// # use pfs_crypto::{SecretBytes, SecretVec};
+/// # use pfs_store::{IdentityKey, InstallationId, RatchetSuite, SessionKey, SessionRecord, SignedPreKey};
+/// # fn session(peer: u8, id: &[u8]) -> Result<SessionRecord, Box<dyn std::error::Error>> {
+/// #     Ok(SessionRecord {
+/// #         key: SessionKey { peer_identity: IdentityKey::from_bytes([peer; 33]), id: id.to_vec() },
+/// #         peer_installation: InstallationId::new("their-phone")?,
+/// #         rooted_spk: SignedPreKey::from_bytes([3; 33]),
+/// #         we_initiated: true,
+/// #         suite: RatchetSuite::StatusGo,
+/// #         state: SecretVec::new(vec![1, 2, 3]),
+/// #         shared_secret: SecretBytes::new([4; 32]),
+/// #         pending_x3dh_ephemeral: None,
+/// #         created_at: 1,
+/// #         last_used: 2,
+/// #         expired_at: None,
+/// #     })
+/// # }
+/// use pfs_store::{MemoryStore, Store};
+///
+/// let mut store = MemoryStore::new();
+/// let s = session(2, b"sid")?;
+/// let mut tx = store.begin()?;
+/// tx.put_session(&s)?;
+/// assert_eq!(tx.session(&s.key)?, Some(s.clone())); // reads its own writes
+/// drop(tx); // rolled back
+/// assert_eq!(store.begin()?.session(&s.key)?, None);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub trait Transaction {
     /// Makes every change of this transaction durable, atomically.
+    ///
+    /// ```
+    /// use pfs_store::{MemoryStore, Store};
+    ///
+    /// let mut store = MemoryStore::new();
+    /// let mut tx = store.begin()?;
+    /// tx.put_app_record("outbox", b"m1", b"hello", 10)?;
+    /// tx.commit()?;
+    /// assert_eq!(store.begin()?.app_record("outbox", b"m1")?, Some(b"hello".to_vec()));
+    /// # Ok::<(), pfs_store::StoreError>(())
+    /// ```
     fn commit(self: Box<Self>) -> Result<(), StoreError>;
 
     // --- our account -------------------------------------------------------------
@@ -216,6 +292,43 @@ pub trait Transaction {
     /// Creates or replaces a session.
     fn put_session(&mut self, session: &SessionRecord) -> Result<(), StoreError>;
     /// Deletes a session **and all its skipped message keys**.
+    ///
+    /// ```
+    /// # use pfs_crypto::{SecretBytes, SecretVec};
+    /// # use pfs_store::{IdentityKey, InstallationId, RatchetSuite, SessionKey, SessionRecord, SignedPreKey};
+    /// # fn session(peer: u8, id: &[u8]) -> Result<SessionRecord, Box<dyn std::error::Error>> {
+    /// #     Ok(SessionRecord {
+    /// #         key: SessionKey { peer_identity: IdentityKey::from_bytes([peer; 33]), id: id.to_vec() },
+    /// #         peer_installation: InstallationId::new("their-phone")?,
+    /// #         rooted_spk: SignedPreKey::from_bytes([3; 33]),
+    /// #         we_initiated: true,
+    /// #         suite: RatchetSuite::StatusGo,
+    /// #         state: SecretVec::new(vec![1, 2, 3]),
+    /// #         shared_secret: SecretBytes::new([4; 32]),
+    /// #         pending_x3dh_ephemeral: None,
+    /// #         created_at: 1,
+    /// #         last_used: 2,
+    /// #         expired_at: None,
+    /// #     })
+    /// # }
+    /// # use pfs_store::SkippedKeyRecord;
+    /// use pfs_store::{MemoryStore, Store};
+    ///
+    /// let mut store = MemoryStore::new();
+    /// let s = session(2, b"sid")?;
+    /// let mut tx = store.begin()?;
+    /// tx.put_session(&s)?;
+    /// let key = SkippedKeyRecord {
+    ///     ratchet_key: vec![5; 33], n: 3, message_key: SecretBytes::new([9; 32]), seq: 1, pending_message_id: None,
+    /// };
+    /// tx.put_skipped_keys(&s.key, &[key])?;
+    /// assert_eq!(tx.count_skipped_keys(&s.key)?, 1);
+    /// tx.delete_session(&s.key)?;
+    /// assert_eq!(tx.session(&s.key)?, None);
+    /// assert_eq!(tx.count_skipped_keys(&s.key)?, 0);
+    /// tx.delete_session(&s.key)?; // deleting again is not an error
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     fn delete_session(&mut self, key: &SessionKey) -> Result<(), StoreError>;
 
     // --- session maintenance (metadata only: no session secret is read) ---------------
@@ -258,6 +371,42 @@ pub trait Transaction {
     /// The session must exist (in the store or earlier in this transaction), otherwise
     /// [`StoreError::Invalid`]; so must every `seq` be at most `i64::MAX` (SQLite
     /// integers are signed). A rejected call stores none of the keys.
+    ///
+    /// ```
+    /// # use pfs_crypto::{SecretBytes, SecretVec};
+    /// # use pfs_store::{IdentityKey, InstallationId, RatchetSuite, SessionKey, SessionRecord, SignedPreKey};
+    /// # fn session(peer: u8, id: &[u8]) -> Result<SessionRecord, Box<dyn std::error::Error>> {
+    /// #     Ok(SessionRecord {
+    /// #         key: SessionKey { peer_identity: IdentityKey::from_bytes([peer; 33]), id: id.to_vec() },
+    /// #         peer_installation: InstallationId::new("their-phone")?,
+    /// #         rooted_spk: SignedPreKey::from_bytes([3; 33]),
+    /// #         we_initiated: true,
+    /// #         suite: RatchetSuite::StatusGo,
+    /// #         state: SecretVec::new(vec![1, 2, 3]),
+    /// #         shared_secret: SecretBytes::new([4; 32]),
+    /// #         pending_x3dh_ephemeral: None,
+    /// #         created_at: 1,
+    /// #         last_used: 2,
+    /// #         expired_at: None,
+    /// #     })
+    /// # }
+    /// # use pfs_store::SkippedKeyRecord;
+    /// use pfs_store::{MemoryStore, Store, StoreError};
+    ///
+    /// let mut store = MemoryStore::new();
+    /// let s = session(2, b"sid")?;
+    /// let mut tx = store.begin()?;
+    /// tx.put_session(&s)?;
+    /// let key = |n, seq| SkippedKeyRecord {
+    ///     ratchet_key: vec![5; 33], n, message_key: SecretBytes::new([n as u8; 32]), seq, pending_message_id: None,
+    /// };
+    /// tx.put_skipped_keys(&s.key, &[key(0, 1), key(1, 2)])?;
+    /// assert_eq!(tx.skipped_key(&s.key, &[5; 33], 1)?, Some(key(1, 2)));
+    /// // a seq above i64::MAX is refused, and the other key of the call is not stored either
+    /// assert!(matches!(tx.put_skipped_keys(&s.key, &[key(2, 3), key(3, u64::MAX)]), Err(StoreError::Invalid(_))));
+    /// assert_eq!(tx.count_skipped_keys(&s.key)?, 2);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     fn put_skipped_keys(
         &mut self,
         session: &SessionKey,
@@ -272,6 +421,44 @@ pub trait Transaction {
     ) -> Result<(), StoreError>;
     /// Keeps only the `keep` keys with the highest `seq` of the session (keys with equal
     /// `seq` are ranked by ratchet key bytes then `n`, the highest kept first).
+    ///
+    /// ```
+    /// # use pfs_crypto::{SecretBytes, SecretVec};
+    /// # use pfs_store::{IdentityKey, InstallationId, RatchetSuite, SessionKey, SessionRecord, SignedPreKey};
+    /// # fn session(peer: u8, id: &[u8]) -> Result<SessionRecord, Box<dyn std::error::Error>> {
+    /// #     Ok(SessionRecord {
+    /// #         key: SessionKey { peer_identity: IdentityKey::from_bytes([peer; 33]), id: id.to_vec() },
+    /// #         peer_installation: InstallationId::new("their-phone")?,
+    /// #         rooted_spk: SignedPreKey::from_bytes([3; 33]),
+    /// #         we_initiated: true,
+    /// #         suite: RatchetSuite::StatusGo,
+    /// #         state: SecretVec::new(vec![1, 2, 3]),
+    /// #         shared_secret: SecretBytes::new([4; 32]),
+    /// #         pending_x3dh_ephemeral: None,
+    /// #         created_at: 1,
+    /// #         last_used: 2,
+    /// #         expired_at: None,
+    /// #     })
+    /// # }
+    /// # use pfs_store::SkippedKeyRecord;
+    /// use pfs_store::{MemoryStore, Store};
+    ///
+    /// let mut store = MemoryStore::new();
+    /// let s = session(2, b"sid")?;
+    /// let mut tx = store.begin()?;
+    /// tx.put_session(&s)?;
+    /// let keys: Vec<_> = (0..5).map(|n| SkippedKeyRecord {
+    ///     ratchet_key: vec![5; 33], n, message_key: SecretBytes::new([1; 32]), seq: u64::from(n), pending_message_id: None,
+    /// }).collect();
+    /// tx.put_skipped_keys(&s.key, &keys)?;
+    /// tx.truncate_skipped_keys(&s.key, 2)?;
+    /// assert_eq!(tx.count_skipped_keys(&s.key)?, 2);
+    /// assert!(tx.skipped_key(&s.key, &[5; 33], 4)?.is_some()); // the highest seq stays
+    /// assert!(tx.skipped_key(&s.key, &[5; 33], 0)?.is_none());
+    /// tx.delete_skipped_keys_upto(&s.key, 3)?;
+    /// assert_eq!(tx.count_skipped_keys(&s.key)?, 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     fn truncate_skipped_keys(
         &mut self,
         session: &SessionKey,
@@ -287,6 +474,41 @@ pub trait Transaction {
     fn count_skipped_keys(&self, session: &SessionKey) -> Result<usize, StoreError>;
     /// Keys kept for messages awaiting the application's confirmation, by message id,
     /// ordered by session (peer identity, session id), then ratchet key bytes, then `n`.
+    ///
+    /// ```
+    /// # use pfs_crypto::{SecretBytes, SecretVec};
+    /// # use pfs_store::{IdentityKey, InstallationId, RatchetSuite, SessionKey, SessionRecord, SignedPreKey};
+    /// # fn session(peer: u8, id: &[u8]) -> Result<SessionRecord, Box<dyn std::error::Error>> {
+    /// #     Ok(SessionRecord {
+    /// #         key: SessionKey { peer_identity: IdentityKey::from_bytes([peer; 33]), id: id.to_vec() },
+    /// #         peer_installation: InstallationId::new("their-phone")?,
+    /// #         rooted_spk: SignedPreKey::from_bytes([3; 33]),
+    /// #         we_initiated: true,
+    /// #         suite: RatchetSuite::StatusGo,
+    /// #         state: SecretVec::new(vec![1, 2, 3]),
+    /// #         shared_secret: SecretBytes::new([4; 32]),
+    /// #         pending_x3dh_ephemeral: None,
+    /// #         created_at: 1,
+    /// #         last_used: 2,
+    /// #         expired_at: None,
+    /// #     })
+    /// # }
+    /// # use pfs_store::SkippedKeyRecord;
+    /// use pfs_store::{MemoryStore, MessageId, Store};
+    ///
+    /// let mut store = MemoryStore::new();
+    /// let s = session(2, b"sid")?;
+    /// let mut tx = store.begin()?;
+    /// tx.put_session(&s)?;
+    /// let used = SkippedKeyRecord {
+    ///     ratchet_key: vec![5; 33], n: 0, message_key: SecretBytes::new([1; 32]), seq: 1,
+    ///     pending_message_id: Some(MessageId::from(b"m1")),
+    /// };
+    /// tx.put_skipped_keys(&s.key, std::slice::from_ref(&used))?;
+    /// assert_eq!(tx.unconfirmed_keys(&MessageId::from(b"m1"))?, [(s.key.clone(), used)]);
+    /// assert!(tx.unconfirmed_keys(&MessageId::from(b"m2"))?.is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     fn unconfirmed_keys(
         &self,
         message_id: &MessageId,
@@ -294,6 +516,20 @@ pub trait Transaction {
 
     // --- X3DH replay defence ---------------------------------------------------------
     /// When an initial message with this (signed prekey, ephemeral key) was first accepted.
+    ///
+    /// ```
+    /// use pfs_store::{EphemeralKey, MemoryStore, SignedPreKey, Store};
+    ///
+    /// let mut store = MemoryStore::new();
+    /// let mut tx = store.begin()?;
+    /// let (spk, ek) = (SignedPreKey::from_bytes([3; 33]), EphemeralKey::from_bytes([4; 33]));
+    /// assert_eq!(tx.x3dh_seen(&spk, &ek)?, None);
+    /// tx.put_x3dh_seen(&spk, &ek, 100)?;
+    /// assert_eq!(tx.x3dh_seen(&spk, &ek)?, Some(100));
+    /// tx.delete_x3dh_seen_for(&spk)?;
+    /// assert_eq!(tx.x3dh_seen(&spk, &ek)?, None);
+    /// # Ok::<(), pfs_store::StoreError>(())
+    /// ```
     fn x3dh_seen(
         &self,
         spk: &SignedPreKey,
@@ -343,6 +579,21 @@ pub trait Transaction {
     fn delete_app_record(&mut self, kind: &str, key: &[u8]) -> Result<(), StoreError>;
     /// Records of `kind` with `due <= until`, earliest due first (ties by key), at most
     /// `limit`, as (key, value).
+    ///
+    /// ```
+    /// use pfs_store::{MemoryStore, Store};
+    ///
+    /// let mut store = MemoryStore::new();
+    /// let mut tx = store.begin()?;
+    /// tx.put_app_record("outbox", b"b", b"2", 20)?;
+    /// tx.put_app_record("outbox", b"a", b"1", 10)?;
+    /// tx.put_app_record("outbox", b"c", b"3", 30)?;
+    /// tx.put_app_record("seen", b"x", b"", 0)?;
+    /// assert_eq!(tx.due_app_records("outbox", 20, 10)?, [(b"a".to_vec(), b"1".to_vec()), (b"b".to_vec(), b"2".to_vec())]);
+    /// assert_eq!(tx.due_app_records("outbox", 30, 1)?.len(), 1);
+    /// assert_eq!(tx.count_app_records("outbox")?, 3);
+    /// # Ok::<(), pfs_store::StoreError>(())
+    /// ```
     fn due_app_records(
         &self,
         kind: &str,
@@ -354,9 +605,30 @@ pub trait Transaction {
 }
 
 /// An application record as listed: (key, value).
+///
+/// ```
+/// use pfs_store::{AppRecord, MemoryStore, Store};
+///
+/// let mut store = MemoryStore::new();
+/// let mut tx = store.begin()?;
+/// tx.put_app_record("clock", b"lamport", b"\x05", 0)?;
+/// let due: Vec<AppRecord> = tx.due_app_records("clock", 0, 10)?;
+/// assert_eq!(due, [(b"lamport".to_vec(), vec![5])]);
+/// # Ok::<(), pfs_store::StoreError>(())
+/// ```
 pub type AppRecord = (Vec<u8>, Vec<u8>);
 
 /// The key that encrypts secrets at rest, derived by the application.
+///
+/// ```
+/// use pfs_store::{SqliteOptions, SqliteStore, StoreKey};
+///
+/// let key: StoreKey = pfs_crypto::SecretBytes::new([7; 32]);
+/// let dir = tempfile::tempdir()?;
+/// let store = SqliteStore::open_with_key(dir.path().join("s.sqlite"), &key, SqliteOptions::default())?;
+/// store.close()?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub type StoreKey = SecretBytes<32>;
 
 /// Checks that a skipped-key sequence number fits a signed 64-bit SQLite integer.

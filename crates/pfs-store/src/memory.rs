@@ -48,6 +48,23 @@ type AppRecordMap = BTreeMap<(String, Vec<u8>), (Vec<u8>, i64)>;
 /// `Clone` copies every committed table (secrets included, each copy zeroized on drop):
 /// it is a consistent snapshot, used by tests to model a backup restore and by the fuzz
 /// harness to restart from a fixed state. Clone only between transactions.
+///
+/// ```
+/// use pfs_store::{MemoryStore, Store};
+///
+/// let mut store = MemoryStore::new();
+/// let mut tx = store.begin()?;
+/// tx.put_rate_limit("bundle", b"peer", 1)?;
+/// tx.commit()?;
+/// // a clone is a snapshot of what was committed
+/// let mut backup = store.clone();
+/// let mut tx = store.begin()?;
+/// tx.put_rate_limit("bundle", b"peer", 2)?;
+/// tx.commit()?;
+/// assert_eq!(store.begin()?.rate_limit("bundle", b"peer")?, Some(2));
+/// assert_eq!(backup.begin()?.rate_limit("bundle", b"peer")?, Some(1));
+/// # Ok::<(), pfs_store::StoreError>(())
+/// ```
 #[derive(Debug, Default, Clone)]
 pub struct MemoryStore {
     tables: Tables,
@@ -55,6 +72,16 @@ pub struct MemoryStore {
 
 impl MemoryStore {
     /// An empty store.
+    ///
+    /// ```
+    /// use pfs_store::{MemoryStore, Store};
+    ///
+    /// let mut store = MemoryStore::new();
+    /// let tx = store.begin()?;
+    /// assert_eq!(tx.account()?, None);
+    /// assert!(tx.all_sessions()?.is_empty());
+    /// # Ok::<(), pfs_store::StoreError>(())
+    /// ```
     pub fn new() -> Self {
         Self::default()
     }

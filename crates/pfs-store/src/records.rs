@@ -5,6 +5,23 @@ use pfs_crypto::{SecretBytes, SecretVec};
 use pfs_x3dh::{EphemeralKey, IdentityKey, InstallationId, SignedPreKey};
 
 /// Our own account.
+///
+/// ```
+/// use pfs_crypto::SecretBytes;
+/// use pfs_store::{AccountRecord, InstallationId, MemoryStore, Store};
+///
+/// let mut store = MemoryStore::new();
+/// let account = AccountRecord {
+///     identity_secret: SecretBytes::new([1; 32]),
+///     installation_id: InstallationId::new("laptop")?,
+///     created_at: 5,
+/// };
+/// let mut tx = store.begin()?;
+/// tx.put_account(&account)?;
+/// tx.commit()?;
+/// assert_eq!(store.begin()?.account()?, Some(account));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccountRecord {
     /// The 32-byte secp256k1 identity secret key.
@@ -16,6 +33,28 @@ pub struct AccountRecord {
 }
 
 /// One of our signed prekeys.
+///
+/// ```
+/// use pfs_crypto::SecretBytes;
+/// use pfs_store::{MemoryStore, OwnPreKeyRecord, SignedPreKey, Store};
+///
+/// let prekey = |b, version| OwnPreKeyRecord {
+///     public: SignedPreKey::from_bytes([b; 33]),
+///     secret: SecretBytes::new([b; 32]),
+///     version,
+///     created_at: 0,
+///     expired_at: None,
+/// };
+/// let mut store = MemoryStore::new();
+/// let mut tx = store.begin()?;
+/// tx.put_own_prekey(&prekey(3, 2))?;
+/// tx.put_own_prekey(&prekey(4, 1))?;
+/// // ordered by version
+/// assert_eq!(tx.own_prekeys()?, [prekey(4, 1), prekey(3, 2)]);
+/// tx.delete_own_prekey(&SignedPreKey::from_bytes([4; 33]))?;
+/// assert_eq!(tx.own_prekey(&SignedPreKey::from_bytes([4; 33]))?, None);
+/// # Ok::<(), pfs_store::StoreError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OwnPreKeyRecord {
     /// Its public key (also its id on the wire).
@@ -31,6 +70,35 @@ pub struct OwnPreKeyRecord {
 }
 
 /// An installation (device) of an identity: ours (paired devices) or a peer's.
+///
+/// ```
+/// use pfs_store::{IdentityKey, InstallationId, InstallationRecord, MemoryStore, Store};
+///
+/// let alice = IdentityKey::from_bytes([2; 33]);
+/// let device = |id: &str, missing_since| -> Result<InstallationRecord, Box<dyn std::error::Error>> {
+///     Ok(InstallationRecord {
+///         identity: alice,
+///         installation_id: InstallationId::new(id)?,
+///         timestamp: 10,
+///         enabled: true,
+///         protocol_version: 1,
+///         first_seen: 1,
+///         last_bundle_at: 10,
+///         missing_since,
+///         stale: false,
+///         heard_with_protocol_version: false,
+///     })
+/// };
+/// let mut store = MemoryStore::new();
+/// let mut tx = store.begin()?;
+/// tx.put_installation(&device("phone", None)?)?;
+/// tx.put_installation(&device("laptop", Some(50))?)?;
+/// // ordered by installation id
+/// assert_eq!(tx.installations(&alice)?, [device("laptop", Some(50))?, device("phone", None)?]);
+/// assert!(tx.installations_missing_until(49)?.is_empty());
+/// assert_eq!(tx.installations_missing_until(50)?, [device("laptop", Some(50))?]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InstallationRecord {
     /// The identity the installation belongs to.
@@ -58,6 +126,31 @@ pub struct InstallationRecord {
 }
 
 /// A signed prekey of a peer's installation, as learnt from a verified bundle.
+///
+/// ```
+/// use pfs_store::{IdentityKey, InstallationId, MemoryStore, PeerPreKeyRecord, SignedPreKey, Store};
+///
+/// let prekey = |b: u8, version| -> Result<PeerPreKeyRecord, Box<dyn std::error::Error>> {
+///     Ok(PeerPreKeyRecord {
+///         identity: IdentityKey::from_bytes([2; 33]),
+///         installation_id: InstallationId::new("phone")?,
+///         public: SignedPreKey::from_bytes([b; 33]),
+///         version,
+///         protocol_version: 1,
+///         bundle_timestamp: 0,
+///         expired: false,
+///         received_at: 0,
+///     })
+/// };
+/// let mut store = MemoryStore::new();
+/// let mut tx = store.begin()?;
+/// tx.put_peer_prekey(&prekey(3, 1)?)?;
+/// tx.put_peer_prekey(&prekey(4, 2)?)?;
+/// // highest version first
+/// let got = tx.peer_prekeys(&IdentityKey::from_bytes([2; 33]), &InstallationId::new("phone")?)?;
+/// assert_eq!(got, [prekey(4, 2)?, prekey(3, 1)?]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PeerPreKeyRecord {
     /// The peer's identity.
@@ -80,6 +173,17 @@ pub struct PeerPreKeyRecord {
 
 /// Identifies a session: the peer's identity and status-go's session id
 /// (`signed prekey (33 bytes) ‖ UTF-8 of the peer's installation id`).
+///
+/// ```
+/// use pfs_store::{IdentityKey, SessionKey};
+///
+/// // status-go's session id: signed prekey (33 bytes) ‖ the peer's installation id
+/// let mut id = vec![3; 33];
+/// id.extend_from_slice(b"their-phone");
+/// let key = SessionKey { peer_identity: IdentityKey::from_bytes([2; 33]), id };
+/// assert_eq!(key.id.len(), 33 + 11);
+/// assert!(key < SessionKey { peer_identity: IdentityKey::from_bytes([3; 33]), id: vec![] });
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct SessionKey {
     /// The peer's identity.
@@ -89,6 +193,39 @@ pub struct SessionKey {
 }
 
 /// A ratchet session with one installation of a peer.
+///
+/// ```
+/// # use pfs_crypto::{SecretBytes, SecretVec};
+/// # use pfs_store::{IdentityKey, InstallationId, RatchetSuite, SessionKey, SessionRecord, SignedPreKey};
+/// # fn session(peer: u8, id: &[u8]) -> Result<SessionRecord, Box<dyn std::error::Error>> {
+/// #     Ok(SessionRecord {
+/// #         key: SessionKey { peer_identity: IdentityKey::from_bytes([peer; 33]), id: id.to_vec() },
+/// #         peer_installation: InstallationId::new("their-phone")?,
+/// #         rooted_spk: SignedPreKey::from_bytes([3; 33]),
+/// #         we_initiated: true,
+/// #         suite: RatchetSuite::StatusGo,
+/// #         state: SecretVec::new(vec![1, 2, 3]),
+/// #         shared_secret: SecretBytes::new([4; 32]),
+/// #         pending_x3dh_ephemeral: None,
+/// #         created_at: 1,
+/// #         last_used: 2,
+/// #         expired_at: None,
+/// #     })
+/// # }
+/// use pfs_store::{MemoryStore, Store};
+///
+/// let mut store = MemoryStore::new();
+/// let (a, b) = (session(2, b"b")?, session(2, b"a")?);
+/// let mut tx = store.begin()?;
+/// tx.put_session(&a)?;
+/// tx.put_session(&b)?;
+/// tx.commit()?;
+/// let tx = store.begin()?;
+/// // ordered by session id
+/// assert_eq!(tx.sessions_with(&a.key.peer_identity, &a.peer_installation)?, [b, a.clone()]);
+/// assert_eq!(tx.session(&a.key)?.map(|s| s.state.expose().to_vec()), Some(vec![1, 2, 3]));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionRecord {
     /// Its key.
@@ -116,6 +253,40 @@ pub struct SessionRecord {
 }
 
 /// A stored message key: skipped, or used and awaiting confirmation.
+///
+/// ```
+/// # use pfs_crypto::{SecretBytes, SecretVec};
+/// # use pfs_store::{IdentityKey, InstallationId, RatchetSuite, SessionKey, SessionRecord, SignedPreKey};
+/// # fn session(peer: u8, id: &[u8]) -> Result<SessionRecord, Box<dyn std::error::Error>> {
+/// #     Ok(SessionRecord {
+/// #         key: SessionKey { peer_identity: IdentityKey::from_bytes([peer; 33]), id: id.to_vec() },
+/// #         peer_installation: InstallationId::new("their-phone")?,
+/// #         rooted_spk: SignedPreKey::from_bytes([3; 33]),
+/// #         we_initiated: true,
+/// #         suite: RatchetSuite::StatusGo,
+/// #         state: SecretVec::new(vec![1, 2, 3]),
+/// #         shared_secret: SecretBytes::new([4; 32]),
+/// #         pending_x3dh_ephemeral: None,
+/// #         created_at: 1,
+/// #         last_used: 2,
+/// #         expired_at: None,
+/// #     })
+/// # }
+/// use pfs_store::{MemoryStore, SkippedKeyRecord, Store};
+///
+/// let mut store = MemoryStore::new();
+/// let s = session(2, b"sid")?;
+/// let key = SkippedKeyRecord {
+///     ratchet_key: vec![5; 33], n: 7, message_key: SecretBytes::new([9; 32]), seq: 1, pending_message_id: None,
+/// };
+/// let mut tx = store.begin()?;
+/// tx.put_session(&s)?;
+/// tx.put_skipped_keys(&s.key, std::slice::from_ref(&key))?;
+/// assert_eq!(tx.skipped_key(&s.key, &[5; 33], 7)?, Some(key));
+/// tx.delete_skipped_key(&s.key, &[5; 33], 7)?;
+/// assert_eq!(tx.skipped_key(&s.key, &[5; 33], 7)?, None);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SkippedKeyRecord {
     /// The ratchet public key of its chain, as on the wire.
@@ -131,6 +302,20 @@ pub struct SkippedKeyRecord {
 }
 
 /// The relationship with a peer identity.
+///
+/// ```
+/// use pfs_store::{ContactRecord, ContactState, IdentityKey, MemoryStore, Store};
+///
+/// let mut store = MemoryStore::new();
+/// let eve = IdentityKey::from_bytes([9; 33]);
+/// let mut tx = store.begin()?;
+/// tx.put_contact(&ContactRecord { identity: eve, state: ContactState::RequestReceived, name: None, updated_at: 1 })?;
+/// tx.put_contact(&ContactRecord { identity: eve, state: ContactState::Blocked, name: None, updated_at: 2 })?;
+/// assert_eq!(tx.contact(&eve)?.map(|c| c.state), Some(ContactState::Blocked)); // replaced
+/// tx.delete_contact(&eve)?;
+/// assert_eq!(tx.contact(&eve)?, None);
+/// # Ok::<(), pfs_store::StoreError>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ContactState {
     /// We added them (contact code or chat key).
@@ -160,6 +345,14 @@ pub struct ContactRecord {
 }
 
 /// The Double Ratchet suite of a session, stored as its code (1, 2; the column `suite`).
+///
+/// ```
+/// use pfs_store::RatchetSuite;
+///
+/// for suite in [RatchetSuite::StatusGo, RatchetSuite::Spec, RatchetSuite::Unknown(7)] {
+///     assert_eq!(RatchetSuite::from_code(suite.code()), suite);
+/// }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RatchetSuite {
     /// status-go's ratchet on secp256k1 (code 1).
@@ -189,6 +382,14 @@ impl RatchetSuite {
     }
 
     /// The suite of a stored code.
+    ///
+    /// ```
+    /// use pfs_store::RatchetSuite;
+    ///
+    /// assert_eq!(RatchetSuite::from_code(1), RatchetSuite::StatusGo);
+    /// // a code written by a newer version is kept as it is
+    /// assert_eq!(RatchetSuite::from_code(0).code(), 0);
+    /// ```
     pub const fn from_code(code: u8) -> Self {
         match code {
             1 => Self::StatusGo,
@@ -217,16 +418,35 @@ pub struct MessageId(Vec<u8>);
 
 impl MessageId {
     /// An id of these bytes.
+    ///
+    /// ```
+    /// use pfs_store::MessageId;
+    ///
+    /// assert_eq!(MessageId::new(*b"abc").as_bytes(), b"abc");
+    /// assert_eq!(MessageId::new(Vec::new()), MessageId::default());
+    /// ```
     pub fn new(bytes: impl Into<Vec<u8>>) -> Self {
         Self(bytes.into())
     }
 
     /// Its bytes.
+    ///
+    /// ```
+    /// use pfs_store::MessageId;
+    ///
+    /// assert_eq!(MessageId::from([1u8; 32]).as_bytes(), &[1; 32]);
+    /// ```
     pub fn as_bytes(&self) -> &[u8] {
         &self.0
     }
 
     /// Its bytes, owned.
+    ///
+    /// ```
+    /// use pfs_store::MessageId;
+    ///
+    /// assert_eq!(MessageId::from(b"m1").into_bytes(), b"m1".to_vec());
+    /// ```
     pub fn into_bytes(self) -> Vec<u8> {
         self.0
     }

@@ -104,6 +104,19 @@ const STATEMENT_CACHE_CAPACITY: usize = 128;
 pub const DEFAULT_KDF_ITERATIONS: u32 = 210_000;
 
 /// SQLite `synchronous` setting.
+///
+/// ```
+/// use pfs_store::{SqliteOptions, SqliteStore, Store, Synchronous};
+///
+/// assert_eq!(Synchronous::default(), Synchronous::Normal);
+/// let dir = tempfile::tempdir()?;
+/// let options = SqliteOptions::default().with_synchronous(Synchronous::Full);
+/// let mut store = SqliteStore::open_with_key(dir.path().join("s.sqlite"), &pfs_crypto::SecretBytes::new([1; 32]), options)?;
+/// let mut tx = store.begin()?;
+/// tx.put_rate_limit("k", b"v", 1)?;
+/// tx.commit()?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Synchronous {
     /// `NORMAL`: in WAL mode, durable across process crashes; the last commits may be
@@ -124,6 +137,16 @@ impl Synchronous {
 }
 
 /// Options for opening a [`SqliteStore`].
+///
+/// ```
+/// use pfs_store::sqlite::DEFAULT_KDF_ITERATIONS;
+/// use pfs_store::{SqliteOptions, Synchronous};
+///
+/// let options = SqliteOptions::default();
+/// assert_eq!((options.synchronous, options.kdf_iterations), (Synchronous::Normal, DEFAULT_KDF_ITERATIONS));
+/// let fast = SqliteOptions::default().with_kdf_iterations(1).with_synchronous(Synchronous::Full);
+/// assert_eq!((fast.synchronous, fast.kdf_iterations), (Synchronous::Full, 1));
+/// ```
 pub struct SqliteOptions {
     /// The `synchronous` setting (default [`Synchronous::Normal`]).
     pub synchronous: Synchronous,
@@ -146,16 +169,37 @@ impl Default for SqliteOptions {
 
 impl SqliteOptions {
     /// Sets the `synchronous` setting.
+    ///
+    /// ```
+    /// use pfs_store::{SqliteOptions, Synchronous};
+    ///
+    /// assert_eq!(SqliteOptions::default().with_synchronous(Synchronous::Full).synchronous, Synchronous::Full);
+    /// ```
     pub fn with_synchronous(mut self, synchronous: Synchronous) -> Self {
         self.synchronous = synchronous;
         self
     }
     /// Sets the PBKDF2 iteration count for new stores.
+    ///
+    /// ```
+    /// use pfs_store::SqliteOptions;
+    ///
+    /// assert_eq!(SqliteOptions::default().with_kdf_iterations(1_000).kdf_iterations, 1_000);
+    /// ```
     pub fn with_kdf_iterations(mut self, iterations: u32) -> Self {
         self.kdf_iterations = iterations;
         self
     }
     /// Sets the randomness source.
+    ///
+    /// ```
+    /// use pfs_store::{SqliteOptions, SqliteStore};
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let options = SqliteOptions::default().with_kdf_iterations(1).with_rng(Box::new(pfs_crypto::OsRandom));
+    /// SqliteStore::open(dir.path().join("s.sqlite"), b"passphrase", options)?.close()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn with_rng(mut self, rng: Box<dyn RandomSource>) -> Self {
         self.rng = rng;
         self
@@ -172,6 +216,24 @@ impl fmt::Debug for SqliteOptions {
 }
 
 /// A [`Store`] in one SQLite file, secrets encrypted at rest.
+///
+/// ```
+/// use pfs_store::{ContactRecord, ContactState, IdentityKey, SqliteOptions, SqliteStore, Store};
+///
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("s.sqlite");
+/// let key = pfs_crypto::SecretBytes::new([1; 32]);
+/// let bob = ContactRecord { identity: IdentityKey::from_bytes([2; 33]), state: ContactState::Added, name: Some("Bob".into()), updated_at: 1 };
+/// let mut store = SqliteStore::open_with_key(&path, &key, SqliteOptions::default())?;
+/// let mut tx = store.begin()?;
+/// tx.put_contact(&bob)?;
+/// tx.commit()?;
+/// store.close()?;
+/// // the data survives closing and reopening
+/// let mut store = SqliteStore::open_with_key(&path, &key, SqliteOptions::default())?;
+/// assert_eq!(store.begin()?.contacts()?, [bob]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct SqliteStore {
     conn: Connection,
     key: StoreKey,
@@ -283,6 +345,26 @@ impl SqliteStore {
     /// Opens (creating it if needed) the store at `path` with an explicit store key.
     /// A store created from a passphrase can also be opened with the derived key.
     /// Errors as for [`SqliteStore::open`].
+    ///
+    /// ```
+    /// use pfs_crypto::SecretBytes;
+    /// use pfs_store::{SqliteOptions, SqliteStore, Store, StoreError};
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("s.sqlite");
+    /// let mut store = SqliteStore::open_with_key(&path, &SecretBytes::new([1; 32]), SqliteOptions::default())?;
+    /// let mut tx = store.begin()?;
+    /// tx.put_rate_limit("k", b"v", 9)?;
+    /// tx.commit()?;
+    /// store.close()?;
+    /// let wrong = SqliteStore::open_with_key(&path, &SecretBytes::new([2; 32]), SqliteOptions::default());
+    /// assert!(matches!(wrong, Err(StoreError::WrongKey)));
+    /// // a store created with a raw key has no passphrase
+    /// assert!(matches!(SqliteStore::open(&path, b"anything", SqliteOptions::default()), Err(StoreError::Invalid(_))));
+    /// let mut store = SqliteStore::open_with_key(&path, &SecretBytes::new([1; 32]), SqliteOptions::default())?;
+    /// assert_eq!(store.begin()?.rate_limit("k", b"v")?, Some(9));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn open_with_key(
         path: impl AsRef<Path>,
         key: &StoreKey,
@@ -467,6 +549,15 @@ impl SqliteStore {
     }
 
     /// Runs `PRAGMA integrity_check` and returns its report lines (`["ok"]` when sound).
+    ///
+    /// ```
+    /// use pfs_store::{SqliteOptions, SqliteStore};
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let mut store = SqliteStore::open_with_key(dir.path().join("s.sqlite"), &pfs_crypto::SecretBytes::new([1; 32]), SqliteOptions::default())?;
+    /// assert_eq!(store.integrity_check()?, ["ok"]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn integrity_check(&mut self) -> Result<Vec<String>, StoreError> {
         let mut stmt = self
             .conn
@@ -479,6 +570,22 @@ impl SqliteStore {
     }
 
     /// Copies the WAL into the database file and truncates the WAL.
+    ///
+    /// ```
+    /// use pfs_store::{SqliteOptions, SqliteStore, Store};
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("s.sqlite");
+    /// let mut store = SqliteStore::open_with_key(&path, &pfs_crypto::SecretBytes::new([1; 32]), SqliteOptions::default())?;
+    /// let mut tx = store.begin()?;
+    /// tx.put_rate_limit("k", b"v", 1)?;
+    /// tx.commit()?;
+    /// store.checkpoint()?;
+    /// // the WAL is truncated: everything is in the database file
+    /// let wal = dir.path().join("s.sqlite-wal");
+    /// assert_eq!(std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0), 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn checkpoint(&mut self) -> Result<(), StoreError> {
         self.conn
             .execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -486,6 +593,19 @@ impl SqliteStore {
     }
 
     /// Checkpoints and closes the database, reporting errors that dropping would hide.
+    ///
+    /// ```
+    /// use pfs_store::{SqliteOptions, SqliteStore};
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("s.sqlite");
+    /// let key = pfs_crypto::SecretBytes::new([1; 32]);
+    /// let store = SqliteStore::open_with_key(&path, &key, SqliteOptions::default())?;
+    /// store.close()?;
+    /// // closed: the file can be opened again at once
+    /// SqliteStore::open_with_key(&path, &key, SqliteOptions::default())?.close()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn close(self) -> Result<(), StoreError> {
         self.conn.close().map_err(|(_, e)| sql_err(e))
     }
