@@ -3,6 +3,36 @@
 use crate::clock::{DAY, HOUR};
 
 /// Which Double Ratchet suite the engine starts new sessions with.
+///
+/// ```
+/// # use pfs_protocol::{Config, Engine, ManualClock, MessageId};
+/// # fn new_engine(clock: &ManualClock) -> Result<Engine, pfs_protocol::EngineError> {
+/// #     Ok(Engine::create_account(
+/// #         Box::new(pfs_store::MemoryStore::new()),
+/// #         Box::new(clock.clone()),
+/// #         Box::new(pfs_crypto::OsRandom),
+/// #         Config::default(),
+/// #     )?.0)
+/// # }
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let clock = ManualClock::new(1_700_000_000_000_000_000);
+/// # use pfs_protocol::SuiteId;
+/// let (mut alice, mut bob) = (new_engine(&clock)?, new_engine(&clock)?);
+/// // a status-go peer (protocol version 1) gets status-go's suite
+/// let (mut old, _) = Engine::create_account(
+///     Box::new(pfs_store::MemoryStore::new()),
+///     Box::new(clock.clone()),
+///     Box::new(pfs_crypto::OsRandom),
+///     Config::status_go_compatible(),
+/// )?;
+/// alice.process_bundle(&bob.own_bundle()?)?;
+/// alice.process_bundle(&old.own_bundle()?)?;
+/// let to_bob = alice.encrypt_for(bob.identity(), b"hi", false)?;
+/// let to_old = alice.encrypt_for(old.identity(), b"hi", false)?;
+/// assert_eq!(bob.decrypt(alice.identity(), &to_bob.bytes, &MessageId::from(b"1"))?.suite, Some(SuiteId::Spec));
+/// assert_eq!(old.decrypt(alice.identity(), &to_old.bytes, &MessageId::from(b"2"))?.suite, Some(SuiteId::StatusGo));
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SuitePreference {
     /// Always the status-go wire-compatible secp256k1 suite.
@@ -18,6 +48,19 @@ pub use pfs_ratchet::ConfirmMode;
 /// The engine's parameters. [`Config::default`] is the full specification;
 /// [`Config::status_go_compatible`] behaves exactly like deployed status-go (used to
 /// replay its recorded runs).
+///
+/// ```
+/// use pfs_protocol::{Config, SuitePreference};
+///
+/// // the specification's numbers (spec §4.2, §6)
+/// let config = Config::default();
+/// assert_eq!(config.max_installations, 3);
+/// assert_eq!(config.prekey_rotation_ns, 24 * 3_600 * 1_000_000_000);
+/// assert_eq!(config.expired_session_retention_ns, Some(14 * 24 * 3_600 * 1_000_000_000));
+/// assert_eq!(config.stale_device_after_ns, Some(7 * 24 * 3_600 * 1_000_000_000));
+/// assert_eq!((config.protocol_version, config.suite), (2, SuitePreference::SpecWhenSupported));
+/// assert!(config.contact_requests && config.durable_sends);
+/// ```
 #[derive(Debug, Clone)]
 pub struct Config {
     /// Most installations a message is encrypted to (spec §4.2: 3). Our own bundle lists
@@ -90,6 +133,19 @@ impl Config {
     /// Exactly deployed status-go's behaviour: status-go suite, protocol version 1, every
     /// bundle re-signed at each send, no expiry deletion, no stale devices, two-phase
     /// message keys, no contact-request filtering, no automatic replies.
+    ///
+    /// ```
+    /// use pfs_protocol::config::ConfirmMode;
+    /// use pfs_protocol::{Config, SuitePreference};
+    ///
+    /// let config = Config::status_go_compatible();
+    /// assert_eq!((config.protocol_version, config.suite), (1, SuitePreference::StatusGo));
+    /// assert_eq!(config.confirm_mode, ConfirmMode::TwoPhase);
+    /// assert_eq!((config.expired_session_retention_ns, config.stale_device_after_ns), (None, None));
+    /// assert!(!config.contact_requests && !config.bundle_replies);
+    /// // the rest as the specification
+    /// assert_eq!(config.max_installations, Config::default().max_installations);
+    /// ```
     pub fn status_go_compatible() -> Self {
         Self {
             bundle_resign_interval_ns: 0,

@@ -6,6 +6,43 @@ use pfs_crypto::CryptoError;
 use pfs_store::StoreError;
 
 /// A local failure: nothing the peer did.
+///
+/// ```
+/// # use pfs_protocol::{Config, Engine, ManualClock, MessageId};
+/// # fn new_engine(clock: &ManualClock) -> Result<Engine, pfs_protocol::EngineError> {
+/// #     Ok(Engine::create_account(
+/// #         Box::new(pfs_store::MemoryStore::new()),
+/// #         Box::new(clock.clone()),
+/// #         Box::new(pfs_crypto::OsRandom),
+/// #         Config::default(),
+/// #     )?.0)
+/// # }
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let clock = ManualClock::new(1_700_000_000_000_000_000);
+/// use pfs_protocol::EngineError;
+/// use pfs_store::{AccountRecord, MemoryStore, Store};
+/// // a store without an account
+/// let none = Engine::open(Box::new(MemoryStore::new()), Box::new(clock.clone()), Box::new(pfs_crypto::OsRandom), Config::default());
+/// assert!(matches!(none, Err(EngineError::NoAccount)));
+/// // a store that already has one
+/// let mut store = MemoryStore::new();
+/// let mut tx = store.begin()?;
+/// tx.put_account(&AccountRecord {
+///     identity_secret: pfs_crypto::SecretBytes::new([1; 32]),
+///     installation_id: pfs_x3dh::InstallationId::new("old")?,
+///     created_at: 0,
+/// })?;
+/// tx.commit()?;
+/// let again = Engine::create_account(Box::new(store), Box::new(clock.clone()), Box::new(pfs_crypto::OsRandom), Config::default());
+/// assert!(matches!(again, Err(EngineError::AccountExists)));
+/// // a wrong recovery phrase
+/// let bad = Engine::recover_account(Box::new(MemoryStore::new()), Box::new(clock.clone()), Box::new(pfs_crypto::OsRandom), Config::default(), "not a phrase");
+/// assert!(matches!(bad, Err(EngineError::Account(_))));
+/// let mut alice = new_engine(&clock)?;
+/// let me = alice.identity().clone();
+/// assert!(matches!(alice.block_contact(&me), Err(EngineError::Invalid(_))));
+/// # Ok(()) }
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum EngineError {
@@ -39,6 +76,31 @@ pub enum EngineError {
 }
 
 /// Why sending failed.
+///
+/// ```
+/// # use pfs_protocol::{Config, Engine, ManualClock};
+/// # use pfs_store::{MemoryStore, Store, StoreError, Transaction};
+/// # use std::sync::{Arc, atomic::{AtomicBool, Ordering}};
+/// # /// A store whose disk can be made to fail.
+/// # struct Flaky(MemoryStore, Arc<AtomicBool>);
+/// # impl Store for Flaky {
+/// #     fn begin(&mut self) -> Result<Box<dyn Transaction + '_>, StoreError> {
+/// #         if self.1.load(Ordering::SeqCst) { return Err(StoreError::Io("disk failed".into())); }
+/// #         self.0.begin()
+/// #     }
+/// # }
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use pfs_protocol::{EngineError, SendError};
+/// let clock = ManualClock::new(1_700_000_000_000_000_000);
+/// let failing = Arc::new(AtomicBool::new(false));
+/// let store = Flaky(MemoryStore::new(), failing.clone());
+/// let (mut alice, _) = Engine::create_account(Box::new(store), Box::new(clock.clone()), Box::new(pfs_crypto::OsRandom), Config::default())?;
+/// let (bob, _) = Engine::create_account(Box::new(MemoryStore::new()), Box::new(clock), Box::new(pfs_crypto::OsRandom), Config::default())?;
+/// failing.store(true, Ordering::SeqCst);
+/// let err = alice.send(bob.identity(), b"hi").unwrap_err();
+/// assert!(matches!(err, SendError::Local(EngineError::Store(StoreError::Io(_)))));
+/// # Ok(()) }
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SendError {
@@ -59,6 +121,32 @@ impl From<CryptoError> for SendError {
 }
 
 /// Why a received message was not delivered.
+///
+/// ```
+/// # use pfs_protocol::{Config, Engine, ManualClock, MessageId};
+/// # fn new_engine(clock: &ManualClock) -> Result<Engine, pfs_protocol::EngineError> {
+/// #     Ok(Engine::create_account(
+/// #         Box::new(pfs_store::MemoryStore::new()),
+/// #         Box::new(clock.clone()),
+/// #         Box::new(pfs_crypto::OsRandom),
+/// #         Config::default(),
+/// #     )?.0)
+/// # }
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let clock = ManualClock::new(1_700_000_000_000_000_000);
+/// use pfs_protocol::ReceiveError;
+/// let (mut alice, mut bob, mut carol) = (new_engine(&clock)?, new_engine(&clock)?, new_engine(&clock)?);
+/// // not a ProtocolMessage
+/// assert!(matches!(bob.decrypt(alice.identity(), b"garbage", &MessageId::from(b"1")), Err(ReceiveError::Malformed(_))));
+/// alice.process_bundle(&bob.own_bundle()?)?;
+/// let m = alice.encrypt_for(bob.identity(), b"for Bob", false)?;
+/// // Carol has no entry in it
+/// assert!(matches!(carol.decrypt(alice.identity(), &m.bytes, &MessageId::from(b"2")), Err(ReceiveError::DeviceNotFound)));
+/// bob.decrypt(alice.identity(), &m.bytes, &MessageId::from(b"3"))?;
+/// // the same message again: its key is gone
+/// assert!(matches!(bob.decrypt(alice.identity(), &m.bytes, &MessageId::from(b"3")), Err(ReceiveError::Ratchet(_))));
+/// # Ok(()) }
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ReceiveError {
@@ -134,6 +222,25 @@ impl ReceiveError {
 
     /// True when the peer (or an attacker) is at fault, false for local failures and for
     /// situations a bundle reply resolves.
+    ///
+    /// ```
+    /// # use pfs_protocol::{Config, Engine, ManualClock, MessageId};
+    /// # fn new_engine(clock: &ManualClock) -> Result<Engine, pfs_protocol::EngineError> {
+    /// #     Ok(Engine::create_account(
+    /// #         Box::new(pfs_store::MemoryStore::new()),
+    /// #         Box::new(clock.clone()),
+    /// #         Box::new(pfs_crypto::OsRandom),
+    /// #         Config::default(),
+    /// #     )?.0)
+    /// # }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let clock = ManualClock::new(1_700_000_000_000_000_000);
+    /// let (alice, mut bob) = (new_engine(&clock)?, new_engine(&clock)?);
+    /// let garbage = bob.decrypt(alice.identity(), &[0xff; 10], &MessageId::from(b"1")).unwrap_err();
+    /// assert!(garbage.is_peer_fault() && !garbage.wants_bundle_reply());
+    /// assert!(!pfs_protocol::ReceiveError::DeviceNotFound.is_peer_fault());
+    /// # Ok(()) }
+    /// ```
     pub fn is_peer_fault(&self) -> bool {
         matches!(
             self,

@@ -6,6 +6,33 @@ use pfs_ratchet::SuiteId;
 use pfs_x3dh::{InstallationId, SignedPreKey};
 
 /// Why an outgoing message exists.
+///
+/// ```
+/// # use pfs_protocol::{Config, Engine, ManualClock, MessageId};
+/// # fn new_engine(clock: &ManualClock) -> Result<Engine, pfs_protocol::EngineError> {
+/// #     Ok(Engine::create_account(
+/// #         Box::new(pfs_store::MemoryStore::new()),
+/// #         Box::new(clock.clone()),
+/// #         Box::new(pfs_crypto::OsRandom),
+/// #         Config::default(),
+/// #     )?.0)
+/// # }
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let clock = ManualClock::new(1_700_000_000_000_000_000);
+/// use pfs_protocol::OutgoingKind;
+/// let (mut alice, mut bob, mut carol) = (new_engine(&clock)?, new_engine(&clock)?, new_engine(&clock)?);
+/// alice.process_bundle(&bob.own_bundle()?)?;
+/// let out = alice.send(bob.identity(), b"hi")?;
+/// assert_eq!(out[0].kind, OutgoingKind::Message);
+/// assert_eq!(alice.encrypt_public(b"to all")?.kind, OutgoingKind::Public);
+/// // a message Carol cannot read makes her queue her bundle for the sender
+/// let m = alice.encrypt_for(bob.identity(), b"for Bob", false)?;
+/// assert!(carol.decrypt(alice.identity(), &m.bytes, &MessageId::from(b"1")).is_err());
+/// let replies = carol.take_outgoing();
+/// assert_eq!(replies.len(), 1);
+/// assert_eq!((replies[0].kind, &replies[0].recipient), (OutgoingKind::BundleReply, alice.identity()));
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OutgoingKind {
     /// A message the application asked to send.
@@ -21,6 +48,31 @@ pub enum OutgoingKind {
 }
 
 /// An encoded `ProtocolMessage` ready for the transport.
+///
+/// ```
+/// # use pfs_protocol::{Config, Engine, ManualClock, MessageId};
+/// # fn new_engine(clock: &ManualClock) -> Result<Engine, pfs_protocol::EngineError> {
+/// #     Ok(Engine::create_account(
+/// #         Box::new(pfs_store::MemoryStore::new()),
+/// #         Box::new(clock.clone()),
+/// #         Box::new(pfs_crypto::OsRandom),
+/// #         Config::default(),
+/// #     )?.0)
+/// # }
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let clock = ManualClock::new(1_700_000_000_000_000_000);
+/// let (mut alice, mut bob) = (new_engine(&clock)?, new_engine(&clock)?);
+/// // without Bob's bundle: one entry, not forward secret
+/// let first = alice.encrypt_for(bob.identity(), b"hi", false)?;
+/// assert!(!first.forward_secret);
+/// assert_eq!(first.entries.len(), 1);
+/// alice.process_bundle(&bob.own_bundle()?)?;
+/// let m = alice.encrypt_for(bob.identity(), b"hi", false)?;
+/// assert_eq!(&m.recipient, bob.identity());
+/// assert!(m.forward_secret);
+/// assert_eq!((m.targeted.as_slice(), m.entries.as_slice()), (std::slice::from_ref(bob.installation()), std::slice::from_ref(bob.installation())));
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone)]
 pub struct Outgoing {
     /// The identity the message is addressed to (the transport encrypts to this key).
@@ -43,6 +95,29 @@ pub struct Outgoing {
 }
 
 /// What kind of message was received.
+///
+/// ```
+/// # use pfs_protocol::{Config, Engine, ManualClock, MessageId};
+/// # fn new_engine(clock: &ManualClock) -> Result<Engine, pfs_protocol::EngineError> {
+/// #     Ok(Engine::create_account(
+/// #         Box::new(pfs_store::MemoryStore::new()),
+/// #         Box::new(clock.clone()),
+/// #         Box::new(pfs_crypto::OsRandom),
+/// #         Config::default(),
+/// #     )?.0)
+/// # }
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let clock = ManualClock::new(1_700_000_000_000_000_000);
+/// use pfs_protocol::DeliveredKind;
+/// let (mut alice, mut bob) = (new_engine(&clock)?, new_engine(&clock)?);
+/// alice.process_bundle(&bob.own_bundle()?)?;
+/// let direct = alice.encrypt_for(bob.identity(), b"hi", false)?;
+/// assert_eq!(bob.decrypt(alice.identity(), &direct.bytes, &MessageId::from(b"1"))?.kind, DeliveredKind::Direct);
+/// let public = alice.encrypt_public(b"to all")?;
+/// let got = bob.decrypt(alice.identity(), &public.bytes, &MessageId::from(b"2"))?;
+/// assert_eq!((got.kind, got.forward_secret, got.plaintext.as_slice()), (DeliveredKind::Public, false, &b"to all"[..]));
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DeliveredKind {
     /// A 1:1 message.
@@ -59,6 +134,20 @@ pub enum DeliveredKind {
 
 /// A hash-ratchet group key received in an `HR_header` (status-go communities), exposed for
 /// applications that want them; a 1:1 client ignores them.
+///
+/// ```
+/// use pfs_protocol::GroupKey;
+///
+/// let key = GroupKey {
+///     group_id: b"community".to_vec(),
+///     key: pfs_crypto::SecretVec::new(vec![0xaa; 32]),
+///     timestamp: 1,
+///     deprecated_key_id: 0,
+/// };
+/// // the key never shows in Debug output
+/// let shown = format!("{key:?}");
+/// assert!(shown.contains("<redacted>") && !shown.contains("170"));
+/// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct GroupKey {
     /// The group (community id, or community id ‖ channel id).
@@ -82,6 +171,30 @@ impl std::fmt::Debug for GroupKey {
 }
 
 /// A message that was accepted.
+///
+/// ```
+/// # use pfs_protocol::{Config, Engine, ManualClock, MessageId};
+/// # fn new_engine(clock: &ManualClock) -> Result<Engine, pfs_protocol::EngineError> {
+/// #     Ok(Engine::create_account(
+/// #         Box::new(pfs_store::MemoryStore::new()),
+/// #         Box::new(clock.clone()),
+/// #         Box::new(pfs_crypto::OsRandom),
+/// #         Config::default(),
+/// #     )?.0)
+/// # }
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let clock = ManualClock::new(1_700_000_000_000_000_000);
+/// let (mut alice, mut bob) = (new_engine(&clock)?, new_engine(&clock)?);
+/// alice.process_bundle(&bob.own_bundle()?)?;
+/// let m = alice.encrypt_for(bob.identity(), b"hello", false)?;
+/// let got = bob.decrypt(alice.identity(), &m.bytes, &MessageId::from(b"1"))?;
+/// assert_eq!((&got.sender, got.plaintext.as_slice()), (alice.identity(), &b"hello"[..]));
+/// assert_eq!(got.sender_installation.as_ref(), Some(alice.installation()));
+/// assert!(got.forward_secret && got.pfs_established);
+/// assert!(got.contact_request); // Alice is not a contact of Bob's yet
+/// assert!(got.new_installations.iter().any(|(who, id)| who == alice.identity() && id == alice.installation()));
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone)]
 pub struct Delivered {
     /// The sender identity (as authenticated by the transport).
@@ -109,6 +222,28 @@ pub struct Delivered {
 }
 
 /// A row of the installation table, as shown to users and compared with vectors.
+///
+/// ```
+/// # use pfs_protocol::{Config, Engine, ManualClock, MessageId};
+/// # fn new_engine(clock: &ManualClock) -> Result<Engine, pfs_protocol::EngineError> {
+/// #     Ok(Engine::create_account(
+/// #         Box::new(pfs_store::MemoryStore::new()),
+/// #         Box::new(clock.clone()),
+/// #         Box::new(pfs_crypto::OsRandom),
+/// #         Config::default(),
+/// #     )?.0)
+/// # }
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let clock = ManualClock::new(1_700_000_000_000_000_000);
+/// let (mut alice, mut bob) = (new_engine(&clock)?, new_engine(&clock)?);
+/// alice.process_bundle(&bob.own_bundle()?)?;
+/// let rows = alice.installations()?;
+/// let row = rows.iter().find(|r| &r.identity == bob.identity()).ok_or("Bob's device")?;
+/// assert_eq!(&row.installation_id, bob.installation());
+/// assert!(row.enabled && !row.stale);
+/// assert_eq!(row.protocol_version, 2);
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InstallationView {
     /// Identity it belongs to.
@@ -126,6 +261,33 @@ pub struct InstallationView {
 }
 
 /// A session, as shown to users.
+///
+/// ```
+/// # use pfs_protocol::{Config, Engine, ManualClock, MessageId};
+/// # fn new_engine(clock: &ManualClock) -> Result<Engine, pfs_protocol::EngineError> {
+/// #     Ok(Engine::create_account(
+/// #         Box::new(pfs_store::MemoryStore::new()),
+/// #         Box::new(clock.clone()),
+/// #         Box::new(pfs_crypto::OsRandom),
+/// #         Config::default(),
+/// #     )?.0)
+/// # }
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let clock = ManualClock::new(1_700_000_000_000_000_000);
+/// use pfs_protocol::SuiteId;
+/// let (mut alice, mut bob) = (new_engine(&clock)?, new_engine(&clock)?);
+/// alice.process_bundle(&bob.own_bundle()?)?;
+/// alice.encrypt_for(bob.identity(), b"hi", false)?;
+/// let sessions = alice.sessions()?;
+/// assert_eq!(sessions.len(), 1);
+/// let s = &sessions[0];
+/// assert_eq!((&s.peer, &s.peer_installation), (bob.identity(), bob.installation()));
+/// assert_eq!(s.id.installation_id().as_ref(), Some(bob.installation()));
+/// assert_eq!(s.suite, SuiteId::Spec);
+/// assert!(s.active && s.we_initiated && s.expired_at.is_none());
+/// assert_eq!(s.skipped_keys, 0);
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone)]
 pub struct SessionView {
     /// The peer.
@@ -218,6 +380,13 @@ impl SessionId {
     }
 
     /// The id's bytes, owned.
+    ///
+    /// ```
+    /// use pfs_protocol::SessionId;
+    ///
+    /// let id = SessionId::from_bytes(vec![2; 40]);
+    /// assert_eq!(id.clone().into_bytes(), id.as_bytes());
+    /// ```
     pub fn into_bytes(self) -> Vec<u8> {
         self.0
     }

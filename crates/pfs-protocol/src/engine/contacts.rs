@@ -127,6 +127,29 @@ impl Engine {
     }
 
     /// Every contact.
+    ///
+    /// ```
+    /// # use pfs_protocol::{Config, Engine, ManualClock, MessageId};
+    /// # fn new_engine(clock: &ManualClock) -> Result<Engine, pfs_protocol::EngineError> {
+    /// #     Ok(Engine::create_account(
+    /// #         Box::new(pfs_store::MemoryStore::new()),
+    /// #         Box::new(clock.clone()),
+    /// #         Box::new(pfs_crypto::OsRandom),
+    /// #         Config::default(),
+    /// #     )?.0)
+    /// # }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let clock = ManualClock::new(1_700_000_000_000_000_000);
+    /// use pfs_store::{ContactState, IdentityKey};
+    /// let (mut alice, bob, carol) = (new_engine(&clock)?, new_engine(&clock)?, new_engine(&clock)?);
+    /// alice.add_contact_key(bob.identity(), Some("Bob"))?;
+    /// alice.add_contact_key(carol.identity(), None)?;
+    /// let contacts = alice.contacts()?;
+    /// assert_eq!(contacts.len(), 2);
+    /// let b = contacts.iter().find(|c| c.identity == IdentityKey::from(bob.identity())).ok_or("Bob")?;
+    /// assert_eq!((b.state, b.name.as_deref()), (ContactState::Added, Some("Bob")));
+    /// # Ok(()) }
+    /// ```
     pub fn contacts(&mut self) -> Result<Vec<ContactRecord>, EngineError> {
         let tx = begin(&mut self.store, &mut self.ctx)?;
         Ok(tx.contacts()?)
@@ -205,6 +228,28 @@ impl Engine {
 
     /// Lifts a block: the contact is [`ContactState::Added`] again. Refused when `key` is
     /// not blocked.
+    ///
+    /// ```
+    /// # use pfs_protocol::{Config, Engine, ManualClock, MessageId};
+    /// # fn new_engine(clock: &ManualClock) -> Result<Engine, pfs_protocol::EngineError> {
+    /// #     Ok(Engine::create_account(
+    /// #         Box::new(pfs_store::MemoryStore::new()),
+    /// #         Box::new(clock.clone()),
+    /// #         Box::new(pfs_crypto::OsRandom),
+    /// #         Config::default(),
+    /// #     )?.0)
+    /// # }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let clock = ManualClock::new(1_700_000_000_000_000_000);
+    /// use pfs_protocol::EngineError;
+    /// use pfs_store::ContactState;
+    /// let (mut alice, bob) = (new_engine(&clock)?, new_engine(&clock)?);
+    /// assert!(matches!(alice.unblock_contact(bob.identity()), Err(EngineError::Invalid(_))));
+    /// alice.block_contact(bob.identity())?;
+    /// alice.unblock_contact(bob.identity())?;
+    /// assert_eq!(alice.contacts()?[0].state, ContactState::Added);
+    /// # Ok(()) }
+    /// ```
     pub fn unblock_contact(&mut self, key: &PublicKey) -> Result<(), EngineError> {
         let state = {
             let tx = begin(&mut self.store, &mut self.ctx)?;

@@ -84,6 +84,43 @@ impl Engine {
     }
 
     /// Disables one of our own installations (a local action, spec §4.1).
+    ///
+    /// ```
+    /// # use pfs_protocol::{Config, Engine, ManualClock, MessageId};
+    /// # fn new_engine(clock: &ManualClock) -> Result<Engine, pfs_protocol::EngineError> {
+    /// #     Ok(Engine::create_account(
+    /// #         Box::new(pfs_store::MemoryStore::new()),
+    /// #         Box::new(clock.clone()),
+    /// #         Box::new(pfs_crypto::OsRandom),
+    /// #         Config::default(),
+    /// #     )?.0)
+    /// # }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let clock = ManualClock::new(1_700_000_000_000_000_000);
+    /// let (mut laptop, phrase) = Engine::create_account(
+    ///     Box::new(pfs_store::MemoryStore::new()),
+    ///     Box::new(clock.clone()),
+    ///     Box::new(pfs_crypto::OsRandom),
+    ///     Config::default(),
+    /// )?;
+    /// let mut phone = Engine::recover_account(
+    ///     Box::new(pfs_store::MemoryStore::new()),
+    ///     Box::new(clock.clone()),
+    ///     Box::new(pfs_crypto::OsRandom),
+    ///     Config::default(),
+    ///     phrase.phrase(),
+    /// )?;
+    /// let mut bob = new_engine(&clock)?;
+    /// laptop.process_bundle(&bob.own_bundle()?)?;
+    /// laptop.process_bundle(&phone.own_bundle()?)?;
+    /// laptop.enable_installation(phone.installation())?;
+    /// assert_eq!(laptop.send(bob.identity(), b"one")?.len(), 2); // to Bob, and a copy to the phone
+    /// laptop.disable_installation(phone.installation())?;
+    /// assert_eq!(laptop.send(bob.identity(), b"two")?.len(), 1);
+    /// let view = laptop.installations()?;
+    /// assert!(view.iter().any(|i| &i.installation_id == phone.installation() && !i.enabled));
+    /// # Ok(()) }
+    /// ```
     pub fn disable_installation(
         &mut self,
         installation_id: &InstallationId,
