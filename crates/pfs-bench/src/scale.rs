@@ -399,7 +399,7 @@ fn add_fillers(path: &Path, model: &PublicKey, n: usize) -> Vec<SessionKey> {
 ///
 /// Alice and Bob establish their session through the engines (bundles, a message each
 /// way, one more from Alice); the other `peers − 1` are filler peers written through the
-/// store API ([`add_fillers`]): exactly the rows establishment writes (installation,
+/// store API (`add_fillers`): exactly the rows establishment writes (installation,
 /// signed prekey, contact, session), with a copy of Bob's session state. Establishing
 /// 10^5 sessions for real would take minutes (~1 ms each, both sides) for the same rows.
 pub struct Sessions {
