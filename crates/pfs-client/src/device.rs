@@ -22,6 +22,17 @@ use std::sync::Arc;
 pub const MAX_MESSAGE_SIZE: usize = waku::DEFAULT_MAX_MESSAGE_SIZE;
 
 /// An installation: engine and identity secret.
+///
+/// ```
+/// use pfs_client::Device;
+/// let new = || Device::create(Box::new(pfs_store::MemoryStore::new()), pfs_protocol::Config::default());
+/// let (mut alice, _) = new()?;
+/// assert_eq!(&alice.identity(), alice.engine.identity());
+/// assert_eq!(&alice.installation_id(), alice.engine.installation());
+/// // the engine is public: contacts, sessions, devices
+/// assert!(alice.engine.contacts()?.is_empty());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct Device {
     /// The protocol engine.
     pub engine: Engine,
@@ -42,6 +53,20 @@ impl std::fmt::Debug for Device {
 }
 
 /// A message opened with our key.
+///
+/// ```
+/// use pfs_client::Device;
+/// use pfs_transport::transport::CarriedMessage;
+/// let new = || Device::create(Box::new(pfs_store::MemoryStore::new()), pfs_protocol::Config::default());
+/// let ((mut alice, _), (mut bob, _)) = (new()?, new()?);
+/// let out = alice.engine.encrypt_for(&bob.identity(), b"hi", false)?;
+/// let carried = CarriedMessage::on_default_shard(alice.seal(&out, 1_700_000_000_000_000_000)?);
+/// let opened = bob.open_message(&carried)?;
+/// assert_eq!(opened.sender, alice.identity());
+/// assert_eq!(opened.payload, out.bytes);
+/// assert_eq!((opened.hash, opened.timestamp_ns), (carried.hash(), 1_700_000_000_000_000_000));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct Opened {
     /// The verified signer: the sender identity.
@@ -55,6 +80,37 @@ pub struct Opened {
 }
 
 /// Why a message could not be opened.
+///
+/// ```
+/// use pfs_client::{Device, OpenFailure};
+/// use pfs_crypto::OsRandom;
+/// use pfs_transport::transport::CarriedMessage;
+/// use pfs_transport::{SealKey, ecies, payload, status, waku};
+/// let new = || Device::create(Box::new(pfs_store::MemoryStore::new()), pfs_protocol::Config::default());
+/// let ((mut alice, _), (mut bob, _), (mut carol, _)) = (new()?, new()?, new()?);
+/// assert!(matches!(bob.open_bytes(b"\xff\xff"), Err(OpenFailure::Malformed(_))));
+/// // sealed to Bob: Carol's key does not open it
+/// let out = alice.engine.encrypt_for(&bob.identity(), b"hi", false)?;
+/// let sealed = CarriedMessage::on_default_shard(alice.seal(&out, 1)?);
+/// assert!(matches!(carol.open_message(&sealed), Err(OpenFailure::NotForUs)));
+/// // to Bob's partitioned topic, but without a signature
+/// let topic = waku::content_topic(&status::partitioned_topic(&bob.identity()));
+/// let unsigned = payload::seal_message(b"hi", None, SealKey::Asymmetric(&bob.identity()), topic.clone(), 1, false, &mut OsRandom)?;
+/// assert!(matches!(bob.open_message(&CarriedMessage::on_default_shard(unsigned)), Err(OpenFailure::Unsigned)));
+/// // version 0 (unencrypted) is not for the 1:1 protocol
+/// let plain = waku::WakuMessage { version: None, ..sealed.message.clone() };
+/// assert!(matches!(bob.open_message(&CarriedMessage::on_default_shard(plain)), Err(OpenFailure::Rejected(_))));
+/// // it decrypts, but the plaintext declares 9 payload bytes where there is 1
+/// let damaged = waku::WakuMessage {
+///     payload: ecies::encrypt(&bob.identity(), &[1, 9, 0], &mut OsRandom)?,
+///     content_topic: topic,
+///     version: Some(1),
+///     timestamp: Some(1),
+///     ..waku::WakuMessage::default()
+/// };
+/// assert!(matches!(bob.open_message(&CarriedMessage::on_default_shard(damaged)), Err(OpenFailure::Corrupt(_))));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, thiserror::Error)]
 pub enum OpenFailure {
     /// The bytes are not a WakuMessage.
@@ -76,6 +132,27 @@ pub enum OpenFailure {
 }
 
 /// Why a device could not be opened, created, or could not seal a message.
+///
+/// ```
+/// use pfs_client::{Device, DeviceError};
+/// use pfs_client::device::open_store;
+///
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("alice.sqlite");
+/// let (alice, _) = Device::create(Box::new(open_store(&path, b"secret", Some(1))?), Default::default())?;
+/// // another process (or another store value) while the first holds it
+/// assert!(matches!(open_store(&path, b"secret", Some(1)), Err(DeviceError::Locked(_))));
+/// drop(alice);
+/// assert!(matches!(open_store(&path, b"wrong", Some(1)), Err(DeviceError::WrongPassphrase(p)) if p == path));
+/// // the store already holds an account
+/// let again = Device::create(Box::new(open_store(&path, b"secret", Some(1))?), Default::default());
+/// assert!(matches!(again, Err(DeviceError::AccountExists)));
+/// let bad = Device::recover(Box::new(pfs_store::MemoryStore::new()), Default::default(), "twelve wrong words");
+/// assert!(matches!(bad, Err(DeviceError::Mnemonic(_))));
+/// let empty = Device::open(Box::new(pfs_store::MemoryStore::new()), Default::default());
+/// assert!(matches!(empty, Err(DeviceError::Engine(pfs_protocol::EngineError::NoAccount))));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum DeviceError {
@@ -117,11 +194,34 @@ pub enum DeviceError {
 }
 
 /// Current Unix time in nanoseconds from the system clock.
+///
+/// ```
+/// let before = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_nanos() as i64;
+/// let now = pfs_client::device::now_ns();
+/// assert!(now >= before && now - before < 60_000_000_000);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn now_ns() -> i64 {
     pfs_transport::transport::now_unix_ns()
 }
 
 /// Opens (creating the file when `create`) a SQLite store.
+///
+/// ```
+/// use pfs_client::device::open_store;
+/// use pfs_store::Store;
+///
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("s.sqlite");
+/// // created on first use; Some(1): one PBKDF2 iteration (tests only)
+/// let mut store = open_store(&path, b"passphrase", Some(1))?;
+/// let mut tx = store.begin()?;
+/// tx.put_rate_limit("k", b"v", 3)?;
+/// tx.commit()?;
+/// drop(store);
+/// assert_eq!(open_store(&path, b"passphrase", None)?.begin()?.rate_limit("k", b"v")?, Some(3));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn open_store(
     path: &Path,
     passphrase: &[u8],
@@ -139,6 +239,19 @@ pub fn open_store(
 }
 
 /// A clock shared by a device's engine and the client around it.
+///
+/// ```
+/// use pfs_client::{Device, SharedClock};
+/// use pfs_protocol::ManualClock;
+///
+/// let clock = ManualClock::new(1_000);
+/// let shared: SharedClock = std::sync::Arc::new(clock.clone());
+/// let (device, _) = Device::create_with_clock(Box::new(pfs_store::MemoryStore::new()), Default::default(), shared)?;
+/// assert_eq!(device.now_ns(), 1_000);
+/// clock.advance(5);
+/// assert_eq!(device.now_ns(), 1_005);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub type SharedClock = Arc<dyn Clock + Sync>;
 
 impl Device {
@@ -167,6 +280,23 @@ impl Device {
     }
 
     /// [`Device::create`] on a given clock (tests and simulations: a `ManualClock`).
+    ///
+    /// ```
+    /// use pfs_client::Device;
+    /// use pfs_protocol::ManualClock;
+    ///
+    /// let clock = ManualClock::new(1_700_000_000_000_000_000);
+    /// let (mut alice, phrase) = Device::create_with_clock(
+    ///     Box::new(pfs_store::MemoryStore::new()),
+    ///     pfs_protocol::Config::default(),
+    ///     std::sync::Arc::new(clock.clone()),
+    /// )?;
+    /// assert_eq!(phrase.split(' ').count(), 12);
+    /// // the engine's bundle is timestamped by the same clock
+    /// let bundle = alice.engine.own_bundle()?;
+    /// assert_eq!(bundle.timestamp, 1_700_000_000_000_000_000);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn create_with_clock(
         store: Box<dyn Store>,
         config: Config,
@@ -180,6 +310,21 @@ impl Device {
     }
 
     /// Recovers an account from its phrase into `store` (a new installation).
+    ///
+    /// ```
+    /// use pfs_client::{Device, DeviceError};
+    /// let new = || Device::create(Box::new(pfs_store::MemoryStore::new()), pfs_protocol::Config::default());
+    /// let (laptop, phrase) = new()?;
+    /// let phone = Device::recover(Box::new(pfs_store::MemoryStore::new()), Default::default(), &phrase)?;
+    /// assert_eq!(phone.identity(), laptop.identity());
+    /// assert_ne!(phone.installation_id(), laptop.installation_id());
+    /// // a word that is not in the BIP39 list
+    /// let mut words: Vec<&str> = phrase.split(' ').collect();
+    /// words[0] = "notaword";
+    /// let wrong = Device::recover(Box::new(pfs_store::MemoryStore::new()), Default::default(), &words.join(" "));
+    /// assert!(matches!(wrong, Err(DeviceError::Mnemonic(_))));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn recover(
         store: Box<dyn Store>,
         config: Config,
@@ -240,6 +385,22 @@ impl Device {
     }
 
     /// [`Device::open`] on a given clock.
+    ///
+    /// ```
+    /// use pfs_client::Device;
+    /// use pfs_client::device::open_store;
+    /// use pfs_protocol::ManualClock;
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("s.sqlite");
+    /// let (created, _) = Device::create(Box::new(open_store(&path, b"pw", Some(1))?), Default::default())?;
+    /// let identity = created.identity();
+    /// drop(created);
+    /// let clock = ManualClock::new(42);
+    /// let opened = Device::open_with_clock(Box::new(open_store(&path, b"pw", Some(1))?), Default::default(), std::sync::Arc::new(clock))?;
+    /// assert_eq!((opened.identity(), opened.now_ns()), (identity, 42));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn open_with_clock(
         mut store: Box<dyn Store>,
         config: Config,
@@ -265,21 +426,56 @@ impl Device {
     }
 
     /// A copy of the identity key, for the application layer's signatures.
+    ///
+    /// ```
+    /// use pfs_client::Device;
+    /// let new = || Device::create(Box::new(pfs_store::MemoryStore::new()), pfs_protocol::Config::default());
+    /// let (alice, _) = new()?;
+    /// assert_eq!(alice.signing_key().public_key(), alice.identity());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn signing_key(&self) -> SecretKey {
         self.secret.clone()
     }
 
     /// Our identity (chat key).
+    ///
+    /// ```
+    /// use pfs_client::Device;
+    /// let new = || Device::create(Box::new(pfs_store::MemoryStore::new()), pfs_protocol::Config::default());
+    /// let ((alice, _), (bob, _)) = (new()?, new()?);
+    /// assert_ne!(alice.identity(), bob.identity());
+    /// assert_eq!(alice.identity().to_compressed().len(), 33);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn identity(&self) -> PublicKey {
         self.engine.identity().clone()
     }
 
     /// The device's time, Unix nanoseconds (its clock: the system's unless one was given).
+    ///
+    /// ```
+    /// use pfs_client::Device;
+    /// let new = || Device::create(Box::new(pfs_store::MemoryStore::new()), pfs_protocol::Config::default());
+    /// let (alice, _) = new()?;
+    /// // the system clock unless one was given
+    /// assert!((alice.now_ns() - pfs_client::device::now_ns()).abs() < 60_000_000_000);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn now_ns(&self) -> i64 {
         self.clock.now_ns()
     }
 
     /// Our installation id.
+    ///
+    /// ```
+    /// use pfs_client::Device;
+    /// let new = || Device::create(Box::new(pfs_store::MemoryStore::new()), pfs_protocol::Config::default());
+    /// let ((alice, _), (bob, _)) = (new()?, new()?);
+    /// assert_ne!(alice.installation_id(), bob.installation_id());
+    /// assert!(!alice.installation_id().as_str().is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn installation_id(&self) -> InstallationId {
         self.engine.installation().clone()
     }
@@ -301,6 +497,18 @@ impl Device {
 
     /// The contact-code topic of `pk` and its key: `0x<hex>-contact-code`, the key
     /// PBKDF2 of that string (status-go's contact-code filter); learnt once.
+    ///
+    /// ```
+    /// use pfs_client::Device;
+    /// use pfs_transport::{SymKey, Topic, status, waku};
+    /// let new = || Device::create(Box::new(pfs_store::MemoryStore::new()), pfs_protocol::Config::default());
+    /// let ((mut alice, _), (bob, _)) = (new()?, new()?);
+    /// let (topic, key) = alice.contact_code_key(&bob.identity())?;
+    /// let chat_id = status::contact_code_chat_id(&bob.identity());
+    /// assert_eq!(topic, waku::content_topic(&Topic::from_string(&chat_id)));
+    /// assert_eq!(key, SymKey::from_password(&chat_id)?);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn contact_code_key(&mut self, pk: &PublicKey) -> Result<(String, SymKey), DeviceError> {
         let chat_id = pfs_transport::status::contact_code_chat_id(pk);
         let topic = waku::content_topic(&pfs_transport::Topic::from_string(&chat_id));
@@ -316,6 +524,21 @@ impl Device {
     /// The content topics this device receives on: our partitioned topic (ECIES), the
     /// negotiated topic shared with each contact (AES-GCM) and each contact's contact-code
     /// topic (their advertisements), as status-go's filters.
+    ///
+    /// ```
+    /// use pfs_client::Device;
+    /// use pfs_transport::{status, waku};
+    /// let new = || Device::create(Box::new(pfs_store::MemoryStore::new()), pfs_protocol::Config::default());
+    /// let ((mut alice, _), (bob, _)) = (new()?, new()?);
+    /// let partitioned = waku::content_topic(&status::partitioned_topic(&alice.identity()));
+    /// assert_eq!(alice.content_topics()?, [partitioned.clone()]);
+    /// alice.engine.add_contact_key(&bob.identity(), None)?;
+    /// // and, for Bob, the negotiated topic and his contact-code topic
+    /// let topics = alice.content_topics()?;
+    /// assert_eq!(topics.len(), 3);
+    /// assert!(topics.contains(&partitioned) && topics.contains(&alice.contact_code_key(&bob.identity())?.0));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn content_topics(&mut self) -> Result<Vec<String>, DeviceError> {
         let mut topics = vec![waku::content_topic(
             &pfs_transport::status::partitioned_topic(&self.identity()),
@@ -364,6 +587,31 @@ impl Device {
     /// `SendPrivateWithSharedSecret` does. We read such messages from contacts
     /// ([`Device::content_topics`]); we send on the partitioned topic by default because a
     /// recovered installation of the recipient does not listen on negotiated topics yet.
+    ///
+    /// ```
+    /// use pfs_client::Device;
+    /// use pfs_protocol::MessageId;
+    /// use pfs_transport::{status, waku};
+    /// let new = || Device::create(Box::new(pfs_store::MemoryStore::new()), pfs_protocol::Config::default());
+    /// let ((mut alice, _), (mut bob, _)) = (new()?, new()?);
+    /// alice.engine.process_bundle(&bob.engine.own_bundle()?)?;
+    /// let first = alice.engine.encrypt_for(&bob.identity(), b"hi", false)?;
+    /// bob.engine.decrypt(&alice.identity(), &first.bytes, &MessageId::from(b"1"))?;
+    /// let reply = bob.engine.encrypt_for(&alice.identity(), b"hello", false)?;
+    /// alice.engine.decrypt(&bob.identity(), &reply.bytes, &MessageId::from(b"2"))?;
+    /// // Bob's installation has now spoken protocol version >= 1 to Alice: the secret is agreed
+    /// let out = alice.engine.encrypt_for(&bob.identity(), b"again", false)?;
+    /// let secret = out.agreed_secret.clone().ok_or("agreed secret")?;
+    /// let negotiated = alice.seal_with(&out, 1, true)?;
+    /// assert_eq!(negotiated.content_topic, waku::content_topic(&status::negotiated_topic(&secret)));
+    /// // without it: ECIES on Bob's partitioned topic
+    /// let partitioned = alice.seal_with(&out, 1, false)?;
+    /// assert_eq!(partitioned.content_topic, waku::content_topic(&status::partitioned_topic(&bob.identity())));
+    /// bob.engine.add_contact_key(&alice.identity(), None)?; // Bob listens on the negotiated topic
+    /// let opened = bob.open_message(&pfs_transport::transport::CarriedMessage::on_default_shard(negotiated))?;
+    /// assert_eq!(opened.sender, alice.identity());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn seal_with(
         &mut self,
         out: &Outgoing,
@@ -414,6 +662,17 @@ impl Device {
 
     /// Opens an encoded WakuMessage (as `pfs send` prints it) travelling on the default
     /// pubsub topic.
+    ///
+    /// ```
+    /// use pfs_client::{Device, OpenFailure};
+    /// let new = || Device::create(Box::new(pfs_store::MemoryStore::new()), pfs_protocol::Config::default());
+    /// let ((mut alice, _), (mut bob, _)) = (new()?, new()?);
+    /// let out = alice.engine.encrypt_for(&bob.identity(), b"hi", false)?;
+    /// let bytes = pfs_transport::waku::encode_message(&alice.seal(&out, 1)?);
+    /// assert_eq!(bob.open_bytes(&bytes)?.sender, alice.identity());
+    /// assert!(matches!(bob.open_bytes(&bytes[..bytes.len() - 1]), Err(OpenFailure::Malformed(_))));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn open_bytes(&mut self, bytes: &[u8]) -> Result<Opened, OpenFailure> {
         let msg =
             waku::decode_message(bytes, MAX_MESSAGE_SIZE + 1024).map_err(OpenFailure::Malformed)?;
@@ -422,6 +681,18 @@ impl Device {
 
     /// Opens a message and recovers its signer: with the negotiated key when it is on a
     /// topic negotiated with a contact, else with our identity key (ECIES).
+    ///
+    /// ```
+    /// use pfs_client::{Device, OpenFailure};
+    /// use pfs_transport::transport::CarriedMessage;
+    /// let new = || Device::create(Box::new(pfs_store::MemoryStore::new()), pfs_protocol::Config::default());
+    /// let ((mut alice, _), (mut bob, _), (mut carol, _)) = (new()?, new()?, new()?);
+    /// let out = alice.engine.encrypt_for(&bob.identity(), b"hi", false)?;
+    /// let carried = CarriedMessage::on_default_shard(alice.seal(&out, 1)?);
+    /// assert_eq!(bob.open_message(&carried)?.payload, out.bytes);
+    /// assert!(matches!(carol.open_message(&carried), Err(OpenFailure::NotForUs)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn open_message(&mut self, carried: &CarriedMessage) -> Result<Opened, OpenFailure> {
         let partitioned =
             waku::content_topic(&pfs_transport::status::partitioned_topic(&self.identity()));
@@ -453,6 +724,19 @@ impl Device {
 
     /// True when `payload` (from `sender`) is a message this very installation sent
     /// (our own-devices copy coming back on our own topic).
+    ///
+    /// ```
+    /// use pfs_client::Device;
+    /// let new = || Device::create(Box::new(pfs_store::MemoryStore::new()), pfs_protocol::Config::default());
+    /// let ((mut laptop, phrase), (bob, _)) = (new()?, new()?);
+    /// let phone = Device::recover(Box::new(pfs_store::MemoryStore::new()), Default::default(), &phrase)?;
+    /// let out = laptop.engine.encrypt_for(&bob.identity(), b"hi", false)?;
+    /// assert!(laptop.is_own_echo(&laptop.identity(), &out.bytes));
+    /// // the same account's other installation did not send it
+    /// assert!(!phone.is_own_echo(&laptop.identity(), &out.bytes));
+    /// assert!(!bob.is_own_echo(&laptop.identity(), &out.bytes));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn is_own_echo(&self, sender: &PublicKey, payload: &[u8]) -> bool {
         if *sender != self.identity() {
             return false;

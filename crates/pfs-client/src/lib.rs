@@ -58,6 +58,41 @@ pub use pfs_x3dh::InstallationId;
 pub use device::{Device, DeviceError, OpenFailure, Opened, SharedClock};
 
 /// How the client behaves.
+///
+/// ```
+/// # use pfs_client::{ClientConfig, ClientEvent, Core, Device, SharedClock};
+/// # use pfs_app::messenger::Event;
+/// # fn core(clock: &pfs_protocol::ManualClock) -> Result<Core, Box<dyn std::error::Error>> {
+/// #     let shared: SharedClock = std::sync::Arc::new(clock.clone());
+/// #     let (device, _) = Device::create_with_clock(
+/// #         Box::new(pfs_store::MemoryStore::new()),
+/// #         pfs_protocol::Config::default(),
+/// #         shared,
+/// #     )?;
+/// #     Ok(Core::new(device, ClientConfig::default()))
+/// # }
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let clock = pfs_protocol::ManualClock::new(1_700_000_000_000_000_000);
+/// assert_eq!(ClientConfig::default().pubsub_topic, "/waku/2/rs/16/32"); // cluster 16, shard 32
+/// assert_eq!(ClientConfig::default().advert_interval_ms, Some(6 * 3_600_000)); // status-go: 6 h
+/// // raw mode: bare-protocol plaintexts, no application layer
+/// let raw = |c: &pfs_protocol::ManualClock| -> Result<Core, Box<dyn std::error::Error>> {
+///     let (device, _) = Device::create_with_clock(Box::new(pfs_store::MemoryStore::new()), Default::default(), std::sync::Arc::new(c.clone()))?;
+///     Ok(Core::new(device, ClientConfig { raw: true, ..ClientConfig::default() }))
+/// };
+/// let (mut alice, mut bob) = (raw(&clock)?, raw(&clock)?);
+/// alice.send_text(&bob.identity(), "plain")?;
+/// let mut got = Vec::new();
+/// for sealed in alice.take_messages() {
+///     for event in bob.handle(&sealed.carried)? {
+///         if let ClientEvent::Raw { plaintext, .. } = event {
+///             got.push(plaintext);
+///         }
+///     }
+/// }
+/// assert_eq!(got, [b"plain".to_vec()]);
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
     /// The application layer's configuration (resends, limits).
@@ -95,6 +130,32 @@ impl Default for ClientConfig {
 }
 
 /// Why a client operation failed.
+///
+/// ```
+/// # use pfs_client::{Client, ClientConfig, ClientEvent, Device};
+/// # use pfs_app::messenger::Event;
+/// # use pfs_transport::transport::InMemoryTransport;
+/// # fn client(net: &InMemoryTransport) -> Result<Client, Box<dyn std::error::Error>> {
+/// #     let (device, _) = Device::create(Box::new(pfs_store::MemoryStore::new()), Default::default())?;
+/// #     Ok(Client::new(device, Box::new(net.clone()), ClientConfig::default()))
+/// # }
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let net = InMemoryTransport::new();
+/// use pfs_client::{ClientError, Fault};
+/// let mut alice = client(&net)?;
+/// // poll before listen
+/// let err = alice.poll(std::time::Duration::ZERO).unwrap_err();
+/// assert!(matches!(err, ClientError::NotListening));
+/// assert_eq!(err.fault(), Fault::Local);
+/// // a network that takes nothing this large
+/// let tiny = InMemoryTransport::new().with_max_message_size(100);
+/// let (device, _) = Device::create(Box::new(pfs_store::MemoryStore::new()), Default::default())?;
+/// let mut carol = Client::new(device, Box::new(tiny), ClientConfig::default());
+/// let err = carol.send_text(&alice.identity(), "hi").unwrap_err();
+/// assert!(matches!(err, ClientError::Transport(_)));
+/// assert_eq!(err.fault(), Fault::Transient);
+/// # Ok(()) }
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ClientError {
@@ -125,6 +186,30 @@ impl From<EngineError> for ClientError {
 }
 
 /// Who is at fault for a failure, for callers that decide whether to retry.
+///
+/// ```
+/// # use pfs_client::{ClientConfig, ClientEvent, Core, Device, SharedClock};
+/// # use pfs_app::messenger::Event;
+/// # fn core(clock: &pfs_protocol::ManualClock) -> Result<Core, Box<dyn std::error::Error>> {
+/// #     let shared: SharedClock = std::sync::Arc::new(clock.clone());
+/// #     let (device, _) = Device::create_with_clock(
+/// #         Box::new(pfs_store::MemoryStore::new()),
+/// #         pfs_protocol::Config::default(),
+/// #         shared,
+/// #     )?;
+/// #     Ok(Core::new(device, ClientConfig::default()))
+/// # }
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let clock = pfs_protocol::ManualClock::new(1_700_000_000_000_000_000);
+/// use pfs_client::{DropCause, Fault};
+/// let (mut alice, mut bob) = (core(&clock)?, core(&clock)?);
+/// alice.send_text(&bob.identity(), "hi")?;
+/// let mut carried = alice.take_messages().remove(0).carried;
+/// carried.message.version = None; // not payload version 1: the peer's fault
+/// let events = bob.handle(&carried)?;
+/// assert!(matches!(events[..], [ClientEvent::Dropped { fault: Fault::Peer, cause: DropCause::Unreadable(_), .. }]));
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fault {
     /// The received bytes are bad (forged, malformed, replayed): drop them.
@@ -137,6 +222,14 @@ pub enum Fault {
 
 impl ClientError {
     /// Who is at fault.
+    ///
+    /// ```
+    /// use pfs_client::{ClientError, Fault};
+    /// use pfs_transport::transport::TransportError;
+    ///
+    /// assert_eq!(ClientError::from(TransportError::Timeout).fault(), Fault::Transient);
+    /// assert_eq!(ClientError::NotListening.fault(), Fault::Local);
+    /// ```
     pub fn fault(&self) -> Fault {
         match self {
             Self::Transport(_) => Fault::Transient,
@@ -147,6 +240,45 @@ impl ClientError {
 }
 
 /// Why a received message was dropped.
+///
+/// ```
+/// # use pfs_client::{ClientConfig, ClientEvent, Core, Device, SharedClock};
+/// # use pfs_app::messenger::Event;
+/// # fn core(clock: &pfs_protocol::ManualClock) -> Result<Core, Box<dyn std::error::Error>> {
+/// #     let shared: SharedClock = std::sync::Arc::new(clock.clone());
+/// #     let (device, _) = Device::create_with_clock(
+/// #         Box::new(pfs_store::MemoryStore::new()),
+/// #         pfs_protocol::Config::default(),
+/// #         shared,
+/// #     )?;
+/// #     Ok(Core::new(device, ClientConfig::default()))
+/// # }
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let clock = pfs_protocol::ManualClock::new(1_700_000_000_000_000_000);
+/// use pfs_client::{DropCause, OpenFailure};
+/// let (mut alice, mut bob) = (core(&clock)?, core(&clock)?);
+/// alice.send_text(&bob.identity(), "hi")?;
+/// let sealed = alice.take_messages().remove(0);
+/// bob.handle(&sealed.carried)?;
+/// // a WakuMessage that opens but carries no ProtocolMessage
+/// let out = pfs_protocol::Outgoing {
+///     recipient: bob.identity(),
+///     bytes: b"not a protocol message".to_vec(),
+///     kind: pfs_protocol::OutgoingKind::Message,
+///     targeted: Vec::new(),
+///     entries: Vec::new(),
+///     forward_secret: false,
+///     agreed_secret: None,
+/// };
+/// let junk = alice.device().seal(&out, 1_700_000_000_000_000_000)?;
+/// let events = bob.handle(&pfs_transport::transport::CarriedMessage::on_default_shard(junk))?;
+/// assert!(matches!(events[..], [ClientEvent::Dropped { cause: DropCause::Engine(_), .. }]));
+/// // not payload version 1
+/// let mut v0 = sealed.carried.clone();
+/// v0.message.version = None;
+/// assert!(matches!(bob.handle(&v0)?[..], [ClientEvent::Dropped { cause: DropCause::Unreadable(OpenFailure::Rejected(_)), .. }]));
+/// # Ok(()) }
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum DropCause {
@@ -165,6 +297,28 @@ pub enum DropCause {
 }
 
 /// Why a received message was skipped without being an error.
+///
+/// ```
+/// # use pfs_client::{ClientConfig, ClientEvent, Core, Device, SharedClock};
+/// # use pfs_app::messenger::Event;
+/// # fn core(clock: &pfs_protocol::ManualClock) -> Result<Core, Box<dyn std::error::Error>> {
+/// #     let shared: SharedClock = std::sync::Arc::new(clock.clone());
+/// #     let (device, _) = Device::create_with_clock(
+/// #         Box::new(pfs_store::MemoryStore::new()),
+/// #         pfs_protocol::Config::default(),
+/// #         shared,
+/// #     )?;
+/// #     Ok(Core::new(device, ClientConfig::default()))
+/// # }
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let clock = pfs_protocol::ManualClock::new(1_700_000_000_000_000_000);
+/// use pfs_client::SkipReason;
+/// let (mut alice, bob, mut carol) = (core(&clock)?, core(&clock)?, core(&clock)?);
+/// alice.send_text(&bob.identity(), "for Bob")?;
+/// let sealed = alice.take_messages().remove(0);
+/// assert!(matches!(carol.handle(&sealed.carried)?[..], [ClientEvent::Skipped { reason: SkipReason::NotForUs }]));
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SkipReason {
     /// Our key cannot open it: it is for someone else.
@@ -178,6 +332,41 @@ pub enum SkipReason {
 }
 
 /// What happened, as the client reports it.
+///
+/// ```
+/// # use pfs_client::{ClientConfig, ClientEvent, Core, Device, SharedClock};
+/// # use pfs_app::messenger::Event;
+/// # fn core(clock: &pfs_protocol::ManualClock) -> Result<Core, Box<dyn std::error::Error>> {
+/// #     let shared: SharedClock = std::sync::Arc::new(clock.clone());
+/// #     let (device, _) = Device::create_with_clock(
+/// #         Box::new(pfs_store::MemoryStore::new()),
+/// #         pfs_protocol::Config::default(),
+/// #         shared,
+/// #     )?;
+/// #     Ok(Core::new(device, ClientConfig::default()))
+/// # }
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let clock = pfs_protocol::ManualClock::new(1_700_000_000_000_000_000);
+/// let (mut alice, mut bob) = (core(&clock)?, core(&clock)?);
+/// alice.send_text(&bob.identity(), "hi")?;
+/// let events = bob.handle(&alice.take_messages().remove(0).carried)?;
+/// // what the engine saw, the devices it learnt, then the content
+/// let [
+///     ClientEvent::Received { from, forward_secret, contact_request, sent_ns, .. },
+///     ClientEvent::DevicesSeen { installations },
+///     ClientEvent::App(Event::Text { message, .. }),
+/// ] = &events[..] else {
+///     return Err(format!("unexpected events {events:?}").into());
+/// };
+/// assert_eq!(from, &alice.identity());
+/// assert!(!forward_secret, "Alice had no bundle of Bob's");
+/// assert!(contact_request, "Alice is not Bob's contact");
+/// assert_eq!(*sent_ns, 1_700_000_000_000_000_000);
+/// assert_eq!(message.text, "hi");
+/// // Alice's installation, learnt from the bundle in her message
+/// assert_eq!(installations[..], [(alice.identity(), alice.device().installation_id())]);
+/// # Ok(()) }
+/// ```
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum ClientEvent {
@@ -244,6 +433,26 @@ pub enum ClientEvent {
 }
 
 /// What a send did.
+///
+/// ```
+/// # use pfs_client::{Client, ClientConfig, ClientEvent, Device};
+/// # use pfs_app::messenger::Event;
+/// # use pfs_transport::transport::InMemoryTransport;
+/// # fn client(net: &InMemoryTransport) -> Result<Client, Box<dyn std::error::Error>> {
+/// #     let (device, _) = Device::create(Box::new(pfs_store::MemoryStore::new()), Default::default())?;
+/// #     Ok(Client::new(device, Box::new(net.clone()), ClientConfig::default()))
+/// # }
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let net = InMemoryTransport::new();
+/// let (mut alice, mut bob) = (client(&net)?, client(&net)?);
+/// bob.listen()?;
+/// let report = alice.send_text(&bob.identity(), "hi")?;
+/// assert_eq!((report.published, report.unpublished), (1, 0));
+/// assert!(report.relay_peers >= 1);
+/// assert_eq!(report.message_ids.len(), 1);
+/// assert!(!report.forward_secret);
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SendReport {
     /// status-go ids of the application messages sent.
@@ -259,6 +468,30 @@ pub struct SendReport {
 }
 
 /// A sealed WakuMessage to publish, with what it is.
+///
+/// ```
+/// # use pfs_client::{ClientConfig, ClientEvent, Core, Device, SharedClock};
+/// # use pfs_app::messenger::Event;
+/// # fn core(clock: &pfs_protocol::ManualClock) -> Result<Core, Box<dyn std::error::Error>> {
+/// #     let shared: SharedClock = std::sync::Arc::new(clock.clone());
+/// #     let (device, _) = Device::create_with_clock(
+/// #         Box::new(pfs_store::MemoryStore::new()),
+/// #         pfs_protocol::Config::default(),
+/// #         shared,
+/// #     )?;
+/// #     Ok(Core::new(device, ClientConfig::default()))
+/// # }
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let clock = pfs_protocol::ManualClock::new(1_700_000_000_000_000_000);
+/// let (mut alice, bob) = (core(&clock)?, core(&clock)?);
+/// alice.send_text(&bob.identity(), "hi")?;
+/// let sealed = alice.take_messages().remove(0);
+/// assert_eq!(sealed.kind, pfs_protocol::OutgoingKind::Message);
+/// assert_eq!(sealed.recipient, bob.identity());
+/// assert_eq!(sealed.carried.message.version, Some(1));
+/// assert!(!sealed.forward_secret && sealed.entries.len() == 1);
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone)]
 pub struct Sealed {
     /// The message and its pubsub topic.
@@ -276,6 +509,33 @@ pub struct Sealed {
 /// The client without a network: one account's engine and application layer. Every
 /// operation queues the WakuMessages it wants published ([`Core::take_messages`]); the
 /// caller (the [`Client`], or a tool that prints them) delivers them.
+///
+/// ```
+/// # use pfs_client::{ClientConfig, ClientEvent, Core, Device, SharedClock};
+/// # use pfs_app::messenger::Event;
+/// # fn core(clock: &pfs_protocol::ManualClock) -> Result<Core, Box<dyn std::error::Error>> {
+/// #     let shared: SharedClock = std::sync::Arc::new(clock.clone());
+/// #     let (device, _) = Device::create_with_clock(
+/// #         Box::new(pfs_store::MemoryStore::new()),
+/// #         pfs_protocol::Config::default(),
+/// #         shared,
+/// #     )?;
+/// #     Ok(Core::new(device, ClientConfig::default()))
+/// # }
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let clock = pfs_protocol::ManualClock::new(1_700_000_000_000_000_000);
+/// let (mut alice, mut bob) = (core(&clock)?, core(&clock)?);
+/// alice.send_text(&bob.identity(), "hi")?;
+/// assert_eq!(alice.unacknowledged()?, 1);
+/// for sealed in alice.take_messages() {
+///     bob.handle(&sealed.carried)?;
+/// }
+/// for sealed in bob.take_messages() {
+///     alice.handle(&sealed.carried)?; // Bob's ack
+/// }
+/// assert_eq!(alice.unacknowledged()?, 0);
+/// # Ok(()) }
+/// ```
 pub struct Core {
     device: Device,
     messenger: Messenger,
@@ -296,6 +556,24 @@ impl std::fmt::Debug for Core {
 }
 
 /// One account, connected: see the crate documentation.
+///
+/// ```
+/// # use pfs_client::{Client, ClientConfig, ClientEvent, Device};
+/// # use pfs_app::messenger::Event;
+/// # use pfs_transport::transport::InMemoryTransport;
+/// # fn client(net: &InMemoryTransport) -> Result<Client, Box<dyn std::error::Error>> {
+/// #     let (device, _) = Device::create(Box::new(pfs_store::MemoryStore::new()), Default::default())?;
+/// #     Ok(Client::new(device, Box::new(net.clone()), ClientConfig::default()))
+/// # }
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let net = InMemoryTransport::new();
+/// let (mut alice, mut bob) = (client(&net)?, client(&net)?);
+/// bob.listen()?;
+/// alice.send_text(&bob.identity(), "hello")?;
+/// let events = bob.poll(std::time::Duration::from_secs(2))?;
+/// assert!(events.iter().any(|e| matches!(e, ClientEvent::App(Event::Text { message, .. }) if message.text == "hello")));
+/// # Ok(()) }
+/// ```
 pub struct Client {
     core: Core,
     transport: Box<dyn Transport>,
@@ -350,6 +628,17 @@ impl RecordStore for Records<'_, '_> {
 /// Runs `f` with `messenger` on the application records of `device`'s store, in one
 /// transaction (committed when `f` succeeds): for tools that drive the application layer
 /// themselves instead of through a [`Core`].
+///
+/// ```
+/// use pfs_app::messenger::{Config, Messenger};
+/// use pfs_client::Device;
+///
+/// let (mut device, _) = Device::create(Box::new(pfs_store::MemoryStore::new()), Default::default())?;
+/// let messenger = Messenger::new(device.signing_key(), Config::default());
+/// let pending = pfs_client::with_app_records(&mut device, &messenger, |m, r| m.unacknowledged(r))?;
+/// assert_eq!(pending, 0);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn with_app_records<T>(
     device: &mut Device,
     messenger: &Messenger,
@@ -415,6 +704,27 @@ impl Core {
     }
 
     /// The device, giving up the core (to build a [`Client`] on it).
+    ///
+    /// ```
+    /// # use pfs_client::{ClientConfig, ClientEvent, Core, Device, SharedClock};
+    /// # use pfs_app::messenger::Event;
+    /// # fn core(clock: &pfs_protocol::ManualClock) -> Result<Core, Box<dyn std::error::Error>> {
+    /// #     let shared: SharedClock = std::sync::Arc::new(clock.clone());
+    /// #     let (device, _) = Device::create_with_clock(
+    /// #         Box::new(pfs_store::MemoryStore::new()),
+    /// #         pfs_protocol::Config::default(),
+    /// #         shared,
+    /// #     )?;
+    /// #     Ok(Core::new(device, ClientConfig::default()))
+    /// # }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let clock = pfs_protocol::ManualClock::new(1_700_000_000_000_000_000);
+    /// let alice = core(&clock)?;
+    /// let identity = alice.identity();
+    /// let device = alice.into_device();
+    /// assert_eq!(device.identity(), identity);
+    /// # Ok(()) }
+    /// ```
     pub fn into_device(self) -> Device {
         self.device
     }
@@ -448,16 +758,76 @@ impl Core {
     }
 
     /// The configuration.
+    ///
+    /// ```
+    /// # use pfs_client::{ClientConfig, ClientEvent, Core, Device, SharedClock};
+    /// # use pfs_app::messenger::Event;
+    /// # fn core(clock: &pfs_protocol::ManualClock) -> Result<Core, Box<dyn std::error::Error>> {
+    /// #     let shared: SharedClock = std::sync::Arc::new(clock.clone());
+    /// #     let (device, _) = Device::create_with_clock(
+    /// #         Box::new(pfs_store::MemoryStore::new()),
+    /// #         pfs_protocol::Config::default(),
+    /// #         shared,
+    /// #     )?;
+    /// #     Ok(Core::new(device, ClientConfig::default()))
+    /// # }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let clock = pfs_protocol::ManualClock::new(1_700_000_000_000_000_000);
+    /// let alice = core(&clock)?;
+    /// assert_eq!(alice.config().segment_size, ClientConfig::default().segment_size);
+    /// assert!(!alice.config().raw);
+    /// # Ok(()) }
+    /// ```
     pub fn config(&self) -> &ClientConfig {
         &self.config
     }
 
     /// Our identity (chat key).
+    ///
+    /// ```
+    /// # use pfs_client::{ClientConfig, ClientEvent, Core, Device, SharedClock};
+    /// # use pfs_app::messenger::Event;
+    /// # fn core(clock: &pfs_protocol::ManualClock) -> Result<Core, Box<dyn std::error::Error>> {
+    /// #     let shared: SharedClock = std::sync::Arc::new(clock.clone());
+    /// #     let (device, _) = Device::create_with_clock(
+    /// #         Box::new(pfs_store::MemoryStore::new()),
+    /// #         pfs_protocol::Config::default(),
+    /// #         shared,
+    /// #     )?;
+    /// #     Ok(Core::new(device, ClientConfig::default()))
+    /// # }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let clock = pfs_protocol::ManualClock::new(1_700_000_000_000_000_000);
+    /// let (mut alice, bob) = (core(&clock)?, core(&clock)?);
+    /// assert_ne!(alice.identity(), bob.identity());
+    /// assert_eq!(alice.identity(), alice.device().identity());
+    /// # Ok(()) }
+    /// ```
     pub fn identity(&self) -> PublicKey {
         self.device.identity()
     }
 
     /// The device (engine, contacts, installations).
+    ///
+    /// ```
+    /// # use pfs_client::{ClientConfig, ClientEvent, Core, Device, SharedClock};
+    /// # use pfs_app::messenger::Event;
+    /// # fn core(clock: &pfs_protocol::ManualClock) -> Result<Core, Box<dyn std::error::Error>> {
+    /// #     let shared: SharedClock = std::sync::Arc::new(clock.clone());
+    /// #     let (device, _) = Device::create_with_clock(
+    /// #         Box::new(pfs_store::MemoryStore::new()),
+    /// #         pfs_protocol::Config::default(),
+    /// #         shared,
+    /// #     )?;
+    /// #     Ok(Core::new(device, ClientConfig::default()))
+    /// # }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let clock = pfs_protocol::ManualClock::new(1_700_000_000_000_000_000);
+    /// let (mut alice, bob) = (core(&clock)?, core(&clock)?);
+    /// alice.device().engine.add_contact_key(&bob.identity(), None)?;
+    /// assert_eq!(alice.device().engine.contacts()?.len(), 1);
+    /// # Ok(()) }
+    /// ```
     pub fn device(&mut self) -> &mut Device {
         &mut self.device
     }
@@ -564,6 +934,37 @@ impl Core {
 
     /// Accepts the contact request `request_id` of `from`: marks them accepted and tells
     /// them (`AcceptContactRequest` + `ContactUpdate`).
+    ///
+    /// ```
+    /// # use pfs_client::{ClientConfig, ClientEvent, Core, Device, SharedClock};
+    /// # use pfs_app::messenger::Event;
+    /// # fn core(clock: &pfs_protocol::ManualClock) -> Result<Core, Box<dyn std::error::Error>> {
+    /// #     let shared: SharedClock = std::sync::Arc::new(clock.clone());
+    /// #     let (device, _) = Device::create_with_clock(
+    /// #         Box::new(pfs_store::MemoryStore::new()),
+    /// #         pfs_protocol::Config::default(),
+    /// #         shared,
+    /// #     )?;
+    /// #     Ok(Core::new(device, ClientConfig::default()))
+    /// # }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let clock = pfs_protocol::ManualClock::new(1_700_000_000_000_000_000);
+    /// let (mut alice, mut bob) = (core(&clock)?, core(&clock)?);
+    /// alice.send_contact_request(&bob.identity(), "it's Alice")?;
+    /// let mut request = None;
+    /// for sealed in alice.take_messages() {
+    ///     for event in bob.handle(&sealed.carried)? {
+    ///         if let ClientEvent::App(Event::ContactRequest { id, .. }) = event {
+    ///             request = Some(id);
+    ///         }
+    ///     }
+    /// }
+    /// bob.accept_contact_request(&alice.identity(), &request.ok_or("no request")?)?;
+    /// assert_eq!(bob.device().engine.contacts()?[0].state, pfs_store::ContactState::Accepted);
+    /// let accepted = bob.take_messages().iter().map(|s| alice.handle(&s.carried)).collect::<Result<Vec<_>, _>>()?;
+    /// assert!(accepted.iter().flatten().any(|e| matches!(e, ClientEvent::App(Event::ContactAccepted { .. }))));
+    /// # Ok(()) }
+    /// ```
     pub fn accept_contact_request(
         &mut self,
         from: &PublicKey,
@@ -581,6 +982,34 @@ impl Core {
     /// Accepts `from` as a contact; when a contact request of theirs came through the
     /// application layer, tells them (`AcceptContactRequest` naming it + `ContactUpdate`),
     /// as a Status app does. Returns the send report when something was sent.
+    ///
+    /// ```
+    /// # use pfs_client::{ClientConfig, ClientEvent, Core, Device, SharedClock};
+    /// # use pfs_app::messenger::Event;
+    /// # fn core(clock: &pfs_protocol::ManualClock) -> Result<Core, Box<dyn std::error::Error>> {
+    /// #     let shared: SharedClock = std::sync::Arc::new(clock.clone());
+    /// #     let (device, _) = Device::create_with_clock(
+    /// #         Box::new(pfs_store::MemoryStore::new()),
+    /// #         pfs_protocol::Config::default(),
+    /// #         shared,
+    /// #     )?;
+    /// #     Ok(Core::new(device, ClientConfig::default()))
+    /// # }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let clock = pfs_protocol::ManualClock::new(1_700_000_000_000_000_000);
+    /// let (mut alice, mut bob, carol) = (core(&clock)?, core(&clock)?, core(&clock)?);
+    /// alice.send_contact_request(&bob.identity(), "it's Alice")?;
+    /// for sealed in alice.take_messages() {
+    ///     bob.handle(&sealed.carried)?;
+    /// }
+    /// // a request came through the application layer: Alice is told
+    /// let report = bob.accept_contact(&alice.identity())?.ok_or("a reply")?;
+    /// assert_eq!(report.message_ids.len(), 2); // AcceptContactRequest and ContactUpdate
+    /// // no request from Carol: only marked accepted
+    /// assert!(bob.accept_contact(&carol.identity())?.is_none());
+    /// assert!(bob.device().engine.contacts()?.iter().all(|c| c.state == pfs_store::ContactState::Accepted));
+    /// # Ok(()) }
+    /// ```
     pub fn accept_contact(&mut self, from: &PublicKey) -> Result<Option<SendReport>, ClientError> {
         let pending = if self.config.raw {
             None
@@ -721,6 +1150,32 @@ impl Core {
 
     /// Publishes our contact-code advertisement when it is due: never sent, older than
     /// the interval, or our bundle changed since (rotation, a new paired device).
+    ///
+    /// ```
+    /// # use pfs_client::{ClientConfig, ClientEvent, Core, Device, SharedClock};
+    /// # use pfs_app::messenger::Event;
+    /// # fn core(clock: &pfs_protocol::ManualClock) -> Result<Core, Box<dyn std::error::Error>> {
+    /// #     let shared: SharedClock = std::sync::Arc::new(clock.clone());
+    /// #     let (device, _) = Device::create_with_clock(
+    /// #         Box::new(pfs_store::MemoryStore::new()),
+    /// #         pfs_protocol::Config::default(),
+    /// #         shared,
+    /// #     )?;
+    /// #     Ok(Core::new(device, ClientConfig::default()))
+    /// # }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let clock = pfs_protocol::ManualClock::new(1_700_000_000_000_000_000);
+    /// let mut alice = core(&clock)?;
+    /// assert!(alice.advertise_if_due()?); // never sent
+    /// let me = alice.identity();
+    /// let advert = alice.take_messages().remove(0);
+    /// assert_eq!(advert.kind, pfs_protocol::OutgoingKind::Public);
+    /// assert_eq!(advert.carried.content_topic(), alice.device().contact_code_key(&me)?.0);
+    /// assert!(!alice.advertise_if_due()?); // just sent
+    /// clock.advance(6 * 3_600 * 1_000_000_000); // the 6 h interval
+    /// assert!(alice.advertise_if_due()?);
+    /// # Ok(()) }
+    /// ```
     pub fn advertise_if_due(&mut self) -> Result<bool, ClientError> {
         let Some(interval) = self.config.advert_interval_ms else {
             return Ok(false);
@@ -770,6 +1225,33 @@ impl Core {
     /// the application layer, queues the replies (acks, bundle replies), and reports what
     /// happened. A message that cannot be delivered is an event, not an error: errors are
     /// our own failures (store, sealing).
+    ///
+    /// ```
+    /// # use pfs_client::{ClientConfig, ClientEvent, Core, Device, SharedClock};
+    /// # use pfs_app::messenger::Event;
+    /// # fn core(clock: &pfs_protocol::ManualClock) -> Result<Core, Box<dyn std::error::Error>> {
+    /// #     let shared: SharedClock = std::sync::Arc::new(clock.clone());
+    /// #     let (device, _) = Device::create_with_clock(
+    /// #         Box::new(pfs_store::MemoryStore::new()),
+    /// #         pfs_protocol::Config::default(),
+    /// #         shared,
+    /// #     )?;
+    /// #     Ok(Core::new(device, ClientConfig::default()))
+    /// # }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let clock = pfs_protocol::ManualClock::new(1_700_000_000_000_000_000);
+    /// use pfs_client::SkipReason;
+    /// let (mut alice, mut bob, mut carol) = (core(&clock)?, core(&clock)?, core(&clock)?);
+    /// alice.send_text(&bob.identity(), "hi")?;
+    /// let sealed = alice.take_messages().remove(0);
+    /// // for Bob only: Carol skips it, it is no error
+    /// assert!(matches!(carol.handle(&sealed.carried)?[..], [ClientEvent::Skipped { reason: SkipReason::NotForUs }]));
+    /// let events = bob.handle(&sealed.carried)?;
+    /// assert!(events.iter().any(|e| matches!(e, ClientEvent::App(Event::Text { .. }))));
+    /// // the acknowledgement is queued for Alice
+    /// assert!(!bob.take_messages().is_empty());
+    /// # Ok(()) }
+    /// ```
     pub fn handle(&mut self, carried: &CarriedMessage) -> Result<Vec<ClientEvent>, ClientError> {
         let opened = match self.device.open_message(carried) {
             Ok(o) => o,
@@ -943,6 +1425,24 @@ impl Core {
 
 impl Client {
     /// A client for `device` over `transport`.
+    ///
+    /// ```
+    /// # use pfs_client::{Client, ClientConfig, ClientEvent, Device};
+    /// # use pfs_app::messenger::Event;
+    /// # use pfs_transport::transport::InMemoryTransport;
+    /// # fn client(net: &InMemoryTransport) -> Result<Client, Box<dyn std::error::Error>> {
+    /// #     let (device, _) = Device::create(Box::new(pfs_store::MemoryStore::new()), Default::default())?;
+    /// #     Ok(Client::new(device, Box::new(net.clone()), ClientConfig::default()))
+    /// # }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let net = InMemoryTransport::new();
+    /// let (device, _) = Device::create(Box::new(pfs_store::MemoryStore::new()), Default::default())?;
+    /// let identity = device.identity();
+    /// let mut client = Client::new(device, Box::new(net.clone()), ClientConfig::default());
+    /// assert_eq!(client.identity(), identity);
+    /// client.listen()?;
+    /// # Ok(()) }
+    /// ```
     pub fn new(device: Device, transport: Box<dyn Transport>, config: ClientConfig) -> Self {
         Self {
             core: Core::new(device, config),
@@ -952,22 +1452,90 @@ impl Client {
     }
 
     /// Our identity (chat key).
+    ///
+    /// ```
+    /// # use pfs_client::{Client, ClientConfig, ClientEvent, Device};
+    /// # use pfs_app::messenger::Event;
+    /// # use pfs_transport::transport::InMemoryTransport;
+    /// # fn client(net: &InMemoryTransport) -> Result<Client, Box<dyn std::error::Error>> {
+    /// #     let (device, _) = Device::create(Box::new(pfs_store::MemoryStore::new()), Default::default())?;
+    /// #     Ok(Client::new(device, Box::new(net.clone()), ClientConfig::default()))
+    /// # }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let net = InMemoryTransport::new();
+    /// let mut alice = client(&net)?;
+    /// let me = alice.identity();
+    /// assert_eq!(alice.device().identity(), me);
+    /// # Ok(()) }
+    /// ```
     pub fn identity(&self) -> PublicKey {
         self.core.identity()
     }
 
     /// The device (engine, contacts, installations).
+    ///
+    /// ```
+    /// # use pfs_client::{Client, ClientConfig, ClientEvent, Device};
+    /// # use pfs_app::messenger::Event;
+    /// # use pfs_transport::transport::InMemoryTransport;
+    /// # fn client(net: &InMemoryTransport) -> Result<Client, Box<dyn std::error::Error>> {
+    /// #     let (device, _) = Device::create(Box::new(pfs_store::MemoryStore::new()), Default::default())?;
+    /// #     Ok(Client::new(device, Box::new(net.clone()), ClientConfig::default()))
+    /// # }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let net = InMemoryTransport::new();
+    /// let (mut alice, bob) = (client(&net)?, client(&net)?);
+    /// alice.device().engine.add_contact_key(&bob.identity(), Some("Bob"))?;
+    /// assert_eq!(alice.device().engine.contacts()?[0].name.as_deref(), Some("Bob"));
+    /// # Ok(()) }
+    /// ```
     pub fn device(&mut self) -> &mut Device {
         self.core.device()
     }
 
     /// The core (the account without the network).
+    ///
+    /// ```
+    /// # use pfs_client::{Client, ClientConfig, ClientEvent, Device};
+    /// # use pfs_app::messenger::Event;
+    /// # use pfs_transport::transport::InMemoryTransport;
+    /// # fn client(net: &InMemoryTransport) -> Result<Client, Box<dyn std::error::Error>> {
+    /// #     let (device, _) = Device::create(Box::new(pfs_store::MemoryStore::new()), Default::default())?;
+    /// #     Ok(Client::new(device, Box::new(net.clone()), ClientConfig::default()))
+    /// # }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let net = InMemoryTransport::new();
+    /// let mut alice = client(&net)?;
+    /// let me = alice.identity();
+    /// assert_eq!(alice.core().identity(), me);
+    /// assert!(alice.core().take_messages().is_empty());
+    /// # Ok(()) }
+    /// ```
     pub fn core(&mut self) -> &mut Core {
         &mut self.core
     }
 
     /// Subscribes to the content topics we receive on (our partitioned topic and the topics
     /// negotiated with contacts). Call again after adding contacts.
+    ///
+    /// ```
+    /// # use pfs_client::{Client, ClientConfig, ClientEvent, Device};
+    /// # use pfs_app::messenger::Event;
+    /// # use pfs_transport::transport::InMemoryTransport;
+    /// # fn client(net: &InMemoryTransport) -> Result<Client, Box<dyn std::error::Error>> {
+    /// #     let (device, _) = Device::create(Box::new(pfs_store::MemoryStore::new()), Default::default())?;
+    /// #     Ok(Client::new(device, Box::new(net.clone()), ClientConfig::default()))
+    /// # }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let net = InMemoryTransport::new();
+    /// use pfs_client::ClientError;
+    /// let (mut alice, mut bob) = (client(&net)?, client(&net)?);
+    /// assert!(matches!(bob.poll(std::time::Duration::ZERO), Err(ClientError::NotListening)));
+    /// bob.listen()?;
+    /// alice.send_text(&bob.identity(), "hi")?;
+    /// assert!(!bob.poll(std::time::Duration::from_secs(2))?.is_empty());
+    /// # Ok(()) }
+    /// ```
     pub fn listen(&mut self) -> Result<(), ClientError> {
         let topics = self.core.device.content_topics()?;
         self.subscription = Some(self.transport.subscribe(&topics)?);
@@ -999,6 +1567,23 @@ impl Client {
     }
 
     /// Sends a text: see [`Core::send_text`]. The report counts the publishes.
+    ///
+    /// ```
+    /// # use pfs_client::{Client, ClientConfig, ClientEvent, Device};
+    /// # use pfs_app::messenger::Event;
+    /// # use pfs_transport::transport::InMemoryTransport;
+    /// # fn client(net: &InMemoryTransport) -> Result<Client, Box<dyn std::error::Error>> {
+    /// #     let (device, _) = Device::create(Box::new(pfs_store::MemoryStore::new()), Default::default())?;
+    /// #     Ok(Client::new(device, Box::new(net.clone()), ClientConfig::default()))
+    /// # }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let net = InMemoryTransport::new();
+    /// let (mut alice, mut bob) = (client(&net)?, client(&net)?);
+    /// bob.listen()?;
+    /// let report = alice.send_text(&bob.identity(), "hi")?;
+    /// assert_eq!((report.published, report.unpublished, report.message_ids.len()), (1, 0, 1));
+    /// # Ok(()) }
+    /// ```
     pub fn send_text(&mut self, to: &PublicKey, text: &str) -> Result<SendReport, ClientError> {
         let mut report = self.core.send_text(to, text)?;
         self.flush(&mut report)?;
@@ -1006,6 +1591,24 @@ impl Client {
     }
 
     /// Sends a contact request: see [`Core::send_contact_request`].
+    ///
+    /// ```
+    /// # use pfs_client::{Client, ClientConfig, ClientEvent, Device};
+    /// # use pfs_app::messenger::Event;
+    /// # use pfs_transport::transport::InMemoryTransport;
+    /// # fn client(net: &InMemoryTransport) -> Result<Client, Box<dyn std::error::Error>> {
+    /// #     let (device, _) = Device::create(Box::new(pfs_store::MemoryStore::new()), Default::default())?;
+    /// #     Ok(Client::new(device, Box::new(net.clone()), ClientConfig::default()))
+    /// # }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let net = InMemoryTransport::new();
+    /// let (mut alice, mut bob) = (client(&net)?, client(&net)?);
+    /// bob.listen()?;
+    /// assert_eq!(alice.send_contact_request(&bob.identity(), "it's Alice")?.published, 1);
+    /// let events = bob.poll(std::time::Duration::from_secs(2))?;
+    /// assert!(events.iter().any(|e| matches!(e, ClientEvent::App(Event::ContactRequest { message, .. }) if message.text == "it's Alice")));
+    /// # Ok(()) }
+    /// ```
     pub fn send_contact_request(
         &mut self,
         to: &PublicKey,
@@ -1017,6 +1620,29 @@ impl Client {
     }
 
     /// Accepts a contact request: see [`Core::accept_contact_request`].
+    ///
+    /// ```
+    /// # use pfs_client::{Client, ClientConfig, ClientEvent, Device};
+    /// # use pfs_app::messenger::Event;
+    /// # use pfs_transport::transport::InMemoryTransport;
+    /// # fn client(net: &InMemoryTransport) -> Result<Client, Box<dyn std::error::Error>> {
+    /// #     let (device, _) = Device::create(Box::new(pfs_store::MemoryStore::new()), Default::default())?;
+    /// #     Ok(Client::new(device, Box::new(net.clone()), ClientConfig::default()))
+    /// # }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let net = InMemoryTransport::new();
+    /// let (mut alice, mut bob) = (client(&net)?, client(&net)?);
+    /// bob.listen()?;
+    /// alice.send_contact_request(&bob.identity(), "it's Alice")?;
+    /// let request = bob.poll(std::time::Duration::from_secs(2))?.into_iter().find_map(|e| match e {
+    ///     ClientEvent::App(Event::ContactRequest { id, .. }) => Some(id),
+    ///     _ => None,
+    /// }).ok_or("no contact request")?;
+    /// let report = bob.accept_contact_request(&alice.identity(), &request)?;
+    /// assert_eq!(report.published, 1);
+    /// assert_eq!(bob.device().engine.contacts()?[0].state, pfs_store::ContactState::Accepted);
+    /// # Ok(()) }
+    /// ```
     pub fn accept_contact_request(
         &mut self,
         from: &PublicKey,
@@ -1028,30 +1654,127 @@ impl Client {
     }
 
     /// Handles one received message and publishes the replies (acks, bundle replies).
+    ///
+    /// ```
+    /// # use pfs_client::{Client, ClientConfig, ClientEvent, Device};
+    /// # use pfs_app::messenger::Event;
+    /// # use pfs_transport::transport::InMemoryTransport;
+    /// # fn client(net: &InMemoryTransport) -> Result<Client, Box<dyn std::error::Error>> {
+    /// #     let (device, _) = Device::create(Box::new(pfs_store::MemoryStore::new()), Default::default())?;
+    /// #     Ok(Client::new(device, Box::new(net.clone()), ClientConfig::default()))
+    /// # }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let net = InMemoryTransport::new();
+    /// let (mut alice, mut bob) = (client(&net)?, client(&net)?);
+    /// // queued by the core, not published: hand it to Bob directly
+    /// alice.core().send_text(&bob.identity(), "hi")?;
+    /// let sealed = alice.core().take_messages().remove(0);
+    /// let before = net.history_len();
+    /// let events = bob.handle(&sealed.carried)?;
+    /// assert!(events.iter().any(|e| matches!(e, ClientEvent::App(Event::Text { message, .. }) if message.text == "hi")));
+    /// assert!(net.history_len() > before, "Bob's acknowledgement was published");
+    /// # Ok(()) }
+    /// ```
     pub fn handle(&mut self, carried: &CarriedMessage) -> Result<Vec<ClientEvent>, ClientError> {
         let r = self.core.handle(carried);
         self.flushed(r)
     }
 
     /// Background work (resends due, engine replies), published.
+    ///
+    /// ```
+    /// # use pfs_client::{Client, ClientConfig, ClientEvent, Device};
+    /// # use pfs_app::messenger::Event;
+    /// # use pfs_transport::transport::InMemoryTransport;
+    /// # fn client(net: &InMemoryTransport) -> Result<Client, Box<dyn std::error::Error>> {
+    /// #     let (device, _) = Device::create(Box::new(pfs_store::MemoryStore::new()), Default::default())?;
+    /// #     Ok(Client::new(device, Box::new(net.clone()), ClientConfig::default()))
+    /// # }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let net = InMemoryTransport::new();
+    /// let mut alice = client(&net)?;
+    /// // the first tick publishes the contact-code advertisement (our bundle)
+    /// let before = net.history_len();
+    /// alice.tick()?;
+    /// assert_eq!(net.history_len(), before + 1);
+    /// # Ok(()) }
+    /// ```
     pub fn tick(&mut self) -> Result<Vec<ClientEvent>, ClientError> {
         let r = self.core.tick();
         self.flushed(r)
     }
 
     /// Messages sent and not yet acknowledged.
+    ///
+    /// ```
+    /// # use pfs_client::{Client, ClientConfig, ClientEvent, Device};
+    /// # use pfs_app::messenger::Event;
+    /// # use pfs_transport::transport::InMemoryTransport;
+    /// # fn client(net: &InMemoryTransport) -> Result<Client, Box<dyn std::error::Error>> {
+    /// #     let (device, _) = Device::create(Box::new(pfs_store::MemoryStore::new()), Default::default())?;
+    /// #     Ok(Client::new(device, Box::new(net.clone()), ClientConfig::default()))
+    /// # }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let net = InMemoryTransport::new();
+    /// let (mut alice, bob) = (client(&net)?, client(&net)?);
+    /// alice.send_text(&bob.identity(), "one")?;
+    /// alice.send_text(&bob.identity(), "two")?;
+    /// assert_eq!(alice.unacknowledged()?, 2); // nobody acknowledged them yet
+    /// # Ok(()) }
+    /// ```
     pub fn unacknowledged(&mut self) -> Result<usize, ClientError> {
         self.core.unacknowledged()
     }
 
     /// Waits up to `timeout` for messages, handles everything that arrived, then runs
     /// [`Client::tick`]. Returns what happened.
+    ///
+    /// ```
+    /// # use pfs_client::{Client, ClientConfig, ClientEvent, Device};
+    /// # use pfs_app::messenger::Event;
+    /// # use pfs_transport::transport::InMemoryTransport;
+    /// # fn client(net: &InMemoryTransport) -> Result<Client, Box<dyn std::error::Error>> {
+    /// #     let (device, _) = Device::create(Box::new(pfs_store::MemoryStore::new()), Default::default())?;
+    /// #     Ok(Client::new(device, Box::new(net.clone()), ClientConfig::default()))
+    /// # }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let net = InMemoryTransport::new();
+    /// let (mut alice, mut bob) = (client(&net)?, client(&net)?);
+    /// bob.listen()?;
+    /// alice.listen()?;
+    /// alice.send_text(&bob.identity(), "hi")?;
+    /// let events = bob.poll(std::time::Duration::from_secs(2))?;
+    /// assert!(events.iter().any(|e| matches!(e, ClientEvent::App(Event::Text { message, .. }) if message.text == "hi")));
+    /// // Bob's acknowledgement reaches Alice
+    /// alice.poll(std::time::Duration::from_secs(2))?;
+    /// assert_eq!(alice.unacknowledged()?, 0);
+    /// # Ok(()) }
+    /// ```
     pub fn poll(&mut self, timeout: Duration) -> Result<Vec<ClientEvent>, ClientError> {
         self.poll_filtered(timeout, |_| true)
     }
 
     /// [`Client::poll`], handling only the messages `keep` accepts (an application that
     /// remembers which WakuMessages it processed across restarts filters them here).
+    ///
+    /// ```
+    /// # use pfs_client::{Client, ClientConfig, ClientEvent, Device};
+    /// # use pfs_app::messenger::Event;
+    /// # use pfs_transport::transport::InMemoryTransport;
+    /// # fn client(net: &InMemoryTransport) -> Result<Client, Box<dyn std::error::Error>> {
+    /// #     let (device, _) = Device::create(Box::new(pfs_store::MemoryStore::new()), Default::default())?;
+    /// #     Ok(Client::new(device, Box::new(net.clone()), ClientConfig::default()))
+    /// # }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let net = InMemoryTransport::new();
+    /// let (mut alice, mut bob) = (client(&net)?, client(&net)?);
+    /// bob.listen()?;
+    /// alice.send_text(&bob.identity(), "skipped")?;
+    /// // an application that already processed this message filters it out
+    /// let events = bob.poll_filtered(std::time::Duration::from_secs(2), |_| false)?;
+    /// assert!(!events.iter().any(|e| matches!(e, ClientEvent::App(Event::Text { .. }))));
+    /// # Ok(()) }
+    /// ```
     pub fn poll_filtered(
         &mut self,
         timeout: Duration,
@@ -1080,11 +1803,52 @@ impl Client {
 
     /// Fetches what a store holds for our topics between `start_ns` and now (after being
     /// offline) and handles it.
+    ///
+    /// ```
+    /// # use pfs_client::{Client, ClientConfig, ClientEvent, Device};
+    /// # use pfs_app::messenger::Event;
+    /// # use pfs_transport::transport::InMemoryTransport;
+    /// # fn client(net: &InMemoryTransport) -> Result<Client, Box<dyn std::error::Error>> {
+    /// #     let (device, _) = Device::create(Box::new(pfs_store::MemoryStore::new()), Default::default())?;
+    /// #     Ok(Client::new(device, Box::new(net.clone()), ClientConfig::default()))
+    /// # }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let net = InMemoryTransport::new();
+    /// let (mut alice, mut bob) = (client(&net)?, client(&net)?);
+    /// let start = pfs_client::device::now_ns();
+    /// // Bob is not listening: the message waits in the store (the in-memory hub keeps history)
+    /// alice.send_text(&bob.identity(), "while you were away")?;
+    /// let events = bob.catch_up(start)?;
+    /// assert!(events.iter().any(|e| matches!(e, ClientEvent::App(Event::Text { message, .. }) if message.text == "while you were away")));
+    /// # Ok(()) }
+    /// ```
     pub fn catch_up(&mut self, start_ns: i64) -> Result<Vec<ClientEvent>, ClientError> {
         self.catch_up_filtered(start_ns, |_| true)
     }
 
     /// [`Client::catch_up`], handling only the messages `keep` accepts.
+    ///
+    /// ```
+    /// # use pfs_client::{Client, ClientConfig, ClientEvent, Device};
+    /// # use pfs_app::messenger::Event;
+    /// # use pfs_transport::transport::InMemoryTransport;
+    /// # fn client(net: &InMemoryTransport) -> Result<Client, Box<dyn std::error::Error>> {
+    /// #     let (device, _) = Device::create(Box::new(pfs_store::MemoryStore::new()), Default::default())?;
+    /// #     Ok(Client::new(device, Box::new(net.clone()), ClientConfig::default()))
+    /// # }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let net = InMemoryTransport::new();
+    /// let (mut alice, mut bob) = (client(&net)?, client(&net)?);
+    /// let start = pfs_client::device::now_ns();
+    /// alice.send_text(&bob.identity(), "one")?;
+    /// alice.send_text(&bob.identity(), "two")?;
+    /// // handle only the first message the store returns
+    /// let mut n = 0;
+    /// let events = bob.catch_up_filtered(start, |_| { n += 1; n == 1 })?;
+    /// let texts: Vec<_> = events.iter().filter_map(|e| match e { ClientEvent::App(Event::Text { message, .. }) => Some(message.text.as_str()), _ => None }).collect();
+    /// assert_eq!(texts, ["one"]);
+    /// # Ok(()) }
+    /// ```
     pub fn catch_up_filtered(
         &mut self,
         start_ns: i64,
