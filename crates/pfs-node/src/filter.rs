@@ -7,6 +7,14 @@ use std::collections::{BTreeSet, HashMap};
 use libp2p::PeerId;
 
 /// Limits of the filter service (nwaku's defaults).
+///
+/// ```
+/// use pfs_node::filter::FilterLimits;
+///
+/// // nwaku's defaults
+/// let limits = FilterLimits::default();
+/// assert_eq!((limits.max_peers, limits.max_criteria_per_peer, limits.max_content_topics_per_request), (100, 1000, 100));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FilterLimits {
     /// Most subscribed peers at once (nwaku: 100).
@@ -28,6 +36,17 @@ impl Default for FilterLimits {
 }
 
 /// A refused filter request: the status code and description sent back.
+///
+/// ```
+/// use pfs_node::PeerId;
+/// use pfs_node::filter::{FilterLimits, FilterRegistry};
+///
+/// let mut reg = FilterRegistry::new(FilterLimits { max_criteria_per_peer: 1, ..FilterLimits::default() });
+/// let topics: Vec<String> = vec!["/a/1/x/proto".into(), "/a/1/y/proto".into()];
+/// let refusal = reg.subscribe(PeerId::random(), Some("/waku/2/rs/16/32"), &topics).unwrap_err();
+/// assert_eq!(refusal.status, 429);
+/// assert!(refusal.description.contains("criteria"));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FilterRefusal {
     /// 400 bad request, 404 not found, 429 too many criteria, 503 too many peers.
@@ -44,6 +63,19 @@ const fn refuse(status: u32, description: &'static str) -> FilterRefusal {
 }
 
 /// The subscriptions of every filter client.
+///
+/// ```
+/// use pfs_node::PeerId;
+/// use pfs_node::filter::FilterRegistry;
+///
+/// let mut reg = FilterRegistry::default();
+/// let peer = PeerId::random();
+/// let topics = vec!["/waku/1/0x01020304/rfc26".to_owned()];
+/// reg.subscribe(peer, Some("/waku/2/rs/16/32"), &topics)?;
+/// reg.subscribe(peer, Some("/waku/2/rs/16/32"), &topics)?; // idempotent
+/// assert_eq!((reg.peer_count(), reg.matching("/waku/2/rs/16/32", &topics[0])), (1, vec![peer]));
+/// # Ok::<(), pfs_node::filter::FilterRefusal>(())
+/// ```
 #[derive(Debug, Default)]
 pub struct FilterRegistry {
     limits: FilterLimits,
@@ -52,6 +84,16 @@ pub struct FilterRegistry {
 
 impl FilterRegistry {
     /// An empty registry with `limits`.
+    ///
+    /// ```
+    /// use pfs_node::PeerId;
+    /// use pfs_node::filter::{FilterLimits, FilterRegistry};
+    ///
+    /// let mut reg = FilterRegistry::new(FilterLimits { max_content_topics_per_request: 2, ..FilterLimits::default() });
+    /// assert_eq!(reg.peer_count(), 0);
+    /// let three: Vec<String> = (0..3).map(|i| format!("/a/1/t{i}/proto")).collect();
+    /// assert_eq!(reg.subscribe(PeerId::random(), Some("/waku/2/rs/16/32"), &three).map_err(|r| r.status), Err(400));
+    /// ```
     pub fn new(limits: FilterLimits) -> Self {
         FilterRegistry {
             limits,
@@ -134,6 +176,21 @@ impl FilterRegistry {
     }
 
     /// UNSUBSCRIBE: removes the criteria; 404 when the peer has none of them.
+    ///
+    /// ```
+    /// use pfs_node::PeerId;
+    /// use pfs_node::filter::FilterRegistry;
+    ///
+    /// let mut reg = FilterRegistry::default();
+    /// let peer = PeerId::random();
+    /// let shard = Some("/waku/2/rs/16/32");
+    /// let (a, b) = (vec!["/a/1/x/proto".to_owned()], vec!["/a/1/y/proto".to_owned()]);
+    /// reg.subscribe(peer, shard, &a)?;
+    /// assert_eq!(reg.unsubscribe(peer, shard, &b).map_err(|r| r.status), Err(404)); // not subscribed to it
+    /// reg.unsubscribe(peer, shard, &a)?;
+    /// assert_eq!(reg.peer_count(), 0); // its last criterion: the peer is gone
+    /// # Ok::<(), pfs_node::filter::FilterRefusal>(())
+    /// ```
     pub fn unsubscribe(
         &mut self,
         peer: PeerId,
@@ -162,6 +219,20 @@ impl FilterRegistry {
     }
 
     /// UNSUBSCRIBE_ALL: 404 when the peer has no subscription.
+    ///
+    /// ```
+    /// use pfs_node::PeerId;
+    /// use pfs_node::filter::FilterRegistry;
+    ///
+    /// let mut reg = FilterRegistry::default();
+    /// let peer = PeerId::random();
+    /// let topics: Vec<String> = (0..3).map(|i| format!("/a/1/t{i}/proto")).collect();
+    /// reg.subscribe(peer, Some("/waku/2/rs/16/32"), &topics)?;
+    /// reg.unsubscribe_all(peer)?;
+    /// assert!(reg.matching("/waku/2/rs/16/32", &topics[0]).is_empty());
+    /// assert_eq!(reg.unsubscribe_all(peer).map_err(|r| r.status), Err(404));
+    /// # Ok::<(), pfs_node::filter::FilterRefusal>(())
+    /// ```
     pub fn unsubscribe_all(&mut self, peer: PeerId) -> Result<(), FilterRefusal> {
         self.subs
             .remove(&peer)
@@ -170,6 +241,19 @@ impl FilterRegistry {
     }
 
     /// SUBSCRIBER_PING: 404 when the peer has no subscription.
+    ///
+    /// ```
+    /// use pfs_node::PeerId;
+    /// use pfs_node::filter::FilterRegistry;
+    ///
+    /// let mut reg = FilterRegistry::default();
+    /// let peer = PeerId::random();
+    /// assert_eq!(reg.ping(peer).map_err(|r| r.status), Err(404));
+    /// let topics = vec!["/waku/1/0x01020304/rfc26".to_owned()];
+    /// reg.subscribe(peer, Some("/waku/2/rs/16/32"), &topics)?;
+    /// assert_eq!(reg.ping(peer), Ok(()));
+    /// # Ok::<(), pfs_node::filter::FilterRefusal>(())
+    /// ```
     pub fn ping(&self, peer: PeerId) -> Result<(), FilterRefusal> {
         if self.subs.contains_key(&peer) {
             Ok(())
@@ -179,6 +263,24 @@ impl FilterRegistry {
     }
 
     /// The peers subscribed to (pubsub topic, content topic).
+    ///
+    /// ```
+    /// use pfs_node::PeerId;
+    /// use pfs_node::filter::FilterRegistry;
+    ///
+    /// let mut reg = FilterRegistry::default();
+    /// let (a, b) = (PeerId::random(), PeerId::random());
+    /// let shard = Some("/waku/2/rs/16/32");
+    /// reg.subscribe(a, shard, &["/x/1/t/proto".to_owned(), "/y/1/t/proto".to_owned()])?;
+    /// reg.subscribe(b, shard, &["/x/1/t/proto".to_owned()])?;
+    /// let mut both = reg.matching("/waku/2/rs/16/32", "/x/1/t/proto");
+    /// both.sort();
+    /// let mut want = vec![a, b];
+    /// want.sort();
+    /// assert_eq!(both, want);
+    /// assert_eq!(reg.matching("/waku/2/rs/16/32", "/y/1/t/proto"), [a]);
+    /// # Ok::<(), pfs_node::filter::FilterRefusal>(())
+    /// ```
     pub fn matching(&self, pubsub_topic: &str, content_topic: &str) -> Vec<PeerId> {
         let key = (pubsub_topic.to_owned(), content_topic.to_owned());
         self.subs
@@ -189,11 +291,38 @@ impl FilterRegistry {
     }
 
     /// Forgets a peer (its last connection closed).
+    ///
+    /// ```
+    /// use pfs_node::PeerId;
+    /// use pfs_node::filter::FilterRegistry;
+    ///
+    /// let mut reg = FilterRegistry::default();
+    /// let peer = PeerId::random();
+    /// let topics = vec!["/waku/1/0x01020304/rfc26".to_owned()];
+    /// reg.subscribe(peer, Some("/waku/2/rs/16/32"), &topics)?;
+    /// reg.remove_peer(&peer);
+    /// reg.remove_peer(&peer); // unknown peers are ignored
+    /// assert_eq!(reg.peer_count(), 0);
+    /// # Ok::<(), pfs_node::filter::FilterRefusal>(())
+    /// ```
     pub fn remove_peer(&mut self, peer: &PeerId) {
         self.subs.remove(peer);
     }
 
     /// Number of subscribed peers.
+    ///
+    /// ```
+    /// use pfs_node::PeerId;
+    /// use pfs_node::filter::FilterRegistry;
+    ///
+    /// let mut reg = FilterRegistry::default();
+    /// let topics: Vec<String> = (0..2).map(|i| format!("/a/1/t{i}/proto")).collect();
+    /// let peer = PeerId::random();
+    /// reg.subscribe(peer, Some("/waku/2/rs/16/32"), &topics)?;
+    /// reg.subscribe(peer, Some("/waku/2/rs/16/64"), &topics)?;
+    /// assert_eq!(reg.peer_count(), 1); // peers, not criteria
+    /// # Ok::<(), pfs_node::filter::FilterRefusal>(())
+    /// ```
     pub fn peer_count(&self) -> usize {
         self.subs.len()
     }
