@@ -40,6 +40,22 @@ pub const MAX_HISTORY_TOTAL_MESSAGES: usize = 100_000;
 pub const IDENTIFY_PROTOCOL_VERSION: &str = "ipfs/0.1.0";
 
 /// Why a node could not start or a node command failed.
+///
+/// ```
+/// use pfs_node::{Node, NodeConfig, NodeError, StoreConfig};
+///
+/// let bad = NodeConfig { shards: vec![], ..NodeConfig::default() };
+/// assert!(matches!(Node::start(bad), Err(NodeError::Config(_))));
+/// // the archive's path is a directory
+/// let dir = tempfile::tempdir()?;
+/// let store = StoreConfig::new(dir.path());
+/// assert!(matches!(Node::start(NodeConfig { store: Some(store), ..NodeConfig::default() }), Err(NodeError::Archive(_))));
+/// let node = Node::start(NodeConfig::default())?;
+/// assert!(matches!(node.add_peer("/ip4/127.0.0.1".parse()?), Err(NodeError::BadPeer { .. })));
+/// node.shutdown();
+/// assert!(matches!(node.status(), Err(NodeError::Closed)));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum NodeError {
@@ -88,6 +104,17 @@ pub enum NodeError {
 }
 
 /// The store role: an archive answering store v3 queries.
+///
+/// ```
+/// use pfs_node::{Node, NodeConfig, StoreConfig};
+///
+/// let dir = tempfile::tempdir()?;
+/// let store = StoreConfig::new(dir.path().join("archive.sqlite"));
+/// let node = Node::start(NodeConfig { store: Some(store), ..NodeConfig::default() })?;
+/// assert_eq!(node.status()?.stored, Some(0)); // a store node, empty
+/// assert!(dir.path().join("archive.sqlite").exists());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct StoreConfig {
     /// SQLite database file (created if missing).
@@ -101,6 +128,16 @@ pub struct StoreConfig {
 impl StoreConfig {
     /// A store at `db_path` with the default archive configuration (30 days) and an
     /// hourly purge.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use pfs_node::StoreConfig;
+    ///
+    /// let store = StoreConfig::new("/var/lib/pfs/archive.sqlite");
+    /// assert_eq!(store.db_path, std::path::Path::new("/var/lib/pfs/archive.sqlite"));
+    /// assert_eq!(store.purge_interval, Duration::from_secs(3600));
+    /// assert_eq!(store.archive.retention_secs, 30 * 24 * 3600); // 30 days
+    /// ```
     pub fn new(db_path: impl Into<PathBuf>) -> Self {
         StoreConfig {
             db_path: db_path.into(),
@@ -111,6 +148,28 @@ impl StoreConfig {
 }
 
 /// How the node takes part in the network.
+///
+/// ```
+/// # fn wait(mut done: impl FnMut() -> Result<bool, pfs_node::NodeError>) -> Result<(), Box<dyn std::error::Error>> {
+/// #     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+/// #     while !done()? {
+/// #         if std::time::Instant::now() > deadline { return Err("timed out".into()); }
+/// #         std::thread::sleep(std::time::Duration::from_millis(20));
+/// #     }
+/// #     Ok(())
+/// # }
+/// use pfs_node::{Node, NodeConfig, NodeMode};
+///
+/// assert_eq!(NodeMode::default(), NodeMode::Relay);
+/// let service = Node::start(NodeConfig::default())?;
+/// let light = Node::start(NodeConfig { mode: NodeMode::Light, peers: service.listen_addrs(), ..NodeConfig::default() })?;
+/// assert_eq!((service.mode(), light.mode()), (NodeMode::Relay, NodeMode::Light));
+/// // a light node receives through a filter subscription at its service node
+/// let _inbox = light.subscribe(&["/a/1/b/proto".to_owned()])?;
+/// wait(|| Ok(light.status()?.filter_subscribed))?;
+/// assert_eq!(light.status()?.enr, None); // and serves no record
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum NodeMode {
     /// A full relay node: gossipsub on its shards; serves lightpush and filter (and
@@ -209,6 +268,13 @@ impl Default for NodeConfig {
 
 impl NodeConfig {
     /// The pubsub topics of our shards.
+    ///
+    /// ```
+    /// use pfs_node::NodeConfig;
+    ///
+    /// let config = NodeConfig { cluster_id: 1, shards: vec![0, 5], ..NodeConfig::default() };
+    /// assert_eq!(config.pubsub_topics(), ["/waku/2/rs/1/0", "/waku/2/rs/1/5"]);
+    /// ```
     pub fn pubsub_topics(&self) -> Vec<String> {
         self.shards
             .iter()
@@ -312,6 +378,27 @@ enum Command {
 }
 
 /// A snapshot of the node's network state.
+///
+/// ```
+/// # fn wait(mut done: impl FnMut() -> Result<bool, pfs_node::NodeError>) -> Result<(), Box<dyn std::error::Error>> {
+/// #     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+/// #     while !done()? {
+/// #         if std::time::Instant::now() > deadline { return Err("timed out".into()); }
+/// #         std::thread::sleep(std::time::Duration::from_millis(20));
+/// #     }
+/// #     Ok(())
+/// # }
+/// use pfs_node::{Node, NodeConfig};
+///
+/// let b = Node::start(NodeConfig::default())?;
+/// let status = b.status()?;
+/// assert!(status.connected.is_empty() && status.stored.is_none());
+/// assert!(status.enr.as_deref().is_some_and(|e| e.starts_with("enr:")));
+/// let a = Node::start(NodeConfig { peers: b.listen_addrs(), ..NodeConfig::default() })?;
+/// wait(|| Ok(a.status()?.connected == [b.peer_id()]))?;
+/// assert!(a.status()?.dial_errors.is_empty());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NodeStatus {
     /// Listen addresses, each ending in `/p2p/<this node's peer id>`.
@@ -349,6 +436,27 @@ pub struct NodeStatus {
 
 /// How [`NodeHandle::confirm_delivery`] knows (or does not know) that the messages this
 /// relay node published reached the network.
+///
+/// ```
+/// use std::time::Duration;
+/// use pfs_node::{Delivery, Node, NodeConfig, StoreConfig};
+/// use pfs_transport::transport::{CarriedMessage, now_unix_ns};
+/// use pfs_transport::waku::WakuMessage;
+///
+/// let dir = tempfile::tempdir()?;
+/// let store = StoreConfig::new(dir.path().join("archive.sqlite"));
+/// let node = Node::start(NodeConfig { store: Some(store), ..NodeConfig::default() })?;
+/// assert_eq!(node.confirm_delivery(Duration::from_secs(1)), Delivery::Nothing);
+/// for p in [1, 2] {
+///     node.publish(CarriedMessage::on_default_shard(WakuMessage {
+///         payload: vec![p], content_topic: "/a/1/b/proto".into(), timestamp: Some(now_unix_ns()), ..WakuMessage::default()
+///     }))?;
+/// }
+/// // our own archive holds both
+/// assert_eq!(node.confirm_delivery(Duration::from_secs(5)), Delivery::Stored { store: Some(node.peer_id()), messages: 2 });
+/// assert_eq!(node.confirm_delivery(Duration::from_secs(1)), Delivery::Nothing); // confirmed once
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Delivery {
@@ -385,11 +493,31 @@ pub enum Delivery {
 const MAX_UNCONFIRMED: usize = 1000;
 
 /// The entry point: [`Node::start`].
+///
+/// ```
+/// use pfs_node::{Node, NodeConfig};
+///
+/// let node = Node::start(NodeConfig::default())?;
+/// assert!(!node.listen_addrs().is_empty());
+/// node.shutdown();
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug)]
 pub struct Node;
 
 /// A running node. Every method blocks briefly (a round trip to the node thread) except
 /// the history fetch, which waits for the store. Dropping the handle shuts the node down.
+///
+/// ```
+/// use pfs_node::{Keypair, Node, NodeConfig};
+///
+/// // the peer id is the key's: load_or_create_key keeps it across restarts
+/// let key = Keypair::generate_secp256k1();
+/// let node = Node::start(NodeConfig { keypair: Some(key.clone()), ..NodeConfig::default() })?;
+/// assert_eq!(node.peer_id(), key.public().to_peer_id());
+/// drop(node); // shuts the node down
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug)]
 pub struct NodeHandle {
     peer_id: PeerId,
@@ -535,11 +663,26 @@ pub fn run_node_until_ctrl_c(
 
 impl NodeHandle {
     /// This node's peer id.
+    ///
+    /// ```
+    /// use pfs_node::{Node, NodeConfig};
+    ///
+    /// let (a, b) = (Node::start(NodeConfig::default())?, Node::start(NodeConfig::default())?);
+    /// assert_ne!(a.peer_id(), b.peer_id()); // a fresh key each, without a configured one
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn peer_id(&self) -> PeerId {
         self.peer_id
     }
 
     /// Relay or light node.
+    ///
+    /// ```
+    /// use pfs_node::{Node, NodeConfig, NodeMode};
+    ///
+    /// assert_eq!(Node::start(NodeConfig::default())?.mode(), NodeMode::Relay);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn mode(&self) -> NodeMode {
         self.mode
     }
@@ -551,6 +694,26 @@ impl NodeHandle {
     }
 
     /// A snapshot of the node's network state.
+    ///
+    /// ```
+    /// # fn wait(mut done: impl FnMut() -> Result<bool, pfs_node::NodeError>) -> Result<(), Box<dyn std::error::Error>> {
+    /// #     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    /// #     while !done()? {
+    /// #         if std::time::Instant::now() > deadline { return Err("timed out".into()); }
+    /// #         std::thread::sleep(std::time::Duration::from_millis(20));
+    /// #     }
+    /// #     Ok(())
+    /// # }
+    /// use pfs_node::{Node, NodeConfig};
+    ///
+    /// let b = Node::start(NodeConfig::default())?;
+    /// let a = Node::start(NodeConfig { peers: b.listen_addrs(), ..NodeConfig::default() })?;
+    /// // b is connected to and relays the default pubsub topic
+    /// wait(|| Ok(a.status()?.relay_peers == [b.peer_id()]))?;
+    /// assert_eq!(a.status()?.connected, [b.peer_id()]);
+    /// assert_eq!(a.status()?.listen_addrs, a.listen_addrs());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn status(&self) -> Result<NodeStatus, NodeError> {
         self.request(|reply| Command::Status { reply })?
             .recv()
@@ -559,11 +722,46 @@ impl NodeHandle {
 
     /// The listen addresses, each ending in `/p2p/<peer id>` (ready to give to another
     /// node as a peer). Empty once the node is shut down.
+    ///
+    /// ```
+    /// use libp2p::multiaddr::Protocol;
+    /// use pfs_node::{Node, NodeConfig};
+    ///
+    /// let node = Node::start(NodeConfig::default())?;
+    /// let addrs = node.listen_addrs();
+    /// assert!(!addrs.is_empty());
+    /// assert!(addrs.iter().all(|a| a.iter().last() == Some(Protocol::P2p(node.peer_id()))));
+    /// node.shutdown();
+    /// assert!(node.listen_addrs().is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn listen_addrs(&self) -> Vec<Multiaddr> {
         self.status().map(|s| s.listen_addrs).unwrap_or_default()
     }
 
     /// Connects to a peer and keeps it connected.
+    ///
+    /// ```
+    /// # fn wait(mut done: impl FnMut() -> Result<bool, pfs_node::NodeError>) -> Result<(), Box<dyn std::error::Error>> {
+    /// #     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    /// #     while !done()? {
+    /// #         if std::time::Instant::now() > deadline { return Err("timed out".into()); }
+    /// #         std::thread::sleep(std::time::Duration::from_millis(20));
+    /// #     }
+    /// #     Ok(())
+    /// # }
+    /// use pfs_node::{Node, NodeConfig, NodeError};
+    ///
+    /// let (a, b) = (Node::start(NodeConfig::default())?, Node::start(NodeConfig::default())?);
+    /// let b_addr = b.listen_addrs().remove(0);
+    /// a.add_peer(b_addr.clone())?;
+    /// a.add_peer(b_addr)?; // already known: nothing more
+    /// wait(|| Ok(a.status()?.connected == [b.peer_id()]))?;
+    /// // its own address is refused
+    /// let own = a.listen_addrs().remove(0);
+    /// assert!(matches!(a.add_peer(own), Err(NodeError::BadPeer { .. })));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn add_peer(&self, addr: Multiaddr) -> Result<(), NodeError> {
         self.request(|reply| Command::AddPeer { addr, reply })?
             .recv()
@@ -640,6 +838,31 @@ impl NodeHandle {
     ///    messages timestamped more than 15 s ago are not pushed again: the 20 s timestamp
     ///    rule would refuse them, and the node has been running since they were queued);
     /// 3. else [`Delivery::Unconfirmed`].
+    ///
+    /// ```
+    /// # fn wait(mut done: impl FnMut() -> Result<bool, pfs_node::NodeError>) -> Result<(), Box<dyn std::error::Error>> {
+    /// #     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    /// #     while !done()? {
+    /// #         if std::time::Instant::now() > deadline { return Err("timed out".into()); }
+    /// #         std::thread::sleep(std::time::Duration::from_millis(20));
+    /// #     }
+    /// #     Ok(())
+    /// # }
+    /// use std::time::Duration;
+    /// use pfs_node::{Delivery, Node, NodeConfig};
+    /// use pfs_transport::transport::{CarriedMessage, now_unix_ns};
+    /// use pfs_transport::waku::WakuMessage;
+    ///
+    /// // two relay nodes without a store: the peer confirms by answering a lightpush
+    /// let b = Node::start(NodeConfig::default())?;
+    /// let a = Node::start(NodeConfig { peers: b.listen_addrs(), ..NodeConfig::default() })?;
+    /// wait(|| Ok(a.status()?.relay_peers == [b.peer_id()]))?;
+    /// a.publish(CarriedMessage::on_default_shard(WakuMessage {
+    ///     payload: vec![1], content_topic: "/a/1/b/proto".into(), timestamp: Some(now_unix_ns()), ..WakuMessage::default()
+    /// }))?;
+    /// assert_eq!(a.confirm_delivery(Duration::from_secs(10)), Delivery::Relayed { peer: b.peer_id(), messages: 1 });
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn confirm_delivery(&self, timeout: Duration) -> Delivery {
         let messages = std::mem::take(&mut *lock(&self.unconfirmed));
         if messages.is_empty() {
@@ -761,6 +984,32 @@ impl NodeHandle {
     /// answer: a 200 means the peer holds the message and relayed it (to
     /// `relay_peers` peers; 0 when it already had it, for example by relay from us).
     /// Fails with [`TransportError::NoPeers`] when `peer` is not connected.
+    ///
+    /// ```
+    /// # fn wait(mut done: impl FnMut() -> Result<bool, pfs_node::NodeError>) -> Result<(), Box<dyn std::error::Error>> {
+    /// #     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    /// #     while !done()? {
+    /// #         if std::time::Instant::now() > deadline { return Err("timed out".into()); }
+    /// #         std::thread::sleep(std::time::Duration::from_millis(20));
+    /// #     }
+    /// #     Ok(())
+    /// # }
+    /// use pfs_node::{Node, NodeConfig};
+    /// use pfs_transport::transport::{CarriedMessage, TransportError, now_unix_ns};
+    /// use pfs_transport::waku::WakuMessage;
+    ///
+    /// let (a, b) = (Node::start(NodeConfig::default())?, Node::start(NodeConfig::default())?);
+    /// let msg = CarriedMessage::on_default_shard(WakuMessage {
+    ///     payload: vec![1], content_topic: "/a/1/b/proto".into(), timestamp: Some(now_unix_ns()), ..WakuMessage::default()
+    /// });
+    /// // not connected yet
+    /// assert!(matches!(a.lightpush_to(b.peer_id(), msg.clone()), Err(TransportError::NoPeers)));
+    /// a.add_peer(b.listen_addrs().remove(0))?;
+    /// wait(|| Ok(a.status()?.lightpush_peers == [b.peer_id()]))?;
+    /// // b accepts it and relays it (back to a, its only relay peer)
+    /// assert_eq!(a.lightpush_to(b.peer_id(), msg)?.relay_peers, 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn lightpush_to(
         &self,
         peer: PeerId,
@@ -778,6 +1027,25 @@ impl NodeHandle {
 
     /// Receives every message on `content_topics` that reaches this node from now on
     /// (light mode: through a filter subscription at the service node).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use pfs_node::{Node, NodeConfig, StoreConfig};
+    /// use pfs_transport::transport::{CarriedMessage, TransportError, now_unix_ns};
+    /// use pfs_transport::waku::WakuMessage;
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let node = Node::start(NodeConfig { store: Some(StoreConfig::new(dir.path().join("a.sqlite"))), ..NodeConfig::default() })?;
+    /// let inbox = node.subscribe(&["/a/1/b/proto".to_owned()])?;
+    /// assert!(matches!(node.subscribe(&[]), Err(TransportError::InvalidQuery(_))));
+    /// // a store node alone may publish: its own subscriptions get the message too
+    /// node.publish(CarriedMessage::on_default_shard(WakuMessage {
+    ///     payload: b"mine".to_vec(), content_topic: "/a/1/b/proto".into(), timestamp: Some(now_unix_ns()), ..WakuMessage::default()
+    /// }))?;
+    /// let got = inbox.recv_timeout(Duration::from_secs(5))?.ok_or("no echo")?;
+    /// assert_eq!(got.message.payload, b"mine");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn subscribe(&self, content_topics: &[String]) -> Result<Subscription, TransportError> {
         let (sender, sub) = Subscription::channel(content_topics)?;
         self.cmd
@@ -926,6 +1194,18 @@ impl NodeHandle {
     }
 
     /// Stops the node (idempotent): closes connections, the archive and the thread.
+    ///
+    /// ```
+    /// use pfs_node::{Node, NodeConfig, NodeError};
+    ///
+    /// let node = Node::start(NodeConfig::default())?;
+    /// let inbox = node.subscribe(&["/a/1/b/proto".to_owned()])?;
+    /// node.shutdown();
+    /// node.shutdown(); // idempotent
+    /// assert!(matches!(node.status(), Err(NodeError::Closed)));
+    /// assert!(inbox.recv().is_err()); // the subscription is closed too
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn shutdown(&self) {
         let _ = self.cmd.send(Command::Shutdown);
         let thread = self.thread.lock().unwrap_or_else(|e| e.into_inner()).take();
