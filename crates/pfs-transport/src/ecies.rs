@@ -80,6 +80,18 @@ pub struct EciesKeys {
 
 impl EciesKeys {
     /// concatKDF-SHA256(Z, empty s1, 32 bytes), then `Km = SHA256(K[16..32])`.
+    ///
+    /// ```
+    /// use pfs_crypto::{OsRandom, secp256k1::SecretKey};
+    /// use pfs_transport::ecies::EciesKeys;
+    ///
+    /// // both sides derive the same keys from ECDH
+    /// let (a, b) = (SecretKey::generate(&mut OsRandom)?, SecretKey::generate(&mut OsRandom)?);
+    /// let ka = EciesKeys::derive(&a.diffie_hellman(&b.public_key()));
+    /// let kb = EciesKeys::derive(&b.diffie_hellman(&a.public_key()));
+    /// assert_eq!((ka.ke(), ka.km()), (kb.ke(), kb.km()));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn derive(z: &SecretBytes<32>) -> Self {
         let kdf_output = SecretBytes::new(sha256_concat(&[&[0, 0, 0, 1], z.expose()]));
         let km = SecretBytes::new(sha256(kdf_output.expose().get(16..).unwrap_or_default()));
@@ -87,11 +99,28 @@ impl EciesKeys {
     }
 
     /// The 32-byte concatKDF output `K`.
+    ///
+    /// ```
+    /// use pfs_crypto::{SecretBytes, hash::sha256};
+    /// use pfs_transport::ecies::EciesKeys;
+    ///
+    /// // one round of concatKDF: SHA-256(counter 00000001 ‖ Z)
+    /// let keys = EciesKeys::derive(&SecretBytes::new([0; 32]));
+    /// assert_eq!(keys.kdf_output(), &sha256(&[[0, 0, 0, 1].as_slice(), &[0; 32]].concat()));
+    /// ```
     pub const fn kdf_output(&self) -> &[u8; 32] {
         self.kdf_output.expose()
     }
 
     /// The AES-128 key `Ke = K[0..16]`.
+    ///
+    /// ```
+    /// use pfs_crypto::SecretBytes;
+    /// use pfs_transport::ecies::EciesKeys;
+    ///
+    /// let keys = EciesKeys::derive(&SecretBytes::new([5; 32]));
+    /// assert_eq!(keys.ke().as_slice(), &keys.kdf_output()[..16]);
+    /// ```
     pub fn ke(&self) -> [u8; 16] {
         let mut ke = [0u8; 16];
         ke.copy_from_slice(self.kdf_output.expose().get(..16).unwrap_or(&[0u8; 16]));
@@ -99,11 +128,28 @@ impl EciesKeys {
     }
 
     /// The raw second half `K[16..32]` (hashed to give the MAC key).
+    ///
+    /// ```
+    /// use pfs_crypto::SecretBytes;
+    /// use pfs_transport::ecies::EciesKeys;
+    ///
+    /// let keys = EciesKeys::derive(&SecretBytes::new([5; 32]));
+    /// assert_eq!(keys.km_raw(), &keys.kdf_output()[16..]);
+    /// ```
     pub fn km_raw(&self) -> &[u8] {
         self.kdf_output.expose().get(16..).unwrap_or_default()
     }
 
     /// The MAC key `Km = SHA256(K[16..32])`.
+    ///
+    /// ```
+    /// use pfs_crypto::{SecretBytes, hash::sha256};
+    /// use pfs_transport::ecies::EciesKeys;
+    ///
+    /// let keys = EciesKeys::derive(&SecretBytes::new([5; 32]));
+    /// assert_eq!(keys.km(), &sha256(keys.km_raw()));
+    /// assert_ne!(keys.km().as_slice(), keys.km_raw());
+    /// ```
     pub const fn km(&self) -> &[u8; 32] {
         self.km.expose()
     }

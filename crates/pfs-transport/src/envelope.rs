@@ -232,6 +232,17 @@ impl Envelope {
 
     /// Decodes the wire form, rejecting anything larger than `max_size` (an envelope
     /// size, `20 + len(data)`) before copying data.
+    ///
+    /// ```
+    /// use pfs_transport::{Envelope, EnvelopeDecodeError};
+    ///
+    /// // RLP[1, 2, 01020304, 05, 0]
+    /// let env = Envelope::decode(&hex::decode("c9010284010203040580")?, 1024)?;
+    /// assert_eq!((env.expiry, env.ttl, env.topic.0, env.data.as_slice(), env.nonce), (1, 2, [1, 2, 3, 4], &[5][..], 0));
+    /// // a 3-byte topic
+    /// assert!(matches!(Envelope::decode(&hex::decode("c80102830102030580")?, 1024), Err(EnvelopeDecodeError::Malformed(_))));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn decode(bytes: &[u8], max_size: usize) -> Result<Self, EnvelopeDecodeError> {
         let bound = max_size.saturating_add(MAX_RLP_FRAMING);
         if bytes.len() > bound {
@@ -266,6 +277,22 @@ impl Envelope {
 }
 
 /// How to encrypt a message into an envelope.
+///
+/// ```
+/// use pfs_crypto::{OsRandom, secp256k1::SecretKey};
+/// use pfs_transport::{OpenKey, OpenOptions, PowVariant, SealKey, SealOptions, Topic};
+///
+/// let bob = SecretKey::generate(&mut OsRandom)?;
+/// let opts = SealOptions {
+///     now: 1_000, ttl: 50, topic: Topic([1, 2, 3, 4]), pow_target: 0.0,
+///     variant: PowVariant::V1_5_2, max_iterations: 0, max_envelope_size: 1 << 20,
+/// };
+/// // asymmetric: ECIES to Bob's public key, opened with his private key
+/// let env = pfs_transport::seal_message(b"hi", None, SealKey::Asymmetric(&bob.public_key()), &opts, &mut OsRandom)?;
+/// let open = OpenOptions { now: 1_000, variant: PowVariant::V1_5_2, min_pow: 0.0, max_envelope_size: 1 << 20 };
+/// assert_eq!(pfs_transport::open(&env, OpenKey::Asymmetric(&bob), &open)?.payload, b"hi");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub enum SealKey<'a> {
     /// AES-256-GCM with a shared key (public chats, negotiated topics).
@@ -275,6 +302,22 @@ pub enum SealKey<'a> {
 }
 
 /// Parameters of [`seal_message`].
+///
+/// ```
+/// use pfs_crypto::OsRandom;
+/// use pfs_transport::{PowVariant, SealKey, SealOptions, SymKey, Topic};
+///
+/// let key = SymKey::from_bytes(&[3; 32])?;
+/// let opts = SealOptions {
+///     now: 1_000, ttl: 50, topic: Topic([1, 2, 3, 4]), pow_target: 0.002,
+///     variant: PowVariant::V1_5_2, max_iterations: 1 << 20, max_envelope_size: 1 << 20,
+/// };
+/// let env = pfs_transport::seal_message(b"hi", None, SealKey::Symmetric(&key), &opts, &mut OsRandom)?;
+/// assert_eq!((env.expiry, env.ttl, env.topic), (1_050, 50, opts.topic));
+/// // 256-byte plaintext, 16-byte tag, 12-byte nonce
+/// assert_eq!(env.data.len(), 256 + 16 + 12);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub struct SealOptions {
     /// Current Unix time in seconds (injected, never read from a clock here).
@@ -411,6 +454,24 @@ pub fn seal_message(
 }
 
 /// How to decrypt an envelope.
+///
+/// ```
+/// use pfs_crypto::OsRandom;
+/// use pfs_transport::{OpenError, OpenKey, OpenOptions, PowVariant, SealKey, SealOptions, SymKey, Topic};
+///
+/// let key = SymKey::from_bytes(&[3; 32])?;
+/// let opts = SealOptions {
+///     now: 1_000, ttl: 50, topic: Topic([1, 2, 3, 4]), pow_target: 0.0,
+///     variant: PowVariant::V1_5_2, max_iterations: 0, max_envelope_size: 1 << 20,
+/// };
+/// let env = pfs_transport::seal_message(b"hi", None, SealKey::Symmetric(&key), &opts, &mut OsRandom)?;
+/// let open = OpenOptions { now: 1_000, variant: PowVariant::V1_5_2, min_pow: 0.0, max_envelope_size: 1 << 20 };
+/// assert_eq!(pfs_transport::open(&env, OpenKey::Symmetric(&key), &open)?.payload, b"hi");
+/// // a symmetric envelope tried with a private key
+/// let me = pfs_crypto::secp256k1::SecretKey::generate(&mut OsRandom)?;
+/// assert!(matches!(pfs_transport::open(&env, OpenKey::Asymmetric(&me), &open), Err(OpenError::Ecies(_))));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub enum OpenKey<'a> {
     /// A symmetric key.
@@ -420,6 +481,20 @@ pub enum OpenKey<'a> {
 }
 
 /// Parameters of [`open`] and [`open_bytes`].
+///
+/// ```
+/// use pfs_transport::{Envelope, OpenError, OpenKey, OpenOptions, PowVariant, SymKey, Topic};
+///
+/// let key = SymKey::from_bytes(&[3; 32])?;
+/// let env = Envelope { expiry: 1_050, ttl: 50, topic: Topic::default(), data: vec![0; 100], nonce: 0 };
+/// let open = OpenOptions { now: 1_000, variant: PowVariant::V1_5_2, min_pow: 0.0, max_envelope_size: 100 };
+/// // the size limit counts 20 + len(data) and is checked first
+/// assert_eq!(pfs_transport::open(&env, OpenKey::Symmetric(&key), &open), Err(OpenError::TooLarge { size: 120, max: 100 }));
+/// let bad_times = Envelope { ttl: 2_000, ..env };
+/// let open = OpenOptions { max_envelope_size: 1 << 20, ..open };
+/// assert_eq!(pfs_transport::open(&bad_times, OpenKey::Symmetric(&key), &open), Err(OpenError::InvalidTimes { expiry: 1_050, ttl: 2_000 }));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub struct OpenOptions {
     /// Current Unix time in seconds (injected).
@@ -511,6 +586,25 @@ pub enum OpenError {
 }
 
 /// An opened envelope.
+///
+/// ```
+/// use pfs_crypto::{OsRandom, secp256k1::SecretKey};
+/// use pfs_transport::{OpenKey, OpenOptions, PowVariant, SealKey, SealOptions, SymKey, Topic};
+///
+/// let key = SymKey::from_bytes(&[3; 32])?;
+/// let me = SecretKey::generate(&mut OsRandom)?;
+/// let opts = SealOptions {
+///     now: 1_000, ttl: 50, topic: Topic([1, 2, 3, 4]), pow_target: 0.0,
+///     variant: PowVariant::V1_5_2, max_iterations: 0, max_envelope_size: 1 << 20,
+/// };
+/// let env = pfs_transport::seal_message(b"signed", Some(&me), SealKey::Symmetric(&key), &opts, &mut OsRandom)?;
+/// let open = OpenOptions { now: 1_005, variant: PowVariant::V1_5_2, min_pow: 0.0, max_envelope_size: 1 << 20 };
+/// let m = pfs_transport::open(&env, OpenKey::Symmetric(&key), &open)?;
+/// assert_eq!((m.payload.as_slice(), m.signer, m.topic, m.hash, m.sent), (&b"signed"[..], Some(me.public_key()), opts.topic, env.hash(), 1_000));
+/// assert!(m.signature.is_some());
+/// assert_eq!(m.padding.len(), 256 - 1 - 1 - 6 - 65);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct OpenedMessage {
     /// The payload.

@@ -219,6 +219,17 @@ pub fn build(
 }
 
 /// A parsed (decrypted) message.
+///
+/// ```
+/// use pfs_transport::message::{SIGNATURE_FLAG, parse};
+///
+/// // flags 1 (one size byte, unsigned), size 2, "ok", padding 7 7
+/// let parsed = parse(&[1, 2, b'o', b'k', 7, 7])?;
+/// assert_eq!((parsed.flags, parsed.payload.as_slice(), parsed.padding.as_slice()), (1, &b"ok"[..], &[7, 7][..]));
+/// assert_eq!(parsed.flags & SIGNATURE_FLAG, 0);
+/// assert!(parsed.signature.is_none() && parsed.signer.is_none());
+/// # Ok::<(), pfs_transport::message::MessageParseError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParsedMessage {
     /// The flags byte as received.

@@ -154,6 +154,17 @@ impl PowHasher {
     }
 
     /// The bytes hashed for `nonce`.
+    ///
+    /// ```
+    /// use pfs_transport::pow::PowHasher;
+    /// use pfs_transport::{Envelope, PowVariant, Topic};
+    ///
+    /// let env = Envelope { expiry: 60, ttl: 50, topic: Topic([1, 2, 3, 4]), data: vec![9; 40], nonce: 0 };
+    /// let h = PowHasher::new(&env, PowVariant::V1_5_2);
+    /// // the nonce is the last 8 bytes, big-endian
+    /// assert_eq!(h.input(0x0102)[h.input(0).len() - 8..], [0, 0, 0, 0, 0, 0, 1, 2]);
+    /// assert_eq!(h.input(5).len(), env.rlp_without_nonce().len() + 8);
+    /// ```
     pub fn input(&self, nonce: u64) -> Vec<u8> {
         let mut v = self.prefix.clone();
         v.extend_from_slice(&nonce.to_be_bytes());
@@ -161,11 +172,34 @@ impl PowHasher {
     }
 
     /// The Keccak-256 of [`PowHasher::input`], without hashing the prefix again.
+    ///
+    /// ```
+    /// use pfs_crypto::hash::keccak256;
+    /// use pfs_transport::pow::PowHasher;
+    /// use pfs_transport::{Envelope, PowVariant, Topic};
+    ///
+    /// let env = Envelope { expiry: 60, ttl: 50, topic: Topic([1, 2, 3, 4]), data: vec![9; 40], nonce: 0 };
+    /// for variant in [PowVariant::V1_4_10, PowVariant::V1_5_2] {
+    ///     let h = PowHasher::new(&env, variant);
+    ///     assert_eq!(h.hash(42), keccak256(&h.input(42)));
+    /// }
+    /// ```
     pub fn hash(&self, nonce: u64) -> [u8; 32] {
         hash_with(&self.absorbed, &nonce.to_be_bytes())
     }
 
     /// The number of zero bits counted by this variant for `nonce`.
+    ///
+    /// ```
+    /// use pfs_transport::pow::{PowHasher, leading_zero_bits, trailing_zero_bits};
+    /// use pfs_transport::{Envelope, PowVariant, Topic};
+    ///
+    /// let env = Envelope { expiry: 60, ttl: 50, topic: Topic([1, 2, 3, 4]), data: vec![9; 40], nonce: 0 };
+    /// let old = PowHasher::new(&env, PowVariant::V1_4_10);
+    /// let new = PowHasher::new(&env, PowVariant::V1_5_2);
+    /// assert_eq!(old.zero_bits(9), trailing_zero_bits(&old.hash(9)));
+    /// assert_eq!(new.zero_bits(9), leading_zero_bits(&new.hash(9)));
+    /// ```
     pub fn zero_bits(&self, nonce: u64) -> u32 {
         let h = self.hash(nonce);
         match self.variant {
@@ -175,11 +209,31 @@ impl PowHasher {
     }
 
     /// The divisor of this variant (size, or length of the nonce-less RLP).
+    ///
+    /// ```
+    /// use pfs_transport::pow::PowHasher;
+    /// use pfs_transport::{Envelope, PowVariant, Topic};
+    ///
+    /// let env = Envelope { expiry: 60, ttl: 50, topic: Topic([1, 2, 3, 4]), data: vec![9; 40], nonce: 0 };
+    /// assert_eq!(PowHasher::new(&env, PowVariant::V1_4_10).divisor(), 20 + 40);
+    /// assert_eq!(PowHasher::new(&env, PowVariant::V1_5_2).divisor(), env.rlp_without_nonce().len());
+    /// ```
     pub const fn divisor(&self) -> usize {
         self.divisor
     }
 
     /// `2^bits / divisor / ttl` as whisper computes it in `float64`.
+    ///
+    /// ```
+    /// use pfs_transport::pow::{PowHasher, pow_value};
+    /// use pfs_transport::{Envelope, PowVariant, Topic};
+    ///
+    /// let env = Envelope { expiry: 60, ttl: 50, topic: Topic([1, 2, 3, 4]), data: vec![9; 40], nonce: 0 };
+    /// let h = PowHasher::new(&env, PowVariant::V1_5_2);
+    /// assert_eq!(h.pow(3, 50), pow_value(h.zero_bits(3), h.divisor(), 50));
+    /// // a longer TTL lowers the PoW of the same work
+    /// assert!(h.pow(3, 100) < h.pow(3, 50));
+    /// ```
     pub fn pow(&self, nonce: u64, ttl: u64) -> f64 {
         pow_value(self.zero_bits(nonce), self.divisor, ttl)
     }

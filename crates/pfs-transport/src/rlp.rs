@@ -314,6 +314,13 @@ pub struct ListReader<'a> {
 
 impl<'a> ListReader<'a> {
     /// A reader over the payload of `item`, which must be a list.
+    ///
+    /// ```
+    /// use pfs_transport::rlp::{Item, ListReader, RlpError};
+    ///
+    /// assert!(ListReader::new(Item::List(&[0x01])).is_ok());
+    /// assert!(matches!(ListReader::new(Item::String(b"dog")), Err(RlpError::ExpectedList)));
+    /// ```
     pub fn new(item: Item<'a>) -> Result<Self, RlpError> {
         match item {
             Item::List(payload) => Ok(Self { rest: payload }),

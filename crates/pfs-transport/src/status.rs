@@ -20,6 +20,20 @@ pub const GENERIC_DISCOVERY: &str = "contact-discovery";
 pub const PARTITIONS: u32 = 5000;
 
 /// What a filter listens to.
+///
+/// ```
+/// use pfs_crypto::{OsRandom, secp256k1::SecretKey};
+/// use pfs_transport::status::{FilterKind, identity_filters, negotiated_filter};
+///
+/// let me = SecretKey::generate(&mut OsRandom)?;
+/// let peer = SecretKey::generate(&mut OsRandom)?;
+/// // discovery and partitioned filters decrypt with our key; contact code and negotiated ones symmetrically
+/// for f in identity_filters(&me.public_key())?.iter().chain([&negotiated_filter(&me, &peer.public_key())?]) {
+///     let symmetric = matches!(f.kind, FilterKind::ContactCode | FilterKind::Negotiated);
+///     assert_eq!(f.sym_key.is_some(), symmetric, "{:?}", f.kind);
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum FilterKind {
     /// `contact-discovery-<X mod 5000>` of our key.
@@ -35,6 +49,19 @@ pub enum FilterKind {
 }
 
 /// A filter description: what status-go's `InitFilters` / `LoadNegotiated` create.
+///
+/// ```
+/// use pfs_crypto::{OsRandom, secp256k1::SecretKey};
+/// use pfs_transport::Topic;
+/// use pfs_transport::status::{FilterKind, identity_filters};
+///
+/// let me = SecretKey::generate(&mut OsRandom)?.public_key();
+/// let filters = identity_filters(&me)?;
+/// let partitioned = filters.iter().find(|f| f.kind == FilterKind::Partitioned).ok_or("partitioned")?;
+/// assert_eq!(partitioned.topic, Topic::from_string(&partitioned.chat_id));
+/// assert!(partitioned.one_to_one && !partitioned.discovery && !partitioned.negotiated);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FilterSpec {
     /// Kind of filter.

@@ -66,6 +66,16 @@ pub struct SymKey(SecretBytes<32>);
 
 impl SymKey {
     /// Takes a 32-byte key, rejecting the all-zero key.
+    ///
+    /// ```
+    /// use pfs_transport::SymKey;
+    /// use pfs_transport::symmetric::SymmetricError;
+    ///
+    /// assert_eq!(SymKey::from_bytes(&[9; 32])?.expose(), &[9; 32]);
+    /// assert_eq!(SymKey::from_bytes(&[9; 33]), Err(SymmetricError::KeyLength(33)));
+    /// assert_eq!(SymKey::from_bytes(&[0; 32]), Err(SymmetricError::ZeroKey));
+    /// # Ok::<(), SymmetricError>(())
+    /// ```
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, SymmetricError> {
         let key = SecretBytes::<32>::from_slice("symmetric key", bytes)
             .map_err(|_| SymmetricError::KeyLength(bytes.len()))?;
@@ -91,6 +101,15 @@ impl SymKey {
     }
 
     /// As [`SymKey::from_password`], for a password given as bytes.
+    ///
+    /// ```
+    /// use pfs_transport::SymKey;
+    ///
+    /// // not necessarily UTF-8
+    /// let key = SymKey::from_password_bytes(&[0xff, 0xfe])?;
+    /// assert_ne!(key, SymKey::from_password_bytes(&[0xff])?);
+    /// # Ok::<(), pfs_transport::symmetric::SymmetricError>(())
+    /// ```
     pub fn from_password_bytes(password: &[u8]) -> Result<Self, SymmetricError> {
         let mut key = SecretBytes::<32>::zero();
         pfs_crypto::kdf::pbkdf2_hmac_sha256(password, &[], PBKDF2_ITERATIONS, key.expose_mut())
@@ -102,6 +121,15 @@ impl SymKey {
     }
 
     /// The key bytes. Handle with care.
+    ///
+    /// ```
+    /// use pfs_transport::SymKey;
+    ///
+    /// let key = SymKey::from_bytes(&[0x42; 32])?;
+    /// assert_eq!(key.expose().len(), 32);
+    /// assert_eq!(key.expose()[0], 0x42);
+    /// # Ok::<(), pfs_transport::symmetric::SymmetricError>(())
+    /// ```
     pub const fn expose(&self) -> &[u8; 32] {
         self.0.expose()
     }

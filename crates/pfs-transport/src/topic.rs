@@ -8,6 +8,17 @@ pub const TOPIC_LEN: usize = 4;
 pub const BLOOM_LEN: usize = 64;
 
 /// A 4-byte Whisper topic.
+///
+/// ```
+/// use pfs_transport::Topic;
+/// use pfs_transport::waku::content_topic;
+///
+/// let topic = Topic::from_string("contact-discovery");
+/// assert_eq!(Topic::from(*topic.as_bytes()), topic);
+/// // on Waku it travels as a Status content topic
+/// assert!(content_topic(&topic).starts_with("/waku/1/0x"));
+/// assert_eq!(Topic::default(), Topic([0; 4]));
+/// ```
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug, Default)]
 pub struct Topic(pub [u8; TOPIC_LEN]);
 

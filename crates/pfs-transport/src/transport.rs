@@ -98,6 +98,17 @@ pub enum TransportError {
 }
 
 /// A Waku message and the pubsub topic it travels on.
+///
+/// ```
+/// use pfs_transport::transport::CarriedMessage;
+/// use pfs_transport::waku::{WakuMessage, message_hash};
+///
+/// let message = WakuMessage { payload: vec![1], content_topic: "/a/1/b/proto".into(), ..WakuMessage::default() };
+/// let on_64 = CarriedMessage { pubsub_topic: "/waku/2/rs/16/64".into(), message: message.clone() };
+/// // the pubsub topic is part of the message's id
+/// assert_eq!(on_64.hash(), message_hash("/waku/2/rs/16/64", &message));
+/// assert_ne!(on_64.hash(), CarriedMessage::on_default_shard(message).hash());
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CarriedMessage {
     /// The pubsub topic (shard), for example [`waku::DEFAULT_PUBSUB_TOPIC`].
@@ -136,21 +147,67 @@ impl CarriedMessage {
     }
 
     /// The content topic.
+    ///
+    /// ```
+    /// use pfs_transport::transport::CarriedMessage;
+    /// use pfs_transport::waku::WakuMessage;
+    ///
+    /// let m = CarriedMessage::on_default_shard(WakuMessage { content_topic: "/a/1/b/proto".into(), ..WakuMessage::default() });
+    /// assert_eq!(m.content_topic(), "/a/1/b/proto");
+    /// ```
     pub fn content_topic(&self) -> &str {
         &self.message.content_topic
     }
 
     /// The deterministic message hash (14/WAKU2-MESSAGE), the message's id.
+    ///
+    /// ```
+    /// use pfs_transport::transport::CarriedMessage;
+    /// use pfs_transport::waku::WakuMessage;
+    ///
+    /// // the third test vector of 14/WAKU2-MESSAGE (no meta)
+    /// let m = CarriedMessage {
+    ///     pubsub_topic: "/waku/2/default-waku/proto".into(),
+    ///     message: WakuMessage {
+    ///         payload: hex::decode("010203045445535405060708")?,
+    ///         content_topic: "/waku/2/default-content/proto".into(),
+    ///         timestamp: Some(0x175789bfa23f8400),
+    ///         ..WakuMessage::default()
+    ///     },
+    /// };
+    /// assert_eq!(hex::encode(m.hash()), "a2554498b31f5bcdfcbf7fa58ad1c2d45f0254f3f8110a85588ec3cf10720fd8");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn hash(&self) -> [u8; 32] {
         waku::message_hash(&self.pubsub_topic, &self.message)
     }
 
     /// The message timestamp in nanoseconds (0 when absent).
+    ///
+    /// ```
+    /// use pfs_transport::transport::CarriedMessage;
+    /// use pfs_transport::waku::WakuMessage;
+    ///
+    /// let mut m = CarriedMessage::on_default_shard(WakuMessage::default());
+    /// assert_eq!(m.timestamp_ns(), 0); // absent
+    /// m.message.timestamp = Some(7);
+    /// assert_eq!(m.timestamp_ns(), 7);
+    /// ```
     pub fn timestamp_ns(&self) -> i64 {
         self.message.timestamp.unwrap_or(0)
     }
 
     /// Whether the message asks not to be stored.
+    ///
+    /// ```
+    /// use pfs_transport::transport::CarriedMessage;
+    /// use pfs_transport::waku::WakuMessage;
+    ///
+    /// let mut m = CarriedMessage::on_default_shard(WakuMessage::default());
+    /// assert!(!m.is_ephemeral()); // absent means stored
+    /// m.message.ephemeral = Some(true);
+    /// assert!(m.is_ephemeral());
+    /// ```
     pub fn is_ephemeral(&self) -> bool {
         self.message.ephemeral.unwrap_or(false)
     }
@@ -241,6 +298,30 @@ pub fn now_unix() -> u64 {
 
 /// A history request: messages on `pubsub_topic` with one of `content_topics` whose
 /// timestamp lies between `start_ns` and `end_ns` (both inclusive, Unix nanoseconds).
+///
+/// ```
+/// use pfs_transport::transport::{CarriedMessage, HistoryQuery, InMemoryTransport, Transport, now_unix_ns};
+/// use pfs_transport::waku::{DEFAULT_PUBSUB_TOPIC, WakuMessage};
+///
+/// let net = InMemoryTransport::new();
+/// let m = CarriedMessage::on_default_shard(WakuMessage {
+///     payload: vec![1],
+///     content_topic: "/a/1/b/proto".into(),
+///     timestamp: Some(now_unix_ns()),
+///     ..WakuMessage::default()
+/// });
+/// net.publish(m.clone())?;
+/// let query = HistoryQuery {
+///     pubsub_topic: DEFAULT_PUBSUB_TOPIC.into(),
+///     content_topics: vec!["/a/1/b/proto".into()],
+///     start_ns: m.timestamp_ns(),
+///     end_ns: m.timestamp_ns(),
+/// };
+/// assert_eq!(net.fetch_history(&query)?, [m.clone()]);
+/// let later = HistoryQuery { start_ns: m.timestamp_ns() + 1, end_ns: m.timestamp_ns() + 2, ..query };
+/// assert!(net.fetch_history(&later)?.is_empty());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HistoryQuery {
     /// The pubsub topic (shard).
@@ -284,6 +365,17 @@ impl HistoryQuery {
     }
 
     /// Checks the topic list and that `start_ns <= end_ns`.
+    ///
+    /// ```
+    /// use pfs_transport::transport::{HistoryQuery, TransportError};
+    ///
+    /// let q = HistoryQuery::recent(vec!["/a/1/b/proto".into()], 1_000_000_000_000, 60);
+    /// assert_eq!(q.check(), Ok(()));
+    /// let no_shard = HistoryQuery { pubsub_topic: String::new(), ..q.clone() };
+    /// assert_eq!(no_shard.check(), Err(TransportError::InvalidQuery("empty pubsub topic")));
+    /// let no_topics = HistoryQuery { content_topics: vec![], ..q };
+    /// assert!(matches!(no_topics.check(), Err(TransportError::InvalidQuery(_))));
+    /// ```
     pub fn check(&self) -> Result<(), TransportError> {
         check_topics(&self.content_topics)?;
         if self.pubsub_topic.is_empty() {
@@ -324,6 +416,25 @@ impl HistoryQuery {
 }
 
 /// The receiving end of a subscription.
+///
+/// ```
+/// use std::time::Duration;
+/// use pfs_transport::transport::{CarriedMessage, InMemoryTransport, Transport, now_unix_ns};
+/// use pfs_transport::waku::WakuMessage;
+///
+/// let net = InMemoryTransport::new();
+/// let sub = net.subscribe(&["/a/1/b/proto".to_owned()])?;
+/// let m = CarriedMessage::on_default_shard(WakuMessage {
+///     payload: vec![1],
+///     content_topic: "/a/1/b/proto".into(),
+///     timestamp: Some(now_unix_ns()),
+///     ..WakuMessage::default()
+/// });
+/// net.publish(m.clone())?;
+/// assert_eq!(sub.recv_timeout(Duration::from_secs(1))?, Some(m));
+/// assert_eq!(sub.try_recv()?, None);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug)]
 pub struct Subscription {
     topics: Vec<String>,
@@ -331,6 +442,18 @@ pub struct Subscription {
 }
 
 /// The sending end of a subscription, kept by the transport implementation.
+///
+/// ```
+/// use pfs_transport::transport::{CarriedMessage, Delivery, Subscription};
+/// use pfs_transport::waku::WakuMessage;
+///
+/// // what a Transport implementation keeps for each subscriber
+/// let (sender, sub) = Subscription::channel(&["/a/1/b/proto".to_owned()])?;
+/// let m = CarriedMessage::on_default_shard(WakuMessage { payload: vec![1], content_topic: "/a/1/b/proto".into(), ..WakuMessage::default() });
+/// assert_eq!(sender.clone().offer(&m), Delivery::Delivered); // clones feed the same subscription
+/// assert_eq!(sub.try_recv()?, Some(m));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct SubscriptionSender {
     topics: HashSet<String>,
@@ -338,6 +461,22 @@ pub struct SubscriptionSender {
 }
 
 /// What happened when a transport offered a message to a subscription.
+///
+/// ```
+/// use pfs_transport::transport::{CarriedMessage, Delivery, SUBSCRIPTION_CAPACITY, Subscription};
+/// use pfs_transport::waku::WakuMessage;
+///
+/// let (tx, sub) = Subscription::channel(&["/a/1/b/proto".to_owned()])?;
+/// let m = CarriedMessage::on_default_shard(WakuMessage { payload: vec![1], content_topic: "/a/1/b/proto".into(), ..WakuMessage::default() });
+/// for _ in 0..SUBSCRIPTION_CAPACITY {
+///     assert_eq!(tx.offer(&m), Delivery::Delivered);
+/// }
+/// // a subscriber that does not read loses what does not fit
+/// assert_eq!(tx.offer(&m), Delivery::Full);
+/// drop(sub);
+/// assert_eq!(tx.offer(&m), Delivery::Closed);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Delivery {
     /// The subscription does not listen on that content topic.
@@ -395,6 +534,14 @@ impl Subscription {
     }
 
     /// The content topics this subscription listens on (sorted, without duplicates).
+    ///
+    /// ```
+    /// use pfs_transport::transport::Subscription;
+    ///
+    /// let (_tx, sub) = Subscription::channel(&["/b/1/x/proto".to_owned(), "/a/1/x/proto".to_owned()])?;
+    /// assert_eq!(sub.topics(), ["/a/1/x/proto", "/b/1/x/proto"]); // sorted
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn topics(&self) -> &[String] {
         &self.topics
     }
@@ -482,11 +629,32 @@ impl SubscriptionSender {
     }
 
     /// The content topics of this subscription.
+    ///
+    /// ```
+    /// use pfs_transport::transport::Subscription;
+    ///
+    /// let topics = ["/a/1/x/proto".to_owned(), "/a/1/x/proto".to_owned()];
+    /// let (tx, _sub) = Subscription::channel(&topics)?;
+    /// assert_eq!(tx.topics().count(), 1); // without duplicates
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn topics(&self) -> impl Iterator<Item = &String> {
         self.topics.iter()
     }
 
     /// Offers a message: queued if the subscription listens on its content topic.
+    ///
+    /// ```
+    /// use pfs_transport::transport::{CarriedMessage, Delivery, Subscription};
+    /// use pfs_transport::waku::WakuMessage;
+    ///
+    /// let (tx, sub) = Subscription::channel(&["/a/1/b/proto".to_owned()])?;
+    /// let on = |t: &str| CarriedMessage::on_default_shard(WakuMessage { payload: vec![1], content_topic: t.into(), ..WakuMessage::default() });
+    /// assert_eq!(tx.offer(&on("/a/1/c/proto")), Delivery::NotWanted);
+    /// assert_eq!(tx.offer(&on("/a/1/b/proto")), Delivery::Delivered);
+    /// assert_eq!(sub.try_recv()?.map(|m| m.message.content_topic), Some("/a/1/b/proto".to_owned()));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn offer(&self, message: &CarriedMessage) -> Delivery {
         if !self.wants(message.content_topic()) {
             return Delivery::NotWanted;
@@ -580,6 +748,26 @@ impl<T: Transport + ?Sized> Transport for Arc<T> {
 
 /// The time source of the in-memory transport (the workspace's one clock,
 /// [`pfs_crypto::Clock`]), shared.
+///
+/// ```
+/// use std::sync::Arc;
+/// use pfs_crypto::ManualClock;
+/// use pfs_transport::transport::{CarriedMessage, Clock, InMemoryTransport, Transport, TransportError};
+/// use pfs_transport::waku::{InvalidMessage, WakuMessage};
+///
+/// let now = ManualClock::new(1_000_000_000_000);
+/// let clock: Clock = Arc::new(now.clone());
+/// let net = InMemoryTransport::with_clock(clock);
+/// let m = CarriedMessage::on_default_shard(WakuMessage {
+///     payload: vec![1], content_topic: "/a/1/b/proto".into(), timestamp: Some(1_000_000_000_000), ..WakuMessage::default()
+/// });
+/// net.publish(m.clone())?;
+/// // 21 s later the same timestamp is too far from the hub's clock
+/// now.advance(21_000_000_000);
+/// let again = CarriedMessage { message: WakuMessage { payload: vec![2], ..m.message }, ..m };
+/// assert!(matches!(net.publish(again), Err(TransportError::Invalid(InvalidMessage::TimestampSkew { .. }))));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub type Clock = Arc<dyn pfs_crypto::Clock + Sync>;
 
 struct StoredMessage {
@@ -599,6 +787,26 @@ struct Hub {
 /// publishes, and the hub is also a store keeping non-ephemeral messages (for
 /// [`DEFAULT_RETENTION_SECS`] unless configured otherwise). It validates messages as a
 /// relay does, with [`waku::DEFAULT_MAX_MESSAGE_SIZE`] and the 20 s timestamp rule.
+///
+/// ```
+/// use std::time::Duration;
+/// use pfs_transport::transport::{CarriedMessage, InMemoryTransport, Transport, now_unix_ns};
+/// use pfs_transport::waku::WakuMessage;
+///
+/// let alice = InMemoryTransport::new();
+/// let bob = alice.clone(); // every clone shares the hub
+/// let inbox = bob.subscribe(&["/a/1/b/proto".to_owned()])?;
+/// let m = CarriedMessage::on_default_shard(WakuMessage {
+///     payload: vec![1],
+///     content_topic: "/a/1/b/proto".into(),
+///     timestamp: Some(now_unix_ns()),
+///     ..WakuMessage::default()
+/// });
+/// alice.publish(m.clone())?;
+/// assert_eq!(inbox.recv_timeout(Duration::from_secs(1))?, Some(m));
+/// assert_eq!(bob.history_len(), 1);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone)]
 pub struct InMemoryTransport {
     hub: Arc<Mutex<Hub>>,
