@@ -147,6 +147,14 @@ pub enum StoreError {
 }
 
 /// Nanoseconds since the Unix epoch.
+///
+/// ```
+/// use pfs_store::Nanos;
+///
+/// // Unix time in nanoseconds, signed as SQLite integers are
+/// let created: Nanos = 1_700_000_000_000_000_000;
+/// assert!(created < Nanos::MAX);
+/// ```
 pub type Nanos = i64;
 
 /// A store: a factory of transactions.
@@ -163,6 +171,17 @@ pub type Nanos = i64;
 /// ```
 pub trait Store: Send {
     /// Starts a transaction. Only one transaction is open at a time per store value.
+    ///
+    /// ```
+    /// use pfs_store::{MemoryStore, Store};
+    ///
+    /// let mut store = MemoryStore::new();
+    /// let mut tx = store.begin()?;
+    /// tx.put_rate_limit("k", b"v", 1)?;
+    /// drop(tx); // not committed
+    /// assert_eq!(store.begin()?.rate_limit("k", b"v")?, None);
+    /// # Ok::<(), pfs_store::StoreError>(())
+    /// ```
     fn begin(&mut self) -> Result<Box<dyn Transaction + '_>, StoreError>;
 
     /// Like [`Store::begin`], for a transaction whose commit must survive a power failure
@@ -260,6 +279,23 @@ pub trait Transaction {
     /// Creates or replaces an installation (keyed by identity and installation id).
     fn put_installation(&mut self, installation: &InstallationRecord) -> Result<(), StoreError>;
     /// Deletes an installation.
+    ///
+    /// ```
+    /// use pfs_store::{IdentityKey, InstallationId, InstallationRecord, MemoryStore, Store};
+    ///
+    /// let mut store = MemoryStore::new();
+    /// let mut tx = store.begin()?;
+    /// let (alice, phone) = (IdentityKey::from_bytes([2; 33]), InstallationId::new("phone")?);
+    /// tx.put_installation(&InstallationRecord {
+    ///     identity: alice, installation_id: phone.clone(), timestamp: 1, enabled: true, protocol_version: 1,
+    ///     first_seen: 1, last_bundle_at: 1, missing_since: None, stale: false, heard_with_protocol_version: false,
+    /// })?;
+    /// assert!(tx.installation(&alice, &phone)?.is_some());
+    /// assert_eq!(tx.all_installations()?.len(), 1);
+    /// tx.delete_installation(&alice, &phone)?;
+    /// assert_eq!(tx.installation(&alice, &phone)?, None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     fn delete_installation(
         &mut self,
         identity: &IdentityKey,
@@ -336,6 +372,37 @@ pub trait Transaction {
     /// expiry and last use are both at or before `until`
     /// (`expired_at IS NOT NULL AND max(expired_at, last_used) <= until`). Returns how
     /// many were deleted.
+    ///
+    /// ```
+    /// # use pfs_crypto::{SecretBytes, SecretVec};
+    /// # use pfs_store::{IdentityKey, InstallationId, RatchetSuite, SessionKey, SessionRecord, SignedPreKey};
+    /// # fn session(peer: u8, id: &[u8]) -> Result<SessionRecord, Box<dyn std::error::Error>> {
+    /// #     Ok(SessionRecord {
+    /// #         key: SessionKey { peer_identity: IdentityKey::from_bytes([peer; 33]), id: id.to_vec() },
+    /// #         peer_installation: InstallationId::new("their-phone")?,
+    /// #         rooted_spk: SignedPreKey::from_bytes([3; 33]),
+    /// #         we_initiated: true,
+    /// #         suite: RatchetSuite::StatusGo,
+    /// #         state: SecretVec::new(vec![1, 2, 3]),
+    /// #         shared_secret: SecretBytes::new([4; 32]),
+    /// #         pending_x3dh_ephemeral: None,
+    /// #         created_at: 1,
+    /// #         last_used: 2,
+    /// #         expired_at: None,
+    /// #     })
+    /// # }
+    /// use pfs_store::{MemoryStore, Store};
+    ///
+    /// let mut store = MemoryStore::new();
+    /// let mut tx = store.begin()?;
+    /// // expired at 10, last used at 2; a live session next to it
+    /// tx.put_session(&SessionRecord { expired_at: Some(10), ..session(2, b"old")? })?;
+    /// tx.put_session(&session(2, b"live")?)?;
+    /// assert_eq!(tx.delete_sessions_expired_until(9)?, 0);
+    /// assert_eq!(tx.delete_sessions_expired_until(10)?, 1);
+    /// assert_eq!(tx.all_sessions()?.len(), 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     fn delete_sessions_expired_until(&mut self, until: Nanos) -> Result<usize, StoreError>;
     /// Marks expired at `at` (sets `expired_at`) every unexpired session whose signed
     /// prekey is no longer valid: for a session we initiated, the peer prekey
@@ -346,16 +413,113 @@ pub trait Transaction {
     /// Authenticated rows: the SQLite store checks the tag of every peer prekey row that
     /// makes it mark a session ([`StoreError::Tampered`] otherwise, nothing changed by
     /// the call); a row that leaves a session alone is not read as a record.
+    ///
+    /// ```
+    /// # use pfs_crypto::{SecretBytes, SecretVec};
+    /// # use pfs_store::{IdentityKey, InstallationId, RatchetSuite, SessionKey, SessionRecord, SignedPreKey};
+    /// # fn session(peer: u8, id: &[u8]) -> Result<SessionRecord, Box<dyn std::error::Error>> {
+    /// #     Ok(SessionRecord {
+    /// #         key: SessionKey { peer_identity: IdentityKey::from_bytes([peer; 33]), id: id.to_vec() },
+    /// #         peer_installation: InstallationId::new("their-phone")?,
+    /// #         rooted_spk: SignedPreKey::from_bytes([3; 33]),
+    /// #         we_initiated: true,
+    /// #         suite: RatchetSuite::StatusGo,
+    /// #         state: SecretVec::new(vec![1, 2, 3]),
+    /// #         shared_secret: SecretBytes::new([4; 32]),
+    /// #         pending_x3dh_ephemeral: None,
+    /// #         created_at: 1,
+    /// #         last_used: 2,
+    /// #         expired_at: None,
+    /// #     })
+    /// # }
+    /// use pfs_store::{MemoryStore, PeerPreKeyRecord, Store};
+    ///
+    /// let mut store = MemoryStore::new();
+    /// let mut tx = store.begin()?;
+    /// let (kept, gone) = (session(2, b"a")?, session(4, b"b")?); // both initiated by us, rooted in [3; 33]
+    /// tx.put_session(&kept)?;
+    /// tx.put_session(&gone)?;
+    /// // the peer prekey of the first one is still valid; the second one's is unknown
+    /// tx.put_peer_prekey(&PeerPreKeyRecord {
+    ///     identity: kept.key.peer_identity, installation_id: kept.peer_installation.clone(), public: kept.rooted_spk,
+    ///     version: 1, protocol_version: 1, bundle_timestamp: 0, expired: false, received_at: 0,
+    /// })?;
+    /// assert_eq!(tx.expire_sessions_on_invalid_prekeys(77)?, 1);
+    /// assert_eq!(tx.session(&gone.key)?.and_then(|s| s.expired_at), Some(77));
+    /// assert_eq!(tx.session(&kept.key)?.and_then(|s| s.expired_at), None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     fn expire_sessions_on_invalid_prekeys(&mut self, at: Nanos) -> Result<usize, StoreError>;
     /// Marks expired at `at` every unexpired session we did not initiate whose
     /// `rooted_spk` is one of `spks` (our rotated prekeys). Only `expired_at` changes.
     /// Returns how many were marked.
+    ///
+    /// ```
+    /// # use pfs_crypto::{SecretBytes, SecretVec};
+    /// # use pfs_store::{IdentityKey, InstallationId, RatchetSuite, SessionKey, SessionRecord, SignedPreKey};
+    /// # fn session(peer: u8, id: &[u8]) -> Result<SessionRecord, Box<dyn std::error::Error>> {
+    /// #     Ok(SessionRecord {
+    /// #         key: SessionKey { peer_identity: IdentityKey::from_bytes([peer; 33]), id: id.to_vec() },
+    /// #         peer_installation: InstallationId::new("their-phone")?,
+    /// #         rooted_spk: SignedPreKey::from_bytes([3; 33]),
+    /// #         we_initiated: true,
+    /// #         suite: RatchetSuite::StatusGo,
+    /// #         state: SecretVec::new(vec![1, 2, 3]),
+    /// #         shared_secret: SecretBytes::new([4; 32]),
+    /// #         pending_x3dh_ephemeral: None,
+    /// #         created_at: 1,
+    /// #         last_used: 2,
+    /// #         expired_at: None,
+    /// #     })
+    /// # }
+    /// use pfs_store::{MemoryStore, Store};
+    ///
+    /// let mut store = MemoryStore::new();
+    /// let mut tx = store.begin()?;
+    /// // a session the peer started, rooted in our prekey [3; 33]
+    /// let theirs = SessionRecord { we_initiated: false, ..session(2, b"a")? };
+    /// tx.put_session(&theirs)?;
+    /// assert_eq!(tx.expire_responder_sessions_rooted_in(&[SignedPreKey::from_bytes([9; 33])], 50)?, 0);
+    /// assert_eq!(tx.expire_responder_sessions_rooted_in(&[theirs.rooted_spk], 50)?, 1);
+    /// assert_eq!(tx.session(&theirs.key)?.and_then(|s| s.expired_at), Some(50));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     fn expire_responder_sessions_rooted_in(
         &mut self,
         spks: &[SignedPreKey],
         at: Nanos,
     ) -> Result<usize, StoreError>;
     /// Whether some session we did not initiate, expired or not, is rooted in `spk`.
+    ///
+    /// ```
+    /// # use pfs_crypto::{SecretBytes, SecretVec};
+    /// # use pfs_store::{IdentityKey, InstallationId, RatchetSuite, SessionKey, SessionRecord, SignedPreKey};
+    /// # fn session(peer: u8, id: &[u8]) -> Result<SessionRecord, Box<dyn std::error::Error>> {
+    /// #     Ok(SessionRecord {
+    /// #         key: SessionKey { peer_identity: IdentityKey::from_bytes([peer; 33]), id: id.to_vec() },
+    /// #         peer_installation: InstallationId::new("their-phone")?,
+    /// #         rooted_spk: SignedPreKey::from_bytes([3; 33]),
+    /// #         we_initiated: true,
+    /// #         suite: RatchetSuite::StatusGo,
+    /// #         state: SecretVec::new(vec![1, 2, 3]),
+    /// #         shared_secret: SecretBytes::new([4; 32]),
+    /// #         pending_x3dh_ephemeral: None,
+    /// #         created_at: 1,
+    /// #         last_used: 2,
+    /// #         expired_at: None,
+    /// #     })
+    /// # }
+    /// use pfs_store::{MemoryStore, Store};
+    ///
+    /// let mut store = MemoryStore::new();
+    /// let mut tx = store.begin()?;
+    /// let ours = session(2, b"a")?; // we initiated it
+    /// tx.put_session(&ours)?;
+    /// assert!(!tx.responder_session_rooted_in(&ours.rooted_spk)?);
+    /// tx.put_session(&SessionRecord { we_initiated: false, expired_at: Some(1), ..session(4, b"b")? })?;
+    /// assert!(tx.responder_session_rooted_in(&ours.rooted_spk)?); // expired or not
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     fn responder_session_rooted_in(&self, spk: &SignedPreKey) -> Result<bool, StoreError>;
 
     // --- skipped (and unconfirmed) message keys --------------------------------------
@@ -547,6 +711,18 @@ pub trait Transaction {
 
     // --- rate limits --------------------------------------------------------------
     /// When an action of `kind` was last done for `key` (e.g. a bundle reply to a peer).
+    ///
+    /// ```
+    /// use pfs_store::{MemoryStore, Store};
+    ///
+    /// let mut store = MemoryStore::new();
+    /// let mut tx = store.begin()?;
+    /// tx.put_rate_limit("bundle-reply", b"peer", 10)?;
+    /// tx.put_rate_limit("bundle-reply", b"peer", 20)?; // replaced
+    /// assert_eq!(tx.rate_limit("bundle-reply", b"peer")?, Some(20));
+    /// assert_eq!(tx.rate_limit("other", b"peer")?, None); // kinds are separate
+    /// # Ok::<(), pfs_store::StoreError>(())
+    /// ```
     fn rate_limit(&self, kind: &str, key: &[u8]) -> Result<Option<Nanos>, StoreError>;
     /// Records when an action of `kind` was done for `key`.
     fn put_rate_limit(&mut self, kind: &str, key: &[u8], at: Nanos) -> Result<(), StoreError>;
@@ -576,6 +752,18 @@ pub trait Transaction {
         due: i64,
     ) -> Result<(), StoreError>;
     /// Deletes an application record (absent: nothing happens).
+    ///
+    /// ```
+    /// use pfs_store::{MemoryStore, Store};
+    ///
+    /// let mut store = MemoryStore::new();
+    /// let mut tx = store.begin()?;
+    /// tx.put_app_record("seen", b"m1", b"", 0)?;
+    /// tx.delete_app_record("seen", b"m1")?;
+    /// tx.delete_app_record("seen", b"absent")?; // nothing happens
+    /// assert_eq!((tx.app_record("seen", b"m1")?, tx.count_app_records("seen")?), (None, 0));
+    /// # Ok::<(), pfs_store::StoreError>(())
+    /// ```
     fn delete_app_record(&mut self, kind: &str, key: &[u8]) -> Result<(), StoreError>;
     /// Records of `kind` with `due <= until`, earliest due first (ties by key), at most
     /// `limit`, as (key, value).

@@ -332,6 +332,19 @@ pub enum ContactState {
 }
 
 /// A contact.
+///
+/// ```
+/// use pfs_store::{ContactRecord, ContactState, IdentityKey, MemoryStore, Store};
+///
+/// let mut store = MemoryStore::new();
+/// let mut tx = store.begin()?;
+/// let contact = |b: u8| ContactRecord { identity: IdentityKey::from_bytes([b; 33]), state: ContactState::Added, name: None, updated_at: 0 };
+/// tx.put_contact(&contact(9))?;
+/// tx.put_contact(&contact(2))?;
+/// // ordered by identity bytes
+/// assert_eq!(tx.contacts()?, [contact(2), contact(9)]);
+/// # Ok::<(), pfs_store::StoreError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ContactRecord {
     /// Their identity.
