@@ -363,6 +363,15 @@ pub struct SessionId(Vec<u8>);
 
 impl SessionId {
     /// The id of the session rooted in `rooted_prekey` with `installation_id`.
+    ///
+    /// ```
+    /// use pfs_protocol::{InstallationId, SessionId};
+    /// use pfs_x3dh::SignedPreKey;
+    ///
+    /// let id = SessionId::new(&SignedPreKey::from_bytes([2; 33]), &InstallationId::new("ab")?);
+    /// assert_eq!(id.as_bytes(), [[2; 33].as_slice(), b"ab"].concat());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn new(rooted_prekey: &SignedPreKey, installation_id: &InstallationId) -> Self {
         let mut id = rooted_prekey.as_bytes().to_vec();
         id.extend_from_slice(installation_id.as_bytes());
@@ -370,11 +379,27 @@ impl SessionId {
     }
 
     /// An id given as bytes.
+    ///
+    /// ```
+    /// use pfs_protocol::SessionId;
+    ///
+    /// // taken as given; the parts are checked when read
+    /// let id = SessionId::from_bytes(vec![9; 3]);
+    /// assert_eq!(id.as_bytes(), [9, 9, 9]);
+    /// assert_eq!((id.rooted_prekey(), id.installation_id()), (None, None));
+    /// ```
     pub fn from_bytes(bytes: Vec<u8>) -> Self {
         Self(bytes)
     }
 
     /// The id's bytes.
+    ///
+    /// ```
+    /// use pfs_protocol::SessionId;
+    ///
+    /// assert_eq!(SessionId::from_bytes(vec![1, 2]).as_bytes(), &[1, 2]);
+    /// assert_eq!(format!("{:?}", SessionId::from_bytes(vec![1, 0xab])), "SessionId(01ab)");
+    /// ```
     pub fn as_bytes(&self) -> &[u8] {
         &self.0
     }
@@ -392,6 +417,15 @@ impl SessionId {
     }
 
     /// The signed prekey part (`None` when shorter than a key).
+    ///
+    /// ```
+    /// use pfs_protocol::SessionId;
+    ///
+    /// let mut bytes = vec![3; 33];
+    /// bytes.extend_from_slice(b"phone");
+    /// assert_eq!(SessionId::from_bytes(bytes).rooted_prekey().map(|k| k.to_bytes()), Some([3; 33]));
+    /// assert_eq!(SessionId::from_bytes(vec![3; 32]).rooted_prekey(), None); // too short
+    /// ```
     pub fn rooted_prekey(&self) -> Option<SignedPreKey> {
         self.0
             .get(..33)
@@ -400,6 +434,15 @@ impl SessionId {
 
     /// The installation part (`None` when it is not a valid installation id: absent, not
     /// UTF-8, or too long).
+    ///
+    /// ```
+    /// use pfs_protocol::SessionId;
+    ///
+    /// let id = |tail: &[u8]| SessionId::from_bytes([[3; 33].as_slice(), tail].concat());
+    /// assert_eq!(id(b"phone").installation_id().as_ref().map(|i| i.as_str()), Some("phone"));
+    /// assert_eq!(id(&[0xff]).installation_id(), None); // not UTF-8
+    /// assert_eq!(id(b"").installation_id(), None); // absent
+    /// ```
     pub fn installation_id(&self) -> Option<InstallationId> {
         self.0
             .get(33..)
