@@ -146,6 +146,21 @@ impl Hostile {
             .expect("bounded")
     }
 
+    /// Sends one length-prefixed protobuf request on a new stream and reads the answer
+    /// (at most `max` bytes).
+    fn ask<Q: prost::Message, R: prost::Message + Default>(
+        &self,
+        protocol: StreamProtocol,
+        req: &Q,
+        max: usize,
+    ) -> R {
+        let mut s = self.stream(protocol);
+        self.run(async move {
+            write_message(&mut s, req).await.unwrap();
+            read_message(&mut s, max).await.unwrap()
+        })
+    }
+
     /// Writes raw bytes and reads until the node closes the stream: the bytes it answered.
     fn raw_exchange(&self, protocol: StreamProtocol, bytes: Vec<u8>) -> Vec<u8> {
         let mut s = self.stream(protocol);
@@ -186,16 +201,12 @@ fn stored(node: &NodeHandle) -> u64 {
 }
 
 fn lightpush(h: &Hostile, m: WakuMessage) -> LightPushResponseV3 {
-    let mut s = h.stream(LIGHTPUSH_V3);
-    h.run(async move {
-        let req = LightPushRequestV3 {
-            request_id: "r".into(),
-            pubsub_topic: Some(waku::DEFAULT_PUBSUB_TOPIC.into()),
-            message: Some(m),
-        };
-        write_message(&mut s, &req).await.unwrap();
-        read_message(&mut s, 1 << 20).await.unwrap()
-    })
+    let req = LightPushRequestV3 {
+        request_id: "r".into(),
+        pubsub_topic: Some(waku::DEFAULT_PUBSUB_TOPIC.into()),
+        message: Some(m),
+    };
+    h.ask(LIGHTPUSH_V3, &req, 1 << 20)
 }
 
 #[test]
@@ -257,20 +268,18 @@ fn oversize_frames_and_invalid_protobufs_close_the_stream_and_change_nothing() {
 fn a_flood_of_filter_subscriptions_is_bounded() {
     let (node, _dir) = store_node();
     let h = Hostile::connect(&node.listen_addrs()[0]);
+    let filter = |req: FilterSubscribeRequest| -> u32 {
+        let r: FilterSubscribeResponse = h.ask(FILTER_SUBSCRIBE, &req, 1 << 16);
+        r.status_code
+    };
     let subscribe = |round: usize| -> u32 {
-        let mut s = h.stream(FILTER_SUBSCRIBE);
-        h.run(async move {
-            let req = FilterSubscribeRequest {
-                request_id: format!("{round}"),
-                filter_subscribe_type: FilterSubscribeType::Subscribe as i32,
-                pubsub_topic: Some(waku::DEFAULT_PUBSUB_TOPIC.into()),
-                content_topics: (0..100)
-                    .map(|i| format!("/flood/1/{round}-{i}/proto"))
-                    .collect(),
-            };
-            write_message(&mut s, &req).await.unwrap();
-            let r: FilterSubscribeResponse = read_message(&mut s, 1 << 16).await.unwrap();
-            r.status_code
+        filter(FilterSubscribeRequest {
+            request_id: format!("{round}"),
+            filter_subscribe_type: FilterSubscribeType::Subscribe as i32,
+            pubsub_topic: Some(waku::DEFAULT_PUBSUB_TOPIC.into()),
+            content_topics: (0..100)
+                .map(|i| format!("/flood/1/{round}-{i}/proto"))
+                .collect(),
         })
     };
     // nwaku's limit: 1000 criteria per peer = 10 requests of 100
@@ -279,31 +288,19 @@ fn a_flood_of_filter_subscriptions_is_bounded() {
     assert_eq!(&codes[10..], &[429; 5]);
     assert_eq!(node.status().unwrap().filter_subscribers, 1);
     // more than 100 content topics in one request is a bad request
-    let mut s = h.stream(FILTER_SUBSCRIBE);
-    let code = h.run(async move {
-        let req = FilterSubscribeRequest {
-            request_id: "big".into(),
-            filter_subscribe_type: FilterSubscribeType::Subscribe as i32,
-            pubsub_topic: Some(waku::DEFAULT_PUBSUB_TOPIC.into()),
-            content_topics: (0..101).map(|i| format!("/big/1/{i}/proto")).collect(),
-        };
-        write_message(&mut s, &req).await.unwrap();
-        let r: FilterSubscribeResponse = read_message(&mut s, 1 << 16).await.unwrap();
-        r.status_code
+    let code = filter(FilterSubscribeRequest {
+        request_id: "big".into(),
+        filter_subscribe_type: FilterSubscribeType::Subscribe as i32,
+        pubsub_topic: Some(waku::DEFAULT_PUBSUB_TOPIC.into()),
+        content_topics: (0..101).map(|i| format!("/big/1/{i}/proto")).collect(),
     });
     assert_eq!(code, 400);
     // an unknown request type
-    let mut s = h.stream(FILTER_SUBSCRIBE);
-    let code = h.run(async move {
-        let req = FilterSubscribeRequest {
-            request_id: "odd".into(),
-            filter_subscribe_type: 9,
-            pubsub_topic: None,
-            content_topics: Vec::new(),
-        };
-        write_message(&mut s, &req).await.unwrap();
-        let r: FilterSubscribeResponse = read_message(&mut s, 1 << 16).await.unwrap();
-        r.status_code
+    let code = filter(FilterSubscribeRequest {
+        request_id: "odd".into(),
+        filter_subscribe_type: 9,
+        pubsub_topic: None,
+        content_topics: Vec::new(),
     });
     assert_eq!(code, 400);
 }
@@ -312,15 +309,11 @@ fn a_flood_of_filter_subscriptions_is_bounded() {
 fn a_peer_announcing_another_cluster_is_answered_then_disconnected() {
     let (node, _dir) = store_node();
     let h = Hostile::connect(&node.listen_addrs()[0]);
-    let mut s = h.stream(METADATA);
-    let resp: WakuMetadataResponse = h.run(async move {
-        let req = WakuMetadataRequest {
-            cluster_id: Some(99),
-            shards: vec![1],
-        };
-        write_message(&mut s, &req).await.unwrap();
-        read_message(&mut s, 1024).await.unwrap()
-    });
+    let req = WakuMetadataRequest {
+        cluster_id: Some(99),
+        shards: vec![1],
+    };
+    let resp: WakuMetadataResponse = h.ask(METADATA, &req, 1024);
     assert_eq!(resp.cluster_id, Some(16));
     assert_eq!(resp.shards, vec![32, 64], "never an empty shard list");
     h.wait_event("closed", 10);
@@ -373,17 +366,13 @@ fn peer_exchange_answers_are_bounded_and_start_with_the_node_itself() {
     let (node, _dir) = store_node();
     let h = Hostile::connect(&node.listen_addrs()[0]);
     // asking for u64::MAX peers: at most MAX_PX_PEERS, here just the node's own record
-    let mut s = h.stream(PEER_EXCHANGE);
-    let rpc: PeerExchangeRpc = h.run(async move {
-        let q = PeerExchangeRpc {
-            query: Some(PeerExchangeQuery {
-                num_peers: Some(u64::MAX),
-            }),
-            response: None,
-        };
-        write_message(&mut s, &q).await.unwrap();
-        read_message(&mut s, MAX_PX_RESPONSE).await.unwrap()
-    });
+    let q = PeerExchangeRpc {
+        query: Some(PeerExchangeQuery {
+            num_peers: Some(u64::MAX),
+        }),
+        response: None,
+    };
+    let rpc: PeerExchangeRpc = h.ask(PEER_EXCHANGE, &q, MAX_PX_RESPONSE);
     let infos = rpc.response.unwrap().peer_infos;
     assert!(!infos.is_empty() && infos.len() <= MAX_PX_PEERS);
     let own = Enr::decode(infos[0].enr.as_deref().unwrap()).unwrap();
