@@ -3,12 +3,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use pfs_crypto::OsRandom;
-use pfs_crypto::secp256k1::SecretKey;
-use pfs_protocol::Engine;
-use pfs_protocol::MessageId;
-use pfs_protocol::{
-    Config, EngineError, IdentityKeyPair, InstallationId, ManualClock, ReceiveError,
-};
+use pfs_protocol::{Config, Engine, EngineError, MessageId, ReceiveError};
+use pfs_scenarios::{StoreKind, World};
 use pfs_store::{SqliteOptions, SqliteStore, StoreError};
 
 fn open_store(path: &std::path::Path) -> Box<SqliteStore> {
@@ -30,27 +26,14 @@ fn open_store(path: &std::path::Path) -> Box<SqliteStore> {
 fn a_store_failure_in_the_skipped_key_lookup_is_ours() {
     let dir = tempfile::tempdir().unwrap();
     let bob_path = dir.path().join("bob.sqlite");
-    let clock = ManualClock::new(1_700_000_000_000_000_000);
-    let alice_sk = SecretKey::generate(&mut OsRandom).unwrap();
-    let bob_sk = SecretKey::generate(&mut OsRandom).unwrap();
-    let mut alice = Engine::create_with_identity(
-        Box::new(pfs_store::MemoryStore::new()),
-        Box::new(clock.clone()),
-        Box::new(OsRandom),
-        Config::default(),
-        &IdentityKeyPair::from_secret(alice_sk.clone()),
-        InstallationId::new("alice-1").unwrap(),
-    )
-    .unwrap();
-    let mut bob = Engine::create_with_identity(
-        open_store(&bob_path),
-        Box::new(clock.clone()),
-        Box::new(OsRandom),
-        Config::default(),
-        &IdentityKeyPair::from_secret(bob_sk.clone()),
-        InstallationId::new("bob-1").unwrap(),
-    )
-    .unwrap();
+    let mut world = World::new(StoreKind::Memory, Config::default());
+    let clock = world.clock.clone();
+    let alice_sk = world.new_identity();
+    let bob_sk = world.new_identity();
+    let mut alice = world.device(&alice_sk, "alice-1").engine;
+    let mut bob = world
+        .device_on(open_store(&bob_path), &bob_sk, "bob-1")
+        .engine;
     let alice_id = alice_sk.public_key();
     let bob_id = bob_sk.public_key();
     alice.process_bundle(&bob.own_bundle().unwrap()).unwrap();

@@ -60,6 +60,17 @@ impl World {
     /// A device of a (possibly new) identity.
     pub fn device(&mut self, identity: &SecretKey, installation: &str) -> Device {
         let store = self.store();
+        self.device_on(store, identity, installation)
+    }
+
+    /// [`World::device`] on a store the test opened itself (one whose file it damages or
+    /// reopens).
+    pub fn device_on(
+        &mut self,
+        store: Box<dyn Store>,
+        identity: &SecretKey,
+        installation: &str,
+    ) -> Device {
         let engine = Engine::create_with_identity(
             store,
             Box::new(self.clock.clone()),
