@@ -47,8 +47,8 @@ fn engine(
     .unwrap()
 }
 
-fn id(m: &Outgoing) -> Vec<u8> {
-    pfs_crypto::hash::keccak256(&m.bytes).to_vec()
+fn id(m: &Outgoing) -> MessageId {
+    MessageId::from(pfs_crypto::hash::keccak256(&m.bytes))
 }
 
 impl EnginePair {
@@ -99,9 +99,7 @@ impl EnginePair {
         let m = self.alice.encrypt_for(&self.bob_id, pt, false).unwrap();
         let mid = id(&m);
         for b in &mut self.bobs {
-            let d = b
-                .decrypt(&self.alice_id, &m.bytes, &MessageId::from(&mid))
-                .unwrap();
+            let d = b.decrypt(&self.alice_id, &m.bytes, &mid).unwrap();
             debug_assert_eq!(d.plaintext, pt);
         }
     }
@@ -110,8 +108,6 @@ impl EnginePair {
     pub fn reply(&mut self, i: usize, pt: &[u8]) {
         let m = self.bobs[i].encrypt_for(&self.alice_id, pt, false).unwrap();
         let mid = id(&m);
-        self.alice
-            .decrypt(&self.bob_id, &m.bytes, &MessageId::from(&mid))
-            .unwrap();
+        self.alice.decrypt(&self.bob_id, &m.bytes, &mid).unwrap();
     }
 }

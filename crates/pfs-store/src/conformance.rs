@@ -189,7 +189,7 @@ pub fn seed(tx: &mut dyn Transaction) {
         tx.put_session(&session(k.clone(), "inst-1", i as u8 + 1))
             .unwrap();
         let mut keys: Vec<_> = (0..5).map(|n| skipped(30, n, u64::from(n))).collect();
-        keys[1].pending_message_id = Some(MessageId::from(b"msg-1".to_vec()));
+        keys[1].pending_message_id = Some(MessageId::from(b"msg-1"));
         tx.put_skipped_keys(&k, &keys).unwrap();
     }
     tx.put_x3dh_seen(&spk(10), &ek(40), 7).unwrap();
@@ -593,7 +593,7 @@ pub fn skipped_keys_put_get_replace_delete(store: &mut dyn Store) {
         // Same (session, ratchet key, n): replaced, not duplicated.
         let mut k = skipped(30, 1, 77);
         k.message_key = SecretBytes::new([0x42; 32]);
-        k.pending_message_id = Some(MessageId::from(b"m".to_vec()));
+        k.pending_message_id = Some(MessageId::from(b"m"));
         tx.put_skipped_keys(&a, &[k]).unwrap();
         tx.delete_skipped_key(&a, &k33(30), 0).unwrap();
         tx.delete_skipped_key(&a, &k33(30), 99).unwrap();
@@ -732,7 +732,7 @@ pub fn unconfirmed_keys_by_message_id(store: &mut dyn Store) {
     let b = skey(1, b"b");
     let pending = |r: u8, n: u32, seq: u64, m: &[u8]| {
         let mut k = skipped(r, n, seq);
-        k.pending_message_id = Some(MessageId::from(m.to_vec()));
+        k.pending_message_id = Some(MessageId::from(m));
         k
     };
     commit_with(store, |tx| {

@@ -447,7 +447,7 @@ fn stability_v1_file_still_opens_and_reads_back_exactly() {
         for n in 0..5u32 {
             let mut expected = skipped(30, n, u64::from(n));
             if n == 1 {
-                expected.pending_message_id = Some(MessageId::from(b"msg-1".to_vec()));
+                expected.pending_message_id = Some(MessageId::from(b"msg-1"));
                 unconfirmed.push((k.clone(), expected.clone()));
             }
             assert_eq!(tx.skipped_key(k, &k33(30), n).unwrap(), Some(expected));
