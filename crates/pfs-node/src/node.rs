@@ -693,6 +693,18 @@ impl NodeHandle {
         Ok(rx)
     }
 
+    /// [`Self::request`] for a transport operation, waited for: the node's own request
+    /// timeout plus 2 s for its loop (`Timeout`), `Closed` when the node is gone.
+    fn transport_request<T>(
+        &self,
+        make: impl FnOnce(Reply<T>) -> Command,
+    ) -> Result<T, TransportError> {
+        self.request(make)
+            .map_err(|_| TransportError::Closed)?
+            .recv_timeout(self.request_timeout + Duration::from_secs(2))
+            .map_err(recv_error)
+    }
+
     /// A snapshot of the node's network state.
     ///
     /// ```
@@ -808,11 +820,7 @@ impl NodeHandle {
     /// ```
     pub fn publish(&self, message: CarriedMessage) -> Result<PublishReport, TransportError> {
         let keep = (self.mode == NodeMode::Relay).then(|| message.clone());
-        let r = self
-            .request(|reply| Command::Publish { message, reply })
-            .map_err(|_| TransportError::Closed)?
-            .recv_timeout(self.request_timeout + Duration::from_secs(2))
-            .map_err(recv_error)?;
+        let r = self.transport_request(|reply| Command::Publish { message, reply })?;
         if let (Ok(_), Some(m)) = (&r, keep) {
             let mut list = lock(&self.unconfirmed);
             list.push(m);
@@ -1015,14 +1023,11 @@ impl NodeHandle {
         peer: PeerId,
         message: CarriedMessage,
     ) -> Result<PublishReport, TransportError> {
-        self.request(|reply| Command::LightPushTo {
+        self.transport_request(|reply| Command::LightPushTo {
             peer,
             message,
             reply,
-        })
-        .map_err(|_| TransportError::Closed)?
-        .recv_timeout(self.request_timeout + Duration::from_secs(2))
-        .map_err(recv_error)?
+        })?
     }
 
     /// Receives every message on `content_topics` that reaches this node from now on
@@ -1157,14 +1162,11 @@ impl NodeHandle {
         store: Option<PeerId>,
         request: StoreQueryRequest,
     ) -> Result<StoreQueryResponse, TransportError> {
-        self.request(|reply| Command::StoreQuery {
+        self.transport_request(|reply| Command::StoreQuery {
             store,
             request,
             reply,
-        })
-        .map_err(|_| TransportError::Closed)?
-        .recv_timeout(self.request_timeout + Duration::from_secs(2))
-        .map_err(recv_error)?
+        })?
     }
 
     /// This node's signed ENR (see [`NodeStatus::enr`]).
