@@ -41,6 +41,16 @@ fn relay(peers: Vec<Multiaddr>) -> NodeHandle {
     .unwrap()
 }
 
+/// A relay node that is also a store, its archive at `path`.
+fn store_node(path: std::path::PathBuf) -> NodeHandle {
+    Node::start(NodeConfig {
+        store: Some(StoreConfig::new(path)),
+        heartbeat_interval: Duration::from_millis(200),
+        ..NodeConfig::default()
+    })
+    .unwrap()
+}
+
 fn wait_until(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(secs);
     while !f() {
@@ -97,12 +107,7 @@ fn three_relay_nodes_deliver_each_message_once() {
 #[test]
 fn light_node_catches_up_from_the_store_after_being_offline() {
     let dir = tempfile::tempdir().unwrap();
-    let service = Node::start(NodeConfig {
-        store: Some(StoreConfig::new(dir.path().join("archive.sqlite"))),
-        heartbeat_interval: Duration::from_millis(200),
-        ..NodeConfig::default()
-    })
-    .unwrap();
+    let service = store_node(dir.path().join("archive.sqlite"));
     let sender = relay(service.listen_addrs());
     wait_until("mesh", 20, || mesh_ready(&sender, 1));
     for i in 0..10 {
@@ -281,11 +286,7 @@ fn a_peer_of_another_cluster_is_disconnected() {
 #[test]
 fn history_of_more_than_100_content_topics_is_asked_in_parts() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Node::start(NodeConfig {
-        store: Some(StoreConfig::new(dir.path().join("a.sqlite"))),
-        ..NodeConfig::default()
-    })
-    .unwrap();
+    let store = store_node(dir.path().join("a.sqlite"));
     let topics: Vec<String> = (0..300).map(|i| format!("/app/1/t{i}/proto")).collect();
     // alone, the store node archives what it publishes itself
     for i in [250usize, 5, 150] {
@@ -311,12 +312,7 @@ fn history_of_more_than_100_content_topics_is_asked_in_parts() {
 /// A store node S (archive in `dir`) and a relay R dialling it, once R has learned S's
 /// record (which announces the store) by peer exchange.
 fn store_behind_relay(dir: &std::path::Path) -> (NodeHandle, NodeHandle) {
-    let s = Node::start(NodeConfig {
-        store: Some(StoreConfig::new(dir.join("s.sqlite"))),
-        heartbeat_interval: Duration::from_millis(200),
-        ..NodeConfig::default()
-    })
-    .unwrap();
+    let s = store_node(dir.join("s.sqlite"));
     let r = relay(s.listen_addrs());
     wait_until("R learns S", 20, || {
         r.status()
@@ -381,11 +377,7 @@ fn history_is_reached_through_a_relay_peered_with_a_store() {
 #[test]
 fn the_enr_names_the_node_its_address_and_its_services() {
     let dir = tempfile::tempdir().unwrap();
-    let s = Node::start(NodeConfig {
-        store: Some(StoreConfig::new(dir.path().join("s.sqlite"))),
-        ..NodeConfig::default()
-    })
-    .unwrap();
+    let s = store_node(dir.path().join("s.sqlite"));
     let enr = s.enr().expect("a relay node has an ENR");
     assert_eq!(enr.peer_id().unwrap(), s.peer_id());
     let w = enr.waku2().unwrap().unwrap();
