@@ -177,16 +177,9 @@ fn parse_listening(line: &str) -> Result<(Multiaddr, PeerId), RelayError> {
     if v.get("event").and_then(Value::as_str) != Some("listening") {
         return Err(bad());
     }
-    let addr: Multiaddr = v
-        .get("addr")
-        .and_then(Value::as_str)
-        .ok_or_else(bad)?
-        .parse()
-        .map_err(ctx("middle node address"))?;
-    let peer_id: PeerId = v
-        .get("peer_id")
-        .and_then(Value::as_str)
-        .ok_or_else(bad)?
+    let field = |name| v.get(name).and_then(Value::as_str).ok_or_else(bad);
+    let addr: Multiaddr = field("addr")?.parse().map_err(ctx("middle node address"))?;
+    let peer_id: PeerId = field("peer_id")?
         .parse()
         .map_err(ctx("middle node peer id"))?;
     Ok((addr, peer_id))
