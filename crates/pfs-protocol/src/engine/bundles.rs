@@ -375,7 +375,7 @@ impl Ctx {
 }
 
 /// A public key read from the store (a stored key that does not decode is corruption).
-fn stored_key(key: &impl AsRef<[u8]>, what: &str) -> Result<PublicKey, EngineError> {
+pub(super) fn stored_key(key: &impl AsRef<[u8]>, what: &str) -> Result<PublicKey, EngineError> {
     PublicKey::from_compressed(key.as_ref())
         .map_err(|e| EngineError::Corrupt(format!("{what}: {e}")))
 }

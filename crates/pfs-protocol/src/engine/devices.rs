@@ -187,8 +187,7 @@ impl Ctx {
 
 fn view_installation(r: &InstallationRecord) -> Result<InstallationView, EngineError> {
     Ok(InstallationView {
-        identity: PublicKey::from_compressed(r.identity.as_bytes())
-            .map_err(|e| EngineError::Corrupt(e.to_string()))?,
+        identity: bundles::stored_key(&r.identity, "installation identity")?,
         installation_id: r.installation_id.clone(),
         timestamp: r.timestamp,
         enabled: r.enabled,

@@ -190,7 +190,8 @@ impl Ctx {
         }
         // the sending installation as the message names it (none for an empty or
         // over-long id: public messages need none, sessions refuse the message below)
-        let sender_installation = InstallationId::new(msg.installation_id.as_str()).ok();
+        let named_installation = InstallationId::new(msg.installation_id.as_str());
+        let sender_installation = named_installation.clone().ok();
         let mut delivered = Delivered {
             sender: sender.clone(),
             sender_installation: sender_installation.clone(),
@@ -243,7 +244,7 @@ impl Ctx {
             delivered.plaintext = pt;
         } else {
             let (pt, suite, used) =
-                self.receive_ratchet(tx, sender, msg, entry, message_id, now)?;
+                self.receive_ratchet(tx, sender, &named_installation, entry, message_id, now)?;
             delivered.plaintext = pt;
             delivered.forward_secret = true;
             delivered.suite = Some(suite);
@@ -324,7 +325,7 @@ impl Ctx {
         &mut self,
         tx: &mut dyn Transaction,
         sender: &PublicKey,
-        msg: &pb::ProtocolMessage,
+        named_installation: &Result<InstallationId, pfs_x3dh::InstallationIdError>,
         entry: &pb::DirectMessageProtocol,
         message_id: &MessageId,
         now: i64,
@@ -336,7 +337,7 @@ impl Ctx {
         let rooted = SignedPreKey::from_slice(&dr.id).map_err(|_| {
             ReceiveError::InvalidHeader(format!("DR header id of {} bytes", dr.id.len()))
         })?;
-        let installation = InstallationId::new(msg.installation_id.as_str()).map_err(|e| {
+        let installation = named_installation.clone().map_err(|e| {
             ReceiveError::InvalidHeader(format!("the message's installation id: {e}"))
         })?;
         let key = SessionKey {

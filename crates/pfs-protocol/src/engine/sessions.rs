@@ -236,8 +236,7 @@ impl Ctx {
 
 fn view_session(tx: &dyn Transaction, s: &SessionRecord) -> Result<SessionView, EngineError> {
     Ok(SessionView {
-        peer: PublicKey::from_compressed(s.key.peer_identity.as_bytes())
-            .map_err(|e| EngineError::Corrupt(e.to_string()))?,
+        peer: bundles::stored_key(&s.key.peer_identity, "session peer identity")?,
         peer_installation: s.peer_installation.clone(),
         id: SessionId::from_bytes(s.key.id.clone()),
         suite: adapters::session_suite(s.suite)?,
