@@ -7,6 +7,7 @@
 //   node crypto.mjs sym-decrypt  --key HEX32 (--data HEX | --wire HEX)
 //   node crypto.mjs hash --payload HEX [--content-topic CT] [--pubsub-topic T]
 //                                         [--timestamp NS] [--meta HEX]
+//   node crypto.mjs topic-check --topics JSON_ARRAY_OF_STRINGS
 //
 // Encryption goes through the same Encoder.toProtoObj js-waku uses to send, and
 // decryption through the same Decoder.fromProtoObj it uses to receive.
@@ -17,7 +18,7 @@ import { generatePrivateKey, generateSymmetricKey, getPublicKey } from "@waku/me
 import * as ecies from "@waku/message-encryption/ecies";
 import * as symmetric from "@waku/message-encryption/symmetric";
 import { proto_message } from "@waku/proto";
-import { createRoutingInfo } from "@waku/utils";
+import { createRoutingInfo, ensureValidContentTopic } from "@waku/utils";
 
 import {
   armTimeout,
@@ -33,7 +34,7 @@ import {
 } from "./lib.mjs";
 
 installCrashHandlers();
-const COMMANDS = ["keygen", "ecies-encrypt", "ecies-decrypt", "sym-encrypt", "sym-decrypt", "hash"];
+const COMMANDS = ["keygen", "ecies-encrypt", "ecies-decrypt", "sym-encrypt", "sym-decrypt", "hash", "topic-check"];
 const { values: args, positionals } = parseCli(
   {
     pub: { type: "string" },
@@ -46,7 +47,8 @@ const { values: args, positionals } = parseCli(
     "content-topic": { type: "string", default: DEFAULT_CONTENT_TOPIC },
     "pubsub-topic": { type: "string", default: DEFAULT_PUBSUB_TOPIC },
     timestamp: { type: "string" },
-    meta: { type: "string" }
+    meta: { type: "string" },
+    topics: { type: "string" }
   },
   { defaultTimeoutMs: 10000, allowPositionals: true }
 );
@@ -185,6 +187,21 @@ async function main() {
         meta: args.meta === undefined ? undefined : need("meta")
       };
       emit({ event: "hash", pubsub_topic: pubsubTopic, content_topic: contentTopic, hash: toHex(messageHash(pubsubTopic, p)) });
+      break;
+    }
+    case "topic-check": {
+      // js-waku's own content-topic check (what its encoders and decoders run)
+      if (args.topics === undefined) fail("bad arguments: --topics is required for topic-check", 2);
+      const topics = JSON.parse(args.topics);
+      const verdicts = topics.map((t) => {
+        try {
+          ensureValidContentTopic(t);
+          return { topic: t, valid: true };
+        } catch (e) {
+          return { topic: t, valid: false, error: String(e.message ?? e) };
+        }
+      });
+      emit({ event: "topics", verdicts });
       break;
     }
   }

@@ -39,7 +39,7 @@ use pfs_transport::payload::{open_message, seal_message};
 use pfs_transport::status::partitioned_topic;
 use pfs_transport::transport::{CarriedMessage, Subscription, now_unix_ns};
 use pfs_transport::waku;
-use pfs_transport::{OpenKey, SealKey};
+use pfs_transport::{ContentTopic, OpenKey, SealKey};
 use serde_json::{Value, json};
 
 pub mod forward;
@@ -132,7 +132,7 @@ impl User {
     }
 
     /// The content topic of messages addressed to this user (his partitioned topic).
-    fn content_topic(&self) -> String {
+    fn content_topic(&self) -> ContentTopic {
         waku::content_topic(&partitioned_topic(&self.id))
     }
 

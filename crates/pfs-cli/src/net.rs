@@ -16,6 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use pfs_node::{Delivery, Multiaddr, Node, NodeConfig, NodeHandle, NodeMode, StoreConfig};
+use pfs_transport::ContentTopic;
 use pfs_transport::transport::{
     CarriedMessage, HistoryQuery, PublishReport, Transport, TransportError,
 };
@@ -434,7 +435,7 @@ fn plain_mark(done: usize, total: usize) -> bool {
     total > 0 && (done == total || done.is_multiple_of(total.div_ceil(10)))
 }
 
-fn history(node: &NodeHandle, content_topics: &[String]) -> Vec<CarriedMessage> {
+fn history(node: &NodeHandle, content_topics: &[ContentTopic]) -> Vec<CarriedMessage> {
     let q = HistoryQuery::recent(
         content_topics.to_vec(),
         pfs_transport::transport::now_unix_ns(),
@@ -475,7 +476,7 @@ fn wait_filter(node: &NodeHandle) {
 }
 
 /// Our partitioned topic and the topics negotiated with our contacts.
-fn our_topics(device: &mut pfs_client::Device) -> Result<Vec<String>, CliError> {
+fn our_topics(device: &mut pfs_client::Device) -> Result<Vec<ContentTopic>, CliError> {
     Ok(device.content_topics()?)
 }
 

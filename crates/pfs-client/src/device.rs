@@ -15,7 +15,7 @@ use pfs_store::{InstallationId, SqliteOptions, SqliteStore, Store, StoreError};
 use pfs_transport::PayloadError;
 use pfs_transport::transport::CarriedMessage;
 use pfs_transport::waku::{self, WakuMessage};
-use pfs_transport::{OpenKey, SealKey, SymKey};
+use pfs_transport::{ContentTopic, OpenKey, SealKey, SymKey};
 use std::sync::Arc;
 
 /// Largest encoded WakuMessage we send: the network's 150 KiB limit.
@@ -41,7 +41,7 @@ pub struct Device {
     /// The time of the engine, of WakuMessage timestamps and of the application layer.
     clock: SharedClock,
     /// Negotiated content topic -> AES key (PBKDF2 is slow: derived once per peer).
-    negotiated: HashMap<String, SymKey>,
+    negotiated: HashMap<ContentTopic, SymKey>,
 }
 
 impl std::fmt::Debug for Device {
@@ -103,7 +103,7 @@ pub struct Opened {
 /// // it decrypts, but the plaintext declares 9 payload bytes where there is 1
 /// let damaged = waku::WakuMessage {
 ///     payload: ecies::encrypt(&bob.identity(), &[1, 9, 0], &mut OsRandom)?,
-///     content_topic: topic,
+///     content_topic: topic.into(),
 ///     version: Some(1),
 ///     timestamp: Some(1),
 ///     ..waku::WakuMessage::default()
@@ -484,7 +484,7 @@ impl Device {
     fn negotiated_key(
         &mut self,
         secret: &pfs_crypto::SecretBytes<32>,
-    ) -> Result<(String, SymKey), DeviceError> {
+    ) -> Result<(ContentTopic, SymKey), DeviceError> {
         let topic = waku::content_topic(&pfs_transport::status::negotiated_topic(secret));
         if let Some(k) = self.negotiated.get(&topic) {
             return Ok((topic, k.clone()));
@@ -509,7 +509,10 @@ impl Device {
     /// assert_eq!(key, SymKey::from_password(&chat_id)?);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn contact_code_key(&mut self, pk: &PublicKey) -> Result<(String, SymKey), DeviceError> {
+    pub fn contact_code_key(
+        &mut self,
+        pk: &PublicKey,
+    ) -> Result<(ContentTopic, SymKey), DeviceError> {
         let chat_id = pfs_transport::status::contact_code_chat_id(pk);
         let topic = waku::content_topic(&pfs_transport::Topic::from_string(&chat_id));
         if let Some(k) = self.negotiated.get(&topic) {
@@ -539,7 +542,7 @@ impl Device {
     /// assert!(topics.contains(&partitioned) && topics.contains(&alice.contact_code_key(&bob.identity())?.0));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn content_topics(&mut self) -> Result<Vec<String>, DeviceError> {
+    pub fn content_topics(&mut self) -> Result<Vec<ContentTopic>, DeviceError> {
         let mut topics = vec![waku::content_topic(
             &pfs_transport::status::partitioned_topic(&self.identity()),
         )];

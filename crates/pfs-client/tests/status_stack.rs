@@ -15,6 +15,7 @@ use pfs_client::{Client, ClientConfig, ClientEvent, Device};
 use pfs_crypto::secp256k1::PublicKey;
 use pfs_node::{Node, NodeConfig, NodeHandle, StoreConfig};
 use pfs_store::{SqliteOptions, SqliteStore};
+use pfs_transport::ContentTopic;
 use pfs_transport::transport::{
     CarriedMessage, HistoryQuery, PublishReport, Subscription, Transport, TransportError,
 };
@@ -56,7 +57,7 @@ impl Transport for Lossy {
         }
         Transport::publish(&*self.node, message)
     }
-    fn subscribe(&self, topics: &[String]) -> Result<Subscription, TransportError> {
+    fn subscribe(&self, topics: &[ContentTopic]) -> Result<Subscription, TransportError> {
         Transport::subscribe(&*self.node, topics)
     }
     fn fetch_history(&self, q: &HistoryQuery) -> Result<Vec<CarriedMessage>, TransportError> {

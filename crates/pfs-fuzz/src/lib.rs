@@ -199,10 +199,12 @@ pub fn run_waku_message(data: &[u8]) {
         .expect("a decoded WakuMessage re-encodes to a decodable one");
     assert_eq!(m, again, "WakuMessage round trip changed the message");
     assert_eq!(hash, waku::message_hash(waku::DEFAULT_PUBSUB_TOPIC, &again));
+    let checked = pfs_transport::ContentTopic::new(m.content_topic.clone());
     if let Some(t) = waku::parse_content_topic(&m.content_topic) {
         let made = waku::content_topic(&t);
         assert_eq!(made, m.content_topic.to_ascii_lowercase());
-        assert_eq!(waku::parse_content_topic(&made), Some(t));
+        assert_eq!(waku::parse_content_topic(made.as_str()), Some(t));
+        assert!(checked.is_ok(), "a Status content topic is a content topic");
     }
 }
 

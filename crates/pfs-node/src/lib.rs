@@ -32,6 +32,7 @@
 //! use pfs_node::{Node, NodeConfig, NodeMode, StoreConfig};
 //! use pfs_transport::transport::{CarriedMessage, HistoryQuery, Transport, now_unix_ns};
 //! use pfs_transport::waku::WakuMessage;
+//! use pfs_transport::ContentTopic;
 //!
 //! let service = Node::start(NodeConfig {
 //!     store: Some(StoreConfig::new("/tmp/archive.sqlite")),
@@ -42,11 +43,11 @@
 //!     peers: service.listen_addrs(),
 //!     ..NodeConfig::default()
 //! })?;
-//! let topic = "/waku/1/0x01020304/rfc26".to_owned();
+//! let topic: ContentTopic = "/waku/1/0x01020304/rfc26".parse()?;
 //! let inbox = light.subscribe(&[topic.clone()])?;
 //! light.publish(CarriedMessage::on_default_shard(WakuMessage {
 //!     payload: vec![0xc0],
-//!     content_topic: topic.clone(),
+//!     content_topic: topic.to_string(),
 //!     version: Some(1),
 //!     timestamp: Some(now_unix_ns()),
 //!     ..WakuMessage::default()

@@ -17,6 +17,7 @@ use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
 use libp2p::swarm::{ConnectionId, NetworkBehaviour, SwarmEvent};
 use libp2p::{Multiaddr, PeerId, StreamProtocol, Swarm, identify, noise, ping, tcp, yamux};
 use pfs_archive::{Archive, ArchiveConfig};
+use pfs_transport::ContentTopic;
 use pfs_transport::transport::{
     CarriedMessage, HistoryQuery, PublishReport, Subscription, SubscriptionSender, Transport,
     TransportError, fan_out, now_unix_ns,
@@ -165,7 +166,7 @@ impl StoreConfig {
 /// let light = Node::start(NodeConfig { mode: NodeMode::Light, peers: service.listen_addrs(), ..NodeConfig::default() })?;
 /// assert_eq!((service.mode(), light.mode()), (NodeMode::Relay, NodeMode::Light));
 /// // a light node receives through a filter subscription at its service node
-/// let _inbox = light.subscribe(&["/a/1/b/proto".to_owned()])?;
+/// let _inbox = light.subscribe(&["/a/1/b/proto".parse()?])?;
 /// wait(|| Ok(light.status()?.filter_subscribed))?;
 /// assert_eq!(light.status()?.enr, None); // and serves no record
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -811,7 +812,7 @@ impl NodeHandle {
     ///     assert!(Instant::now() < deadline, "no relay peer");
     ///     std::thread::sleep(Duration::from_millis(50));
     /// }
-    /// let inbox = b.subscribe(&["/waku/1/0x01020304/rfc26".to_owned()])?;
+    /// let inbox = b.subscribe(&["/waku/1/0x01020304/rfc26".parse()?])?;
     /// assert_eq!(a.publish(msg(b"hello"))?.relay_peers, 1);
     /// let got = inbox.recv_timeout(Duration::from_secs(10))?.ok_or("not relayed")?;
     /// assert_eq!(got.message.payload, b"hello");
@@ -1041,7 +1042,7 @@ impl NodeHandle {
     ///
     /// let dir = tempfile::tempdir()?;
     /// let node = Node::start(NodeConfig { store: Some(StoreConfig::new(dir.path().join("a.sqlite"))), ..NodeConfig::default() })?;
-    /// let inbox = node.subscribe(&["/a/1/b/proto".to_owned()])?;
+    /// let inbox = node.subscribe(&["/a/1/b/proto".parse()?])?;
     /// assert!(matches!(node.subscribe(&[]), Err(TransportError::InvalidQuery(_))));
     /// // a store node alone may publish: its own subscriptions get the message too
     /// node.publish(CarriedMessage::on_default_shard(WakuMessage {
@@ -1051,7 +1052,10 @@ impl NodeHandle {
     /// assert_eq!(got.message.payload, b"mine");
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn subscribe(&self, content_topics: &[String]) -> Result<Subscription, TransportError> {
+    pub fn subscribe(
+        &self,
+        content_topics: &[ContentTopic],
+    ) -> Result<Subscription, TransportError> {
         let (sender, sub) = Subscription::channel(content_topics)?;
         self.cmd
             .send(Command::Subscribe { sender })
@@ -1081,9 +1085,9 @@ impl NodeHandle {
     /// use pfs_transport::transport::{CarriedMessage, HistoryQuery, now_unix_ns};
     /// use pfs_transport::waku::WakuMessage;
     ///
-    /// let topic = "/waku/1/0x01020304/rfc26".to_owned();
+    /// let topic: pfs_transport::ContentTopic = "/waku/1/0x01020304/rfc26".parse()?;
     /// let msg = |text: &[u8]| CarriedMessage::on_default_shard(WakuMessage {
-    ///     payload: text.to_vec(), content_topic: topic.clone(),
+    ///     payload: text.to_vec(), content_topic: topic.to_string(),
     ///     version: Some(1), timestamp: Some(now_unix_ns()), ..WakuMessage::default()
     /// });
     /// let dir = tempfile::tempdir()?;
@@ -1201,7 +1205,7 @@ impl NodeHandle {
     /// use pfs_node::{Node, NodeConfig, NodeError};
     ///
     /// let node = Node::start(NodeConfig::default())?;
-    /// let inbox = node.subscribe(&["/a/1/b/proto".to_owned()])?;
+    /// let inbox = node.subscribe(&["/a/1/b/proto".parse()?])?;
     /// node.shutdown();
     /// node.shutdown(); // idempotent
     /// assert!(matches!(node.status(), Err(NodeError::Closed)));
@@ -1242,7 +1246,7 @@ impl Transport for NodeHandle {
         NodeHandle::publish(self, message)
     }
 
-    fn subscribe(&self, content_topics: &[String]) -> Result<Subscription, TransportError> {
+    fn subscribe(&self, content_topics: &[ContentTopic]) -> Result<Subscription, TransportError> {
         NodeHandle::subscribe(self, content_topics)
     }
 
@@ -2190,7 +2194,7 @@ impl EventLoop {
         let wanted: BTreeSet<String> = self
             .subscribers
             .iter()
-            .flat_map(|s| s.topics().cloned())
+            .flat_map(|s| s.topics().map(|t| t.as_str().to_owned()))
             .collect();
         let Some(peer) = self.service_peer() else {
             self.filter_subscribed = false;

@@ -736,7 +736,7 @@ impl Services {
     ///         let _ = node.serve_store(stream).await;
     ///     }
     /// });
-    /// let query = HistoryQuery::recent(vec!["/a/1/b/proto".into()], now, 60);
+    /// let query = HistoryQuery::recent(vec!["/a/1/b/proto".parse()?], now, 60);
     /// let page: StoreQueryResponse = services::exchange(control.open_stream(server_id, STORE).await?, &store_page_request(&query, None), 1 << 20).await?;
     /// assert_eq!(check_store_page(&query, page, 150 * 1024)?, (vec![CarriedMessage::on_default_shard(message)], None));
     /// let page: StoreQueryResponse = services::exchange(control.open_stream(server_id, STORE).await?, &store_page_request(&query, None), 1 << 20).await?;
@@ -1339,7 +1339,7 @@ pub fn request_id() -> String {
 /// use pfs_node::services::store_page_request;
 /// use pfs_transport::transport::HistoryQuery;
 ///
-/// let query = HistoryQuery::recent(vec!["/a/1/b/proto".into()], 1_000_000_000_000, 60);
+/// let query = HistoryQuery::recent(vec!["/a/1/b/proto".parse()?], 1_000_000_000_000, 60);
 /// let first = store_page_request(&query, None);
 /// assert_eq!((first.time_start, first.time_end), (Some(query.start_ns), Some(query.end_ns)));
 /// assert_eq!(first.content_topics, query.content_topics);
@@ -1349,13 +1349,19 @@ pub fn request_id() -> String {
 /// let next = store_page_request(&query, Some(vec![7; 32]));
 /// assert_eq!(next.pagination_cursor, Some(vec![7; 32]));
 /// assert_ne!(next.request_id, first.request_id);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn store_page_request(query: &HistoryQuery, cursor: Option<Vec<u8>>) -> StoreQueryRequest {
     StoreQueryRequest {
         request_id: request_id(),
         include_data: true,
         pubsub_topic: Some(query.pubsub_topic.clone()),
-        content_topics: query.content_topics.clone(),
+        content_topics: query
+            .content_topics
+            .iter()
+            .cloned()
+            .map(String::from)
+            .collect(),
         time_start: Some(query.start_ns),
         time_end: Some(query.end_ns),
         message_hashes: Vec::new(),
@@ -1379,7 +1385,7 @@ pub fn store_page_request(query: &HistoryQuery, cursor: Option<Vec<u8>>) -> Stor
 /// use pfs_wire::waku::{StoreQueryResponse, WakuMessage, WakuMessageKeyValue};
 ///
 /// let now = 1_700_000_000_000_000_000i64;
-/// let query = HistoryQuery::recent(vec!["/a/1/b/proto".into()], now, 60);
+/// let query = HistoryQuery::recent(vec!["/a/1/b/proto".parse()?], now, 60);
 /// let req = store_page_request(&query, None);
 /// assert_eq!((req.include_data, req.pubsub_topic.as_ref()), (true, Some(&query.pubsub_topic)));
 /// let good = CarriedMessage::on_default_shard(WakuMessage {

@@ -258,7 +258,11 @@ fn oversize_frames_and_invalid_protobufs_close_the_stream_and_change_nothing() {
     assert_eq!(lightpush(&h, m).status_code, 413, "too large");
     // the node is alive and still holds exactly what it held
     assert_eq!(stored(&node), 1);
-    let q = HistoryQuery::recent(vec!["/waku/1/0x0a0b0c0d/rfc26".into()], now_unix_ns(), 60);
+    let q = HistoryQuery::recent(
+        vec!["/waku/1/0x0a0b0c0d/rfc26".parse().unwrap()],
+        now_unix_ns(),
+        60,
+    );
     let got = node.fetch_history(None, &q).unwrap();
     assert_eq!(got.len(), 1);
     assert_eq!(got[0].message.payload, b"kept");
@@ -323,7 +327,7 @@ fn a_peer_announcing_another_cluster_is_answered_then_disconnected() {
 fn invalid_relay_messages_are_neither_delivered_nor_stored() {
     let (node, _dir) = store_node();
     let inbox = node
-        .subscribe(&["/waku/1/0x0a0b0c0d/rfc26".into()])
+        .subscribe(&["/waku/1/0x0a0b0c0d/rfc26".parse().unwrap()])
         .unwrap();
     let h = Hostile::connect(&node.listen_addrs()[0]);
     h.wait_event("subscribed", 10);

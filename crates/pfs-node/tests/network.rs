@@ -15,17 +15,18 @@ use std::time::{Duration, Instant};
 use pfs_node::{Multiaddr, Node, NodeConfig, NodeHandle, NodeMode, StoreConfig};
 use pfs_transport::transport::{CarriedMessage, HistoryQuery, Transport, now_unix_ns};
 use pfs_transport::waku::WakuMessage;
+use pfs_transport::{ContentTopic, Topic};
 
 const CHILD_ENV: &str = "PFS_NODE_CHILD";
 
-fn topic(n: u8) -> String {
-    format!("/waku/1/0x0000000{n}/rfc26")
+fn topic(n: u8) -> ContentTopic {
+    ContentTopic::from_topic(&Topic([0, 0, 0, n]))
 }
 
-fn msg(content_topic: &str, text: &str) -> CarriedMessage {
+fn msg(content_topic: &ContentTopic, text: &str) -> CarriedMessage {
     CarriedMessage::on_default_shard(WakuMessage {
         payload: text.as_bytes().to_vec(),
-        content_topic: content_topic.to_owned(),
+        content_topic: content_topic.to_string(),
         version: Some(1),
         timestamp: Some(now_unix_ns()),
         ..WakuMessage::default()
@@ -287,7 +288,9 @@ fn a_peer_of_another_cluster_is_disconnected() {
 fn history_of_more_than_100_content_topics_is_asked_in_parts() {
     let dir = tempfile::tempdir().unwrap();
     let store = store_node(dir.path().join("a.sqlite"));
-    let topics: Vec<String> = (0..300).map(|i| format!("/app/1/t{i}/proto")).collect();
+    let topics: Vec<ContentTopic> = (0..300)
+        .map(|i| format!("/app/1/t{i}/proto").parse().unwrap())
+        .collect();
     // alone, the store node archives what it publishes itself
     for i in [250usize, 5, 150] {
         let r = store.publish(msg(&topics[i], &format!("on {i}"))).unwrap();

@@ -68,4 +68,4 @@ pub use envelope::{
 pub use payload::{OpenedPayload, PayloadError};
 pub use pow::PowVariant;
 pub use symmetric::SymKey;
-pub use topic::Topic;
+pub use topic::{ContentTopic, InvalidContentTopic, Topic};

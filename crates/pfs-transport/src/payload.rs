@@ -27,6 +27,7 @@ use crate::ecies::{self, ECIES_OVERHEAD, EciesError};
 use crate::envelope::{OpenKey, SealKey};
 use crate::message::{self, MessageBuildError, MessageParseError};
 use crate::symmetric::{self, SYMMETRIC_OVERHEAD, SymmetricError};
+use crate::topic::ContentTopic;
 use crate::waku::{DEFAULT_MAX_MESSAGE_SIZE, PAYLOAD_VERSION_1, WakuMessage};
 use pfs_crypto::RandomSource;
 use pfs_crypto::secp256k1::{PublicKey, RecoverableSignature, SecretKey};
@@ -275,7 +276,7 @@ pub fn open(data: &[u8], key: OpenKey<'_>) -> Result<OpenedPayload, PayloadError
 /// use pfs_transport::{OpenKey, PayloadError, SealKey, SymKey, payload};
 ///
 /// let key = SymKey::from_password("a shared password")?;
-/// let topic = "/waku/1/0x01020304/rfc26".to_owned();
+/// let topic = "/waku/1/0x01020304/rfc26".parse()?;
 /// let msg = payload::seal_message(b"hi", None, SealKey::Symmetric(&key), topic, 42, false, &mut OsRandom)?;
 /// assert_eq!((msg.version, msg.timestamp, msg.ephemeral), (Some(PAYLOAD_VERSION_1), Some(42), None));
 /// assert_eq!(payload::open_message(&msg, OpenKey::Symmetric(&key))?.payload, b"hi");
@@ -292,14 +293,14 @@ pub fn seal_message(
     payload: &[u8],
     signer: Option<&SecretKey>,
     key: SealKey<'_>,
-    content_topic: String,
+    content_topic: ContentTopic,
     timestamp_ns: i64,
     ephemeral: bool,
     rng: &mut dyn RandomSource,
 ) -> Result<WakuMessage, PayloadError> {
     let msg = WakuMessage {
         payload: seal(payload, signer, key, rng)?,
-        content_topic,
+        content_topic: content_topic.into_string(),
         version: Some(PAYLOAD_VERSION_1),
         timestamp: Some(timestamp_ns),
         meta: None,
@@ -324,7 +325,7 @@ pub fn seal_message(
 /// use pfs_transport::{OpenKey, PayloadError, SealKey, SymKey, payload};
 ///
 /// let key = SymKey::from_bytes(&[7; 32])?;
-/// let msg = payload::seal_message(b"hi", None, SealKey::Symmetric(&key), "/waku/1/0x01020304/rfc26".into(), 1, false, &mut OsRandom)?;
+/// let msg = payload::seal_message(b"hi", None, SealKey::Symmetric(&key), "/waku/1/0x01020304/rfc26".parse()?, 1, false, &mut OsRandom)?;
 /// assert_eq!(payload::open_message(&msg, OpenKey::Symmetric(&key))?.payload, b"hi");
 /// let v2 = WakuMessage { version: Some(2), ..msg };
 /// assert_eq!(payload::open_message(&v2, OpenKey::Symmetric(&key)), Err(PayloadError::WrongVersion { version: Some(2) }));

@@ -32,6 +32,7 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TryRecvError, TryS
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crate::topic::{ContentTopic, InvalidContentTopic};
 use crate::waku::{self, InvalidMessage, WakuMessage};
 
 /// Largest number of content topics in one history query or subscription.
@@ -69,6 +70,9 @@ pub enum TransportError {
     /// A history query or subscription is malformed.
     #[error("invalid query: {0}")]
     InvalidQuery(&'static str),
+    /// A string given as a content topic is not one.
+    #[error("invalid content topic: {0}")]
+    ContentTopic(#[from] InvalidContentTopic),
     /// Nobody could be given the message (no relay peer, no service node, no local store).
     #[error("no peer to deliver the message to")]
     NoPeers,
@@ -220,7 +224,7 @@ impl CarriedMessage {
 /// use pfs_transport::waku::WakuMessage;
 ///
 /// let net = InMemoryTransport::new();
-/// let _sub = net.subscribe(&["/a/1/b/proto".to_owned()])?;
+/// let _sub = net.subscribe(&["/a/1/b/proto".parse()?])?;
 /// let msg = |ephemeral| CarriedMessage::on_default_shard(WakuMessage {
 ///     payload: vec![1],
 ///     content_topic: "/a/1/b/proto".into(),
@@ -249,20 +253,17 @@ pub struct PublishReport {
 /// ```
 /// use pfs_transport::transport::{MAX_TOPICS, TransportError, check_topics};
 ///
-/// assert_eq!(check_topics(&["/a/1/b/proto".to_owned()]), Ok(()));
+/// assert_eq!(check_topics(&["/a/1/b/proto".parse()?]), Ok(()));
 /// assert!(matches!(check_topics(&[]), Err(TransportError::InvalidQuery(_))));
-/// assert!(check_topics(&[String::new()]).is_err());
-/// assert!(check_topics(&vec!["/a/1/b/proto".to_owned(); MAX_TOPICS + 1]).is_err());
+/// assert!(check_topics(&vec!["/a/1/b/proto".parse()?; MAX_TOPICS + 1]).is_err());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub fn check_topics(topics: &[String]) -> Result<(), TransportError> {
+pub fn check_topics(topics: &[ContentTopic]) -> Result<(), TransportError> {
     if topics.is_empty() {
         return Err(TransportError::InvalidQuery("no content topic"));
     }
     if topics.len() > MAX_TOPICS {
         return Err(TransportError::InvalidQuery("too many content topics"));
-    }
-    if topics.iter().any(String::is_empty) {
-        return Err(TransportError::InvalidQuery("empty content topic"));
     }
     Ok(())
 }
@@ -313,7 +314,7 @@ pub fn now_unix() -> u64 {
 /// net.publish(m.clone())?;
 /// let query = HistoryQuery {
 ///     pubsub_topic: DEFAULT_PUBSUB_TOPIC.into(),
-///     content_topics: vec!["/a/1/b/proto".into()],
+///     content_topics: vec!["/a/1/b/proto".parse()?],
 ///     start_ns: m.timestamp_ns(),
 ///     end_ns: m.timestamp_ns(),
 /// };
@@ -327,7 +328,7 @@ pub struct HistoryQuery {
     /// The pubsub topic (shard).
     pub pubsub_topic: String,
     /// Content topics of interest (1 to [`MAX_TOPICS`]).
-    pub content_topics: Vec<String>,
+    pub content_topics: Vec<ContentTopic>,
     /// Earliest timestamp, inclusive.
     pub start_ns: i64,
     /// Latest timestamp, inclusive.
@@ -345,14 +346,15 @@ impl HistoryQuery {
     /// use pfs_transport::waku::DEFAULT_PUBSUB_TOPIC;
     ///
     /// const SEC: i64 = 1_000_000_000;
-    /// let q = HistoryQuery::recent(vec!["/a/1/b/proto".to_owned()], 1_000 * SEC, 60);
+    /// let q = HistoryQuery::recent(vec!["/a/1/b/proto".parse()?], 1_000 * SEC, 60);
     /// assert_eq!(q.pubsub_topic, DEFAULT_PUBSUB_TOPIC);
     /// assert_eq!((q.start_ns, q.end_ns), (940 * SEC, 1_060 * SEC));
     /// assert_eq!(q.check(), Ok(()));
     /// let backwards = HistoryQuery { start_ns: q.end_ns + 1, ..q };
     /// assert_eq!(backwards.check(), Err(TransportError::InvalidQuery("start is after end")));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn recent(content_topics: Vec<String>, now_ns: i64, secs: u64) -> Self {
+    pub fn recent(content_topics: Vec<ContentTopic>, now_ns: i64, secs: u64) -> Self {
         let span = i64::try_from(secs)
             .unwrap_or(i64::MAX)
             .saturating_mul(1_000_000_000);
@@ -369,12 +371,13 @@ impl HistoryQuery {
     /// ```
     /// use pfs_transport::transport::{HistoryQuery, TransportError};
     ///
-    /// let q = HistoryQuery::recent(vec!["/a/1/b/proto".into()], 1_000_000_000_000, 60);
+    /// let q = HistoryQuery::recent(vec!["/a/1/b/proto".parse()?], 1_000_000_000_000, 60);
     /// assert_eq!(q.check(), Ok(()));
     /// let no_shard = HistoryQuery { pubsub_topic: String::new(), ..q.clone() };
     /// assert_eq!(no_shard.check(), Err(TransportError::InvalidQuery("empty pubsub topic")));
     /// let no_topics = HistoryQuery { content_topics: vec![], ..q };
     /// assert!(matches!(no_topics.check(), Err(TransportError::InvalidQuery(_))));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn check(&self) -> Result<(), TransportError> {
         check_topics(&self.content_topics)?;
@@ -393,7 +396,7 @@ impl HistoryQuery {
     /// use pfs_transport::transport::{CarriedMessage, HistoryQuery};
     /// use pfs_transport::waku::WakuMessage;
     ///
-    /// let q = HistoryQuery::recent(vec!["/a/1/b/proto".to_owned()], 1_000_000_000_000, 60);
+    /// let q = HistoryQuery::recent(vec!["/a/1/b/proto".parse()?], 1_000_000_000_000, 60);
     /// let at = |topic: &str, ts| CarriedMessage::on_default_shard(WakuMessage {
     ///     payload: vec![1],
     ///     content_topic: topic.into(),
@@ -407,11 +410,15 @@ impl HistoryQuery {
     /// let mut other_shard = at("/a/1/b/proto", q.start_ns);
     /// other_shard.pubsub_topic = "/waku/2/rs/16/64".into();
     /// assert!(!q.matches(&other_shard));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn matches(&self, m: &CarriedMessage) -> bool {
         m.pubsub_topic == self.pubsub_topic
             && (self.start_ns..=self.end_ns).contains(&m.timestamp_ns())
-            && self.content_topics.contains(&m.message.content_topic)
+            && self
+                .content_topics
+                .iter()
+                .any(|t| *t == m.message.content_topic)
     }
 }
 
@@ -423,7 +430,7 @@ impl HistoryQuery {
 /// use pfs_transport::waku::WakuMessage;
 ///
 /// let net = InMemoryTransport::new();
-/// let sub = net.subscribe(&["/a/1/b/proto".to_owned()])?;
+/// let sub = net.subscribe(&["/a/1/b/proto".parse()?])?;
 /// let m = CarriedMessage::on_default_shard(WakuMessage {
 ///     payload: vec![1],
 ///     content_topic: "/a/1/b/proto".into(),
@@ -437,7 +444,7 @@ impl HistoryQuery {
 /// ```
 #[derive(Debug)]
 pub struct Subscription {
-    topics: Vec<String>,
+    topics: Vec<ContentTopic>,
     rx: Receiver<CarriedMessage>,
 }
 
@@ -448,7 +455,7 @@ pub struct Subscription {
 /// use pfs_transport::waku::WakuMessage;
 ///
 /// // what a Transport implementation keeps for each subscriber
-/// let (sender, sub) = Subscription::channel(&["/a/1/b/proto".to_owned()])?;
+/// let (sender, sub) = Subscription::channel(&["/a/1/b/proto".parse()?])?;
 /// let m = CarriedMessage::on_default_shard(WakuMessage { payload: vec![1], content_topic: "/a/1/b/proto".into(), ..WakuMessage::default() });
 /// assert_eq!(sender.clone().offer(&m), Delivery::Delivered); // clones feed the same subscription
 /// assert_eq!(sub.try_recv()?, Some(m));
@@ -456,7 +463,7 @@ pub struct Subscription {
 /// ```
 #[derive(Debug, Clone)]
 pub struct SubscriptionSender {
-    topics: HashSet<String>,
+    topics: HashSet<ContentTopic>,
     tx: SyncSender<CarriedMessage>,
 }
 
@@ -466,7 +473,7 @@ pub struct SubscriptionSender {
 /// use pfs_transport::transport::{CarriedMessage, Delivery, SUBSCRIPTION_CAPACITY, Subscription};
 /// use pfs_transport::waku::WakuMessage;
 ///
-/// let (tx, sub) = Subscription::channel(&["/a/1/b/proto".to_owned()])?;
+/// let (tx, sub) = Subscription::channel(&["/a/1/b/proto".parse()?])?;
 /// let m = CarriedMessage::on_default_shard(WakuMessage { payload: vec![1], content_topic: "/a/1/b/proto".into(), ..WakuMessage::default() });
 /// for _ in 0..SUBSCRIPTION_CAPACITY {
 ///     assert_eq!(tx.offer(&m), Delivery::Delivered);
@@ -500,7 +507,7 @@ impl Subscription {
     /// use pfs_transport::transport::{CarriedMessage, Delivery, Subscription};
     /// use pfs_transport::waku::WakuMessage;
     ///
-    /// let topics = ["/b/1/x/proto".to_owned(), "/a/1/x/proto".to_owned(), "/a/1/x/proto".to_owned()];
+    /// let topics = ["/b/1/x/proto".parse()?, "/a/1/x/proto".parse()?, "/a/1/x/proto".parse()?];
     /// let (tx, sub) = Subscription::channel(&topics)?;
     /// assert_eq!(sub.topics(), ["/a/1/x/proto", "/b/1/x/proto"]);
     /// let m = |t: &str| CarriedMessage::on_default_shard(WakuMessage {
@@ -517,7 +524,7 @@ impl Subscription {
     /// # }
     /// ```
     pub fn channel(
-        topics: &[String],
+        topics: &[ContentTopic],
     ) -> Result<(SubscriptionSender, Subscription), TransportError> {
         check_topics(topics)?;
         let (tx, rx) = std::sync::mpsc::sync_channel(SUBSCRIPTION_CAPACITY);
@@ -538,11 +545,11 @@ impl Subscription {
     /// ```
     /// use pfs_transport::transport::Subscription;
     ///
-    /// let (_tx, sub) = Subscription::channel(&["/b/1/x/proto".to_owned(), "/a/1/x/proto".to_owned()])?;
+    /// let (_tx, sub) = Subscription::channel(&["/b/1/x/proto".parse()?, "/a/1/x/proto".parse()?])?;
     /// assert_eq!(sub.topics(), ["/a/1/x/proto", "/b/1/x/proto"]); // sorted
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn topics(&self) -> &[String] {
+    pub fn topics(&self) -> &[ContentTopic] {
         &self.topics
     }
 
@@ -553,7 +560,7 @@ impl Subscription {
     /// use pfs_transport::transport::{CarriedMessage, Subscription, TransportError};
     /// use pfs_transport::waku::WakuMessage;
     ///
-    /// let (tx, sub) = Subscription::channel(&["/a/1/b/proto".to_owned()])?;
+    /// let (tx, sub) = Subscription::channel(&["/a/1/b/proto".parse()?])?;
     /// let m = CarriedMessage::on_default_shard(WakuMessage {
     ///     payload: vec![1],
     ///     content_topic: "/a/1/b/proto".into(),
@@ -575,7 +582,7 @@ impl Subscription {
     /// use std::time::Duration;
     /// use pfs_transport::transport::{Subscription, TransportError};
     ///
-    /// let (tx, sub) = Subscription::channel(&["/a/1/b/proto".to_owned()])?;
+    /// let (tx, sub) = Subscription::channel(&["/a/1/b/proto".parse()?])?;
     /// assert_eq!(sub.recv_timeout(Duration::from_millis(10))?, None);
     /// drop(tx);
     /// assert_eq!(sub.recv_timeout(Duration::from_millis(10)), Err(TransportError::Closed));
@@ -597,7 +604,7 @@ impl Subscription {
     /// ```
     /// use pfs_transport::transport::{Subscription, TransportError};
     ///
-    /// let (tx, sub) = Subscription::channel(&["/a/1/b/proto".to_owned()])?;
+    /// let (tx, sub) = Subscription::channel(&["/a/1/b/proto".parse()?])?;
     /// assert_eq!(sub.try_recv()?, None);
     /// drop(tx);
     /// assert_eq!(sub.try_recv(), Err(TransportError::Closed));
@@ -618,7 +625,7 @@ impl SubscriptionSender {
     /// ```
     /// use pfs_transport::transport::Subscription;
     ///
-    /// let (tx, _sub) = Subscription::channel(&["/a/1/b/proto".to_owned()])?;
+    /// let (tx, _sub) = Subscription::channel(&["/a/1/b/proto".parse()?])?;
     /// assert!(tx.wants("/a/1/b/proto"));
     /// assert!(!tx.wants("/a/1/c/proto"));
     /// assert_eq!(tx.topics().collect::<Vec<_>>(), ["/a/1/b/proto"]);
@@ -633,12 +640,12 @@ impl SubscriptionSender {
     /// ```
     /// use pfs_transport::transport::Subscription;
     ///
-    /// let topics = ["/a/1/x/proto".to_owned(), "/a/1/x/proto".to_owned()];
+    /// let topics = ["/a/1/x/proto".parse()?, "/a/1/x/proto".parse()?];
     /// let (tx, _sub) = Subscription::channel(&topics)?;
     /// assert_eq!(tx.topics().count(), 1); // without duplicates
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn topics(&self) -> impl Iterator<Item = &String> {
+    pub fn topics(&self) -> impl Iterator<Item = &ContentTopic> {
         self.topics.iter()
     }
 
@@ -648,7 +655,7 @@ impl SubscriptionSender {
     /// use pfs_transport::transport::{CarriedMessage, Delivery, Subscription};
     /// use pfs_transport::waku::WakuMessage;
     ///
-    /// let (tx, sub) = Subscription::channel(&["/a/1/b/proto".to_owned()])?;
+    /// let (tx, sub) = Subscription::channel(&["/a/1/b/proto".parse()?])?;
     /// let on = |t: &str| CarriedMessage::on_default_shard(WakuMessage { payload: vec![1], content_topic: t.into(), ..WakuMessage::default() });
     /// assert_eq!(tx.offer(&on("/a/1/c/proto")), Delivery::NotWanted);
     /// assert_eq!(tx.offer(&on("/a/1/b/proto")), Delivery::Delivered);
@@ -679,7 +686,7 @@ impl SubscriptionSender {
 /// use pfs_transport::transport::{CarriedMessage, Subscription, fan_out};
 /// use pfs_transport::waku::WakuMessage;
 ///
-/// let topics = ["/a/1/b/proto".to_owned()];
+/// let topics = ["/a/1/b/proto".parse()?];
 /// let (tx1, sub1) = Subscription::channel(&topics)?;
 /// let (tx2, sub2) = Subscription::channel(&topics)?;
 /// let mut senders = vec![tx1, tx2];
@@ -706,11 +713,11 @@ pub fn fan_out(senders: &mut Vec<SubscriptionSender>, message: &CarriedMessage) 
 ///
 /// // used as a trait object, as pfs-client does
 /// let net: Box<dyn Transport> = Box::new(InMemoryTransport::new());
-/// let topic = "/a/1/b/proto".to_owned();
+/// let topic = "/a/1/b/proto".parse()?;
 /// let sub = net.subscribe(std::slice::from_ref(&topic))?;
 /// let m = CarriedMessage::on_default_shard(WakuMessage {
 ///     payload: b"hi".to_vec(),
-///     content_topic: topic.clone(),
+///     content_topic: topic.to_string(),
 ///     timestamp: Some(now_unix_ns()),
 ///     ..WakuMessage::default()
 /// });
@@ -726,7 +733,7 @@ pub trait Transport: Send + Sync {
     fn publish(&self, message: CarriedMessage) -> Result<PublishReport, TransportError>;
 
     /// Starts receiving every message on one of `content_topics` from now on.
-    fn subscribe(&self, content_topics: &[String]) -> Result<Subscription, TransportError>;
+    fn subscribe(&self, content_topics: &[ContentTopic]) -> Result<Subscription, TransportError>;
 
     /// Fetches from a store the messages matching the query, in chronological order.
     fn fetch_history(&self, query: &HistoryQuery) -> Result<Vec<CarriedMessage>, TransportError>;
@@ -737,7 +744,7 @@ impl<T: Transport + ?Sized> Transport for Arc<T> {
         (**self).publish(message)
     }
 
-    fn subscribe(&self, content_topics: &[String]) -> Result<Subscription, TransportError> {
+    fn subscribe(&self, content_topics: &[ContentTopic]) -> Result<Subscription, TransportError> {
         (**self).subscribe(content_topics)
     }
 
@@ -795,7 +802,7 @@ struct Hub {
 ///
 /// let alice = InMemoryTransport::new();
 /// let bob = alice.clone(); // every clone shares the hub
-/// let inbox = bob.subscribe(&["/a/1/b/proto".to_owned()])?;
+/// let inbox = bob.subscribe(&["/a/1/b/proto".parse()?])?;
 /// let m = CarriedMessage::on_default_shard(WakuMessage {
 ///     payload: vec![1],
 ///     content_topic: "/a/1/b/proto".into(),
@@ -860,11 +867,11 @@ impl InMemoryTransport {
     /// const SEC: i64 = 1_000_000_000;
     /// let clock = ManualClock::new(1_000 * SEC);
     /// let hub = InMemoryTransport::with_clock(Arc::new(clock.clone()));
-    /// let topic = "/waku/1/0x01020304/rfc26".to_owned();
+    /// let topic = "/waku/1/0x01020304/rfc26".parse()?;
     /// let sub = hub.clone().subscribe(std::slice::from_ref(&topic))?;
     /// let msg = |ts: i64| CarriedMessage::on_default_shard(WakuMessage {
     ///     payload: b"hi".to_vec(),
-    ///     content_topic: topic.clone(),
+    ///     content_topic: topic.to_string(),
     ///     timestamp: Some(ts),
     ///     ..WakuMessage::default()
     /// });
@@ -1037,7 +1044,7 @@ impl Transport for InMemoryTransport {
         })
     }
 
-    fn subscribe(&self, content_topics: &[String]) -> Result<Subscription, TransportError> {
+    fn subscribe(&self, content_topics: &[ContentTopic]) -> Result<Subscription, TransportError> {
         let (tx, sub) = Subscription::channel(content_topics)?;
         self.lock().subscribers.push(tx);
         Ok(sub)
@@ -1082,8 +1089,8 @@ mod tests {
         })
     }
 
-    fn topics(t: &[&str]) -> Vec<String> {
-        t.iter().map(|s| (*s).to_owned()).collect()
+    fn topics(t: &[&str]) -> Vec<ContentTopic> {
+        t.iter().map(|s| ContentTopic::new(*s).unwrap()).collect()
     }
 
     const NOW: i64 = 1_000 * SEC;
@@ -1222,7 +1229,7 @@ mod tests {
     #[test]
     fn bad_queries_are_refused() {
         let (a, _) = clocked(NOW);
-        let q = |t: Vec<String>, s, e| HistoryQuery {
+        let q = |t: Vec<ContentTopic>, s, e| HistoryQuery {
             pubsub_topic: waku::DEFAULT_PUBSUB_TOPIC.into(),
             content_topics: t,
             start_ns: s,
@@ -1237,17 +1244,15 @@ mod tests {
             Err(TransportError::InvalidQuery("start is after end"))
         );
         assert_eq!(
-            a.fetch_history(&q(vec![T1.to_owned(); MAX_TOPICS + 1], 0, 1)),
+            a.fetch_history(&q(topics(&[T1; MAX_TOPICS + 1]), 0, 1)),
             Err(TransportError::InvalidQuery("too many content topics"))
         );
         assert!(matches!(
             a.subscribe(&[]),
             Err(TransportError::InvalidQuery(_))
         ));
-        assert!(matches!(
-            a.subscribe(&[String::new()]),
-            Err(TransportError::InvalidQuery(_))
-        ));
+        // an empty string cannot even be named as a content topic
+        assert_eq!(ContentTopic::new(""), Err(InvalidContentTopic::Format));
     }
 
     #[test]

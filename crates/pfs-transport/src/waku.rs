@@ -13,7 +13,7 @@ use pfs_wire::Message as _;
 pub use pfs_wire::waku::WakuMessage;
 use sha2::{Digest, Sha256};
 
-use crate::topic::Topic;
+use crate::topic::{ContentTopic, Topic};
 
 /// Status' cluster id (`MainStatusShardCluster`).
 pub const CLUSTER_ID: u32 = 16;
@@ -65,19 +65,13 @@ pub fn pubsub_topic(cluster: u32, shard: u32) -> String {
 /// let topic = Topic([0xde, 0xad, 0x00, 0x0f]);
 /// let ct = content_topic(&topic);
 /// assert_eq!(ct, "/waku/1/0xdead000f/rfc26");
-/// assert_eq!(parse_content_topic(&ct), Some(topic));
+/// assert_eq!(parse_content_topic(ct.as_str()), Some(topic));
 /// // Not a Status content topic: wrong suffix, too few hex digits.
 /// assert_eq!(parse_content_topic("/waku/1/0xdead000f/proto"), None);
 /// assert_eq!(parse_content_topic("/waku/1/0xdead00/rfc26"), None);
 /// ```
-pub fn content_topic(topic: &Topic) -> String {
-    let mut s = String::with_capacity(23);
-    s.push_str("/waku/1/0x");
-    for b in topic.0 {
-        s.push_str(&format!("{b:02x}"));
-    }
-    s.push_str("/rfc26");
-    s
+pub fn content_topic(topic: &Topic) -> ContentTopic {
+    ContentTopic::from_topic(topic)
 }
 
 /// The 4-byte topic inside a Status content topic, if `content_topic` is one.

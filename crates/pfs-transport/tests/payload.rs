@@ -298,7 +298,7 @@ fn waku_message_fields_and_version_check() {
     let alice = key("alice");
     let k = sym_key();
     let ts = 1_700_000_000_123_456_789i64;
-    let topic = "/waku/1/0xdeadbeef/rfc26".to_owned();
+    let topic: pfs_transport::ContentTopic = "/waku/1/0xdeadbeef/rfc26".parse().unwrap();
     for ephemeral in [false, true] {
         let msg = payload::seal_message(
             b"hello",

@@ -31,6 +31,7 @@ use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use pfs_node::{Multiaddr, Node, NodeHandle, PeerId};
+use pfs_transport::ContentTopic;
 use pfs_transport::transport::{CarriedMessage, now_unix_ns};
 use pfs_transport::waku::{self, WakuMessage};
 use serde_json::{Value, json};
@@ -334,7 +335,7 @@ impl ForwardFixture {
         let subscriber = Node::start(node_config(vec![middle.addr.clone()]))
             .map_err(ctx("start the subscriber node"))?;
         let inbox = subscriber
-            .subscribe(&[CONTENT_TOPIC.to_owned()])
+            .subscribe(&[ContentTopic::new(CONTENT_TOPIC).map_err(ctx("content topic"))?])
             .map_err(ctx("subscribe"))?;
         let mut f = ForwardFixture {
             publisher,
