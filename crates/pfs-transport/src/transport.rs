@@ -1198,7 +1198,11 @@ mod tests {
         );
         assert_eq!(ids(a.fetch_history(&q(&[T2], 3, 7)).unwrap()), [3, 5, 7]);
         assert_eq!(ids(a.fetch_history(&q(&[T1, T2], 4, 5)).unwrap()), [4, 5]);
-        assert!(a.fetch_history(&q(&["/other"], 0, 100)).unwrap().is_empty());
+        assert!(
+            a.fetch_history(&q(&["/other/1/t/proto"], 0, 100))
+                .unwrap()
+                .is_empty()
+        );
         let mut other_shard = q(&[T1], 0, 100);
         other_shard.pubsub_topic = "/waku/2/rs/16/64".into();
         assert!(a.fetch_history(&other_shard).unwrap().is_empty());

@@ -4,7 +4,7 @@
 use pfs_crypto::secp256k1::SecretKey;
 use pfs_transport::envelope::Envelope;
 use pfs_transport::symmetric::{self, SymKey};
-use pfs_transport::{Topic, ecies, message, rlp};
+use pfs_transport::{ContentTopic, Topic, ecies, message, rlp};
 use proptest::prelude::*;
 
 proptest! {
@@ -54,5 +54,24 @@ proptest! {
         let env = Envelope { expiry, ttl, topic: Topic(topic), data, nonce };
         let bytes = env.encode();
         prop_assert_eq!(Envelope::decode(&bytes, 1 << 20), Ok(env));
+    }
+
+    #[test]
+    fn content_topics_are_checked_without_panicking(
+        s in "(/|[a-z0-9.]{0,3}){0,8}",
+        bytes in proptest::collection::vec(any::<u8>(), 0..40),
+    ) {
+        if let Ok(t) = ContentTopic::new(s.as_str()) {
+            prop_assert_eq!(t.as_str(), s.as_str());
+            prop_assert!(s.starts_with('/'));
+        }
+        let _ = ContentTopic::new(String::from_utf8_lossy(&bytes).into_owned());
+    }
+
+    #[test]
+    fn status_content_topics_are_content_topics(topic in any::<[u8; 4]>()) {
+        let t = ContentTopic::from_topic(&Topic(topic));
+        prop_assert_eq!(ContentTopic::new(t.as_str()), Ok(t.clone()));
+        prop_assert_eq!(t.status_topic(), Some(Topic(topic)));
     }
 }
