@@ -186,14 +186,7 @@ impl ContentTopic {
     /// assert_eq!(ContentTopic::from_topic(&Topic([1, 2, 3, 0xff])).as_str(), "/waku/1/0x010203ff/rfc26");
     /// ```
     pub fn from_topic(topic: &Topic) -> Self {
-        let mut s = String::with_capacity(25);
-        s.push_str("/waku/1/0x");
-        for b in topic.0 {
-            s.push(hex_digit(b >> 4));
-            s.push(hex_digit(b & 0x0f));
-        }
-        s.push_str("/rfc26");
-        Self(s)
+        Self(format!("/waku/1/0x{}/rfc26", hex::encode(topic.0)))
     }
 
     /// The 4-byte topic inside a Status content topic, if this is one.
@@ -235,15 +228,6 @@ impl ContentTopic {
     pub fn into_string(self) -> String {
         self.0
     }
-}
-
-fn hex_digit(nibble: u8) -> char {
-    char::from(
-        b"0123456789abcdef"
-            .get(usize::from(nibble))
-            .copied()
-            .unwrap_or(b'0'),
-    )
 }
 
 /// The rules of 23/WAKU2-TOPICS as js-waku's `ensureValidContentTopic` applies them,
@@ -294,12 +278,6 @@ impl TryFrom<&str> for ContentTopic {
 impl From<ContentTopic> for String {
     fn from(t: ContentTopic) -> Self {
         t.0
-    }
-}
-
-impl From<&Topic> for ContentTopic {
-    fn from(t: &Topic) -> Self {
-        Self::from_topic(t)
     }
 }
 

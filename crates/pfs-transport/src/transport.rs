@@ -32,7 +32,7 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TryRecvError, TryS
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::topic::{ContentTopic, InvalidContentTopic};
+use crate::topic::ContentTopic;
 use crate::waku::{self, InvalidMessage, WakuMessage};
 
 /// Largest number of content topics in one history query or subscription.
@@ -70,9 +70,6 @@ pub enum TransportError {
     /// A history query or subscription is malformed.
     #[error("invalid query: {0}")]
     InvalidQuery(&'static str),
-    /// A string given as a content topic is not one.
-    #[error("invalid content topic: {0}")]
-    ContentTopic(#[from] InvalidContentTopic),
     /// Nobody could be given the message (no relay peer, no service node, no local store).
     #[error("no peer to deliver the message to")]
     NoPeers,
@@ -246,7 +243,7 @@ pub struct PublishReport {
 }
 
 /// Checks a content-topic list for a subscription or a history query: 1 to
-/// [`MAX_TOPICS`] non-empty topics.
+/// [`MAX_TOPICS`] topics (each one is checked when it is made, [`ContentTopic::new`]).
 ///
 /// # Examples
 ///
@@ -1069,6 +1066,7 @@ impl Transport for InMemoryTransport {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::topic::InvalidContentTopic;
 
     const T1: &str = "/waku/1/0x01020304/rfc26";
     const T2: &str = "/waku/1/0x05060708/rfc26";
