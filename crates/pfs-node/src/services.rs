@@ -1359,8 +1359,7 @@ pub fn store_page_request(query: &HistoryQuery, cursor: Option<Vec<u8>>) -> Stor
         content_topics: query
             .content_topics
             .iter()
-            .cloned()
-            .map(String::from)
+            .map(|t| t.as_str().to_owned())
             .collect(),
         time_start: Some(query.start_ns),
         time_end: Some(query.end_ns),
