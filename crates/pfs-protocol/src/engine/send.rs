@@ -333,8 +333,7 @@ impl Ctx {
                     tracing::warn!(installation = %inst.installation_id, "no session and no prekey: skipped");
                     return Ok(None);
                 };
-                let spk = PublicKey::from_compressed(prekey.public.as_bytes())
-                    .map_err(EngineError::from)?;
+                let spk = prekey.public.to_public_key().map_err(EngineError::from)?;
                 let (sk, ephemeral) =
                     adapters::x3dh_initiate(&self.me.identity, to, &spk, &mut *self.rng)?;
                 let suite = self.choose_suite(inst.protocol_version.max(prekey.protocol_version));
