@@ -1063,19 +1063,19 @@ pub fn app_records_by_kind_due_and_key(store: &mut dyn Store) {
 }
 
 /// A session for the maintenance queries: `side` true when we initiated, rooted in
-/// `k33(spk)`, expiry and last use as given.
+/// `spk(root)`, expiry and last use as given.
 fn maint_session(
     peer: u8,
     id: &[u8],
     inst: &str,
     initiated: bool,
-    spk: u8,
+    root: u8,
     expired_at: Option<Nanos>,
     last_used: Nanos,
 ) -> SessionRecord {
     let mut s = session(skey(peer, id), inst, peer.wrapping_add(id[0]));
     s.we_initiated = initiated;
-    s.rooted_spk = SignedPreKey::from_bytes(k33(spk));
+    s.rooted_spk = spk(root);
     s.expired_at = expired_at;
     s.last_used = last_used;
     s
@@ -1148,12 +1148,8 @@ pub fn session_maintenance_queries(store: &mut dyn Store) {
 
     // The roots of sessions we answered, expired or not.
     read(store, |tx| {
-        for (spk, rooted) in [(0x50, true), (0x51, true), (0x52, true), (0x40, true)] {
-            assert_eq!(
-                tx.responder_session_rooted_in(&SignedPreKey::from_bytes(k33(spk)))
-                    .unwrap(),
-                rooted
-            );
+        for (root, rooted) in [(0x50, true), (0x51, true), (0x52, true), (0x40, true)] {
+            assert_eq!(tx.responder_session_rooted_in(&spk(root)).unwrap(), rooted);
         }
         // 0x41 and 0x42 root only sessions we initiated
         assert!(!tx.responder_session_rooted_in(&spk(0x41)).unwrap());
